@@ -1,0 +1,3 @@
+module github.com/gpubuf/gpubuf
+
+go 1.26
