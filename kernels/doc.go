@@ -1,0 +1,31 @@
+// Package kernels holds the CUDA kernels that gpubuf runs and tests, as
+// CUDA sources (*.cu) and the PTX that nvcc 11.8 compiles them to (*.ptx,
+// generated and committed, embedded in the binary).
+//
+// The kernels come in three groups:
+//
+//   - warp-level producer/consumer patterns, where lanes of one warp hand
+//     data to each other through shared memory: lane_handoff, pingpong,
+//     warp_ring (a ring run by a fused schedule, to check the SDF bound
+//     b_min = r_p + r_c - gcd(r_p, r_c)) and warp_specialized (whole warps
+//     as producer and consumers, signalling through named barriers);
+//   - batch kernels that the staging ring runs on each batch of records:
+//     batch_reduce, batch_scan, batch_histogram, batch_checksum;
+//   - racy twins: copies of correct kernels with one deliberate
+//     synchronisation bug each (a race or a deadlock), for the emulator's
+//     race and sync checker to find.
+//
+// All returns the catalogue: each kernel's parameters, purpose, and for a
+// twin, the bug it carries. The pure-Go reference implementations in ref.go
+// give the exact output buffers of every correct kernel, so a backend can
+// be checked against them.
+//
+// Conventions shared by all kernels: names are unmangled (extern "C");
+// pointers are 64-bit, counts are unsigned 32-bit (keep element counts
+// below 2^31); blockDim.x must be a multiple of 32, and only x dimensions
+// are used. Except warp_ring, whose
+// outputs are per warp, every correct kernel's result does not depend on the
+// grid and block sizes.
+//
+// Regenerate the PTX after editing a source with go generate (see gen.go).
+package kernels

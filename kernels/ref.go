@@ -1,0 +1,226 @@
+package kernels
+
+// Reference implementations: for each correct kernel, the exact contents of
+// its output buffers, written from the kernel's specification (the comment
+// at the top of its .cu file), not from its code. Where the kernel splits
+// work over lanes, warps and chunks, the reference computes each output
+// directly.
+
+import (
+	"hash/crc32"
+	"math/bits"
+)
+
+// mix is the producer transform of lane_handoff and pingpong.
+func mix(x uint32) uint32 { return x*0x9E3779B1 + 0x7F4A7C15 }
+
+// LaneHandoff returns lane_handoff's out for in (n = len(in)). Words are
+// paired within each aligned block of 32: word i (i%32 < 16) with word
+// i+16. For such a pair, with t = in[i]*0x9E3779B1 + 0x7F4A7C15 and
+// y = in[i+16] (0 if i+16 >= n):
+//
+//	out[i] = t + y,  out[i+16] = t ^ y (when i+16 < n)
+func LaneHandoff(in []uint32) []uint32 {
+	n := len(in)
+	out := make([]uint32, n)
+	for i := range n {
+		if i%32 < 16 {
+			var y uint32
+			if i+16 < n {
+				y = in[i+16]
+			}
+			out[i] = mix(in[i]) + y
+		} else {
+			out[i] = mix(in[i-16]) ^ in[i]
+		}
+	}
+	return out
+}
+
+// Pingpong returns pingpong's out for in, which holds len(in)/16 items of
+// 16 words (a partial item at the end is ignored). For item m and word j,
+// with P(j) = in[16m+j]*0x9E3779B1 + 0x7F4A7C15:
+//
+//	out[16m+j] = P(j) + rotl(P((j+1)%16), 7)
+func Pingpong(in []uint32) []uint32 {
+	nitems := len(in) / 16
+	out := make([]uint32, nitems*16)
+	for m := range nitems {
+		item := in[16*m : 16*m+16]
+		for j := range 16 {
+			out[16*m+j] = mix(item[j]) + bits.RotateLeft32(mix(item[(j+1)%16]), 7)
+		}
+	}
+	return out
+}
+
+// Tile geometry of warp_specialized.
+const (
+	TileRows  = 8
+	TileWords = TileRows * 32
+)
+
+// WarpSpecialized returns warp_specialized's out and row_sums for in, which
+// holds len(in)/256 tiles (a partial tile at the end is ignored):
+//
+//	out[i] = (x ^ (x >> 16)) * 0x045D9F3B, x = in[i]
+//	row_sums[r] = out[32r] + ... + out[32r+31]  (mod 2^32)
+func WarpSpecialized(in []uint32) (out, rowSums []uint32) {
+	ntiles := len(in) / TileWords
+	out = make([]uint32, ntiles*TileWords)
+	rowSums = make([]uint32, ntiles*TileRows)
+	for i := range out {
+		x := in[i]
+		out[i] = (x ^ x>>16) * 0x045D9F3B
+		rowSums[i/32] += out[i]
+	}
+	return out, rowSums
+}
+
+// BatchReduce returns batch_reduce's out: {sum mod 2^32, min, max} of each
+// of nrec records of recWords words in in (len(in) >= nrec*recWords). An
+// empty record gives {0, 0xffffffff, 0}.
+func BatchReduce(in []uint32, nrec, recWords int) []uint32 {
+	out := make([]uint32, 0, 3*nrec)
+	for r := range nrec {
+		sum, lo, hi := uint32(0), uint32(0xffffffff), uint32(0)
+		for _, x := range in[r*recWords : (r+1)*recWords] {
+			sum += x
+			lo = min(lo, x)
+			hi = max(hi, x)
+		}
+		out = append(out, sum, lo, hi)
+	}
+	return out
+}
+
+// BatchScan returns batch_scan's out: the inclusive prefix sums (mod 2^32)
+// of each of nrec records of recWords words.
+func BatchScan(in []uint32, nrec, recWords int) []uint32 {
+	out := make([]uint32, nrec*recWords)
+	for r := range nrec {
+		var sum uint32
+		for i := r * recWords; i < (r+1)*recWords; i++ {
+			sum += in[i]
+			out[i] = sum
+		}
+	}
+	return out
+}
+
+// BatchHistogram returns what batch_histogram adds to hist: the number of
+// bytes of each value among the first nrec*recBytes bytes of in.
+func BatchHistogram(in []byte, nrec, recBytes int) [256]uint32 {
+	var h [256]uint32
+	for _, b := range in[:nrec*recBytes] {
+		h[b]++
+	}
+	return h
+}
+
+// BatchChecksum returns batch_checksum's out: the CRC-32C of each of nrec
+// records of recBytes bytes.
+func BatchChecksum(in []byte, nrec, recBytes int) []uint32 {
+	table := crc32.MakeTable(crc32.Castagnoli)
+	out := make([]uint32, nrec)
+	for r := range out {
+		out[r] = crc32.Checksum(in[r*recBytes:(r+1)*recBytes], table)
+	}
+	return out
+}
+
+// BMin is the least ring capacity at which the fused producer/consumer
+// schedule with rates rp and rc (items per firing) never stalls:
+// rp + rc - gcd(rp, rc). Both rates must be positive.
+func BMin(rp, rc int) int { return rp + rc - gcd(rp, rc) }
+
+// RingPeriod is the number of items in one period of the schedule, after
+// which the ring is back where it started: lcm(rp, rc).
+func RingPeriod(rp, rc int) int { return rp / gcd(rp, rc) * rc }
+
+func gcd(a, b int) int {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
+}
+
+// Limits of warp_ring's parameters.
+const (
+	RingMaxCapacity = 64
+	RingMaxRate     = 16
+)
+
+// RingResult is status word 0 of warp_ring.
+type RingResult uint32
+
+const (
+	RingDone      RingResult = 0 // consumed total items
+	RingStalled   RingResult = 1 // neither side could fire
+	RingBadParams RingResult = 2 // capacity, rp or rc out of range
+)
+
+// RingOutcome is how one warp's run of warp_ring ends: its four status words.
+type RingOutcome struct {
+	Result   RingResult
+	Steps    uint32 // firings, producer and consumer
+	Consumed uint32 // items consumed (a multiple of rc; may pass total by less than rc)
+	Count    uint32 // items left in the ring
+}
+
+// Words returns o as warp_ring writes it to status[4w .. 4w+4).
+func (o RingOutcome) Words() [4]uint32 {
+	return [4]uint32{uint32(o.Result), o.Steps, o.Consumed, o.Count}
+}
+
+// WarpRing runs warp_ring's schedule for one warp, counting items only:
+// while fewer than total items are consumed, the consumer fires (takes rc)
+// if the ring holds rc, else the producer fires (adds rp) if it has room
+// for rp, else the run stalls.
+func WarpRing(capacity, rp, rc, total int) RingOutcome {
+	if capacity < 1 || capacity > RingMaxCapacity || rp < 1 || rp > RingMaxRate || rc < 1 || rc > RingMaxRate {
+		return RingOutcome{Result: RingBadParams}
+	}
+	var steps, consumed, count int
+	result := RingDone
+schedule:
+	for consumed < total {
+		switch {
+		case count >= rc:
+			count -= rc
+			consumed += rc
+		case capacity-count >= rp:
+			count += rp
+		default:
+			result = RingStalled
+			break schedule
+		}
+		steps++
+	}
+	return RingOutcome{result, uint32(steps), uint32(consumed), uint32(count)}
+}
+
+// WarpRingBuffers returns warp_ring's out and status after a launch with
+// the given number of warps, when out was filled with fill beforehand:
+// warp w stores items w*total, w*total+1, ... at out[w*total ..], as many
+// as it consumed (at most total); the rest of out keeps fill.
+func WarpRingBuffers(capacity, rp, rc, total, warps int, fill uint32) (out, status []uint32) {
+	o := WarpRing(capacity, rp, rc, total)
+	stored := min(int(o.Consumed), total)
+	if o.Result == RingBadParams {
+		stored = 0
+	}
+	out = make([]uint32, warps*total)
+	status = make([]uint32, 0, 4*warps)
+	for w := range warps {
+		for i := range total {
+			out[w*total+i] = fill
+			if i < stored {
+				out[w*total+i] = uint32(w*total + i)
+			}
+		}
+		words := o.Words()
+		status = append(status, words[:]...)
+	}
+	return out, status
+}
