@@ -1,0 +1,172 @@
+// Command gpubuf runs gpubuf's warp-level producer/consumer kernels on the
+// PTX emulator and reports on them.
+//
+//	gpubuf demo      run every kernel, check it against its Go reference
+//	gpubuf kernels   list the kernel catalogue
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/gpubuf/gpubuf/cpuemu"
+	"github.com/gpubuf/gpubuf/internal/kcheck"
+	"github.com/gpubuf/gpubuf/kernels"
+)
+
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+// Exit codes.
+const (
+	exitOK    = 0
+	exitFail  = 1 // a check failed
+	exitUsage = 2 // bad usage or input
+)
+
+const usage = `usage: gpubuf <command> [flags]
+
+commands:
+  demo      run every kernel on the emulator, check each against its Go reference
+  kernels   list the kernels with their parameters and purpose
+  help      show this text
+
+run 'gpubuf <command> -h' for a command's flags
+`
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitUsage
+	}
+	switch args[0] {
+	case "demo":
+		return demo(args[1:], stdout, stderr)
+	case "kernels":
+		return listKernels(args[1:], stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "gpubuf: unknown command %q\n\n%s", args[0], usage)
+	return exitUsage
+}
+
+func newFlags(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("gpubuf "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+func demo(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("demo", stderr)
+	sched := fs.String("scheduler", "lockstep", "scheduler for the correct kernels: lockstep, roundrobin, random or adversarial")
+	seed := fs.Uint64("seed", 1, "seed of the random scheduler")
+	size := fs.Int("size", 1, "input size multiplier (1 = a few hundred thousand lane-instructions per kernel)")
+	seeds := fs.Int("seeds", 50, "random schedules to try when looking for a racy twin's wrong result")
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "gpubuf demo: unexpected argument %q\n", fs.Arg(0))
+		return exitUsage
+	}
+	s, err := cpuemu.ParseScheduler(*sched)
+	if err != nil {
+		fmt.Fprintf(stderr, "gpubuf demo: --scheduler: %v\n", err)
+		return exitUsage
+	}
+	if *size < 1 || *size > 1000 {
+		fmt.Fprintf(stderr, "gpubuf demo: --size %d: want 1..1000\n", *size)
+		return exitUsage
+	}
+	if *seeds < 0 {
+		fmt.Fprintf(stderr, "gpubuf demo: --seeds %d: must not be negative\n", *seeds)
+		return exitUsage
+	}
+	c, err := kcheck.New(kcheck.Size(*size))
+	if err != nil {
+		fmt.Fprintf(stderr, "gpubuf demo: %v\n", err)
+		return exitFail
+	}
+	fmt.Fprintf(stdout, "gpubuf demo: every kernel on the PTX emulator (backend emu, %s scheduler), checked against its Go reference\n\n", s)
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "kernel\tlanes\tlane-instr\tlane-instr/s\tschedule\tresult\t")
+	failed := 0
+	for _, k := range kernels.All() {
+		var rep kcheck.Report
+		if k.Expect == kernels.ExpectRace {
+			rep, _ = c.FindFailure(k.Name, *seeds)
+		} else {
+			rep = c.Check(k.Name, kcheck.Schedule{Scheduler: s, Seed: *seed})
+		}
+		result := "ok"
+		switch {
+		case rep.Err != nil:
+			result = "FAIL: " + firstLine(rep.Err.Error())
+			failed++
+		case !rep.OK:
+			result = "FAIL: " + rep.Detail
+			failed++
+		case k.Expect == kernels.ExpectRace:
+			result = "race reproduced: wrong result"
+		case k.Expect == kernels.ExpectDeadlock:
+			result = "deadlock, as expected"
+		}
+		rate := "-"
+		if rep.LaneInstructions > 0 {
+			rate = humanRate(rep.LaneInstrPerSec())
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t\n", k.Name, rep.Threads, rep.LaneInstructions, rate, rep.Schedule, result)
+	}
+	tw.Flush()
+	if failed > 0 {
+		fmt.Fprintf(stdout, "\n%d kernel(s) failed\n", failed)
+		return exitFail
+	}
+	fmt.Fprintf(stdout, "\nall %d kernels behave as expected\n", len(kernels.All()))
+	return exitOK
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+func humanRate(x float64) string {
+	switch {
+	case x >= 1e9:
+		return fmt.Sprintf("%.2fG", x/1e9)
+	case x >= 1e6:
+		return fmt.Sprintf("%.1fM", x/1e6)
+	case x >= 1e3:
+		return fmt.Sprintf("%.1fk", x/1e3)
+	}
+	return fmt.Sprintf("%.0f", x)
+}
+
+func listKernels(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("kernels", stderr)
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	for _, k := range kernels.All() {
+		tag := ""
+		switch k.Expect {
+		case kernels.ExpectRace:
+			tag = " [racy twin of " + k.TwinOf + "]"
+		case kernels.ExpectDeadlock:
+			tag = " [deadlocks by design]"
+		}
+		fmt.Fprintf(stdout, "%s (%s)%s\n  %s\n", k.Name, k.Source, tag, k.Purpose)
+		for _, p := range k.Params {
+			fmt.Fprintf(stdout, "    %-10s %-8s %s\n", p.Name, p.Type, p.Doc)
+		}
+	}
+	return exitOK
+}

@@ -1,0 +1,373 @@
+package cpuemu
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"sort"
+	"sync"
+	"sync/atomic"
+)
+
+// Module is a loaded PTX module: parsed, checked and lowered, ready to launch.
+// A Module is safe for concurrent use.
+type Module struct {
+	name        string
+	ast         *module
+	progs       map[string]*program
+	entries     []Entry
+	globals     map[string]varInfo
+	globalImage []byte
+	constImage  []byte
+	globalBase  uint64
+	locMu       sync.Mutex
+	locs        []srcLoc
+	locIndex    map[srcLoc]int32
+}
+
+// Entry describes a kernel entry point.
+type Entry struct {
+	Name        string
+	Params      []Param
+	SharedBytes int // static shared memory per CTA
+	LocalBytes  int // local memory per thread
+	Ops         int // lowered instructions (with callees)
+}
+
+// Param is one kernel parameter from the entry's .param list.
+type Param struct {
+	Index  int
+	Name   string
+	Type   string // PTX type: u64, u32, f32, b8 (byte arrays), ...
+	Size   int    // bytes
+	Align  int
+	Offset int // in the parameter buffer
+}
+
+var moduleCounter atomic.Uint64
+
+// Load parses and lowers PTX text. name labels errors and reports. Every
+// unsupported instruction is reported here, with its PTX line, never later.
+func Load(name string, ptx []byte) (*Module, error) {
+	ast, err := parse(string(ptx))
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", name, err)
+	}
+	m := &Module{name: name, ast: ast, progs: map[string]*program{}, locIndex: map[srcLoc]int32{}}
+	k := moduleCounter.Add(1) % (1 << 8)
+	m.globalBase = moduleGlobals + k<<36
+	if err := m.layoutModuleData(); err != nil {
+		return nil, fmt.Errorf("load %s: %w", name, err)
+	}
+	seen := map[string]bool{}
+	for _, f := range ast.funcs {
+		if seen[f.name] && f.body != nil && f.entry {
+			return nil, fmt.Errorf("load %s: %w", name, &SyntaxError{f.line, "entry " + f.name + " defined twice"})
+		}
+		seen[f.name] = true
+	}
+	for _, f := range ast.funcs {
+		if !f.entry {
+			continue
+		}
+		if f.body == nil {
+			continue
+		}
+		p, err := m.lowerEntry(f)
+		if err != nil {
+			return nil, fmt.Errorf("load %s: entry %s: %w", name, f.name, err)
+		}
+		m.progs[f.name] = p
+		m.entries = append(m.entries, Entry{Name: f.name, Params: p.params, SharedBytes: p.sharedSize, LocalBytes: p.localSize, Ops: len(p.ops)})
+	}
+	// Functions no entry calls are still checked, so an unsupported
+	// instruction anywhere in the module fails Load.
+	for _, f := range ast.funcs {
+		if f.entry || f.body == nil {
+			continue
+		}
+		if _, err := m.lowerEntry(f); err != nil {
+			return nil, fmt.Errorf("load %s: function %s: %w", name, f.name, err)
+		}
+	}
+	sort.Slice(m.entries, func(i, j int) bool { return m.entries[i].Name < m.entries[j].Name })
+	return m, nil
+}
+
+// Name is the name the module was loaded with.
+func (m *Module) Name() string { return m.name }
+
+// Entries lists the module's kernels, sorted by name.
+func (m *Module) Entries() []Entry { return append([]Entry(nil), m.entries...) }
+
+// Entry looks up one kernel.
+func (m *Module) Entry(name string) (Entry, bool) {
+	for _, e := range m.entries {
+		if e.Name == name {
+			return e, true
+		}
+	}
+	return Entry{}, false
+}
+
+func (m *Module) addLoc(l srcLoc) int32 {
+	m.locMu.Lock()
+	defer m.locMu.Unlock()
+	key := l
+	if i, ok := m.locIndex[key]; ok && l.inlinedAt == nil {
+		return i
+	}
+	m.locs = append(m.locs, l)
+	i := int32(len(m.locs) - 1)
+	if l.inlinedAt == nil {
+		m.locIndex[key] = i
+	}
+	return i
+}
+
+// site describes op o for reports: PTX line and the CUDA file:line. For an
+// inlined location the innermost position is what the user's code shows, so
+// that is the one given (PTX ISA §11.5.4).
+func (m *Module) site(o *op) Site {
+	s := Site{PTXLine: int(o.line), Instr: o.code.String()}
+	if o.loc >= 0 && int(o.loc) < len(m.locs) {
+		l := m.locs[o.loc]
+		if f, ok := m.ast.files[l.file]; ok {
+			s.Loc = fmt.Sprintf("%s:%d", f, l.line)
+		} else {
+			s.Loc = fmt.Sprintf("file%d:%d", l.file, l.line)
+		}
+	}
+	return s
+}
+
+// Scheduler chooses which lanes of a warp step next.
+type Scheduler int
+
+const (
+	// Lockstep runs the lanes at the lowest PC together, which reconverges
+	// them after a branch without a SIMT stack. The default.
+	Lockstep Scheduler = iota
+	// RoundRobin steps PC groups one instruction at a time, in lane order.
+	RoundRobin
+	// Random steps a random lane, alone or with the lanes at its PC, for a
+	// few instructions; it is reproducible from Seed.
+	Random
+	// Adversarial runs one lane alone until it blocks, exits, fails a CAS,
+	// re-polls an unchanged address or runs AdversarialBound instructions.
+	// It starts from the highest-numbered lane.
+	Adversarial
+)
+
+var schedulerNames = []string{"lockstep", "roundrobin", "random", "adversarial"}
+
+func (s Scheduler) String() string {
+	if int(s) < len(schedulerNames) && s >= 0 {
+		return schedulerNames[s]
+	}
+	return fmt.Sprintf("Scheduler(%d)", int(s))
+}
+
+// ParseScheduler reads a scheduler name.
+func ParseScheduler(s string) (Scheduler, error) {
+	for i, n := range schedulerNames {
+		if n == s {
+			return Scheduler(i), nil
+		}
+	}
+	return 0, fmt.Errorf("unknown scheduler %q (want lockstep, roundrobin, random or adversarial)", s)
+}
+
+// Schedulers lists every scheduler.
+func Schedulers() []Scheduler { return []Scheduler{Lockstep, RoundRobin, Random, Adversarial} }
+
+// Launch limits.
+const (
+	DefaultMaxInstructions  = 1 << 34 // lane-instructions per launch
+	DefaultAdversarialBound = 10000
+	MaxSharedBytes          = 227 << 10 // per CTA, as on sm_90
+	MaxThreadsPerBlock      = 1024
+	MaxGridThreads          = 1 << 26
+	maxLocalBytes           = 512 << 10 // per thread
+)
+
+// LaunchConfig is the shape and options of one launch.
+type LaunchConfig struct {
+	Grid, Block Dim3
+	SharedBytes int // dynamic shared memory per CTA
+	Scheduler   Scheduler
+	Seed        uint64 // for Random (and the lane order of Adversarial when non-zero)
+	// MaxInstructions bounds the lane-instructions of the launch; 0 means
+	// DefaultMaxInstructions. A runaway kernel becomes a LimitError.
+	MaxInstructions int64
+	// AdversarialBound is how many instructions a lane runs alone before the
+	// adversarial scheduler switches; 0 means DefaultAdversarialBound.
+	AdversarialBound int
+}
+
+// Result reports a finished launch.
+type Result struct {
+	Kernel           string
+	Threads          int64 // lanes launched
+	LaneInstructions int64 // instructions executed, counted per lane whose guard was true
+	WarpInstructions int64 // ops issued (one per group step)
+	Diagnostics      []Diagnostic
+}
+
+// Ptr64 wraps a raw 64-bit value passed to a pointer parameter.
+// DevicePtr, int32, uint32, int64, uint64, float32, float64, int8/16, uint8/16
+// and []byte (raw bytes, for by-value structs) are accepted as arguments.
+
+// Launch runs kernel on dev with the given arguments and waits for it. The
+// arguments are checked against the entry's .param list before anything runs.
+func (m *Module) Launch(dev *Device, kernel string, cfg LaunchConfig, args ...any) (*Result, error) {
+	p, ok := m.progs[kernel]
+	if !ok {
+		names := make([]string, len(m.entries))
+		for i, e := range m.entries {
+			names[i] = e.Name
+		}
+		return nil, &ArgError{Kernel: kernel, Msg: fmt.Sprintf("no such kernel in %s (it has %v)", m.name, names)}
+	}
+	params, err := packParams(kernel, p, args)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkConfig(kernel, p, &cfg); err != nil {
+		return nil, err
+	}
+	if dev == nil {
+		return nil, &ArgError{Kernel: kernel, Msg: "nil device"}
+	}
+	dev.launchMu.Lock()
+	defer dev.launchMu.Unlock()
+	dev.mu.Lock()
+	dev.mapModule(m)
+	dev.mu.Unlock()
+	l := newLaunch(m, p, dev, cfg, params)
+	return l.run()
+}
+
+func checkConfig(kernel string, p *program, cfg *LaunchConfig) error {
+	bad := func(format string, a ...any) error { return &ArgError{Kernel: kernel, Msg: fmt.Sprintf(format, a...)} }
+	for _, d := range []struct {
+		n string
+		v Dim3
+	}{{"grid", cfg.Grid}, {"block", cfg.Block}} {
+		if d.v.X == 0 || d.v.Y == 0 || d.v.Z == 0 {
+			return bad("%s %s has a zero dimension", d.n, d.v)
+		}
+	}
+	if cfg.Block.Count() > MaxThreadsPerBlock {
+		return bad("block %s has %d threads; the most is %d", cfg.Block, cfg.Block.Count(), MaxThreadsPerBlock)
+	}
+	if cfg.Block.Z > 64 {
+		return bad("block z dimension %d exceeds 64", cfg.Block.Z)
+	}
+	if cfg.Grid.Y > 65535 || cfg.Grid.Z > 65535 {
+		return bad("grid %s: y and z may be at most 65535", cfg.Grid)
+	}
+	if n := cfg.Grid.Count() * cfg.Block.Count(); n > MaxGridThreads {
+		return &LimitError{Kernel: kernel, Limit: "threads in the grid", Value: n, Max: MaxGridThreads}
+	}
+	if cfg.SharedBytes < 0 {
+		return bad("negative dynamic shared memory %d", cfg.SharedBytes)
+	}
+	if total := int64(p.sharedDyn) + int64(cfg.SharedBytes); total > MaxSharedBytes {
+		return &LimitError{Kernel: kernel, Limit: "shared bytes per block", Value: total, Max: MaxSharedBytes}
+	}
+	if p.localSize > maxLocalBytes {
+		return &LimitError{Kernel: kernel, Limit: "local bytes per thread", Value: int64(p.localSize), Max: maxLocalBytes}
+	}
+	if cfg.Scheduler < Lockstep || cfg.Scheduler > Adversarial {
+		return bad("unknown scheduler %d", cfg.Scheduler)
+	}
+	if cfg.MaxInstructions < 0 || cfg.AdversarialBound < 0 {
+		return bad("negative limit")
+	}
+	if cfg.MaxInstructions == 0 {
+		cfg.MaxInstructions = DefaultMaxInstructions
+	}
+	if cfg.AdversarialBound == 0 {
+		cfg.AdversarialBound = DefaultAdversarialBound
+	}
+	return nil
+}
+
+// packParams lays the arguments out as the .param buffer, checking count and
+// sizes against the entry.
+func packParams(kernel string, p *program, args []any) ([]byte, error) {
+	if len(args) != len(p.params) {
+		return nil, &ArgError{Kernel: kernel, Msg: fmt.Sprintf("got %d arguments, the kernel takes %d (%s)", len(args), len(p.params), paramList(p.params))}
+	}
+	buf := make([]byte, p.paramSize)
+	for i, a := range args {
+		pr := p.params[i]
+		var b []byte
+		var tmp [8]byte
+		put := func(n int, v uint64, kind string) error {
+			if pr.Size != n {
+				return &ArgError{Kernel: kernel, Msg: fmt.Sprintf("argument %d (%s .%s, %d bytes) given a %d-byte %s", i, pr.Name, pr.Type, pr.Size, n, kind)}
+			}
+			if kind != "float" && (pr.Type == "f32" || pr.Type == "f64") {
+				return &ArgError{Kernel: kernel, Msg: fmt.Sprintf("argument %d (%s) is .%s, given an integer %s", i, pr.Name, pr.Type, kind)}
+			}
+			binary.LittleEndian.PutUint64(tmp[:], v)
+			b = tmp[:n]
+			return nil
+		}
+		var err error
+		switch v := a.(type) {
+		case DevicePtr:
+			err = put(8, uint64(v), "pointer")
+		case uint64:
+			err = put(8, v, "uint64")
+		case int64:
+			err = put(8, uint64(v), "int64")
+		case int:
+			err = put(pr.Size, uint64(v), "int")
+			if err == nil && pr.Size == 4 && (v < math.MinInt32 || v > math.MaxUint32) {
+				err = &ArgError{Kernel: kernel, Msg: fmt.Sprintf("argument %d (%s) value %d does not fit 32 bits", i, pr.Name, v)}
+			}
+		case uint32:
+			err = put(4, uint64(v), "uint32")
+		case int32:
+			err = put(4, uint64(uint32(v)), "int32")
+		case uint16:
+			err = put(2, uint64(v), "uint16")
+		case int16:
+			err = put(2, uint64(uint16(v)), "int16")
+		case uint8:
+			err = put(1, uint64(v), "uint8")
+		case int8:
+			err = put(1, uint64(uint8(v)), "int8")
+		case float32:
+			err = put(4, uint64(math.Float32bits(v)), "float")
+		case float64:
+			err = put(8, math.Float64bits(v), "float")
+		case []byte:
+			if len(v) != pr.Size {
+				err = &ArgError{Kernel: kernel, Msg: fmt.Sprintf("argument %d (%s) is %d bytes, given %d", i, pr.Name, pr.Size, len(v))}
+			}
+			b = v
+		default:
+			err = &ArgError{Kernel: kernel, Msg: fmt.Sprintf("argument %d (%s): unsupported Go type %T", i, pr.Name, a)}
+		}
+		if err != nil {
+			return nil, err
+		}
+		copy(buf[pr.Offset:], b)
+	}
+	return buf, nil
+}
+
+func paramList(ps []Param) string {
+	s := ""
+	for i, p := range ps {
+		if i > 0 {
+			s += ", "
+		}
+		s += "." + p.Type + " " + p.Name
+	}
+	return s
+}

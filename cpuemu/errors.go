@@ -1,0 +1,117 @@
+package cpuemu
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Dim3 is a 1-3D extent or index.
+type Dim3 struct{ X, Y, Z uint32 }
+
+func (d Dim3) String() string { return fmt.Sprintf("(%d,%d,%d)", d.X, d.Y, d.Z) }
+
+// Count is X*Y*Z.
+func (d Dim3) Count() int64 { return int64(d.X) * int64(d.Y) * int64(d.Z) }
+
+// Site is where in the kernel something happened.
+type Site struct {
+	PTXLine int    // line in the PTX text
+	Loc     string // CUDA "file:line" from .loc/.file, "" without debug lines
+	Instr   string // the opcode, e.g. "st.shared"
+}
+
+func (s Site) String() string {
+	if s.Loc != "" {
+		return fmt.Sprintf("%s (ptx line %d)", s.Loc, s.PTXLine)
+	}
+	return fmt.Sprintf("ptx line %d", s.PTXLine)
+}
+
+// FaultError is a memory fault or trap raised by a kernel. It aborts the launch.
+type FaultError struct {
+	Kernel string
+	Kind   string // "out of bounds", "misaligned", "write to read-only memory", "trap", ...
+	Space  string // state space of the access
+	Addr   uint64
+	Size   int
+	Site   Site
+	CTA    Dim3
+	Thread Dim3
+	Warp   int
+	Lane   int
+}
+
+func (e *FaultError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "kernel %s: %s", e.Kernel, e.Kind)
+	if e.Size > 0 {
+		fmt.Fprintf(&b, " %s access of %d bytes at %#x", e.Space, e.Size, e.Addr)
+	}
+	fmt.Fprintf(&b, " at %s, block %s thread %s (warp %d lane %d)", e.Site, e.CTA, e.Thread, e.Warp, e.Lane)
+	return b.String()
+}
+
+// DeadlockError is a CTA whose live lanes all wait forever.
+type DeadlockError struct {
+	Kernel  string
+	CTA     Dim3
+	Waiters []string // one line per group of waiting lanes: who waits where, on whom
+}
+
+func (e *DeadlockError) Error() string {
+	return fmt.Sprintf("kernel %s: deadlock in block %s: every live lane waits forever:\n  %s", e.Kernel, e.CTA, strings.Join(e.Waiters, "\n  "))
+}
+
+// LimitError is a launch that went past a configured limit.
+type LimitError struct {
+	Kernel string
+	Limit  string
+	Value  int64
+	Max    int64
+}
+
+func (e *LimitError) Error() string {
+	k := ""
+	if e.Kernel != "" {
+		k = "kernel " + e.Kernel + ": "
+	}
+	return fmt.Sprintf("%s%s %d exceeds the limit of %d", k, e.Limit, e.Value, e.Max)
+}
+
+// ArgError is a launch whose arguments do not match the kernel's .param list
+// or whose configuration is invalid.
+type ArgError struct {
+	Kernel string
+	Msg    string
+}
+
+func (e *ArgError) Error() string { return fmt.Sprintf("launch %s: %s", e.Kernel, e.Msg) }
+
+// InternalError is a Go panic inside the emulator: a bug in the emulator, not
+// in the kernel.
+type InternalError struct {
+	Kernel string
+	Site   Site
+	Panic  any
+	Stack  string
+}
+
+func (e *InternalError) Error() string {
+	return fmt.Sprintf("emulator bug while running kernel %s at %s: %v", e.Kernel, e.Site, e.Panic)
+}
+
+// Diagnostic is undefined behaviour the kernel ran into. Execution goes on
+// deterministically; diagnostics are attached to the launch result.
+type Diagnostic struct {
+	Kind  string // e.g. "syncwarp-mask-excludes-self", "shfl-inactive-source"
+	Msg   string
+	Site  Site
+	CTA   Dim3
+	Warp  int
+	Lanes uint32 // lanes involved, in the first occurrence
+	Count int    // occurrences of this kind at this site
+}
+
+func (d Diagnostic) String() string {
+	return fmt.Sprintf("%s at %s: %s (block %s warp %d lanes %#08x, %d times)", d.Kind, d.Site, d.Msg, d.CTA, d.Warp, d.Lanes, d.Count)
+}

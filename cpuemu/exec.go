@@ -1,0 +1,332 @@
+package cpuemu
+
+import (
+	"math"
+	"math/bits"
+)
+
+// exec runs the lane group mask, all at pc, for up to steps ops. It stops
+// early when the group diverges, blocks, exits or (for lockstep) reaches
+// limit, the lowest PC of the warp's other runnable lanes, so that lanes
+// reconverge there. It returns the ops issued.
+func (w *warp) exec(pc int32, mask uint32, steps int, limit int32) int {
+	l := w.c.l
+	ops := l.p.ops
+	r := w.r
+	n := 0
+	for n < steps {
+		o := &ops[pc]
+		l.curOp = o
+		n++
+		ex := mask
+		if o.guard != noSlot {
+			ex = 0
+			g := r[o.guard : o.guard+32 : o.guard+32]
+			neg := o.flags&fGuardNeg != 0
+			for m := mask; m != 0; m &= m - 1 {
+				lane := bits.TrailingZeros32(m)
+				if (g[lane] != 0) != neg {
+					ex |= 1 << lane
+				}
+			}
+		}
+		l.count += int64(bits.OnesCount32(ex))
+		l.wcount++
+		if l.count > l.maxCount {
+			l.fail(&LimitError{Kernel: l.p.name, Limit: "lane-instructions", Value: l.count, Max: l.maxCount})
+		}
+		next := pc + 1
+		switch o.code {
+		case opBra:
+			switch ex {
+			case mask:
+				next = o.target
+			case 0:
+			default:
+				w.setPC(ex, o.target)
+				w.setPC(mask&^ex, pc+1)
+				return n
+			}
+		case opExit:
+			if ex != 0 {
+				w.setPC(mask, pc+1)
+				w.exitLanes(ex)
+				return n
+			}
+		case opCall:
+			site := &l.p.calls[o.aux]
+			for m := ex; m != 0; m &= m - 1 {
+				lane := bits.TrailingZeros32(m)
+				base := lane * l.p.paramFSize
+				pf := w.paramF[base : base+l.p.paramFSize]
+				for _, c := range site.args {
+					copy(pf[c.to:c.to+c.size], pf[c.from:c.from+c.size])
+				}
+				if len(w.stack[lane]) >= 1024 {
+					w.fault(o, lane, "call stack overflow", spLocal, 0, 0)
+				}
+				w.stack[lane] = append(w.stack[lane], frame{ret: pc + 1, site: o.aux})
+			}
+			if ex != mask {
+				w.setPC(ex, o.target)
+				w.setPC(mask&^ex, pc+1)
+				return n
+			}
+			next = o.target
+		case opRet:
+			if ex == 0 {
+				break
+			}
+			var ret int32 = -1
+			uniform := true
+			for m := ex; m != 0; m &= m - 1 {
+				lane := bits.TrailingZeros32(m)
+				st := w.stack[lane]
+				if len(st) == 0 { // ret from the entry ends the thread
+					w.setPC(mask, pc+1)
+					w.exitLanes(1 << lane)
+					return n
+				}
+				f := st[len(st)-1]
+				w.stack[lane] = st[:len(st)-1]
+				base := lane * l.p.paramFSize
+				pf := w.paramF[base : base+l.p.paramFSize]
+				for _, c := range l.p.calls[f.site].rets {
+					copy(pf[c.to:c.to+c.size], pf[c.from:c.from+c.size])
+				}
+				w.pc[lane] = f.ret
+				if ret == -1 {
+					ret = f.ret
+				} else if ret != f.ret {
+					uniform = false
+				}
+			}
+			if ex != mask || !uniform {
+				w.setPC(mask&^ex, pc+1)
+				return n
+			}
+			next = ret
+		case opWarpSync, opShfl, opVote, opMatch, opRedux:
+			if ex == mask && w.convergedCollective(o, ex) {
+				// Fast path: the whole group named by the mask is here,
+				// at one instruction, and nobody else waits: complete the
+				// rendezvous at once and keep going.
+				w.setPC(ex, pc)
+				w.complete(ex, uint32(r[w.maskSlot(o)+int32(bits.TrailingZeros32(ex))]))
+				break
+			}
+			w.setPC(mask, pc+1)
+			if ex != 0 {
+				w.arriveWarp(o, pc, ex)
+			}
+			return n
+		case opBar, opBarArrive:
+			w.setPC(mask, pc+1)
+			if ex != 0 {
+				w.arriveBar(o, pc, ex)
+			}
+			return n
+		case opTrap:
+			if ex != 0 {
+				w.fault(o, bits.TrailingZeros32(ex), "trap", spGeneric, 0, 0)
+			}
+		case opBrkpt:
+			if ex != 0 {
+				w.fault(o, bits.TrailingZeros32(ex), "breakpoint (brkpt) with no debugger", spGeneric, 0, 0)
+			}
+		case opNanosleep:
+			if ex != 0 && l.cfg.Scheduler == Adversarial {
+				w.yield = true
+				w.setPC(mask, pc+1)
+				return n
+			}
+		case opActivemask:
+			for m := ex; m != 0; m &= m - 1 {
+				lane := bits.TrailingZeros32(m)
+				r[o.d[0]+int32(lane)] = uint64(mask)
+			}
+		case opLd:
+			w.load(o, ex)
+			if w.yield {
+				w.setPC(mask, pc+1)
+				return n
+			}
+		case opSt:
+			w.store(o, ex)
+		case opAtom, opRed:
+			w.atomic(o, ex)
+			if w.yield {
+				w.setPC(mask, pc+1)
+				return n
+			}
+		case opFence, opNop:
+		default:
+			w.alu(o, ex, mask)
+		}
+		pc = next
+		if pc >= limit {
+			break
+		}
+	}
+	w.setPC(mask, pc)
+	return n
+}
+
+// maskSlot is the slot holding a collective's membermask.
+func (w *warp) maskSlot(o *op) int32 {
+	switch o.code {
+	case opWarpSync:
+		return o.a[0]
+	case opShfl:
+		return o.a[3]
+	}
+	return o.a[1] // vote, match, redux
+}
+
+// convergedCollective reports whether the lanes ex, all at collective o,
+// form a complete rendezvous by themselves: one membermask, containing
+// every executing lane, whose other lanes have all exited, with no lane of
+// the warp waiting at another collective.
+func (w *warp) convergedCollective(o *op, ex uint32) bool {
+	if w.waiting != 0 {
+		return false
+	}
+	s := w.maskSlot(o)
+	first := bits.TrailingZeros32(ex)
+	m := uint32(w.r[s+int32(first)])
+	for x := ex; x != 0; x &= x - 1 {
+		if uint32(w.r[s+int32(bits.TrailingZeros32(x))]) != m {
+			return false
+		}
+	}
+	return ex&^m == 0 && m&w.live == ex
+}
+
+func (w *warp) setPC(m uint32, pc int32) {
+	for ; m != 0; m &= m - 1 {
+		w.pc[bits.TrailingZeros32(m)] = pc
+	}
+}
+
+func (w *warp) load(o *op, ex uint32) {
+	r := w.r
+	size := o.typ.size()
+	align := size * int(o.vec)
+	adversarial := w.c.l.cfg.Scheduler == Adversarial
+	for m := ex; m != 0; m &= m - 1 {
+		lane := bits.TrailingZeros32(m)
+		addr := r[o.a[0]+int32(lane)] + uint64(o.off)
+		b := w.mem(o, lane, o.space, addr, size*int(o.vec), align, false)
+		for i := 0; i < int(o.vec); i++ {
+			v := le(b[i*size:], size)
+			if o.typ.signed() {
+				v = uint64(sext(v, o.typ.bits()))
+			}
+			if d := o.d[i]; d != noSlot {
+				r[d+int32(lane)] = v
+			}
+		}
+		if adversarial && (o.space == spGlobal || o.space == spShared || o.space == spGeneric) {
+			// A lane re-reading an unchanged location is polling: let
+			// another lane run so that spin-waits make progress (§8 of
+			// PTX-NOTES: ITS guarantees progress to spinning lanes).
+			v := le(b, size)
+			if w.lastAddr[lane] == addr+1 && w.lastVal[lane] == v {
+				w.yield = true
+			}
+			w.lastAddr[lane], w.lastVal[lane] = addr+1, v
+		}
+	}
+}
+
+func (w *warp) store(o *op, ex uint32) {
+	r := w.r
+	size := o.typ.size()
+	align := size * int(o.vec)
+	for m := ex; m != 0; m &= m - 1 {
+		lane := bits.TrailingZeros32(m)
+		addr := r[o.a[0]+int32(lane)] + uint64(o.off)
+		b := w.mem(o, lane, o.space, addr, size*int(o.vec), align, true)
+		for i := 0; i < int(o.vec); i++ {
+			putLE(b[i*size:], size, r[o.d[i]+int32(lane)])
+		}
+	}
+}
+
+// atomic performs atom/red lane by lane, in lane order (PTX ISA §9.7.12.4:
+// each lane's operation is atomic; their order is unspecified).
+func (w *warp) atomic(o *op, ex uint32) {
+	r := w.r
+	size := o.typ.size()
+	for m := ex; m != 0; m &= m - 1 {
+		lane := bits.TrailingZeros32(m)
+		addr := r[o.a[0]+int32(lane)] + uint64(o.off)
+		b := w.mem(o, lane, o.space, addr, size, size, true)
+		old := le(b, size)
+		x := r[o.a[1]+int32(lane)]
+		var nv uint64
+		t := o.typ
+		switch o.sub {
+		case atomAdd:
+			switch t {
+			case tF32:
+				nv = uint64(math.Float32bits(canon32(math.Float32frombits(uint32(old)) + math.Float32frombits(uint32(x)))))
+			case tF64:
+				nv = math.Float64bits(math.Float64frombits(old) + math.Float64frombits(x))
+			default:
+				nv = old + x
+			}
+		case atomMin, atomMax:
+			less := lessThan(t, x, old)
+			if o.sub == atomMax {
+				less = lessThan(t, old, x)
+			}
+			nv = old
+			if less {
+				nv = x
+			}
+		case atomExch:
+			nv = x
+		case atomCAS:
+			nv = old
+			if trunc(old, t.bits()) == trunc(x, t.bits()) {
+				nv = r[o.a[2]+int32(lane)]
+			} else if w.c.l.cfg.Scheduler == Adversarial {
+				w.yield = true // a failed CAS is a spin: let another lane run
+			}
+		case atomAnd:
+			nv = old & x
+		case atomOr:
+			nv = old | x
+		case atomXor:
+			nv = old ^ x
+		case atomInc: // ((old >= x) ? 0 : old+1), unsigned 32-bit
+			nv = uint64(uint32(old) + 1)
+			if uint32(old) >= uint32(x) {
+				nv = 0
+			}
+		case atomDec: // ((old == 0 || old > x) ? x : old-1)
+			nv = uint64(uint32(old) - 1)
+			if uint32(old) == 0 || uint32(old) > uint32(x) {
+				nv = uint64(uint32(x))
+			}
+		}
+		putLE(b, size, nv)
+		if o.code == opAtom && o.d[0] != noSlot {
+			r[o.d[0]+int32(lane)] = old
+		}
+	}
+}
+
+// lessThan compares two values of type t: a < b.
+func lessThan(t ptype, a, b uint64) bool {
+	switch {
+	case t == tF32:
+		return math.Float32frombits(uint32(a)) < math.Float32frombits(uint32(b))
+	case t == tF64:
+		return math.Float64frombits(a) < math.Float64frombits(b)
+	case t.signed():
+		return sext(a, t.bits()) < sext(b, t.bits())
+	}
+	return trunc(a, t.bits()) < trunc(b, t.bits())
+}

@@ -1,0 +1,766 @@
+package cpuemu
+
+import (
+	"math"
+	"math/bits"
+)
+
+func f32(v uint64) float32  { return math.Float32frombits(uint32(v)) }
+func f64(v uint64) float64  { return math.Float64frombits(v) }
+func bf32(f float32) uint64 { return uint64(math.Float32bits(f)) }
+func bf64(f float64) uint64 { return math.Float64bits(f) }
+func b2u(b bool) uint64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// alu runs the arithmetic, logic, comparison and conversion ops over the
+// lanes in ex. The common 32-bit integer forms have their own loops; the rest
+// go through the per-lane evaluator.
+func (w *warp) alu(o *op, ex, mask uint32) {
+	r := w.r
+	d, a, b, c := o.d[0], o.a[0], o.a[1], o.a[2]
+	if ex == 0 {
+		return
+	}
+	// Fast paths: full-width 32-bit integer ops, moves.
+	switch {
+	case o.code == opMov:
+		for m := ex; m != 0; m &= m - 1 {
+			lane := int32(bits.TrailingZeros32(m))
+			r[d+lane] = r[a+lane]
+		}
+		return
+	case o.typ.size() == 4 && !o.typ.float() && o.sub2 == 0 && o.flags&fSat == 0:
+		switch o.code {
+		case opAdd:
+			for m := ex; m != 0; m &= m - 1 {
+				lane := int32(bits.TrailingZeros32(m))
+				r[d+lane] = uint64(uint32(r[a+lane]) + uint32(r[b+lane]))
+			}
+			return
+		case opSub:
+			for m := ex; m != 0; m &= m - 1 {
+				lane := int32(bits.TrailingZeros32(m))
+				r[d+lane] = uint64(uint32(r[a+lane]) - uint32(r[b+lane]))
+			}
+			return
+		case opMul:
+			for m := ex; m != 0; m &= m - 1 {
+				lane := int32(bits.TrailingZeros32(m))
+				r[d+lane] = uint64(uint32(r[a+lane]) * uint32(r[b+lane]))
+			}
+			return
+		case opMad:
+			for m := ex; m != 0; m &= m - 1 {
+				lane := int32(bits.TrailingZeros32(m))
+				r[d+lane] = uint64(uint32(r[a+lane])*uint32(r[b+lane]) + uint32(r[c+lane]))
+			}
+			return
+		case opAnd:
+			for m := ex; m != 0; m &= m - 1 {
+				lane := int32(bits.TrailingZeros32(m))
+				r[d+lane] = r[a+lane] & r[b+lane] & 0xffffffff
+			}
+			return
+		case opOr:
+			for m := ex; m != 0; m &= m - 1 {
+				lane := int32(bits.TrailingZeros32(m))
+				r[d+lane] = (r[a+lane] | r[b+lane]) & 0xffffffff
+			}
+			return
+		case opXor:
+			for m := ex; m != 0; m &= m - 1 {
+				lane := int32(bits.TrailingZeros32(m))
+				r[d+lane] = (r[a+lane] ^ r[b+lane]) & 0xffffffff
+			}
+			return
+		case opShl:
+			for m := ex; m != 0; m &= m - 1 {
+				lane := int32(bits.TrailingZeros32(m))
+				r[d+lane] = uint64(uint32(r[a+lane]) << uint32(r[b+lane])) // Go: counts >= 32 give 0, as PTX
+			}
+			return
+		case opShr:
+			if o.typ.signed() {
+				for m := ex; m != 0; m &= m - 1 {
+					lane := int32(bits.TrailingZeros32(m))
+					r[d+lane] = uint64(uint32(int32(r[a+lane]) >> uint32(r[b+lane])))
+				}
+			} else {
+				for m := ex; m != 0; m &= m - 1 {
+					lane := int32(bits.TrailingZeros32(m))
+					r[d+lane] = uint64(uint32(r[a+lane]) >> uint32(r[b+lane]))
+				}
+			}
+			return
+		}
+	case o.code == opSetp && o.flags&fHasC == 0 && o.typ2.size() == 4 && !o.typ2.float():
+		e := o.d[1]
+		for m := ex; m != 0; m &= m - 1 {
+			lane := int32(bits.TrailingZeros32(m))
+			t := compareInt(o.typ2, o.sub, r[a+lane], r[b+lane])
+			if d != noSlot {
+				r[d+lane] = b2u(t)
+			}
+			if e != noSlot {
+				r[e+lane] = b2u(!t)
+			}
+		}
+		return
+	}
+	for m := ex; m != 0; m &= m - 1 {
+		w.aluLane(o, int32(bits.TrailingZeros32(m)), mask)
+	}
+}
+
+// aluLane evaluates op o for one lane.
+func (w *warp) aluLane(o *op, lane int32, mask uint32) {
+	r := w.r
+	t := o.typ
+	nb := t.bits()
+	get := func(s int32) uint64 { return r[s+lane] }
+	set := func(v uint64) { r[o.d[0]+lane] = v }
+	rnd := rounding(o.sub)
+	ftz := o.flags&fFtz != 0
+	sat := o.flags&fSat != 0
+	switch o.code {
+	case opAdd, opSub, opMul, opMad:
+		if t.float() {
+			x, y := get(o.a[0]), get(o.a[1])
+			if t == tF32 {
+				var v float32
+				switch o.code {
+				case opAdd:
+					v = addF32(f32(x), f32(y), rnd, ftz)
+				case opSub:
+					v = subF32(f32(x), f32(y), rnd, ftz)
+				case opMul:
+					v = mulF32(f32(x), f32(y), rnd, ftz)
+				case opMad:
+					v = fmaF32(f32(x), f32(y), f32(get(o.a[2])), rnd, ftz)
+				}
+				if sat {
+					v = satF32(v)
+				}
+				set(bf32(canon32(v)))
+				return
+			}
+			var v float64
+			switch o.code {
+			case opAdd:
+				v = addF64(f64(x), f64(y), rnd)
+			case opSub:
+				v = subF64(f64(x), f64(y), rnd)
+			case opMul:
+				v = mulF64(f64(x), f64(y), rnd)
+			case opMad:
+				v = fmaF64(f64(x), f64(y), f64(get(o.a[2])), rnd)
+			}
+			if sat {
+				v = satF64(v)
+			}
+			set(bf64(v))
+			return
+		}
+		x, y := get(o.a[0]), get(o.a[1])
+		if o.sub2 == 24 { // mul24/mad24: the low 24 bits of each operand
+			if t.signed() {
+				x, y = uint64(sext(x, 24)), uint64(sext(y, 24))
+			} else {
+				x, y = x&0xffffff, y&0xffffff
+			}
+		}
+		switch o.code {
+		case opAdd:
+			if sat && t == tS32 {
+				set(uint64(uint32(addSatS32(int32(x), int32(y)))))
+				return
+			}
+			set(trunc(x+y, nb))
+		case opSub:
+			if sat && t == tS32 {
+				set(uint64(uint32(subSatS32(int32(x), int32(y)))))
+				return
+			}
+			set(trunc(x-y, nb))
+		case opMul:
+			set(trunc(x*y, nb))
+		case opMad:
+			set(trunc(x*y+get(o.a[2]), nb))
+		}
+	case opMulHi:
+		set(mulHi(get(o.a[0]), get(o.a[1]), nb, t.signed()))
+	case opMulWide:
+		set(mulWide(get(o.a[0]), get(o.a[1]), nb, t.signed()))
+	case opMadHi:
+		h := mulHi(get(o.a[0]), get(o.a[1]), nb, t.signed())
+		if sat && t == tS32 { // mad.hi.sat.s32 = clamp(hi32(a*b) + c)
+			v := int64(int32(h)) + int64(int32(get(o.a[2])))
+			set(uint64(uint32(int32(max(math.MinInt32, min(math.MaxInt32, v))))))
+			return
+		}
+		set(trunc(h+get(o.a[2]), nb))
+	case opMadWide:
+		set(trunc(mulWide(get(o.a[0]), get(o.a[1]), nb, t.signed())+get(o.a[2]), 2*nb))
+	case opAddCC:
+		x, y := trunc(get(o.a[0]), nb), trunc(get(o.a[1]), nb)
+		cin := get(o.a[2]) & 1
+		var v, cout uint64
+		switch o.sub {
+		case 0: // add.cc
+			v = x + y
+			cout = b2u(trunc(v, nb) < x)
+		case 1: // addc
+			v = x + y + cin
+			cout = b2u(trunc(v, nb) < x || (cin == 1 && trunc(v, nb) == x))
+		case 2: // sub.cc: the flag is the borrow
+			v = x - y
+			cout = b2u(x < y)
+		case 3: // subc
+			v = x - y - cin
+			cout = b2u(x < y || (cin == 1 && x == y))
+		}
+		set(trunc(v, nb))
+		if o.flags&fCC != 0 {
+			r[o.d[1]+lane] = cout
+		}
+	case opDiv, opRem:
+		x, y := get(o.a[0]), get(o.a[1])
+		if t.float() {
+			if t == tF32 {
+				var v float32
+				switch {
+				case o.flags&fApprox != 0:
+					v = divApproxF32(f32(x), f32(y), ftz)
+				case o.flags&fFull != 0:
+					v = divFullF32(f32(x), f32(y), ftz)
+				default:
+					v = divF32(f32(x), f32(y), rnd, ftz)
+				}
+				set(bf32(canon32(v)))
+			} else {
+				set(bf64(divF64(f64(x), f64(y), rnd)))
+			}
+			return
+		}
+		q, rem, byZero := divInt(x, y, nb, t.signed())
+		if byZero {
+			w.c.l.diag("integer-division-by-zero", o, w, 1<<lane, "%s by zero gives an unspecified value (here all ones)", o.code)
+		}
+		if o.code == opDiv {
+			set(q)
+		} else {
+			set(rem)
+		}
+	case opAbs, opNeg:
+		x := get(o.a[0])
+		switch {
+		case t == tF32:
+			if ftz {
+				x = bf32(ftz32(f32(x)))
+			}
+			if o.code == opAbs {
+				set(x &^ (1 << 31) & 0xffffffff)
+			} else {
+				set((x ^ 1<<31) & 0xffffffff)
+			}
+		case t == tF64:
+			if o.code == opAbs {
+				set(x &^ (1 << 63))
+			} else {
+				set(x ^ 1<<63)
+			}
+		default:
+			v := sext(x, nb)
+			if o.code == opAbs && v < 0 || o.code == opNeg {
+				v = -v
+			}
+			set(trunc(uint64(v), nb))
+		}
+	case opMin, opMax:
+		x, y := get(o.a[0]), get(o.a[1])
+		nan := o.flags&fNaN != 0
+		switch t {
+		case tF32:
+			fx, fy := f32(x), f32(y)
+			if ftz {
+				fx, fy = ftz32(fx), ftz32(fy)
+			}
+			if o.code == opMin {
+				set(bf32(canon32(minF32(fx, fy, nan))))
+			} else {
+				set(bf32(canon32(maxF32(fx, fy, nan))))
+			}
+		case tF64:
+			if o.code == opMin {
+				set(bf64(minF64(f64(x), f64(y), nan)))
+			} else {
+				set(bf64(maxF64(f64(x), f64(y), nan)))
+			}
+		default:
+			less := lessThan(t, x, y)
+			v := y
+			if less == (o.code == opMin) {
+				v = x
+			}
+			v = trunc(v, nb)
+			if o.flags&fRelu != 0 && sext(v, nb) < 0 {
+				v = 0
+			}
+			set(v)
+		}
+	case opAnd, opOr, opXor:
+		x, y := get(o.a[0]), get(o.a[1])
+		var v uint64
+		switch o.code {
+		case opAnd:
+			v = x & y
+		case opOr:
+			v = x | y
+		default:
+			v = x ^ y
+		}
+		if t == tPred {
+			v &= 1
+		}
+		set(trunc(v, nb))
+	case opNot:
+		if t == tPred {
+			set(get(o.a[0]) ^ 1)
+		} else {
+			set(trunc(^get(o.a[0]), nb))
+		}
+	case opCnot:
+		set(b2u(trunc(get(o.a[0]), nb) == 0))
+	case opShl, opShr:
+		x, n := get(o.a[0]), uint32(get(o.a[1]))
+		if n > uint32(nb) {
+			n = uint32(nb)
+		}
+		switch {
+		case o.code == opShl:
+			if n >= uint32(nb) {
+				set(0)
+			} else {
+				set(trunc(x<<n, nb))
+			}
+		case t.signed():
+			if n >= uint32(nb) {
+				n = uint32(nb) - 1
+			}
+			set(trunc(uint64(sext(x, nb)>>n), nb))
+		default:
+			if n >= uint32(nb) {
+				set(0)
+			} else {
+				set(trunc(x, nb) >> n)
+			}
+		}
+	case opShf:
+		set(uint64(shf(uint32(get(o.a[0])), uint32(get(o.a[1])), uint32(get(o.a[2])), o.sub == 1, o.sub2 == 1)))
+	case opLop3:
+		set(uint64(lop3(uint32(get(o.a[0])), uint32(get(o.a[1])), uint32(get(o.a[2])), uint8(o.off))))
+	case opPopc:
+		set(uint64(bits.OnesCount64(trunc(get(o.a[0]), nb))))
+	case opClz:
+		x := trunc(get(o.a[0]), nb)
+		set(uint64(bits.LeadingZeros64(x) - (64 - nb)))
+	case opBrev:
+		if nb == 64 {
+			set(brev64(get(o.a[0])))
+		} else {
+			set(uint64(brev32(uint32(get(o.a[0])))))
+		}
+	case opBfe:
+		pos, ln := uint32(get(o.a[1])), uint32(get(o.a[2]))
+		if nb == 64 {
+			set(bfe64(get(o.a[0]), pos, ln, t.signed()))
+		} else {
+			set(uint64(bfe32(uint32(get(o.a[0])), pos, ln, t.signed())))
+		}
+	case opBfi:
+		pos, ln := uint32(get(o.a[2])), uint32(get(o.a[3]))
+		if nb == 64 {
+			set(bfi64(get(o.a[0]), get(o.a[1]), pos, ln))
+		} else {
+			set(uint64(bfi32(uint32(get(o.a[0])), uint32(get(o.a[1])), pos, ln)))
+		}
+	case opBfind:
+		if nb == 64 {
+			set(uint64(bfind64(get(o.a[0]), t.signed(), o.flags&fShiftAmt != 0)))
+		} else {
+			set(uint64(bfind32(uint32(get(o.a[0])), t.signed(), o.flags&fShiftAmt != 0)))
+		}
+	case opPrmt:
+		set(uint64(prmt(uint32(get(o.a[0])), uint32(get(o.a[1])), uint32(get(o.a[2])), o.sub)))
+	case opSad:
+		x, y := get(o.a[0]), get(o.a[1])
+		var diff uint64
+		if lessThan(t, x, y) {
+			diff = y - x
+		} else {
+			diff = x - y
+		}
+		set(trunc(get(o.a[2])+diff, nb))
+	case opSetp, opSet:
+		tv := compare(o.typ2, o.sub, get(o.a[0]), get(o.a[1]), ftz)
+		p, q := tv, !tv
+		if o.flags&fHasC != 0 {
+			cv := get(o.a[2])&1 != 0
+			if o.flags&fNegC != 0 {
+				cv = !cv
+			}
+			p, q = boolOp(o.sub2, p, cv), boolOp(o.sub2, q, cv)
+		}
+		if o.code == opSetp {
+			if o.d[0] != noSlot {
+				set(b2u(p))
+			}
+			if o.d[1] != noSlot {
+				r[o.d[1]+lane] = b2u(q)
+			}
+			return
+		}
+		switch {
+		case !p:
+			set(0)
+		case t == tF32:
+			set(bf32(1))
+		default:
+			set(0xffffffff)
+		}
+	case opSelp:
+		if get(o.a[2])&1 != 0 {
+			set(get(o.a[0]))
+		} else {
+			set(get(o.a[1]))
+		}
+	case opSlct:
+		cv := get(o.a[2])
+		var ge bool
+		if o.typ2 == tF32 {
+			f := f32(cv)
+			if ftz {
+				f = ftz32(f)
+			}
+			ge = f >= 0 // -0 >= 0 holds; NaN fails, giving b
+		} else {
+			ge = int32(cv) >= 0
+		}
+		if ge {
+			set(get(o.a[0]))
+		} else {
+			set(get(o.a[1]))
+		}
+	case opCvt:
+		set(cvt(o, get(o.a[0])))
+	case opCvta:
+		x := get(o.a[0])
+		switch o.space {
+		case spShared:
+			x = uint64(uint32(x)) + sharedWindow
+		case spLocal:
+			x = uint64(uint32(x)) + localWindow
+		case spConst:
+			x += constWindow
+		case spParam:
+			x += paramWindow
+		}
+		set(trunc(x, nb))
+	case opCvtaTo:
+		x := get(o.a[0])
+		sp, off := decodeGeneric(x)
+		if sp != o.space && !(o.space == spGlobal && sp == spGlobal) {
+			w.c.l.diag("cvta-wrong-window", o, w, 1<<lane, "generic address %#x is not in the .%s window (it is %s)", x, o.space, sp)
+		}
+		set(trunc(off, nb))
+	case opIsspacep:
+		sp, _ := decodeGeneric(get(o.a[0]))
+		set(b2u(sp == o.space))
+	case opPack:
+		eb := nb / int(o.vec)
+		var v uint64
+		for i := int(o.vec) - 1; i >= 0; i-- {
+			v = v<<eb | trunc(get(o.a[i]), eb)
+		}
+		set(trunc(v, nb))
+	case opUnpack:
+		eb := nb / int(o.vec)
+		x := get(o.a[0])
+		for i := 0; i < int(o.vec); i++ {
+			if o.d[i] != noSlot {
+				r[o.d[i]+lane] = trunc(x>>(i*eb), eb)
+			}
+		}
+	case opFloat1:
+		set(float1(o, get(o.a[0])))
+	case opCopysign:
+		if t == tF32 {
+			set(bf32(copysignF32(f32(get(o.a[0])), f32(get(o.a[1])))))
+		} else {
+			set(bf64(copysignF64(f64(get(o.a[0])), f64(get(o.a[1])))))
+		}
+	case opTestp:
+		if t == tF32 {
+			set(b2u(testpF32(o.sub, f32(get(o.a[0])))))
+		} else {
+			set(b2u(testp(o.sub, f64(get(o.a[0])))))
+		}
+	case opClock:
+		l := w.c.l
+		l.clock++
+		v := uint64(l.wcount) + l.clock
+		switch o.sub {
+		case 0:
+			v = uint64(uint32(v))
+		case 3:
+			v = uint64(uint32(v))
+		case 4:
+			v >>= 32
+		}
+		set(v)
+	default:
+		w.c.l.fail(&InternalError{Kernel: w.c.l.p.name, Site: w.c.l.m.site(o), Panic: "no executor for " + o.code.String()})
+	}
+}
+
+func boolOp(k uint8, x, y bool) bool {
+	switch k {
+	case 0:
+		return x && y
+	case 1:
+		return x || y
+	}
+	return x != y
+}
+
+func compareInt(t ptype, cmp uint8, a, b uint64) bool {
+	nb := t.bits()
+	if t.signed() {
+		x, y := sext(a, nb), sext(b, nb)
+		switch cmp {
+		case cmpEQ:
+			return x == y
+		case cmpNE:
+			return x != y
+		case cmpLT, cmpLO:
+			return x < y
+		case cmpLE, cmpLS:
+			return x <= y
+		case cmpGT, cmpHI:
+			return x > y
+		case cmpGE, cmpHS:
+			return x >= y
+		}
+		return false
+	}
+	x, y := trunc(a, nb), trunc(b, nb)
+	switch cmp {
+	case cmpEQ:
+		return x == y
+	case cmpNE:
+		return x != y
+	case cmpLT, cmpLO:
+		return x < y
+	case cmpLE, cmpLS:
+		return x <= y
+	case cmpGT, cmpHI:
+		return x > y
+	case cmpGE, cmpHS:
+		return x >= y
+	}
+	return false
+}
+
+// compare evaluates a setp/set comparison (PTX ISA §9.7.5, §9.3.1): ordered
+// float comparisons are false on NaN, the unordered ones true.
+func compare(t ptype, cmp uint8, a, b uint64, ftz bool) bool {
+	if !t.float() {
+		return compareInt(t, cmp, a, b)
+	}
+	var x, y float64
+	if t == tF32 {
+		fa, fb := f32(a), f32(b)
+		if ftz {
+			fa, fb = ftz32(fa), ftz32(fb)
+		}
+		x, y = float64(fa), float64(fb)
+	} else {
+		x, y = f64(a), f64(b)
+	}
+	nan := math.IsNaN(x) || math.IsNaN(y)
+	switch cmp {
+	case cmpEQ:
+		return !nan && x == y
+	case cmpNE:
+		return !nan && x != y
+	case cmpLT:
+		return !nan && x < y
+	case cmpLE:
+		return !nan && x <= y
+	case cmpGT:
+		return !nan && x > y
+	case cmpGE:
+		return !nan && x >= y
+	case cmpEQU:
+		return nan || x == y
+	case cmpNEU:
+		return nan || x != y
+	case cmpLTU:
+		return nan || x < y
+	case cmpLEU:
+		return nan || x <= y
+	case cmpGTU:
+		return nan || x > y
+	case cmpGEU:
+		return nan || x >= y
+	case cmpNUM:
+		return !nan
+	case cmpNAN:
+		return nan
+	}
+	return false
+}
+
+// cvt converts one value (PTX ISA §9.7.8.18, rules in §6.5).
+func cvt(o *op, x uint64) uint64 {
+	dt, st := o.typ, o.typ2
+	rnd := rounding(o.sub)
+	ftz := o.flags&fFtz != 0
+	sat := o.flags&fSat != 0
+	switch {
+	case !dt.float() && !st.float():
+		v := cvtInt(x, st.bits(), st.signed(), dt.bits(), dt.signed(), sat)
+		if dt.signed() {
+			return uint64(sext(v, dt.bits()))
+		}
+		return v
+	case !dt.float(): // float -> int
+		var f float64
+		switch st {
+		case tF16:
+			f = float64(f16toF32(uint16(x)))
+		case tF32:
+			v := f32(x)
+			if ftz {
+				v = ftz32(v)
+			}
+			f = float64(v)
+		default:
+			f = f64(x)
+		}
+		v := cvtFloatToInt(f, st != tF64, rnd, dt.bits(), dt.signed())
+		if dt.signed() {
+			return uint64(sext(v, dt.bits()))
+		}
+		return v
+	case !st.float(): // int -> float
+		switch dt {
+		case tF16:
+			return uint64(f32toF16(cvtIntToF32(x, st.bits(), st.signed(), rnd), rnd))
+		case tF32:
+			v := cvtIntToF32(x, st.bits(), st.signed(), rnd)
+			if sat {
+				v = satF32(v)
+			}
+			return bf32(v)
+		default:
+			v := cvtIntToF64(x, st.bits(), st.signed(), rnd)
+			if sat {
+				v = satF64(v)
+			}
+			return bf64(v)
+		}
+	}
+	// float -> float
+	var v float64
+	switch st {
+	case tF16:
+		v = float64(f16toF32(uint16(x)))
+	case tF32:
+		fv := f32(x)
+		if ftz {
+			fv = ftz32(fv)
+		}
+		v = float64(fv)
+	default:
+		v = f64(x)
+	}
+	switch dt {
+	case tF16:
+		return uint64(f32toF16(cvtF64toF32(v, rnd, false, sat), rnd))
+	case tF32:
+		var out float32
+		if st == tF32 && rnd >= rndRNI {
+			out = roundIntegral32(float32(v), rnd)
+		} else {
+			out = cvtF64toF32(v, rnd, ftz, false)
+		}
+		if sat {
+			out = satF32(out)
+		}
+		if ftz {
+			out = ftz32(out)
+		}
+		return bf32(canon32(out))
+	default:
+		if st == tF64 && rnd >= rndRNI {
+			v = roundIntegral64(v, rnd)
+		}
+		if sat {
+			v = satF64(v)
+		}
+		return bf64(v)
+	}
+}
+
+func float1(o *op, x uint64) uint64 {
+	ftz := o.flags&fFtz != 0
+	approx := o.flags&fApprox != 0
+	rnd := rounding(o.sub2)
+	if o.typ == tF64 {
+		v := f64(x)
+		switch {
+		case o.sub == fnRcp && approx:
+			return bf64(rcpApproxFtzF64(v))
+		case o.sub == fnRsqrt:
+			return bf64(rsqrtApproxF64(v))
+		case o.sub == fnRcp:
+			return bf64(rcpF64(v, rnd))
+		default:
+			return bf64(sqrtF64(v, rnd))
+		}
+	}
+	v := f32(x)
+	var out float32
+	switch o.sub {
+	case fnRcp:
+		if approx {
+			out = rcpApproxF32(v, ftz)
+		} else {
+			out = rcpF32(v, rnd, ftz)
+		}
+	case fnSqrt:
+		if approx {
+			out = sqrtApproxF32(v, ftz)
+		} else {
+			out = sqrtF32(v, rnd, ftz)
+		}
+	case fnRsqrt:
+		out = rsqrtApproxF32(v, ftz)
+	case fnSin:
+		out = sinApproxF32(v, ftz)
+	case fnCos:
+		out = cosApproxF32(v, ftz)
+	case fnLg2:
+		out = lg2ApproxF32(v, ftz)
+	case fnEx2:
+		out = ex2ApproxF32(v, ftz)
+	case fnTanh:
+		out = tanhApproxF32(v, ftz)
+	}
+	return bf32(canon32(out))
+}

@@ -1,0 +1,518 @@
+package cpuemu
+
+import (
+	"fmt"
+	"math/bits"
+	"math/rand/v2"
+	"runtime/debug"
+	"sort"
+	"strings"
+)
+
+// Lane states.
+const (
+	stRun  uint8 = iota
+	stExit       // exited, or never existed (a partial last warp)
+	stWarp       // waiting at a warp collective (bar.warp.sync, shfl, vote, match, redux)
+	stBar        // waiting at a CTA barrier
+)
+
+// sharedFill is the byte uninitialised shared memory holds, so that a read
+// before the write shows up as a wrong value rather than a lucky zero.
+const sharedFill = 0xCD
+
+type launch struct {
+	m        *Module
+	p        *program
+	dev      *Device
+	cfg      LaunchConfig
+	params   []byte
+	count    int64
+	wcount   int64
+	maxCount int64
+	diags    map[diagKey]*Diagnostic
+	order    []diagKey
+	rng      *rand.Rand
+	cache    *allocation // last global allocation hit
+	clock    uint64
+	curCTA   *cta
+	curOp    *op
+}
+
+type diagKey struct {
+	kind string
+	line int32
+}
+
+func newLaunch(m *Module, p *program, dev *Device, cfg LaunchConfig, params []byte) *launch {
+	return &launch{
+		m: m, p: p, dev: dev, cfg: cfg, params: params,
+		maxCount: cfg.MaxInstructions,
+		diags:    map[diagKey]*Diagnostic{},
+		rng:      rand.New(rand.NewPCG(cfg.Seed, 0x9e3779b97f4a7c15)),
+	}
+}
+
+// abort is what the hot loop panics with; run recovers it once per launch.
+type abort struct{ err error }
+
+func (l *launch) run() (res *Result, err error) {
+	l.dev.mu.Lock()
+	defer l.dev.mu.Unlock()
+	defer func() {
+		if r := recover(); r != nil {
+			if a, ok := r.(abort); ok {
+				res, err = nil, a.err
+				return
+			}
+			site := Site{}
+			if l.curOp != nil {
+				site = l.m.site(l.curOp)
+			}
+			res, err = nil, &InternalError{Kernel: l.p.name, Site: site, Panic: r, Stack: string(debug.Stack())}
+		}
+	}()
+	g, b := l.cfg.Grid, l.cfg.Block
+	for z := uint32(0); z < g.Z; z++ {
+		for y := uint32(0); y < g.Y; y++ {
+			for x := uint32(0); x < g.X; x++ {
+				c := l.newCTA(Dim3{x, y, z})
+				l.curCTA = c
+				c.run()
+			}
+		}
+	}
+	res = &Result{Kernel: l.p.name, Threads: g.Count() * b.Count(), LaneInstructions: l.count, WarpInstructions: l.wcount}
+	for _, k := range l.order {
+		res.Diagnostics = append(res.Diagnostics, *l.diags[k])
+	}
+	return res, nil
+}
+
+func (l *launch) fail(err error) { panic(abort{err}) }
+
+// diag records undefined behaviour at op o, deduplicated by kind and site.
+func (l *launch) diag(kind string, o *op, w *warp, lanes uint32, format string, args ...any) {
+	k := diagKey{kind, o.line}
+	if d, ok := l.diags[k]; ok {
+		d.Count++
+		return
+	}
+	d := &Diagnostic{Kind: kind, Msg: fmt.Sprintf(format, args...), Site: l.m.site(o), Lanes: lanes, Count: 1}
+	if w != nil {
+		d.CTA, d.Warp = w.c.id, w.id
+	}
+	l.diags[k] = d
+	l.order = append(l.order, k)
+}
+
+type cta struct {
+	l      *launch
+	id     Dim3
+	shared []byte
+	warps  []*warp
+	bars   [16]barState
+	nlive  int // warps with a live lane
+}
+
+type barState struct {
+	gen      uint32
+	arrived  []uint32 // per warp: lanes arrived this generation
+	done     []bool   // per warp: the warp has arrived
+	nwarps   int
+	count    int     // expected threads, 0 = every live warp
+	warpPC   []int32 // per warp: the barrier instruction its first lane used
+	red      uint32  // bar.red accumulator: popc count, or and/or
+	redInit  bool
+	anyArriv bool
+}
+
+type frame struct {
+	ret  int32
+	site int32
+}
+
+type warp struct {
+	c       *cta
+	id      int
+	r       []uint64
+	pc      [32]int32
+	st      [32]uint8
+	wsMask  [32]uint32 // mask of the collective a lane waits at
+	barID   [32]uint8
+	live    uint32 // lanes that exist and have not exited
+	waiting uint32 // lanes in stWarp
+	barWait uint32 // lanes in stBar
+	exist   uint32 // lanes that exist in this warp
+	local   []byte // localSize bytes per lane
+	paramF  []byte // paramFSize bytes per lane
+	stack   [32][]frame
+	tid     [32]Dim3
+
+	rr       int  // round-robin cursor
+	adv      int  // adversarial: the lane running alone, -1 none
+	advRun   int  // instructions the adversarial lane has run
+	yield    bool // the running lane asked to be switched out
+	lastAddr [32]uint64
+	lastVal  [32]uint64
+}
+
+func (l *launch) newCTA(id Dim3) *cta {
+	p := l.p
+	b := l.cfg.Block
+	nthreads := int(b.Count())
+	nw := (nthreads + 31) / 32
+	c := &cta{l: l, id: id, shared: make([]byte, p.sharedDyn+l.cfg.SharedBytes)}
+	for i := range c.shared {
+		c.shared[i] = sharedFill
+	}
+	for i := range c.bars {
+		c.bars[i].arrived = make([]uint32, nw)
+		c.bars[i].done = make([]bool, nw)
+		c.bars[i].warpPC = make([]int32, nw)
+	}
+	regs := make([]uint64, nw*p.nslots*32)
+	local := make([]byte, nw*32*p.localSize)
+	paramF := make([]byte, nw*32*p.paramFSize)
+	g := l.cfg.Grid
+	for wi := 0; wi < nw; wi++ {
+		w := &warp{c: c, id: wi, adv: -1,
+			r:      regs[wi*p.nslots*32 : (wi+1)*p.nslots*32 : (wi+1)*p.nslots*32],
+			local:  local[wi*32*p.localSize : (wi+1)*32*p.localSize],
+			paramF: paramF[wi*32*p.paramFSize : (wi+1)*32*p.paramFSize],
+		}
+		start := int32(p.funcStart[p.name])
+		for lane := 0; lane < 32; lane++ {
+			t := wi*32 + lane
+			w.pc[lane] = start
+			if t >= nthreads {
+				w.st[lane] = stExit
+				continue
+			}
+			w.exist |= 1 << lane
+			w.tid[lane] = Dim3{uint32(t) % b.X, uint32(t) / b.X % b.Y, uint32(t) / (b.X * b.Y)}
+		}
+		w.live = w.exist
+		for _, k := range p.consts {
+			for lane := 0; lane < 32; lane++ {
+				w.r[int(k.slot)+lane] = k.val
+			}
+		}
+		for k, s := range p.specials {
+			if s == noSlot {
+				continue
+			}
+			for lane := 0; lane < 32; lane++ {
+				t := w.tid[lane]
+				var v uint64
+				switch k {
+				case spcTidX:
+					v = uint64(t.X)
+				case spcTidY:
+					v = uint64(t.Y)
+				case spcTidZ:
+					v = uint64(t.Z)
+				case spcNtidX:
+					v = uint64(b.X)
+				case spcNtidY:
+					v = uint64(b.Y)
+				case spcNtidZ:
+					v = uint64(b.Z)
+				case spcCtaidX:
+					v = uint64(id.X)
+				case spcCtaidY:
+					v = uint64(id.Y)
+				case spcCtaidZ:
+					v = uint64(id.Z)
+				case spcNctaidX:
+					v = uint64(g.X)
+				case spcNctaidY:
+					v = uint64(g.Y)
+				case spcNctaidZ:
+					v = uint64(g.Z)
+				case spcLaneid:
+					v = uint64(lane)
+				case spcWarpid:
+					v = uint64(wi)
+				case spcNwarpid:
+					v = 64
+				case spcLanemaskEq:
+					v = 1 << lane
+				case spcLanemaskLt:
+					v = 1<<lane - 1
+				case spcLanemaskLe:
+					v = uint64(uint32(2<<lane - 1))
+				case spcLanemaskGt:
+					v = uint64(uint32(0xfffffffe << lane))
+				case spcLanemaskGe:
+					v = uint64(uint32(0xffffffff << lane))
+				case spcSmid:
+					v = uint64(int64(id.X)+int64(id.Y)*int64(g.X)) % 132
+				case spcNsmid:
+					v = 132
+				case spcGridid:
+					v = 1
+				}
+				w.r[int(s)+lane] = v
+			}
+		}
+		c.warps = append(c.warps, w)
+	}
+	c.nlive = nw
+	return c
+}
+
+// quantum is how many ops a warp issues before the CTA scheduler moves on.
+const quantum = 1 << 12
+
+func (c *cta) run() {
+	l := c.l
+	order := make([]int, len(c.warps))
+	for {
+		for i := range order {
+			order[i] = i
+		}
+		switch l.cfg.Scheduler {
+		case Random:
+			l.rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+		case Adversarial:
+			for i := range order {
+				order[i] = len(order) - 1 - i
+			}
+		}
+		progress, alive := false, false
+		for _, wi := range order {
+			w := c.warps[wi]
+			if w.live != 0 {
+				alive = true
+			}
+			if w.runnable() == 0 {
+				continue
+			}
+			if w.runQuantum() > 0 {
+				progress = true
+			}
+		}
+		if !alive {
+			return
+		}
+		if !progress {
+			l.fail(c.deadlock())
+		}
+	}
+}
+
+// runnable is the set of lanes that can step: live, and not waiting at a
+// collective or a barrier.
+func (w *warp) runnable() uint32 { return w.live &^ (w.waiting | w.barWait) }
+
+// runQuantum lets the warp's scheduler pick lane groups and run them until
+// the quantum is spent or no lane can run. It returns the ops issued.
+func (w *warp) runQuantum() int {
+	l := w.c.l
+	issued := 0
+	for issued < quantum {
+		run := w.runnable()
+		if run == 0 {
+			break
+		}
+		var pc int32
+		var mask uint32
+		steps := quantum - issued
+		limit := int32(1 << 30)
+		switch l.cfg.Scheduler {
+		case Lockstep:
+			pc = 1 << 30
+			for m := run; m != 0; m &= m - 1 {
+				if p := w.pc[bits.TrailingZeros32(m)]; p < pc {
+					pc = p
+				}
+			}
+			for m := run; m != 0; m &= m - 1 {
+				lane := bits.TrailingZeros32(m)
+				if p := w.pc[lane]; p == pc {
+					mask |= 1 << lane
+				} else if p < limit {
+					limit = p
+				}
+			}
+		case RoundRobin:
+			lane := nextLane(run, w.rr)
+			pc = w.pc[lane]
+			mask = w.atPC(run, pc)
+			w.rr = 31 - bits.LeadingZeros32(mask)
+			steps = 1
+		case Random:
+			lanes := bits.OnesCount32(run)
+			k := l.rng.IntN(lanes)
+			m := run
+			for ; k > 0; k-- {
+				m &= m - 1
+			}
+			lane := bits.TrailingZeros32(m)
+			pc = w.pc[lane]
+			if l.rng.IntN(2) == 0 {
+				mask = 1 << lane
+			} else {
+				mask = w.atPC(run, pc)
+			}
+			steps = 1 + l.rng.IntN(4)
+		case Adversarial:
+			if w.adv < 0 || run&(1<<w.adv) == 0 || w.yield {
+				w.adv = w.pickAdversarial(run)
+				w.advRun = 0
+				w.yield = false
+			}
+			pc = w.pc[w.adv]
+			mask = 1 << w.adv
+			steps = min(steps, l.cfg.AdversarialBound-w.advRun)
+		}
+		n := w.exec(pc, mask, steps, limit)
+		issued += n
+		if l.cfg.Scheduler == Adversarial {
+			w.advRun += n
+			if w.advRun >= l.cfg.AdversarialBound {
+				w.yield = true
+			}
+		}
+	}
+	return issued
+}
+
+// pickAdversarial chooses the lane to run alone: the highest-numbered
+// runnable lane, or after a yield the next lower one (cyclically), so that a
+// spinning lane hands over. A non-zero seed rotates the starting lane.
+func (w *warp) pickAdversarial(run uint32) int {
+	if w.adv >= 0 && w.yield {
+		for i := 1; i <= 32; i++ {
+			lane := (w.adv - i + 64) % 32
+			if run&(1<<lane) != 0 {
+				return lane
+			}
+		}
+	}
+	rot := int(w.c.l.cfg.Seed % 32)
+	for i := 0; i < 32; i++ {
+		lane := (31 - i - rot + 64) % 32
+		if run&(1<<lane) != 0 {
+			return lane
+		}
+	}
+	return bits.TrailingZeros32(run)
+}
+
+func nextLane(run uint32, after int) int {
+	for i := 1; i <= 32; i++ {
+		lane := (after + i) % 32
+		if run&(1<<lane) != 0 {
+			return lane
+		}
+	}
+	return bits.TrailingZeros32(run)
+}
+
+func (w *warp) atPC(run uint32, pc int32) uint32 {
+	var m uint32
+	for x := run; x != 0; x &= x - 1 {
+		lane := bits.TrailingZeros32(x)
+		if w.pc[lane] == pc {
+			m |= 1 << lane
+		}
+	}
+	return m
+}
+
+// exitLanes marks lanes exited and lets barriers and collectives that were
+// waiting only for them complete (exited lanes count as arrived, §9.7.12.1
+// and PTX-NOTES 1.1).
+func (w *warp) exitLanes(m uint32) {
+	for x := m; x != 0; x &= x - 1 {
+		w.st[bits.TrailingZeros32(x)] = stExit
+	}
+	w.live &^= m
+	if w.live == 0 {
+		w.c.nlive--
+	}
+	w.tryRendezvous()
+	for id := range w.c.bars {
+		if w.c.bars[id].anyArriv {
+			w.c.checkBar(id)
+		}
+	}
+}
+
+func (c *cta) deadlock() error {
+	var lines []string
+	for _, w := range c.warps {
+		groups := map[string]uint32{}
+		var keys []string
+		for lane := 0; lane < 32; lane++ {
+			var k string
+			o := &c.l.p.ops[w.pc[lane]]
+			switch w.st[lane] {
+			case stWarp:
+				k = fmt.Sprintf("warp %d: lanes %%s wait at %s (mask %#08x) at %s", w.id, o.code, w.wsMask[lane], c.l.m.site(o))
+			case stBar:
+				k = fmt.Sprintf("warp %d: lanes %%s wait at barrier %d at %s", w.id, w.barID[lane], c.l.m.site(o))
+			default:
+				continue
+			}
+			if _, ok := groups[k]; !ok {
+				keys = append(keys, k)
+			}
+			groups[k] |= 1 << lane
+		}
+		for _, k := range keys {
+			line := fmt.Sprintf(k, laneList(groups[k]))
+			lane := bits.TrailingZeros32(groups[k])
+			if w.st[lane] == stWarp {
+				missing := w.wsMask[lane] & w.live &^ groups[k]
+				if missing != 0 {
+					line += fmt.Sprintf(", for lanes %s", laneList(missing))
+					var where []string
+					for x := missing; x != 0; x &= x - 1 {
+						ml := bits.TrailingZeros32(x)
+						mo := &c.l.p.ops[w.pc[ml]]
+						where = append(where, fmt.Sprintf("lane %d at %s %s", ml, mo.code, c.l.m.site(mo)))
+						if len(where) == 2 {
+							break
+						}
+					}
+					line += " (" + strings.Join(where, "; ") + ")"
+				}
+			} else {
+				b := &c.bars[w.barID[lane]]
+				need := "every live warp"
+				if b.count > 0 {
+					need = fmt.Sprintf("%d threads", b.count)
+				}
+				line += fmt.Sprintf(", %d warps arrived, it needs %s", b.nwarps, need)
+			}
+			lines = append(lines, line)
+		}
+	}
+	sort.Strings(lines)
+	return &DeadlockError{Kernel: c.l.p.name, CTA: c.id, Waiters: lines}
+}
+
+// laneList writes a lane mask as ranges: "0-15,20".
+func laneList(m uint32) string {
+	var parts []string
+	for lane := 0; lane < 32; {
+		if m&(1<<lane) == 0 {
+			lane++
+			continue
+		}
+		end := lane
+		for end+1 < 32 && m&(1<<(end+1)) != 0 {
+			end++
+		}
+		if end == lane {
+			parts = append(parts, fmt.Sprint(lane))
+		} else {
+			parts = append(parts, fmt.Sprintf("%d-%d", lane, end))
+		}
+		lane = end + 1
+	}
+	return strings.Join(parts, ",")
+}

@@ -1,0 +1,218 @@
+package cpuemu
+
+import (
+	"encoding/binary"
+	"fmt"
+	"sort"
+	"sync"
+)
+
+// DevicePtr is an address in the emulated device's global memory.
+type DevicePtr uint64
+
+// The emulated address map. Generic addresses (PTX ISA §6.4.1.1) carry their
+// space in the top bits: windows for shared, local, const and param memory,
+// module variables, and the global allocations.
+const (
+	sharedWindow  = 1 << 44
+	localWindow   = 2 << 44
+	constWindow   = 3 << 44
+	paramWindow   = 4 << 44
+	moduleGlobals = 6 << 44 // each module's .global variables get a 1<<36 range
+	globalBase    = 7 << 44
+	windowSize    = 1 << 44
+)
+
+// Device is the emulator's device memory: an arena of allocations. A launch
+// sees only the allocations of the Device it runs on, and every access is
+// bounds- and alignment-checked.
+type Device struct {
+	mu       sync.Mutex
+	allocs   []*allocation // sorted by base
+	next     uint64
+	inUse    int64
+	limit    int64
+	modules  map[*Module]bool
+	launchMu sync.Mutex // one launch at a time per device
+}
+
+type allocation struct {
+	base uint64
+	data []byte
+}
+
+// DefaultMemoryLimit bounds the bytes a Device may allocate.
+const DefaultMemoryLimit = 4 << 30
+
+// NewDevice returns an empty emulated device with the default memory limit.
+func NewDevice() *Device {
+	return &Device{next: globalBase, limit: DefaultMemoryLimit, modules: map[*Module]bool{}}
+}
+
+// SetMemoryLimit changes the most bytes the device may hold allocated.
+func (d *Device) SetMemoryLimit(n int64) { d.mu.Lock(); d.limit = n; d.mu.Unlock() }
+
+// MemoryError is a bad host-side memory call: an unknown pointer, a copy
+// past the end of an allocation, an allocation over the limit.
+type MemoryError struct {
+	Op   string
+	Ptr  DevicePtr
+	Size int64
+	Msg  string
+}
+
+func (e *MemoryError) Error() string {
+	return fmt.Sprintf("%s %#x (%d bytes): %s", e.Op, uint64(e.Ptr), e.Size, e.Msg)
+}
+
+// Alloc reserves n bytes of zeroed global memory, aligned to 256 bytes as
+// cuMemAlloc's are.
+func (d *Device) Alloc(n int) (DevicePtr, error) {
+	if n <= 0 {
+		return 0, &MemoryError{Op: "alloc", Size: int64(n), Msg: "size must be positive"}
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.inUse+int64(n) > d.limit {
+		return 0, &MemoryError{Op: "alloc", Size: int64(n), Msg: fmt.Sprintf("over the device memory limit (%d of %d bytes in use)", d.inUse, d.limit)}
+	}
+	base := d.next
+	// A 256-byte guard gap after each allocation turns small overruns into
+	// faults instead of silent writes into a neighbour.
+	d.next = (base + uint64(n) + 256 + 255) &^ 255
+	a := &allocation{base: base, data: make([]byte, n)}
+	d.allocs = append(d.allocs, a)
+	d.inUse += int64(n)
+	return DevicePtr(base), nil
+}
+
+// Free releases an allocation made by Alloc.
+func (d *Device) Free(p DevicePtr) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	i := d.find(uint64(p))
+	if i < 0 || d.allocs[i].base != uint64(p) || d.allocs[i].base < globalBase {
+		return &MemoryError{Op: "free", Ptr: p, Msg: "not the start of a live allocation"}
+	}
+	d.inUse -= int64(len(d.allocs[i].data))
+	d.allocs = append(d.allocs[:i], d.allocs[i+1:]...)
+	return nil
+}
+
+// find returns the index of the allocation containing addr, or -1.
+func (d *Device) find(addr uint64) int {
+	i := sort.Search(len(d.allocs), func(i int) bool { return d.allocs[i].base > addr }) - 1
+	if i < 0 {
+		return -1
+	}
+	a := d.allocs[i]
+	if addr-a.base < uint64(len(a.data)) || addr == a.base {
+		return i
+	}
+	return -1
+}
+
+func (d *Device) span(op string, p DevicePtr, n int) ([]byte, error) {
+	if n < 0 {
+		return nil, &MemoryError{Op: op, Ptr: p, Size: int64(n), Msg: "negative size"}
+	}
+	i := d.find(uint64(p))
+	if i < 0 {
+		return nil, &MemoryError{Op: op, Ptr: p, Size: int64(n), Msg: "not inside a live allocation"}
+	}
+	a := d.allocs[i]
+	off := uint64(p) - a.base
+	if off+uint64(n) > uint64(len(a.data)) {
+		return nil, &MemoryError{Op: op, Ptr: p, Size: int64(n), Msg: fmt.Sprintf("runs past the end of its %d-byte allocation", len(a.data))}
+	}
+	return a.data[off : off+uint64(n)], nil
+}
+
+// Write copies host bytes to device memory at p.
+func (d *Device) Write(p DevicePtr, src []byte) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	b, err := d.span("write", p, len(src))
+	if err != nil {
+		return err
+	}
+	copy(b, src)
+	return nil
+}
+
+// Read copies device memory at p into dst.
+func (d *Device) Read(dst []byte, p DevicePtr) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	b, err := d.span("read", p, len(dst))
+	if err != nil {
+		return err
+	}
+	copy(dst, b)
+	return nil
+}
+
+// Memset fills n bytes at p with v.
+func (d *Device) Memset(p DevicePtr, v byte, n int) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	b, err := d.span("memset", p, n)
+	if err != nil {
+		return err
+	}
+	for i := range b {
+		b[i] = v
+	}
+	return nil
+}
+
+// Size is the size of the allocation that starts at p, or an error.
+func (d *Device) Size(p DevicePtr) (int, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	i := d.find(uint64(p))
+	if i < 0 || d.allocs[i].base != uint64(p) {
+		return 0, &MemoryError{Op: "size", Ptr: p, Msg: "not the start of a live allocation"}
+	}
+	return len(d.allocs[i].data), nil
+}
+
+// mapModule gives a module's .global variables their storage on this device,
+// initialised from the module image, on the module's first launch here.
+func (d *Device) mapModule(m *Module) {
+	if d.modules[m] || len(m.globalImage) == 0 {
+		return
+	}
+	d.modules[m] = true
+	a := &allocation{base: m.globalBase, data: append([]byte(nil), m.globalImage...)}
+	i := sort.Search(len(d.allocs), func(i int) bool { return d.allocs[i].base > a.base })
+	d.allocs = append(d.allocs, nil)
+	copy(d.allocs[i+1:], d.allocs[i:])
+	d.allocs[i] = a
+}
+
+func le(b []byte, size int) uint64 {
+	switch size {
+	case 1:
+		return uint64(b[0])
+	case 2:
+		return uint64(binary.LittleEndian.Uint16(b))
+	case 4:
+		return uint64(binary.LittleEndian.Uint32(b))
+	default:
+		return binary.LittleEndian.Uint64(b)
+	}
+}
+
+func putLE(b []byte, size int, v uint64) {
+	switch size {
+	case 1:
+		b[0] = byte(v)
+	case 2:
+		binary.LittleEndian.PutUint16(b, uint16(v))
+	case 4:
+		binary.LittleEndian.PutUint32(b, uint32(v))
+	default:
+		binary.LittleEndian.PutUint64(b, v)
+	}
+}

@@ -1,0 +1,87 @@
+package cpuemu
+
+// Memory access from kernels. Every access is bounds- and alignment-checked;
+// a bad one raises a FaultError that aborts the launch.
+
+func (w *warp) fault(o *op, lane int, kind string, sp space, addr uint64, size int) {
+	l := w.c.l
+	l.fail(&FaultError{
+		Kernel: l.p.name, Kind: kind, Space: sp.String(), Addr: addr, Size: size,
+		Site: l.m.site(o), CTA: w.c.id, Thread: w.tid[lane], Warp: w.id, Lane: lane,
+	})
+}
+
+// decodeGeneric maps a generic address to its state space (PTX ISA §6.4.1.1).
+func decodeGeneric(addr uint64) (space, uint64) {
+	switch addr / windowSize {
+	case sharedWindow / windowSize:
+		return spShared, addr - sharedWindow
+	case localWindow / windowSize:
+		return spLocal, addr - localWindow
+	case constWindow / windowSize:
+		return spConst, addr - constWindow
+	case paramWindow / windowSize:
+		return spParam, addr - paramWindow
+	}
+	return spGlobal, addr
+}
+
+// mem returns the bytes an access of size bytes at addr touches. write
+// accesses to read-only spaces fault. align is the required alignment.
+func (w *warp) mem(o *op, lane int, sp space, addr uint64, size, align int, write bool) []byte {
+	if sp == spGeneric {
+		sp, addr = decodeGeneric(addr)
+	}
+	if addr%uint64(align) != 0 {
+		w.fault(o, lane, "misaligned", sp, addr, size)
+	}
+	var b []byte
+	switch sp {
+	case spGlobal:
+		l := w.c.l
+		a := l.cache
+		if a == nil || addr-a.base >= uint64(len(a.data)) || addr < a.base {
+			i := l.dev.find(addr)
+			if i < 0 {
+				w.fault(o, lane, "out of bounds", sp, addr, size)
+			}
+			a = l.dev.allocs[i]
+			l.cache = a
+		}
+		off := addr - a.base
+		if off+uint64(size) > uint64(len(a.data)) {
+			w.fault(o, lane, "out of bounds", sp, addr, size)
+		}
+		return a.data[off : off+uint64(size)]
+	case spShared:
+		b = w.c.shared
+	case spLocal:
+		n := uint64(w.c.l.p.localSize)
+		if addr+uint64(size) > n || addr >= n {
+			w.fault(o, lane, "out of bounds", sp, addr, size)
+		}
+		base := uint64(lane) * n
+		return w.local[base+addr : base+addr+uint64(size)]
+	case spParamF:
+		n := uint64(w.c.l.p.paramFSize)
+		if addr+uint64(size) > n || addr >= n {
+			w.fault(o, lane, "out of bounds", sp, addr, size)
+		}
+		base := uint64(lane) * n
+		return w.paramF[base+addr : base+addr+uint64(size)]
+	case spParam:
+		if write {
+			w.fault(o, lane, "write to read-only memory", sp, addr, size)
+		}
+		b = w.c.l.params
+	case spConst:
+		if write {
+			w.fault(o, lane, "write to read-only memory", sp, addr, size)
+		}
+		b = w.c.l.m.constImage
+	}
+	if addr >= uint64(len(b)) || addr+uint64(size) > uint64(len(b)) {
+		w.fault(o, lane, "out of bounds", sp, addr, size)
+	}
+	return b[addr : addr+uint64(size)]
+}

@@ -1,0 +1,90 @@
+package cpuemu_test
+
+import (
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gpubuf/gpubuf/cpuemu"
+	"github.com/gpubuf/gpubuf/kernels"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden IR dumps in testdata/ir")
+
+// TestGoldenIR lowers small PTX files and compares the IR dump with the
+// golden file next to each. Run with -update after an intended change and
+// review the diff.
+func TestGoldenIR(t *testing.T) {
+	files, err := filepath.Glob("testdata/ir/*.ptx")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no testdata/ir/*.ptx: %v", err)
+	}
+	for _, f := range files {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := cpuemu.Load(filepath.Base(f), src)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		var b strings.Builder
+		for _, e := range m.Entries() {
+			d, err := m.DumpIR(e.Name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b.WriteString(d)
+		}
+		golden := strings.TrimSuffix(f, ".ptx") + ".golden"
+		if *update {
+			if err := os.WriteFile(golden, []byte(b.String()), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		want, err := os.ReadFile(golden)
+		if err != nil {
+			t.Fatalf("%v (run go test -run TestGoldenIR -update)", err)
+		}
+		if b.String() != string(want) {
+			t.Errorf("%s: IR dump differs from %s (run with -update and review the diff):\n%s", f, golden, b.String())
+		}
+	}
+}
+
+// FuzzParse feeds arbitrary text to Load: it must return a module or an
+// error, never panic or hang. The corpus is seeded with the kernels' PTX.
+func FuzzParse(f *testing.F) {
+	for _, name := range kernels.Files() {
+		src, _ := kernels.ReadFile(name)
+		f.Add(src)
+	}
+	for _, p := range []string{"testdata/ir/saxpy.ptx", "testdata/ir/callseq.ptx"} {
+		if src, err := os.ReadFile(p); err == nil {
+			f.Add(src)
+		}
+	}
+	f.Add([]byte(".version 7.8\n.target sm_70\n.address_size 64\n.visible .entry k() { ret; }"))
+	f.Add([]byte(".entry k(.param .u64 p) { .reg .b32 %r<2>; @%p1 bra L; L: exit; }"))
+	f.Fuzz(func(t *testing.T, src []byte) {
+		m, err := cpuemu.Load("fuzz.ptx", src)
+		if err != nil {
+			var se *cpuemu.SyntaxError
+			var ue *cpuemu.UnsupportedError
+			var le *cpuemu.LimitError
+			if !errors.As(err, &se) && !errors.As(err, &ue) && !errors.As(err, &le) {
+				t.Fatalf("Load returned an untyped error: %v", err)
+			}
+			return
+		}
+		for _, e := range m.Entries() {
+			if _, err := m.DumpIR(e.Name); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+}

@@ -1,0 +1,356 @@
+package cpuemu
+
+import (
+	"math/bits"
+)
+
+// Warp collectives: bar.warp.sync, shfl.sync, vote.sync, match.sync and
+// redux.sync (PTX ISA §9.7.12.2, §9.7.8.6, §9.7.12.7, §9.7.12.8,
+// §9.7.12.10). A lane waits until every non-exited lane named in the
+// membermask has arrived at an instruction of the same kind with the same
+// qualifiers and mask. Partners need not share a PC: a shfl in an if arm
+// pairs with one in the else arm. Exited lanes count as arrived.
+
+// rendezvousKey identifies "the same instruction kind and qualifiers".
+func rendezvousKey(o *op) uint32 {
+	return uint32(o.code)<<24 | uint32(o.sub)<<16 | uint32(o.typ)<<8 | uint32(o.flags&fNegC)
+}
+
+func (w *warp) arriveWarp(o *op, pc int32, ex uint32) {
+	r := w.r
+	for m := ex; m != 0; m &= m - 1 {
+		lane := bits.TrailingZeros32(m)
+		var ms int32
+		switch o.code {
+		case opWarpSync:
+			ms = o.a[0]
+		case opShfl:
+			ms = o.a[3]
+		default: // vote, match, redux: the mask is the last source
+			ms = o.a[1]
+		}
+		mask := uint32(r[ms+int32(lane)])
+		if mask&(1<<lane) == 0 {
+			// §9.7.12.2: the executing lane must be in the mask, else the
+			// behaviour is undefined. Report; continue as if it were.
+			w.c.l.diag("mask-excludes-self", o, w, 1<<lane, "lane %d executes %s with membermask %#08x, which does not contain it", lane, o.code, mask)
+			mask |= 1 << lane
+		}
+		w.pc[lane] = pc
+		w.st[lane] = stWarp
+		w.wsMask[lane] = mask
+		w.waiting |= 1 << lane
+	}
+	w.tryRendezvous()
+}
+
+// tryRendezvous completes every group of waiting lanes whose members have
+// all arrived (or exited).
+func (w *warp) tryRendezvous() {
+	ops := w.c.l.p.ops
+	waiting := w.waiting
+	for waiting != 0 {
+		first := bits.TrailingZeros32(waiting)
+		mask := w.wsMask[first]
+		key := rendezvousKey(&ops[w.pc[first]])
+		var group uint32
+		for m := waiting; m != 0; m &= m - 1 {
+			lane := bits.TrailingZeros32(m)
+			if w.wsMask[lane] == mask && rendezvousKey(&ops[w.pc[lane]]) == key {
+				group |= 1 << lane
+			}
+		}
+		waiting &^= group
+		need := mask & w.live
+		if need&^group != 0 {
+			// Lanes of the mask that wait at a different collective, or
+			// with another mask, will never join this one.
+			for m := need &^ group; m != 0; m &= m - 1 {
+				lane := bits.TrailingZeros32(m)
+				if w.st[lane] == stWarp {
+					o := &ops[w.pc[first]]
+					w.c.l.diag("rendezvous-mismatch", o, w, group|1<<lane,
+						"lanes %s wait at %s with mask %#08x while lane %d waits at %s with mask %#08x", laneList(group), o.code, mask, lane, ops[w.pc[lane]].code, w.wsMask[lane])
+					break
+				}
+			}
+			continue
+		}
+		w.complete(group, mask)
+	}
+}
+
+// complete performs a collective for its participants. Each participant
+// uses the operands of its own instruction (they may sit at different PCs);
+// values are gathered before any result is written, so d may alias a.
+func (w *warp) complete(group, mask uint32) {
+	l := w.c.l
+	ops := l.p.ops
+	r := w.r
+	first := &ops[w.pc[bits.TrailingZeros32(group)]]
+	switch first.code {
+	case opShfl:
+		var vals, preds [32]uint64
+		var oks [32]bool
+		for m := group; m != 0; m &= m - 1 {
+			lane := bits.TrailingZeros32(m)
+			o := &ops[w.pc[lane]]
+			b, c := uint32(r[o.a[1]+int32(lane)]), uint32(r[o.a[2]+int32(lane)])
+			src, ok := shflSource(o.sub, lane, b, c)
+			if ok && group&(1<<src) == 0 {
+				// §9.7.8.6: reading an inactive lane or one outside the
+				// membermask is undefined. Hardware reads that lane's
+				// register as it is; so do we, and report it.
+				why := "is not in the membermask"
+				if mask&(1<<src) != 0 {
+					why = "has exited or is not active"
+				}
+				l.diag("shfl-invalid-source", o, w, 1<<lane, "lane %d reads lane %d, which %s (membermask %#08x)", lane, src, why, mask)
+			}
+			vals[lane] = r[o.a[0]+int32(src)]
+			oks[lane] = ok
+			preds[lane] = b2u(ok)
+		}
+		for m := group; m != 0; m &= m - 1 {
+			lane := bits.TrailingZeros32(m)
+			o := &ops[w.pc[lane]]
+			if o.d[0] != noSlot {
+				r[o.d[0]+int32(lane)] = uint64(uint32(vals[lane]))
+			}
+			if o.d[1] != noSlot {
+				r[o.d[1]+int32(lane)] = preds[lane]
+			}
+		}
+	case opVote:
+		var ballot uint32
+		for m := group; m != 0; m &= m - 1 {
+			lane := bits.TrailingZeros32(m)
+			o := &ops[w.pc[lane]]
+			v := r[o.a[0]+int32(lane)]&1 != 0
+			if o.flags&fNegC != 0 {
+				v = !v
+			}
+			if v {
+				ballot |= 1 << lane
+			}
+		}
+		for m := group; m != 0; m &= m - 1 {
+			lane := bits.TrailingZeros32(m)
+			o := &ops[w.pc[lane]]
+			var res uint64
+			switch o.sub {
+			case 0: // all
+				res = b2u(ballot == group)
+			case 1: // any
+				res = b2u(ballot != 0)
+			case 2: // uni
+				res = b2u(ballot == 0 || ballot == group)
+			case 3: // ballot: non-members and exited lanes give 0
+				res = uint64(ballot)
+			}
+			if o.d[0] != noSlot {
+				r[o.d[0]+int32(lane)] = res
+			}
+		}
+	case opMatch:
+		var vals [32]uint64
+		for m := group; m != 0; m &= m - 1 {
+			lane := bits.TrailingZeros32(m)
+			o := &ops[w.pc[lane]]
+			vals[lane] = trunc(r[o.a[0]+int32(lane)], o.typ.bits())
+		}
+		allSame := true
+		v0 := vals[bits.TrailingZeros32(group)]
+		for m := group; m != 0; m &= m - 1 {
+			if vals[bits.TrailingZeros32(m)] != v0 {
+				allSame = false
+			}
+		}
+		for m := group; m != 0; m &= m - 1 {
+			lane := bits.TrailingZeros32(m)
+			o := &ops[w.pc[lane]]
+			var res uint64
+			var p bool
+			if o.sub == 0 { // any
+				var same uint32
+				for k := group; k != 0; k &= k - 1 {
+					j := bits.TrailingZeros32(k)
+					if vals[j] == vals[lane] {
+						same |= 1 << j
+					}
+				}
+				res = uint64(same)
+			} else if allSame {
+				res, p = uint64(group), true
+			}
+			if o.d[0] != noSlot {
+				r[o.d[0]+int32(lane)] = res
+			}
+			if o.d[1] != noSlot {
+				r[o.d[1]+int32(lane)] = b2u(p)
+			}
+		}
+	case opRedux:
+		var acc uint64
+		firstLane := true
+		for m := group; m != 0; m &= m - 1 {
+			lane := bits.TrailingZeros32(m)
+			o := &ops[w.pc[lane]]
+			v := uint64(uint32(r[o.a[0]+int32(lane)]))
+			if firstLane {
+				acc, firstLane = v, false
+				continue
+			}
+			switch o.sub {
+			case 0:
+				acc = uint64(uint32(acc + v))
+			case 1:
+				if lessThan(o.typ, v, acc) {
+					acc = v
+				}
+			case 2:
+				if lessThan(o.typ, acc, v) {
+					acc = v
+				}
+			case 3:
+				acc &= v
+			case 4:
+				acc |= v
+			case 5:
+				acc ^= v
+			}
+		}
+		for m := group; m != 0; m &= m - 1 {
+			lane := bits.TrailingZeros32(m)
+			o := &ops[w.pc[lane]]
+			if o.d[0] != noSlot {
+				r[o.d[0]+int32(lane)] = acc
+			}
+		}
+	}
+	// bar.warp.sync needs nothing more: its memory ordering matters to the
+	// checker, and execution here is sequentially consistent.
+	for m := group; m != 0; m &= m - 1 {
+		lane := bits.TrailingZeros32(m)
+		w.st[lane] = stRun
+		w.pc[lane]++
+	}
+	w.waiting &^= group
+}
+
+// CTA barriers (PTX ISA §9.7.12.1): a thread arriving waits for all
+// non-exited threads of its warp; then the warp counts as arrived. The
+// barrier completes when arrived warps × 32 reach the thread count b, or,
+// without b, when every warp with a live thread has arrived. .sync waits for
+// completion, .arrive does not.
+
+func (w *warp) arriveBar(o *op, pc int32, ex uint32) {
+	c := w.c
+	r := w.r
+	for m := ex; m != 0; m &= m - 1 {
+		lane := bits.TrailingZeros32(m)
+		id := uint32(r[o.a[0]+int32(lane)])
+		if id >= 16 {
+			w.fault(o, lane, "barrier id out of range 0..15", spGeneric, uint64(id), 0)
+		}
+		b := &c.bars[id]
+		count := 0
+		if o.flags&fHasC != 0 {
+			count = int(uint32(r[o.a[1]+int32(lane)]))
+			if count == 0 || count%32 != 0 {
+				w.c.l.diag("barrier-count", o, w, 1<<lane, "thread count %d of barrier %d is not a positive multiple of 32", count, id)
+			}
+		}
+		if !b.anyArriv {
+			b.anyArriv = true
+			b.count = count
+			b.red, b.redInit = 0, false
+		} else {
+			if b.count != count {
+				w.c.l.diag("barrier-count-mismatch", o, w, 1<<lane, "barrier %d reached with thread count %d and %d in one generation", id, b.count, count)
+			}
+		}
+		// .aligned asks every thread of a warp to execute the same barrier
+		// instruction (§9.7.12.1); different warps may use different ones,
+		// as warp-specialised producers and consumers do.
+		if b.arrived[w.id] == 0 {
+			b.warpPC[w.id] = pc
+		} else if o.flags&fAligned != 0 && b.warpPC[w.id] != pc {
+			w.c.l.diag("barrier-not-aligned", o, w, 1<<lane, "lanes of warp %d reach aligned barrier %d from different instructions (ptx lines %d and %d)", w.id, id, c.l.p.ops[b.warpPC[w.id]].line, o.line)
+		}
+		if b.arrived[w.id]&(1<<lane) != 0 {
+			w.c.l.diag("barrier-rearrive", o, w, 1<<lane, "lane %d reached barrier %d again before it completed", lane, id)
+		}
+		b.arrived[w.id] |= 1 << lane
+		if o.sub > 0 { // bar.red
+			p := r[o.a[2]+int32(lane)]&1 != 0
+			if o.flags&fNegC != 0 {
+				p = !p
+			}
+			switch o.sub {
+			case 1:
+				b.red += uint32(b2u(p))
+			case 2:
+				if !b.redInit {
+					b.red = 1
+				}
+				b.red &= uint32(b2u(p))
+			case 3:
+				b.red |= uint32(b2u(p))
+			}
+			b.redInit = true
+		}
+		w.barID[lane] = uint8(id)
+		w.pc[lane] = pc
+		if o.code == opBar {
+			w.st[lane] = stBar
+			w.barWait |= 1 << lane
+		} else {
+			w.pc[lane] = pc + 1
+		}
+		c.checkBar(int(id))
+	}
+}
+
+// checkBar counts warps whose live lanes have all arrived, and releases
+// the waiters when the barrier is complete.
+func (c *cta) checkBar(id int) {
+	b := &c.bars[id]
+	if !b.anyArriv {
+		return
+	}
+	for _, w := range c.warps {
+		if !b.done[w.id] && b.arrived[w.id] != 0 && b.arrived[w.id]&w.live == w.live {
+			b.done[w.id] = true
+			b.nwarps++
+		}
+	}
+	complete := false
+	if b.count > 0 {
+		complete = b.nwarps*32 >= b.count
+	} else {
+		complete = b.nwarps >= c.nlive
+	}
+	if !complete {
+		return
+	}
+	ops := c.l.p.ops
+	for _, w := range c.warps {
+		for lane := 0; lane < 32; lane++ {
+			if w.st[lane] == stBar && int(w.barID[lane]) == id {
+				o := &ops[w.pc[lane]]
+				if o.sub > 0 && o.d[0] != noSlot {
+					w.r[o.d[0]+int32(lane)] = uint64(b.red)
+				}
+				w.st[lane] = stRun
+				w.barWait &^= 1 << lane
+				w.pc[lane]++
+			}
+		}
+		b.arrived[w.id] = 0
+		b.done[w.id] = false
+	}
+	b.nwarps = 0
+	b.anyArriv = false
+	b.gen++
+}
