@@ -16,104 +16,347 @@ func b2u(b bool) uint64 {
 	return 0
 }
 
+// Fast forms: ops that lowering recognises as plain integer operations
+// with their own loops in alu. Everything else goes through aluLane.
+const (
+	fastNone uint8 = iota
+	fastMov
+	fastAdd32
+	fastSub32
+	fastMul32
+	fastMad32
+	fastAnd
+	fastOr
+	fastXor
+	fastShl32
+	fastShrU32
+	fastShrS32
+	fastAdd64
+	fastSub64
+	fastMul64
+	fastShl64
+	fastShrU64
+	fastMinU32
+	fastMaxU32
+	fastMinS32
+	fastMaxS32
+	fastSetpU32
+	fastSetpS32
+	fastSetpU64
+	fastSelp
+	fastCvtU64U32
+	fastCvtS64S32
+	fastCvtU32U64
+	fastMulWideU32
+	fastMulWideS32
+)
+
+// classifyFast picks the fast form of o, if it has one.
+func classifyFast(o *op) uint8 {
+	t := o.typ
+	plain := o.sub2 == 0 && o.flags&(fSat|fCC) == 0 && !t.float()
+	if !plain && o.code != opMov && o.code != opSelp && o.code != opCvt && o.code != opSetp {
+		return fastNone
+	}
+	s4, s8 := t.size() == 4, t.size() == 8
+	switch o.code {
+	case opMov:
+		return fastMov
+	case opAdd:
+		if s4 {
+			return fastAdd32
+		} else if s8 {
+			return fastAdd64
+		}
+	case opSub:
+		if s4 {
+			return fastSub32
+		} else if s8 {
+			return fastSub64
+		}
+	case opMul:
+		if s4 {
+			return fastMul32
+		} else if s8 {
+			return fastMul64
+		}
+	case opMad:
+		if s4 {
+			return fastMad32
+		}
+	case opAnd, opOr, opXor:
+		if s4 || s8 {
+			return map[opcode]uint8{opAnd: fastAnd, opOr: fastOr, opXor: fastXor}[o.code]
+		}
+	case opShl:
+		if s4 {
+			return fastShl32
+		} else if s8 {
+			return fastShl64
+		}
+	case opShr:
+		switch {
+		case s4 && t.signed():
+			return fastShrS32
+		case s4:
+			return fastShrU32
+		case s8 && !t.signed():
+			return fastShrU64
+		}
+	case opMin, opMax:
+		if s4 && o.flags&(fRelu|fNaN) == 0 {
+			switch {
+			case o.code == opMin && t.signed():
+				return fastMinS32
+			case o.code == opMin:
+				return fastMinU32
+			case t.signed():
+				return fastMaxS32
+			default:
+				return fastMaxU32
+			}
+		}
+	case opSetp:
+		if o.flags&(fHasC|fFtz) == 0 && !o.typ2.float() {
+			switch {
+			case o.typ2.size() == 4 && o.typ2.signed():
+				return fastSetpS32
+			case o.typ2.size() == 4:
+				return fastSetpU32
+			case o.typ2.size() == 8 && !o.typ2.signed():
+				return fastSetpU64
+			}
+		}
+	case opSelp:
+		return fastSelp
+	case opCvt:
+		if o.flags&(fSat|fFtz) != 0 {
+			return fastNone
+		}
+		switch {
+		case t == tU64 && (o.typ2 == tU32 || o.typ2 == tB32):
+			return fastCvtU64U32
+		case (t == tS64 || t == tB64) && o.typ2 == tS32:
+			return fastCvtS64S32
+		case (t == tU32 || t == tS32 || t == tB32) && o.typ2.size() == 8 && !o.typ2.float():
+			return fastCvtU32U64
+		}
+	case opMulWide:
+		if s4 && t.signed() {
+			return fastMulWideS32
+		} else if s4 {
+			return fastMulWideU32
+		}
+	}
+	return fastNone
+}
+
 // alu runs the arithmetic, logic, comparison and conversion ops over the
-// lanes in ex. The common 32-bit integer forms have their own loops; the rest
-// go through the per-lane evaluator.
+// lanes in ex.
 func (w *warp) alu(o *op, ex, mask uint32) {
-	r := w.r
-	d, a, b, c := o.d[0], o.a[0], o.a[1], o.a[2]
 	if ex == 0 {
 		return
 	}
-	// Fast paths: full-width 32-bit integer ops, moves.
-	switch {
-	case o.code == opMov:
+	r := w.r
+	d, a, b, c := o.d[0], o.a[0], o.a[1], o.a[2]
+	var dd, aa, bb, cc []uint64
+	if d != noSlot {
+		dd = r[d : d+32 : d+32]
+	}
+	if a != noSlot {
+		aa = r[a : a+32 : a+32]
+	}
+	if b != noSlot {
+		bb = r[b : b+32 : b+32]
+	}
+	if c != noSlot {
+		cc = r[c : c+32 : c+32]
+	}
+	switch o.fast {
+	case fastMov:
 		for m := ex; m != 0; m &= m - 1 {
-			lane := int32(bits.TrailingZeros32(m))
-			r[d+lane] = r[a+lane]
+			i := bits.TrailingZeros32(m) & 31
+			dd[i] = aa[i]
 		}
-		return
-	case o.typ.size() == 4 && !o.typ.float() && o.sub2 == 0 && o.flags&fSat == 0:
-		switch o.code {
-		case opAdd:
-			for m := ex; m != 0; m &= m - 1 {
-				lane := int32(bits.TrailingZeros32(m))
-				r[d+lane] = uint64(uint32(r[a+lane]) + uint32(r[b+lane]))
+	case fastAdd32:
+		for m := ex; m != 0; m &= m - 1 {
+			i := bits.TrailingZeros32(m) & 31
+			dd[i] = uint64(uint32(aa[i]) + uint32(bb[i]))
+		}
+	case fastSub32:
+		for m := ex; m != 0; m &= m - 1 {
+			i := bits.TrailingZeros32(m) & 31
+			dd[i] = uint64(uint32(aa[i]) - uint32(bb[i]))
+		}
+	case fastMul32:
+		for m := ex; m != 0; m &= m - 1 {
+			i := bits.TrailingZeros32(m) & 31
+			dd[i] = uint64(uint32(aa[i]) * uint32(bb[i]))
+		}
+	case fastMad32:
+		for m := ex; m != 0; m &= m - 1 {
+			i := bits.TrailingZeros32(m) & 31
+			dd[i] = uint64(uint32(aa[i])*uint32(bb[i]) + uint32(cc[i]))
+		}
+	case fastAnd:
+		k := ^uint64(0) >> (64 - o.typ.bits())
+		for m := ex; m != 0; m &= m - 1 {
+			i := bits.TrailingZeros32(m) & 31
+			dd[i] = aa[i] & bb[i] & k
+		}
+	case fastOr:
+		k := ^uint64(0) >> (64 - o.typ.bits())
+		for m := ex; m != 0; m &= m - 1 {
+			i := bits.TrailingZeros32(m) & 31
+			dd[i] = (aa[i] | bb[i]) & k
+		}
+	case fastXor:
+		k := ^uint64(0) >> (64 - o.typ.bits())
+		for m := ex; m != 0; m &= m - 1 {
+			i := bits.TrailingZeros32(m) & 31
+			dd[i] = (aa[i] ^ bb[i]) & k
+		}
+	case fastShl32: // Go shifts by >= the width give 0, as PTX's do (§9.7.8.2)
+		for m := ex; m != 0; m &= m - 1 {
+			i := bits.TrailingZeros32(m) & 31
+			dd[i] = uint64(uint32(aa[i]) << uint32(bb[i]))
+		}
+	case fastShrU32:
+		for m := ex; m != 0; m &= m - 1 {
+			i := bits.TrailingZeros32(m) & 31
+			dd[i] = uint64(uint32(aa[i]) >> uint32(bb[i]))
+		}
+	case fastShrS32: // and shr.s by >= 32 fills with the sign, as Go's does
+		for m := ex; m != 0; m &= m - 1 {
+			i := bits.TrailingZeros32(m) & 31
+			dd[i] = uint64(uint32(int32(aa[i]) >> uint32(bb[i])))
+		}
+	case fastAdd64:
+		for m := ex; m != 0; m &= m - 1 {
+			i := bits.TrailingZeros32(m) & 31
+			dd[i] = aa[i] + bb[i]
+		}
+	case fastSub64:
+		for m := ex; m != 0; m &= m - 1 {
+			i := bits.TrailingZeros32(m) & 31
+			dd[i] = aa[i] - bb[i]
+		}
+	case fastMul64:
+		for m := ex; m != 0; m &= m - 1 {
+			i := bits.TrailingZeros32(m) & 31
+			dd[i] = aa[i] * bb[i]
+		}
+	case fastShl64:
+		for m := ex; m != 0; m &= m - 1 {
+			i := bits.TrailingZeros32(m) & 31
+			dd[i] = aa[i] << uint32(bb[i])
+		}
+	case fastShrU64:
+		for m := ex; m != 0; m &= m - 1 {
+			i := bits.TrailingZeros32(m) & 31
+			dd[i] = aa[i] >> uint32(bb[i])
+		}
+	case fastMinU32:
+		for m := ex; m != 0; m &= m - 1 {
+			i := bits.TrailingZeros32(m) & 31
+			dd[i] = uint64(min(uint32(aa[i]), uint32(bb[i])))
+		}
+	case fastMaxU32:
+		for m := ex; m != 0; m &= m - 1 {
+			i := bits.TrailingZeros32(m) & 31
+			dd[i] = uint64(max(uint32(aa[i]), uint32(bb[i])))
+		}
+	case fastMinS32:
+		for m := ex; m != 0; m &= m - 1 {
+			i := bits.TrailingZeros32(m) & 31
+			dd[i] = uint64(uint32(min(int32(aa[i]), int32(bb[i]))))
+		}
+	case fastMaxS32:
+		for m := ex; m != 0; m &= m - 1 {
+			i := bits.TrailingZeros32(m) & 31
+			dd[i] = uint64(uint32(max(int32(aa[i]), int32(bb[i]))))
+		}
+	case fastSetpU32, fastSetpS32, fastSetpU64:
+		var qq []uint64
+		if e := o.d[1]; e != noSlot {
+			qq = r[e : e+32 : e+32]
+		}
+		for m := ex; m != 0; m &= m - 1 {
+			i := bits.TrailingZeros32(m) & 31
+			var t bool
+			switch o.fast {
+			case fastSetpU32:
+				t = cmpOrdered(o.sub, uint32(aa[i]), uint32(bb[i]))
+			case fastSetpS32:
+				t = cmpOrdered(o.sub, int32(aa[i]), int32(bb[i]))
+			default:
+				t = cmpOrdered(o.sub, aa[i], bb[i])
 			}
-			return
-		case opSub:
-			for m := ex; m != 0; m &= m - 1 {
-				lane := int32(bits.TrailingZeros32(m))
-				r[d+lane] = uint64(uint32(r[a+lane]) - uint32(r[b+lane]))
+			if dd != nil {
+				dd[i] = b2u(t)
 			}
-			return
-		case opMul:
-			for m := ex; m != 0; m &= m - 1 {
-				lane := int32(bits.TrailingZeros32(m))
-				r[d+lane] = uint64(uint32(r[a+lane]) * uint32(r[b+lane]))
+			if qq != nil {
+				qq[i] = b2u(!t)
 			}
-			return
-		case opMad:
-			for m := ex; m != 0; m &= m - 1 {
-				lane := int32(bits.TrailingZeros32(m))
-				r[d+lane] = uint64(uint32(r[a+lane])*uint32(r[b+lane]) + uint32(r[c+lane]))
-			}
-			return
-		case opAnd:
-			for m := ex; m != 0; m &= m - 1 {
-				lane := int32(bits.TrailingZeros32(m))
-				r[d+lane] = r[a+lane] & r[b+lane] & 0xffffffff
-			}
-			return
-		case opOr:
-			for m := ex; m != 0; m &= m - 1 {
-				lane := int32(bits.TrailingZeros32(m))
-				r[d+lane] = (r[a+lane] | r[b+lane]) & 0xffffffff
-			}
-			return
-		case opXor:
-			for m := ex; m != 0; m &= m - 1 {
-				lane := int32(bits.TrailingZeros32(m))
-				r[d+lane] = (r[a+lane] ^ r[b+lane]) & 0xffffffff
-			}
-			return
-		case opShl:
-			for m := ex; m != 0; m &= m - 1 {
-				lane := int32(bits.TrailingZeros32(m))
-				r[d+lane] = uint64(uint32(r[a+lane]) << uint32(r[b+lane])) // Go: counts >= 32 give 0, as PTX
-			}
-			return
-		case opShr:
-			if o.typ.signed() {
-				for m := ex; m != 0; m &= m - 1 {
-					lane := int32(bits.TrailingZeros32(m))
-					r[d+lane] = uint64(uint32(int32(r[a+lane]) >> uint32(r[b+lane])))
-				}
+		}
+	case fastSelp:
+		for m := ex; m != 0; m &= m - 1 {
+			i := bits.TrailingZeros32(m) & 31
+			if cc[i]&1 != 0 {
+				dd[i] = aa[i]
 			} else {
-				for m := ex; m != 0; m &= m - 1 {
-					lane := int32(bits.TrailingZeros32(m))
-					r[d+lane] = uint64(uint32(r[a+lane]) >> uint32(r[b+lane]))
-				}
+				dd[i] = bb[i]
 			}
-			return
 		}
-	case o.code == opSetp && o.flags&fHasC == 0 && o.typ2.size() == 4 && !o.typ2.float():
-		e := o.d[1]
+	case fastCvtU64U32:
 		for m := ex; m != 0; m &= m - 1 {
-			lane := int32(bits.TrailingZeros32(m))
-			t := compareInt(o.typ2, o.sub, r[a+lane], r[b+lane])
-			if d != noSlot {
-				r[d+lane] = b2u(t)
-			}
-			if e != noSlot {
-				r[e+lane] = b2u(!t)
-			}
+			i := bits.TrailingZeros32(m) & 31
+			dd[i] = uint64(uint32(aa[i]))
 		}
-		return
+	case fastCvtS64S32:
+		for m := ex; m != 0; m &= m - 1 {
+			i := bits.TrailingZeros32(m) & 31
+			dd[i] = uint64(int64(int32(aa[i])))
+		}
+	case fastCvtU32U64:
+		for m := ex; m != 0; m &= m - 1 {
+			i := bits.TrailingZeros32(m) & 31
+			dd[i] = uint64(uint32(aa[i]))
+		}
+	case fastMulWideU32:
+		for m := ex; m != 0; m &= m - 1 {
+			i := bits.TrailingZeros32(m) & 31
+			dd[i] = uint64(uint32(aa[i])) * uint64(uint32(bb[i]))
+		}
+	case fastMulWideS32:
+		for m := ex; m != 0; m &= m - 1 {
+			i := bits.TrailingZeros32(m) & 31
+			dd[i] = uint64(int64(int32(aa[i])) * int64(int32(bb[i])))
+		}
+	default:
+		for m := ex; m != 0; m &= m - 1 {
+			w.aluLane(o, int32(bits.TrailingZeros32(m)), mask)
+		}
 	}
-	for m := ex; m != 0; m &= m - 1 {
-		w.aluLane(o, int32(bits.TrailingZeros32(m)), mask)
+}
+
+// cmpOrdered evaluates an integer comparison; the signedness is the type's.
+func cmpOrdered[T int32 | uint32 | uint64](cmp uint8, x, y T) bool {
+	switch cmp {
+	case cmpEQ:
+		return x == y
+	case cmpNE:
+		return x != y
+	case cmpLT, cmpLO:
+		return x < y
+	case cmpLE, cmpLS:
+		return x <= y
+	case cmpGT, cmpHI:
+		return x > y
+	case cmpGE, cmpHS:
+		return x >= y
 	}
+	return false
 }
 
 // aluLane evaluates op o for one lane.

@@ -291,6 +291,7 @@ type op struct {
 	line   int32 // PTX line
 	loc    int32 // index into the module's source-location table, -1 if none
 	aux    int32 // index into per-function auxiliary tables (call sites)
+	fast   uint8 // fast form chosen by classifyFast, fastNone if none
 }
 
 const noSlot = -1

@@ -431,6 +431,7 @@ func (lw *lowerer) lookupVar(name string) (varInfo, bool) {
 
 func (lw *lowerer) emit(o op) int {
 	o.loc = lw.curLoc
+	o.fast = classifyFast(&o)
 	lw.p.ops = append(lw.p.ops, o)
 	lw.p.funcName = append(lw.p.funcName, lw.curFunc.name)
 	return len(lw.p.ops) - 1
