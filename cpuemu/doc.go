@@ -1,0 +1,28 @@
+// Package cpuemu is a pure-Go emulator of NVIDIA PTX: it parses what nvcc
+// emits, lowers each kernel once to a compact IR, and runs it on the CPU
+// with Volta's independent thread scheduling.
+//
+// Every lane of a warp has its own program counter. A scheduler decides
+// which lanes step: Lockstep (the default) runs the lanes at the lowest PC
+// together, which reconverges them after a branch; RoundRobin, Random
+// (reproducible from a seed) and Adversarial let lanes run ahead of each
+// other, so that a missing or wrong __syncwarp shows up as a wrong result.
+//
+// Warp collectives (bar.warp.sync, shfl.sync, vote.sync, match.sync,
+// redux.sync) follow the PTX ISA: a lane waits until every non-exited lane
+// named in the membermask has arrived at an instruction of the same kind
+// and mask, partners may sit at different PCs, and exited lanes count as
+// arrived. CTA barriers count warps, take ids and thread counts (named
+// barriers, bar.arrive), and are released by exiting threads.
+//
+// Memory is checked: each launch sees the allocations of its Device, every
+// access is bounds- and alignment-checked, and shared memory starts filled
+// with 0xCD so that reading before writing gives a visibly wrong value.
+// Undefined behaviour that the hardware would run through (a membermask
+// without the calling lane, a shuffle from an inactive lane, an integer
+// division by zero) becomes a Diagnostic on the Result; faults, deadlocks
+// and limits abort the launch with a typed error.
+//
+// The package knows nothing of GPUs or of gpubuf's other packages and can
+// be used on its own.
+package cpuemu
