@@ -188,7 +188,7 @@ const (
 	MaxSharedBytes          = 227 << 10 // per CTA, as on sm_90
 	MaxThreadsPerBlock      = 1024
 	MaxGridThreads          = 1 << 26
-	maxLocalBytes           = 512 << 10 // per thread
+	maxLocalBytes           = 64 << 10 // per thread
 )
 
 // LaunchConfig is the shape and options of one launch.

@@ -107,12 +107,13 @@ func (l *launch) diag(kind string, o *op, w *warp, lanes uint32, format string, 
 }
 
 type cta struct {
-	l      *launch
-	id     Dim3
-	shared []byte
-	warps  []*warp
-	bars   [16]barState
-	nlive  int // warps with a live lane
+	l          *launch
+	id         Dim3
+	shared     []byte
+	sharedInit []bool // per shared byte: written since the block started
+	warps      []*warp
+	bars       [16]barState
+	nlive      int // warps with a live lane
 }
 
 type barState struct {
@@ -163,6 +164,7 @@ func (l *launch) newCTA(id Dim3) *cta {
 	nthreads := int(b.Count())
 	nw := (nthreads + 31) / 32
 	c := &cta{l: l, id: id, shared: make([]byte, p.sharedDyn+l.cfg.SharedBytes)}
+	c.sharedInit = make([]bool, len(c.shared))
 	for i := range c.shared {
 		c.shared[i] = sharedFill
 	}

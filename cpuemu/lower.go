@@ -121,6 +121,7 @@ type lowerer struct {
 	queue    []*funcDecl
 	callers  map[string][]string
 	fparams  map[string]map[string]varInfo
+	overflow bool
 }
 
 type fixup struct {
@@ -178,6 +179,9 @@ func (m *Module) lowerEntry(f *funcDecl) (*program, error) {
 	}
 	lw.p.localSize = alignUp(lw.local, 8)
 	lw.p.paramFSize = alignUp(lw.paramF, 8)
+	if lw.overflow {
+		return nil, &LimitError{Limit: "registers and constants in a kernel", Value: maxSlots + 1, Max: maxSlots}
+	}
 	if err := lw.checkRecursion(f.name); err != nil {
 		return nil, err
 	}
@@ -352,6 +356,9 @@ func (lw *lowerer) decl(v *varDecl) error {
 			return &UnsupportedError{Line: v.line, What: "vector registers"}
 		}
 		scope := lw.scopes[len(lw.scopes)-1]
+		if lw.p.nslots+v.rangeN > maxSlots {
+			return &LimitError{Limit: "registers in a kernel", Value: int64(lw.p.nslots + v.rangeN), Max: maxSlots}
+		}
 		if v.rangeN > 0 {
 			for i := 0; i < v.rangeN; i++ {
 				scope[fmt.Sprintf("%s%d", v.name, i)] = regInfo{lw.newSlot(fmt.Sprintf("%s%d", v.name, i)), t}
@@ -391,6 +398,12 @@ func (lw *lowerer) newSlot(name string) int32 {
 func (lw *lowerer) constSlot(v uint64) int32 {
 	if s, ok := lw.constOf[v]; ok {
 		return s
+	}
+	if lw.p.nslots >= maxSlots {
+		// Lowering reports the limit at the next declaration; until then
+		// reuse slot 0 rather than grow without bound.
+		lw.overflow = true
+		return 0
 	}
 	s := lw.newSlot(fmt.Sprintf("#%d", int64(v)))
 	lw.constOf[v] = s
@@ -634,3 +647,8 @@ func (m *Module) layoutModuleData() error {
 }
 
 const maxModuleData = 64 << 20
+
+// maxSlots bounds the register slots of one kernel (registers, constants
+// and special registers), which keeps a warp's register file at most
+// maxSlots*256 bytes.
+const maxSlots = 1 << 15

@@ -55,6 +55,9 @@ func (w *warp) mem(o *op, lane int, sp space, addr uint64, size, align int, writ
 		return a.data[off : off+uint64(size)]
 	case spShared:
 		b = w.c.shared
+		if addr < uint64(len(b)) && addr+uint64(size) <= uint64(len(b)) {
+			w.c.trackShared(o, w, lane, addr, size, write)
+		}
 	case spLocal:
 		n := uint64(w.c.l.p.localSize)
 		if addr+uint64(size) > n || addr >= n {
@@ -84,4 +87,22 @@ func (w *warp) mem(o *op, lane int, sp space, addr uint64, size, align int, writ
 		w.fault(o, lane, "out of bounds", sp, addr, size)
 	}
 	return b[addr : addr+uint64(size)]
+}
+
+// trackShared keeps a written-bit per shared byte and reports a read of
+// bytes no thread of the CTA has written yet (they hold the 0xCD fill).
+func (c *cta) trackShared(o *op, w *warp, lane int, addr uint64, size int, write bool) {
+	init := c.sharedInit[addr : addr+uint64(size)]
+	if write {
+		for i := range init {
+			init[i] = true
+		}
+		return
+	}
+	for _, ok := range init {
+		if !ok {
+			c.l.diag("uninitialised-shared-read", o, w, 1<<lane, "lane %d reads %d bytes of shared memory at offset %#x that no thread of the block has written", lane, size, addr)
+			return
+		}
+	}
 }

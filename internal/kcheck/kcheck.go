@@ -25,9 +25,10 @@ type Report struct {
 	// OK: the output equals the reference (correct kernels), or the
 	// expected failure showed (racy twins: a wrong output; divergent: a
 	// deadlock).
-	OK     bool
-	Detail string
-	Err    error // the launch error, if any
+	OK          bool
+	Detail      string
+	Err         error               // the launch error, if any
+	Diagnostics []cpuemu.Diagnostic // undefined behaviour the launch ran into
 }
 
 // LaneInstrPerSec is the emulator's speed on this launch.
@@ -221,6 +222,7 @@ func (c *Checker) Check(kernel string, s Schedule) Report {
 	rep.Threads = cfg.Grid.Count() * cfg.Block.Count()
 	if res != nil {
 		rep.LaneInstructions = res.LaneInstructions
+		rep.Diagnostics = res.Diagnostics
 	}
 	var dl *cpuemu.DeadlockError
 	switch {
@@ -233,6 +235,9 @@ func (c *Checker) Check(kernel string, s Schedule) Report {
 		switch k.Expect {
 		case kernels.ExpectOK:
 			rep.OK, rep.Detail = match, detail
+			if match && len(rep.Diagnostics) > 0 {
+				rep.OK, rep.Detail = false, "right result, but undefined behaviour: "+rep.Diagnostics[0].String()
+			}
 		case kernels.ExpectRace:
 			rep.OK = !match
 			if match {
