@@ -183,7 +183,7 @@ func Schedulers() []Scheduler { return []Scheduler{Lockstep, RoundRobin, Random,
 
 // Launch limits.
 const (
-	DefaultMaxInstructions  = 1 << 34 // lane-instructions per launch
+	DefaultMaxInstructions  = 1 << 32 // lane-instructions per launch: some seconds of emulation
 	DefaultAdversarialBound = 10000
 	MaxSharedBytes          = 227 << 10 // per CTA, as on sm_90
 	MaxThreadsPerBlock      = 1024

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/gpubuf/gpubuf/kernels"
+)
+
+func runCLI(args ...string) (int, string, string) {
+	var out, errb bytes.Buffer
+	code := run(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestDemoChecksEveryKernel(t *testing.T) {
+	code, out, errs := runCLI("demo", "--seeds", "20")
+	if code != exitOK {
+		t.Fatalf("demo exited %d\n%s\n%s", code, out, errs)
+	}
+	for _, k := range kernels.All() {
+		line := ""
+		for _, l := range strings.Split(out, "\n") {
+			if strings.HasPrefix(strings.TrimSpace(l), k.Name+" ") {
+				line = l
+			}
+		}
+		if line == "" {
+			t.Errorf("demo output has no row for %s:\n%s", k.Name, out)
+			continue
+		}
+		want := "ok"
+		switch k.Expect {
+		case kernels.ExpectRace:
+			want = "race reproduced"
+		case kernels.ExpectDeadlock:
+			want = "deadlock, as expected"
+		}
+		if !strings.Contains(line, want) {
+			t.Errorf("row for %s lacks %q: %s", k.Name, want, line)
+		}
+	}
+	for _, col := range []string{"lanes", "lane-instr", "lane-instr/s"} {
+		if !strings.Contains(out, col) {
+			t.Errorf("demo table lacks column %q", col)
+		}
+	}
+}
+
+func TestBadUsageExitsTwo(t *testing.T) {
+	for _, args := range [][]string{
+		{},
+		{"frobnicate"},
+		{"demo", "--scheduler", "fastest"},
+		{"demo", "--size", "0"},
+		{"demo", "--seeds", "-1"},
+		{"demo", "extra"},
+		{"demo", "--no-such-flag"},
+	} {
+		code, _, errs := runCLI(args...)
+		if code != exitUsage {
+			t.Errorf("gpubuf %q exited %d, want %d", args, code, exitUsage)
+		}
+		if strings.TrimSpace(errs) == "" {
+			t.Errorf("gpubuf %q printed no error", args)
+		}
+	}
+}
+
+func TestKernelsListsTheCatalogue(t *testing.T) {
+	code, out, _ := runCLI("kernels")
+	if code != exitOK {
+		t.Fatalf("exit %d", code)
+	}
+	for _, k := range kernels.All() {
+		if !strings.Contains(out, k.Name+" (") {
+			t.Errorf("kernels output lacks %s", k.Name)
+		}
+	}
+}
