@@ -190,7 +190,7 @@ func TestWarpSpecializedMatchesReference(t *testing.T) {
 	for _, sh := range []struct{ tiles, stages, grid, block int }{{1, 1, 1, 64}, {5, 2, 1, 96}, {9, 4, 2, 128}, {6, 3, 3, 64}} {
 		in := randWords(uint64(sh.tiles), sh.tiles*kernels.TileWords)
 		wantOut, wantSums := kernels.WarpSpecialized(in)
-		for _, s := range allSchedules(seedCount(t) / 5) {
+		for _, s := range allSchedules(seedCount(t)) {
 			d := cpuemu.NewDevice()
 			pin := buf(t, d, bytesOf(in))
 			pout := buf(t, d, make([]byte, 4*len(in)))
@@ -216,7 +216,7 @@ func TestBatchKernelsMatchReference(t *testing.T) {
 	shapes := []struct{ nrec, recWords, grid, block int }{{1, 1, 1, 32}, {3, 33, 1, 64}, {10, 100, 2, 64}, {7, 64, 3, 96}, {5, 0, 1, 32}}
 	for _, sh := range shapes {
 		in := randWords(uint64(sh.nrec*1000+sh.recWords), sh.nrec*sh.recWords)
-		for _, s := range allSchedules(seedCount(t) / 5) {
+		for _, s := range allSchedules(seedCount(t)) {
 			c := cfg(uint32(sh.grid), uint32(sh.block), s)
 			d := cpuemu.NewDevice()
 			pin := buf(t, d, bytesOf(in))
@@ -257,6 +257,27 @@ func TestBatchKernelsMatchReference(t *testing.T) {
 			}
 			if got, want := words(read(t, d, pcrc, 4*sh.nrec)), kernels.BatchChecksum(raw, sh.nrec, recBytes); !slices.Equal(got, want) {
 				t.Fatalf("batch_checksum %+v %s: got %x want %x", sh, s, got, want)
+			}
+		}
+	}
+}
+
+// batch_checksum runs one thread per record with no warp collective, so it
+// allows any block size: partial warps included.
+func TestBatchChecksumOddBlocks(t *testing.T) {
+	raw := bytesOf(randWords(11, 700))
+	const nrec, recBytes = 93, 29
+	want := kernels.BatchChecksum(raw, nrec, recBytes)
+	for _, block := range []uint32{1, 17, 48, 100} {
+		for _, s := range allSchedules(seedCount(t)) {
+			d := cpuemu.NewDevice()
+			pin := buf(t, d, raw)
+			pout := buf(t, d, make([]byte, 4*nrec))
+			if _, err := module(t, "batch_checksum").Launch(d, "batch_checksum", cfg(3, block, s), pin, pout, uint32(nrec), uint32(recBytes)); err != nil {
+				t.Fatalf("block %d %s: %v", block, s, err)
+			}
+			if got := words(read(t, d, pout, 4*nrec)); !slices.Equal(got, want) {
+				t.Fatalf("block %d %s: record %d differs", block, s, firstDiff(got, want))
 			}
 		}
 	}
