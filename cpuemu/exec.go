@@ -1,6 +1,7 @@
 package cpuemu
 
 import (
+	"encoding/binary"
 	"math"
 	"math/bits"
 )
@@ -16,7 +17,7 @@ func (w *warp) exec(pc int32, mask uint32, steps int, limit int32) int {
 	n := 0
 	for n < steps {
 		o := &ops[pc]
-		l.curOp = o
+		l.curPC = pc // a plain int: storing the *op would cost a GC write barrier per op
 		n++
 		ex := mask
 		if o.guard != noSlot {
@@ -43,9 +44,23 @@ func (w *warp) exec(pc int32, mask uint32, steps int, limit int32) int {
 				next = o.target
 			case 0:
 			default:
-				w.setPC(ex, o.target)
-				w.setPC(mask&^ex, pc+1)
-				return n
+				if limit == noLimit { // not lockstep: let the scheduler choose
+					w.setPC(ex, o.target)
+					w.setPC(mask&^ex, pc+1)
+					return n
+				}
+				// Lockstep: go on with the half at the lower PC and park
+				// the other; the two merge when the first reaches it.
+				if o.target > pc+1 {
+					w.setPC(ex, o.target)
+					mask &^= ex
+					limit = min(limit, o.target)
+				} else {
+					w.setPC(mask&^ex, pc+1)
+					mask = ex
+					next = o.target
+					limit = min(limit, pc+1)
+				}
 			}
 		case opExit:
 			if ex != 0 {
@@ -165,7 +180,24 @@ func (w *warp) exec(pc int32, mask uint32, steps int, limit int32) int {
 		}
 		pc = next
 		if pc >= limit {
-			break
+			if limit == noLimit || pc > limit {
+				break
+			}
+			// Lockstep reconvergence: the lanes parked at this PC join.
+			others := w.runnable() &^ mask
+			limit = noLimit
+			for m := others; m != 0; m &= m - 1 {
+				lane := bits.TrailingZeros32(m)
+				switch p := w.pc[lane]; {
+				case p == pc:
+					mask |= 1 << lane
+				case p < limit:
+					limit = p
+				}
+			}
+			if limit < pc {
+				break
+			}
 		}
 	}
 	w.setPC(mask, pc)
@@ -208,8 +240,57 @@ func (w *warp) setPC(m uint32, pc int32) {
 	}
 }
 
+// word32 returns the 4 bytes at addr for a scalar 32-bit access to shared
+// or global memory when they are in range and aligned (and, for shared
+// reads, written), or nil: then the caller takes the general path, which
+// also reports what is wrong.
+func (w *warp) word32(sp space, addr uint64, write bool) []byte {
+	if addr&3 != 0 {
+		return nil
+	}
+	switch sp {
+	case spShared:
+		sh := w.c.shared
+		if addr+4 > uint64(len(sh)) {
+			return nil
+		}
+		init := w.c.sharedInit[addr : addr+4 : addr+4]
+		if write {
+			init[0], init[1], init[2], init[3] = true, true, true, true
+		} else if !(init[0] && init[1] && init[2] && init[3]) {
+			return nil
+		}
+		return sh[addr : addr+4 : addr+4]
+	case spGlobal:
+		a := w.c.l.cache
+		if a == nil || addr < a.base || addr-a.base+4 > uint64(len(a.data)) {
+			return nil
+		}
+		off := addr - a.base
+		return a.data[off : off+4 : off+4]
+	}
+	return nil
+}
+
 func (w *warp) load(o *op, ex uint32) {
 	r := w.r
+	if o.vec == 1 && o.typ.size() == 4 && w.c.l.cfg.Scheduler != Adversarial {
+		d := o.d[0]
+		for m := ex; m != 0; m &= m - 1 {
+			lane := int32(bits.TrailingZeros32(m))
+			addr := r[o.a[0]+lane] + uint64(o.off)
+			b := w.word32(o.space, addr, false)
+			if b == nil {
+				b = w.mem(o, int(lane), o.space, addr, 4, 4, false)
+			}
+			v := uint64(binary.LittleEndian.Uint32(b))
+			if o.typ.signed() {
+				v = uint64(int64(int32(v)))
+			}
+			r[d+lane] = v
+		}
+		return
+	}
 	size := o.typ.size()
 	align := size * int(o.vec)
 	adversarial := w.c.l.cfg.Scheduler == Adversarial
@@ -241,6 +322,19 @@ func (w *warp) load(o *op, ex uint32) {
 
 func (w *warp) store(o *op, ex uint32) {
 	r := w.r
+	if o.vec == 1 && o.typ.size() == 4 {
+		v := o.d[0]
+		for m := ex; m != 0; m &= m - 1 {
+			lane := int32(bits.TrailingZeros32(m))
+			addr := r[o.a[0]+lane] + uint64(o.off)
+			b := w.word32(o.space, addr, true)
+			if b == nil {
+				b = w.mem(o, int(lane), o.space, addr, 4, 4, true)
+			}
+			binary.LittleEndian.PutUint32(b, uint32(r[v+lane]))
+		}
+		return
+	}
 	size := o.typ.size()
 	align := size * int(o.vec)
 	for m := ex; m != 0; m &= m - 1 {
@@ -330,3 +424,6 @@ func lessThan(t ptype, a, b uint64) bool {
 	}
 	return trunc(a, t.bits()) < trunc(b, t.bits())
 }
+
+// noLimit is the limit of a lane group that no other lane's PC bounds.
+const noLimit = int32(1 << 30)

@@ -85,7 +85,7 @@ func classifyFast(o *op) uint8 {
 			return fastMad32
 		}
 	case opAnd, opOr, opXor:
-		if s4 || s8 {
+		if s4 || s8 || t == tPred {
 			return map[opcode]uint8{opAnd: fastAnd, opOr: fastOr, opXor: fastXor}[o.code]
 		}
 	case opShl:
@@ -117,7 +117,7 @@ func classifyFast(o *op) uint8 {
 			}
 		}
 	case opSetp:
-		if o.flags&(fHasC|fFtz) == 0 && !o.typ2.float() {
+		if o.flags&(fHasC|fFtz) == 0 && !o.typ2.float() && o.sub <= cmpHS {
 			switch {
 			case o.typ2.size() == 4 && o.typ2.signed():
 				return fastSetpS32
@@ -277,26 +277,42 @@ func (w *warp) alu(o *op, ex, mask uint32) {
 			dd[i] = uint64(uint32(max(int32(aa[i]), int32(bb[i]))))
 		}
 	case fastSetpU32, fastSetpS32, fastSetpU64:
+		// Branch-free: the comparison's truth table over (less, equal,
+		// greater) is a 3-bit mask indexed by [x >= y] + [x > y].
+		table := cmpTable[o.sub]
 		var qq []uint64
 		if e := o.d[1]; e != noSlot {
 			qq = r[e : e+32 : e+32]
 		}
+		var idx [32]uint8
+		switch o.fast {
+		case fastSetpU32:
+			for m := ex; m != 0; m &= m - 1 {
+				i := bits.TrailingZeros32(m) & 31
+				x, y := uint32(aa[i]), uint32(bb[i])
+				idx[i] = uint8(b2u(x >= y) + b2u(x > y))
+			}
+		case fastSetpS32:
+			for m := ex; m != 0; m &= m - 1 {
+				i := bits.TrailingZeros32(m) & 31
+				x, y := int32(aa[i]), int32(bb[i])
+				idx[i] = uint8(b2u(x >= y) + b2u(x > y))
+			}
+		default:
+			for m := ex; m != 0; m &= m - 1 {
+				i := bits.TrailingZeros32(m) & 31
+				x, y := aa[i], bb[i]
+				idx[i] = uint8(b2u(x >= y) + b2u(x > y))
+			}
+		}
 		for m := ex; m != 0; m &= m - 1 {
 			i := bits.TrailingZeros32(m) & 31
-			var t bool
-			switch o.fast {
-			case fastSetpU32:
-				t = cmpOrdered(o.sub, uint32(aa[i]), uint32(bb[i]))
-			case fastSetpS32:
-				t = cmpOrdered(o.sub, int32(aa[i]), int32(bb[i]))
-			default:
-				t = cmpOrdered(o.sub, aa[i], bb[i])
-			}
+			t := uint64(table>>idx[i]) & 1
 			if dd != nil {
-				dd[i] = b2u(t)
+				dd[i] = t
 			}
 			if qq != nil {
-				qq[i] = b2u(!t)
+				qq[i] = t ^ 1
 			}
 		}
 	case fastSelp:
@@ -340,23 +356,11 @@ func (w *warp) alu(o *op, ex, mask uint32) {
 	}
 }
 
-// cmpOrdered evaluates an integer comparison; the signedness is the type's.
-func cmpOrdered[T int32 | uint32 | uint64](cmp uint8, x, y T) bool {
-	switch cmp {
-	case cmpEQ:
-		return x == y
-	case cmpNE:
-		return x != y
-	case cmpLT, cmpLO:
-		return x < y
-	case cmpLE, cmpLS:
-		return x <= y
-	case cmpGT, cmpHI:
-		return x > y
-	case cmpGE, cmpHS:
-		return x >= y
-	}
-	return false
+// cmpTable gives, per integer comparison, which of less (bit 0), equal
+// (bit 1) and greater (bit 2) make it true.
+var cmpTable = [...]uint8{
+	cmpEQ: 0b010, cmpNE: 0b101, cmpLT: 0b001, cmpLE: 0b011, cmpGT: 0b100, cmpGE: 0b110,
+	cmpLO: 0b001, cmpLS: 0b011, cmpHI: 0b100, cmpHS: 0b110,
 }
 
 // aluLane evaluates op o for one lane.

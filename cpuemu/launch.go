@@ -36,7 +36,7 @@ type launch struct {
 	cache    *allocation // last global allocation hit
 	clock    uint64
 	curCTA   *cta
-	curOp    *op
+	curPC    int32 // the op being executed, for reports of emulator bugs
 }
 
 type diagKey struct {
@@ -66,8 +66,8 @@ func (l *launch) run() (res *Result, err error) {
 				return
 			}
 			site := Site{}
-			if l.curOp != nil {
-				site = l.m.site(l.curOp)
+			if int(l.curPC) < len(l.p.ops) {
+				site = l.m.site(&l.p.ops[l.curPC])
 			}
 			res, err = nil, &InternalError{Kernel: l.p.name, Site: site, Panic: r, Stack: string(debug.Stack())}
 		}
@@ -321,10 +321,10 @@ func (w *warp) runQuantum() int {
 		var pc int32
 		var mask uint32
 		steps := quantum - issued
-		limit := int32(1 << 30)
+		limit := noLimit
 		switch l.cfg.Scheduler {
 		case Lockstep:
-			pc = 1 << 30
+			pc = noLimit
 			for m := run; m != 0; m &= m - 1 {
 				if p := w.pc[bits.TrailingZeros32(m)]; p < pc {
 					pc = p

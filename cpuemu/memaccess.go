@@ -32,7 +32,7 @@ func (w *warp) mem(o *op, lane int, sp space, addr uint64, size, align int, writ
 	if sp == spGeneric {
 		sp, addr = decodeGeneric(addr)
 	}
-	if addr%uint64(align) != 0 {
+	if addr&(uint64(align)-1) != 0 { // align is a power of two
 		w.fault(o, lane, "misaligned", sp, addr, size)
 	}
 	var b []byte
@@ -97,6 +97,9 @@ func (c *cta) trackShared(o *op, w *warp, lane int, addr uint64, size int, write
 		for i := range init {
 			init[i] = true
 		}
+		return
+	}
+	if size == 4 && init[0] && init[1] && init[2] && init[3] {
 		return
 	}
 	for _, ok := range init {
