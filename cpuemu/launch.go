@@ -37,6 +37,16 @@ type launch struct {
 	clock    uint64
 	curCTA   *cta
 	curPC    int32 // the op being executed, for reports of emulator bugs
+	store    ctaStore
+}
+
+// ctaStore holds the memory of the block being run.
+type ctaStore struct {
+	shared     []byte
+	sharedInit []bool
+	regs       []uint64
+	local      []byte
+	paramF     []byte
 }
 
 type diagKey struct {
@@ -163,8 +173,22 @@ func (l *launch) newCTA(id Dim3) *cta {
 	b := l.cfg.Block
 	nthreads := int(b.Count())
 	nw := (nthreads + 31) / 32
-	c := &cta{l: l, id: id, shared: make([]byte, p.sharedDyn+l.cfg.SharedBytes)}
-	c.sharedInit = make([]bool, len(c.shared))
+	// The blocks of a launch run one after another, so they share one set
+	// of buffers, reset here to the state a new block starts in.
+	st := &l.store
+	if st.regs == nil {
+		st.shared = make([]byte, p.sharedDyn+l.cfg.SharedBytes)
+		st.sharedInit = make([]bool, len(st.shared))
+		st.regs = make([]uint64, nw*p.nslots*32)
+		st.local = make([]byte, nw*32*p.localSize)
+		st.paramF = make([]byte, nw*32*p.paramFSize)
+	} else {
+		clear(st.sharedInit)
+		clear(st.regs)
+		clear(st.local)
+		clear(st.paramF)
+	}
+	c := &cta{l: l, id: id, shared: st.shared, sharedInit: st.sharedInit}
 	for i := range c.shared {
 		c.shared[i] = sharedFill
 	}
@@ -173,9 +197,7 @@ func (l *launch) newCTA(id Dim3) *cta {
 		c.bars[i].done = make([]bool, nw)
 		c.bars[i].warpPC = make([]int32, nw)
 	}
-	regs := make([]uint64, nw*p.nslots*32)
-	local := make([]byte, nw*32*p.localSize)
-	paramF := make([]byte, nw*32*p.paramFSize)
+	regs, local, paramF := st.regs, st.local, st.paramF
 	g := l.cfg.Grid
 	for wi := 0; wi < nw; wi++ {
 		w := &warp{c: c, id: wi, adv: -1,
