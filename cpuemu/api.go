@@ -309,8 +309,12 @@ func packParams(kernel string, p *program, args []any) ([]byte, error) {
 			if pr.Size != n {
 				return &ArgError{Kernel: kernel, Msg: fmt.Sprintf("argument %d (%s .%s, %d bytes) given a %d-byte %s", i, pr.Name, pr.Type, pr.Size, n, kind)}
 			}
-			if kind != "float" && (pr.Type == "f32" || pr.Type == "f64") {
+			isFloat := pr.Type == "f32" || pr.Type == "f64"
+			if kind != "float" && isFloat {
 				return &ArgError{Kernel: kernel, Msg: fmt.Sprintf("argument %d (%s) is .%s, given an integer %s", i, pr.Name, pr.Type, kind)}
+			}
+			if kind == "float" && !isFloat && pr.Type[0] != 'b' {
+				return &ArgError{Kernel: kernel, Msg: fmt.Sprintf("argument %d (%s) is .%s, given a %d-byte float", i, pr.Name, pr.Type, n)}
 			}
 			binary.LittleEndian.PutUint64(tmp[:], v)
 			b = tmp[:n]

@@ -785,41 +785,18 @@ func boolOp(k uint8, x, y bool) bool {
 }
 
 func compareInt(t ptype, cmp uint8, a, b uint64) bool {
-	nb := t.bits()
-	if t.signed() {
+	if int(cmp) >= len(cmpTable) {
+		return false // float-only comparisons on integers: lowering's types decide
+	}
+	var idx uint8
+	if nb := t.bits(); t.signed() {
 		x, y := sext(a, nb), sext(b, nb)
-		switch cmp {
-		case cmpEQ:
-			return x == y
-		case cmpNE:
-			return x != y
-		case cmpLT, cmpLO:
-			return x < y
-		case cmpLE, cmpLS:
-			return x <= y
-		case cmpGT, cmpHI:
-			return x > y
-		case cmpGE, cmpHS:
-			return x >= y
-		}
-		return false
+		idx = uint8(b2u(x >= y) + b2u(x > y))
+	} else {
+		x, y := trunc(a, nb), trunc(b, nb)
+		idx = uint8(b2u(x >= y) + b2u(x > y))
 	}
-	x, y := trunc(a, nb), trunc(b, nb)
-	switch cmp {
-	case cmpEQ:
-		return x == y
-	case cmpNE:
-		return x != y
-	case cmpLT, cmpLO:
-		return x < y
-	case cmpLE, cmpLS:
-		return x <= y
-	case cmpGT, cmpHI:
-		return x > y
-	case cmpGE, cmpHS:
-		return x >= y
-	}
-	return false
+	return cmpTable[cmp]>>idx&1 != 0
 }
 
 // compare evaluates a setp/set comparison (PTX ISA §9.7.5, §9.3.1): ordered

@@ -119,7 +119,7 @@ type lowerer struct {
 	funcs    map[string]*funcDecl
 	lowered  map[string]bool
 	queue    []*funcDecl
-	callers  map[string][]string
+	callers  map[string][]callEdge
 	fparams  map[string]map[string]varInfo
 	overflow bool
 }
@@ -204,20 +204,20 @@ func alignUp(n, a int) int {
 	return (n + a - 1) / a * a
 }
 
-func (lw *lowerer) allocShared(v *varDecl) varInfo {
+// place lays out variable v at the next suitably aligned offset of a
+// space whose running size is *top.
+func place(v *varDecl, sp space, top *int) varInfo {
 	al := v.align
 	if al == 0 {
-		al = typeSize(v.typ)
+		al = max(typeSize(v.typ), 1)
 	}
-	if al == 0 {
-		al = 1
-	}
-	size := declSize(v)
-	lw.shared = alignUp(lw.shared, al)
-	vi := varInfo{space: spShared, addr: uint64(lw.shared), size: size, align: al}
-	lw.shared += size
+	*top = alignUp(*top, al)
+	vi := varInfo{space: sp, addr: uint64(*top), size: declSize(v), align: al}
+	*top += vi.size
 	return vi
 }
+
+func (lw *lowerer) allocShared(v *varDecl) varInfo { return place(v, spShared, &lw.shared) }
 
 func declSize(v *varDecl) int {
 	n := typeSize(v.typ)
@@ -330,20 +330,7 @@ func (lw *lowerer) function(f *funcDecl) error {
 	return nil
 }
 
-func (lw *lowerer) allocParamF(v *varDecl) varInfo {
-	al := v.align
-	if al == 0 {
-		al = typeSize(v.typ)
-	}
-	if al == 0 {
-		al = 1
-	}
-	size := declSize(v)
-	lw.paramF = alignUp(lw.paramF, al)
-	vi := varInfo{space: spParamF, addr: uint64(lw.paramF), size: size, align: al}
-	lw.paramF += size
-	return vi
-}
+func (lw *lowerer) allocParamF(v *varDecl) varInfo { return place(v, spParamF, &lw.paramF) }
 
 func (lw *lowerer) decl(v *varDecl) error {
 	switch v.space {
@@ -373,13 +360,7 @@ func (lw *lowerer) decl(v *varDecl) error {
 		}
 		lw.vars[len(lw.vars)-1][v.name] = lw.allocShared(v)
 	case "local":
-		al := v.align
-		if al == 0 {
-			al = typeSize(v.typ)
-		}
-		lw.local = alignUp(lw.local, al)
-		lw.vars[len(lw.vars)-1][v.name] = varInfo{space: spLocal, addr: uint64(lw.local), size: declSize(v), align: al}
-		lw.local += declSize(v)
+		lw.vars[len(lw.vars)-1][v.name] = place(v, spLocal, &lw.local)
 	case "param":
 		lw.vars[len(lw.vars)-1][v.name] = lw.allocParamF(v)
 	default:
@@ -537,20 +518,27 @@ func (lw *lowerer) resolve() error {
 	return nil
 }
 
+// callEdge is a call from one function to another, at a PTX line.
+type callEdge struct {
+	callee string
+	line   int
+}
+
+// checkRecursion rejects call cycles: each function's registers and
+// parameters live at fixed places, which recursion would overwrite.
 func (lw *lowerer) checkRecursion(entry string) error {
 	state := map[string]int{}
 	var visit func(f string, path []string) error
 	visit = func(f string, path []string) error {
-		switch state[f] {
-		case 1:
-			return &UnsupportedError{What: "recursive call " + strings.Join(append(path, f), " -> ")}
-		case 2:
-			return nil
-		}
 		state[f] = 1
-		for _, g := range lw.callers[f] {
-			if err := visit(g, append(path, f)); err != nil {
-				return err
+		for _, e := range lw.callers[f] {
+			switch state[e.callee] {
+			case 1:
+				return &UnsupportedError{Line: e.line, Instr: "call", What: "recursive call " + strings.Join(append(path, f, e.callee), " -> ")}
+			case 0:
+				if err := visit(e.callee, append(path, f)); err != nil {
+					return err
+				}
 			}
 		}
 		state[f] = 2
@@ -566,19 +554,6 @@ func (lw *lowerer) checkRecursion(entry string) error {
 func (m *Module) layoutModuleData() error {
 	m.globals = map[string]varInfo{}
 	var gsize, csize int
-	place := func(v *varDecl, size *int) varInfo {
-		al := v.align
-		if al == 0 {
-			al = typeSize(v.typ)
-		}
-		if al == 0 {
-			al = 1
-		}
-		*size = alignUp(*size, al)
-		vi := varInfo{addr: uint64(*size), size: declSize(v), align: al}
-		*size += vi.size
-		return vi
-	}
 	type pending struct {
 		v  *varDecl
 		vi varInfo
@@ -590,14 +565,12 @@ func (m *Module) layoutModuleData() error {
 		}
 		switch v.space {
 		case "global":
-			vi := place(v, &gsize)
-			vi.space = spGlobal
+			vi := place(v, spGlobal, &gsize)
 			vi.addr += m.globalBase
 			m.globals[v.name] = vi
 			all = append(all, pending{v, vi})
 		case "const":
-			vi := place(v, &csize)
-			vi.space = spConst
+			vi := place(v, spConst, &csize)
 			m.globals[v.name] = vi
 			all = append(all, pending{v, vi})
 		}

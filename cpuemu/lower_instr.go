@@ -57,6 +57,18 @@ func (ms *modSet) takeOne(list ...string) int {
 	return -1
 }
 
+// takeName consumes the first modifier that names an entry of names and
+// returns its value, or -1.
+func (ms *modSet) takeName(names map[string]uint8) int {
+	for i, o := range ms.other {
+		if v, ok := names[o]; ok && !ms.used[i] {
+			ms.used[i] = true
+			return int(v)
+		}
+	}
+	return -1
+}
+
 func (ms *modSet) leftover() []string {
 	var out []string
 	for i, o := range ms.other {
@@ -737,13 +749,7 @@ func (lw *lowerer) lowerBits(in *instr, ms *modSet, o *op) error {
 }
 
 func (lw *lowerer) lowerSetp(in *instr, ms *modSet, o *op) error {
-	cmp := -1
-	for name, c := range cmpNames {
-		if ms.take(name) {
-			cmp = int(c)
-			break
-		}
-	}
+	cmp := ms.takeName(cmpNames)
 	if cmp < 0 {
 		return lw.unsupported(in, "missing comparison")
 	}
@@ -853,15 +859,19 @@ func (lw *lowerer) lowerCvta(in *instr, ms *modSet, o *op) error {
 		return lw.unsupported(in, "needs a state space")
 	}
 	o.space = sp
+	if in.op == "isspacep" { // isspacep.space p, a: no type
+		if len(ms.types) != 0 {
+			return lw.unsupported(in, "isspacep takes no type")
+		}
+		o.code, o.typ = opIsspacep, tPred
+		return lw.dstSrcs(in, o, tU64, 2)
+	}
 	t, err := lw.oneType(in, ms)
 	if err != nil {
 		return err
 	}
 	o.typ = t
 	switch {
-	case in.op == "isspacep":
-		o.code = opIsspacep
-		return lw.dstSrcs(in, o, tU64, 2)
 	case to:
 		o.code = opCvtaTo
 	default:
@@ -999,6 +1009,9 @@ func (lw *lowerer) takeSpace(ms *modSet) (space, bool) { return ms.stateSpace() 
 // to its address in its own space; when the instruction names no space the
 // variable's space is used.
 func (lw *lowerer) address(in *instr, o *op, a operand) error {
+	if len(a.elems) > 0 {
+		return lw.unsupported(in, "a bracketed operand list")
+	}
 	o.off = a.off
 	b := a.base
 	switch b.kind {
@@ -1054,13 +1067,7 @@ func (lw *lowerer) lowerAtom(in *instr, ms *modSet, o *op) error {
 	if o.space != spGeneric && o.space != spGlobal && o.space != spShared {
 		return lw.unsupported(in, "atomics work on .global and .shared")
 	}
-	k := -1
-	for name, a := range atomNames {
-		if ms.take(name) {
-			k = int(a)
-			break
-		}
-	}
+	k := ms.takeName(atomNames)
 	if k < 0 {
 		return lw.unsupported(in, "missing atomic operation")
 	}
@@ -1150,9 +1157,9 @@ func (lw *lowerer) lowerCall(in *instr, ms *modSet, o *op) error {
 		return lw.errAt(in.line, "call to %s passes %d args and %d results; it takes %d and %d", name, len(params), len(rets), len(f.params), len(f.rets))
 	}
 	if lw.callers == nil {
-		lw.callers = map[string][]string{}
+		lw.callers = map[string][]callEdge{}
 	}
-	lw.callers[lw.curFunc.name] = append(lw.callers[lw.curFunc.name], name)
+	lw.callers[lw.curFunc.name] = append(lw.callers[lw.curFunc.name], callEdge{name, in.line})
 	// The callee's parameters live at fixed per-lane offsets (no recursion).
 	site := callSite{}
 	calleeVars := lw.calleeParams(f)

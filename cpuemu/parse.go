@@ -815,6 +815,22 @@ func (p *parser) address() (operand, error) {
 	default:
 		return op, p.errf("expected an address, found %s", p.describe())
 	}
+	if p.is(",") {
+		// [a, b, ...]: the texture and surface forms. Parsed so that
+		// lowering can name the instruction as unsupported.
+		op.elems = append(op.elems, *op.base)
+		for p.accept(",") {
+			e, err := p.operand()
+			if err != nil {
+				return op, err
+			}
+			op.elems = append(op.elems, e)
+			if len(op.elems) > 16 {
+				return op, p.errf("too many elements in brackets")
+			}
+		}
+		return op, p.expect("]")
+	}
 	for p.is("+") || p.is("-") {
 		neg := p.next().s == "-"
 		n, err := p.intLit()

@@ -32,9 +32,18 @@ func (w *warp) arriveWarp(o *op, pc int32, ex uint32) {
 		mask := uint32(r[ms+int32(lane)])
 		if mask&(1<<lane) == 0 {
 			// §9.7.12.2: the executing lane must be in the mask, else the
-			// behaviour is undefined. Report; continue as if it were.
+			// behaviour is undefined. Report it and go on deterministically.
 			w.c.l.diag("mask-excludes-self", o, w, 1<<lane, "lane %d executes %s with membermask %#08x, which does not contain it", lane, o.code, mask)
-			mask |= 1 << lane
+			if o.code == opWarpSync {
+				// Nobody waits for this lane, and it has nobody to wait
+				// for in a rendezvous that does not include it: it goes
+				// on, whatever order the others arrive in.
+				w.pc[lane] = pc + 1
+				continue
+			}
+			// A shuffle, vote or match needs its partners' values: the
+			// lane waits with the lanes of its mask and is released with
+			// them; they do not wait for it.
 		}
 		w.pc[lane] = pc
 		w.st[lane] = stWarp
@@ -63,17 +72,9 @@ func (w *warp) tryRendezvous() {
 		waiting &^= group
 		need := mask & w.live
 		if need&^group != 0 {
-			// Lanes of the mask that wait at a different collective, or
-			// with another mask, will never join this one.
-			for m := need &^ group; m != 0; m &= m - 1 {
-				lane := bits.TrailingZeros32(m)
-				if w.st[lane] == stWarp {
-					o := &ops[w.pc[first]]
-					w.c.l.diag("rendezvous-mismatch", o, w, group|1<<lane,
-						"lanes %s wait at %s with mask %#08x while lane %d waits at %s with mask %#08x", laneList(group), o.code, mask, lane, ops[w.pc[lane]].code, w.wsMask[lane])
-					break
-				}
-			}
+			// Not everyone is here yet. Lanes of the mask that wait at
+			// another collective may still come; if they never do, the
+			// deadlock report shows who waits where with which mask.
 			continue
 		}
 		w.complete(group, mask)
