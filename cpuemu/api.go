@@ -220,6 +220,8 @@ type Result struct {
 
 // Launch runs kernel on dev with the given arguments and waits for it. The
 // arguments are checked against the entry's .param list before anything runs.
+// When the kernel faults, deadlocks or hits a limit, the error comes with a
+// Result that holds the counts and diagnostics up to that point.
 func (m *Module) Launch(dev *Device, kernel string, cfg LaunchConfig, args ...any) (*Result, error) {
 	p, ok := m.progs[kernel]
 	if !ok {

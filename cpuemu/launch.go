@@ -72,7 +72,9 @@ func (l *launch) run() (res *Result, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			if a, ok := r.(abort); ok {
-				res, err = nil, a.err
+				// The result still carries the counts and the
+				// diagnostics, which often explain the fault.
+				res, err = l.result(), a.err
 				return
 			}
 			site := Site{}
@@ -82,7 +84,7 @@ func (l *launch) run() (res *Result, err error) {
 			res, err = nil, &InternalError{Kernel: l.p.name, Site: site, Panic: r, Stack: string(debug.Stack())}
 		}
 	}()
-	g, b := l.cfg.Grid, l.cfg.Block
+	g := l.cfg.Grid
 	for z := uint32(0); z < g.Z; z++ {
 		for y := uint32(0); y < g.Y; y++ {
 			for x := uint32(0); x < g.X; x++ {
@@ -92,11 +94,15 @@ func (l *launch) run() (res *Result, err error) {
 			}
 		}
 	}
-	res = &Result{Kernel: l.p.name, Threads: g.Count() * b.Count(), LaneInstructions: l.count, WarpInstructions: l.wcount}
+	return l.result(), nil
+}
+
+func (l *launch) result() *Result {
+	res := &Result{Kernel: l.p.name, Threads: l.cfg.Grid.Count() * l.cfg.Block.Count(), LaneInstructions: l.count, WarpInstructions: l.wcount}
 	for _, k := range l.order {
 		res.Diagnostics = append(res.Diagnostics, *l.diags[k])
 	}
-	return res, nil
+	return res
 }
 
 func (l *launch) fail(err error) { panic(abort{err}) }

@@ -156,7 +156,13 @@ func (m *Module) lowerEntry(f *funcDecl) (*program, error) {
 		mod[name] = v
 	}
 	for _, v := range m.ast.vars {
-		if v.space == "shared" && !(v.extern && v.arrayLen < 0) {
+		switch {
+		case v.space != "shared":
+		case v.extern && v.arrayLen < 0:
+			// The dynamic shared array: it starts after the static part,
+			// known only when the whole program is lowered (resolve).
+			mod[v.name] = varInfo{space: spShared, addr: ^uint64(0), align: 16}
+		default:
 			mod[v.name] = lw.allocShared(v)
 		}
 	}

@@ -73,8 +73,18 @@ func lex(src string) ([]token, error) {
 			i = j + 1
 		case isIdentStart(c):
 			j := i + 1
-			for j < len(src) && isIdentChar(src[j]) {
-				j++
+			for j < len(src) {
+				if isIdentChar(src[j]) {
+					j++
+					continue
+				}
+				// Qualifiers such as .L1::evict_last and .shared::cta
+				// keep their "::" (PTX ISA 7.4+).
+				if src[j] == ':' && j+2 < len(src) && src[j+1] == ':' && isIdentStart(src[j+2]) {
+					j += 3
+					continue
+				}
+				break
 			}
 			toks = append(toks, token{tIdent, src[i:j], line})
 			i = j
@@ -596,8 +606,12 @@ func (p *parser) block() ([]stmt, error) {
 			if err := p.skipTo(";"); err != nil {
 				return nil, err
 			}
-		case t.kind == tIdent && stateSpaces[t.s]:
+		case t.kind == tIdent && (stateSpaces[t.s] || t.s == ".extern" && stateSpaces[p.toks[p.pos+1].s]):
+			extern := p.accept(".extern")
 			v, err := p.varDecl()
+			if err == nil {
+				v.extern = extern
+			}
 			if err != nil {
 				return nil, err
 			}
