@@ -21,15 +21,16 @@ func (w *warp) exec(pc int32, mask uint32, steps int, limit int32) int {
 		n++
 		ex := mask
 		if o.guard != noSlot {
-			ex = 0
-			g := r[o.guard : o.guard+32 : o.guard+32]
-			neg := o.flags&fGuardNeg != 0
-			for m := mask; m != 0; m &= m - 1 {
-				lane := bits.TrailingZeros32(m)
-				if (g[lane] != 0) != neg {
-					ex |= 1 << lane
-				}
+			// Predicates hold 0 or 1: gather them branch-free.
+			g := (*[32]uint64)(r[o.guard : o.guard+32])
+			var pm uint32
+			for i := range g {
+				pm |= uint32(g[i]&1) << i
 			}
+			if o.flags&fGuardNeg != 0 {
+				pm = ^pm
+			}
+			ex = mask & pm
 		}
 		l.count += int64(bits.OnesCount32(ex))
 		l.wcount++

@@ -279,40 +279,38 @@ func (w *warp) alu(o *op, ex, mask uint32) {
 	case fastSetpU32, fastSetpS32, fastSetpU64:
 		// Branch-free: the comparison's truth table over (less, equal,
 		// greater) is a 3-bit mask indexed by [x >= y] + [x > y].
-		table := cmpTable[o.sub]
-		var qq []uint64
-		if e := o.d[1]; e != noSlot {
-			qq = r[e : e+32 : e+32]
+		table := uint64(cmpTable[o.sub])
+		if dd == nil { // only the complement is wanted: rare
+			for m := ex; m != 0; m &= m - 1 {
+				w.aluLane(o, int32(bits.TrailingZeros32(m)), mask)
+			}
+			return
 		}
-		var idx [32]uint8
 		switch o.fast {
 		case fastSetpU32:
 			for m := ex; m != 0; m &= m - 1 {
 				i := bits.TrailingZeros32(m) & 31
 				x, y := uint32(aa[i]), uint32(bb[i])
-				idx[i] = uint8(b2u(x >= y) + b2u(x > y))
+				dd[i] = table >> (b2u(x >= y) + b2u(x > y)) & 1
 			}
 		case fastSetpS32:
 			for m := ex; m != 0; m &= m - 1 {
 				i := bits.TrailingZeros32(m) & 31
 				x, y := int32(aa[i]), int32(bb[i])
-				idx[i] = uint8(b2u(x >= y) + b2u(x > y))
+				dd[i] = table >> (b2u(x >= y) + b2u(x > y)) & 1
 			}
 		default:
 			for m := ex; m != 0; m &= m - 1 {
 				i := bits.TrailingZeros32(m) & 31
 				x, y := aa[i], bb[i]
-				idx[i] = uint8(b2u(x >= y) + b2u(x > y))
+				dd[i] = table >> (b2u(x >= y) + b2u(x > y)) & 1
 			}
 		}
-		for m := ex; m != 0; m &= m - 1 {
-			i := bits.TrailingZeros32(m) & 31
-			t := uint64(table>>idx[i]) & 1
-			if dd != nil {
-				dd[i] = t
-			}
-			if qq != nil {
-				qq[i] = t ^ 1
+		if e := o.d[1]; e != noSlot {
+			qq := r[e : e+32 : e+32]
+			for m := ex; m != 0; m &= m - 1 {
+				i := bits.TrailingZeros32(m) & 31
+				qq[i] = dd[i] ^ 1
 			}
 		}
 	case fastSelp:
