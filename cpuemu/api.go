@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/gpubuf/gpubuf/kernels"
 )
 
 // Module is a loaded PTX module: parsed, checked and lowered, ready to launch.
@@ -376,4 +379,18 @@ func paramList(ps []Param) string {
 		s += "." + p.Type + " " + p.Name
 	}
 	return s
+}
+
+// LoadKernel loads the embedded PTX module (from gpubuf's kernels package)
+// that holds the named kernel.
+func LoadKernel(name string) (*Module, error) {
+	k, ok := kernels.Lookup(name)
+	if !ok {
+		var names []string
+		for _, k := range kernels.All() {
+			names = append(names, k.Name)
+		}
+		return nil, fmt.Errorf("load: no embedded kernel %q (there are %s)", name, strings.Join(names, ", "))
+	}
+	return Load(k.File, k.PTX())
 }

@@ -23,6 +23,7 @@
 // division by zero) becomes a Diagnostic on the Result; faults, deadlocks
 // and limits abort the launch with a typed error.
 //
-// The package knows nothing of GPUs or of gpubuf's other packages and can
-// be used on its own.
+// The package knows nothing of GPUs, of the device API or of the staging
+// ring, and runs any nvcc PTX; LoadKernel is a shortcut to the kernels that
+// gpubuf embeds.
 package cpuemu

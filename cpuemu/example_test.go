@@ -79,3 +79,24 @@ func ExampleModule_Launch_argumentCheck() {
 	// true
 	// launch mirror: argument 0 (out .u64, 8 bytes) given a 4-byte uint32
 }
+
+// The kernels that come with gpubuf load by name.
+func ExampleLoadKernel() {
+	m, err := cpuemu.LoadKernel("batch_reduce")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	e, _ := m.Entry("batch_reduce")
+	for _, p := range e.Params {
+		fmt.Println(p.Index, p.Name, p.Type, p.Size)
+	}
+	_, err = cpuemu.LoadKernel("no_such_kernel")
+	fmt.Println(err != nil)
+	// Output:
+	// 0 batch_reduce_param_0 u64 8
+	// 1 batch_reduce_param_1 u64 8
+	// 2 batch_reduce_param_2 u32 4
+	// 3 batch_reduce_param_3 u32 4
+	// true
+}
