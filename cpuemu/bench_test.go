@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/gpubuf/gpubuf/cpuemu"
+	"github.com/gpubuf/gpubuf/kernels"
 )
 
 // The emulator's speed in lane-instructions per second: every lane that
@@ -32,7 +33,7 @@ func handoffSetup(d *cpuemu.Device) (cpuemu.LaunchConfig, []any) {
 	const n = 1 << 16
 	in := randWords(1, n)
 	pin, _ := d.Alloc(4 * n)
-	d.Write(pin, bytesOf(in))
+	d.Write(pin, kernels.WordBytes(in))
 	pout, _ := d.Alloc(4 * n)
 	return cpuemu.LaunchConfig{Grid: cpuemu.Dim3{X: 8, Y: 1, Z: 1}, Block: cpuemu.Dim3{X: 256, Y: 1, Z: 1}}, []any{pin, pout, uint32(n)}
 }
@@ -41,7 +42,7 @@ func reduceSetup(d *cpuemu.Device) (cpuemu.LaunchConfig, []any) {
 	const nrec, recWords = 512, 256
 	in := randWords(2, nrec*recWords)
 	pin, _ := d.Alloc(4 * len(in))
-	d.Write(pin, bytesOf(in))
+	d.Write(pin, kernels.WordBytes(in))
 	pout, _ := d.Alloc(12 * nrec)
 	return cpuemu.LaunchConfig{Grid: cpuemu.Dim3{X: 16, Y: 1, Z: 1}, Block: cpuemu.Dim3{X: 256, Y: 1, Z: 1}}, []any{pin, pout, uint32(nrec), uint32(recWords)}
 }

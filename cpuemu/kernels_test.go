@@ -1,7 +1,6 @@
 package cpuemu_test
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -42,21 +41,7 @@ func module(t testing.TB, name string) *cpuemu.Module {
 	return m
 }
 
-func words(b []byte) []uint32 {
-	out := make([]uint32, len(b)/4)
-	for i := range out {
-		out[i] = binary.LittleEndian.Uint32(b[4*i:])
-	}
-	return out
-}
 
-func bytesOf(w []uint32) []byte {
-	b := make([]byte, 4*len(w))
-	for i, x := range w {
-		binary.LittleEndian.PutUint32(b[4*i:], x)
-	}
-	return b
-}
 
 func randWords(seed uint64, n int) []uint32 {
 	r := rand.New(rand.NewPCG(seed, 1))
@@ -128,13 +113,13 @@ func seedCount(t *testing.T) int {
 func runHandoff(t testing.TB, name string, in []uint32, grid, block uint32, s schedule) ([]uint32, *cpuemu.Result) {
 	t.Helper()
 	d := cpuemu.NewDevice()
-	pin := buf(t, d, bytesOf(in))
+	pin := buf(t, d, kernels.WordBytes(in))
 	pout := buf(t, d, make([]byte, 4*len(in)))
 	res, err := module(t, name).Launch(d, name, cfg(grid, block, s), pin, pout, uint32(len(in)))
 	if err != nil {
 		t.Fatalf("%s %s: %v", name, s, err)
 	}
-	return words(read(t, d, pout, 4*len(in))), res
+	return kernels.Words(read(t, d, pout, 4*len(in))), res
 }
 
 func TestLaneHandoffMatchesReference(t *testing.T) {
@@ -178,12 +163,12 @@ func TestPingpongMatchesReference(t *testing.T) {
 
 func runPingpong(t testing.TB, name string, in []uint32, grid, block int, s schedule) []uint32 {
 	d := cpuemu.NewDevice()
-	pin := buf(t, d, bytesOf(in))
+	pin := buf(t, d, kernels.WordBytes(in))
 	pout := buf(t, d, make([]byte, 4*len(in)))
 	if _, err := module(t, name).Launch(d, name, cfg(uint32(grid), uint32(block), s), pin, pout, uint32(len(in)/16)); err != nil {
 		t.Fatalf("%s %s: %v", name, s, err)
 	}
-	return words(read(t, d, pout, 4*len(in)))
+	return kernels.Words(read(t, d, pout, 4*len(in)))
 }
 
 func TestWarpSpecializedMatchesReference(t *testing.T) {
@@ -192,17 +177,17 @@ func TestWarpSpecializedMatchesReference(t *testing.T) {
 		wantOut, wantSums := kernels.WarpSpecialized(in)
 		for _, s := range allSchedules(seedCount(t)) {
 			d := cpuemu.NewDevice()
-			pin := buf(t, d, bytesOf(in))
+			pin := buf(t, d, kernels.WordBytes(in))
 			pout := buf(t, d, make([]byte, 4*len(in)))
 			psum := buf(t, d, make([]byte, 4*len(wantSums)))
 			res, err := module(t, "warp_specialized").Launch(d, "warp_specialized", cfg(uint32(sh.grid), uint32(sh.block), s), pin, pout, psum, uint32(sh.tiles), uint32(sh.stages))
 			if err != nil {
 				t.Fatalf("%+v %s: %v", sh, s, err)
 			}
-			if got := words(read(t, d, pout, 4*len(in))); !slices.Equal(got, wantOut) {
+			if got := kernels.Words(read(t, d, pout, 4*len(in))); !slices.Equal(got, wantOut) {
 				t.Fatalf("%+v %s: out differs at %d", sh, s, firstDiff(got, wantOut))
 			}
-			if got := words(read(t, d, psum, 4*len(wantSums))); !slices.Equal(got, wantSums) {
+			if got := kernels.Words(read(t, d, psum, 4*len(wantSums))); !slices.Equal(got, wantSums) {
 				t.Fatalf("%+v %s: row sums differ at %d", sh, s, firstDiff(got, wantSums))
 			}
 			if len(res.Diagnostics) > 0 {
@@ -219,13 +204,13 @@ func TestBatchKernelsMatchReference(t *testing.T) {
 		for _, s := range allSchedules(seedCount(t)) {
 			c := cfg(uint32(sh.grid), uint32(sh.block), s)
 			d := cpuemu.NewDevice()
-			pin := buf(t, d, bytesOf(in))
+			pin := buf(t, d, kernels.WordBytes(in))
 
 			pout := buf(t, d, make([]byte, 12*sh.nrec))
 			if _, err := module(t, "batch_reduce").Launch(d, "batch_reduce", c, pin, pout, uint32(sh.nrec), uint32(sh.recWords)); err != nil {
 				t.Fatal(err)
 			}
-			if got, want := words(read(t, d, pout, 12*sh.nrec)), kernels.BatchReduce(in, sh.nrec, sh.recWords); !slices.Equal(got, want) {
+			if got, want := kernels.Words(read(t, d, pout, 12*sh.nrec)), kernels.BatchReduce(in, sh.nrec, sh.recWords); !slices.Equal(got, want) {
 				t.Fatalf("batch_reduce %+v %s: got %v want %v", sh, s, got[:min(6, len(got))], want[:min(6, len(want))])
 			}
 
@@ -233,11 +218,11 @@ func TestBatchKernelsMatchReference(t *testing.T) {
 			if _, err := module(t, "batch_scan").Launch(d, "batch_scan", c, pin, pscan, uint32(sh.nrec), uint32(sh.recWords)); err != nil {
 				t.Fatal(err)
 			}
-			if got, want := words(read(t, d, pscan, 4*len(in))), kernels.BatchScan(in, sh.nrec, sh.recWords); !slices.Equal(got, want) {
+			if got, want := kernels.Words(read(t, d, pscan, 4*len(in))), kernels.BatchScan(in, sh.nrec, sh.recWords); !slices.Equal(got, want) {
 				t.Fatalf("batch_scan %+v %s: differs at %d", sh, s, firstDiff(got, want))
 			}
 
-			raw := bytesOf(in)
+			raw := kernels.WordBytes(in)
 			recBytes := sh.recWords*4 - sh.recWords%3 // not a multiple of 4
 			if recBytes < 0 {
 				recBytes = 0
@@ -247,7 +232,7 @@ func TestBatchKernelsMatchReference(t *testing.T) {
 				t.Fatal(err)
 			}
 			wantH := kernels.BatchHistogram(raw, sh.nrec, recBytes)
-			if got := words(read(t, d, phist, 1024)); !slices.Equal(got, wantH[:]) {
+			if got := kernels.Words(read(t, d, phist, 1024)); !slices.Equal(got, wantH[:]) {
 				t.Fatalf("batch_histogram %+v %s: differs at bin %d", sh, s, firstDiff(got, wantH[:]))
 			}
 
@@ -255,7 +240,7 @@ func TestBatchKernelsMatchReference(t *testing.T) {
 			if _, err := module(t, "batch_checksum").Launch(d, "batch_checksum", c, pin, pcrc, uint32(sh.nrec), uint32(recBytes)); err != nil {
 				t.Fatal(err)
 			}
-			if got, want := words(read(t, d, pcrc, 4*sh.nrec)), kernels.BatchChecksum(raw, sh.nrec, recBytes); !slices.Equal(got, want) {
+			if got, want := kernels.Words(read(t, d, pcrc, 4*sh.nrec)), kernels.BatchChecksum(raw, sh.nrec, recBytes); !slices.Equal(got, want) {
 				t.Fatalf("batch_checksum %+v %s: got %x want %x", sh, s, got, want)
 			}
 		}
@@ -265,7 +250,7 @@ func TestBatchKernelsMatchReference(t *testing.T) {
 // batch_checksum runs one thread per record with no warp collective, so it
 // allows any block size: partial warps included.
 func TestBatchChecksumOddBlocks(t *testing.T) {
-	raw := bytesOf(randWords(11, 700))
+	raw := kernels.WordBytes(randWords(11, 700))
 	const nrec, recBytes = 93, 29
 	want := kernels.BatchChecksum(raw, nrec, recBytes)
 	for _, block := range []uint32{1, 17, 48, 100} {
@@ -276,7 +261,7 @@ func TestBatchChecksumOddBlocks(t *testing.T) {
 			if _, err := module(t, "batch_checksum").Launch(d, "batch_checksum", cfg(3, block, s), pin, pout, uint32(nrec), uint32(recBytes)); err != nil {
 				t.Fatalf("block %d %s: %v", block, s, err)
 			}
-			if got := words(read(t, d, pout, 4*nrec)); !slices.Equal(got, want) {
+			if got := kernels.Words(read(t, d, pout, 4*nrec)); !slices.Equal(got, want) {
 				t.Fatalf("block %d %s: record %d differs", block, s, firstDiff(got, want))
 			}
 		}
@@ -304,12 +289,12 @@ func TestWarpRingStallBound(t *testing.T) {
 				for i := range fillBuf {
 					fillBuf[i] = fill
 				}
-				pout := buf(t, d, bytesOf(fillBuf))
+				pout := buf(t, d, kernels.WordBytes(fillBuf))
 				pst := buf(t, d, make([]byte, 16*warps))
 				if _, err := m.Launch(d, "warp_ring", cfg(1, 32*warps, schedule{}), pout, pst, uint32(capacity), uint32(rp), uint32(rc), uint32(total)); err != nil {
 					t.Fatalf("rp=%d rc=%d C=%d: %v", rp, rc, capacity, err)
 				}
-				gotOut, gotStatus := words(read(t, d, pout, 4*len(fillBuf))), words(read(t, d, pst, 16*warps))
+				gotOut, gotStatus := kernels.Words(read(t, d, pout, 4*len(fillBuf))), kernels.Words(read(t, d, pst, 16*warps))
 				if !slices.Equal(gotStatus, wantStatus) || !slices.Equal(gotOut, wantOut) {
 					t.Fatalf("rp=%d rc=%d C=%d: status %v, want %v (out differs at %d)", rp, rc, capacity, gotStatus, wantStatus, firstDiff(gotOut, wantOut))
 				}

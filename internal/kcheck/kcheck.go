@@ -4,7 +4,6 @@
 package kcheck
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -122,7 +121,7 @@ func (c *Checker) Check(kernel string, s Schedule) Report {
 		if err := c.dev.Read(b, p); err != nil {
 			panic(err)
 		}
-		return words(b)
+		return kernels.Words(b)
 	}
 	n := int(c.Size)
 	rng := rand.New(rand.NewPCG(uint64(len(kernel)), 42))
@@ -133,12 +132,12 @@ func (c *Checker) Check(kernel string, s Schedule) Report {
 	switch kernel {
 	case "lane_handoff", "lane_handoff_nosync", "lane_handoff_badmask":
 		in := randWords(rng, 4000*n+17)
-		pin, pout := alloc(bytesOf(in)), alloc(make([]byte, 4*len(in)))
+		pin, pout := alloc(kernels.WordBytes(in)), alloc(make([]byte, 4*len(in)))
 		args = []any{pin, pout, uint32(len(in))}
 		verify = func() (bool, string) { return compare(read(pout, len(in)), kernels.LaneHandoff(in)) }
 	case "pingpong", "pingpong_war":
 		in := randWords(rng, 16*(200*n+3))
-		pin, pout := alloc(bytesOf(in)), alloc(make([]byte, 4*len(in)))
+		pin, pout := alloc(kernels.WordBytes(in)), alloc(make([]byte, 4*len(in)))
 		args = []any{pin, pout, uint32(len(in) / 16)}
 		verify = func() (bool, string) { return compare(read(pout, len(in)), kernels.Pingpong(in)) }
 	case "warp_ring":
@@ -149,7 +148,7 @@ func (c *Checker) Check(kernel string, s Schedule) Report {
 		for i := range init {
 			init[i] = fill
 		}
-		pout, pst := alloc(bytesOf(init)), alloc(make([]byte, 16*warps))
+		pout, pst := alloc(kernels.WordBytes(init)), alloc(make([]byte, 16*warps))
 		cfg.Grid, cfg.Block = cpuemu.Dim3{X: 1, Y: 1, Z: 1}, cpuemu.Dim3{X: 32 * warps, Y: 1, Z: 1}
 		args = []any{pout, pst, uint32(capacity), uint32(rp), uint32(rc), uint32(total)}
 		verify = func() (bool, string) {
@@ -162,7 +161,7 @@ func (c *Checker) Check(kernel string, s Schedule) Report {
 	case "warp_specialized":
 		tiles := 24 * n
 		in := randWords(rng, tiles*kernels.TileWords)
-		pin, pout, psum := alloc(bytesOf(in)), alloc(make([]byte, 4*len(in))), alloc(make([]byte, 4*tiles*kernels.TileRows))
+		pin, pout, psum := alloc(kernels.WordBytes(in)), alloc(make([]byte, 4*len(in))), alloc(make([]byte, 4*tiles*kernels.TileRows))
 		args = []any{pin, pout, psum, uint32(tiles), uint32(3)}
 		verify = func() (bool, string) {
 			wantOut, wantSums := kernels.WarpSpecialized(in)
@@ -174,7 +173,7 @@ func (c *Checker) Check(kernel string, s Schedule) Report {
 	case "batch_reduce", "batch_scan":
 		nrec, recWords := 64*n, 100
 		in := randWords(rng, nrec*recWords)
-		pin := alloc(bytesOf(in))
+		pin := alloc(kernels.WordBytes(in))
 		outWords := 3 * nrec
 		if kernel == "batch_scan" {
 			outWords = len(in)
@@ -297,18 +296,4 @@ func randWords(r *rand.Rand, n int) []uint32 {
 	return w
 }
 
-func words(b []byte) []uint32 {
-	out := make([]uint32, len(b)/4)
-	for i := range out {
-		out[i] = binary.LittleEndian.Uint32(b[4*i:])
-	}
-	return out
-}
 
-func bytesOf(w []uint32) []byte {
-	b := make([]byte, 4*len(w))
-	for i, x := range w {
-		binary.LittleEndian.PutUint32(b[4*i:], x)
-	}
-	return b
-}
