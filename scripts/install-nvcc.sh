@@ -17,13 +17,16 @@ if [ "$(id -u)" != 0 ]; then
   fi
 fi
 
-# nvidia-cuda-toolkit lives in Debian's non-free component: enable contrib and
-# non-free on every Components: line of the deb822 sources, or on the classic list.
-src=/etc/apt/sources.list.d/debian.sources
-if [ -f "$src" ]; then
-  $SUDO sed -i -E '/^Components:/{/non-free( |$)/!s/$/ contrib non-free/}' "$src"
+# nvidia-cuda-toolkit lives in Debian's non-free component (Ubuntu's
+# multiverse): enable it on every Components: line of the deb822 sources,
+# or on the classic list.
+if [ -f /etc/apt/sources.list.d/debian.sources ]; then
+  $SUDO sed -i -E '/^Components:/{/ non-free( |$)/!s/$/ contrib non-free/}' /etc/apt/sources.list.d/debian.sources
+elif [ -f /etc/apt/sources.list.d/ubuntu.sources ]; then
+  $SUDO sed -i -E '/^Components:/{/ multiverse( |$)/!s/$/ multiverse/}' /etc/apt/sources.list.d/ubuntu.sources
 elif [ -f /etc/apt/sources.list ]; then
-  $SUDO sed -i -E '/^deb .*debian/{/non-free( |$)/!s/$/ contrib non-free/}' /etc/apt/sources.list
+  $SUDO sed -i -E '/^deb .*debian/{/ non-free( |$)/!s/$/ contrib non-free/}' /etc/apt/sources.list
+  $SUDO sed -i -E '/^deb .*ubuntu/{/ multiverse( |$)/!s/$/ multiverse/}' /etc/apt/sources.list
 fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q
