@@ -7,10 +7,13 @@ import (
 )
 
 // exec runs the lane group mask, all at pc, for up to steps ops. It stops
-// early when the group diverges, blocks, exits or (for lockstep) reaches
-// limit, the lowest PC of the warp's other runnable lanes, so that lanes
-// reconverge there. It returns the ops issued.
-func (w *warp) exec(pc int32, mask uint32, steps int, limit int32) int {
+// early when the group blocks or exits. Other schedulers get control back
+// at a divergent branch; lockstep instead follows the half at the lower PC,
+// parks the other, and merges lanes parked at a PC when the group reaches
+// it. limit is the lowest PC of the warp's other runnable lanes (noLimit if
+// none): a lockstep group that jumps past it stops, so that the lanes
+// behind run first. It returns the ops issued.
+func (w *warp) exec(pc int32, mask uint32, steps int, limit int32, lockstep bool) int {
 	l := w.c.l
 	ops := l.p.ops
 	r := w.r
@@ -45,7 +48,7 @@ func (w *warp) exec(pc int32, mask uint32, steps int, limit int32) int {
 				next = o.target
 			case 0:
 			default:
-				if limit == noLimit { // not lockstep: let the scheduler choose
+				if !lockstep { // let the scheduler choose
 					w.setPC(ex, o.target)
 					w.setPC(mask&^ex, pc+1)
 					return n
@@ -181,7 +184,7 @@ func (w *warp) exec(pc int32, mask uint32, steps int, limit int32) int {
 		}
 		pc = next
 		if pc >= limit {
-			if limit == noLimit || pc > limit {
+			if !lockstep || pc > limit {
 				break
 			}
 			// Lockstep reconvergence: the lanes parked at this PC join.

@@ -397,7 +397,7 @@ func (w *warp) runQuantum() int {
 			mask = 1 << w.adv
 			steps = min(steps, l.cfg.AdversarialBound-w.advRun)
 		}
-		n := w.exec(pc, mask, steps, limit)
+		n := w.exec(pc, mask, steps, limit, l.cfg.Scheduler == Lockstep)
 		issued += n
 		if l.cfg.Scheduler == Adversarial {
 			w.advRun += n
