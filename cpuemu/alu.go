@@ -2,7 +2,7 @@ package cpuemu
 
 // Pure ALU semantics for the PTX interpreter: integer/bit operations, IEEE-754
 // arithmetic with every PTX rounding mode, conversions and the .approx
-// functions. Section numbers are PTX ISA 7.6 (see /work/shared/PTX-NOTES.md).
+// functions. Section numbers are PTX ISA 7.6.
 // Nothing here panics: undefined cases return a deterministic value.
 
 import (
@@ -224,7 +224,7 @@ func brev32(a uint32) uint32 { return bits.Reverse32(a) }
 // brev64 implements brev.b64 (§9.7.1.16).
 func brev64(a uint64) uint64 { return bits.Reverse64(a) }
 
-// shflSource computes the source lane of shfl.sync (§9.7.8.6, PTX-NOTES 1.3).
+// shflSource computes the source lane of shfl.sync (§9.7.8.6).
 // mode 0 up, 1 down, 2 bfly, 3 idx. Out of range -> (lane, false).
 func shflSource(mode uint8, lane int, b, c uint32) (src int, inRange bool) {
 	bval := int(b & 31)
@@ -275,7 +275,7 @@ func trunc(x uint64, bits int) uint64 {
 }
 
 // divInt implements div/rem (§9.7.1.8, §9.7.1.9). Never panics: x/0 gives
-// all ones for q and r; INT_MIN / -1 = INT_MIN rem 0 (PTX-NOTES 4 [R]).
+// all ones for q and r; INT_MIN / -1 = INT_MIN rem 0 (the ISA leaves it unspecified; this is a choice).
 func divInt(a, b uint64, bits int, signed bool) (q, r uint64, byZero bool) {
 	ua, ub := trunc(a, bits), trunc(b, bits)
 	if ub == 0 {
@@ -386,7 +386,7 @@ func cvtInt(x uint64, srcBits int, srcSigned bool, dstBits int, dstSigned bool, 
 }
 
 // ---------------------------------------------------------------------------
-// Floating point helpers (§9.7.3, PTX-NOTES 6)
+// Floating point helpers (§9.7.3)
 
 const aluCanonNaN32 = 0x7fffffff
 
@@ -399,7 +399,7 @@ func ftz32(x float32) float32 {
 	return x
 }
 
-// canon32 replaces any NaN with the canonical 0x7fffffff (PTX-NOTES 6 [O]).
+// canon32 replaces any NaN with the canonical 0x7fffffff (what NVIDIA hardware is reported to produce).
 func canon32(x float32) float32 {
 	if x != x {
 		return math.Float32frombits(aluCanonNaN32)
@@ -732,7 +732,7 @@ func sqrtF64(a float64, r rounding) float64 {
 func rcpF64(a float64, r rounding) float64 { return divF64(1, a, r) }
 
 // ---------------------------------------------------------------------------
-// .approx / .full functions (§9.7.3.8-.22, PTX-NOTES 6 [R]: compute in f64,
+// .approx / .full functions (§9.7.3.8-.22; approach: compute in f64,
 // round to f32, then apply the special-value tables and .ftz).
 
 // divApproxF32 implements div.approx{.ftz}.f32 (§9.7.3.8): a * ftz(1/b).
@@ -996,7 +996,7 @@ func roundIntegral32(x float32, r rounding) float32 {
 
 // cvtFloatToInt implements cvt.{rni,rzi,rmi,rpi}.{u,s}N.{f32,f64}
 // (§9.7.8.18, §6.5.2): round, then saturate; NaN -> 0, or 1<<(N-1) when the
-// source is f64 or N = 64 (ISA 8.x refinement, PTX-NOTES 6).
+// source is f64 or N = 64 (the ISA 8.x refinement).
 func cvtFloatToInt(x float64, srcIsF32 bool, r rounding, dstBits int, dstSigned bool) uint64 {
 	if dstBits <= 0 || dstBits > 64 {
 		dstBits = 64

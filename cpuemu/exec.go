@@ -313,8 +313,8 @@ func (w *warp) load(o *op, ex uint32) {
 		}
 		if adversarial && (o.space == spGlobal || o.space == spShared || o.space == spGeneric) {
 			// A lane re-reading an unchanged location is polling: let
-			// another lane run so that spin-waits make progress (§8 of
-			// PTX-NOTES: ITS guarantees progress to spinning lanes).
+			// another lane run, so that spin-waits make progress as
+			// independent thread scheduling guarantees they do.
 			v := le(b, size)
 			if w.lastAddr[lane] == addr+1 && w.lastVal[lane] == v {
 				w.yield = true

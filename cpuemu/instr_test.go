@@ -13,8 +13,8 @@ import (
 )
 
 // Hand-written PTX kernels, one instruction family at a time. Every expected
-// value below is derived by hand from the PTX ISA (see the comments and
-// /work/shared/PTX-NOTES.md), never copied from the emulator.
+// value below is derived by hand from the PTX ISA (see the comments),
+// never copied from the emulator.
 //
 // Helpers in this file carry the "pt" prefix so that they cannot collide
 // with the helpers of the other _test files of package cpuemu_test.
@@ -194,8 +194,8 @@ type aluTest struct {
 	// times; "" means no diagnostic at all.
 	diag      string
 	diagCount int
-	// nanR10: %r10 must be an f32 NaN (NaN results are unspecified, §6.5 of
-	// the notes), instead of equal to r10.
+	// nanR10: %r10 must be an f32 NaN (NaN results are unspecified in PTX),
+	// instead of equal to r10.
 	nanR10 bool
 }
 
@@ -338,7 +338,7 @@ var intArithTests = []aluTest{
 		{a: u32(-2), b: 3, c: 0, rd13: 0xfffffffffffffffa}, // -6 sign-extended to 64 bits
 	}},
 	// div/rem: C-like truncation; x/0 and x%0 give all ones with a
-	// diagnostic; INT_MIN / -1 = INT_MIN, INT_MIN % -1 = 0 (notes §4).
+	// diagnostic; INT_MIN / -1 = INT_MIN, INT_MIN % -1 = 0.
 	{name: "div.u32", body: "\tdiv.u32 %r10, %r1, %r2;", cases: []aluCase{
 		{a: 7, b: 2, r10: 3},
 		{a: allOnes, b: 16, r10: 0x0fffffff},
@@ -439,7 +439,7 @@ var intArithTests = []aluTest{
 		{a: 0x00ffffff, b: 2, r10: 0xfffffffe}, // a[23:0] = -1 as a 24-bit signed value
 	}},
 	// cvt int -> int with .sat clamps; a wider destination register is
-	// re-extended per the destination type (§6.5.1, notes §6).
+	// re-extended per the destination type (§6.5.1).
 	{name: "cvt.sat.u8.s32", body: "\tcvt.sat.u8.s32 %r10, %r1;", cases: []aluCase{
 		{a: u32(-5), r10: 0}, {a: 300, r10: 255}, {a: 100, r10: 100},
 	}},
@@ -808,7 +808,7 @@ var floatTests = []aluTest{
 	{name: "cvt.u32.u16", body: "\tcvt.u32.u16 %r10, %r1;", cases: []aluCase{
 		{a: 0xabcd1234, r10: 0x1234},
 	}},
-	// NaN -> int under the refined rule of ISA 8.x (notes §6 [R]): 0 for an
+	// NaN -> int under the refined rule of ISA 8.x: 0 for an
 	// f32 source and a 32-bit destination, else 1<<(N-1).
 	{name: "cvt.rzi.s32.f64.nan", body: "\tcvt.rzi.s32.f64 %r10, %fd1;", cases: []aluCase{
 		{a: math.Float64bits(math.NaN()), r10: intMin},
@@ -833,7 +833,7 @@ var floatTests = []aluTest{
 	{name: "sqrt.rn.f32.neg", body: "\tsqrt.rn.f32 %f10, %f1;\n\tmov.b32 %r10, %f10;", nanR10: true, cases: []aluCase{
 		{a: ptF32(-1)},
 	}},
-	// min/max: one NaN gives the other operand; -0 < +0 (notes §6).
+	// min/max: one NaN gives the other operand; -0 < +0.
 	{name: "min.f32", body: "\tmin.f32 %f10, %f1, %f2;\n\tmov.b32 %r10, %f10;", cases: []aluCase{
 		{a: f32NaN, b: ptF32(1), r10: 0x3f800000},
 		{a: ptF32(1), b: f32NaN, r10: 0x3f800000},
@@ -1666,8 +1666,8 @@ const ptSregPTX = ptHeader + `
 `
 
 // TestSpecialRegisters: grid (2,3,1), block (4,2,8) = 64 threads = 2 warps
-// per CTA. Linear thread l = x + 4(y + 2z); lane = l%32, warp = l/32
-// (notes §7 [R]); lanemask_lt = (1<<lane)-1, eq = 1<<lane,
+// per CTA. Linear thread l = x + 4(y + 2z); lane = l%32, warp = l/32;
+// lanemask_lt = (1<<lane)-1, eq = 1<<lane,
 // le = (2<<lane)-1, ge = ^0<<lane, gt = ^1<<lane (§10).
 func TestSpecialRegisters(t *testing.T) {
 	m := ptLoad(t, "sregs", ptSregPTX)
@@ -1782,7 +1782,7 @@ func TestLaneInstructionCount(t *testing.T) {
 // Dynamic shared memory and parser coverage.
 
 // ptDynSharedPTX declares the dynamic array at module scope, as nvcc does
-// for `extern __shared__` (notes §7: it follows the static part).
+// for `extern __shared__` (it follows the static part).
 const ptDynSharedPTX = ptHeader + `
 .shared .align 4 .b8 dstat[8];
 .extern .shared .align 16 .b8 dyn[];
@@ -1853,8 +1853,8 @@ func TestDynamicShared(t *testing.T) {
 }
 
 // TestCacheHintsParse: cache operators and eviction-priority qualifiers
-// (PTX 7.4+, sm_70: ld.global.L1::evict_last) do not change semantics
-// (notes §7); Load must accept them or at worst report them unsupported,
+// (PTX 7.4+, sm_70: ld.global.L1::evict_last) do not change semantics;
+// Load must accept them or at worst report them unsupported,
 // never call valid PTX a syntax error.
 func TestCacheHintsParse(t *testing.T) {
 	src := ptHeader + `

@@ -41,8 +41,6 @@ func module(t testing.TB, name string) *cpuemu.Module {
 	return m
 }
 
-
-
 func randWords(seed uint64, n int) []uint32 {
 	r := rand.New(rand.NewPCG(seed, 1))
 	w := make([]uint32, n)

@@ -454,7 +454,7 @@ func (w *warp) atPC(run uint32, pc int32) uint32 {
 
 // exitLanes marks lanes exited and lets barriers and collectives that were
 // waiting only for them complete (exited lanes count as arrived, §9.7.12.1
-// and PTX-NOTES 1.1).
+// and the CUDA Programming Guide on __syncwarp).
 func (w *warp) exitLanes(m uint32) {
 	for x := m; x != 0; x &= x - 1 {
 		w.st[bits.TrailingZeros32(x)] = stExit

@@ -10,7 +10,7 @@ import (
 	"github.com/gpubuf/gpubuf/cpuemu"
 )
 
-// Warp collectives and CTA barriers (PTX-NOTES §1, §2), each under every
+// Warp collectives and CTA barriers (PTX ISA §9.7.12), each under every
 // scheduler and a few Random seeds. Expected values are derived by hand.
 
 // ptSched is one scheduler configuration.
@@ -100,7 +100,7 @@ func ptLaneInputs(f func(l int) uint32) []byte {
 }
 
 // TestShfl: lane l holds 100+l. For each case the expected source lane j and
-// predicate come from §9.7.8.6 (notes §1.3): bval = b&31, cval = c&31,
+// predicate come from §9.7.8.6: bval = b&31, cval = c&31,
 // seg = c>>8 & 31, maxLane = (l&seg)|(cval&^seg), minLane = l&seg.
 func TestShfl(t *testing.T) {
 	const store = "\n\tselp.u32 %r3, 1, 0, %p1;\n\tst.global.v2.u32 [%rd5], {%r2, %r3};"
@@ -377,7 +377,7 @@ func TestMatch(t *testing.T) {
 }
 
 // TestCollectivesWithExitedLanes: lanes 16-31 write 0xdead and exit; lanes
-// 0-15 then use membermask -1. Exited lanes count as arrived (notes §1.1),
+// 0-15 then use membermask -1. Exited lanes count as arrived,
 // so nothing deadlocks: bar.warp.sync orders the shared stores (lane l reads
 // (l^1)+1), ballot of true = 0x0000ffff, vote.all = 1, match.all on 7 gives
 // d = 0x0000ffff and p = 1, match.any on l%2 gives 0x5555 / 0xaaaa.
@@ -463,7 +463,7 @@ func TestSyncwarpMaskExcludesSelf(t *testing.T) {
 
 // TestShflAcrossIfElse: even lanes run the bfly shfl in the if arm and add
 // 1000, odd lanes the one in the else arm and add 2000. The two arms pair up
-// (same opcode, qualifiers and mask; notes §1.1): even l gets 100+(l+1)+1000,
+// (same opcode, qualifiers and mask): even l gets 100+(l+1)+1000,
 // odd l gets 100+(l-1)+2000.
 func TestShflAcrossIfElse(t *testing.T) {
 	src := ptWarpKernel(`	and.b32 	%r5, %r0, 1;
@@ -758,7 +758,7 @@ $L_done:
 
 // TestSpinWaitTerminates: the waiter must see the flag. The adversarial
 // scheduler starts from lane 31, so with lane 31 waiting it must switch
-// lanes when the polled address is unchanged (notes §8 [R]), not after
+// lanes when the polled address is unchanged, not after
 // AdversarialBound, which is set out of reach; MaxInstructions turns a
 // livelock into a *LimitError quickly.
 func TestSpinWaitTerminates(t *testing.T) {
@@ -929,7 +929,7 @@ $L_skip:
 `
 
 // TestBarSyncWithExitedWarp: warp 1 of 4 exits at once; exited threads
-// release the barrier (§9.7.12.1, notes §2), so bar.sync 0 completes for
+// release the barrier (§9.7.12.1), so bar.sync 0 completes for
 // warps 0, 2 and 3. Each thread t then reads the slots of warp 0 and warp 2
 // at lane t&31: 2(t&31)+1 and 2((t&31)+64)+1.
 func TestBarSyncWithExitedWarp(t *testing.T) {
@@ -949,7 +949,7 @@ func TestBarSyncWithExitedWarp(t *testing.T) {
 }
 
 // TestNamedBarrierUnreachableCount: bar.sync 1, 96 in a 64-thread block can
-// never complete: a *DeadlockError (notes §2 [R]), not a hang.
+// never complete: a *DeadlockError, not a hang.
 func TestNamedBarrierUnreachableCount(t *testing.T) {
 	m := ptLoad(t, "barmore", ptBarMorePTX)
 	line := ptLine(t, ptBarMorePTX, "// UNREACHABLE")
@@ -970,7 +970,7 @@ func TestNamedBarrierUnreachableCount(t *testing.T) {
 }
 
 // TestPartialWarp: a 48-thread block; warp 1 has lanes 0-15 only. Missing
-// lanes count as arrived (notes §1.1): membermask -1 works. Ballot of true:
+// lanes count as arrived: membermask -1 works. Ballot of true:
 // warp 0 0xffffffff, warp 1 0x0000ffff; vote.all = 1; bfly 1 swaps
 // neighbours (all sources exist): t^1, p = 1.
 func TestPartialWarp(t *testing.T) {
@@ -1114,8 +1114,8 @@ $L_end:
 }
 
 // TestVoteAcrossIfElse: even lanes vote true in the if arm, odd lanes vote
-// false in the else arm, same qualifiers and mask: one rendezvous (notes
-// §1.1), so every lane gets ballot 0x55555555 and any = 1, all = 0.
+// false in the else arm, same qualifiers and mask: one rendezvous,
+// so every lane gets ballot 0x55555555 and any = 1, all = 0.
 func TestVoteAcrossIfElse(t *testing.T) {
 	src := ptWarpKernel(`	and.b32 	%r5, %r0, 1;
 	setp.eq.u32 	%p2, %r5, 0;

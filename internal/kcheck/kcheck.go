@@ -295,5 +295,3 @@ func randWords(r *rand.Rand, n int) []uint32 {
 	}
 	return w
 }
-
-
