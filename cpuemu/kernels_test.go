@@ -310,6 +310,35 @@ func TestWarpRingStallBound(t *testing.T) {
 	}
 }
 
+// TestWarpRingUnderEverySchedule: the ring's result (items, order, stall
+// position) does not depend on how its lanes are scheduled.
+func TestWarpRingUnderEverySchedule(t *testing.T) {
+	m := module(t, "warp_ring")
+	for _, c := range []struct{ capacity, rp, rc int }{{4, 2, 3}, {3, 2, 3}, {20, 16, 5}, {7, 5, 3}} {
+		total := 2 * kernels.RingPeriod(c.rp, c.rc)
+		const warps, fill = 3, 0xdeadbeef
+		wantOut, wantStatus := kernels.WarpRingBuffers(c.capacity, c.rp, c.rc, total, warps, fill)
+		init := make([]uint32, warps*total)
+		for i := range init {
+			init[i] = fill
+		}
+		for _, s := range allSchedules(seedCount(t)) {
+			d := cpuemu.NewDevice()
+			pout := buf(t, d, kernels.WordBytes(init))
+			pst := buf(t, d, make([]byte, 16*warps))
+			if _, err := m.Launch(d, "warp_ring", cfg(1, 32*warps, s), pout, pst, uint32(c.capacity), uint32(c.rp), uint32(c.rc), uint32(total)); err != nil {
+				t.Fatalf("%+v %s: %v", c, s, err)
+			}
+			if got := kernels.Words(read(t, d, pst, 16*warps)); !slices.Equal(got, wantStatus) {
+				t.Fatalf("%+v %s: status %v, want %v", c, s, got, wantStatus)
+			}
+			if got := kernels.Words(read(t, d, pout, 4*len(init))); !slices.Equal(got, wantOut) {
+				t.Fatalf("%+v %s: out differs at %d", c, s, firstDiff(got, wantOut))
+			}
+		}
+	}
+}
+
 // TestRacyTwinsGoWrong: each racy twin gives a wrong result under at least
 // one named schedule, which is the race reproduced.
 func TestRacyTwinsGoWrong(t *testing.T) {
