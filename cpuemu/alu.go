@@ -781,46 +781,32 @@ func rsqrtApproxF32(a float32, ftz bool) float32 {
 	return aluFinish32(float32(1/math.Sqrt(float64(a))), ftz)
 }
 
-// sinApproxF32 implements sin.approx{.ftz}.f32 (§9.7.3.18): ±Inf -> NaN.
-func sinApproxF32(a float32, ftz bool) float32 {
+// aluApprox evaluates f in float64 and rounds to f32, flushing subnormal
+// inputs and results under .ftz. Go's math functions give the IEEE special
+// values the .approx tables list (±Inf -> NaN for sin/cos, ±0 -> -Inf and
+// x < 0 -> NaN for lg2, -Inf -> +0 for ex2, ±Inf -> ±1 for tanh).
+func aluApprox(a float32, ftz bool, f func(float64) float64) float32 {
 	if ftz {
 		a = ftz32(a)
 	}
-	return aluFinish32(float32(math.Sin(float64(a))), ftz)
+	return aluFinish32(float32(f(float64(a))), ftz)
 }
 
+// sinApproxF32 implements sin.approx{.ftz}.f32 (§9.7.3.18): ±Inf -> NaN.
+func sinApproxF32(a float32, ftz bool) float32 { return aluApprox(a, ftz, math.Sin) }
+
 // cosApproxF32 implements cos.approx{.ftz}.f32 (§9.7.3.19).
-func cosApproxF32(a float32, ftz bool) float32 {
-	if ftz {
-		a = ftz32(a)
-	}
-	return aluFinish32(float32(math.Cos(float64(a))), ftz)
-}
+func cosApproxF32(a float32, ftz bool) float32 { return aluApprox(a, ftz, math.Cos) }
 
 // lg2ApproxF32 implements lg2.approx{.ftz}.f32 (§9.7.3.20): ±0 -> -Inf,
 // x < 0 -> NaN.
-func lg2ApproxF32(a float32, ftz bool) float32 {
-	if ftz {
-		a = ftz32(a)
-	}
-	return aluFinish32(float32(math.Log2(float64(a))), ftz)
-}
+func lg2ApproxF32(a float32, ftz bool) float32 { return aluApprox(a, ftz, math.Log2) }
 
 // ex2ApproxF32 implements ex2.approx{.ftz}.f32 (§9.7.3.21): -Inf -> +0.
-func ex2ApproxF32(a float32, ftz bool) float32 {
-	if ftz {
-		a = ftz32(a)
-	}
-	return aluFinish32(float32(math.Exp2(float64(a))), ftz)
-}
+func ex2ApproxF32(a float32, ftz bool) float32 { return aluApprox(a, ftz, math.Exp2) }
 
 // tanhApproxF32 implements tanh.approx.f32 (§9.7.3.22, sm_75): ±Inf -> ±1.
-func tanhApproxF32(a float32, ftz bool) float32 {
-	if ftz {
-		a = ftz32(a)
-	}
-	return aluFinish32(float32(math.Tanh(float64(a))), ftz)
-}
+func tanhApproxF32(a float32, ftz bool) float32 { return aluApprox(a, ftz, math.Tanh) }
 
 const aluHiMask = 0xffffffff00000000
 

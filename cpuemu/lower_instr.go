@@ -1328,15 +1328,40 @@ func (lw *lowerer) lowerWarp(in *instr, ms *modSet, o *op) error {
 				return err
 			}
 		}
-	case "vote":
-		o.code = opVote
-		m := ms.takeOne("all", "any", "uni", "ballot")
-		if m < 0 {
-			return lw.unsupported(in, "vote mode")
-		}
-		o.sub = uint8(m)
-		if (m == 3) != (t == tB32) {
-			return lw.unsupported(in, "vote.ballot gives .b32, the others .pred")
+	case "vote", "match", "redux":
+		// d[|p], a, membermask
+		srcType := t
+		switch in.op {
+		case "vote":
+			o.code, srcType = opVote, tPred
+			m := ms.takeOne("all", "any", "uni", "ballot")
+			if m < 0 {
+				return lw.unsupported(in, "vote mode")
+			}
+			o.sub = uint8(m)
+			if (m == 3) != (t == tB32) {
+				return lw.unsupported(in, "vote.ballot gives .b32, the others .pred")
+			}
+			if len(args) > 1 && args[1].neg {
+				o.flags |= fNegC
+			}
+		case "match":
+			o.code = opMatch
+			m := ms.takeOne("any", "all")
+			if m < 0 {
+				return lw.unsupported(in, "match mode")
+			}
+			o.sub = uint8(m)
+			if t != tB32 && t != tB64 {
+				return lw.unsupported(in, "match takes .b32 or .b64")
+			}
+		case "redux":
+			o.code = opRedux
+			m := ms.takeOne("add", "min", "max", "and", "or", "xor")
+			if m < 0 {
+				return lw.unsupported(in, "redux operation")
+			}
+			o.sub = uint8(m)
 		}
 		if err := lw.nargs(in, 3); err != nil {
 			return err
@@ -1344,51 +1369,7 @@ func (lw *lowerer) lowerWarp(in *instr, ms *modSet, o *op) error {
 		if err := dst(); err != nil {
 			return err
 		}
-		if args[1].neg {
-			o.flags |= fNegC
-		}
-		if o.a[0], err = lw.src(in, args[1], tPred); err != nil {
-			return err
-		}
-		if o.a[1], err = lw.src(in, args[2], tB32); err != nil {
-			return err
-		}
-	case "match":
-		o.code = opMatch
-		m := ms.takeOne("any", "all")
-		if m < 0 {
-			return lw.unsupported(in, "match mode")
-		}
-		o.sub = uint8(m)
-		if t != tB32 && t != tB64 {
-			return lw.unsupported(in, "match takes .b32 or .b64")
-		}
-		if err := lw.nargs(in, 3); err != nil {
-			return err
-		}
-		if err := dst(); err != nil {
-			return err
-		}
-		if o.a[0], err = lw.src(in, args[1], t); err != nil {
-			return err
-		}
-		if o.a[1], err = lw.src(in, args[2], tB32); err != nil {
-			return err
-		}
-	case "redux":
-		o.code = opRedux
-		m := ms.takeOne("add", "min", "max", "and", "or", "xor")
-		if m < 0 {
-			return lw.unsupported(in, "redux operation")
-		}
-		o.sub = uint8(m)
-		if err := lw.nargs(in, 3); err != nil {
-			return err
-		}
-		if err := dst(); err != nil {
-			return err
-		}
-		if o.a[0], err = lw.src(in, args[1], t); err != nil {
+		if o.a[0], err = lw.src(in, args[1], srcType); err != nil {
 			return err
 		}
 		if o.a[1], err = lw.src(in, args[2], tB32); err != nil {
