@@ -20,16 +20,7 @@ func (w *warp) arriveWarp(o *op, pc int32, ex uint32) {
 	r := w.r
 	for m := ex; m != 0; m &= m - 1 {
 		lane := bits.TrailingZeros32(m)
-		var ms int32
-		switch o.code {
-		case opWarpSync:
-			ms = o.a[0]
-		case opShfl:
-			ms = o.a[3]
-		default: // vote, match, redux: the mask is the last source
-			ms = o.a[1]
-		}
-		mask := uint32(r[ms+int32(lane)])
+		mask := uint32(r[w.maskSlot(o)+int32(lane)])
 		if mask&(1<<lane) == 0 {
 			// §9.7.12.2: the executing lane must be in the mask, else the
 			// behaviour is undefined. Report it and go on deterministically.
