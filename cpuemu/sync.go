@@ -11,9 +11,10 @@ import (
 // qualifiers and mask. Partners need not share a PC: a shfl in an if arm
 // pairs with one in the else arm. Exited lanes count as arrived.
 
-// rendezvousKey identifies "the same instruction kind and qualifiers".
+// rendezvousKey identifies "the same instruction kind and qualifiers". A
+// negated operand (vote's !p) is not a qualifier: it does not split groups.
 func rendezvousKey(o *op) uint32 {
-	return uint32(o.code)<<24 | uint32(o.sub)<<16 | uint32(o.typ)<<8 | uint32(o.flags&fNegC)
+	return uint32(o.code)<<16 | uint32(o.sub)<<8 | uint32(o.typ)
 }
 
 func (w *warp) arriveWarp(o *op, pc int32, ex uint32) {
