@@ -1149,6 +1149,38 @@ $L_join:
 	})
 }
 
+// TestVoteNegatedAcrossIfElse: odd lanes vote on !p (p false, so true),
+// even lanes on p (true): a negated operand is not a qualifier, so the two
+// arms form one rendezvous and every lane sees all = 1, ballot = 0xffffffff.
+func TestVoteNegatedAcrossIfElse(t *testing.T) {
+	src := ptWarpKernel(`	and.b32 	%r5, %r0, 1;
+	setp.eq.u32 	%p2, %r5, 0;
+	@%p2 bra 	$L_even;
+	setp.ne.u32 	%p3, %r0, %r0;
+	vote.sync.ballot.b32 	%r2, !%p3, -1;
+	vote.sync.all.pred 	%p5, !%p3, -1;
+	bra.uni 	$L_join;
+$L_even:
+	setp.eq.u32 	%p3, %r0, %r0;
+	vote.sync.ballot.b32 	%r2, %p3, -1;
+	vote.sync.all.pred 	%p5, %p3, -1;
+$L_join:
+	selp.u32 	%r4, 1, 0, %p5;
+	mul.wide.u32 	%rd7, %r0, 8;
+	add.s64 	%rd8, %rd2, %rd7;
+	st.global.u32 	[%rd8], %r2;
+	st.global.u32 	[%rd8+4], %r4;`)
+	m := ptLoad(t, "votenegifelse", src)
+	ptRunAll(t, m, "k", ptD1(1), ptD1(32), 32*8, nil, func(t *testing.T, out []uint32, res *cpuemu.Result) {
+		ptNoDiag(t, res)
+		for l := range 32 {
+			if got, want := out[2*l:2*l+2], []uint32{0xffffffff, 1}; !slices.Equal(got, want) {
+				t.Errorf("lane %d: got %#x, want %#x", l, got, want)
+			}
+		}
+	})
+}
+
 // TestRandomSchedulerReproducible: Random is reproducible from Seed (api.go):
 // two launches with the same seed return the olds of atom.exch in the same
 // lanes and the same instruction counts.
