@@ -292,8 +292,9 @@ func (l *launch) newCTA(id Dim3) *cta {
 	return c
 }
 
-// quantum is how many ops a warp issues before the CTA scheduler moves on.
-const quantum = 1 << 12
+// lockstepQuantum is how many ops a warp issues under the lockstep and
+// adversarial schedulers before the CTA scheduler moves on.
+const lockstepQuantum = 1 << 12
 
 func (c *cta) run() {
 	l := c.l
@@ -319,7 +320,7 @@ func (c *cta) run() {
 			if w.runnable() == 0 {
 				continue
 			}
-			if w.runQuantum() > 0 {
+			if w.runQuantum(c.quantum()) > 0 {
 				progress = true
 			}
 		}
@@ -336,9 +337,22 @@ func (c *cta) run() {
 // collective or a barrier.
 func (w *warp) runnable() uint32 { return w.live &^ (w.waiting | w.barWait) }
 
+// quantum is how many ops a warp issues before the next warp's turn. The
+// schedulers that hunt for races interleave warps finely too: round-robin
+// one op per warp, random a random 1..64 ops.
+func (c *cta) quantum() int {
+	switch c.l.cfg.Scheduler {
+	case RoundRobin:
+		return 1
+	case Random:
+		return 1 + c.l.rng.IntN(64)
+	}
+	return lockstepQuantum
+}
+
 // runQuantum lets the warp's scheduler pick lane groups and run them until
-// the quantum is spent or no lane can run. It returns the ops issued.
-func (w *warp) runQuantum() int {
+// quantum ops are issued or no lane can run. It returns the ops issued.
+func (w *warp) runQuantum(quantum int) int {
 	l := w.c.l
 	issued := 0
 	for issued < quantum {
