@@ -861,20 +861,7 @@ func cvt(o *op, x uint64) uint64 {
 		}
 		return v
 	case !dt.float(): // float -> int
-		var f float64
-		switch st {
-		case tF16:
-			f = float64(f16toF32(uint16(x)))
-		case tF32:
-			v := f32(x)
-			if ftz {
-				v = ftz32(v)
-			}
-			f = float64(v)
-		default:
-			f = f64(x)
-		}
-		v := cvtFloatToInt(f, st != tF64, rnd, dt.bits(), dt.signed())
+		v := cvtFloatToInt(widenFloat(st, x, ftz), st != tF64, rnd, dt.bits(), dt.signed())
 		if dt.signed() {
 			return uint64(sext(v, dt.bits()))
 		}
@@ -898,19 +885,7 @@ func cvt(o *op, x uint64) uint64 {
 		}
 	}
 	// float -> float
-	var v float64
-	switch st {
-	case tF16:
-		v = float64(f16toF32(uint16(x)))
-	case tF32:
-		fv := f32(x)
-		if ftz {
-			fv = ftz32(fv)
-		}
-		v = float64(fv)
-	default:
-		v = f64(x)
-	}
+	v := widenFloat(st, x, ftz)
 	switch dt {
 	case tF16:
 		return uint64(f32toF16(cvtF64toF32(v, rnd, false, sat), rnd))
@@ -937,6 +912,22 @@ func cvt(o *op, x uint64) uint64 {
 		}
 		return bf64(v)
 	}
+}
+
+// widenFloat reads a float register of type t as a float64 (exact), with
+// .ftz flushing a subnormal f32 input.
+func widenFloat(t ptype, x uint64, ftz bool) float64 {
+	switch t {
+	case tF16:
+		return float64(f16toF32(uint16(x)))
+	case tF32:
+		v := f32(x)
+		if ftz {
+			v = ftz32(v)
+		}
+		return float64(v)
+	}
+	return f64(x)
 }
 
 func float1(o *op, x uint64) uint64 {

@@ -19,16 +19,15 @@ const (
 )
 
 const (
-	tNone ptype = 0xff
-	tU8   ptype = kU | 0
+	tU8   ptype = kU
 	tU16  ptype = kU | 1
 	tU32  ptype = kU | 2
 	tU64  ptype = kU | 3
-	tS8   ptype = kS | 0
+	tS8   ptype = kS
 	tS16  ptype = kS | 1
 	tS32  ptype = kS | 2
 	tS64  ptype = kS | 3
-	tB8   ptype = kB | 0
+	tB8   ptype = kB
 	tB16  ptype = kB | 1
 	tB32  ptype = kB | 2
 	tB64  ptype = kB | 3
@@ -185,8 +184,6 @@ const (
 	fNegC     // setp/bar.red: the bool operand is negated
 	fHasC     // setp with a bool op; bar with a thread count
 	fShiftAmt // bfind.shiftamt
-	fDstWide  // cvt into a wider destination
-	fDstPred  // second destination is a predicate (shfl/match/setp q)
 	fGuardNeg // the guard is @!p
 )
 
@@ -298,19 +295,8 @@ const noSlot = -1
 
 // callSite describes the parameter copies of a call.
 type callSite struct {
-	callee int
-	args   []paramCopy // caller scratch -> callee params, before the jump
-	rets   []paramCopy // callee rets -> caller scratch, at ret
+	args []paramCopy // caller scratch -> callee params, before the jump
+	rets []paramCopy // callee rets -> caller scratch, at ret
 }
 
 type paramCopy struct{ from, to, size int }
-
-// lfunc is a lowered function.
-type lfunc struct {
-	name      string
-	entry     bool
-	start     int // index of its first op in the program
-	params    []Param
-	paramSize int
-	calls     []callSite
-}

@@ -115,7 +115,6 @@ type lowerer struct {
 	paramF   int
 	local    int
 	shared   int
-	sharedAl int
 	funcs    map[string]*funcDecl
 	lowered  map[string]bool
 	queue    []*funcDecl

@@ -211,20 +211,7 @@ func (lw *lowerer) lowerOp(in *instr, ms *modSet, o *op) error {
 		if in.op == "shr" {
 			o.code = opShr
 		}
-		if err := lw.nargs(in, 3); err != nil {
-			return err
-		}
-		if o.d[0], err = lw.dst(in, in.args[0]); err != nil {
-			return err
-		}
-		if o.a[0], err = lw.src(in, in.args[1], t); err != nil {
-			return err
-		}
-		if o.a[1], err = lw.src(in, in.args[2], tU32); err != nil {
-			return err
-		}
-		lw.emit(*o)
-		return nil
+		return lw.typedOps(in, o, t, tU32) // the amount is always .u32
 	case "shf":
 		o.code = opShf
 		switch ms.takeOne("l", "r") {
@@ -270,23 +257,8 @@ func (lw *lowerer) lowerOp(in *instr, ms *modSet, o *op) error {
 		if err != nil {
 			return err
 		}
-		if err := lw.nargs(in, 4); err != nil {
-			return err
-		}
 		o.code, o.typ = opSelp, t
-		if o.d[0], err = lw.dst(in, in.args[0]); err != nil {
-			return err
-		}
-		for i := 0; i < 2; i++ {
-			if o.a[i], err = lw.src(in, in.args[1+i], t); err != nil {
-				return err
-			}
-		}
-		if o.a[2], err = lw.src(in, in.args[3], tPred); err != nil {
-			return err
-		}
-		lw.emit(*o)
-		return nil
+		return lw.typedOps(in, o, t, t, tPred)
 	case "slct":
 		if len(ms.types) != 2 {
 			return lw.errAt(in.line, "slct needs two types")
@@ -298,23 +270,7 @@ func (lw *lowerer) lowerOp(in *instr, ms *modSet, o *op) error {
 		if ms.take("ftz") {
 			o.flags |= fFtz
 		}
-		if err := lw.nargs(in, 4); err != nil {
-			return err
-		}
-		var err error
-		if o.d[0], err = lw.dst(in, in.args[0]); err != nil {
-			return err
-		}
-		for i := 0; i < 2; i++ {
-			if o.a[i], err = lw.src(in, in.args[1+i], o.typ); err != nil {
-				return err
-			}
-		}
-		if o.a[2], err = lw.src(in, in.args[3], o.typ2); err != nil {
-			return err
-		}
-		lw.emit(*o)
-		return nil
+		return lw.typedOps(in, o, o.typ, o.typ, o.typ2)
 	case "cvt":
 		return lw.lowerCvt(in, ms, o)
 	case "cvta", "isspacep":
@@ -435,6 +391,24 @@ func (lw *lowerer) lowerOp(in *instr, ms *modSet, o *op) error {
 		return lw.lowerWarp(in, ms, o)
 	}
 	return lw.unsupported(in, "unknown opcode")
+}
+
+// typedOps lowers "op d, a, b, ..." where source i has type types[i].
+func (lw *lowerer) typedOps(in *instr, o *op, types ...ptype) error {
+	if err := lw.nargs(in, len(types)+1); err != nil {
+		return err
+	}
+	var err error
+	if o.d[0], err = lw.dst(in, in.args[0]); err != nil {
+		return err
+	}
+	for i, t := range types {
+		if o.a[i], err = lw.src(in, in.args[i+1], t); err != nil {
+			return err
+		}
+	}
+	lw.emit(*o)
+	return nil
 }
 
 // dstSrcs lowers "op d, a, b, ..." with n operands in all.
@@ -700,37 +674,10 @@ func (lw *lowerer) lowerBits(in *instr, ms *modSet, o *op) error {
 	switch in.op {
 	case "bfe":
 		o.code = opBfe
-		if err := lw.nargs(in, 4); err != nil {
-			return err
-		}
-		if o.d[0], err = lw.dst(in, in.args[0]); err != nil {
-			return err
-		}
-		if o.a[0], err = lw.src(in, in.args[1], t); err != nil {
-			return err
-		}
-		for i := 2; i < 4; i++ {
-			if o.a[i-1], err = lw.src(in, in.args[i], tU32); err != nil {
-				return err
-			}
-		}
+		return lw.typedOps(in, o, t, tU32, tU32)
 	case "bfi":
 		o.code = opBfi
-		if err := lw.nargs(in, 5); err != nil {
-			return err
-		}
-		if o.d[0], err = lw.dst(in, in.args[0]); err != nil {
-			return err
-		}
-		for i := 1; i < 5; i++ {
-			st := t
-			if i >= 3 {
-				st = tU32
-			}
-			if o.a[i-1], err = lw.src(in, in.args[i], st); err != nil {
-				return err
-			}
-		}
+		return lw.typedOps(in, o, t, t, tU32, tU32)
 	case "bfind":
 		o.code = opBfind
 		if ms.take("shiftamt") {
@@ -744,8 +691,7 @@ func (lw *lowerer) lowerBits(in *instr, ms *modSet, o *op) error {
 		}
 		return lw.dstSrcs(in, o, tU32, 4)
 	}
-	lw.emit(*o)
-	return nil
+	return lw.unsupported(in, "unknown bit-field operation")
 }
 
 func (lw *lowerer) lowerSetp(in *instr, ms *modSet, o *op) error {
@@ -943,7 +889,7 @@ func (lw *lowerer) lowerLdSt(in *instr, ms *modSet, o *op) error {
 			return lw.unsupported(in, "ordering")
 		}
 	}
-	o.space, _ = lw.takeSpace(ms)
+	o.space, _ = ms.stateSpace()
 	if o.space == spParam && lw.curFunc != nil && !lw.curFunc.entry {
 		o.space = spParamF
 	}
@@ -1002,8 +948,6 @@ func (lw *lowerer) lowerLdSt(in *instr, ms *modSet, o *op) error {
 	lw.emit(*o)
 	return nil
 }
-
-func (lw *lowerer) takeSpace(ms *modSet) (space, bool) { return ms.stateSpace() }
 
 // address lowers [base+off] into o.a[0] and o.off. A variable name resolves
 // to its address in its own space; when the instruction names no space the
