@@ -188,6 +188,7 @@ func Schedulers() []Scheduler { return []Scheduler{Lockstep, RoundRobin, Random,
 const (
 	DefaultMaxInstructions  = 1 << 32 // lane-instructions per launch: some seconds of emulation
 	DefaultAdversarialBound = 10000
+	DefaultTraceLimit       = 1 << 20 // events
 	MaxSharedBytes          = 227 << 10 // per CTA, as on sm_90
 	MaxThreadsPerBlock      = 1024
 	MaxGridThreads          = 1 << 26
@@ -206,6 +207,16 @@ type LaunchConfig struct {
 	// AdversarialBound is how many instructions a lane runs alone before the
 	// adversarial scheduler switches; 0 means DefaultAdversarialBound.
 	AdversarialBound int
+	// Check turns on the race and sync checker (see race.go): vector
+	// clocks per lane and shadow state per shared and global word. The
+	// Result then carries a Report, and a report that is not clean makes
+	// Launch return a *CheckError.
+	Check bool
+	// Trace records what every lane executes, in order, into
+	// Result.Trace, keeping at most TraceLimit events (0 means
+	// DefaultTraceLimit); Result.TraceTruncated says whether more happened.
+	Trace      bool
+	TraceLimit int
 }
 
 // Result reports a finished launch.
@@ -215,6 +226,9 @@ type Result struct {
 	LaneInstructions int64 // instructions executed, counted per lane whose guard was true
 	WarpInstructions int64 // ops issued (one per group step)
 	Diagnostics      []Diagnostic
+	Report           *Report      // with LaunchConfig.Check
+	Trace            []TraceEvent // with LaunchConfig.Trace
+	TraceTruncated   bool         // the trace reached TraceLimit and stopped
 }
 
 // Ptr64 wraps a raw 64-bit value passed to a pointer parameter.
@@ -287,7 +301,7 @@ func checkConfig(kernel string, p *program, cfg *LaunchConfig) error {
 	if cfg.Scheduler < Lockstep || cfg.Scheduler > Adversarial {
 		return bad("unknown scheduler %d", cfg.Scheduler)
 	}
-	if cfg.MaxInstructions < 0 || cfg.AdversarialBound < 0 {
+	if cfg.MaxInstructions < 0 || cfg.AdversarialBound < 0 || cfg.TraceLimit < 0 {
 		return bad("negative limit")
 	}
 	if cfg.MaxInstructions == 0 {
@@ -295,6 +309,9 @@ func checkConfig(kernel string, p *program, cfg *LaunchConfig) error {
 	}
 	if cfg.AdversarialBound == 0 {
 		cfg.AdversarialBound = DefaultAdversarialBound
+	}
+	if cfg.TraceLimit == 0 {
+		cfg.TraceLimit = DefaultTraceLimit
 	}
 	return nil
 }

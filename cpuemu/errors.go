@@ -6,7 +6,11 @@ import (
 )
 
 // Dim3 is a 1-3D extent or index.
-type Dim3 struct{ X, Y, Z uint32 }
+type Dim3 struct {
+	X uint32 `json:"x"`
+	Y uint32 `json:"y"`
+	Z uint32 `json:"z"`
+}
 
 func (d Dim3) String() string { return fmt.Sprintf("(%d,%d,%d)", d.X, d.Y, d.Z) }
 
@@ -15,9 +19,9 @@ func (d Dim3) Count() int64 { return int64(d.X) * int64(d.Y) * int64(d.Z) }
 
 // Site is where in the kernel something happened.
 type Site struct {
-	PTXLine int    // line in the PTX text
-	Loc     string // CUDA "file:line" from .loc/.file, "" without debug lines
-	Instr   string // the opcode, e.g. "st.shared"
+	PTXLine int    `json:"ptx_line"` // line in the PTX text
+	Loc     string `json:"loc"`      // CUDA "file:line" from .loc/.file, "" without debug lines
+	Instr   string `json:"instr"`    // the opcode, e.g. "st.shared"
 }
 
 func (s Site) String() string {
@@ -103,13 +107,13 @@ func (e *InternalError) Error() string {
 // Diagnostic is undefined behaviour the kernel ran into. Execution goes on
 // deterministically; diagnostics are attached to the launch result.
 type Diagnostic struct {
-	Kind  string // e.g. "syncwarp-mask-excludes-self", "shfl-inactive-source"
-	Msg   string
-	Site  Site
-	CTA   Dim3
-	Warp  int
-	Lanes uint32 // lanes involved, in the first occurrence
-	Count int    // occurrences of this kind at this site
+	Kind  string `json:"kind"` // e.g. "mask-excludes-self", "shfl-invalid-source"
+	Msg   string `json:"message"`
+	Site  Site   `json:"site"`
+	CTA   Dim3   `json:"cta"`
+	Warp  int    `json:"warp"`
+	Lanes uint32 `json:"lanes"` // lanes involved, in the first occurrence
+	Count int    `json:"count"` // occurrences of this kind at this site
 }
 
 func (d Diagnostic) String() string {

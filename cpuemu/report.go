@@ -1,0 +1,271 @@
+package cpuemu
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/bits"
+	"strings"
+)
+
+// The checker's findings. A launch with LaunchConfig.Check set returns a
+// Report in Result.Report; when the report is not clean the launch error is
+// a *CheckError, whose Unwrap exposes every *Hazard, every *SyncError and
+// every *MemoryFault, and the fatal error, to errors.As.
+
+// Access is one side of a hazard: who touched the memory, where, and how.
+type Access struct {
+	Kind   string `json:"kind"` // "Read", "Write" or "Atomic"
+	Site   Site   `json:"site"`
+	CTA    Dim3   `json:"cta"`
+	Warp   int    `json:"warp"`
+	Lane   int    `json:"lane"`
+	Thread Dim3   `json:"thread"`
+}
+
+func (a Access) String() string {
+	return fmt.Sprintf("%s access at %s [%s] by thread %s (warp %d lane %d) in block %s", a.Kind, a.Site, a.Site.Instr, a.Thread, a.Warp, a.Lane, a.CTA)
+}
+
+// Hazard is a data race (PTX ISA §8.7.1): two accesses to overlapping bytes,
+// at least one a write, by different threads, that are not morally strong
+// and that no chain of synchronisation orders. One Hazard stands for every
+// occurrence of its pair of sites; the first occurrence gives the details.
+type Hazard struct {
+	Type  string `json:"type"`  // "RAW", "WAR" or "WAW": the earlier access, then the later
+	Scope string `json:"scope"` // "intra-warp", "inter-warp" (one block) or "inter-block"
+	Space string `json:"space"` // "shared" or "global"
+	Addr  uint64 `json:"addr"`  // shared: offset in the block's shared memory; global: device address
+	Size  int    `json:"size"`  // bytes of the later access
+	// Prior happened first in this run; Later is the access that found it.
+	Prior Access `json:"prior"`
+	Later Access `json:"later"`
+	Count int    `json:"count"` // occurrences of this site pair
+}
+
+func (h *Hazard) Error() string {
+	return fmt.Sprintf("%s hazard (%s) on %s memory at %#x between %s and %s (%d occurrences)",
+		h.Type, h.Scope, h.Space, h.Addr, h.Prior, h.Later, h.Count)
+}
+
+// SyncError is a misuse of a warp collective or a barrier: a membermask
+// without the executing lane, lanes meeting at one rendezvous with
+// different masks or qualifiers, a shuffle reading a lane that does not
+// take part, a barrier reached by part of a warp or with mismatched
+// thread counts. (A deadlock is the launch's fatal *DeadlockError.)
+type SyncError struct{ Diagnostic }
+
+func (e *SyncError) Error() string { return "sync error: " + e.Diagnostic.String() }
+
+// MemoryFault is a memory error the checker reports that does not stop
+// the launch: a read of shared memory no thread has written. (Out-of-bounds
+// and misaligned accesses stop it: they are its fatal *FaultError.)
+type MemoryFault struct{ Diagnostic }
+
+func (e *MemoryFault) Error() string { return "memory error: " + e.Diagnostic.String() }
+
+// Report is what the checker found in one launch.
+type Report struct {
+	Kernel  string       `json:"kernel"`
+	Hazards []Hazard     `json:"hazards"`
+	Sync    []Diagnostic `json:"sync_errors"`
+	Memory  []Diagnostic `json:"memory_errors"`
+	// Other undefined behaviour (division by zero, ...): reported, but
+	// not a hazard, sync or memory error.
+	Other []Diagnostic `json:"other"`
+	// Fatal is what stopped the launch early: a *FaultError, *DeadlockError
+	// or *LimitError, or nil when it ran to the end.
+	Fatal error `json:"-"`
+}
+
+// syncKinds and memoryKinds sort diagnostics into the report's sections.
+var syncKinds = map[string]bool{
+	"mask-excludes-self": true, "rendezvous-mismatch": true, "shfl-invalid-source": true,
+	"barrier-count": true, "barrier-count-mismatch": true, "barrier-not-aligned": true,
+	"barrier-rearrive": true, "barrier-divergence": true,
+}
+
+var memoryKinds = map[string]bool{"uninitialised-shared-read": true}
+
+func newReport(kernel string, diags []Diagnostic, fatal error) *Report {
+	r := &Report{Kernel: kernel, Fatal: fatal, Hazards: []Hazard{}, Sync: []Diagnostic{}, Memory: []Diagnostic{}, Other: []Diagnostic{}}
+	for _, d := range diags {
+		switch {
+		case syncKinds[d.Kind]:
+			r.Sync = append(r.Sync, d)
+		case memoryKinds[d.Kind]:
+			r.Memory = append(r.Memory, d)
+		default:
+			r.Other = append(r.Other, d)
+		}
+	}
+	return r
+}
+
+// Clean reports whether the launch ran to the end with no hazard, sync
+// error, memory error or other undefined behaviour.
+func (r *Report) Clean() bool {
+	return r.Fatal == nil && len(r.Hazards) == 0 && len(r.Sync) == 0 && len(r.Memory) == 0 && len(r.Other) == 0
+}
+
+// Err is nil for a clean report, else a *CheckError carrying it.
+func (r *Report) Err() error {
+	if r.Clean() {
+		return nil
+	}
+	return &CheckError{Report: r}
+}
+
+// HazardCount is the number of hazard occurrences, summed over site pairs.
+func (r *Report) HazardCount() int {
+	n := 0
+	for _, h := range r.Hazards {
+		n += h.Count
+	}
+	return n
+}
+
+// CheckError is a checked launch whose report is not clean.
+type CheckError struct{ Report *Report }
+
+func (e *CheckError) Error() string {
+	r := e.Report
+	var parts []string
+	if len(r.Hazards) > 0 {
+		parts = append(parts, fmt.Sprintf("%d hazards at %d site pairs", r.HazardCount(), len(r.Hazards)))
+	}
+	if len(r.Sync) > 0 {
+		parts = append(parts, fmt.Sprintf("%d sync errors", len(r.Sync)))
+	}
+	if len(r.Memory) > 0 {
+		parts = append(parts, fmt.Sprintf("%d memory errors", len(r.Memory)))
+	}
+	if len(r.Other) > 0 {
+		parts = append(parts, fmt.Sprintf("%d other undefined behaviours", len(r.Other)))
+	}
+	if r.Fatal != nil {
+		parts = append(parts, r.Fatal.Error())
+	}
+	return fmt.Sprintf("kernel %s: checker: %s", r.Kernel, strings.Join(parts, "; "))
+}
+
+// Unwrap gives errors.As every finding.
+func (e *CheckError) Unwrap() []error {
+	r := e.Report
+	var errs []error
+	for i := range r.Hazards {
+		errs = append(errs, &r.Hazards[i])
+	}
+	for _, d := range r.Sync {
+		errs = append(errs, &SyncError{d})
+	}
+	for _, d := range r.Memory {
+		errs = append(errs, &MemoryFault{d})
+	}
+	if r.Fatal != nil {
+		errs = append(errs, r.Fatal)
+	}
+	return errs
+}
+
+const rule = "========="
+
+// WriteText writes the report in the manner of compute-sanitizer's
+// racecheck and synccheck: one block per finding, then a summary.
+func (r *Report) WriteText(w io.Writer) error {
+	var b strings.Builder
+	for _, h := range r.Hazards {
+		fmt.Fprintf(&b, "%s Error: Race reported between %s access at %s in %s\n", rule, h.Prior.Kind, h.Prior.Site.Instr, locOrLine(h.Prior.Site))
+		fmt.Fprintf(&b, "%s     and %s access at %s in %s [%d hazards]\n", rule, h.Later.Kind, h.Later.Site.Instr, locOrLine(h.Later.Site), h.Count)
+		fmt.Fprintf(&b, "%s     %s %s, %s memory at %#x (%d bytes)\n", rule, h.Type, h.Scope, h.Space, h.Addr, h.Size)
+		for _, a := range []struct {
+			n string
+			a Access
+		}{{"first", h.Prior}, {"then", h.Later}} {
+			fmt.Fprintf(&b, "%s     %-5s %-6s by thread %s, warp %d lane %d, block %s, ptx line %d\n",
+				rule, a.n, a.a.Kind, a.a.Thread, a.a.Warp, a.a.Lane, a.a.CTA, a.a.Site.PTXLine)
+		}
+		b.WriteString(rule + "\n")
+	}
+	for _, sec := range []struct {
+		title string
+		ds    []Diagnostic
+	}{{"Sync error", r.Sync}, {"Memory error", r.Memory}, {"Undefined behaviour", r.Other}} {
+		for _, d := range sec.ds {
+			fmt.Fprintf(&b, "%s %s: %s at %s in %s [%d times]\n", rule, sec.title, d.Kind, d.Site.Instr, locOrLine(d.Site), d.Count)
+			fmt.Fprintf(&b, "%s     %s\n", rule, d.Msg)
+			fmt.Fprintf(&b, "%s     block %s, warp %d, lanes %s, ptx line %d\n", rule, d.CTA, d.Warp, laneList(d.Lanes), d.Site.PTXLine)
+			b.WriteString(rule + "\n")
+		}
+	}
+	if r.Fatal != nil {
+		fmt.Fprintf(&b, "%s Fatal: %s\n", rule, strings.ReplaceAll(r.Fatal.Error(), "\n", "\n"+rule+"     "))
+		b.WriteString(rule + "\n")
+	}
+	fmt.Fprintf(&b, "%s RACECHECK SUMMARY: %d hazards displayed (%d errors, 0 warnings)\n", rule, len(r.Hazards), r.HazardCount())
+	fmt.Fprintf(&b, "%s SYNCCHECK SUMMARY: %d errors\n", rule, len(r.Sync))
+	fmt.Fprintf(&b, "%s MEMCHECK SUMMARY: %d errors\n", rule, len(r.Memory)+b2i(isMemFault(r.Fatal)))
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func locOrLine(s Site) string {
+	if s.Loc != "" {
+		return s.Loc
+	}
+	return fmt.Sprintf("ptx line %d", s.PTXLine)
+}
+
+func isMemFault(err error) bool {
+	var f *FaultError
+	return errors.As(err, &f) && f.Size > 0
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// reportJSON is the JSON form of a Report: the fatal error as its type and
+// text.
+type reportJSON struct {
+	*reportAlias
+	Clean bool       `json:"clean"`
+	Fatal *fatalJSON `json:"fatal"`
+}
+
+type reportAlias Report
+
+type fatalJSON struct {
+	Type    string `json:"type"` // "fault", "deadlock", "limit" or "error"
+	Message string `json:"message"`
+}
+
+// MarshalJSON writes the report for tools.
+func (r *Report) MarshalJSON() ([]byte, error) {
+	j := reportJSON{reportAlias: (*reportAlias)(r), Clean: r.Clean()}
+	if r.Fatal != nil {
+		t := "error"
+		var (
+			f *FaultError
+			d *DeadlockError
+			l *LimitError
+		)
+		switch {
+		case errors.As(r.Fatal, &f):
+			t = "fault"
+		case errors.As(r.Fatal, &d):
+			t = "deadlock"
+		case errors.As(r.Fatal, &l):
+			t = "limit"
+		}
+		j.Fatal = &fatalJSON{Type: t, Message: r.Fatal.Error()}
+	}
+	return json.Marshal(j)
+}
+
+// laneCount is the number of lanes in m.
+func laneCount(m uint32) int { return bits.OnesCount32(m) }
