@@ -2,6 +2,7 @@ package cpuemu
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 	"sort"
@@ -188,7 +189,7 @@ func Schedulers() []Scheduler { return []Scheduler{Lockstep, RoundRobin, Random,
 const (
 	DefaultMaxInstructions  = 1 << 32 // lane-instructions per launch: some seconds of emulation
 	DefaultAdversarialBound = 10000
-	DefaultTraceLimit       = 1 << 20 // events
+	DefaultTraceLimit       = 1 << 20   // events
 	MaxSharedBytes          = 227 << 10 // per CTA, as on sm_90
 	MaxThreadsPerBlock      = 1024
 	MaxGridThreads          = 1 << 26
@@ -264,7 +265,21 @@ func (m *Module) Launch(dev *Device, kernel string, cfg LaunchConfig, args ...an
 	dev.mapModule(m)
 	dev.mu.Unlock()
 	l := newLaunch(m, p, dev, cfg, params)
-	return l.run()
+	res, err := l.run()
+	if l.chk == nil || res == nil {
+		return res, err
+	}
+	var ie *InternalError
+	if errors.As(err, &ie) {
+		return res, err
+	}
+	rep := newReport(p.name, res.Diagnostics, err)
+	rep.Hazards = l.chk.hazardList()
+	res.Report = rep
+	if rep.Clean() {
+		return res, nil
+	}
+	return res, rep.Err()
 }
 
 func checkConfig(kernel string, p *program, cfg *LaunchConfig) error {

@@ -37,6 +37,9 @@ func (w *warp) exec(pc int32, mask uint32, steps int, limit int32, lockstep bool
 		}
 		l.count += int64(bits.OnesCount32(ex))
 		l.wcount++
+		if l.tr != nil && ex != 0 {
+			l.tr.record(w, pc, o, ex)
+		}
 		if l.count > l.maxCount {
 			l.fail(&LimitError{Kernel: l.p.name, Limit: "lane-instructions", Value: l.count, Max: l.maxCount})
 		}
@@ -178,7 +181,13 @@ func (w *warp) exec(pc int32, mask uint32, steps int, limit int32, lockstep bool
 				w.setPC(mask, pc+1)
 				return n
 			}
-		case opFence, opNop:
+		case opFence:
+			if l.chk != nil {
+				for m := ex; m != 0; m &= m - 1 {
+					l.chk.fence(o, uint32(w.id*32+bits.TrailingZeros32(m)))
+				}
+			}
+		case opNop:
 		default:
 			w.alu(o, ex, mask)
 		}
@@ -278,7 +287,7 @@ func (w *warp) word32(sp space, addr uint64, write bool) []byte {
 
 func (w *warp) load(o *op, ex uint32) {
 	r := w.r
-	if o.vec == 1 && o.typ.size() == 4 && w.c.l.cfg.Scheduler != Adversarial {
+	if o.vec == 1 && o.typ.size() == 4 && w.c.l.cfg.Scheduler != Adversarial && w.c.l.chk == nil {
 		d := o.d[0]
 		for m := ex; m != 0; m &= m - 1 {
 			lane := int32(bits.TrailingZeros32(m))
@@ -326,7 +335,7 @@ func (w *warp) load(o *op, ex uint32) {
 
 func (w *warp) store(o *op, ex uint32) {
 	r := w.r
-	if o.vec == 1 && o.typ.size() == 4 {
+	if o.vec == 1 && o.typ.size() == 4 && w.c.l.chk == nil {
 		v := o.d[0]
 		for m := ex; m != 0; m &= m - 1 {
 			lane := int32(bits.TrailingZeros32(m))

@@ -38,6 +38,8 @@ type launch struct {
 	curCTA   *cta
 	curPC    int32 // the op being executed, for reports of emulator bugs
 	store    ctaStore
+	chk      *checker // with LaunchConfig.Check
+	tr       *tracer  // with LaunchConfig.Trace
 }
 
 // ctaStore holds the memory of the block being run.
@@ -55,12 +57,19 @@ type diagKey struct {
 }
 
 func newLaunch(m *Module, p *program, dev *Device, cfg LaunchConfig, params []byte) *launch {
-	return &launch{
+	l := &launch{
 		m: m, p: p, dev: dev, cfg: cfg, params: params,
 		maxCount: cfg.MaxInstructions,
 		diags:    map[diagKey]*Diagnostic{},
 		rng:      rand.New(rand.NewPCG(cfg.Seed, 0x9e3779b97f4a7c15)),
 	}
+	if cfg.Check {
+		l.chk = newChecker(l)
+	}
+	if cfg.Trace {
+		l.tr = &tracer{limit: cfg.TraceLimit}
+	}
+	return l
 }
 
 // abort is what the hot loop panics with; run recovers it once per launch.
@@ -90,6 +99,9 @@ func (l *launch) run() (res *Result, err error) {
 			for x := uint32(0); x < g.X; x++ {
 				c := l.newCTA(Dim3{x, y, z})
 				l.curCTA = c
+				if l.chk != nil {
+					l.chk.startCTA(c)
+				}
 				c.run()
 			}
 		}
@@ -101,6 +113,9 @@ func (l *launch) result() *Result {
 	res := &Result{Kernel: l.p.name, Threads: l.cfg.Grid.Count() * l.cfg.Block.Count(), LaneInstructions: l.count, WarpInstructions: l.wcount}
 	for _, k := range l.order {
 		res.Diagnostics = append(res.Diagnostics, *l.diags[k])
+	}
+	if l.tr != nil {
+		res.Trace, res.TraceTruncated = l.tr.events, l.tr.truncated
 	}
 	return res
 }

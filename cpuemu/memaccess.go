@@ -52,10 +52,16 @@ func (w *warp) mem(o *op, lane int, sp space, addr uint64, size, align int, writ
 		if off+uint64(size) > uint64(len(a.data)) {
 			w.fault(o, lane, "out of bounds", sp, addr, size)
 		}
+		if l.chk != nil {
+			l.chk.access(w, lane, o, sp, a, off, size, write)
+		}
 		return a.data[off : off+uint64(size)]
 	case spShared:
 		b = w.c.shared
 		if addr < uint64(len(b)) && addr+uint64(size) <= uint64(len(b)) {
+			if chk := w.c.l.chk; chk != nil {
+				chk.access(w, lane, o, sp, nil, addr, size, write)
+			}
 			w.c.trackShared(o, w, lane, addr, size, write)
 		}
 	case spLocal:

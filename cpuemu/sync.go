@@ -221,8 +221,11 @@ func (w *warp) complete(group, mask uint32) {
 			}
 		}
 	}
-	// bar.warp.sync needs nothing more: its memory ordering matters to the
-	// checker, and execution here is sequentially consistent.
+	// bar.warp.sync orders the participants' memory accesses: that
+	// matters to the checker; execution here is sequentially consistent.
+	if first.code == opWarpSync && l.chk != nil {
+		l.chk.warpSync(w, group)
+	}
 	for m := group; m != 0; m &= m - 1 {
 		lane := bits.TrailingZeros32(m)
 		w.st[lane] = stRun
@@ -275,6 +278,9 @@ func (w *warp) arriveBar(o *op, pc int32, ex uint32) {
 			w.c.l.diag("barrier-rearrive", o, w, 1<<lane, "lane %d reached barrier %d again before it completed", lane, id)
 		}
 		b.arrived[w.id] |= 1 << lane
+		if c.l.chk != nil {
+			c.l.chk.barArrive(int(id), uint32(w.id*32+lane))
+		}
 		if o.sub > 0 { // bar.red
 			p := r[o.a[2]+int32(lane)]&1 != 0
 			if o.flags&fNegC != 0 {
@@ -326,6 +332,9 @@ func (c *cta) checkBar(id int) {
 	}
 	if !complete {
 		return
+	}
+	if c.l.chk != nil {
+		c.l.chk.barComplete(id, c)
 	}
 	ops := c.l.p.ops
 	for _, w := range c.warps {

@@ -1,5 +1,7 @@
 package cpuemu
 
+import "math/bits"
+
 // TraceEvent is one instruction one lane executed, in the order the
 // scheduler ran them. Lanes that run an instruction together (a lockstep
 // group) give one event each, with the same Step.
@@ -16,4 +18,45 @@ type TraceEvent struct {
 	HasAddr bool   `json:"has_addr,omitempty"`
 	PTXLine int    `json:"ptx_line"`
 	Loc     string `json:"loc,omitempty"` // CUDA file:line
+}
+
+// tracer collects a launch's trace.
+type tracer struct {
+	limit     int
+	events    []TraceEvent
+	truncated bool
+}
+
+// record adds one event per lane of ex executing op o at pc.
+func (t *tracer) record(w *warp, pc int32, o *op, ex uint32) {
+	l := w.c.l
+	site := l.m.site(o)
+	for m := ex; m != 0; m &= m - 1 {
+		if len(t.events) >= t.limit {
+			t.truncated = true
+			return
+		}
+		lane := bits.TrailingZeros32(m)
+		e := TraceEvent{Step: l.wcount, CTA: w.c.id, Warp: w.id, Lane: lane, PC: int(pc), Op: opName(o), PTXLine: site.PTXLine, Loc: site.Loc}
+		switch o.code {
+		case opLd, opSt, opAtom, opRed:
+			sp, addr := o.space, w.r[o.a[0]+int32(lane)]+uint64(o.off)
+			if sp == spGeneric {
+				sp, addr = decodeGeneric(addr)
+			}
+			e.Space, e.Addr, e.HasAddr = sp.String(), addr, true
+		}
+		t.events = append(t.events, e)
+	}
+}
+
+// opName is an instruction's name with its state space, as in "st.shared".
+func opName(o *op) string {
+	switch o.code {
+	case opLd, opSt, opAtom, opRed:
+		if o.space != spGeneric {
+			return o.code.String() + "." + o.space.String()
+		}
+	}
+	return o.code.String()
 }

@@ -1,0 +1,639 @@
+package cpuemu
+
+import (
+	"math/bits"
+)
+
+// The race checker: happens-before over the PTX memory model (§8), with a
+// vector clock per lane and shadow state per 4-byte word of shared and
+// global memory, in the manner of FastTrack (Flanagan and Freund, 2009).
+//
+// Clocks. Every lane has its own clock, which it ticks after each release
+// (a warp sync, a barrier arrival, a fence, a release store). What a lane
+// knows of the others is an immutable vector shared by every lane that
+// learnt the same things: after a __syncwarp the 32 lanes share one
+// vector, after a __syncthreads the whole block does. So a join costs
+// O(lanes per block) once per sync, not once per lane.
+//
+// Edges (PTX ISA §8.9): bar.warp.sync among the lanes of its mask (its
+// instruction text guarantees the store → sync → load pattern); bar.sync,
+// barrier.sync, bar.red and bar.arrive (an arrival releases, a waiter
+// acquires everything released to its barrier in that generation); the
+// release and acquire patterns of §8.8 (.release/.acquire/.acq_rel
+// operations, a fence before a strong write, a strong read before a
+// fence), carried by a release clock kept on the word and extended by
+// atomic read-modify-writes; and fence.sc in the order the fences ran.
+// shfl, vote, match and redux order no memory (§9.7.8.6 and the notes on
+// the warp collectives), and a lockstep warp is not modelled: two lanes of
+// one warp race unless something above orders them.
+//
+// Races (§8.7.1): two accesses to overlapping bytes, at least one a write,
+// from different threads, unordered by happens-before and not morally
+// strong. Morally strong (§8.7) means both are strong (atomics, .relaxed,
+// .acquire, .release, .volatile), cover the same bytes, and each one's
+// scope contains the other's thread: atom.cta from two blocks races.
+//
+// Limits, chosen for speed: shadow state is per 4-byte word with a byte
+// mask, so accesses to different bytes of one word do not race, but a word
+// remembers one last write; reads by threads of earlier blocks are kept up
+// to foreignReads per word.
+
+// vclock is what a lane knows of the others. It is never changed once a
+// lane holds it: joins build a new one.
+type vclock struct {
+	cta int32    // the block the dense part describes (linear id)
+	v   []uint32 // per lane of that block (warp*32+lane): the clock known
+	ext map[uint32]uint32
+}
+
+type laneState struct {
+	base     *vclock
+	own      uint32  // this lane's clock; base.v[me] may lag behind it
+	fence    *vclock // the lane's clock at its last fence: what a later strong write releases
+	fenceCTA bool    // that fence had .cta scope
+	acq      *vclock // release clocks seen by strong reads since the last fence
+	acqCTA   int32
+}
+
+// access records one access in the shadow state.
+type access struct {
+	tid   uint32 // global lane id + 1; 0 = none
+	clk   uint32
+	op    int32 // index of the instruction
+	mask  uint8 // bytes of the word touched
+	flags uint8
+}
+
+const (
+	accWrite  = 1 << iota
+	accAtomic // atom or red
+	accStrong // atomics and .relaxed/.acquire/.release/.volatile
+	accWide   // scope .gpu or .sys: contains threads of other blocks
+)
+
+// cell is the shadow state of one 4-byte word.
+type cell struct {
+	gen  uint32 // shared memory: the block the cell belongs to
+	w    access // last write
+	r    access // the read since the last write, when there is one
+	rs   int32  // index+1 of a readSet, when reads by several threads are unordered
+	sync int32  // index+1 of the release clock stored in the word
+}
+
+// readSet holds unordered reads of one word.
+type readSet struct {
+	cta   int32
+	dense []access // per lane of block cta, once there are many
+	list  []access // the first reads, and reads by earlier blocks
+}
+
+type syncObj struct {
+	vc  *vclock
+	cta bool // released at .cta scope: only threads of vc.cta may acquire it
+}
+
+type hazKey struct{ prior, later int32 }
+
+const (
+	pageCells    = 1 << 12 // global shadow page: 16 KiB of memory
+	listMax      = 8       // reads kept in a list before going dense
+	foreignReads = 32
+)
+
+type globalShadow struct {
+	pages []*[pageCells]cell
+}
+
+type checker struct {
+	l       *launch
+	n       uint32 // lane slots per block (warps*32)
+	cta     int32  // linear id of the running block
+	base    uint32 // global lane id of its lane 0
+	gen     uint32
+	lanes   []laneState
+	zero    *vclock
+	shared  []cell
+	global  map[*allocation]*globalShadow
+	lastA   *allocation
+	lastG   *globalShadow
+	sets    []readSet
+	free    []int32 // indexes+1 of read sets no cell uses
+	syncs   []syncObj
+	bar     [16]*vclock // clock released to each barrier this generation
+	barSeen [16][]*vclock
+	scCTA   *vclock
+	scGPU   *vclock
+
+	hazards map[hazKey]*Hazard
+	order   []hazKey
+}
+
+func newChecker(l *launch) *checker {
+	nw := (l.cfg.Block.Count() + 31) / 32
+	return &checker{l: l, n: uint32(nw * 32), global: map[*allocation]*globalShadow{}, hazards: map[hazKey]*Hazard{}}
+}
+
+// startCTA resets the per-block state.
+func (c *checker) startCTA(ct *cta) {
+	g := c.l.cfg.Grid
+	c.cta = int32(uint32(ct.id.X) + uint32(ct.id.Y)*g.X + uint32(ct.id.Z)*g.X*g.Y)
+	c.base = uint32(c.cta) * c.n
+	if c.shared != nil {
+		// The old block's shared words are forgotten: so are their read sets.
+		for i := range c.shared {
+			if ce := &c.shared[i]; ce.gen == c.gen && ce.rs != 0 {
+				c.release(ce.rs)
+				ce.rs = 0
+			}
+		}
+	}
+	c.gen++
+	c.zero = &vclock{cta: c.cta, v: make([]uint32, c.n)}
+	if c.lanes == nil {
+		c.lanes = make([]laneState, c.n)
+		c.shared = make([]cell, (len(ct.shared)+3)/4)
+	}
+	for i := range c.lanes {
+		c.lanes[i] = laneState{base: c.zero, own: 1}
+	}
+	c.bar = [16]*vclock{}
+	c.barSeen = [16][]*vclock{}
+	c.scCTA = nil
+}
+
+// snapshot is lane t's full clock, own entry included.
+func (c *checker) snapshot(t uint32) *vclock {
+	ls := &c.lanes[t]
+	v := c.clone(ls.base)
+	v.v[t] = ls.own
+	return v
+}
+
+func (c *checker) clone(b *vclock) *vclock {
+	v := &vclock{cta: c.cta, v: make([]uint32, c.n)}
+	c.joinInto(v, b)
+	return v
+}
+
+// joinInto raises dst (a fresh vector of the running block) to src.
+func (c *checker) joinInto(dst, src *vclock) {
+	if src == nil {
+		return
+	}
+	if src.cta == dst.cta {
+		for i, x := range src.v {
+			if x > dst.v[i] {
+				dst.v[i] = x
+			}
+		}
+	} else {
+		base := uint32(src.cta) * c.n
+		for i, x := range src.v {
+			if x != 0 {
+				c.extMax(dst, base+uint32(i), x)
+			}
+		}
+	}
+	for k, x := range src.ext {
+		if k/c.n == uint32(dst.cta) {
+			if x > dst.v[k%c.n] {
+				dst.v[k%c.n] = x
+			}
+		} else {
+			c.extMax(dst, k, x)
+		}
+	}
+}
+
+func (c *checker) extMax(dst *vclock, k, x uint32) {
+	if dst.ext == nil {
+		dst.ext = map[uint32]uint32{}
+	}
+	if x > dst.ext[k] {
+		dst.ext[k] = x
+	}
+}
+
+// hb reports whether access p happens before the current point of lane t.
+func (c *checker) hb(p access, t uint32) bool {
+	gt := p.tid - 1
+	if gt == c.base+t {
+		return true
+	}
+	b := c.lanes[t].base
+	if gt-c.base < c.n && gt >= c.base {
+		return b.v[gt-c.base] >= p.clk
+	}
+	return b.ext != nil && b.ext[gt] >= p.clk
+}
+
+// acquire makes lane t know everything in v.
+func (c *checker) acquire(t uint32, v *vclock) {
+	if v == nil {
+		return
+	}
+	ls := &c.lanes[t]
+	nb := c.clone(ls.base)
+	c.joinInto(nb, v)
+	ls.base = nb
+}
+
+// warpSync joins the clocks of the lanes of a completed bar.warp.sync.
+func (c *checker) warpSync(w *warp, group uint32) {
+	first := uint32(w.id*32 + bits.TrailingZeros32(group))
+	nb := c.clone(c.lanes[first].base)
+	prev := c.lanes[first].base
+	for m := group; m != 0; m &= m - 1 {
+		t := uint32(w.id*32 + bits.TrailingZeros32(m))
+		if b := c.lanes[t].base; b != prev && b != nb {
+			c.joinInto(nb, b)
+			prev = b
+		}
+	}
+	for m := group; m != 0; m &= m - 1 {
+		t := uint32(w.id*32 + bits.TrailingZeros32(m))
+		nb.v[t] = c.lanes[t].own
+	}
+	for m := group; m != 0; m &= m - 1 {
+		t := uint32(w.id*32 + bits.TrailingZeros32(m))
+		c.lanes[t].base = nb
+		c.lanes[t].own++
+	}
+}
+
+// barArrive releases lane t's clock to barrier id.
+func (c *checker) barArrive(id int, t uint32) {
+	if c.bar[id] == nil {
+		c.bar[id] = &vclock{cta: c.cta, v: make([]uint32, c.n)}
+	}
+	ls := &c.lanes[t]
+	seen := false
+	for _, b := range c.barSeen[id] {
+		if b == ls.base {
+			seen = true
+			break
+		}
+	}
+	if !seen {
+		c.joinInto(c.bar[id], ls.base)
+		c.barSeen[id] = append(c.barSeen[id], ls.base)
+	}
+	if ls.own > c.bar[id].v[t] {
+		c.bar[id].v[t] = ls.own
+	}
+	ls.own++
+}
+
+// barComplete gives the waiters of barrier id everything released to it.
+func (c *checker) barComplete(id int, ct *cta) {
+	v := c.bar[id]
+	c.bar[id], c.barSeen[id] = nil, nil
+	if v == nil {
+		return
+	}
+	for _, w := range ct.warps {
+		for m := w.barWait; m != 0; m &= m - 1 {
+			lane := bits.TrailingZeros32(m)
+			if int(w.barID[lane]) != id {
+				continue
+			}
+			// v holds everything this lane knew when it arrived.
+			c.lanes[w.id*32+lane].base = v
+		}
+	}
+}
+
+// fence applies fence o by lane t: pending acquires take effect, fence.sc
+// joins the order of earlier fence.sc, and later strong writes release
+// the lane's clock as of now.
+func (c *checker) fence(o *op, t uint32) {
+	ls := &c.lanes[t]
+	if ls.acq != nil {
+		c.acquire(t, ls.acq)
+		ls.acq = nil
+	}
+	if o.sem == semSC {
+		sc := &c.scGPU
+		if o.scope == scopeCTA || o.scope == scopeCluster {
+			sc = &c.scCTA
+		}
+		if *sc != nil {
+			c.acquire(t, *sc)
+		}
+		nv := c.snapshot(t)
+		if *sc != nil {
+			c.joinInto(nv, *sc)
+		}
+		*sc = nv
+	}
+	ls.fence = c.snapshot(t)
+	ls.fenceCTA = o.scope == scopeCTA || o.scope == scopeCluster
+	ls.own++
+}
+
+// cells returns the shadow of the words [addr, addr+size) of space sp.
+func (c *checker) cellAt(sp space, a *allocation, off uint64) *cell {
+	if sp == spShared {
+		ce := &c.shared[off>>2]
+		if ce.gen != c.gen {
+			*ce = cell{gen: c.gen}
+		}
+		return ce
+	}
+	g := c.lastG
+	if a != c.lastA {
+		g = c.global[a]
+		if g == nil {
+			g = &globalShadow{pages: make([]*[pageCells]cell, (len(a.data)+4*pageCells-1)/(4*pageCells))}
+			c.global[a] = g
+		}
+		c.lastA, c.lastG = a, g
+	}
+	w := off >> 2
+	p := g.pages[w/pageCells]
+	if p == nil {
+		p = new([pageCells]cell)
+		g.pages[w/pageCells] = p
+	}
+	return &p[w%pageCells]
+}
+
+// access checks and records an access by lane of warp w at op index pc.
+// off is the offset in shared memory or in allocation a.
+func (c *checker) access(w *warp, lane int, o *op, sp space, a *allocation, off uint64, size int, write bool) {
+	t := uint32(w.id*32 + lane)
+	pc := w.c.l.curPC
+	var flags uint8
+	switch o.code {
+	case opAtom, opRed:
+		flags = accAtomic | accStrong | accWrite
+		write = true
+	default:
+		if o.sem != semWeak {
+			flags = accStrong
+		}
+		if write {
+			flags |= accWrite
+		}
+	}
+	if flags&accStrong != 0 && (o.scope == scopeGPU || o.scope == scopeSys) && sp == spGlobal {
+		flags |= accWide
+	}
+	for end := off + uint64(size); off < end; {
+		wordEnd := (off | 3) + 1
+		hi := min(end, wordEnd)
+		mask := uint8((1<<(hi-off) - 1) << (off & 3))
+		e := access{tid: c.base + t + 1, clk: c.lanes[t].own, op: pc, mask: mask, flags: flags}
+		ce := c.cellAt(sp, a, off)
+		c.check(ce, e, t, sp, off&^3|uint64(bits.TrailingZeros8(mask)), size)
+		if flags&accStrong != 0 {
+			c.syncAccess(ce, o, e, t)
+		}
+		off = hi
+	}
+}
+
+// syncAccess carries release and acquire patterns through word ce.
+func (c *checker) syncAccess(ce *cell, o *op, e access, t uint32) {
+	ls := &c.lanes[t]
+	// ld and the read half of atom may acquire; red cannot (§8.8).
+	if (o.code == opLd || o.code == opAtom) && ce.sync != 0 {
+		c.acquireFrom(o, t, &c.syncs[ce.sync-1])
+	}
+	if e.flags&accWrite == 0 {
+		return
+	}
+	var rel *vclock
+	relCTA := o.scope == scopeCTA || o.scope == scopeCluster
+	switch {
+	case o.sem == semRelease || o.sem == semAcqRel:
+		rel = c.snapshot(t)
+		ls.own++
+	case ls.fence != nil:
+		rel, relCTA = ls.fence, ls.fenceCTA
+	}
+	if e.flags&accAtomic != 0 && ce.sync != 0 {
+		// A read-modify-write continues the release sequence.
+		s := &c.syncs[ce.sync-1]
+		if rel != nil {
+			nv := &vclock{cta: c.cta, v: make([]uint32, c.n)}
+			c.joinInto(nv, s.vc)
+			c.joinInto(nv, rel)
+			s.vc, s.cta = nv, s.cta && relCTA
+		}
+		return
+	}
+	switch {
+	case rel == nil:
+		ce.sync = 0 // the slot is lost to reuse until the launch ends: rare
+	case ce.sync != 0:
+		c.syncs[ce.sync-1] = syncObj{vc: rel, cta: relCTA}
+	default:
+		c.syncs = append(c.syncs, syncObj{vc: rel, cta: relCTA})
+		ce.sync = int32(len(c.syncs))
+	}
+}
+
+func (c *checker) acquireFrom(o *op, t uint32, s *syncObj) {
+	if s.cta && s.vc.cta != c.cta {
+		return // released at .cta scope, seen from another block
+	}
+	if o.sem == semAcquire || o.sem == semAcqRel {
+		c.acquire(t, s.vc)
+		return
+	}
+	ls := &c.lanes[t]
+	if ls.acq == nil {
+		ls.acq = &vclock{cta: c.cta, v: make([]uint32, c.n)}
+	}
+	c.joinInto(ls.acq, s.vc)
+}
+
+// morallyStrong: both strong, the same bytes, and each scope contains the
+// other thread (shared memory is one block's).
+func (c *checker) morallyStrong(p, e access) bool {
+	if p.flags&e.flags&accStrong == 0 || p.mask != e.mask {
+		return false
+	}
+	if p.flags&e.flags&accWide != 0 {
+		return true
+	}
+	return (p.tid-1)/c.n == (e.tid-1)/c.n
+}
+
+// conflict reports whether prior access p races with e by lane t.
+func (c *checker) conflict(p, e access, t uint32) bool {
+	return p.tid != 0 && p.tid != e.tid && p.mask&e.mask != 0 && !c.hb(p, t) && !c.morallyStrong(p, e)
+}
+
+func (c *checker) check(ce *cell, e access, t uint32, sp space, addr uint64, size int) {
+	if e.flags&accWrite == 0 {
+		if c.conflict(ce.w, e, t) {
+			c.report(ce.w, e, sp, addr, size)
+		}
+		c.addRead(ce, e, t)
+		return
+	}
+	if c.conflict(ce.w, e, t) {
+		c.report(ce.w, e, sp, addr, size)
+	}
+	if ce.r.tid != 0 && c.conflict(ce.r, e, t) {
+		c.report(ce.r, e, sp, addr, size)
+	}
+	if ce.rs != 0 {
+		rs := &c.sets[ce.rs-1]
+		for _, r := range rs.list {
+			if c.conflict(r, e, t) {
+				c.report(r, e, sp, addr, size)
+			}
+		}
+		for _, r := range rs.dense {
+			if r.tid != 0 && c.conflict(r, e, t) {
+				c.report(r, e, sp, addr, size)
+			}
+		}
+	}
+	// Reads of bytes this write covers are now behind it; the race of
+	// any of them with the write was reported just now.
+	if ce.r.tid != 0 && ce.r.mask&^e.mask == 0 {
+		ce.r = access{}
+	}
+	if ce.rs != 0 && e.mask == 0xF {
+		c.release(ce.rs)
+		ce.rs = 0
+	}
+	ce.w = e
+}
+
+func (c *checker) addRead(ce *cell, e access, t uint32) {
+	if ce.rs == 0 {
+		if ce.r.tid == 0 || ce.r.tid == e.tid && ce.r.mask&^e.mask == 0 || c.hb(ce.r, t) && ce.r.mask&^e.mask == 0 {
+			ce.r = e
+			return
+		}
+		ce.rs = c.newSet()
+		rs := &c.sets[ce.rs-1]
+		rs.list = append(rs.list, ce.r)
+		ce.r = access{}
+	}
+	rs := &c.sets[ce.rs-1]
+	if rs.dense != nil && rs.cta == c.cta {
+		if d := rs.dense[t]; d.tid != 0 && d.mask&^e.mask != 0 && d.clk != e.clk {
+			c.addListRead(rs, d)
+		}
+		rs.dense[t] = e
+		return
+	}
+	for i, r := range rs.list {
+		if r.tid == e.tid && r.mask&^e.mask == 0 {
+			rs.list[i] = e
+			return
+		}
+	}
+	if len(rs.list) < listMax {
+		rs.list = append(rs.list, e)
+		return
+	}
+	// Many unordered readers (a broadcast word): index this block's by lane.
+	if rs.cta != c.cta || rs.dense == nil {
+		rs.cta = c.cta
+		rs.dense = make([]access, c.n)
+		keep := rs.list[:0]
+		for _, r := range rs.list {
+			if g := r.tid - 1; g >= c.base && g-c.base < c.n && rs.dense[g-c.base].tid == 0 {
+				rs.dense[g-c.base] = r
+			} else {
+				keep = append(keep, r)
+			}
+		}
+		rs.list = keep
+	}
+	rs.dense[t] = e
+}
+
+func (c *checker) newSet() int32 {
+	if n := len(c.free); n > 0 {
+		i := c.free[n-1]
+		c.free = c.free[:n-1]
+		c.sets[i-1].cta = c.cta
+		return i
+	}
+	c.sets = append(c.sets, readSet{cta: c.cta})
+	return int32(len(c.sets))
+}
+
+// release empties read set i and makes it reusable.
+func (c *checker) release(i int32) {
+	rs := &c.sets[i-1]
+	rs.list = rs.list[:0]
+	if rs.dense != nil {
+		clear(rs.dense)
+	}
+	c.free = append(c.free, i)
+}
+
+func (c *checker) addListRead(rs *readSet, r access) {
+	if len(rs.list) < foreignReads {
+		rs.list = append(rs.list, r)
+	}
+}
+
+// report records a hazard between prior access p and e.
+func (c *checker) report(p, e access, sp space, addr uint64, size int) {
+	k := hazKey{p.op, e.op}
+	if h, ok := c.hazards[k]; ok {
+		h.Count++
+		return
+	}
+	typ := "RAW"
+	switch {
+	case p.flags&accWrite == 0:
+		typ = "WAR"
+	case e.flags&accWrite != 0:
+		typ = "WAW"
+	}
+	pa, ea := c.describe(p), c.describe(e)
+	scope := "inter-block"
+	switch {
+	case pa.CTA == ea.CTA && pa.Warp == ea.Warp:
+		scope = "intra-warp"
+	case pa.CTA == ea.CTA:
+		scope = "inter-warp"
+	}
+	if sp == spGlobal {
+		addr += c.lastA.base
+	}
+	c.hazards[k] = &Hazard{Type: typ, Scope: scope, Space: sp.String(), Addr: addr, Size: size, Prior: pa, Later: ea, Count: 1}
+	c.order = append(c.order, k)
+}
+
+// describe turns an access into its report form.
+func (c *checker) describe(a access) Access {
+	l := c.l
+	gt := a.tid - 1
+	cta, local := gt/c.n, gt%c.n
+	g, b := l.cfg.Grid, l.cfg.Block
+	kind := "Read"
+	switch {
+	case a.flags&accAtomic != 0:
+		kind = "Atomic"
+	case a.flags&accWrite != 0:
+		kind = "Write"
+	}
+	return Access{
+		Kind: kind,
+		Site: l.m.site(&l.p.ops[a.op]),
+		CTA:  Dim3{cta % g.X, cta / g.X % g.Y, cta / (g.X * g.Y)},
+		Warp: int(local / 32), Lane: int(local % 32),
+		Thread: Dim3{local % b.X, local / b.X % b.Y, local / (b.X * b.Y)},
+	}
+}
+
+// hazardList gives the hazards in the order they were first seen.
+func (c *checker) hazardList() []Hazard {
+	hs := make([]Hazard, 0, len(c.order))
+	for _, k := range c.order {
+		hs = append(hs, *c.hazards[k])
+	}
+	return hs
+}
