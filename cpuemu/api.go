@@ -133,7 +133,7 @@ func (m *Module) addLoc(l srcLoc) int32 {
 // inlined location the innermost position is what the user's code shows, so
 // that is the one given (PTX ISA §11.5.4).
 func (m *Module) site(o *op) Site {
-	s := Site{PTXLine: int(o.line), Instr: o.code.String()}
+	s := Site{PTXLine: int(o.line), Instr: opName(o)}
 	if o.loc >= 0 && int(o.loc) < len(m.locs) {
 		l := m.locs[o.loc]
 		if f, ok := m.ast.files[l.file]; ok {

@@ -152,9 +152,10 @@ type barState struct {
 	arrived  []uint32 // per warp: lanes arrived this generation
 	done     []bool   // per warp: the warp has arrived
 	nwarps   int
-	count    int     // expected threads, 0 = every live warp
-	warpPC   []int32 // per warp: the barrier instruction its first lane used
-	red      uint32  // bar.red accumulator: popc count, or and/or
+	count    int      // expected threads, 0 = every live warp
+	warpPC   []int32  // per warp: the barrier instruction its first lane used
+	liveAt   []uint32 // per warp: its live lanes when its first lane arrived
+	red      uint32   // bar.red accumulator: popc count, or and/or
 	redInit  bool
 	anyArriv bool
 }
@@ -217,6 +218,7 @@ func (l *launch) newCTA(id Dim3) *cta {
 		c.bars[i].arrived = make([]uint32, nw)
 		c.bars[i].done = make([]bool, nw)
 		c.bars[i].warpPC = make([]int32, nw)
+		c.bars[i].liveAt = make([]uint32, nw)
 	}
 	regs, local, paramF := st.regs, st.local, st.paramF
 	g := l.cfg.Grid

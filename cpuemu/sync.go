@@ -22,6 +22,7 @@ func (w *warp) arriveWarp(o *op, pc int32, ex uint32) {
 	for m := ex; m != 0; m &= m - 1 {
 		lane := bits.TrailingZeros32(m)
 		mask := uint32(r[w.maskSlot(o)+int32(lane)])
+		w.checkRendezvous(o, lane, mask)
 		if mask&(1<<lane) == 0 {
 			// §9.7.12.2: the executing lane must be in the mask, else the
 			// behaviour is undefined. Report it and go on deterministically.
@@ -43,6 +44,33 @@ func (w *warp) arriveWarp(o *op, pc int32, ex uint32) {
 		w.waiting |= 1 << lane
 	}
 	w.tryRendezvous()
+}
+
+// checkRendezvous reports a lane that arrives at collective o with mask
+// while a lane it names waits for it at a collective of another kind, with
+// other qualifiers or with another mask: §9.7.12.2 asks every lane of the
+// mask to execute the same instruction with the same mask; they can never
+// meet, and a deadlock usually follows.
+func (w *warp) checkRendezvous(o *op, lane int, mask uint32) {
+	if mask&(1<<lane) == 0 {
+		return // mask-excludes-self, reported on its own
+	}
+	ops := w.c.l.p.ops
+	for m := mask & w.waiting &^ (1 << lane); m != 0; m &= m - 1 {
+		j := bits.TrailingZeros32(m)
+		jo := &ops[w.pc[j]]
+		if w.wsMask[j]&(1<<lane) == 0 || w.wsMask[j] == mask && rendezvousKey(jo) == rendezvousKey(o) {
+			continue
+		}
+		what := "membermask"
+		if rendezvousKey(jo) != rendezvousKey(o) {
+			what = "instruction"
+		}
+		w.c.l.diag("rendezvous-mismatch", o, w, 1<<lane|1<<j,
+			"lane %d arrives at %s (ptx line %d) with membermask %#08x, but lane %d, which it names, waits for it at %s (ptx line %d) with membermask %#08x: a different %s",
+			lane, opName(o), o.line, mask, j, opName(jo), jo.line, w.wsMask[j], what)
+		return
+	}
 }
 
 // tryRendezvous completes every group of waiting lanes whose members have
@@ -271,6 +299,7 @@ func (w *warp) arriveBar(o *op, pc int32, ex uint32) {
 		// as warp-specialised producers and consumers do.
 		if b.arrived[w.id] == 0 {
 			b.warpPC[w.id] = pc
+			b.liveAt[w.id] = w.live
 		} else if o.flags&fAligned != 0 && b.warpPC[w.id] != pc {
 			w.c.l.diag("barrier-not-aligned", o, w, 1<<lane, "lanes of warp %d reach aligned barrier %d from different instructions (ptx lines %d and %d)", w.id, id, c.l.p.ops[b.warpPC[w.id]].line, o.line)
 		}
@@ -322,6 +351,14 @@ func (c *cta) checkBar(id int) {
 		if !b.done[w.id] && b.arrived[w.id] != 0 && b.arrived[w.id]&w.live == w.live {
 			b.done[w.id] = true
 			b.nwarps++
+			// An aligned barrier must be reached by every thread of the
+			// warp (§9.7.12.1): lanes that were live when the warp's first
+			// lane arrived, and exited instead, diverged at it.
+			if gone := b.liveAt[w.id] &^ b.arrived[w.id]; gone != 0 {
+				if o := &c.l.p.ops[b.warpPC[w.id]]; o.flags&fAligned != 0 {
+					c.l.diag("barrier-divergence", o, w, gone, "lanes %s of warp %d exited while lanes %s of their warp waited at aligned barrier %d: every thread of the warp must reach it", laneList(gone), w.id, laneList(b.arrived[w.id]), id)
+				}
+			}
 		}
 	}
 	complete := false
