@@ -23,6 +23,20 @@
 // division by zero) becomes a Diagnostic on the Result; faults, deadlocks
 // and limits abort the launch with a typed error.
 //
+// The race and sync checker (LaunchConfig.Check, race.go) follows the PTX
+// memory model: a vector clock per lane, shadow state per shared and
+// global word, and happens-before edges from bar.warp.sync, CTA and named
+// barriers, release/acquire patterns and fences. shfl, vote, match and
+// redux order no memory, and a lockstep warp is not trusted to: two lanes
+// of one warp race unless something orders them. It reports RAW, WAR and
+// WAW hazards (intra-warp, inter-warp, inter-block) with both sites, sync
+// errors and memory errors in a Report (text in the manner of
+// compute-sanitizer, or JSON), and a launch with findings returns a
+// *CheckError that errors.As opens into *Hazard, *SyncError and
+// *MemoryFault. SearchSchedules finds a schedule under which a race changes
+// the output, for replay from its seed; LaunchConfig.Trace records what
+// every lane ran. Package emutest puts all of it behind a Go test.
+//
 // The package knows nothing of GPUs, of the device API or of the staging
 // ring, and runs any nvcc PTX; LoadKernel is a shortcut to the kernels that
 // gpubuf embeds.
