@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/bits"
 	"strings"
 )
 
@@ -199,7 +198,15 @@ func (r *Report) WriteText(w io.Writer) error {
 			b.WriteString(rule + "\n")
 		}
 	}
-	if r.Fatal != nil {
+	var f *FaultError
+	switch {
+	case errors.As(r.Fatal, &f) && f.Size > 0:
+		// In the manner of memcheck: what, where, who, and why.
+		fmt.Fprintf(&b, "%s Memory error: Invalid __%s__ access of size %d bytes at %s in %s\n", rule, f.Space, f.Size, f.Site.Instr, locOrLine(f.Site))
+		fmt.Fprintf(&b, "%s     by thread %s, warp %d lane %d, block %s, ptx line %d\n", rule, f.Thread, f.Warp, f.Lane, f.CTA, f.Site.PTXLine)
+		fmt.Fprintf(&b, "%s     address %#x is %s; the launch stopped here\n", rule, f.Addr, f.Kind)
+		b.WriteString(rule + "\n")
+	case r.Fatal != nil:
 		fmt.Fprintf(&b, "%s Fatal: %s\n", rule, strings.ReplaceAll(r.Fatal.Error(), "\n", "\n"+rule+"     "))
 		b.WriteString(rule + "\n")
 	}
@@ -266,6 +273,3 @@ func (r *Report) MarshalJSON() ([]byte, error) {
 	}
 	return json.Marshal(j)
 }
-
-// laneCount is the number of lanes in m.
-func laneCount(m uint32) int { return bits.OnesCount32(m) }
