@@ -3,6 +3,8 @@
 //
 //	gpubuf demo      run every kernel, check it against its Go reference
 //	gpubuf kernels   list the kernel catalogue
+//	gpubuf launch    run any PTX kernel on the emulator, write its buffers out
+//	gpubuf race      run a kernel under the race and sync checker
 package main
 
 import (
@@ -32,6 +34,10 @@ const usage = `usage: gpubuf <command> [flags]
 commands:
   demo      run every kernel on the emulator, check each against its Go reference
   kernels   list the kernels with their parameters and purpose
+  launch    run a kernel of any PTX file (or an embedded one) with --arg specs;
+            --out N=PATH writes buffer argument N's final bytes
+  race      the same, under the race and sync checker; when it finds hazards,
+            search schedules for a differing output and print the replay command
   help      show this text
 
 run 'gpubuf <command> -h' for a command's flags
@@ -47,6 +53,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return demo(args[1:], stdout, stderr)
 	case "kernels":
 		return listKernels(args[1:], stdout, stderr)
+	case "launch":
+		return launchCmd(false, args[1:], stdout, stderr)
+	case "race":
+		return launchCmd(true, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK

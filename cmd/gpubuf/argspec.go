@@ -1,0 +1,403 @@
+package main
+
+// Argument specs for 'gpubuf launch' and 'gpubuf race': the --arg values,
+// byte sizes and launch dimensions, and their check against a kernel's
+// .param list.
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/gpubuf/gpubuf/cpuemu"
+)
+
+// Spec kinds.
+const (
+	kindBuf = "buf"
+	kindI32 = "i32"
+	kindU32 = "u32"
+	kindI64 = "i64"
+	kindU64 = "u64"
+	kindF32 = "f32"
+	kindF64 = "f64"
+)
+
+// Buffer fills.
+const (
+	fillZero = "zero"
+	fillIota = "iota"
+	fillRand = "rand"
+	fillFile = "file"
+)
+
+// maxBufBytes bounds one buffer: the emulated device holds no more.
+const maxBufBytes = cpuemu.DefaultMemoryLimit
+
+const argSpecHelp = `argument specs (one --arg per kernel parameter, in order):
+  buf:BYTES[:FILL]  a device buffer, passed as a pointer (.u64/.b64 parameter)
+                    BYTES: an integer > 0, optionally with a k (KiB) or M (MiB) suffix
+                    FILL: zero (default); iota (32-bit little-endian words 0,1,2,...);
+                    rand=SEED (bytes of math/rand/v2 PCG(SEED, 0): successive Uint64s,
+                    little-endian); file=PATH (the file's bytes, zero-padded to BYTES;
+                    a file longer than BYTES is an error)
+  i32:V u32:V       a 32-bit integer (.u32/.s32/.b32 parameter); decimal or 0x hex
+  i64:V u64:V       a 64-bit integer (.u64/.s64/.b64 parameter); decimal or 0x hex
+  f32:V f64:V       a float (.f32/.b32 or .f64/.b64 parameter)
+`
+
+// argSpec is one parsed --arg.
+type argSpec struct {
+	Text  string // as given
+	Kind  string // kindBuf, kindI32, ...
+	Bytes int    // buf: size
+	Fill  string // buf: fillZero, fillIota, fillRand or fillFile
+	Seed  uint64 // buf rand=SEED
+	Path  string // buf file=PATH
+	Value any    // scalars: int32, uint32, int64, uint64, float32 or float64
+
+	data []byte // buf file=PATH: the file's bytes, after load
+}
+
+func (a *argSpec) isBuf() bool { return a.Kind == kindBuf }
+
+// parseArgSpec reads one --arg value. It reads no file: see load.
+func parseArgSpec(s string) (argSpec, error) {
+	a := argSpec{Text: s}
+	kind, rest, ok := strings.Cut(s, ":")
+	if !ok {
+		return a, fmt.Errorf("--arg %q: want KIND:VALUE, KIND one of buf, i32, u32, i64, u64, f32, f64", s)
+	}
+	a.Kind = kind
+	bad := func(format string, v ...any) (argSpec, error) {
+		return a, fmt.Errorf("--arg %q: %s", s, fmt.Sprintf(format, v...))
+	}
+	switch kind {
+	case kindBuf:
+		size, fill, hasFill := strings.Cut(rest, ":")
+		n, err := parseBytes(size)
+		if err != nil {
+			return bad("buffer size: %v", err)
+		}
+		if n == 0 {
+			return bad("buffer size must be > 0")
+		}
+		a.Bytes = int(n)
+		a.Fill = fillZero
+		if !hasFill {
+			return a, nil
+		}
+		name, val, hasVal := strings.Cut(fill, "=")
+		switch {
+		case name == fillZero && !hasVal, name == fillIota && !hasVal:
+			a.Fill = name
+		case name == fillRand && hasVal:
+			seed, err := parseUint(val, 64)
+			if err != nil {
+				return bad("rand seed: %v", err)
+			}
+			a.Fill, a.Seed = fillRand, seed
+		case name == fillFile && hasVal:
+			if val == "" {
+				return bad("file= needs a path")
+			}
+			a.Fill, a.Path = fillFile, val
+		case name == fillRand || name == fillFile:
+			return bad("fill %s needs a value: %s=...", name, name)
+		default:
+			return bad("unknown fill %q (want zero, iota, rand=SEED or file=PATH)", fill)
+		}
+		return a, nil
+	case kindI32, kindI64:
+		bits := 32
+		if kind == kindI64 {
+			bits = 64
+		}
+		v, err := parseInt(rest, bits)
+		if err != nil {
+			return bad("%v", err)
+		}
+		if bits == 32 {
+			a.Value = int32(v)
+		} else {
+			a.Value = v
+		}
+		return a, nil
+	case kindU32, kindU64:
+		bits := 32
+		if kind == kindU64 {
+			bits = 64
+		}
+		v, err := parseUint(rest, bits)
+		if err != nil {
+			return bad("%v", err)
+		}
+		if bits == 32 {
+			a.Value = uint32(v)
+		} else {
+			a.Value = v
+		}
+		return a, nil
+	case kindF32, kindF64:
+		bits := 32
+		if kind == kindF64 {
+			bits = 64
+		}
+		if strings.TrimSpace(rest) != rest || rest == "" {
+			return bad("want a number")
+		}
+		v, err := strconv.ParseFloat(rest, bits)
+		if err != nil {
+			if errors.Is(err, strconv.ErrRange) {
+				return bad("%s out of range for %s", rest, kind)
+			}
+			return bad("%q is not a number", rest)
+		}
+		if bits == 32 {
+			a.Value = float32(v)
+		} else {
+			a.Value = v
+		}
+		return a, nil
+	}
+	return a, fmt.Errorf("--arg %q: unknown kind %q (want buf, i32, u32, i64, u64, f32 or f64)", s, kind)
+}
+
+// splitNumber separates an integer's sign, base and digits: decimal, or
+// hexadecimal after 0x.
+func splitNumber(s string) (neg bool, digits string, base int, err error) {
+	t := s
+	if strings.HasPrefix(t, "-") || strings.HasPrefix(t, "+") {
+		neg = t[0] == '-'
+		t = t[1:]
+	}
+	base = 10
+	if strings.HasPrefix(t, "0x") || strings.HasPrefix(t, "0X") {
+		base = 16
+		t = t[2:]
+	}
+	if t == "" {
+		return false, "", 0, fmt.Errorf("%q is not an integer", s)
+	}
+	for _, c := range t {
+		ok := c >= '0' && c <= '9' || base == 16 && (c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F')
+		if !ok {
+			return false, "", 0, fmt.Errorf("%q is not an integer (decimal or 0x hex)", s)
+		}
+	}
+	return neg, t, base, nil
+}
+
+// parseUint reads an unsigned integer of the given bits, decimal or 0x hex.
+func parseUint(s string, bits int) (uint64, error) {
+	neg, digits, base, err := splitNumber(s)
+	if err != nil {
+		return 0, err
+	}
+	v, err := strconv.ParseUint(digits, base, 64)
+	if err != nil || v > math.MaxUint64>>(64-bits) {
+		return 0, fmt.Errorf("%s out of range for a %d-bit unsigned integer", s, bits)
+	}
+	if neg && v != 0 {
+		return 0, fmt.Errorf("%s out of range for a %d-bit unsigned integer (negative)", s, bits)
+	}
+	return v, nil
+}
+
+// parseInt reads a signed integer of the given bits, decimal or 0x hex.
+func parseInt(s string, bits int) (int64, error) {
+	neg, digits, base, err := splitNumber(s)
+	if err != nil {
+		return 0, err
+	}
+	v, err := strconv.ParseUint(digits, base, 64)
+	limit := uint64(1) << (bits - 1) // the magnitude of the most negative value
+	if err != nil || v > limit || !neg && v == limit {
+		return 0, fmt.Errorf("%s out of range for a %d-bit signed integer", s, bits)
+	}
+	if neg {
+		return int64(-v), nil // two's complement: -(1<<63) wraps to itself
+	}
+	return int64(v), nil
+}
+
+// parseBytes reads a byte count: a decimal integer, optionally with a k
+// (KiB) or M (MiB) suffix. Zero is allowed here; callers reject it where it
+// is not.
+func parseBytes(s string) (int64, error) {
+	mult := int64(1)
+	t := s
+	switch {
+	case strings.HasSuffix(t, "k"), strings.HasSuffix(t, "K"):
+		mult, t = 1<<10, t[:len(t)-1]
+	case strings.HasSuffix(t, "M"):
+		mult, t = 1<<20, t[:len(t)-1]
+	}
+	if t == "" {
+		return 0, fmt.Errorf("%q is not a byte count", s)
+	}
+	for _, c := range t {
+		if c < '0' || c > '9' {
+			return 0, fmt.Errorf("%q is not a byte count (an integer, optionally with a k or M suffix)", s)
+		}
+	}
+	v, err := strconv.ParseInt(t, 10, 64)
+	if err != nil || v > maxBufBytes/mult {
+		return 0, fmt.Errorf("%s is more than the emulated device's %d bytes", s, int64(maxBufBytes))
+	}
+	return v * mult, nil
+}
+
+// parseDim reads a launch dimension X[,Y[,Z]]; missing components are 1.
+func parseDim(s string) (cpuemu.Dim3, error) {
+	parts := strings.Split(s, ",")
+	if len(parts) > 3 {
+		return cpuemu.Dim3{}, fmt.Errorf("%q: want X[,Y[,Z]]", s)
+	}
+	v := [3]uint32{1, 1, 1}
+	for i, p := range parts {
+		n, err := strconv.ParseUint(strings.TrimSpace(p), 10, 32)
+		if err != nil {
+			return cpuemu.Dim3{}, fmt.Errorf("%q: %q is not a positive 32-bit integer", s, p)
+		}
+		if n == 0 {
+			return cpuemu.Dim3{}, fmt.Errorf("%q: dimension %c is 0; each must be at least 1", s, "xyz"[i])
+		}
+		v[i] = uint32(n)
+	}
+	return cpuemu.Dim3{X: v[0], Y: v[1], Z: v[2]}, nil
+}
+
+// load reads the file of a file=PATH fill and checks that it fits.
+func (a *argSpec) load() error {
+	if a.Kind != kindBuf || a.Fill != fillFile {
+		return nil
+	}
+	b, err := os.ReadFile(a.Path)
+	if err != nil {
+		return fmt.Errorf("--arg %q: %v", a.Text, err)
+	}
+	if len(b) > a.Bytes {
+		return fmt.Errorf("--arg %q: file %s is %d bytes, more than the buffer's %d", a.Text, a.Path, len(b), a.Bytes)
+	}
+	a.data = b
+	return nil
+}
+
+// contents is the initial contents of a buffer spec: the same bytes every
+// call.
+func (a *argSpec) contents() []byte {
+	b := make([]byte, a.Bytes)
+	switch a.Fill {
+	case fillIota:
+		var w [4]byte
+		for i := 0; i < len(b); i += 4 {
+			binary.LittleEndian.PutUint32(w[:], uint32(i/4))
+			copy(b[i:], w[:])
+		}
+	case fillRand:
+		r := rand.NewPCG(a.Seed, 0)
+		var w [8]byte
+		for i := 0; i < len(b); i += 8 {
+			binary.LittleEndian.PutUint64(w[:], r.Uint64())
+			copy(b[i:], w[:])
+		}
+	case fillFile:
+		copy(b, a.data)
+	}
+	return b
+}
+
+// paramDesc names a kernel parameter in messages.
+func paramDesc(p cpuemu.Param) string {
+	return fmt.Sprintf("parameter %d (%s .%s, %d bytes)", p.Index, p.Name, p.Type, p.Size)
+}
+
+// fits reports whether spec kind k can be passed to parameter p, and if not,
+// which kinds could.
+func fits(k string, p cpuemu.Param) (bool, string) {
+	var want []string
+	switch p.Size {
+	case 4:
+		switch p.Type {
+		case "u32", "s32", "b32":
+			want = append(want, kindI32, kindU32)
+		}
+		switch p.Type {
+		case "f32", "b32":
+			want = append(want, kindF32)
+		}
+	case 8:
+		switch p.Type {
+		case "u64", "b64":
+			want = append(want, kindBuf)
+		}
+		switch p.Type {
+		case "u64", "s64", "b64":
+			want = append(want, kindI64, kindU64)
+		}
+		switch p.Type {
+		case "f64", "b64":
+			want = append(want, kindF64)
+		}
+	}
+	for _, w := range want {
+		if w == k {
+			return true, ""
+		}
+	}
+	if len(want) == 0 {
+		return false, "no --arg kind fits it"
+	}
+	if len(want) > 1 {
+		return false, "it takes " + strings.Join(want[:len(want)-1], ", ") + " or " + want[len(want)-1]
+	}
+	return false, "it takes " + want[0]
+}
+
+// kindDesc says what a spec passes, for messages.
+func kindDesc(k string) string {
+	switch k {
+	case kindBuf:
+		return "a buffer (an 8-byte pointer)"
+	case kindI32, kindU32:
+		return "a 4-byte integer"
+	case kindI64, kindU64:
+		return "an 8-byte integer"
+	case kindF32:
+		return "a 4-byte float"
+	case kindF64:
+		return "an 8-byte float"
+	}
+	return k
+}
+
+// checkSpecs checks the specs against the entry's .param list: their count,
+// and each one's kind against its parameter's type and size.
+func checkSpecs(e cpuemu.Entry, specs []argSpec) error {
+	if len(specs) != len(e.Params) {
+		var list []string
+		for _, p := range e.Params {
+			list = append(list, fmt.Sprintf("%d: %s .%s", p.Index, p.Name, p.Type))
+		}
+		msg := fmt.Sprintf("kernel %s takes %d arguments (%s), %d --arg given", e.Name, len(e.Params), strings.Join(list, ", "), len(specs))
+		if len(specs) < len(e.Params) {
+			msg += "; missing " + paramDesc(e.Params[len(specs)])
+		} else {
+			msg += fmt.Sprintf("; --arg %q has no parameter", specs[len(e.Params)].Text)
+		}
+		return fmt.Errorf("%s", msg)
+	}
+	for i, s := range specs {
+		p := e.Params[i]
+		if ok, want := fits(s.Kind, p); !ok {
+			return fmt.Errorf("kernel %s %s: --arg %q is %s; %s", e.Name, paramDesc(p), s.Text, kindDesc(s.Kind), want)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,291 @@
+package main
+
+import (
+	"bytes"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/gpubuf/gpubuf/cpuemu"
+)
+
+func TestParseArgSpec(t *testing.T) {
+	good := []struct {
+		in   string
+		want argSpec
+	}{
+		{"buf:4096", argSpec{Kind: "buf", Bytes: 4096, Fill: "zero"}},
+		{"buf:1", argSpec{Kind: "buf", Bytes: 1, Fill: "zero"}},
+		{"buf:4k", argSpec{Kind: "buf", Bytes: 4096, Fill: "zero"}},
+		{"buf:3K:iota", argSpec{Kind: "buf", Bytes: 3072, Fill: "iota"}},
+		{"buf:2M:zero", argSpec{Kind: "buf", Bytes: 2 << 20, Fill: "zero"}},
+		{"buf:64:rand=7", argSpec{Kind: "buf", Bytes: 64, Fill: "rand", Seed: 7}},
+		{"buf:64:rand=0xff", argSpec{Kind: "buf", Bytes: 64, Fill: "rand", Seed: 255}},
+		{"buf:64:file=in.bin", argSpec{Kind: "buf", Bytes: 64, Fill: "file", Path: "in.bin"}},
+		{"buf:64:file=a:b=c", argSpec{Kind: "buf", Bytes: 64, Fill: "file", Path: "a:b=c"}},
+		{"i32:-2147483648", argSpec{Kind: "i32", Value: int32(math.MinInt32)}},
+		{"i32:2147483647", argSpec{Kind: "i32", Value: int32(math.MaxInt32)}},
+		{"i32:0x7fffffff", argSpec{Kind: "i32", Value: int32(math.MaxInt32)}},
+		{"i32:-0x10", argSpec{Kind: "i32", Value: int32(-16)}},
+		{"i32:+5", argSpec{Kind: "i32", Value: int32(5)}},
+		{"i32:010", argSpec{Kind: "i32", Value: int32(10)}}, // decimal, not octal
+		{"u32:4294967295", argSpec{Kind: "u32", Value: uint32(math.MaxUint32)}},
+		{"u32:0XFFFFFFFF", argSpec{Kind: "u32", Value: uint32(math.MaxUint32)}},
+		{"u32:0", argSpec{Kind: "u32", Value: uint32(0)}},
+		{"i64:-9223372036854775808", argSpec{Kind: "i64", Value: int64(math.MinInt64)}},
+		{"i64:9223372036854775807", argSpec{Kind: "i64", Value: int64(math.MaxInt64)}},
+		{"u64:18446744073709551615", argSpec{Kind: "u64", Value: uint64(math.MaxUint64)}},
+		{"u64:0x100000001", argSpec{Kind: "u64", Value: uint64(1<<32 + 1)}},
+		{"f32:1.5", argSpec{Kind: "f32", Value: float32(1.5)}},
+		{"f32:-3.25e2", argSpec{Kind: "f32", Value: float32(-325)}},
+		{"f64:0.1", argSpec{Kind: "f64", Value: 0.1}},
+		{"f64:1e300", argSpec{Kind: "f64", Value: 1e300}},
+	}
+	for _, c := range good {
+		got, err := parseArgSpec(c.in)
+		if err != nil {
+			t.Errorf("parseArgSpec(%q): %v", c.in, err)
+			continue
+		}
+		c.want.Text = c.in
+		if !reflect.DeepEqual(got, c.want) {
+			t.Errorf("parseArgSpec(%q) = %+v, want %+v", c.in, got, c.want)
+		}
+	}
+
+	bad := []struct{ in, frag string }{
+		{"", "want KIND:VALUE"},
+		{"buf", "want KIND:VALUE"},
+		{"ptr:8", `unknown kind "ptr"`},
+		{"buf:0", "must be > 0"},
+		{"buf:0k", "must be > 0"},
+		{"buf:", "not a byte count"},
+		{"buf:-4", "not a byte count"},
+		{"buf:4G", "not a byte count"},
+		{"buf:1.5k", "not a byte count"},
+		{"buf:99999999999", "more than the emulated device"},
+		{"buf:8:ones", `unknown fill "ones"`},
+		{"buf:8:iota=3", "unknown fill"},
+		{"buf:8:rand", "needs a value"},
+		{"buf:8:rand=", "rand seed"},
+		{"buf:8:rand=-1", "rand seed"},
+		{"buf:8:rand=x", "rand seed"},
+		{"buf:8:file=", "needs a path"},
+		{"i32:2147483648", "out of range for a 32-bit signed"},
+		{"i32:-2147483649", "out of range for a 32-bit signed"},
+		{"i32:0xffffffff", "out of range for a 32-bit signed"},
+		{"i32:", "not an integer"},
+		{"i32:1.0", "not an integer"},
+		{"i32:1_000", "not an integer"},
+		{"i32:0b101", "not an integer"},
+		{"i32:12abc", "not an integer"},
+		{"u32:4294967296", "out of range for a 32-bit unsigned"},
+		{"u32:-1", "out of range for a 32-bit unsigned"},
+		{"u32:0x", "not an integer"},
+		{"u64:18446744073709551616", "out of range for a 64-bit unsigned"},
+		{"i64:9223372036854775808", "out of range for a 64-bit signed"},
+		{"f32:1e39", "out of range for f32"},
+		{"f32:abc", "not a number"},
+		{"f32:", "want a number"},
+		{"f32: 1", "want a number"},
+		{"f64:1e400", "out of range for f64"},
+	}
+	for _, c := range bad {
+		_, err := parseArgSpec(c.in)
+		if err == nil {
+			t.Errorf("parseArgSpec(%q) succeeded, want an error with %q", c.in, c.frag)
+			continue
+		}
+		if !strings.Contains(err.Error(), c.frag) {
+			t.Errorf("parseArgSpec(%q) = %q, want it to contain %q", c.in, err, c.frag)
+		}
+		if c.in != "" && !strings.Contains(err.Error(), c.in) {
+			t.Errorf("parseArgSpec(%q) = %q does not name the spec", c.in, err)
+		}
+	}
+}
+
+func TestParseDim(t *testing.T) {
+	good := map[string]cpuemu.Dim3{
+		"1":          {X: 1, Y: 1, Z: 1},
+		"64":         {X: 64, Y: 1, Z: 1},
+		"4,2":        {X: 4, Y: 2, Z: 1},
+		"4,2,3":      {X: 4, Y: 2, Z: 3},
+		"4294967295": {X: math.MaxUint32, Y: 1, Z: 1},
+	}
+	for in, want := range good {
+		got, err := parseDim(in)
+		if err != nil || got != want {
+			t.Errorf("parseDim(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	bad := map[string]string{
+		"0":          "dimension x is 0",
+		"1,0":        "dimension y is 0",
+		"1,1,0":      "dimension z is 0",
+		"1,1,1,1":    "want X[,Y[,Z]]",
+		"":           "not a positive",
+		"-1":         "not a positive",
+		"x":          "not a positive",
+		"1,,2":       "not a positive",
+		"4294967296": "not a positive",
+	}
+	for in, frag := range bad {
+		_, err := parseDim(in)
+		if err == nil || !strings.Contains(err.Error(), frag) {
+			t.Errorf("parseDim(%q) error = %v, want one with %q", in, err, frag)
+		}
+	}
+}
+
+func TestBufferContents(t *testing.T) {
+	spec := func(s string) argSpec {
+		t.Helper()
+		a, err := parseArgSpec(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := a.load(); err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	a := spec("buf:16")
+	if got := a.contents(); !bytes.Equal(got, make([]byte, 16)) {
+		t.Errorf("zero fill = % x", got)
+	}
+	// iota: 32-bit little-endian words 0, 1, 2, ...; a partial last word
+	// holds the low bytes of the next value.
+	a = spec("buf:14:iota")
+	want := []byte{0, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0}
+	if got := a.contents(); !bytes.Equal(got, want) {
+		t.Errorf("iota fill = % x, want % x", got, want)
+	}
+	a = spec("buf:2k:iota")
+	if got := a.contents(); got[4*300] != 300&0xff || got[4*300+1] != 300>>8 || got[1020] != 255 {
+		t.Errorf("iota fill word 300 = % x, word 255 = % x", got[1200:1204], got[1020:1024])
+	}
+
+	// rand=SEED: the successive Uint64s of PCG(SEED, 0), little-endian.
+	a = spec("buf:20:rand=42")
+	r := rand.NewPCG(42, 0)
+	var ref []byte
+	for range 3 {
+		v := r.Uint64()
+		for i := range 8 {
+			ref = append(ref, byte(v>>(8*i)))
+		}
+	}
+	if got := a.contents(); !bytes.Equal(got, ref[:20]) {
+		t.Errorf("rand fill = % x, want % x", got, ref[:20])
+	}
+	if !bytes.Equal(a.contents(), a.contents()) {
+		t.Error("rand fill differs between calls")
+	}
+	a43 := spec("buf:20:rand=43")
+	if bytes.Equal(a43.contents(), ref[:20]) {
+		t.Error("rand fills of seeds 42 and 43 are equal")
+	}
+
+	// file=PATH: zero-padded to the buffer; a longer file is an error.
+	dir := t.TempDir()
+	path := filepath.Join(dir, "in.bin")
+	if err := os.WriteFile(path, []byte{9, 8, 7}, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a = spec("buf:6:file=" + path)
+	if got := a.contents(); !bytes.Equal(got, []byte{9, 8, 7, 0, 0, 0}) {
+		t.Errorf("file fill = % x", got)
+	}
+	a = spec("buf:3:file=" + path)
+	if got := a.contents(); !bytes.Equal(got, []byte{9, 8, 7}) {
+		t.Errorf("file fill of an exact fit = % x", got)
+	}
+	for s, frag := range map[string]string{
+		"buf:2:file=" + path:                          "is 3 bytes, more than the buffer's 2",
+		"buf:2:file=" + filepath.Join(dir, "missing"): "missing",
+	} {
+		a, err := parseArgSpec(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := a.load(); err == nil || !strings.Contains(err.Error(), frag) {
+			t.Errorf("load %q: %v, want an error with %q", s, err, frag)
+		}
+	}
+}
+
+func TestCheckSpecs(t *testing.T) {
+	e := cpuemu.Entry{Name: "k", Params: []cpuemu.Param{
+		{Index: 0, Name: "p", Type: "u64", Size: 8},
+		{Index: 1, Name: "n", Type: "u32", Size: 4},
+		{Index: 2, Name: "x", Type: "f32", Size: 4},
+		{Index: 3, Name: "w", Type: "b64", Size: 8},
+		{Index: 4, Name: "d", Type: "f64", Size: 8},
+	}}
+	specs := func(ss ...string) []argSpec {
+		var out []argSpec
+		for _, s := range ss {
+			a, err := parseArgSpec(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, a)
+		}
+		return out
+	}
+	ok := [][]string{
+		{"buf:8", "u32:1", "f32:1", "buf:8", "f64:1"},
+		{"u64:0x1000", "i32:-1", "f32:1", "f64:2", "f64:1"}, // raw pointer; .b64 takes a double
+		{"i64:5", "u32:1", "f32:1", "i64:3", "f64:1"},
+	}
+	for _, ss := range ok {
+		if err := checkSpecs(e, specs(ss...)); err != nil {
+			t.Errorf("checkSpecs %q: %v", ss, err)
+		}
+	}
+	bad := []struct {
+		ss   []string
+		frag string
+	}{
+		{[]string{"buf:8", "u32:1"}, "missing parameter 2 (x .f32, 4 bytes)"},
+		{[]string{}, "takes 5 arguments"},
+		{[]string{"buf:8", "u32:1", "f32:1", "buf:8", "f64:1", "u32:9"}, `--arg "u32:9" has no parameter`},
+		{[]string{"buf:8", "buf:8", "f32:1", "buf:8", "f64:1"}, "parameter 1 (n .u32, 4 bytes)"},
+		{[]string{"buf:8", "f32:1", "f32:1", "buf:8", "f64:1"}, "it takes i32 or u32"},
+		{[]string{"i32:1", "u32:1", "f32:1", "buf:8", "f64:1"}, "parameter 0 (p .u64, 8 bytes)"},
+		{[]string{"buf:8", "u32:1", "u32:1", "buf:8", "f64:1"}, "parameter 2 (x .f32, 4 bytes)"},
+		{[]string{"buf:8", "u32:1", "f64:1", "buf:8", "f64:1"}, "an 8-byte float"},
+		{[]string{"buf:8", "u32:1", "f32:1", "buf:8", "buf:8"}, "parameter 4 (d .f64, 8 bytes)"},
+		{[]string{"buf:8", "u32:1", "f32:1", "f32:1", "f64:1"}, "it takes buf, i64, u64 or f64"},
+	}
+	for _, c := range bad {
+		err := checkSpecs(e, specs(c.ss...))
+		if err == nil || !strings.Contains(err.Error(), c.frag) {
+			t.Errorf("checkSpecs %q = %v, want an error with %q", c.ss, err, c.frag)
+		}
+	}
+	// A by-value struct (.b8 array) takes no spec.
+	arr := cpuemu.Entry{Name: "k", Params: []cpuemu.Param{{Index: 0, Name: "s", Type: "b8", Size: 16}}}
+	if err := checkSpecs(arr, specs("u64:1")); err == nil || !strings.Contains(err.Error(), "no --arg kind fits") {
+		t.Errorf("checkSpecs of a .b8 array: %v", err)
+	}
+}
+
+func TestShellQuote(t *testing.T) {
+	for in, want := range map[string]string{
+		"buf:4k:iota":      "buf:4k:iota",
+		"a b":              "'a b'",
+		"it's":             `'it'\''s'`,
+		"":                 "''",
+		"buf:8:file=$HOME": "'buf:8:file=$HOME'",
+	} {
+		if got := shellQuote(in); got != want {
+			t.Errorf("shellQuote(%q) = %s, want %s", in, got, want)
+		}
+	}
+}

@@ -1,0 +1,699 @@
+package main
+
+// gpubuf launch and gpubuf race: run any PTX kernel on the emulator with
+// arguments built from --arg specs, write its buffers out, and (race) run it
+// under the race and sync checker and look for a schedule that shows the
+// hazard as a different output.
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/gpubuf/gpubuf/cpuemu"
+)
+
+const launchSynopsis = `usage: gpubuf %[1]s [FILE.ptx] --kernel NAME --grid X[,Y,Z] --block X[,Y,Z] [--arg SPEC ...] [flags]
+
+%[2]s
+FILE.ptx is any PTX module; without it, --kernel names an embedded kernel
+(see 'gpubuf kernels'). Flags may come before or after FILE.
+
+exit status: 0 clean; 1 the kernel faulted, deadlocked or hit a limit%[3]s;
+2 bad usage or input
+
+`
+
+const (
+	launchBlurb = `Runs one kernel on the PTX emulator. --out N=PATH writes the final bytes of
+buffer argument N (counted from 0) to PATH, raw and little-endian, also when
+the kernel fails (what it left there).
+`
+	raceBlurb = `Runs one kernel on the PTX emulator under the race and sync checker and
+prints its report. When it finds hazards, it searches schedules (lockstep,
+adversarial, then --seeds random seeds) for one whose output differs from
+lockstep, rebuilding the inputs from the specs for every run, and prints
+the 'gpubuf launch' command that replays it.
+`
+)
+
+// launchOpts is a parsed launch or race command line.
+type launchOpts struct {
+	cmd        string // "launch" or "race"
+	race       bool
+	file       string // "" for an embedded kernel
+	kernel     string
+	grid       cpuemu.Dim3
+	block      cpuemu.Dim3
+	gridText   string
+	blockText  string
+	sharedText string
+	shared     int
+	specs      []argSpec
+	outs       []outSpec
+	sched      cpuemu.Scheduler
+	seed       uint64
+	seeds      int
+	json       bool
+	trace      string
+	maxInstr   int64
+}
+
+// outSpec is one --out N=PATH.
+type outSpec struct {
+	Arg     int
+	Path    string
+	created bool // the file did not exist before this command
+}
+
+// usageFail prints a message naming the problem and gives exitUsage.
+func usageFail(stderr io.Writer, cmd, format string, a ...any) int {
+	fmt.Fprintf(stderr, "gpubuf %s: %s\n", cmd, fmt.Sprintf(format, a...))
+	return exitUsage
+}
+
+// parseLaunchFlags reads the command line of launch or race. It returns nil
+// and the exit code when the command should stop.
+func parseLaunchFlags(race bool, args []string, stderr io.Writer) (*launchOpts, int) {
+	o := &launchOpts{cmd: "launch", race: race}
+	blurb, failures := launchBlurb, ""
+	if race {
+		o.cmd, blurb, failures = "race", raceBlurb, ",\nor the checker found hazards, sync or memory errors"
+	}
+	fs := newFlags(o.cmd, stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, launchSynopsis, o.cmd, blurb, failures)
+		fmt.Fprint(stderr, argSpecHelp)
+		fmt.Fprint(stderr, "\nflags:\n")
+		fs.PrintDefaults()
+	}
+	var rawArgs, rawOuts []string
+	fs.StringVar(&o.kernel, "kernel", "", "kernel entry `NAME`; without FILE, an embedded kernel")
+	fs.StringVar(&o.gridText, "grid", "", "grid dimensions `X[,Y,Z]` (required)")
+	fs.StringVar(&o.blockText, "block", "", "block dimensions `X[,Y,Z]` (required)")
+	fs.StringVar(&o.sharedText, "shared", "", "dynamic shared memory per block, `BYTES` (k and M suffixes allowed)")
+	fs.Func("arg", "kernel argument `SPEC`, once per parameter in order (see above)", func(s string) error {
+		rawArgs = append(rawArgs, s)
+		return nil
+	})
+	fs.Func("out", "write buffer argument N's final bytes to PATH (`N=PATH`; repeatable)", func(s string) error {
+		rawOuts = append(rawOuts, s)
+		return nil
+	})
+	sched := fs.String("scheduler", "lockstep", "scheduler: lockstep, roundrobin, random or adversarial")
+	fs.Uint64Var(&o.seed, "seed", 0, "scheduler seed `N`: for random (replays a reported schedule), and the adversarial lane order when not 0")
+	if race {
+		fs.IntVar(&o.seeds, "seeds", 32, "random schedules to search when the checker finds hazards")
+	}
+	fs.BoolVar(&o.json, "json", false, "print a JSON object on stdout")
+	fs.StringVar(&o.trace, "trace", "", "record every lane's instructions and write them to `FILE` as JSON")
+	fs.Int64Var(&o.maxInstr, "max-instructions", 0, "bound on lane-instructions (0: the emulator's default)")
+
+	// The flag package stops at the first non-flag: parse, take one
+	// positional, parse the rest again.
+	var positional []string
+	rest := args
+	for {
+		if err := fs.Parse(rest); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, exitOK
+			}
+			return nil, exitUsage
+		}
+		left := fs.Args()
+		if len(left) == 0 {
+			break
+		}
+		if n := len(rest) - len(left); n > 0 && rest[n-1] == "--" {
+			positional = append(positional, left...)
+			break
+		}
+		positional = append(positional, left[0])
+		rest = left[1:]
+	}
+	if len(positional) > 1 {
+		return nil, usageFail(stderr, o.cmd, "unexpected argument %q: give one PTX file", positional[1])
+	}
+	if len(positional) == 1 {
+		o.file = positional[0]
+	}
+	if o.file == "" && o.kernel == "" {
+		return nil, usageFail(stderr, o.cmd, "give a PTX FILE, or --kernel NAME of an embedded kernel (see 'gpubuf kernels')")
+	}
+	var err error
+	if o.gridText == "" {
+		return nil, usageFail(stderr, o.cmd, "--grid is required")
+	}
+	if o.grid, err = parseDim(o.gridText); err != nil {
+		return nil, usageFail(stderr, o.cmd, "--grid %v", err)
+	}
+	if o.blockText == "" {
+		return nil, usageFail(stderr, o.cmd, "--block is required")
+	}
+	if o.block, err = parseDim(o.blockText); err != nil {
+		return nil, usageFail(stderr, o.cmd, "--block %v", err)
+	}
+	if o.sharedText != "" {
+		n, err := parseBytes(o.sharedText)
+		if err != nil {
+			return nil, usageFail(stderr, o.cmd, "--shared: %v", err)
+		}
+		if n > cpuemu.MaxSharedBytes {
+			return nil, usageFail(stderr, o.cmd, "--shared %s: more than the %d bytes of shared memory a block may have", o.sharedText, cpuemu.MaxSharedBytes)
+		}
+		o.shared = int(n)
+	}
+	if o.sched, err = cpuemu.ParseScheduler(*sched); err != nil {
+		return nil, usageFail(stderr, o.cmd, "--scheduler: %v", err)
+	}
+	if o.seeds < 0 {
+		return nil, usageFail(stderr, o.cmd, "--seeds %d: must not be negative", o.seeds)
+	}
+	if o.maxInstr < 0 {
+		return nil, usageFail(stderr, o.cmd, "--max-instructions %d: must not be negative", o.maxInstr)
+	}
+	for _, s := range rawArgs {
+		a, err := parseArgSpec(s)
+		if err != nil {
+			return nil, usageFail(stderr, o.cmd, "%v", err)
+		}
+		o.specs = append(o.specs, a)
+	}
+	for _, s := range rawOuts {
+		n, path, ok := strings.Cut(s, "=")
+		idx, err := strconv.Atoi(n)
+		if !ok || err != nil || idx < 0 || path == "" {
+			return nil, usageFail(stderr, o.cmd, "--out %q: want N=PATH, N the index of a buffer argument (from 0)", s)
+		}
+		o.outs = append(o.outs, outSpec{Arg: idx, Path: path})
+	}
+	return o, exitOK
+}
+
+// loadEntry loads the module and finds the kernel.
+func (o *launchOpts) loadEntry() (*cpuemu.Module, cpuemu.Entry, error) {
+	var m *cpuemu.Module
+	if o.file == "" {
+		var err error
+		if m, err = cpuemu.LoadKernel(o.kernel); err != nil {
+			return nil, cpuemu.Entry{}, err
+		}
+	} else {
+		src, err := os.ReadFile(o.file)
+		if err != nil {
+			return nil, cpuemu.Entry{}, fmt.Errorf("PTX file: %v", err)
+		}
+		if m, err = cpuemu.Load(o.file, src); err != nil {
+			return nil, cpuemu.Entry{}, err
+		}
+	}
+	var names []string
+	for _, e := range m.Entries() {
+		names = append(names, e.Name)
+	}
+	if len(names) == 0 {
+		return nil, cpuemu.Entry{}, fmt.Errorf("%s has no kernel entries", m.Name())
+	}
+	if o.kernel == "" {
+		if len(names) > 1 {
+			return nil, cpuemu.Entry{}, fmt.Errorf("--kernel is required: %s has entries %s", m.Name(), strings.Join(names, ", "))
+		}
+		o.kernel = names[0]
+	}
+	e, ok := m.Entry(o.kernel)
+	if !ok {
+		return nil, cpuemu.Entry{}, fmt.Errorf("no kernel %q in %s; its entries are %s", o.kernel, m.Name(), strings.Join(names, ", "))
+	}
+	return m, e, nil
+}
+
+// checkOutputs checks that each --out names a buffer argument and a file
+// that can be written, creating it if need be.
+func (o *launchOpts) checkOutputs() error {
+	for i := range o.outs {
+		out := &o.outs[i]
+		if out.Arg >= len(o.specs) {
+			return fmt.Errorf("--out %d=%s: there is no argument %d (%d --arg given)", out.Arg, out.Path, out.Arg, len(o.specs))
+		}
+		if s := o.specs[out.Arg]; !s.isBuf() {
+			return fmt.Errorf("--out %d=%s: argument %d is %q, not a buffer", out.Arg, out.Path, out.Arg, s.Text)
+		}
+		created, err := touch(out.Path)
+		if err != nil {
+			return fmt.Errorf("--out %d=%s: cannot write: %v", out.Arg, out.Path, err)
+		}
+		out.created = out.created || created
+	}
+	return nil
+}
+
+// touch opens path for writing without truncating it, creating it if it
+// does not exist, and says whether it created it.
+func touch(path string) (bool, error) {
+	_, statErr := os.Stat(path)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE, 0o644)
+	if err != nil {
+		return false, err
+	}
+	return statErr != nil, f.Close()
+}
+
+// buildArgs allocates and fills the buffers on dev and gives the launch
+// arguments, with each buffer's pointer (0 for scalars).
+func buildArgs(dev *cpuemu.Device, specs []argSpec) ([]any, []cpuemu.DevicePtr, error) {
+	args := make([]any, len(specs))
+	ptrs := make([]cpuemu.DevicePtr, len(specs))
+	for i := range specs {
+		s := &specs[i]
+		if !s.isBuf() {
+			args[i] = s.Value
+			continue
+		}
+		p, err := dev.Alloc(s.Bytes)
+		if err == nil {
+			err = dev.Write(p, s.contents())
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("--arg %q: %v", s.Text, err)
+		}
+		args[i], ptrs[i] = p, p
+	}
+	return args, ptrs, nil
+}
+
+// readBuffer reads back the buffer of argument i.
+func readBuffer(dev *cpuemu.Device, specs []argSpec, ptrs []cpuemu.DevicePtr, i int) ([]byte, error) {
+	b := make([]byte, specs[i].Bytes)
+	return b, dev.Read(b, ptrs[i])
+}
+
+// baseConfig is the launch configuration of the command line.
+func (o *launchOpts) baseConfig() cpuemu.LaunchConfig {
+	return cpuemu.LaunchConfig{
+		Grid: o.grid, Block: o.block, SharedBytes: o.shared,
+		Scheduler: o.sched, Seed: o.seed, MaxInstructions: o.maxInstr,
+	}
+}
+
+func scheduleName(s cpuemu.Scheduler, seed uint64) string {
+	if s == cpuemu.Random {
+		return fmt.Sprintf("random seed %d", seed)
+	}
+	return s.String()
+}
+
+// errKind classifies a launch error for JSON.
+func errKind(err error) string {
+	var (
+		ce *cpuemu.CheckError
+		fe *cpuemu.FaultError
+		de *cpuemu.DeadlockError
+		le *cpuemu.LimitError
+		ae *cpuemu.ArgError
+		ie *cpuemu.InternalError
+	)
+	switch {
+	case errors.As(err, &ce):
+		return "check"
+	case errors.As(err, &fe):
+		return "fault"
+	case errors.As(err, &de):
+		return "deadlock"
+	case errors.As(err, &le):
+		return "limit"
+	case errors.As(err, &ae):
+		return "argument"
+	case errors.As(err, &ie):
+		return "internal"
+	}
+	return "error"
+}
+
+type errJSON struct {
+	Type    string `json:"type"`
+	Message string `json:"message"`
+}
+
+func newErrJSON(err error) *errJSON {
+	if err == nil {
+		return nil
+	}
+	return &errJSON{Type: errKind(err), Message: err.Error()}
+}
+
+type outJSON struct {
+	Arg   int    `json:"arg"`
+	Path  string `json:"path"`
+	Bytes int    `json:"bytes"`
+}
+
+// launchJSON is launch's --json output.
+type launchJSON struct {
+	Kernel           string              `json:"kernel"`
+	Module           string              `json:"module"`
+	Grid             cpuemu.Dim3         `json:"grid"`
+	Block            cpuemu.Dim3         `json:"block"`
+	SharedBytes      int                 `json:"shared_bytes"`
+	Scheduler        string              `json:"scheduler"`
+	Seed             uint64              `json:"seed"`
+	Threads          int64               `json:"threads"`
+	LaneInstructions int64               `json:"lane_instructions"`
+	WarpInstructions int64               `json:"warp_instructions"`
+	Diagnostics      []cpuemu.Diagnostic `json:"diagnostics"`
+	Outputs          []outJSON           `json:"outputs"`
+	Trace            string              `json:"trace,omitempty"`
+	Error            *errJSON            `json:"error"`
+}
+
+// traceJSON is the --trace file.
+type traceJSON struct {
+	Kernel    string              `json:"kernel"`
+	Truncated bool                `json:"truncated"`
+	Events    []cpuemu.TraceEvent `json:"events"`
+}
+
+func writeTrace(path string, res *cpuemu.Result) error {
+	t := traceJSON{Kernel: res.Kernel, Truncated: res.TraceTruncated, Events: res.Trace}
+	if t.Events == nil {
+		t.Events = []cpuemu.TraceEvent{}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(f)
+	err = json.NewEncoder(w).Encode(t)
+	if err == nil {
+		err = w.Flush()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// launchCmd runs 'gpubuf launch' (race false) and 'gpubuf race' (race true).
+func launchCmd(race bool, args []string, stdout, stderr io.Writer) int {
+	o, code := parseLaunchFlags(race, args, stderr)
+	if o == nil {
+		return code
+	}
+	m, entry, err := o.loadEntry()
+	if err != nil {
+		return usageFail(stderr, o.cmd, "%v", err)
+	}
+	if err := checkSpecs(entry, o.specs); err != nil {
+		return usageFail(stderr, o.cmd, "%v", err)
+	}
+	for i := range o.specs {
+		if err := o.specs[i].load(); err != nil {
+			return usageFail(stderr, o.cmd, "%v", err)
+		}
+	}
+	if err := o.checkOutputs(); err != nil {
+		o.removeCreated()
+		return usageFail(stderr, o.cmd, "%v", err)
+	}
+	if o.trace != "" {
+		created, err := touch(o.trace)
+		if err != nil {
+			o.removeCreated()
+			return usageFail(stderr, o.cmd, "--trace %s: cannot write: %v", o.trace, err)
+		}
+		if created {
+			o.outs = append(o.outs, outSpec{Arg: -1, Path: o.trace, created: true})
+		}
+	}
+
+	cfg := o.baseConfig()
+	cfg.Check = race
+	cfg.Trace = o.trace != ""
+	dev := cpuemu.NewDevice()
+	largs, ptrs, err := buildArgs(dev, o.specs)
+	if err != nil {
+		o.removeCreated()
+		return usageFail(stderr, o.cmd, "%v", err)
+	}
+	res, err := m.Launch(dev, entry.Name, cfg, largs...)
+	var ae *cpuemu.ArgError
+	if errors.As(err, &ae) {
+		o.removeCreated()
+		return usageFail(stderr, o.cmd, "%v", err)
+	}
+	if res == nil {
+		o.removeCreated()
+		if err == nil {
+			err = errors.New("the emulator returned no result")
+		}
+		fmt.Fprintf(stderr, "gpubuf %s: %v\n", o.cmd, err)
+		return exitFail
+	}
+
+	// The kernel ran (perhaps to a fault): write what it left.
+	var outs []outJSON
+	for _, out := range o.outs {
+		if out.Arg < 0 {
+			continue
+		}
+		b, rerr := readBuffer(dev, o.specs, ptrs, out.Arg)
+		if rerr == nil {
+			rerr = os.WriteFile(out.Path, b, 0o644)
+		}
+		if rerr != nil {
+			return usageFail(stderr, o.cmd, "--out %d=%s: %v", out.Arg, out.Path, rerr)
+		}
+		outs = append(outs, outJSON{Arg: out.Arg, Path: out.Path, Bytes: len(b)})
+	}
+	if o.trace != "" {
+		if terr := writeTrace(o.trace, res); terr != nil {
+			return usageFail(stderr, o.cmd, "--trace %s: %v", o.trace, terr)
+		}
+	}
+	if race {
+		// The report holds the diagnostics.
+		return o.raceReport(m, entry, res, err, stdout, stderr)
+	}
+	for _, d := range res.Diagnostics {
+		fmt.Fprintf(stderr, "gpubuf %s: diagnostic: %s\n", o.cmd, d)
+	}
+
+	if err != nil {
+		fmt.Fprintf(stderr, "gpubuf %s: %v\n", o.cmd, err)
+	}
+	if o.json {
+		j := launchJSON{
+			Kernel: entry.Name, Module: m.Name(), Grid: o.grid, Block: o.block, SharedBytes: o.shared,
+			Scheduler: o.sched.String(), Seed: o.seed,
+			Threads: res.Threads, LaneInstructions: res.LaneInstructions, WarpInstructions: res.WarpInstructions,
+			Diagnostics: res.Diagnostics, Outputs: outs, Trace: o.trace, Error: newErrJSON(err),
+		}
+		if j.Diagnostics == nil {
+			j.Diagnostics = []cpuemu.Diagnostic{}
+		}
+		if j.Outputs == nil {
+			j.Outputs = []outJSON{}
+		}
+		if code := writeJSON(stdout, stderr, o.cmd, j); code != exitOK {
+			return code
+		}
+	} else {
+		line := fmt.Sprintf("%s: grid %s block %s, %s scheduler, %d threads, %d lane-instructions",
+			entry.Name, o.grid, o.block, scheduleName(o.sched, o.seed), res.Threads, res.LaneInstructions)
+		if n := len(res.Diagnostics); n > 0 {
+			line += fmt.Sprintf(", %d diagnostics", n)
+		}
+		if err != nil {
+			line += ", FAILED: " + errKind(err)
+		}
+		fmt.Fprintln(stdout, line)
+	}
+	if err != nil {
+		return exitFail
+	}
+	return exitOK
+}
+
+// removeCreated removes the output files this command created before it
+// gave up without running the kernel.
+func (o *launchOpts) removeCreated() {
+	for _, out := range o.outs {
+		if out.created {
+			os.Remove(out.Path)
+		}
+	}
+}
+
+func writeJSON(stdout, stderr io.Writer, cmd string, v any) int {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		fmt.Fprintf(stderr, "gpubuf %s: json: %v\n", cmd, err)
+		return exitFail
+	}
+	b = append(b, '\n')
+	stdout.Write(b)
+	return exitOK
+}
+
+// reproJSON is race's "reproduction" object.
+type reproJSON struct {
+	// Searched: the report had hazards, so schedules were searched.
+	Searched   bool                 `json:"searched"`
+	Seeds      int                  `json:"seeds"`
+	Reproduced bool                 `json:"reproduced"`
+	Schedule   string               `json:"schedule,omitempty"`
+	Replay     string               `json:"replay,omitempty"` // the gpubuf launch command line
+	Search     *cpuemu.SearchResult `json:"search"`
+	Error      *errJSON             `json:"error,omitempty"` // the search failed: the lockstep reference launch, say
+	Message    string               `json:"message"`
+}
+
+// raceJSON is race's --json output.
+type raceJSON struct {
+	Report       *cpuemu.Report `json:"report"`
+	Reproduction *reproJSON     `json:"reproduction"`
+	Error        *errJSON       `json:"error,omitempty"`
+}
+
+// raceReport prints the checker's report and, when it has hazards, searches
+// for a schedule that reproduces one as a different output.
+func (o *launchOpts) raceReport(m *cpuemu.Module, entry cpuemu.Entry, res *cpuemu.Result, lerr error, stdout, stderr io.Writer) int {
+	rep := res.Report
+	var ce *cpuemu.CheckError
+	if rep == nil && errors.As(lerr, &ce) {
+		rep = ce.Report
+	}
+	if rep == nil {
+		if lerr == nil {
+			lerr = errors.New("the emulator returned no checker report")
+		}
+		fmt.Fprintf(stderr, "gpubuf race: %v\n", lerr)
+		if o.json {
+			writeJSON(stdout, stderr, o.cmd, raceJSON{Error: newErrJSON(lerr)})
+		}
+		return exitFail
+	}
+	if !o.json {
+		if err := rep.WriteText(stdout); err != nil {
+			fmt.Fprintf(stderr, "gpubuf race: %v\n", err)
+			return exitFail
+		}
+	}
+	repro := &reproJSON{Seeds: o.seeds, Message: "no hazards: nothing to reproduce"}
+	if len(rep.Hazards) > 0 {
+		o.search(m, entry, repro)
+		if !o.json {
+			fmt.Fprintln(stdout, repro.Message)
+		}
+	}
+	if o.json {
+		if code := writeJSON(stdout, stderr, o.cmd, raceJSON{Report: rep, Reproduction: repro, Error: newErrJSON(lerr)}); code != exitOK {
+			return code
+		}
+	}
+	if lerr != nil || !rep.Clean() {
+		return exitFail
+	}
+	return exitOK
+}
+
+// search runs cpuemu.SearchSchedules with fresh inputs for every run and
+// fills in repro.
+func (o *launchOpts) search(m *cpuemu.Module, entry cpuemu.Entry, repro *reproJSON) {
+	repro.Searched = true
+	base := o.baseConfig()
+	run := func(s cpuemu.Schedule) ([]byte, error) {
+		dev := cpuemu.NewDevice()
+		args, ptrs, err := buildArgs(dev, o.specs)
+		if err != nil {
+			return nil, err
+		}
+		_, lerr := m.Launch(dev, entry.Name, s.Config(base), args...)
+		var out []byte
+		for i := range o.specs {
+			if !o.specs[i].isBuf() {
+				continue
+			}
+			b, err := readBuffer(dev, o.specs, ptrs, i)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, b...)
+		}
+		return out, lerr
+	}
+	sr, err := cpuemu.SearchSchedules(o.seeds, run)
+	if err != nil {
+		repro.Error = newErrJSON(err)
+		repro.Message = fmt.Sprintf("found by the checker; the schedule search stopped: %v", err)
+		return
+	}
+	repro.Search = sr
+	if !sr.Found {
+		repro.Message = fmt.Sprintf("found by the checker, no differing output in %d schedules", len(sr.Tried))
+		return
+	}
+	repro.Reproduced = true
+	repro.Schedule = sr.Differing.String()
+	repro.Replay = o.replayCommand(sr.ReplayFlags())
+	how := "output differs from lockstep"
+	if sr.Err != nil {
+		how = fmt.Sprintf("the launch fails where lockstep does not (%s)", firstLine(sr.Err.Error()))
+	}
+	repro.Message = fmt.Sprintf("reproduced: %s under %s; replay with: %s", how, repro.Schedule, repro.Replay)
+	if sr.Replays > 0 && !sr.Replayed {
+		repro.Message += fmt.Sprintf("\n(but %d replays of that schedule did not all give the same result)", sr.Replays)
+	}
+}
+
+// replayCommand is the 'gpubuf launch' command line that reruns this
+// launch, without the checker, under the schedule of flags.
+func (o *launchOpts) replayCommand(flags string) string {
+	parts := []string{"gpubuf", "launch"}
+	if o.file != "" {
+		parts = append(parts, o.file)
+	}
+	parts = append(parts, "--kernel", o.kernel, "--grid", o.gridText, "--block", o.blockText)
+	if o.sharedText != "" {
+		parts = append(parts, "--shared", o.sharedText)
+	}
+	for _, s := range o.specs {
+		parts = append(parts, "--arg", s.Text)
+	}
+	if o.maxInstr != 0 {
+		parts = append(parts, "--max-instructions", strconv.FormatInt(o.maxInstr, 10))
+	}
+	for i, p := range parts {
+		parts[i] = shellQuote(p)
+	}
+	cmd := strings.Join(parts, " ")
+	if flags != "" {
+		cmd += " " + flags
+	}
+	return cmd
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	safe := s != ""
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("_-./:=,+@%", c)) {
+			safe = false
+			break
+		}
+	}
+	if safe {
+		return s
+	}
+	var b bytes.Buffer
+	b.WriteByte('\'')
+	b.WriteString(strings.ReplaceAll(s, "'", `'\''`))
+	b.WriteByte('\'')
+	return b.String()
+}
