@@ -536,8 +536,17 @@ func (c *checker) addRead(ce *cell, e access, t uint32) {
 	}
 	// Many unordered readers (a broadcast word): index this block's by lane.
 	if rs.cta != c.cta || rs.dense == nil {
+		if rs.dense == nil {
+			rs.dense = make([]access, c.n)
+		}
+		// Reads by an earlier block's lanes stay in the list.
+		for i, r := range rs.dense {
+			if r.tid != 0 {
+				c.addListRead(rs, r)
+				rs.dense[i] = access{}
+			}
+		}
 		rs.cta = c.cta
-		rs.dense = make([]access, c.n)
 		keep := rs.list[:0]
 		for _, r := range rs.list {
 			if g := r.tid - 1; g >= c.base && g-c.base < c.n && rs.dense[g-c.base].tid == 0 {

@@ -156,6 +156,16 @@ $L_done:`, scope: "inter-warp", lineA: "DATA-W", lineB: "DATA-R"},
 	add.s64 	%rd10, %rd7, %rd9;
 	st.shared.u8 	[%rd10+128], %r0;
 	bar.warp.sync 	-1;`},
+		{name: "broadcast-reads-then-write-in-a-later-block", grid: 3, block: 64, body: `
+	setp.eq.u32 	%p1, %r30, 2;
+	@%p1 bra 	$L_write;
+	ld.global.u32 	%r2, [%rd2+4]; // READ
+	bra.uni 	$L_done;
+$L_write:
+	setp.ne.u32 	%p2, %r0, 0;
+	@%p2 bra 	$L_done;
+	st.global.u32 	[%rd2+4], %r0; // WRITE
+$L_done:`, scope: "inter-block", lineA: "READ", lineB: "WRITE"},
 		{name: "mismatched-masks", grid: 1, block: 32, body: `
 	mov.u32 	%r2, 0x1ffff;
 	setp.ge.u32 	%p1, %r0, 16;
