@@ -130,19 +130,55 @@ func (m *Module) addLoc(l srcLoc) int32 {
 }
 
 // site describes op o for reports: PTX line and the CUDA file:line. For an
-// inlined location the innermost position is what the user's code shows, so
-// that is the one given (PTX ISA §11.5.4).
+// inlined location (PTX ISA §11.5.4) the innermost position in the user's
+// own code is given: the body of an inlined __device__ function, but not
+// the line inside a CUDA header that implements __syncwarp or atomicAdd;
+// that one goes to Site.Header.
 func (m *Module) site(o *op) Site {
 	s := Site{PTXLine: int(o.line), Instr: opName(o)}
-	if o.loc >= 0 && int(o.loc) < len(m.locs) {
-		l := m.locs[o.loc]
-		if f, ok := m.ast.files[l.file]; ok {
-			s.Loc = fmt.Sprintf("%s:%d", f, l.line)
-		} else {
-			s.Loc = fmt.Sprintf("file%d:%d", l.file, l.line)
-		}
+	if o.loc < 0 || int(o.loc) >= len(m.locs) {
+		return s
 	}
+	l := m.locs[o.loc]
+	at := &l
+	for at.inlinedAt != nil && toolkitHeader(m.fileName(at.file)) {
+		if s.Header == "" {
+			s.Header = m.locString(*at)
+		}
+		at = at.inlinedAt
+	}
+	if toolkitHeader(m.fileName(at.file)) {
+		s.Header = "" // nothing of the user's around it: say where it is
+	}
+	s.Loc = m.locString(*at)
 	return s
+}
+
+func (m *Module) fileName(f int) string {
+	if n, ok := m.ast.files[f]; ok {
+		return n
+	}
+	return fmt.Sprintf("file%d", f)
+}
+
+func (m *Module) locString(l srcLoc) string { return fmt.Sprintf("%s:%d", m.fileName(l.file), l.line) }
+
+// toolkitHeader reports whether a .file name is one of the CUDA toolkit's
+// headers (sm_30_intrinsics.hpp, crt/math_functions.hpp, ...), as nvcc
+// names them with or without their include directory.
+func toolkitHeader(name string) bool {
+	base := name[strings.LastIndexByte(name, '/')+1:]
+	if !strings.HasSuffix(base, ".h") && !strings.HasSuffix(base, ".hpp") {
+		return false
+	}
+	switch {
+	case strings.Contains(name, "/cuda/include/"), strings.Contains(name, "/cuda-"), strings.Contains(name, "/nvidia-cuda"),
+		strings.HasPrefix(name, "crt/"), strings.Contains(name, "/crt/"), strings.HasPrefix(name, "cooperative_groups"),
+		strings.HasPrefix(base, "sm_"), strings.HasPrefix(base, "device_"), strings.HasPrefix(base, "cuda_"),
+		strings.HasPrefix(base, "math_functions"), strings.HasPrefix(base, "vector_functions"):
+		return true
+	}
+	return false
 }
 
 // Scheduler chooses which lanes of a warp step next.

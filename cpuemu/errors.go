@@ -22,6 +22,10 @@ type Site struct {
 	PTXLine int    `json:"ptx_line"` // line in the PTX text
 	Loc     string `json:"loc"`      // CUDA "file:line" from .loc/.file, "" without debug lines
 	Instr   string `json:"instr"`    // the opcode, e.g. "st.shared"
+	// Header is the line inside a CUDA toolkit header (the body of
+	// __syncwarp, atomicAdd, ...) when the instruction comes from one
+	// inlined into the user's code at Loc; "" otherwise.
+	Header string `json:"header,omitempty"`
 }
 
 func (s Site) String() string {
