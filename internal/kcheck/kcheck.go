@@ -1,6 +1,8 @@
 // Package kcheck runs each catalogued kernel on the emulator with generated
 // inputs and checks its outputs against the Go reference in kernels/ref.go.
-// The demo command and the benchmarks use it.
+// The demo command and the benchmarks use it. With the race and sync
+// checker on (Checker.Race, or CheckRaced) it also checks what the checker
+// reports: nothing for a correct kernel, a hazard for a racy twin.
 package kcheck
 
 import (
@@ -23,11 +25,17 @@ type Report struct {
 	Elapsed          time.Duration
 	// OK: the output equals the reference (correct kernels), or the
 	// expected failure showed (racy twins: a wrong output; divergent: a
-	// deadlock).
+	// deadlock). With the checker on, a correct kernel must also have a
+	// clean report, and a racy twin is OK when the checker reports a
+	// hazard, whatever its output.
 	OK          bool
 	Detail      string
 	Err         error               // the launch error, if any
 	Diagnostics []cpuemu.Diagnostic // undefined behaviour the launch ran into
+	// Raced says the launch ran with the race and sync checker on; Race is
+	// then its report (nil only when the launch did not start).
+	Raced bool
+	Race  *cpuemu.Report
 }
 
 // LaneInstrPerSec is the emulator's speed on this launch.
@@ -54,9 +62,13 @@ func (s Schedule) String() string {
 // Size scales the demo inputs: 1 is the demo's default.
 type Size int
 
-// Checker holds loaded modules, one device, and the input size.
+// Checker holds loaded modules, one device, and the input size. Its
+// methods may be called concurrently; launches on its device take turns.
 type Checker struct {
-	Size    Size
+	Size Size
+	// Race turns the race and sync checker on for Check and FindFailure
+	// (cpuemu.LaunchConfig.Check); set it before use.
+	Race    bool
 	dev     *cpuemu.Device
 	modules map[string]*cpuemu.Module
 }
@@ -90,9 +102,16 @@ func (c *Checker) Module(kernel string) (*cpuemu.Module, error) {
 	return c.modules[k.File], nil
 }
 
-// Check runs kernel once under s and compares with the reference.
-func (c *Checker) Check(kernel string, s Schedule) Report {
-	rep := Report{Kernel: kernel, Schedule: s.String()}
+// Check runs kernel once under s and compares with the reference, with
+// the race and sync checker on when c.Race is set.
+func (c *Checker) Check(kernel string, s Schedule) Report { return c.check(kernel, s, c.Race) }
+
+// CheckRaced is Check with the race and sync checker on, whatever c.Race
+// says: Report.Race holds what it found.
+func (c *Checker) CheckRaced(kernel string, s Schedule) Report { return c.check(kernel, s, true) }
+
+func (c *Checker) check(kernel string, s Schedule, race bool) Report {
+	rep := Report{Kernel: kernel, Schedule: s.String(), Raced: race}
 	k, ok := kernels.Lookup(kernel)
 	if !ok {
 		rep.Err = fmt.Errorf("unknown kernel %q", kernel)
@@ -125,7 +144,7 @@ func (c *Checker) Check(kernel string, s Schedule) Report {
 	}
 	n := int(c.Size)
 	rng := rand.New(rand.NewPCG(uint64(len(kernel)), 42))
-	cfg := cpuemu.LaunchConfig{Scheduler: s.Scheduler, Seed: s.Seed,
+	cfg := cpuemu.LaunchConfig{Scheduler: s.Scheduler, Seed: s.Seed, Check: race,
 		Grid: cpuemu.Dim3{X: 2, Y: 1, Z: 1}, Block: cpuemu.Dim3{X: 128, Y: 1, Z: 1}}
 	var args []any
 	var verify func() (bool, string)
@@ -222,6 +241,13 @@ func (c *Checker) Check(kernel string, s Schedule) Report {
 	if res != nil {
 		rep.LaneInstructions = res.LaneInstructions
 		rep.Diagnostics = res.Diagnostics
+		rep.Race = res.Report
+	}
+	// The checker's findings are the report's, not a failed launch: the
+	// kernel ran to the end and its output can still be compared.
+	var ce *cpuemu.CheckError
+	if errors.As(err, &ce) && ce.Report.Fatal == nil {
+		err = nil
 	}
 	var dl *cpuemu.DeadlockError
 	switch {
@@ -229,6 +255,8 @@ func (c *Checker) Check(kernel string, s Schedule) Report {
 		rep.OK, rep.Detail = true, "deadlock, as expected"
 	case err != nil:
 		rep.Err = err
+	case race && rep.Race == nil:
+		rep.Err = fmt.Errorf("kernel %s: the checked launch returned no report", kernel)
 	default:
 		match, detail := verify()
 		switch k.Expect {
@@ -237,7 +265,24 @@ func (c *Checker) Check(kernel string, s Schedule) Report {
 			if match && len(rep.Diagnostics) > 0 {
 				rep.OK, rep.Detail = false, "right result, but undefined behaviour: "+rep.Diagnostics[0].String()
 			}
+			if race && !rep.Race.Clean() {
+				if match {
+					rep.Detail = "right result, but " + rep.Race.Err().Error()
+				} else {
+					rep.Detail += "; and " + rep.Race.Err().Error()
+				}
+				rep.OK = false
+			}
 		case kernels.ExpectRace:
+			if race {
+				rep.OK = len(rep.Race.Hazards) > 0
+				if rep.OK {
+					rep.Detail = "race reported: " + rep.Race.Hazards[0].Error()
+				} else {
+					rep.Detail = "no hazard reported; output " + detail
+				}
+				break
+			}
 			rep.OK = !match
 			if match {
 				rep.Detail = "right result under this schedule (the race did not show)"
@@ -252,7 +297,8 @@ func (c *Checker) Check(kernel string, s Schedule) Report {
 }
 
 // FindFailure searches schedules for one under which a racy twin gives a
-// wrong result: adversarial first, then random seeds 1..seeds.
+// wrong result (or, with c.Race, a reported hazard): adversarial first,
+// then round-robin, then random seeds 1..seeds.
 func (c *Checker) FindFailure(kernel string, seeds int) (Report, bool) {
 	cands := []Schedule{{Scheduler: cpuemu.Adversarial}, {Scheduler: cpuemu.RoundRobin}}
 	for i := 1; i <= seeds; i++ {
