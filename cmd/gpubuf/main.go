@@ -8,6 +8,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -102,9 +103,9 @@ func demo(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "gpubuf demo: %v\n", err)
 		return exitFail
 	}
-	fmt.Fprintf(stdout, "gpubuf demo: every kernel on the PTX emulator (backend emu, %s scheduler), checked against its Go reference\n\n", s)
+	fmt.Fprintf(stdout, "gpubuf demo: every kernel on the PTX emulator (backend emu, %s scheduler), checked against its Go reference and by the race checker\n\n", s)
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "kernel\tlanes\tlane-instr\tlane-instr/s\tschedule\tresult\t")
+	fmt.Fprintln(tw, "kernel\tlanes\tlane-instr\tlane-instr/s\tschedule\tresult\trace checker\t")
 	failed := 0
 	for _, k := range kernels.All() {
 		var rep kcheck.Report
@@ -130,7 +131,11 @@ func demo(args []string, stdout, stderr io.Writer) int {
 		if rep.LaneInstructions > 0 {
 			rate = humanRate(rep.LaneInstrPerSec())
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t\n", k.Name, rep.Threads, rep.LaneInstructions, rate, rep.Schedule, result)
+		verdict, ok := checkerVerdict(k, c.CheckRaced(k.Name, kcheck.Schedule{Scheduler: s, Seed: *seed}))
+		if !ok {
+			failed++
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\t\n", k.Name, rep.Threads, rep.LaneInstructions, rate, rep.Schedule, result, verdict)
 	}
 	tw.Flush()
 	if failed > 0 {
@@ -139,6 +144,33 @@ func demo(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "\nall %d kernels behave as expected\n", len(kernels.All()))
 	return exitOK
+}
+
+// checkerVerdict sums up what the race checker said of a kernel, and
+// whether that is what the catalogue expects: nothing for a correct kernel,
+// a hazard for a racy twin, a deadlock for divergent_syncwarp.
+func checkerVerdict(k kernels.Kernel, rep kcheck.Report) (string, bool) {
+	r := rep.Race
+	if r == nil {
+		return "FAIL: " + firstLine(fmt.Sprint(rep.Err)), false
+	}
+	var dl *cpuemu.DeadlockError
+	switch {
+	case k.Expect == kernels.ExpectDeadlock:
+		if errors.As(r.Fatal, &dl) {
+			return "deadlock", true
+		}
+		return "FAIL: no deadlock", false
+	case k.Expect == kernels.ExpectRace:
+		if len(r.Hazards) == 0 {
+			return "FAIL: no hazard found", false
+		}
+		h := r.Hazards[0]
+		return fmt.Sprintf("%s %s %s -> %s", h.Type, h.Scope, h.Prior.Site.Loc, h.Later.Site.Loc), true
+	case r.Clean():
+		return "clean", true
+	}
+	return "FAIL: " + firstLine((&cpuemu.CheckError{Report: r}).Error()), false
 }
 
 func firstLine(s string) string {
