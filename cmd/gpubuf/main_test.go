@@ -30,15 +30,20 @@ func TestDemoChecksEveryKernel(t *testing.T) {
 			t.Errorf("demo output has no row for %s:\n%s", k.Name, out)
 			continue
 		}
-		want := "ok"
+		want, checker := "ok", "clean"
 		switch k.Expect {
 		case kernels.ExpectRace:
-			want = "race reproduced"
+			// The twin's bug is a handoff slot read without a sync:
+			// the checker names a hazard on a line of the twin's source.
+			want, checker = "race reproduced", "intra-warp kernels/"+k.Source+":"
 		case kernels.ExpectDeadlock:
-			want = "deadlock, as expected"
+			want, checker = "deadlock, as expected", "deadlock"
 		}
 		if !strings.Contains(line, want) {
 			t.Errorf("row for %s lacks %q: %s", k.Name, want, line)
+		}
+		if !strings.Contains(line, checker) || strings.Contains(line, "FAIL") {
+			t.Errorf("row for %s: race checker column lacks %q: %s", k.Name, checker, line)
 		}
 	}
 	for _, col := range []string{"lanes", "lane-instr", "lane-instr/s"} {
