@@ -82,25 +82,15 @@ func Config(grid, block uint32) cpuemu.LaunchConfig {
 // clean launch (and nil after failing a TB whose Fatalf returns).
 func Launch(t testing.TB, m *cpuemu.Module, dev *cpuemu.Device, kernel string, cfg cpuemu.LaunchConfig, args ...any) *cpuemu.Result {
 	t.Helper()
-	res, err := launch(m, dev, kernel, &cfg, args)
-	var ie *cpuemu.InternalError
-	switch {
-	case errors.As(err, &ie):
-		t.Fatalf("emutest: %s: %v\n%s", describe(kernel, cfg), err, ie.Stack)
-	case res == nil || res.Report == nil:
-		if err == nil {
-			err = errors.New("the checked launch returned no report")
-		}
-		t.Fatalf("emutest: %s: launch failed: %v", describe(kernel, cfg), err)
-	case err == nil && res.Report.Clean():
-		return res
-	default:
-		if err == nil {
-			err = errors.New("the report is not clean, yet the launch returned no error")
-		}
-		t.Fatalf("emutest: %s: %v\n%s", describe(kernel, cfg), err, reportText(res.Report))
+	res := LaunchReport(t, m, dev, kernel, cfg, args...)
+	if res == nil {
+		return nil // LaunchReport failed the test
 	}
-	return nil
+	if !res.Report.Clean() {
+		t.Fatalf("emutest: %s: %v\n%s", describe(kernel, cfg), res.Report.Err(), reportText(res.Report))
+		return nil
+	}
+	return res
 }
 
 // LaunchReport runs kernel with the checker on, like Launch, but returns
