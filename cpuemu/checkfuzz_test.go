@@ -44,7 +44,7 @@ func FuzzChecker(f *testing.F) {
 		k := genFuzzKernel(data)
 		m, err := cpuemu.Load("fuzz.ptx", []byte(k.ptx))
 		if err != nil {
-			t.Fatalf("the generated kernel does not load: %v\n%s", err, numbered(k.ptx))
+			t.Fatalf("the generated kernel does not load: %v\n%s", err, ptNumbered(k.ptx))
 		}
 		for _, s := range []struct {
 			s    cpuemu.Scheduler
@@ -54,7 +54,7 @@ func FuzzChecker(f *testing.F) {
 			a := runFuzz(t, m, k, cfg)
 			b := runFuzz(t, m, k, cfg)
 			if a != b {
-				t.Fatalf("%s seed %d: two runs differ:\nfirst:  %s\nsecond: %s\nkernel:\n%s", s.s, s.seed, a, b, numbered(k.ptx))
+				t.Fatalf("%s seed %d: two runs differ:\nfirst:  %s\nsecond: %s\nkernel:\n%s", s.s, s.seed, a, b, ptNumbered(k.ptx))
 			}
 		}
 	})
@@ -286,7 +286,7 @@ func runFuzz(t *testing.T, m *cpuemu.Module, k fuzzKernel, cfg cpuemu.LaunchConf
 	res, err := m.Launch(d, "fuzz", cfg, p)
 	fail := func(format string, a ...any) {
 		t.Helper()
-		t.Fatalf("%s seed %d: %s\nkernel:\n%s", cfg.Scheduler, cfg.Seed, fmt.Sprintf(format, a...), numbered(k.ptx))
+		t.Fatalf("%s seed %d: %s\nkernel:\n%s", cfg.Scheduler, cfg.Seed, fmt.Sprintf(format, a...), ptNumbered(k.ptx))
 	}
 	var ie *cpuemu.InternalError
 	if errors.As(err, &ie) {
@@ -366,12 +366,4 @@ func hashBytes(b []byte) uint64 {
 		h = (h ^ uint64(c)) * 1099511628211
 	}
 	return h
-}
-
-func numbered(src string) string {
-	var b strings.Builder
-	for i, l := range strings.Split(src, "\n") {
-		fmt.Fprintf(&b, "%4d %s\n", i+1, l)
-	}
-	return b.String()
 }

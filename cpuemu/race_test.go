@@ -14,38 +14,17 @@ import (
 // with the ordering removed that must give the named hazard. The CUDA-level
 // classic cases are in races_test.go.
 
-// rcKernel wraps body in an entry k(in, out) like ptWarpKernel, with the
-// 512-byte shared buffer wbuf (%rd7 = its address) set to zero by every
-// thread before a bar.sync, so that no read sees unwritten memory.
+// rcKernel is ptWarpKernel with %r30 = %ctaid.x, %rd7 = wbuf, %rd8 =
+// &wbuf[tid.x], and wbuf[tid.x] set to zero by every thread before a
+// bar.sync, so that no read sees unwritten shared memory.
 func rcKernel(body string) string {
-	return ptHeader + `
-.shared .align 4 .b8 wbuf[512];
-
-.visible .entry k(
-	.param .u64 k_param_0,
-	.param .u64 k_param_1
-)
-{
-	.reg .pred 	%p<10>;
-	.reg .b32 	%r<32>;
-	.reg .b64 	%rd<16>;
-
-	ld.param.u64 	%rd1, [k_param_0];
-	ld.param.u64 	%rd2, [k_param_1];
-	cvta.to.global.u64 	%rd1, %rd1;
-	cvta.to.global.u64 	%rd2, %rd2;
-	mov.u32 	%r0, %tid.x;
-	mov.u32 	%r30, %ctaid.x;
+	return ptWarpKernel(`	mov.u32 	%r30, %ctaid.x;
 	mov.u64 	%rd7, wbuf;
-	mul.wide.u32 	%rd3, %r0, 4;
 	add.s64 	%rd8, %rd7, %rd3;
 	mov.u32 	%r31, 0;
 	st.shared.u32 	[%rd8], %r31;
 	bar.sync 	0;
-` + body + `
-	ret;
-}
-`
+` + body)
 }
 
 type rcCase struct {
@@ -89,6 +68,27 @@ $L_cons:
 $L_done:`
 }
 
+// rcArrive: warp 0 writes wbuf[32+tid] and arrives at named barrier 1;
+// warp 1 waits there and reads it, or (syncFirst false) reads it first.
+func rcArrive(syncFirst bool) string {
+	wait, read := "bar.sync 	1, 64;", "ld.shared.u32 	%r5, [%rd8]; // DATA-R"
+	if !syncFirst {
+		wait, read = read, wait
+	}
+	return `
+	setp.lt.u32 	%p1, %r0, 32;
+	@!%p1 bra 	$L_cons;
+	st.shared.u32 	[%rd8+128], %r0; // DATA-W
+	bar.arrive 	1, 64;
+	bra.uni 	$L_done;
+$L_cons:
+	` + wait + `
+	` + read + `
+	add.s64 	%rd11, %rd2, %rd3;
+	st.global.u32 	[%rd11], %r5;
+$L_done:`
+}
+
 func rcCases() []rcCase {
 	atomic := func(op string) string {
 		return `
@@ -109,30 +109,8 @@ $L_done:`
 		{name: "atom-gpu-across-blocks", grid: 3, block: 32, body: atomic("atom.global.add.u32")},
 		{name: "atom-cta-across-blocks", grid: 3, block: 32, body: atomic("atom.global.cta.add.u32"),
 			scope: "inter-block", lineA: "ATOM", lineB: "ATOM"},
-		{name: "bar-arrive-then-sync", grid: 1, block: 64, body: `
-	setp.lt.u32 	%p1, %r0, 32;
-	@!%p1 bra 	$L_cons;
-	st.shared.u32 	[%rd8+128], %r0; // DATA-W
-	bar.arrive 	1, 64;
-	bra.uni 	$L_done;
-$L_cons:
-	bar.sync 	1, 64;
-	ld.shared.u32 	%r5, [%rd8]; // DATA-R
-	add.s64 	%rd11, %rd2, %rd3;
-	st.global.u32 	[%rd11], %r5;
-$L_done:`},
-		{name: "read-before-bar-sync", grid: 1, block: 64, body: `
-	setp.lt.u32 	%p1, %r0, 32;
-	@!%p1 bra 	$L_cons;
-	st.shared.u32 	[%rd8+128], %r0; // DATA-W
-	bar.arrive 	1, 64;
-	bra.uni 	$L_done;
-$L_cons:
-	ld.shared.u32 	%r5, [%rd8]; // DATA-R
-	bar.sync 	1, 64;
-	add.s64 	%rd11, %rd2, %rd3;
-	st.global.u32 	[%rd11], %r5;
-$L_done:`, scope: "inter-warp", lineA: "DATA-W", lineB: "DATA-R"},
+		{name: "bar-arrive-then-sync", grid: 1, block: 64, body: rcArrive(true)},
+		{name: "read-before-bar-sync", grid: 1, block: 64, body: rcArrive(false), scope: "inter-warp", lineA: "DATA-W", lineB: "DATA-R"},
 		{name: "shfl-orders-no-memory", grid: 1, block: 32, body: `
 	st.shared.u32 	[%rd8+128], %r0; // DATA-W
 	shfl.sync.idx.b32 	%r4, %r0, 0, 31, -1;
@@ -297,7 +275,7 @@ func TestTrace(t *testing.T) {
 	st.shared.u32 	[%rd8+128], %r0; // STORE`)
 	m := ptLoad(t, "trace", src)
 	d := cpuemu.NewDevice()
-	res, err := m.Launch(d, "k", cpuemu.LaunchConfig{Grid: ptD1(1), Block: ptD1(40), Trace: true}, ptBuf(t, d, 128, nil), ptBuf(t, d, 128, nil))
+	res, err := m.Launch(d, "k", cpuemu.LaunchConfig{Grid: ptD1(1), Block: ptD1(40), Trace: true}, ptBuf(t, d, 4096, nil), ptBuf(t, d, 4096, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -324,7 +302,7 @@ func TestTrace(t *testing.T) {
 			t.Errorf("thread %d stored at %#x, want %#x", tid, a, 4*tid+128)
 		}
 	}
-	res, _ = m.Launch(d, "k", cpuemu.LaunchConfig{Grid: ptD1(1), Block: ptD1(40), Trace: true, TraceLimit: 10}, ptBuf(t, d, 128, nil), ptBuf(t, d, 128, nil))
+	res, _ = m.Launch(d, "k", cpuemu.LaunchConfig{Grid: ptD1(1), Block: ptD1(40), Trace: true, TraceLimit: 10}, ptBuf(t, d, 4096, nil), ptBuf(t, d, 4096, nil))
 	if len(res.Trace) != 10 || !res.TraceTruncated {
 		t.Errorf("limit 10: %d events, truncated %v", len(res.Trace), res.TraceTruncated)
 	}
