@@ -52,7 +52,6 @@ type laneState struct {
 	fence    *vclock // the lane's clock at its last fence: what a later strong write releases
 	fenceCTA bool    // that fence had .cta scope
 	acq      *vclock // release clocks seen by strong reads since the last fence
-	acqCTA   int32
 }
 
 // access records one access in the shadow state.

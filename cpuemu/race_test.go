@@ -39,7 +39,6 @@ type rcCase struct {
 	lineB     string
 	syncKind  string // a sync error the kernel must give instead
 	deadlocks bool
-	maxInstrs int64
 }
 
 // Warp 0 lane 0 publishes wbuf[4] = 42 and raises the flag wbuf[0]; warp 1
