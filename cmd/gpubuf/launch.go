@@ -63,6 +63,7 @@ type launchOpts struct {
 	seeds      int
 	json       bool
 	trace      string
+	traceLimit int
 	maxInstr   int64
 }
 
@@ -114,6 +115,7 @@ func parseLaunchFlags(race bool, args []string, stderr io.Writer) (*launchOpts, 
 	}
 	fs.BoolVar(&o.json, "json", false, "print a JSON object on stdout")
 	fs.StringVar(&o.trace, "trace", "", "record every lane's instructions and write them to `FILE` as JSON")
+	fs.IntVar(&o.traceLimit, "trace-limit", cpuemu.DefaultTraceLimit, "the most trace events to keep (`N`); the file says when more happened")
 	fs.Int64Var(&o.maxInstr, "max-instructions", 0, "bound on lane-instructions (0: the emulator's default)")
 
 	// The flag package stops at the first non-flag: parse, take one
@@ -175,6 +177,9 @@ func parseLaunchFlags(race bool, args []string, stderr io.Writer) (*launchOpts, 
 	}
 	if o.seeds < 0 {
 		return nil, usageFail(stderr, o.cmd, "--seeds %d: must not be negative", o.seeds)
+	}
+	if o.traceLimit < 1 {
+		return nil, usageFail(stderr, o.cmd, "--trace-limit %d: must be at least 1", o.traceLimit)
 	}
 	if o.maxInstr < 0 {
 		return nil, usageFail(stderr, o.cmd, "--max-instructions %d: must not be negative", o.maxInstr)
@@ -435,6 +440,7 @@ func launchCmd(race bool, args []string, stdout, stderr io.Writer) int {
 	cfg := o.baseConfig()
 	cfg.Check = race
 	cfg.Trace = o.trace != ""
+	cfg.TraceLimit = o.traceLimit
 	dev := cpuemu.NewDevice()
 	largs, ptrs, err := buildArgs(dev, o.specs)
 	if err != nil {

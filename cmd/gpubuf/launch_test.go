@@ -271,6 +271,21 @@ func TestLaunchJSONAndTrace(t *testing.T) {
 	if len(lanes) != 64 {
 		t.Errorf("trace covers %d lanes, want 64", len(lanes))
 	}
+	if tr.Truncated == nil || *tr.Truncated {
+		t.Errorf("a full trace says truncated %v", tr.Truncated)
+	}
+
+	// --trace-limit keeps the first N events and says so.
+	if code, _, stderr := runCLI(cat([]string{"launch", "--kernel", "lane_handoff", "--trace", trace, "--trace-limit", "100"}, handoffArgs)...); code != exitOK {
+		t.Fatalf("--trace-limit 100: exit %d\n%s", code, stderr)
+	}
+	tr.Events, tr.Truncated = nil, nil
+	if err := json.Unmarshal(readFile(t, trace), &tr); err != nil {
+		t.Fatal(err)
+	}
+	if len(tr.Events) != 100 || tr.Truncated == nil || !*tr.Truncated {
+		t.Errorf("--trace-limit 100: %d events, truncated %v", len(tr.Events), tr.Truncated)
+	}
 
 	// A failing launch gives a JSON error.
 	code, stdout, _ = runCLI("launch", "--json", "--kernel", "divergent_syncwarp", "--grid", "1", "--block", "32", "--arg", "buf:128")
@@ -319,6 +334,7 @@ func TestLaunchBadInput(t *testing.T) {
 		{cat(h, three, []string{"--scheduler", "fastest"}), "--scheduler"},
 		{cat(h, three, []string{"--shared", "1M"}), "--shared 1M"},
 		{cat(h, three, []string{"--max-instructions", "-1"}), "--max-instructions"},
+		{cat(h, three, []string{"--trace-limit", "0"}), "--trace-limit 0"},
 		{cat(h, three, []string{"--bogus"}), "bogus"},
 	} {
 		for _, cmd := range []string{"launch", "race"} {
