@@ -140,30 +140,11 @@ func describe(kernel string, cfg cpuemu.LaunchConfig) string {
 }
 
 // Schedule is one scheduler, with its seed, to run launches under.
-type Schedule struct {
-	Scheduler cpuemu.Scheduler
-	Seed      uint64
-}
+type Schedule = cpuemu.Schedule
 
 // ScheduleOf is the schedule a launch config runs under.
 func ScheduleOf(cfg cpuemu.LaunchConfig) Schedule {
 	return Schedule{Scheduler: cfg.Scheduler, Seed: cfg.Seed}
-}
-
-// String names the schedule for subtests: "lockstep", "roundrobin",
-// "adversarial", "random-seed-3" (a non-random scheduler shows its seed only
-// when it is not zero).
-func (s Schedule) String() string {
-	if s.Scheduler == cpuemu.Random || s.Seed != 0 {
-		return fmt.Sprintf("%s-seed-%d", s.Scheduler, s.Seed)
-	}
-	return s.Scheduler.String()
-}
-
-// Config returns cfg with the schedule's scheduler and seed.
-func (s Schedule) Config(cfg cpuemu.LaunchConfig) cpuemu.LaunchConfig {
-	cfg.Scheduler, cfg.Seed = s.Scheduler, s.Seed
-	return cfg
 }
 
 // Schedules is lockstep, roundrobin and adversarial, then random with
@@ -176,12 +157,13 @@ func Schedules(seeds int) []Schedule {
 	return out
 }
 
-// EverySchedule runs f as a subtest, named after the schedule, for each of
-// Schedules(seeds). f may call t.Parallel.
+// EverySchedule runs f as a subtest, named after the schedule
+// ("lockstep", "random-seed-3"), for each of Schedules(seeds). f may call
+// t.Parallel.
 func EverySchedule(t *testing.T, seeds int, f func(t *testing.T, s Schedule)) {
 	t.Helper()
 	for _, s := range Schedules(seeds) {
-		t.Run(s.String(), func(t *testing.T) { f(t, s) })
+		t.Run(strings.ReplaceAll(s.String(), " ", "-"), func(t *testing.T) { f(t, s) })
 	}
 }
 

@@ -184,11 +184,11 @@ func TestSchedules(t *testing.T) {
 			t.Errorf("%s: Config gives %+v", s, c)
 		}
 	}
-	want := []string{"lockstep", "roundrobin", "adversarial", "random-seed-1", "random-seed-2"}
+	want := []string{"lockstep", "roundrobin", "adversarial", "random seed 1", "random seed 2"}
 	if !slices.Equal(names, want) {
 		t.Errorf("Schedules(2) = %q, want %q", names, want)
 	}
-	if s := (emutest.Schedule{Scheduler: cpuemu.Adversarial, Seed: 4}); s.String() != "adversarial-seed-4" {
+	if s := (emutest.Schedule{Scheduler: cpuemu.Adversarial, Seed: 4}); s.String() != "adversarial seed 4" {
 		t.Errorf("adversarial seed 4 is named %q", s)
 	}
 }
@@ -212,5 +212,15 @@ func TestBuffers(t *testing.T) {
 	f := runFake(func(tb testing.TB) { emutest.Read(tb, dev, p, 1<<20) })
 	if !f.Failed() {
 		t.Errorf("reading past an allocation passed")
+	}
+}
+
+func TestEveryScheduleNamesSubtests(t *testing.T) {
+	var got []string
+	emutest.EverySchedule(t, 1, func(t *testing.T, s emutest.Schedule) {
+		got = append(got, t.Name()[strings.LastIndexByte(t.Name(), '/')+1:])
+	})
+	if want := []string{"lockstep", "roundrobin", "adversarial", "random-seed-1"}; !slices.Equal(got, want) {
+		t.Errorf("subtests %q, want %q", got, want)
 	}
 }

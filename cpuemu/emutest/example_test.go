@@ -47,5 +47,5 @@ func Example() {
 	// block_sum lockstep [528 1552] true
 	// block_sum roundrobin [528 1552] true
 	// block_sum adversarial [528 1552] true
-	// block_sum random-seed-1 [528 1552] true
+	// block_sum random seed 1 [528 1552] true
 }

@@ -47,17 +47,7 @@ func (r Report) LaneInstrPerSec() float64 {
 }
 
 // Schedule is a scheduler with its seed.
-type Schedule struct {
-	Scheduler cpuemu.Scheduler
-	Seed      uint64
-}
-
-func (s Schedule) String() string {
-	if s.Scheduler == cpuemu.Random {
-		return fmt.Sprintf("random seed %d", s.Seed)
-	}
-	return s.Scheduler.String()
-}
+type Schedule = cpuemu.Schedule
 
 // Size scales the demo inputs: 1 is the demo's default.
 type Size int
