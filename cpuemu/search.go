@@ -17,10 +17,11 @@ type Schedule struct {
 	Seed      uint64    `json:"seed"`
 }
 
-// String is "lockstep", "adversarial", "roundrobin" or "random seed 7". A
-// non-random scheduler shows its seed only when it is not zero.
+// String is "lockstep", "adversarial", "roundrobin" or "random seed 7".
+// Adversarial shows its seed only when it is not zero, and the schedulers
+// that use no seed never do.
 func (s Schedule) String() string {
-	if s.Scheduler == Random || s.Seed != 0 {
+	if s.seeded() {
 		return fmt.Sprintf("%s seed %d", s.Scheduler, s.Seed)
 	}
 	return s.Scheduler.String()
@@ -38,10 +39,15 @@ func (s Schedule) Config(cfg LaunchConfig) LaunchConfig {
 // "--scheduler random --seed 7", or "--scheduler adversarial" (with --seed
 // only when the seed is not zero).
 func (s Schedule) Flags() string {
-	if s.Scheduler == Random || s.Seed != 0 {
+	if s.seeded() {
 		return fmt.Sprintf("--scheduler %s --seed %d", s.Scheduler, s.Seed)
 	}
 	return "--scheduler " + s.Scheduler.String()
+}
+
+// seeded reports whether the seed changes the schedule and so must be said.
+func (s Schedule) seeded() bool {
+	return s.Scheduler == Random || s.Scheduler == Adversarial && s.Seed != 0
 }
 
 type scheduleJSON struct {

@@ -397,3 +397,21 @@ func TestScheduleStringConfigJSON(t *testing.T) {
 		t.Errorf("Config: %+v, want %+v", got, want)
 	}
 }
+
+func TestScheduleNamesOnlyUsefulSeeds(t *testing.T) {
+	for s, want := range map[Schedule]string{
+		{Lockstep, 1}:    "lockstep",
+		{RoundRobin, 9}:  "roundrobin",
+		{Adversarial, 0}: "adversarial",
+		{Adversarial, 3}: "adversarial seed 3",
+		{Random, 0}:      "random seed 0",
+		{Random, 7}:      "random seed 7",
+	} {
+		if got := s.String(); got != want {
+			t.Errorf("%#v.String() = %q, want %q", s, got, want)
+		}
+	}
+	if got := (Schedule{Lockstep, 5}).Flags(); got != "--scheduler lockstep" {
+		t.Errorf("lockstep flags %q", got)
+	}
+}
