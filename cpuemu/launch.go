@@ -148,16 +148,18 @@ type cta struct {
 }
 
 type barState struct {
-	gen      uint32
-	arrived  []uint32 // per warp: lanes arrived this generation
-	done     []bool   // per warp: the warp has arrived
-	nwarps   int
-	count    int      // expected threads, 0 = every live warp
-	warpPC   []int32  // per warp: the barrier instruction its first lane used
-	liveAt   []uint32 // per warp: its live lanes when its first lane arrived
-	red      uint32   // bar.red accumulator: popc count, or and/or
-	redInit  bool
-	anyArriv bool
+	gen       uint32
+	arrived   []uint32 // per warp: lanes arrived this generation
+	done      []bool   // per warp: the warp has arrived
+	nwarps    int
+	count     int      // expected threads, 0 = every live warp
+	warpPC    []int32  // per warp: the barrier instruction its first lane used
+	liveAt    []uint32 // per warp: its live lanes when its first lane arrived
+	firstPC   int32    // the instruction of the generation's first arrival
+	firstWarp int      // and its warp
+	red       uint32   // bar.red accumulator: popc count, or and/or
+	redInit   bool
+	anyArriv  bool
 }
 
 type frame struct {

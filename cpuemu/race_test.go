@@ -148,6 +148,22 @@ $L_done:`, scope: "inter-block", lineA: "READ", lineB: "WRITE"},
 	setp.ge.u32 	%p1, %r0, 16;
 	@%p1 mov.u32 	%r2, -1;
 	bar.warp.sync 	%r2; // SYNC`, syncKind: "rendezvous-mismatch", deadlocks: true},
+		{name: "block-diverges-at-syncthreads", grid: 1, block: 64, body: `
+	setp.lt.u32 	%p1, %r0, 32;
+	@%p1 bra 	$L_first;
+	bar.sync 	0; // BAR-B
+	bra.uni 	$L_done;
+$L_first:
+	bar.sync 	0; // BAR-A
+$L_done:`, syncKind: "barrier-not-aligned"},
+		{name: "named-barrier-from-two-sites", grid: 1, block: 64, body: `
+	setp.lt.u32 	%p1, %r0, 32;
+	@%p1 bra 	$L_first;
+	bar.sync 	1, 64;
+	bra.uni 	$L_done;
+$L_first:
+	bar.sync 	1, 64;
+$L_done:`},
 		{name: "exit-while-warp-waits", grid: 1, block: 32, body: `
 	setp.lt.u32 	%p1, %r0, 16;
 	@%p1 bra 	$L_wait;

@@ -289,14 +289,20 @@ func (w *warp) arriveBar(o *op, pc int32, ex uint32) {
 			b.anyArriv = true
 			b.count = count
 			b.red, b.redInit = 0, false
+			b.firstPC, b.firstWarp = pc, w.id
 		} else {
 			if b.count != count {
 				w.c.l.diag("barrier-count-mismatch", o, w, 1<<lane, "barrier %d reached with thread count %d and %d in one generation", id, b.count, count)
 			}
 		}
 		// .aligned asks every thread of a warp to execute the same barrier
-		// instruction (§9.7.12.1); different warps may use different ones,
-		// as warp-specialised producers and consumers do.
+		// instruction (§9.7.12.1). Warps that name a thread count may use
+		// different ones, as warp-specialised producers and consumers do;
+		// a barrier over the whole block (__syncthreads) must be one
+		// instruction for all, or the block diverged at it.
+		if b.arrived[w.id] == 0 && count == 0 && o.flags&fAligned != 0 && pc != b.firstPC {
+			w.c.l.diag("barrier-not-aligned", o, w, 1<<lane, "warps %d and %d reach aligned barrier %d over the whole block from different instructions (ptx lines %d and %d)", b.firstWarp, w.id, id, c.l.p.ops[b.firstPC].line, o.line)
+		}
 		if b.arrived[w.id] == 0 {
 			b.warpPC[w.id] = pc
 			b.liveAt[w.id] = w.live
