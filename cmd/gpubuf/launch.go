@@ -307,13 +307,6 @@ func (o *launchOpts) baseConfig() cpuemu.LaunchConfig {
 	}
 }
 
-func scheduleName(s cpuemu.Scheduler, seed uint64) string {
-	if s == cpuemu.Random {
-		return fmt.Sprintf("random seed %d", seed)
-	}
-	return s.String()
-}
-
 // errKind classifies a launch error for JSON.
 func errKind(err error) string {
 	var (
@@ -511,7 +504,7 @@ func launchCmd(race bool, args []string, stdout, stderr io.Writer) int {
 		}
 	} else {
 		line := fmt.Sprintf("%s: grid %s block %s, %s scheduler, %d threads, %d lane-instructions",
-			entry.Name, o.grid, o.block, scheduleName(o.sched, o.seed), res.Threads, res.LaneInstructions)
+			entry.Name, o.grid, o.block, cpuemu.Schedule{Scheduler: o.sched, Seed: o.seed}, res.Threads, res.LaneInstructions)
 		if n := len(res.Diagnostics); n > 0 {
 			line += fmt.Sprintf(", %d diagnostics", n)
 		}
