@@ -216,3 +216,41 @@ func putLE(b []byte, size int, v uint64) {
 		binary.LittleEndian.PutUint64(b, v)
 	}
 }
+
+// View returns the live backing bytes of [p, p+n), which must lie inside
+// one live allocation. The slice aliases device memory: what kernels
+// launched on d store there shows through it, and what is written through
+// it the next launch loads. It stays valid until the allocation is freed,
+// after which it is ordinary Go memory, no longer seen by d. Accesses
+// through it are not serialised with launches: the caller must not touch
+// it while a launch that uses those bytes runs (d's Write, Read and Memset
+// wait for a running launch; a View does not).
+func (d *Device) View(p DevicePtr, n int) ([]byte, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	b, err := d.span("view", p, n)
+	if err != nil {
+		return nil, err
+	}
+	return b[:n:n], nil
+}
+
+// ReleaseModule frees the storage of m's .global variables on d, which m's
+// first launch on d made from the module's initial image. A later launch of
+// m on d starts again from that image. It does nothing when m was never
+// launched on d or has no .global variables. It must not be called while a
+// launch of m on d runs.
+func (d *Device) ReleaseModule(m *Module) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.modules[m] {
+		return
+	}
+	delete(d.modules, m)
+	for i, a := range d.allocs {
+		if a.base == m.globalBase {
+			d.allocs = append(d.allocs[:i], d.allocs[i+1:]...)
+			return
+		}
+	}
+}

@@ -1,0 +1,215 @@
+// Package emu is the emulator backend of package gpu: every gpu interface
+// over gpubuf's PTX emulator, package cpuemu. It registers itself as
+// gpu.BackendEmu ("emu") when imported:
+//
+//	import _ "github.com/gpubuf/gpubuf/gpu/emu"
+//	dev, err := gpu.Open(gpu.Options{Backend: gpu.BackendEmu})
+//
+// or opens a device directly with Open.
+//
+// Each device is one cpuemu.Device, whose memory is an arena of checked
+// allocations; it runs one launch at a time, one block after another, with
+// the scheduler, seed and checker that gpu.EmuOptions name. Device memory
+// and mapped host memory count against cpuemu.DefaultMemoryLimit.
+//
+// Streams are ordered queues, each served by its own goroutine: copies,
+// memsets, launches, event records and waits return as soon as their
+// arguments are checked, and run in order later. The first error of a
+// stream's work (a fault, a deadlock, a non-clean checker report) is sticky:
+// Synchronize returns it, so do Query and Synchronize of every event
+// recorded on the stream after it, and the stream skips the work queued
+// behind it. A stream that waits on an event recorded after a failure takes
+// on that failure too, so work ordered after failed work does not run as if
+// it had succeeded. Work errors are never returned by the calls that queue
+// work, only call errors are (bad arguments, closed objects).
+//
+// Host memory allocated with gpu.HostMapped is device memory of the
+// emulator exposed as a Go slice (cpuemu.Device.View): kernels read and
+// write it directly, zero-copy. Without the flag a host buffer is an
+// ordinary Go slice. Nothing is page-locked.
+//
+// Closing waits, it does not cancel: Device.Close and Stream.Close wait for
+// the work already queued; DeviceBuffer.Free and HostBuffer.Free wait for
+// the queued work that uses the buffer; Module.Close lets the queued
+// launches of its kernels finish and frees the module after the last one.
+//
+// Every error is a *gpu.Error with Backend "emu", whose Err is the
+// emulator's typed error where there is one (errors.As reaches
+// *cpuemu.FaultError, *cpuemu.DeadlockError, *cpuemu.CheckError,
+// *cpuemu.MemoryError, ...) or gpu.ErrClosed for a use after close.
+package emu
+
+import (
+	"errors"
+	"sync"
+
+	"github.com/gpubuf/gpubuf/cpuemu"
+	"github.com/gpubuf/gpubuf/gpu"
+)
+
+func init() { gpu.Register(gpu.BackendEmu, driver{}) }
+
+type driver struct{}
+
+func (driver) Open(opts gpu.Options) (gpu.Device, error) { return Open(opts) }
+
+// deviceName is the device name Info reports.
+const deviceName = "gpubuf PTX emulator"
+
+// Open opens a new emulated device configured by opts.Emu; the other
+// fields of opts are ignored. Every device has its own memory.
+func Open(opts gpu.Options) (gpu.Device, error) {
+	sched := cpuemu.Lockstep
+	if opts.Emu.Scheduler != "" {
+		s, err := cpuemu.ParseScheduler(opts.Emu.Scheduler)
+		if err != nil {
+			return nil, opErr("open", err)
+		}
+		sched = s
+	}
+	d := &device{
+		mem:   cpuemu.NewDevice(),
+		sched: sched,
+		seed:  opts.Emu.Seed,
+		check: opts.Emu.Check,
+		info: gpu.Info{
+			Name:              deviceName,
+			Backend:           gpu.BackendEmu,
+			ComputeCapability: [2]int{7, 0}, // the PTX target the kernels are built for
+			TotalMemory:       cpuemu.DefaultMemoryLimit,
+			SMCount:           1, // one block at a time
+			WarpSize:          32,
+			Driver:            "cpuemu (" + sched.String() + ")",
+		},
+		streams: map[*stream]struct{}{},
+		bufs:    map[*deviceBuffer]struct{}{},
+		hosts:   map[*hostBuffer]struct{}{},
+		mods:    map[*module]struct{}{},
+	}
+	return d, nil
+}
+
+type device struct {
+	mem   *cpuemu.Device
+	info  gpu.Info
+	sched cpuemu.Scheduler
+	seed  uint64
+	check bool
+
+	mu      sync.Mutex // guards what follows
+	closed  bool
+	streams map[*stream]struct{}
+	bufs    map[*deviceBuffer]struct{}
+	hosts   map[*hostBuffer]struct{}
+	mods    map[*module]struct{}
+}
+
+func (d *device) Info() gpu.Info { return d.info }
+
+func (d *device) isClosed() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.closed
+}
+
+// register adds x to one of the device's sets unless the device is closed.
+func register[T comparable](d *device, set map[T]struct{}, x T, op string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return closedErr(op, "device is closed")
+	}
+	set[x] = struct{}{}
+	return nil
+}
+
+func unregister[T comparable](d *device, set map[T]struct{}, x T) {
+	d.mu.Lock()
+	delete(set, x)
+	d.mu.Unlock()
+}
+
+func (d *device) LoadModule(name string, ptx []byte) (gpu.Module, error) {
+	op := "load module " + name
+	if d.isClosed() {
+		return nil, closedErr(op, "device is closed")
+	}
+	cm, err := cpuemu.Load(name, ptx)
+	if err != nil {
+		return nil, opErr(op, err)
+	}
+	m := newModule(d, cm)
+	if err := register(d, d.mods, m, op); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func (d *device) NewStream() (gpu.Stream, error) {
+	s := newStream(d)
+	if err := register(d, d.streams, s, "new stream"); err != nil {
+		s.shutdown()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (d *device) NewEvent() (gpu.Event, error) {
+	if d.isClosed() {
+		return nil, closedErr("new event", "device is closed")
+	}
+	return &event{d: d}, nil
+}
+
+// Synchronize waits for the work queued so far on every stream and returns
+// the first stream's sticky error, if any.
+func (d *device) Synchronize() error {
+	d.mu.Lock()
+	if d.closed {
+		d.mu.Unlock()
+		return closedErr("synchronize", "device is closed")
+	}
+	streams := make([]*stream, 0, len(d.streams))
+	for s := range d.streams {
+		streams = append(streams, s)
+	}
+	d.mu.Unlock()
+	var first error
+	for _, s := range streams {
+		if err := s.sync(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// Close waits for the work queued on every stream to finish (it does not
+// cancel it), ends the streams, frees every buffer and module, and makes
+// every later call on the device or anything it made return an error
+// wrapping gpu.ErrClosed. Frees still succeed, doing nothing. Close is
+// idempotent.
+func (d *device) Close() error {
+	d.mu.Lock()
+	if d.closed {
+		d.mu.Unlock()
+		return nil
+	}
+	d.closed = true
+	streams, bufs, hosts, mods := d.streams, d.bufs, d.hosts, d.mods
+	d.streams, d.bufs, d.hosts, d.mods = map[*stream]struct{}{}, map[*deviceBuffer]struct{}{}, map[*hostBuffer]struct{}{}, map[*module]struct{}{}
+	d.mu.Unlock()
+	var errs []error
+	for s := range streams {
+		s.shutdown()
+	}
+	for b := range bufs {
+		errs = append(errs, b.Free())
+	}
+	for h := range hosts {
+		errs = append(errs, h.Free())
+	}
+	for m := range mods {
+		errs = append(errs, m.Close())
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,507 @@
+package emu
+
+import (
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/gpubuf/gpubuf/gpu"
+)
+
+// stream is a FIFO of tasks run by its own goroutine.
+type stream struct {
+	d      *device
+	exited chan struct{} // closed when the goroutine ends
+
+	mu      sync.Mutex
+	cond    sync.Cond // broadcast when work is queued or done, and at shutdown
+	queue   []task
+	closing bool
+	queued  uint64 // tasks ever queued
+	done    uint64 // tasks finished (run or skipped)
+	err     error  // the first error of the stream's work: sticky
+}
+
+// task is one queued operation.
+type task struct {
+	// run does the work. failed is the stream's sticky error; run is
+	// called with a non-nil one only when always is set.
+	run    func(failed error) error
+	always bool   // run even after the stream failed (records and waits)
+	free   func() // drops what the task holds (buffers, the module); may be nil
+}
+
+func newStream(d *device) *stream {
+	s := &stream{d: d, exited: make(chan struct{})}
+	s.cond.L = &s.mu
+	go s.loop()
+	return s
+}
+
+func (s *stream) loop() {
+	defer close(s.exited)
+	for {
+		s.mu.Lock()
+		for len(s.queue) == 0 && !s.closing {
+			s.cond.Wait()
+		}
+		if len(s.queue) == 0 {
+			s.mu.Unlock()
+			return
+		}
+		t := s.queue[0]
+		s.queue[0] = task{}
+		s.queue = s.queue[1:]
+		failed := s.err
+		s.mu.Unlock()
+
+		var err error
+		if failed == nil || t.always {
+			err = runTask(t, failed)
+		}
+		if t.free != nil {
+			t.free()
+		}
+
+		s.mu.Lock()
+		if err != nil && s.err == nil {
+			s.err = err
+		}
+		s.done++
+		s.cond.Broadcast()
+		s.mu.Unlock()
+	}
+}
+
+// runTask runs t, turning a panic (a bug in this package or the emulator)
+// into the stream's error instead of a crash.
+func runTask(t task, failed error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = msgErr("stream", "emulator panic: %v", r)
+		}
+	}()
+	return t.run(failed)
+}
+
+// enqueue queues t, or frees it and fails when the stream is closed.
+func (s *stream) enqueue(op string, t task) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		if t.free != nil {
+			t.free()
+		}
+		return closedErr(op, "stream is closed")
+	}
+	s.queue = append(s.queue, t)
+	s.queued++
+	s.cond.Broadcast()
+	return nil
+}
+
+// sync waits for the tasks queued so far and returns the sticky error.
+func (s *stream) sync() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for target := s.queued; s.done < target; {
+		s.cond.Wait()
+	}
+	return s.err
+}
+
+// shutdown stops the stream taking work, waits for the work queued, and
+// for the goroutine to end.
+func (s *stream) shutdown() {
+	s.mu.Lock()
+	s.closing = true
+	s.cond.Broadcast()
+	s.mu.Unlock()
+	<-s.exited
+}
+
+func (s *stream) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closing
+}
+
+// Synchronize waits for the work queued so far and returns the stream's
+// sticky error: the first error of its work, if any.
+func (s *stream) Synchronize() error {
+	if s.isClosed() {
+		return closedErr("synchronize", "stream is closed")
+	}
+	return s.sync()
+}
+
+// Close waits for the work queued so far, ends the stream's goroutine and
+// makes later calls on the stream return an error wrapping gpu.ErrClosed.
+// It is idempotent.
+func (s *stream) Close() error {
+	s.shutdown()
+	unregister(s.d, s.d.streams, s)
+	return nil
+}
+
+// devBuf checks that b is a live device buffer of this device and holds it.
+func (s *stream) devBuf(op string, b gpu.DeviceBuffer) (*deviceBuffer, error) {
+	db, ok := b.(*deviceBuffer)
+	switch {
+	case b == nil || ok && db == nil:
+		return nil, msgErr(op, "nil device buffer")
+	case !ok:
+		return nil, msgErr(op, "device buffer %T is not the emulator's", b)
+	case db.d != s.d:
+		return nil, msgErr(op, "device buffer belongs to another device")
+	}
+	return db, db.use(op)
+}
+
+// hostBuf checks that h is a live host buffer of this backend and holds
+// it. Host buffers are portable: a copy may use one of another emulated
+// device.
+func (s *stream) hostBuf(op string, h gpu.HostBuffer) (*hostBuffer, error) {
+	hb, ok := h.(*hostBuffer)
+	switch {
+	case h == nil || ok && hb == nil:
+		return nil, msgErr(op, "nil host buffer")
+	case !ok:
+		return nil, msgErr(op, "host buffer %T is not the emulator's", h)
+	}
+	return hb, hb.use(op)
+}
+
+func (s *stream) CopyHtoD(dst gpu.DeviceBuffer, dstOff int, src gpu.HostBuffer, srcOff, n int) error {
+	const op = "copy HtoD"
+	db, err := s.devBuf(op, dst)
+	if err != nil {
+		return err
+	}
+	hb, err := s.hostBuf(op, src)
+	if err != nil {
+		db.refs.release()
+		return err
+	}
+	free := func() { db.refs.release(); hb.refs.release() }
+	if err := checkRange(op, "device buffer", dstOff, n, db.size); err != nil {
+		free()
+		return err
+	}
+	if err := checkRange(op, "host buffer", srcOff, n, len(hb.bytes)); err != nil {
+		free()
+		return err
+	}
+	return s.enqueue(op, task{
+		run:  func(error) error { return db.write(op, dstOff, hb.bytes[srcOff:srcOff+n]) },
+		free: free,
+	})
+}
+
+func (s *stream) CopyDtoH(dst gpu.HostBuffer, dstOff int, src gpu.DeviceBuffer, srcOff, n int) error {
+	const op = "copy DtoH"
+	hb, err := s.hostBuf(op, dst)
+	if err != nil {
+		return err
+	}
+	db, err := s.devBuf(op, src)
+	if err != nil {
+		hb.refs.release()
+		return err
+	}
+	free := func() { db.refs.release(); hb.refs.release() }
+	if err := checkRange(op, "host buffer", dstOff, n, len(hb.bytes)); err != nil {
+		free()
+		return err
+	}
+	if err := checkRange(op, "device buffer", srcOff, n, db.size); err != nil {
+		free()
+		return err
+	}
+	return s.enqueue(op, task{
+		run:  func(error) error { return db.read(op, hb.bytes[dstOff:dstOff+n], srcOff) },
+		free: free,
+	})
+}
+
+func (s *stream) Memset(dst gpu.DeviceBuffer, off, n int, b byte) error {
+	const op = "memset"
+	db, err := s.devBuf(op, dst)
+	if err != nil {
+		return err
+	}
+	if err := checkRange(op, "device buffer", off, n, db.size); err != nil {
+		db.refs.release()
+		return err
+	}
+	return s.enqueue(op, task{
+		run:  func(error) error { return db.memset(op, off, n, b) },
+		free: func() { db.refs.release() },
+	})
+}
+
+// Launch checks the arguments with gpu.CheckArgs and the shape as cpuemu
+// will, holds the module and the buffers, and queues the launch.
+func (s *stream) Launch(k gpu.Kernel, cfg gpu.LaunchConfig, args ...any) error {
+	kk, ok := k.(*kernel)
+	switch {
+	case k == nil || ok && kk == nil:
+		return msgErr("launch", "nil kernel")
+	case !ok:
+		return msgErr("launch", "kernel %T is not the emulator's", k)
+	}
+	name := kk.entry.Name
+	op := "launch " + name
+	if kk.m.d != s.d {
+		return msgErr(op, "kernel belongs to another device")
+	}
+	checked, err := gpu.CheckArgs(name, kk.params, args)
+	if err != nil {
+		return ownErr(err)
+	}
+	ccfg, err := kk.config(cfg)
+	if err != nil {
+		return opErr(op, err)
+	}
+	var held []*refs
+	free := func() {
+		for _, r := range held {
+			r.release()
+		}
+	}
+	values := make([]any, len(checked))
+	for i, a := range checked {
+		switch {
+		case a.Buffer != nil:
+			db, ok := a.Buffer.(*deviceBuffer)
+			if !ok || db.d != s.d {
+				free()
+				return msgErr(op, "argument %d (%s): device buffer belongs to another device", i, a.Param.Name)
+			}
+			if !db.refs.acquire() {
+				free()
+				return closedErr(op, fmt.Sprintf("argument %d (%s): device buffer was freed", i, a.Param.Name))
+			}
+			held = append(held, &db.refs)
+			values[i] = db.ptr
+		case a.Host != nil:
+			hb, ok := a.Host.(*hostBuffer)
+			if !ok || hb.d != s.d {
+				free()
+				return msgErr(op, "argument %d (%s): host buffer is not mapped into this device", i, a.Param.Name)
+			}
+			if !hb.refs.acquire() {
+				free()
+				return closedErr(op, fmt.Sprintf("argument %d (%s): host buffer was freed", i, a.Param.Name))
+			}
+			held = append(held, &hb.refs)
+			values[i] = hb.ptr
+		default:
+			values[i] = a.Value
+		}
+	}
+	m := kk.m
+	if !m.refs.acquire() {
+		free()
+		return closedErr(op, "module "+m.Name()+" is closed")
+	}
+	return s.enqueue(op, task{
+		run: func(error) error {
+			if _, err := m.cm.Launch(s.d.mem, name, ccfg, values...); err != nil {
+				return opErr(op, err)
+			}
+			return nil
+		},
+		free: func() { free(); m.launchDone() },
+	})
+}
+
+// event is an event; each Record makes a new record.
+type event struct {
+	d *device
+
+	mu     sync.Mutex
+	cur    *record // the last Record's; nil before the first
+	closed bool
+}
+
+// record is one Record of an event: it completes when its stream reaches it.
+type record struct {
+	done chan struct{} // closed on completion; at and err are set before
+	at   time.Time
+	err  error // the stream's sticky error when it got there
+}
+
+func (r *record) completed() bool {
+	select {
+	case <-r.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// ev checks that e is an open event of this device.
+func (s *stream) ev(op string, e gpu.Event) (*event, error) {
+	ev, ok := e.(*event)
+	switch {
+	case e == nil || ok && ev == nil:
+		return nil, msgErr(op, "nil event")
+	case !ok:
+		return nil, msgErr(op, "event %T is not the emulator's", e)
+	case ev.d != s.d:
+		return nil, msgErr(op, "event belongs to another device")
+	}
+	return ev, ev.check(op)
+}
+
+// check fails when the event or its device is closed.
+func (e *event) check(op string) error {
+	e.mu.Lock()
+	closed := e.closed
+	e.mu.Unlock()
+	switch {
+	case closed:
+		return closedErr(op, "event is closed")
+	case e.d.isClosed():
+		return closedErr(op, "device is closed")
+	}
+	return nil
+}
+
+func (e *event) last() *record {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.cur
+}
+
+// Record queues a record of e: it completes, with the time the stream
+// reached it, when the work queued before it has, and carries the
+// stream's sticky error.
+func (s *stream) Record(e gpu.Event) error {
+	const op = "record"
+	ev, err := s.ev(op, e)
+	if err != nil {
+		return err
+	}
+	r := &record{done: make(chan struct{})}
+	err = s.enqueue(op, task{
+		always: true,
+		run: func(failed error) error {
+			r.at, r.err = time.Now(), failed
+			close(r.done)
+			return nil
+		},
+	})
+	if err != nil {
+		return err
+	}
+	ev.mu.Lock()
+	ev.cur = r
+	ev.mu.Unlock()
+	return nil
+}
+
+// Wait makes the work queued after it wait for e's last Record (as of this
+// call) to complete. Waiting on an event never recorded does nothing. When
+// that record carries an error, the stream takes it on.
+func (s *stream) Wait(e gpu.Event) error {
+	const op = "wait"
+	ev, err := s.ev(op, e)
+	if err != nil {
+		return err
+	}
+	r := ev.last()
+	if r == nil {
+		if s.isClosed() {
+			return closedErr(op, "stream is closed")
+		}
+		return nil
+	}
+	return s.enqueue(op, task{
+		always: true,
+		run: func(failed error) error {
+			<-r.done
+			if failed == nil {
+				return r.err
+			}
+			return nil
+		},
+	})
+}
+
+// Query reports whether e's last Record has completed (true for an event
+// never recorded); a completed record returns the error it carries.
+func (e *event) Query() (bool, error) {
+	if err := e.check("query"); err != nil {
+		return false, err
+	}
+	r := e.last()
+	if r == nil {
+		return true, nil
+	}
+	if !r.completed() {
+		return false, nil
+	}
+	return true, r.err
+}
+
+// Synchronize waits for e's last Record to complete and returns the error
+// it carries. It returns at once for an event never recorded.
+func (e *event) Synchronize() error {
+	if err := e.check("synchronize event"); err != nil {
+		return err
+	}
+	r := e.last()
+	if r == nil {
+		return nil
+	}
+	<-r.done
+	return r.err
+}
+
+// Elapsed is the time from start's last Record's completion to e's. Both
+// must have been recorded and have completed without error.
+func (e *event) Elapsed(start gpu.Event) (time.Duration, error) {
+	const op = "elapsed"
+	if err := e.check(op); err != nil {
+		return 0, err
+	}
+	st, ok := start.(*event)
+	switch {
+	case start == nil || ok && st == nil:
+		return 0, msgErr(op, "nil start event")
+	case !ok:
+		return 0, msgErr(op, "start event %T is not the emulator's", start)
+	case st.d != e.d:
+		return 0, msgErr(op, "start event belongs to another device")
+	}
+	if err := st.check(op); err != nil {
+		return 0, err
+	}
+	rs, re := st.last(), e.last()
+	for _, c := range []struct {
+		which string
+		r     *record
+	}{{"start", rs}, {"end", re}} {
+		switch {
+		case c.r == nil:
+			return 0, msgErr(op, "the %s event was never recorded", c.which)
+		case !c.r.completed():
+			return 0, msgErr(op, "the %s event has not completed", c.which)
+		case c.r.err != nil:
+			return 0, c.r.err
+		}
+	}
+	return re.at.Sub(rs.at), nil
+}
+
+// Close closes the event: later calls with it return an error wrapping
+// gpu.ErrClosed. Records already queued still complete, so streams waiting
+// on them go on. Close is idempotent.
+func (e *event) Close() error {
+	e.mu.Lock()
+	e.closed = true
+	e.mu.Unlock()
+	return nil
+}
