@@ -27,8 +27,9 @@ const MaxArgBytes = 8
 
 // CheckArgs checks args against kernel's parameters (count, size and kind)
 // and returns them in 8-byte holders. Pointer parameters (.u64/.b64/.s64)
-// take a DeviceBuffer or a mapped HostBuffer; scalars take int32, uint32,
-// int64, uint64, float32 or float64 of the parameter's size.
+// take a DeviceBuffer or a mapped HostBuffer; scalars take an integer type
+// (int8 to uint64), float32 or float64 of the parameter's size. Errors are
+// *Error with no Backend: the caller fills it in.
 func CheckArgs(kernel string, params []Param, args []any) ([]Arg, error) {
 	bad := func(format string, a ...any) error {
 		return &Error{Op: "launch " + kernel, Msg: fmt.Sprintf(format, a...)}
@@ -72,6 +73,14 @@ func CheckArgs(kernel string, params []Param, args []any) ([]Arg, error) {
 				err = bad("argument %d (%s) is .%s, given a host buffer", i, p.Name, p.Type)
 			}
 			v, arg.Host = x.DevicePtr(), x
+		case int8:
+			err, v = want(1, "int8"), uint64(uint8(x))
+		case uint8:
+			err, v = want(1, "uint8"), uint64(x)
+		case int16:
+			err, v = want(2, "int16"), uint64(uint16(x))
+		case uint16:
+			err, v = want(2, "uint16"), uint64(x)
 		case int32:
 			err, v = want(4, "int32"), uint64(uint32(x))
 		case uint32:
@@ -85,13 +94,13 @@ func CheckArgs(kernel string, params []Param, args []any) ([]Arg, error) {
 		case float64:
 			err, v = want(8, "float64"), math.Float64bits(x)
 		default:
-			return nil, bad("argument %d (%s): unsupported Go type %T (want a DeviceBuffer, a mapped HostBuffer, int32, uint32, int64, uint64, float32 or float64)", i, p.Name, a)
+			return nil, bad("argument %d (%s): unsupported Go type %T (want a DeviceBuffer, a mapped HostBuffer, an 8- to 64-bit integer type, float32 or float64)", i, p.Name, a)
 		}
 		if err != nil {
 			return nil, err
 		}
 		switch a.(type) {
-		case int32, uint32, int64, uint64:
+		case int8, uint8, int16, uint16, int32, uint32, int64, uint64:
 			if isFloat {
 				return nil, bad("argument %d (%s) is .%s, given an integer %T", i, p.Name, p.Type, a)
 			}

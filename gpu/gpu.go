@@ -223,10 +223,12 @@ type HostBuffer interface {
 	Free() error
 }
 
-// Stream is a FIFO of asynchronous operations. Errors of the work itself
-// (a kernel fault, say) come back from Synchronize, an event's Query or
-// Synchronize, or the next operation; errors in the call (bad arguments, a
-// closed stream) come back at once.
+// Stream is a FIFO of asynchronous operations. Errors in a call (bad
+// arguments, a closed stream) come back at once. Errors of the work itself
+// (a kernel fault, say) come back from Synchronize, and from Query or
+// Synchronize of an event recorded after the failed work; the stream then
+// skips its later work. (On CUDA such an error also poisons the context:
+// every later call of the device fails with it.)
 type Stream interface {
 	// CopyHtoD copies n bytes from src at srcOff to dst at dstOff.
 	CopyHtoD(dst DeviceBuffer, dstOff int, src HostBuffer, srcOff, n int) error
@@ -236,8 +238,8 @@ type Stream interface {
 	Memset(dst DeviceBuffer, off, n int, b byte) error
 	// Launch queues kernel k. The arguments are checked against its
 	// .param list (count, size, kind) before anything is queued:
-	// DeviceBuffer and mapped HostBuffer for pointers; int32, uint32,
-	// int64, uint64, float32, float64 for scalars.
+	// DeviceBuffer and mapped HostBuffer for pointers; int8 to uint64,
+	// float32 and float64 for scalars.
 	Launch(k Kernel, cfg LaunchConfig, args ...any) error
 	// Record records e: it completes when the work queued before it has.
 	Record(e Event) error
