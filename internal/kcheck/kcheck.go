@@ -1,39 +1,64 @@
-// Package kcheck runs each catalogued kernel on the emulator with generated
-// inputs and checks its outputs against the Go reference in kernels/ref.go.
-// The demo command and the benchmarks use it. With the race and sync
-// checker on (Checker.Race, or CheckRaced) it also checks what the checker
-// reports: nothing for a correct kernel, a hazard for a racy twin.
+// Package kcheck checks each catalogued kernel against the Go reference in
+// kernels/ref.go, with generated inputs.
+//
+// Case gives a kernel's checked launch as data (KernelCase: launch shape,
+// argument buffers and scalars, and Verify), for any launcher. Two run it:
+//
+//   - RunOnDevice, on any gpu.Device (the emulator backend or a GPU);
+//   - Checker, on the emulator directly (package cpuemu), where it can
+//     pick the schedule, search schedules for a racy twin's wrong result
+//     (FindFailure), and run the race and sync checker (Checker.Race, or
+//     CheckRaced), which must report nothing for a correct kernel and a
+//     hazard for a racy twin.
+//
+// The demo command and the device conformance suite (gpu/gputest) use it.
 package kcheck
 
 import (
 	"errors"
 	"fmt"
-	"math/rand/v2"
-	"slices"
 	"time"
 
 	"github.com/gpubuf/gpubuf/cpuemu"
+	"github.com/gpubuf/gpubuf/gpu"
 	"github.com/gpubuf/gpubuf/kernels"
 )
 
 // Report is the outcome of one checked launch.
 type Report struct {
-	Kernel           string
-	Schedule         string
-	Threads          int64
+	Kernel  string
+	Backend string // "emu" for a Checker; the device's backend for RunOnDevice
+	// Schedule is the emulator's schedule (Checker only; "" from
+	// RunOnDevice, whose device chose it).
+	Schedule string
+	Threads  int64
+	// LaneInstructions is what the emulator executed (Checker only; 0 from
+	// RunOnDevice).
 	LaneInstructions int64
-	Elapsed          time.Duration
+	// Elapsed is the launch's wall-clock time: for RunOnDevice, from
+	// queueing the launch to the end of the stream's Synchronize.
+	Elapsed time.Duration
 	// OK: the output equals the reference (correct kernels), or the
 	// expected failure showed (racy twins: a wrong output; divergent: a
 	// deadlock). With the checker on, a correct kernel must also have a
 	// clean report, and a racy twin is OK when the checker reports a
 	// hazard, whatever its output.
-	OK          bool
-	Detail      string
-	Err         error               // the launch error, if any
-	Diagnostics []cpuemu.Diagnostic // undefined behaviour the launch ran into
+	//
+	// RunOnDevice reports racy twins as information, not as a check: OK
+	// is true whatever the output, and Detail says whether the race
+	// showed. It does not launch divergent_syncwarp on a GPU, where it
+	// would hang the device: Skipped and OK are true and Detail says why.
+	OK      bool
+	Skipped bool
+	Detail  string
+	Err     error // the launch error, if any (from RunOnDevice, mostly the device's *gpu.Error)
+	// Diagnostics is the undefined behaviour the launch ran into
+	// (Checker only).
+	Diagnostics []cpuemu.Diagnostic
 	// Raced says the launch ran with the race and sync checker on; Race is
 	// then its report (nil only when the launch did not start).
+	// RunOnDevice fills them in when an emulator device opened with
+	// EmuOptions.Check returns the checker's report as a launch error.
 	Raced bool
 	Race  *cpuemu.Report
 }
@@ -48,9 +73,6 @@ func (r Report) LaneInstrPerSec() float64 {
 
 // Schedule is a scheduler with its seed.
 type Schedule = cpuemu.Schedule
-
-// Size scales the demo inputs: 1 is the demo's default.
-type Size int
 
 // Checker holds loaded modules, one device, and the input size. Its
 // methods may be called concurrently; launches on its device take turns.
@@ -101,133 +123,55 @@ func (c *Checker) Check(kernel string, s Schedule) Report { return c.check(kerne
 func (c *Checker) CheckRaced(kernel string, s Schedule) Report { return c.check(kernel, s, true) }
 
 func (c *Checker) check(kernel string, s Schedule, race bool) Report {
-	rep := Report{Kernel: kernel, Schedule: s.String(), Raced: race}
-	k, ok := kernels.Lookup(kernel)
-	if !ok {
-		rep.Err = fmt.Errorf("unknown kernel %q", kernel)
+	rep := Report{Kernel: kernel, Backend: gpu.BackendEmu, Schedule: s.String(), Raced: race}
+	kc, err := Case(kernel, c.Size)
+	if err != nil {
+		rep.Err = err
 		return rep
 	}
+	k := kc.Kernel
 	m := c.modules[k.File]
 	var bufs []cpuemu.DevicePtr
-	alloc := func(b []byte) cpuemu.DevicePtr {
-		p, err := c.dev.Alloc(max(len(b), 4))
-		if err == nil {
-			err = c.dev.Write(p, b)
-		}
-		if err != nil {
-			panic(err) // the checker's own sizes are small; this is a bug
-		}
-		bufs = append(bufs, p)
-		return p
-	}
 	defer func() {
 		for _, p := range bufs {
 			c.dev.Free(p)
 		}
 	}()
-	read := func(p cpuemu.DevicePtr, n int) []uint32 {
-		b := make([]byte, 4*n)
-		if err := c.dev.Read(b, p); err != nil {
-			panic(err)
+	args := make([]any, len(kc.Args))
+	ptrs := make([]cpuemu.DevicePtr, len(kc.Args))
+	for i, a := range kc.Args {
+		if a.Scalar {
+			args[i] = a.Value
+			continue
 		}
-		return kernels.Words(b)
+		p, err := c.dev.Alloc(a.Size())
+		if err == nil {
+			bufs = append(bufs, p)
+			err = c.dev.Write(p, a.Init)
+		}
+		if err != nil {
+			rep.Err = fmt.Errorf("kcheck: %s: argument %s: %w", kernel, a.Name, err)
+			return rep
+		}
+		args[i], ptrs[i] = p, p
 	}
-	n := int(c.Size)
-	rng := rand.New(rand.NewPCG(uint64(len(kernel)), 42))
+	verify := func() (bool, string) {
+		var outs [][]byte
+		for _, i := range kc.Outputs() {
+			b := make([]byte, kc.Args[i].Size())
+			if err := c.dev.Read(b, ptrs[i]); err != nil {
+				return false, fmt.Sprintf("reading %s back: %v", kc.Args[i].Name, err)
+			}
+			outs = append(outs, b)
+		}
+		return kc.Verify(outs)
+	}
 	cfg := cpuemu.LaunchConfig{Scheduler: s.Scheduler, Seed: s.Seed, Check: race,
-		Grid: cpuemu.Dim3{X: 2, Y: 1, Z: 1}, Block: cpuemu.Dim3{X: 128, Y: 1, Z: 1}}
-	var args []any
-	var verify func() (bool, string)
-	switch kernel {
-	case "lane_handoff", "lane_handoff_nosync", "lane_handoff_badmask":
-		in := randWords(rng, 4000*n+17)
-		pin, pout := alloc(kernels.WordBytes(in)), alloc(make([]byte, 4*len(in)))
-		args = []any{pin, pout, uint32(len(in))}
-		verify = func() (bool, string) { return compare(read(pout, len(in)), kernels.LaneHandoff(in)) }
-	case "pingpong", "pingpong_war":
-		in := randWords(rng, 16*(200*n+3))
-		pin, pout := alloc(kernels.WordBytes(in)), alloc(make([]byte, 4*len(in)))
-		args = []any{pin, pout, uint32(len(in) / 16)}
-		verify = func() (bool, string) { return compare(read(pout, len(in)), kernels.Pingpong(in)) }
-	case "warp_ring":
-		const warps, capacity, rp, rc = 8, 7, 5, 3
-		total := 300 * n
-		fill := uint32(0xdeadbeef)
-		init := make([]uint32, warps*total)
-		for i := range init {
-			init[i] = fill
-		}
-		pout, pst := alloc(kernels.WordBytes(init)), alloc(make([]byte, 16*warps))
-		cfg.Grid, cfg.Block = cpuemu.Dim3{X: 1, Y: 1, Z: 1}, cpuemu.Dim3{X: 32 * warps, Y: 1, Z: 1}
-		args = []any{pout, pst, uint32(capacity), uint32(rp), uint32(rc), uint32(total)}
-		verify = func() (bool, string) {
-			wantOut, wantSt := kernels.WarpRingBuffers(capacity, rp, rc, total, warps, fill)
-			if ok, d := compare(read(pst, 4*warps), wantSt); !ok {
-				return false, "status: " + d
-			}
-			return compare(read(pout, len(init)), wantOut)
-		}
-	case "warp_specialized":
-		tiles := 24 * n
-		in := randWords(rng, tiles*kernels.TileWords)
-		pin, pout, psum := alloc(kernels.WordBytes(in)), alloc(make([]byte, 4*len(in))), alloc(make([]byte, 4*tiles*kernels.TileRows))
-		args = []any{pin, pout, psum, uint32(tiles), uint32(3)}
-		verify = func() (bool, string) {
-			wantOut, wantSums := kernels.WarpSpecialized(in)
-			if ok, d := compare(read(pout, len(in)), wantOut); !ok {
-				return false, "out: " + d
-			}
-			return compare(read(psum, len(wantSums)), wantSums)
-		}
-	case "batch_reduce", "batch_scan":
-		nrec, recWords := 64*n, 100
-		in := randWords(rng, nrec*recWords)
-		pin := alloc(kernels.WordBytes(in))
-		outWords := 3 * nrec
-		if kernel == "batch_scan" {
-			outWords = len(in)
-		}
-		pout := alloc(make([]byte, 4*outWords))
-		args = []any{pin, pout, uint32(nrec), uint32(recWords)}
-		verify = func() (bool, string) {
-			want := kernels.BatchReduce(in, nrec, recWords)
-			if kernel == "batch_scan" {
-				want = kernels.BatchScan(in, nrec, recWords)
-			}
-			return compare(read(pout, outWords), want)
-		}
-	case "batch_histogram", "batch_checksum":
-		nrec, recBytes := 64*n, 301
-		raw := make([]byte, nrec*recBytes)
-		for i := range raw {
-			raw[i] = byte(rng.IntN(256) & rng.IntN(256)) // skewed, so bins collide in a warp
-		}
-		pin := alloc(raw)
-		outWords := 256
-		if kernel == "batch_checksum" {
-			outWords = nrec
-		}
-		pout := alloc(make([]byte, 4*outWords))
-		args = []any{pin, pout, uint32(nrec), uint32(recBytes)}
-		verify = func() (bool, string) {
-			if kernel == "batch_checksum" {
-				return compare(read(pout, nrec), kernels.BatchChecksum(raw, nrec, recBytes))
-			}
-			h := kernels.BatchHistogram(raw, nrec, recBytes)
-			return compare(read(pout, 256), h[:])
-		}
-	case "divergent_syncwarp":
-		cfg.Grid, cfg.Block = cpuemu.Dim3{X: 1, Y: 1, Z: 1}, cpuemu.Dim3{X: 64, Y: 1, Z: 1}
-		args = []any{alloc(make([]byte, 4*64))}
-		verify = func() (bool, string) { return false, "finished, but it should deadlock" }
-	default:
-		rep.Err = fmt.Errorf("kcheck: no inputs defined for kernel %q", kernel)
-		return rep
-	}
+		Grid: emuDim(kc.Launch.Grid), Block: emuDim(kc.Launch.Block), SharedBytes: kc.Launch.SharedBytes}
 	start := time.Now()
 	res, err := m.Launch(c.dev, kernel, cfg, args...)
 	rep.Elapsed = time.Since(start)
-	rep.Threads = cfg.Grid.Count() * cfg.Block.Count()
+	rep.Threads = kc.Threads()
 	if res != nil {
 		rep.LaneInstructions = res.LaneInstructions
 		rep.Diagnostics = res.Diagnostics
@@ -304,30 +248,4 @@ func (c *Checker) FindFailure(kernel string, seeds int) (Report, bool) {
 	return last, false
 }
 
-func compare(got, want []uint32) (bool, string) {
-	if slices.Equal(got, want) {
-		return true, "matches the Go reference"
-	}
-	if len(got) != len(want) {
-		return false, fmt.Sprintf("%d words, reference has %d", len(got), len(want))
-	}
-	bad := 0
-	first := -1
-	for i := range got {
-		if got[i] != want[i] {
-			bad++
-			if first < 0 {
-				first = i
-			}
-		}
-	}
-	return false, fmt.Sprintf("%d of %d words differ, first at %d: %#x, reference %#x", bad, len(got), first, got[first], want[first])
-}
-
-func randWords(r *rand.Rand, n int) []uint32 {
-	w := make([]uint32, n)
-	for i := range w {
-		w[i] = r.Uint32()
-	}
-	return w
-}
+func emuDim(d gpu.Dim3) cpuemu.Dim3 { return cpuemu.Dim3{X: d.X, Y: d.Y, Z: d.Z} }

@@ -1,0 +1,144 @@
+package kcheck_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/gpubuf/gpubuf/gpu"
+	"github.com/gpubuf/gpubuf/gpu/emu"
+	"github.com/gpubuf/gpubuf/internal/kcheck"
+	"github.com/gpubuf/gpubuf/kernels"
+)
+
+func openEmu(t *testing.T, opts gpu.EmuOptions) gpu.Device {
+	t.Helper()
+	dev, err := emu.Open(gpu.Options{Backend: gpu.BackendEmu, Emu: opts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := dev.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return dev
+}
+
+// Every case's arguments follow the catalogue's parameters, and Verify
+// accepts the reference output and rejects a changed one.
+func TestCase(t *testing.T) {
+	for _, k := range kernels.All() {
+		c, err := kcheck.Case(k.Name, 1)
+		if err != nil {
+			t.Fatalf("%s: %v", k.Name, err)
+		}
+		if len(c.Args) != len(k.Params) {
+			t.Fatalf("%s: %d arguments for %d parameters", k.Name, len(c.Args), len(k.Params))
+		}
+		for i, a := range c.Args {
+			p := k.Params[i]
+			if a.Name != p.Name || a.Scalar != (p.Type == kernels.TypeU32) || !a.Scalar && a.Size() == 0 {
+				t.Errorf("%s: argument %d %+v does not fit parameter %+v", k.Name, i, a, p)
+			}
+		}
+		if len(c.Outputs()) == 0 || c.Threads() <= 0 || c.Threads()%32 != 0 {
+			t.Errorf("%s: outputs %v, threads %d", k.Name, c.Outputs(), c.Threads())
+		}
+		if ok, _ := c.Verify(nil); ok {
+			t.Errorf("%s: Verify(nil) is ok", k.Name)
+		}
+	}
+	if _, err := kcheck.Case("no_such_kernel", 1); err == nil {
+		t.Error("Case of an unknown kernel: no error")
+	}
+	if _, err := kcheck.Case("lane_handoff", 0); err == nil {
+		t.Error("Case of size 0: no error")
+	}
+
+	c, err := kcheck.Case("lane_handoff", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := kernels.Words(c.Args[0].Init)
+	if int(c.Args[2].Value) != len(in) || c.Args[1].Size() != 4*len(in) || c.Outputs()[0] != 1 {
+		t.Fatalf("lane_handoff case: n %d for %d input words, out %d bytes", c.Args[2].Value, len(in), c.Args[1].Size())
+	}
+	want := kernels.WordBytes(kernels.LaneHandoff(in))
+	if ok, detail := c.Verify([][]byte{want}); !ok {
+		t.Errorf("Verify of the reference output: %s", detail)
+	}
+	want[4*7+2] ^= 0x40
+	if ok, detail := c.Verify([][]byte{want}); ok || !strings.Contains(detail, "first at 7") {
+		t.Errorf("Verify of an output with word 7 changed: ok %v, %s", ok, detail)
+	}
+}
+
+func TestRunOnDevice(t *testing.T) {
+	dev := openEmu(t, gpu.EmuOptions{Scheduler: "adversarial"})
+	for _, k := range kernels.All() {
+		rep := kcheck.RunOnDevice(dev, k.Name, 1)
+		if rep.Err != nil || !rep.OK || rep.Skipped || rep.Backend != gpu.BackendEmu || rep.Threads == 0 {
+			t.Errorf("%s: OK %v, skipped %v, backend %q, threads %d, err %v: %s", k.Name, rep.OK, rep.Skipped, rep.Backend, rep.Threads, rep.Err, rep.Detail)
+		}
+		var prefix string
+		switch k.Expect {
+		case kernels.ExpectOK:
+			prefix = "matches the Go reference"
+		case kernels.ExpectRace:
+			prefix = "race showed: " // the adversarial schedule shows every twin's race
+		case kernels.ExpectDeadlock:
+			prefix = "deadlock, as expected"
+		}
+		if !strings.HasPrefix(rep.Detail, prefix) {
+			t.Errorf("%s: detail %q, want it to start with %q", k.Name, rep.Detail, prefix)
+		}
+	}
+	if rep := kcheck.RunOnDevice(dev, "no_such_kernel", 1); rep.Err == nil || rep.OK {
+		t.Errorf("unknown kernel: OK %v, err %v", rep.OK, rep.Err)
+	}
+}
+
+// A racy twin under lockstep gives the right output: information, not a
+// failure.
+func TestRunOnDeviceRaceHidden(t *testing.T) {
+	dev := openEmu(t, gpu.EmuOptions{Scheduler: "lockstep"})
+	rep := kcheck.RunOnDevice(dev, "lane_handoff_nosync", 1)
+	if rep.Err != nil || !rep.OK || rep.Detail != "race did not show: the output matches the Go reference" {
+		t.Errorf("OK %v, err %v: %s", rep.OK, rep.Err, rep.Detail)
+	}
+}
+
+// On a device opened with the checker on, the checker's report is the
+// Report's.
+func TestRunOnDeviceChecked(t *testing.T) {
+	dev := openEmu(t, gpu.EmuOptions{Check: true})
+	rep := kcheck.RunOnDevice(dev, "pingpong_war", 1)
+	if rep.Err != nil || !rep.OK || !rep.Raced || rep.Race == nil || len(rep.Race.Hazards) == 0 || !strings.Contains(rep.Detail, "race reported: ") {
+		t.Errorf("pingpong_war: OK %v, raced %v, err %v: %s", rep.OK, rep.Raced, rep.Err, rep.Detail)
+	}
+	rep = kcheck.RunOnDevice(dev, "pingpong", 1)
+	if rep.Err != nil || !rep.OK {
+		t.Errorf("pingpong: OK %v, err %v: %s", rep.OK, rep.Err, rep.Detail)
+	}
+}
+
+// notEmu is a device of another backend, as far as RunOnDevice can tell.
+type notEmu struct{ gpu.Device }
+
+func (d notEmu) Info() gpu.Info {
+	i := d.Device.Info()
+	i.Backend = gpu.BackendCUDA
+	return i
+}
+
+// divergent_syncwarp would hang a GPU: it is skipped there.
+func TestRunOnDeviceSkipsDeadlock(t *testing.T) {
+	dev := notEmu{openEmu(t, gpu.EmuOptions{})}
+	rep := kcheck.RunOnDevice(dev, "divergent_syncwarp", 1)
+	if !rep.Skipped || !rep.OK || rep.Err != nil || rep.Backend != gpu.BackendCUDA || !strings.HasPrefix(rep.Detail, "skipped: ") {
+		t.Errorf("OK %v, skipped %v, backend %q, err %v: %s", rep.OK, rep.Skipped, rep.Backend, rep.Err, rep.Detail)
+	}
+	if rep := kcheck.RunOnDevice(dev, "lane_handoff", 1); rep.Skipped || !rep.OK {
+		t.Errorf("lane_handoff: OK %v, skipped %v: %s", rep.OK, rep.Skipped, rep.Detail)
+	}
+}
