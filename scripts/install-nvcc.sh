@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Installs nvcc 11.8 (Debian's nvidia-cuda-toolkit, non-free) when it is missing.
+# Installs nvcc 11.8 and the CUDA driver headers and stubs (Debian's
+# nvidia-cuda-toolkit and nvidia-cuda-dev, non-free) when they are missing.
 # Used by test.sh; safe to run again. Needs root (or sudo) and apt.
 set -euo pipefail
 
-if command -v nvcc >/dev/null 2>&1; then
+if command -v nvcc >/dev/null 2>&1 && [ -f /usr/include/cuda.h ]; then
   exit 0
 fi
 if ! command -v apt-get >/dev/null 2>&1; then
@@ -32,3 +33,4 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q
 $SUDO apt-get install -y -q --no-install-recommends nvidia-cuda-toolkit nvidia-cuda-dev
 command -v nvcc >/dev/null
+test -f /usr/include/cuda.h

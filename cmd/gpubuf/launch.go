@@ -18,6 +18,7 @@ import (
 	"strings"
 
 	"github.com/gpubuf/gpubuf/cpuemu"
+	"github.com/gpubuf/gpubuf/gpu"
 )
 
 const launchSynopsis = `usage: gpubuf %[1]s [FILE.ptx] --kernel NAME --grid X[,Y,Z] --block X[,Y,Z] [--arg SPEC ...] [flags]
@@ -64,6 +65,7 @@ type launchOpts struct {
 	json       bool
 	trace      string
 	traceLimit int
+	backend    string
 	maxInstr   int64
 }
 
@@ -114,6 +116,7 @@ func parseLaunchFlags(race bool, args []string, stderr io.Writer) (*launchOpts, 
 		fs.IntVar(&o.seeds, "seeds", 32, "random schedules to search when the checker finds hazards")
 	}
 	fs.BoolVar(&o.json, "json", false, "print a JSON object on stdout")
+	fs.StringVar(&o.backend, "backend", "", backendFlagHelp+"; race runs on the emulator only")
 	fs.StringVar(&o.trace, "trace", "", "record every lane's instructions and write them to `FILE` as JSON")
 	fs.IntVar(&o.traceLimit, "trace-limit", cpuemu.DefaultTraceLimit, "the most trace events to keep (`N`); the file says when more happened")
 	fs.Int64Var(&o.maxInstr, "max-instructions", 0, "bound on lane-instructions (0: the emulator's default)")
@@ -177,6 +180,9 @@ func parseLaunchFlags(race bool, args []string, stderr io.Writer) (*launchOpts, 
 	}
 	if o.seeds < 0 {
 		return nil, usageFail(stderr, o.cmd, "--seeds %d: must not be negative", o.seeds)
+	}
+	if race && o.backend != "" && o.backend != gpu.BackendEmu {
+		return nil, usageFail(stderr, o.cmd, "--backend %s: the race checker runs on the emulator only (--backend emu)", o.backend)
 	}
 	if o.traceLimit < 1 {
 		return nil, usageFail(stderr, o.cmd, "--trace-limit %d: must be at least 1", o.traceLimit)
@@ -427,6 +433,22 @@ func launchCmd(race bool, args []string, stdout, stderr io.Writer) int {
 		}
 		if created {
 			o.outs = append(o.outs, outSpec{Arg: -1, Path: o.trace, created: true})
+		}
+	}
+
+	if !race {
+		dev, err := openDevice(o.backend, gpu.EmuOptions{})
+		if err != nil {
+			o.removeCreated()
+			return usageFail(stderr, o.cmd, "%v", err)
+		}
+		defer dev.Close()
+		if dev.Info().Backend != gpu.BackendEmu {
+			if flags := o.emuOnly(); len(flags) > 0 {
+				o.removeCreated()
+				return usageFail(stderr, o.cmd, "%v: the emulator's options; the %s backend cannot honour them", flags, dev.Info().Backend)
+			}
+			return o.launchOnDevice(dev, entry, stdout, stderr)
 		}
 	}
 

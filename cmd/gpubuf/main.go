@@ -15,8 +15,10 @@ import (
 	"os"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/gpubuf/gpubuf/cpuemu"
+	"github.com/gpubuf/gpubuf/gpu"
 	"github.com/gpubuf/gpubuf/internal/kcheck"
 	"github.com/gpubuf/gpubuf/kernels"
 )
@@ -33,7 +35,9 @@ const (
 const usage = `usage: gpubuf <command> [flags]
 
 commands:
-  demo      run every kernel on the emulator, check each against its Go reference
+  demo      run every kernel on the device (the emulator unless --backend or
+            GPUBUF_BACKEND says otherwise), check each against its Go reference
+  info      print the backend and device gpu.Open gives, and the build tags
   kernels   list the kernels with their parameters and purpose
   launch    run a kernel of any PTX file (or an embedded one) with --arg specs;
             --out N=PATH writes buffer argument N's final bytes
@@ -54,6 +58,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return demo(args[1:], stdout, stderr)
 	case "kernels":
 		return listKernels(args[1:], stdout, stderr)
+	case "info":
+		return info(args[1:], stdout, stderr)
 	case "launch":
 		return launchCmd(false, args[1:], stdout, stderr)
 	case "race":
@@ -74,10 +80,11 @@ func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 
 func demo(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("demo", stderr)
-	sched := fs.String("scheduler", "lockstep", "scheduler for the correct kernels: lockstep, roundrobin, random or adversarial")
-	seed := fs.Uint64("seed", 1, "seed of the random scheduler")
+	backend := fs.String("backend", "", backendFlagHelp)
+	sched := fs.String("scheduler", "lockstep", "emulator: scheduler for the correct kernels: lockstep, roundrobin, random or adversarial")
+	seed := fs.Uint64("seed", 1, "emulator: seed of the random scheduler")
 	size := fs.Int("size", 1, "input size multiplier (1 = a few hundred thousand lane-instructions per kernel)")
-	seeds := fs.Int("seeds", 50, "random schedules to try when looking for a racy twin's wrong result")
+	seeds := fs.Int("seeds", 50, "emulator: random schedules to try when looking for a racy twin's wrong result")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
@@ -98,12 +105,25 @@ func demo(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "gpubuf demo: --seeds %d: must not be negative\n", *seeds)
 		return exitUsage
 	}
+	dev, err := openDevice(*backend, gpu.EmuOptions{Scheduler: s.String(), Seed: *seed})
+	if err != nil {
+		fmt.Fprintf(stderr, "gpubuf demo: %v\n", err)
+		return exitUsage
+	}
+	defer dev.Close()
+	in := dev.Info()
+	if in.Backend != gpu.BackendEmu {
+		return demoDevice(dev, kcheck.Size(*size), stdout)
+	}
+	// On the emulator the demo also shows what only it can: instruction
+	// counts, the race checker's verdict, and a schedule that breaks each
+	// racy twin.
 	c, err := kcheck.New(kcheck.Size(*size))
 	if err != nil {
 		fmt.Fprintf(stderr, "gpubuf demo: %v\n", err)
 		return exitFail
 	}
-	fmt.Fprintf(stdout, "gpubuf demo: every kernel on the PTX emulator (backend emu, %s scheduler), checked against its Go reference and by the race checker\n\n", s)
+	fmt.Fprintf(stdout, "gpubuf demo: every kernel on the %s (%s backend, %s scheduler), checked against its Go reference and by the race checker\n\n", in.Name, in.Backend, s)
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "kernel\tlanes\tlane-instr\tlane-instr/s\tschedule\tresult\trace checker\t")
 	failed := 0
@@ -112,7 +132,14 @@ func demo(args []string, stdout, stderr io.Writer) int {
 		if k.Expect == kernels.ExpectRace {
 			rep, _ = c.FindFailure(k.Name, *seeds)
 		} else {
-			rep = c.Check(k.Name, kcheck.Schedule{Scheduler: s, Seed: *seed})
+			// Through the device API, then once more in the emulator for
+			// its instruction counts.
+			rep = kcheck.RunOnDevice(dev, k.Name, kcheck.Size(*size))
+			if emu := c.Check(k.Name, kcheck.Schedule{Scheduler: s, Seed: *seed}); rep.OK && !emu.OK {
+				rep = emu
+			} else {
+				rep.LaneInstructions, rep.Elapsed, rep.Schedule = emu.LaneInstructions, emu.Elapsed, emu.Schedule
+			}
 		}
 		result := "ok"
 		switch {
@@ -143,6 +170,45 @@ func demo(args []string, stdout, stderr io.Writer) int {
 		return exitFail
 	}
 	fmt.Fprintf(stdout, "\nall %d kernels behave as expected\n", len(kernels.All()))
+	return exitOK
+}
+
+// demoDevice runs the demo on a GPU: every kernel through the device API,
+// checked against its Go reference and timed. Racy twins are run for
+// information (whether the race shows is up to the hardware), and the
+// kernel that deadlocks by design is not launched.
+func demoDevice(dev gpu.Device, size kcheck.Size, stdout io.Writer) int {
+	in := dev.Info()
+	fmt.Fprintf(stdout, "gpubuf demo: every kernel on %s (%s backend, compute capability %d.%d), checked against its Go reference\n\n",
+		in.Name, in.Backend, in.ComputeCapability[0], in.ComputeCapability[1])
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "kernel\tthreads\ttime\tresult\t")
+	failed := 0
+	for _, k := range kernels.All() {
+		rep := kcheck.RunOnDevice(dev, k.Name, size)
+		result := "ok"
+		switch {
+		case rep.Err != nil:
+			result = "FAIL: " + firstLine(rep.Err.Error())
+			failed++
+		case !rep.OK:
+			result = "FAIL: " + rep.Detail
+			failed++
+		case rep.Skipped || k.Expect != kernels.ExpectOK:
+			result = rep.Detail
+		}
+		t := "-"
+		if rep.Elapsed > 0 {
+			t = rep.Elapsed.Round(time.Microsecond).String()
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t\n", k.Name, rep.Threads, t, result)
+	}
+	tw.Flush()
+	if failed > 0 {
+		fmt.Fprintf(stdout, "\n%d kernel(s) failed\n", failed)
+		return exitFail
+	}
+	fmt.Fprintf(stdout, "\nevery correct kernel matches its Go reference on %s\n", in.Name)
 	return exitOK
 }
 

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gpubuf/gpubuf/gpu"
 	"github.com/gpubuf/gpubuf/kernels"
 )
 
@@ -81,6 +82,35 @@ func TestKernelsListsTheCatalogue(t *testing.T) {
 	for _, k := range kernels.All() {
 		if !strings.Contains(out, k.Name+" (") {
 			t.Errorf("kernels output lacks %s", k.Name)
+		}
+	}
+}
+
+// TestDemoDevice runs the GPU demo's table on the emulator's device: the
+// path a cuda build takes, minus the GPU.
+func TestDemoDevice(t *testing.T) {
+	dev, err := openDevice("emu", gpu.EmuOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dev.Close()
+	var out bytes.Buffer
+	if code := demoDevice(dev, 1, &out); code != exitOK {
+		t.Fatalf("exit %d\n%s", code, out.String())
+	}
+	for _, k := range kernels.All() {
+		var row string
+		for _, l := range strings.Split(out.String(), "\n") {
+			if strings.HasPrefix(strings.TrimSpace(l), k.Name+" ") {
+				row = l
+			}
+		}
+		want := " ok"
+		if k.Expect == kernels.ExpectRace {
+			want = "race "
+		}
+		if row == "" || k.Expect != kernels.ExpectDeadlock && !strings.Contains(row, want) || strings.Contains(row, "FAIL") {
+			t.Errorf("row for %s: %q, want %q in it", k.Name, row, want)
 		}
 	}
 }

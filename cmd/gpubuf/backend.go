@@ -1,0 +1,89 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/gpubuf/gpubuf/gpu"
+	_ "github.com/gpubuf/gpubuf/gpu/emu" // the emulator backend, in every build
+)
+
+// backendFlagHelp documents --backend, shared by the commands that take it.
+const backendFlagHelp = "device backend: emu or cuda (default: $" + gpu.EnvBackend + ", else the best this binary has)"
+
+// openDevice opens the device a command's --backend (or GPUBUF_BACKEND)
+// names, with the emulator settings given.
+func openDevice(backend string, emu gpu.EmuOptions) (gpu.Device, error) {
+	return gpu.Open(gpu.Options{Backend: backend, Emu: emu})
+}
+
+// infoJSON is info's --json output.
+type infoJSON struct {
+	Backend           string   `json:"backend"`
+	Device            string   `json:"device"`
+	ComputeCapability string   `json:"compute_capability"`
+	MemoryBytes       int64    `json:"memory_bytes"`
+	SMs               int      `json:"sms"`
+	WarpSize          int      `json:"warp_size"`
+	Driver            string   `json:"driver"`
+	BuildTags         []string `json:"build_tags"`
+	Backends          []string `json:"backends"`
+}
+
+// info prints what device gpu.Open gives and what the binary was built with.
+// It exits 0 only when the device opened: the test script asks a
+// cuda-tagged build whether there is a GPU this way.
+func info(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("info", stderr)
+	backend := fs.String("backend", "", backendFlagHelp)
+	asJSON := fs.Bool("json", false, "print a JSON object")
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "gpubuf info: unexpected argument %q\n", fs.Arg(0))
+		return exitUsage
+	}
+	dev, err := openDevice(*backend, gpu.EmuOptions{})
+	if err != nil {
+		fmt.Fprintf(stderr, "gpubuf info: %v\n", err)
+		return exitFail
+	}
+	defer dev.Close()
+	in := dev.Info()
+	tags := buildTags()
+	if *asJSON {
+		j := infoJSON{
+			Backend: in.Backend, Device: in.Name,
+			ComputeCapability: fmt.Sprintf("%d.%d", in.ComputeCapability[0], in.ComputeCapability[1]),
+			MemoryBytes:       in.TotalMemory, SMs: in.SMCount, WarpSize: in.WarpSize, Driver: in.Driver,
+			BuildTags: tags, Backends: gpu.Backends(),
+		}
+		if j.BuildTags == nil {
+			j.BuildTags = []string{}
+		}
+		b, err := json.MarshalIndent(j, "", "  ")
+		if err != nil {
+			fmt.Fprintf(stderr, "gpubuf info: %v\n", err)
+			return exitFail
+		}
+		fmt.Fprintf(stdout, "%s\n", b)
+		return exitOK
+	}
+	t := "none"
+	if len(tags) > 0 {
+		t = strings.Join(tags, ",")
+	}
+	fmt.Fprintf(stdout, "backend             %s\n", in.Backend)
+	fmt.Fprintf(stdout, "device              %s\n", in.Name)
+	fmt.Fprintf(stdout, "compute capability  %d.%d\n", in.ComputeCapability[0], in.ComputeCapability[1])
+	fmt.Fprintf(stdout, "memory              %.1f GiB\n", float64(in.TotalMemory)/(1<<30))
+	fmt.Fprintf(stdout, "SMs                 %d\n", in.SMCount)
+	fmt.Fprintf(stdout, "warp size           %d\n", in.WarpSize)
+	fmt.Fprintf(stdout, "driver              %s\n", in.Driver)
+	fmt.Fprintf(stdout, "build tags          %s\n", t)
+	fmt.Fprintf(stdout, "backends built in   %s\n", strings.Join(gpu.Backends(), ", "))
+	return exitOK
+}

@@ -1,0 +1,128 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/gpubuf/gpubuf/cpuemu"
+	"github.com/gpubuf/gpubuf/gpu"
+	"github.com/gpubuf/gpubuf/kernels"
+)
+
+// ptxSource gives the PTX text the command runs: the file, or the
+// embedded module that holds --kernel.
+func (o *launchOpts) ptxSource() (name string, ptx []byte, err error) {
+	if o.file != "" {
+		ptx, err = os.ReadFile(o.file)
+		return o.file, ptx, err
+	}
+	k, ok := kernels.Lookup(o.kernel)
+	if !ok {
+		return "", nil, fmt.Errorf("no embedded kernel %q", o.kernel)
+	}
+	return k.File, k.PTX(), nil
+}
+
+// emuOnly names the flags given that only the emulator can honour.
+func (o *launchOpts) emuOnly() []string {
+	var flags []string
+	if o.sched != cpuemu.Lockstep || o.seed != 0 {
+		flags = append(flags, "--scheduler/--seed")
+	}
+	if o.trace != "" {
+		flags = append(flags, "--trace")
+	}
+	if o.maxInstr != 0 {
+		flags = append(flags, "--max-instructions")
+	}
+	return flags
+}
+
+// launchOnDevice runs the launch through the device API, on a backend
+// other than the emulator: buffers are allocated and filled on dev, the
+// kernel runs on a stream, and --out buffers are copied back.
+func (o *launchOpts) launchOnDevice(dev gpu.Device, entry cpuemu.Entry, stdout, stderr io.Writer) int {
+	name, ptx, err := o.ptxSource()
+	if err != nil {
+		return usageFail(stderr, o.cmd, "%v", err)
+	}
+	mod, err := dev.LoadModule(name, ptx)
+	if err != nil {
+		fmt.Fprintf(stderr, "gpubuf %s: %v\n", o.cmd, err)
+		return exitFail
+	}
+	defer mod.Close()
+	k, err := mod.Kernel(entry.Name)
+	if err != nil {
+		fmt.Fprintf(stderr, "gpubuf %s: %v\n", o.cmd, err)
+		return exitFail
+	}
+	args := make([]any, len(o.specs))
+	bufs := make([]gpu.DeviceBuffer, len(o.specs))
+	defer func() {
+		for _, b := range bufs {
+			if b != nil {
+				b.Free()
+			}
+		}
+	}()
+	for i := range o.specs {
+		s := &o.specs[i]
+		if !s.isBuf() {
+			args[i] = s.Value
+			continue
+		}
+		b, err := dev.Alloc(s.Bytes)
+		if err == nil {
+			err = b.CopyFromHost(0, s.contents())
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "gpubuf %s: --arg %q: %v\n", o.cmd, s.Text, err)
+			return exitFail
+		}
+		args[i], bufs[i] = b, b
+	}
+	st, err := dev.NewStream()
+	if err != nil {
+		fmt.Fprintf(stderr, "gpubuf %s: %v\n", o.cmd, err)
+		return exitFail
+	}
+	defer st.Close()
+	start := time.Now()
+	err = st.Launch(k, gpu.LaunchConfig{Grid: gpu.Dim3(o.grid), Block: gpu.Dim3(o.block), SharedBytes: o.shared}, args...)
+	if err == nil {
+		err = st.Synchronize()
+	}
+	elapsed := time.Since(start)
+	code := exitOK
+	if err != nil {
+		fmt.Fprintf(stderr, "gpubuf %s: %v\n", o.cmd, err)
+		code = exitFail
+	}
+	for _, out := range o.outs {
+		if out.Arg < 0 {
+			continue
+		}
+		b := make([]byte, o.specs[out.Arg].Bytes)
+		rerr := bufs[out.Arg].CopyToHost(b, 0)
+		if rerr == nil {
+			rerr = os.WriteFile(out.Path, b, 0o644)
+		}
+		if rerr != nil {
+			fmt.Fprintf(stderr, "gpubuf %s: --out %d=%s: %v\n", o.cmd, out.Arg, out.Path, rerr)
+			return exitFail
+		}
+	}
+	in := dev.Info()
+	status := "ok"
+	var ge *gpu.Error
+	if errors.As(err, &ge) {
+		status = "FAILED: " + ge.Op
+	}
+	fmt.Fprintf(stdout, "%s: grid %s block %s on %s (%s backend), %d threads, %s, %s\n",
+		entry.Name, o.grid, o.block, in.Name, in.Backend, o.grid.Count()*o.block.Count(), elapsed.Round(time.Microsecond), status)
+	return code
+}
