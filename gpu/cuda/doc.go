@@ -1,0 +1,14 @@
+// Package cuda is the CUDA backend of package gpu: NVIDIA GPUs through the
+// CUDA driver API, by way of gorgonia.org/cu and a small cgo shim of its
+// own (shim.go) for what cu lacks. Importing it registers the backend as
+// gpu.BackendCUDA.
+//
+// The driver code is built only with the build tag cuda, and needs the
+// CUDA headers (cuda.h) and the driver library (libcuda) to build. A binary
+// built with it cannot start on a machine without a GPU: gorgonia.org/cu's
+// init calls cuInit and exits the program when it fails. Without the tag
+// the package holds only ParseEntries, the reader of PTX .entry parameter
+// lists that the backend checks launch arguments against (the driver
+// cannot report a kernel's parameters), so that it is built and tested
+// everywhere.
+package cuda

@@ -1,0 +1,264 @@
+//go:build cuda
+
+package cuda
+
+import (
+	"bytes"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/gpubuf/gpubuf/gpu"
+	"gorgonia.org/cu"
+)
+
+// jitLogBytes is the size of the buffer the PTX JIT compiler writes its
+// error log into.
+const jitLogBytes = 16 << 10
+
+// Module is PTX loaded into the device's context (cuModuleLoadDataEx).
+//
+// Its kernels keep it loaded while they are in use: a launch holds the
+// module from its checks until the driver has queued it, and Close waits
+// for the work queued on the device (cuCtxSynchronize) before it unloads
+// the module (cuModuleUnload), so no launch of it is still in flight.
+// After Close, Kernel and launches of its kernels fail with gpu.ErrClosed.
+// The device's Close unloads every module.
+type Module struct {
+	dev     *Device
+	name    string
+	mod     cu.Module
+	entries map[string]Entry
+	names   []string             // sorted
+	funcs   map[string]*function // set by LoadModule, read-only after
+
+	// use is read-held by Kernel and by each launch of the module's
+	// kernels until it is queued, and write-held by Close to mark the
+	// module closed, so that no launch is queued after Close has waited
+	// for the device.
+	use    sync.RWMutex
+	closed bool // under use
+}
+
+// function is a kernel's handle, shared by the Kernel values of one entry.
+type function struct {
+	f  cu.Function
+	mu sync.Mutex
+	// dynShared is the dynamic shared memory the function has been
+	// allowed beyond the default 48 KiB
+	// (CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES), 0 if never set.
+	dynShared int
+}
+
+var _ gpu.Module = (*Module)(nil)
+
+// LoadModule JIT-compiles PTX for the device (cuModuleLoadDataEx, with
+// the target taken from the context). When the compiler rejects it, the
+// error carries the compiler's log. Each entry's parameters are read from
+// the PTX text (ParseEntries), since the driver cannot report them.
+func (d *Device) LoadModule(name string, ptx []byte) (gpu.Module, error) {
+	op := "load module " + name
+	ptx = bytes.TrimRight(ptx, "\x00")
+	if i := bytes.IndexByte(ptx, 0); i >= 0 {
+		return nil, usageErr(op, "the PTX has a NUL byte at offset %d", i)
+	}
+	es, err := ParseEntries(ptx)
+	if err != nil {
+		return nil, &gpu.Error{Backend: backend, Op: op, Msg: "reading the .entry parameter lists", Err: err}
+	}
+	m := &Module{dev: d, name: name, entries: map[string]Entry{}, funcs: map[string]*function{}}
+	for _, e := range es {
+		m.entries[e.Name] = e
+		m.names = append(m.names, e.Name)
+	}
+	sort.Strings(m.names)
+	if err := d.enter(op); err != nil {
+		return nil, err
+	}
+	defer d.leave()
+	errLog := make([]byte, jitLogBytes)
+	err = d.do(func() error {
+		mod, err := cu.LoadDataEx(string(ptx),
+			&cu.JITTargetFromContext{},
+			&cu.JITErrorLogBuffer{Buffer: errLog})
+		if err != nil {
+			return err
+		}
+		for _, n := range m.names {
+			f, err := mod.Function(n)
+			if err != nil {
+				mod.Unload()
+				return wrapErr("look up entry "+n, err)
+			}
+			m.funcs[n] = &function{f: f}
+		}
+		m.mod = mod
+		return nil
+	})
+	if err != nil {
+		e := wrapErr(op, err)
+		if i := bytes.IndexByte(errLog, 0); i >= 0 {
+			errLog = errLog[:i]
+		}
+		if log := strings.TrimSpace(string(errLog)); log != "" {
+			e.Msg += "; JIT log:\n" + log
+		}
+		return nil, e
+	}
+	track(d, d.modules, m)
+	return m, nil
+}
+
+func (m *Module) Name() string { return m.name }
+
+// Kernels lists the module's entries, sorted.
+func (m *Module) Kernels() []string { return append([]string(nil), m.names...) }
+
+// Kernel looks up an entry.
+func (m *Module) Kernel(name string) (gpu.Kernel, error) {
+	op := "kernel " + name
+	m.use.RLock()
+	defer m.use.RUnlock()
+	if m.closed {
+		return nil, &gpu.Error{Backend: backend, Op: op, Msg: "module " + m.name + " was closed", Err: gpu.ErrClosed}
+	}
+	f, ok := m.funcs[name]
+	if !ok {
+		list := "it has none"
+		if len(m.names) > 0 {
+			list = "its entries: " + strings.Join(m.names, ", ")
+		}
+		return nil, usageErr(op, "module %s has no entry %q; %s", m.name, name, list)
+	}
+	return &Kernel{mod: m, fn: f, name: name, params: m.entries[name].Params, launchOp: "launch " + name}, nil
+}
+
+// Close waits for the work queued on the device, so that no launch of
+// the module is in flight, and unloads the module. It is idempotent.
+func (m *Module) Close() error {
+	op := "close module " + m.name
+	d := m.dev
+	if d.enter(op) != nil {
+		return nil // the device's Close unloaded it
+	}
+	defer d.leave()
+	if !m.markClosed() {
+		return nil
+	}
+	untrack(d, d.modules, m)
+	var err error
+	if derr := d.do(func() error { err = m.unload(true); return nil }); derr != nil {
+		return wrapErr(op, derr)
+	}
+	if err != nil {
+		return wrapErr(op, err)
+	}
+	return nil
+}
+
+// markClosed marks the module closed, once the launches in progress are
+// queued; it reports whether it was open.
+func (m *Module) markClosed() bool {
+	m.use.Lock()
+	defer m.use.Unlock()
+	if m.closed {
+		return false
+	}
+	m.closed = true
+	return true
+}
+
+// unload unloads the module (cuModuleUnload), after waiting for the
+// context's work (cuCtxSynchronize) if wait; the context must be current.
+// It unloads even when the wait reports an error (a fault of the work),
+// and reports that error.
+func (m *Module) unload(wait bool) error {
+	var serr error
+	if wait {
+		serr = cu.Synchronize()
+	}
+	if err := m.mod.Unload(); err != nil {
+		return err
+	}
+	if serr != nil {
+		return wrapErr("synchronize", serr)
+	}
+	return nil
+}
+
+// Kernel is an entry point of a module.
+type Kernel struct {
+	mod      *Module
+	fn       *function
+	name     string
+	params   []gpu.Param
+	launchOp string // "launch NAME", for Launch's errors
+}
+
+var _ gpu.Kernel = (*Kernel)(nil)
+
+func (k *Kernel) Name() string        { return k.name }
+func (k *Kernel) Module() gpu.Module  { return k.mod }
+func (k *Kernel) Params() []gpu.Param { return append([]gpu.Param(nil), k.params...) }
+
+// MaxPotentialBlockSize is the block size that gives the kernel the most
+// resident warps per SM when each block has dynSMem bytes of dynamic
+// shared memory, and the smallest grid that reaches that occupancy on the
+// whole device (cuOccupancyMaxPotentialBlockSize).
+func (k *Kernel) MaxPotentialBlockSize(dynSMem int) (minGrid, block int, err error) {
+	op := "occupancy of " + k.name
+	if dynSMem < 0 {
+		return 0, 0, usageErr(op, "negative dynamic shared memory size %d", dynSMem)
+	}
+	m := k.mod
+	// The device's lock before the module's, as everywhere.
+	if err := m.dev.enter(op); err != nil {
+		return 0, 0, err
+	}
+	defer m.dev.leave()
+	m.use.RLock()
+	defer m.use.RUnlock()
+	if m.closed {
+		return 0, 0, &gpu.Error{Backend: backend, Op: op, Msg: "module " + m.name + " was closed", Err: gpu.ErrClosed}
+	}
+	if err := m.dev.do(func() error {
+		var err error
+		minGrid, block, err = occupancyMaxPotentialBlockSize(k.fn.f, dynSMem)
+		return err
+	}); err != nil {
+		return 0, 0, wrapErr(op, err)
+	}
+	return minGrid, block, nil
+}
+
+// defaultDynShared is the dynamic shared memory a launch may have without
+// opting in.
+const defaultDynShared = 48 << 10
+
+// allowDynShared lets the function launch with n bytes of dynamic shared
+// memory: above 48 KiB the function must opt in
+// (CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES), once per size it has
+// not been allowed yet. The context must be current.
+func (k *Kernel) allowDynShared(n int) error {
+	if n <= defaultDynShared {
+		return nil
+	}
+	f := k.fn
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if n <= f.dynShared {
+		return nil
+	}
+	if err := funcSetMaxDynamicShared(f.f, n); err != nil {
+		e := wrapErr("", err)
+		static, serr := f.f.Attribute(cu.SharedSizeBytes)
+		if serr == nil {
+			e.Msg += fmt.Sprintf(" (%d bytes of dynamic shared memory asked for, the kernel has %d static; the device allows a block at most %d in all)",
+				n, static, k.mod.dev.maxSharedOptin)
+		}
+		return e
+	}
+	f.dynShared = n
+	return nil
+}

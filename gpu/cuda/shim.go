@@ -1,0 +1,121 @@
+//go:build cuda
+
+package cuda
+
+// The shim: the driver calls gorgonia.org/cu lacks (page-locked host memory
+// with chosen flags, host registration, mapped device pointers, function
+// attributes, the occupancy calculator) and the driver's own names and
+// texts for its error codes.
+
+// #cgo LDFLAGS: -lcuda
+// #include <cuda.h>
+import "C"
+
+import (
+	"fmt"
+	"unsafe"
+
+	"github.com/gpubuf/gpubuf/gpu"
+	"gorgonia.org/cu"
+)
+
+// resultError is the driver's error r of operation op: its name
+// (CUDA_ERROR_OUT_OF_MEMORY) and text ("out of memory"), as the driver
+// gives them.
+func resultError(op string, r C.CUresult) *gpu.Error {
+	code := fmt.Sprintf("CUresult(%d)", int(r))
+	msg := "an error code this driver does not know"
+	var name, text *C.char
+	if C.cuGetErrorName(r, &name) == C.CUDA_SUCCESS && name != nil {
+		code = C.GoString(name)
+	}
+	if C.cuGetErrorString(r, &text) == C.CUDA_SUCCESS && text != nil {
+		msg = C.GoString(text)
+	}
+	return &gpu.Error{Backend: gpu.BackendCUDA, Op: op, Code: code, Msg: msg}
+}
+
+// check is nil for CUDA_SUCCESS, else resultError. op is filled in by
+// the caller (see wrapErr).
+func check(r C.CUresult) error {
+	if r == C.CUDA_SUCCESS {
+		return nil
+	}
+	return resultError("", r)
+}
+
+// codeError is resultError for a CUresult held in an int64 (from a cu
+// error, see wrapErr).
+func codeError(op string, code int64) *gpu.Error { return resultError(op, C.CUresult(code)) }
+
+// Host allocation flags (cuMemHostAlloc) and registration flags
+// (cuMemHostRegister).
+const (
+	hostAllocPortable      = C.CU_MEMHOSTALLOC_PORTABLE
+	hostAllocDeviceMap     = C.CU_MEMHOSTALLOC_DEVICEMAP
+	hostAllocWriteCombined = C.CU_MEMHOSTALLOC_WRITECOMBINED
+	hostRegisterPortable   = C.CU_MEMHOSTREGISTER_PORTABLE
+	hostRegisterDeviceMap  = C.CU_MEMHOSTREGISTER_DEVICEMAP
+)
+
+// Device attributes cu has no names for.
+const attrMaxSharedPerBlockOptin = cu.DeviceAttribute(C.CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN)
+
+// memHostAlloc allocates n bytes of page-locked host memory
+// (cuMemHostAlloc).
+func memHostAlloc(n int, flags uint) (unsafe.Pointer, error) {
+	var p unsafe.Pointer
+	if err := check(C.cuMemHostAlloc(&p, C.size_t(n), C.uint(flags))); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// memFreeHost frees memory of memHostAlloc (cuMemFreeHost).
+func memFreeHost(p unsafe.Pointer) error { return check(C.cuMemFreeHost(p)) }
+
+// memHostRegister page-locks n bytes at p (cuMemHostRegister).
+func memHostRegister(p unsafe.Pointer, n int, flags uint) error {
+	return check(C.cuMemHostRegister(p, C.size_t(n), C.uint(flags)))
+}
+
+// memHostUnregister undoes memHostRegister (cuMemHostUnregister).
+func memHostUnregister(p unsafe.Pointer) error { return check(C.cuMemHostUnregister(p)) }
+
+// memHostDevicePointer is the device address of mapped page-locked host
+// memory (cuMemHostGetDevicePointer).
+func memHostDevicePointer(p unsafe.Pointer) (uint64, error) {
+	var d C.CUdeviceptr
+	if err := check(C.cuMemHostGetDevicePointer(&d, p, 0)); err != nil {
+		return 0, err
+	}
+	return uint64(d), nil
+}
+
+// cfunc is f's CUfunction. cu.Function is a struct whose only field is the
+// handle, and cu has no accessor for it; the array index below stops the
+// build if the two ever differ in size.
+func cfunc(f cu.Function) C.CUfunction {
+	var _ = [1]struct{}{}[unsafe.Sizeof(cu.Function{})-unsafe.Sizeof(C.CUfunction(nil))]
+	return *(*C.CUfunction)(unsafe.Pointer(&f))
+}
+
+// funcSetMaxDynamicShared lets f be launched with up to n bytes of dynamic
+// shared memory (cuFuncSetAttribute with
+// CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES): without it a launch
+// may ask for at most 48 KiB.
+func funcSetMaxDynamicShared(f cu.Function, n int) error {
+	return check(C.cuFuncSetAttribute(cfunc(f), C.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, C.int(n)))
+}
+
+// occupancyMaxPotentialBlockSize is the block size that gives f the most
+// resident warps when each block uses dynSMem bytes of dynamic shared
+// memory, and the smallest grid that fills the device at that size
+// (cuOccupancyMaxPotentialBlockSize, no block size limit).
+func occupancyMaxPotentialBlockSize(f cu.Function, dynSMem int) (minGrid, block int, err error) {
+	var g, b C.int
+	if err := check(C.cuOccupancyMaxPotentialBlockSize(&g, &b, cfunc(f), nil, C.size_t(dynSMem), 0)); err != nil {
+		return 0, 0, err
+	}
+	return int(g), int(b), nil
+}
