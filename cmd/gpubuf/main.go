@@ -141,13 +141,9 @@ func demo(args []string, stdout, stderr io.Writer) int {
 				rep.LaneInstructions, rep.Elapsed, rep.Schedule = emu.LaneInstructions, emu.Elapsed, emu.Schedule
 			}
 		}
-		result := "ok"
+		result, ok := verdict(rep)
 		switch {
-		case rep.Err != nil:
-			result = "FAIL: " + firstLine(rep.Err.Error())
-			failed++
-		case !rep.OK:
-			result = "FAIL: " + rep.Detail
+		case !ok:
 			failed++
 		case k.Expect == kernels.ExpectRace:
 			result = "race reproduced: wrong result"
@@ -158,11 +154,11 @@ func demo(args []string, stdout, stderr io.Writer) int {
 		if rep.LaneInstructions > 0 {
 			rate = humanRate(rep.LaneInstrPerSec())
 		}
-		verdict, ok := checkerVerdict(k, c.CheckRaced(k.Name, kcheck.Schedule{Scheduler: s, Seed: *seed}))
+		checker, ok := checkerVerdict(k, c.CheckRaced(k.Name, kcheck.Schedule{Scheduler: s, Seed: *seed}))
 		if !ok {
 			failed++
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\t\n", k.Name, rep.Threads, rep.LaneInstructions, rate, rep.Schedule, result, verdict)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\t\n", k.Name, rep.Threads, rep.LaneInstructions, rate, rep.Schedule, result, checker)
 	}
 	tw.Flush()
 	if failed > 0 {
@@ -186,13 +182,9 @@ func demoDevice(dev gpu.Device, size kcheck.Size, stdout io.Writer) int {
 	failed := 0
 	for _, k := range kernels.All() {
 		rep := kcheck.RunOnDevice(dev, k.Name, size)
-		result := "ok"
+		result, ok := verdict(rep)
 		switch {
-		case rep.Err != nil:
-			result = "FAIL: " + firstLine(rep.Err.Error())
-			failed++
-		case !rep.OK:
-			result = "FAIL: " + rep.Detail
+		case !ok:
 			failed++
 		case rep.Skipped || k.Expect != kernels.ExpectOK:
 			result = rep.Detail
@@ -210,6 +202,18 @@ func demoDevice(dev gpu.Device, size kcheck.Size, stdout io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "\nevery correct kernel matches its Go reference on %s\n", in.Name)
 	return exitOK
+}
+
+// verdict is a demo row's result, "ok" or what failed, and whether the
+// kernel passed.
+func verdict(rep kcheck.Report) (string, bool) {
+	switch {
+	case rep.Err != nil:
+		return "FAIL: " + firstLine(rep.Err.Error()), false
+	case !rep.OK:
+		return "FAIL: " + rep.Detail, false
+	}
+	return "ok", true
 }
 
 // checkerVerdict sums up what the race checker said of a kernel, and

@@ -33,7 +33,7 @@ func TestKernelsChecked(t *testing.T) {
 			switch k.Expect {
 			case kernels.ExpectOK:
 				emutest.EverySchedule(t, seeds, func(t *testing.T, s emutest.Schedule) {
-					rep := c.CheckRaced(k.Name, kcheck.Schedule{Scheduler: s.Scheduler, Seed: s.Seed})
+					rep := c.CheckRaced(k.Name, s)
 					if rep.Err != nil {
 						t.Fatalf("launch failed: %v%s", rep.Err, reportOf(rep))
 					}
@@ -47,7 +47,7 @@ func TestKernelsChecked(t *testing.T) {
 			case kernels.ExpectRace:
 				for _, s := range emutest.Schedules(1) {
 					t.Run(s.String(), func(t *testing.T) {
-						rep := c.CheckRaced(k.Name, kcheck.Schedule{Scheduler: s.Scheduler, Seed: s.Seed})
+						rep := c.CheckRaced(k.Name, s)
 						if rep.Err != nil {
 							t.Fatalf("launch failed: %v%s", rep.Err, reportOf(rep))
 						}
