@@ -26,6 +26,13 @@ if [ -n "$unformatted" ]; then
 fi
 echo "== go vet"
 go vet ./...
+# The GPU build links -lcuda. Without an NVIDIA driver installed, link
+# against the stub library nvidia-cuda-dev ships; the binary then cannot
+# start (no libcuda.so.1), and the CUDA step below says SKIP.
+multiarch=$(gcc -print-multiarch 2>/dev/null || true)
+if [ -n "$multiarch" ] && [ ! -e "/usr/lib/$multiarch/libcuda.so" ] && [ -e "/usr/lib/$multiarch/stubs/libcuda.so" ]; then
+  export CGO_LDFLAGS="${CGO_LDFLAGS:-} -L/usr/lib/$multiarch/stubs"
+fi
 echo "== go vet -tags cuda (the GPU backend compiles and links here, GPU or not)"
 go vet -tags cuda ./...
 bin=$(mktemp -d)
