@@ -58,8 +58,8 @@ func Load(name string, ptx []byte) (*Module, error) {
 		return nil, fmt.Errorf("load %s: %w", name, err)
 	}
 	m := &Module{name: name, ast: ast, progs: map[string]*program{}, locIndex: map[srcLoc]int32{}}
-	k := moduleCounter.Add(1) % (1 << 8)
-	m.globalBase = moduleGlobals + k<<36
+	k := moduleCounter.Add(1) % moduleSlots
+	m.globalBase = moduleGlobals + k*moduleWindow
 	if err := m.layoutModuleData(); err != nil {
 		return nil, fmt.Errorf("load %s: %w", name, err)
 	}
@@ -298,8 +298,11 @@ func (m *Module) Launch(dev *Device, kernel string, cfg LaunchConfig, args ...an
 	dev.launchMu.Lock()
 	defer dev.launchMu.Unlock()
 	dev.mu.Lock()
-	dev.mapModule(m)
+	err = dev.mapModule(m)
 	dev.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
 	l := newLaunch(m, p, dev, cfg, params)
 	res, err := l.run()
 	if l.chk == nil || res == nil {

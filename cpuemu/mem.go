@@ -18,9 +18,14 @@ const (
 	localWindow   = 2 << 44
 	constWindow   = 3 << 44
 	paramWindow   = 4 << 44
-	moduleGlobals = 6 << 44 // each module's .global variables get a 1<<36 range
+	moduleGlobals = 6 << 44 // each module's .global variables get a moduleWindow range
 	globalBase    = 7 << 44
 	windowSize    = 1 << 44
+	// moduleWindow is the address range of one module's .global
+	// variables (at least maxModuleData); Load hands the ranges out in
+	// turn, and a device refuses to map two live modules onto one range.
+	moduleWindow = 1 << 27
+	moduleSlots  = (globalBase - moduleGlobals) / moduleWindow
 )
 
 // Device is the emulator's device memory: an arena of allocations. A launch
@@ -179,9 +184,17 @@ func (d *Device) Size(p DevicePtr) (int, error) {
 
 // mapModule gives a module's .global variables their storage on this device,
 // initialised from the module image, on the module's first launch here.
-func (d *Device) mapModule(m *Module) {
+func (d *Device) mapModule(m *Module) error {
 	if d.modules[m] || len(m.globalImage) == 0 {
-		return
+		return nil
+	}
+	for other := range d.modules {
+		if other.globalBase == m.globalBase {
+			// Load hands out moduleSlots ranges in turn: this device still
+			// holds a module loaded that many loads before m.
+			return &MemoryError{Op: "map module", Ptr: DevicePtr(m.globalBase), Size: int64(len(m.globalImage)),
+				Msg: fmt.Sprintf("module %s would share the .global range of module %s, still mapped on this device (ReleaseModule it first)", m.name, other.name)}
+		}
 	}
 	d.modules[m] = true
 	a := &allocation{base: m.globalBase, data: append([]byte(nil), m.globalImage...)}
@@ -189,6 +202,7 @@ func (d *Device) mapModule(m *Module) {
 	d.allocs = append(d.allocs, nil)
 	copy(d.allocs[i+1:], d.allocs[i:])
 	d.allocs[i] = a
+	return nil
 }
 
 func le(b []byte, size int) uint64 {
