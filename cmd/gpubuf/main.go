@@ -14,7 +14,6 @@ import (
 	"io"
 	"os"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/gpubuf/gpubuf/cpuemu"
@@ -124,8 +123,7 @@ func demo(args []string, stdout, stderr io.Writer) int {
 		return exitFail
 	}
 	fmt.Fprintf(stdout, "gpubuf demo: every kernel on the %s (%s backend, %s scheduler), checked against its Go reference and by the race checker\n\n", in.Name, in.Backend, s)
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "kernel\tlanes\tlane-instr\tlane-instr/s\tschedule\tresult\trace checker\t")
+	tw := newTable("kernel", "lanes", "lane-instr", "lane-instr/s", "schedule", "result", "race checker").alignRight(1, 2, 3)
 	failed := 0
 	for _, k := range kernels.All() {
 		var rep kcheck.Report
@@ -158,9 +156,9 @@ func demo(args []string, stdout, stderr io.Writer) int {
 		if !ok {
 			failed++
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\t\n", k.Name, rep.Threads, rep.LaneInstructions, rate, rep.Schedule, result, checker)
+		tw.add(k.Name, rep.Threads, rep.LaneInstructions, rate, rep.Schedule, result, checker)
 	}
-	tw.Flush()
+	tw.write(stdout)
 	if failed > 0 {
 		fmt.Fprintf(stdout, "\n%d kernel(s) failed\n", failed)
 		return exitFail
@@ -177,8 +175,7 @@ func demoDevice(dev gpu.Device, size kcheck.Size, stdout io.Writer) int {
 	in := dev.Info()
 	fmt.Fprintf(stdout, "gpubuf demo: every kernel on %s (%s backend, compute capability %d.%d), checked against its Go reference\n\n",
 		in.Name, in.Backend, in.ComputeCapability[0], in.ComputeCapability[1])
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "kernel\tthreads\ttime\tresult\t")
+	tw := newTable("kernel", "threads", "time", "result").alignRight(1, 2)
 	failed := 0
 	for _, k := range kernels.All() {
 		rep := kcheck.RunOnDevice(dev, k.Name, size)
@@ -193,9 +190,9 @@ func demoDevice(dev gpu.Device, size kcheck.Size, stdout io.Writer) int {
 		if rep.Elapsed > 0 {
 			t = rep.Elapsed.Round(time.Microsecond).String()
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t\n", k.Name, rep.Threads, t, result)
+		tw.add(k.Name, rep.Threads, t, result)
 	}
-	tw.Flush()
+	tw.write(stdout)
 	if failed > 0 {
 		fmt.Fprintf(stdout, "\n%d kernel(s) failed\n", failed)
 		return exitFail
