@@ -268,7 +268,8 @@ func (lw *lowerer) function(f *funcDecl) error {
 		for i, pd := range f.params {
 			al := pd.align
 			if al == 0 {
-				al = typeSize(pd.typ)
+				// A vector is aligned to its whole size (PTX ISA §5.4.5).
+				al = typeSize(pd.typ) * max(pd.vec, 1)
 			}
 			size := declSize(pd)
 			off = alignUp(off, al)
