@@ -1,0 +1,719 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gpubuf/gpubuf/gpu"
+)
+
+// Order is how completions come back.
+type Order int
+
+const (
+	// Ordered delivers completions in submission order (the default).
+	Ordered Order = iota
+	// Unordered delivers each completion as soon as its batch is done;
+	// Completion.Tag and Seq say which batch it is.
+	Unordered
+)
+
+func (o Order) String() string {
+	switch o {
+	case Ordered:
+		return "ordered"
+	case Unordered:
+		return "unordered"
+	}
+	return fmt.Sprintf("Order(%d)", int(o))
+}
+
+// ErrorPolicy is what the ring does after a batch fails on the device.
+type ErrorPolicy int
+
+const (
+	// Continue delivers the failed batch with its error and keeps serving
+	// the others: the failed stream is replaced and the batches queued
+	// behind the failure on it are run again. (On CUDA most kernel faults
+	// poison the whole context, so the batches after one fail too, each
+	// with the driver's error.)
+	Continue ErrorPolicy = iota
+	// Stop delivers the failed batch with its error, completes every batch
+	// that had not run yet with an error wrapping ErrStopped, and refuses
+	// new work. Batches already running on other streams finish normally.
+	Stop
+)
+
+func (p ErrorPolicy) String() string {
+	switch p {
+	case Continue:
+		return "continue"
+	case Stop:
+		return "stop"
+	}
+	return fmt.Sprintf("ErrorPolicy(%d)", int(p))
+}
+
+// Errors of the ring. Test for them with errors.Is.
+var (
+	// ErrClosed: the ring was closed (or aborted) and takes no new work.
+	ErrClosed = errors.New("host: ring is closed")
+	// ErrStopped: a batch failed and the ring's policy is Stop.
+	ErrStopped = errors.New("host: ring stopped after a failed batch")
+	// ErrAborted: the batch was cancelled by Abort before it reached the
+	// device.
+	ErrAborted = errors.New("host: batch aborted before it ran")
+)
+
+// RingOptions configure a Ring. SlotSize is required; the rest have
+// defaults.
+type RingOptions struct {
+	Slots    int // host slots N (default 4)
+	SlotSize int // bytes per slot S (required)
+	// Depth is how many batches may be on the device at once: the number
+	// of device staging buffers, and of frames of the stage (default
+	// Slots).
+	Depth int
+	// Streams is the number of streams K that batches are spread over,
+	// round robin (default 2, at most Depth).
+	Streams int
+	// ZeroCopy maps the slots into the device's address space and hands
+	// them to the stage directly: no staging copy, and a slot is busy
+	// until its batch's kernels are done.
+	ZeroCopy bool
+	// HostFlags are extra flags for the slots' AllocHost
+	// (gpu.HostWriteCombined, say).
+	HostFlags gpu.HostFlags
+	Order     Order
+	OnError   ErrorPolicy
+	// Stage is the device work per batch. Nil copies the batch to the
+	// device and does nothing more (completions then carry no Result).
+	Stage Stage
+	// Completions is the capacity of the completion queue (default
+	// Slots+Depth). When it is full the device side waits for the
+	// consumer, and through it the producers do.
+	Completions int
+}
+
+// Stage is the device work a ring runs on each batch.
+type Stage interface {
+	// NewFrame makes what one batch on the device needs (its output
+	// buffers, say). The ring calls it Depth times before it starts, and
+	// uses each frame for one batch at a time.
+	NewFrame(dev gpu.Device) (Frame, error)
+}
+
+// Frame is the device-side state of one batch in flight.
+type Frame interface {
+	// Enqueue queues the batch's work on s. in holds the batch's b.N
+	// bytes: a gpu.DeviceBuffer (the staging buffer), or in zero-copy
+	// mode the mapped gpu.HostBuffer slot. Either can be passed to
+	// Stream.Launch as a pointer argument.
+	Enqueue(s gpu.Stream, in any, b Batch) error
+	// Collect runs on the host once the queued work has completed without
+	// error. What it returns is the completion's Result; it must not alias
+	// the frame's memory, which the next batch reuses.
+	Collect(b Batch) ([]byte, error)
+	Free() error
+}
+
+// Batch identifies a submitted batch.
+type Batch struct {
+	Seq  uint64 // submission order, from 0
+	Tag  uint64 // the producer's user data, from Submit
+	N    int    // bytes submitted
+	Slot int    // the host slot it was submitted from
+}
+
+func (b Batch) String() string {
+	return fmt.Sprintf("batch %d (tag %d, %d bytes, slot %d)", b.Seq, b.Tag, b.N, b.Slot)
+}
+
+// Completion is one entry of the completion queue.
+type Completion struct {
+	Batch
+	// Result is what the stage's Collect returned; nil without a stage or
+	// when Err is set.
+	Result []byte
+	// Err is the batch's own failure (a copy or kernel fault, wrapped with
+	// the batch it belongs to), or for a batch that never ran an error
+	// wrapping ErrAborted or ErrStopped.
+	Err error
+	// Latency is the time from Submit to the batch's completion.
+	Latency time.Duration
+}
+
+// SlotState is what a slot is doing.
+type SlotState int32
+
+const (
+	SlotFree     SlotState = iota // in the free list
+	SlotFilling                   // acquired by a producer
+	SlotQueued                    // submitted, waiting for a frame
+	SlotInFlight                  // its copy (or, zero-copy, its kernel) is on the device
+)
+
+func (s SlotState) String() string {
+	switch s {
+	case SlotFree:
+		return "free"
+	case SlotFilling:
+		return "filling"
+	case SlotQueued:
+		return "queued"
+	case SlotInFlight:
+		return "in flight"
+	}
+	return fmt.Sprintf("SlotState(%d)", int32(s))
+}
+
+// Slot is a page-locked host buffer of the ring, lent to one producer
+// between Acquire and Submit (or Release).
+type Slot struct {
+	r     *Ring
+	index int
+	buf   gpu.HostBuffer
+	state atomic.Int32 // SlotState
+}
+
+// Bytes is the slot's memory, SlotSize bytes. Write the batch at its start.
+// It must not be touched after Submit or Release.
+func (s *Slot) Bytes() []byte { return s.buf.Bytes() }
+
+// Index is the slot's number, 0..Slots-1.
+func (s *Slot) Index() int { return s.index }
+
+// Ring is a bounded ring of page-locked staging slots feeding a device.
+// Its methods are safe for concurrent use: any number of producers, and
+// any number of consumers calling Next.
+type Ring struct {
+	dev     gpu.Device
+	opts    RingOptions
+	slots   []*Slot
+	free    chan *Slot // the free list: Acquire takes from it
+	frames  chan *frame
+	workers []*worker
+	subq    chan *job     // submitted batches, in order; never blocks (len N)
+	closing chan struct{} // closed by Close and Abort: wakes Acquire
+	stopCh  chan struct{} // closed when the policy Stop stops the ring
+	abortCh chan struct{} // closed by Abort
+	cq      completionQueue
+	stats   stats
+
+	mu        sync.Mutex // guards the fields below and sends on subq
+	closed    bool
+	nextSeq   uint64
+	held      int // slots lent to producers after close began
+	stopErr   error
+	aborted   []Batch
+	abortOnce sync.Once
+	stopOnce  sync.Once
+
+	dispatched sync.WaitGroup // the dispatcher and workers
+	shutdown   sync.Once
+	closeErr   error
+	freedSlots bool
+}
+
+// frame is one batch's device state: its staging buffer, its stage frame,
+// its stream, and the events that say when its copy and its work are done.
+type frame struct {
+	index   int
+	staging gpu.DeviceBuffer // nil in zero-copy mode
+	stage   Frame            // nil without a stage
+	w       *worker
+	copied  gpu.Event // recorded after the staging copy
+	done    gpu.Event // recorded after the stage's work
+}
+
+// job is a submitted batch on its way through the ring.
+type job struct {
+	Batch
+	slot      *Slot
+	submitted time.Time
+	f         *frame
+	err       error // a failure found when queuing it
+	synced    bool  // err came from queuing; the events may not be recorded
+}
+
+// NewRing allocates the slots, staging buffers and streams, and starts the
+// ring.
+func NewRing(dev gpu.Device, opts RingOptions) (*Ring, error) {
+	if dev == nil {
+		return nil, errors.New("host: NewRing: nil device")
+	}
+	o, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	r := &Ring{
+		dev: dev, opts: o,
+		free:    make(chan *Slot, o.Slots),
+		frames:  make(chan *frame, o.Depth),
+		subq:    make(chan *job, o.Slots),
+		closing: make(chan struct{}),
+		stopCh:  make(chan struct{}),
+		abortCh: make(chan struct{}),
+	}
+	r.cq.init(o.Completions)
+	r.stats.init(o.Slots)
+	if err := r.allocate(); err != nil {
+		r.release()
+		return nil, fmt.Errorf("host: NewRing: %w", err)
+	}
+	for _, s := range r.slots {
+		r.free <- s
+	}
+	r.dispatched.Add(1 + len(r.workers))
+	for _, w := range r.workers {
+		go w.loop()
+	}
+	go r.dispatch()
+	return r, nil
+}
+
+func (o RingOptions) withDefaults() (RingOptions, error) {
+	if o.Slots == 0 {
+		o.Slots = 4
+	}
+	if o.Slots < 0 {
+		return o, fmt.Errorf("host: RingOptions.Slots %d: must be positive", o.Slots)
+	}
+	if o.SlotSize <= 0 {
+		return o, fmt.Errorf("host: RingOptions.SlotSize %d: must be positive", o.SlotSize)
+	}
+	if o.Depth == 0 {
+		o.Depth = o.Slots
+	}
+	if o.Depth < 0 {
+		return o, fmt.Errorf("host: RingOptions.Depth %d: must be positive", o.Depth)
+	}
+	if o.Streams == 0 {
+		o.Streams = min(2, o.Depth)
+	}
+	if o.Streams < 0 || o.Streams > o.Depth {
+		return o, fmt.Errorf("host: RingOptions.Streams %d: want 1..Depth (%d)", o.Streams, o.Depth)
+	}
+	if o.Completions == 0 {
+		o.Completions = o.Slots + o.Depth
+	}
+	if o.Completions < 0 {
+		return o, fmt.Errorf("host: RingOptions.Completions %d: must be positive", o.Completions)
+	}
+	if o.Order != Ordered && o.Order != Unordered {
+		return o, fmt.Errorf("host: RingOptions.Order %d: want Ordered or Unordered", int(o.Order))
+	}
+	if o.OnError != Continue && o.OnError != Stop {
+		return o, fmt.Errorf("host: RingOptions.OnError %d: want Continue or Stop", int(o.OnError))
+	}
+	return o, nil
+}
+
+func (r *Ring) allocate() error {
+	o := r.opts
+	flags := o.HostFlags
+	if o.ZeroCopy {
+		flags |= gpu.HostMapped
+	}
+	for i := range o.Slots {
+		b, err := r.dev.AllocHost(o.SlotSize, flags)
+		if err != nil {
+			return fmt.Errorf("slot %d: %w", i, err)
+		}
+		r.slots = append(r.slots, &Slot{r: r, index: i, buf: b})
+		if o.ZeroCopy && !b.Mapped() {
+			return fmt.Errorf("zero-copy: %s cannot map host memory into its address space", r.dev.Info().Name)
+		}
+	}
+	for i := range o.Streams {
+		s, err := r.dev.NewStream()
+		if err != nil {
+			return fmt.Errorf("stream %d: %w", i, err)
+		}
+		w := &worker{r: r, index: i, stream: s}
+		w.cond.L = &w.mu
+		r.workers = append(r.workers, w)
+	}
+	for i := range o.Depth {
+		f := &frame{index: i, w: r.workers[i%len(r.workers)]}
+		// Appended before its parts, so that release frees what was made.
+		r.frames <- f
+		var err error
+		if !o.ZeroCopy {
+			if f.staging, err = r.dev.Alloc(o.SlotSize); err != nil {
+				return fmt.Errorf("staging buffer %d: %w", i, err)
+			}
+		}
+		if f.copied, err = r.dev.NewEvent(); err != nil {
+			return fmt.Errorf("event: %w", err)
+		}
+		if f.done, err = r.dev.NewEvent(); err != nil {
+			return fmt.Errorf("event: %w", err)
+		}
+		if o.Stage != nil {
+			if f.stage, err = o.Stage.NewFrame(r.dev); err != nil {
+				return fmt.Errorf("stage frame %d: %w", i, err)
+			}
+		}
+	}
+	return nil
+}
+
+// release frees the streams, frames and the slots not lent out. It runs
+// once every batch is done.
+func (r *Ring) release() error {
+	var errs []error
+	keep := func(err error) {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, w := range r.workers {
+		keep(w.stream.Close())
+	}
+	for len(r.frames) > 0 {
+		f := <-r.frames
+		if f.stage != nil {
+			keep(f.stage.Free())
+		}
+		for _, e := range []gpu.Event{f.copied, f.done} {
+			if e != nil {
+				keep(e.Close())
+			}
+		}
+		if f.staging != nil {
+			keep(f.staging.Free())
+		}
+	}
+	r.mu.Lock()
+	r.freedSlots = true
+	r.mu.Unlock()
+	for _, s := range r.slots {
+		if SlotState(s.state.Load()) != SlotFilling {
+			keep(s.buf.Free())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Options returns the ring's options, defaults filled in.
+func (r *Ring) Options() RingOptions { return r.opts }
+
+// Acquire lends a free slot to the caller, waiting while every slot is in
+// use (backpressure) until ctx is done or the ring closes.
+func (r *Ring) Acquire(ctx context.Context) (*Slot, error) {
+	if err := r.admissionErr(); err != nil {
+		return nil, err
+	}
+	select {
+	case s := <-r.free:
+		return r.lend(s)
+	default:
+	}
+	start := time.Now()
+	r.stats.blockedAcquire()
+	defer func() { r.stats.addBlocked(time.Since(start)) }()
+	select {
+	case s := <-r.free:
+		return r.lend(s)
+	case <-ctx.Done():
+		return nil, fmt.Errorf("host: Acquire: %w", ctx.Err())
+	case <-r.closing:
+		return nil, r.admissionErr()
+	case <-r.stopCh:
+		return nil, r.admissionErr()
+	}
+}
+
+// TryAcquire lends a free slot if there is one; ok is false when every
+// slot is in use or the ring takes no new work.
+func (r *Ring) TryAcquire() (s *Slot, ok bool) {
+	if r.admissionErr() != nil {
+		return nil, false
+	}
+	select {
+	case s := <-r.free:
+		s, err := r.lend(s)
+		return s, err == nil
+	default:
+		r.stats.tryFull.Add(1)
+		return nil, false
+	}
+}
+
+// lend marks s as the producer's, or puts it back when the ring stopped
+// taking work while the caller waited.
+func (r *Ring) lend(s *Slot) (*Slot, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.admissionErrLocked(); err != nil {
+		r.free <- s
+		return nil, err
+	}
+	r.setState(s, SlotFilling)
+	return s, nil
+}
+
+func (r *Ring) admissionErr() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.admissionErrLocked()
+}
+
+func (r *Ring) admissionErrLocked() error {
+	switch {
+	case r.stopErr != nil:
+		return r.stopErr
+	case r.closed:
+		return ErrClosed
+	}
+	return nil
+}
+
+// Submit queues the first n bytes of s as a batch, tagged with tag, and
+// gives the slot back to the ring. It never blocks. On error the slot is
+// given back too, except when the error says s is not the caller's to
+// give.
+func (r *Ring) Submit(s *Slot, n int, tag uint64) error {
+	if err := r.checkLent("Submit", s); err != nil {
+		return err
+	}
+	if n <= 0 || n > r.opts.SlotSize {
+		r.giveBack(s)
+		return fmt.Errorf("host: Submit: %d bytes: want 1..%d (the slot size)", n, r.opts.SlotSize)
+	}
+	r.mu.Lock()
+	if err := r.admissionErrLocked(); err != nil {
+		r.mu.Unlock()
+		r.giveBack(s)
+		return fmt.Errorf("host: Submit: %w", err)
+	}
+	j := &job{Batch: Batch{Seq: r.nextSeq, Tag: tag, N: n, Slot: s.index}, slot: s, submitted: time.Now()}
+	r.nextSeq++
+	r.setState(s, SlotQueued)
+	r.stats.submitted.Add(1)
+	r.subq <- j // room for every slot: never blocks
+	r.mu.Unlock()
+	return nil
+}
+
+// Release gives a slot back without submitting it (its producer had
+// nothing to send, or failed).
+func (r *Ring) Release(s *Slot) error {
+	if err := r.checkLent("Release", s); err != nil {
+		return err
+	}
+	r.giveBack(s)
+	return nil
+}
+
+func (r *Ring) checkLent(op string, s *Slot) error {
+	switch {
+	case s == nil:
+		return fmt.Errorf("host: %s: nil slot", op)
+	case s.r != r:
+		return fmt.Errorf("host: %s: slot %d belongs to another ring", op, s.index)
+	case SlotState(s.state.Load()) != SlotFilling:
+		return fmt.Errorf("host: %s: slot %d is %s, not lent to a producer (submitted or released twice?)", op, s.index, SlotState(s.state.Load()))
+	}
+	return nil
+}
+
+// giveBack returns a slot to the free list, or frees it when the ring
+// was shut down while it was lent out.
+func (r *Ring) giveBack(s *Slot) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.setState(s, SlotFree)
+	if r.freedSlots {
+		s.buf.Free()
+		return
+	}
+	r.free <- s
+}
+
+// Produce acquires a slot, lets fill write the batch into it, and submits
+// the n bytes fill reports. When fill fails or panics the slot is given
+// back and nothing is submitted; a panic comes back as an error.
+func (r *Ring) Produce(ctx context.Context, tag uint64, fill func(buf []byte) (n int, err error)) (err error) {
+	s, err := r.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	n, err := callFill(fill, s.Bytes())
+	if err != nil {
+		r.giveBack(s)
+		return fmt.Errorf("host: Produce: fill of slot %d: %w", s.index, err)
+	}
+	return r.Submit(s, n, tag)
+}
+
+func callFill(fill func([]byte) (int, error), buf []byte) (n int, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic: %v", p)
+		}
+	}()
+	return fill(buf)
+}
+
+// Next returns the next completion, waiting until there is one, ctx is
+// done, or the ring is shut down and every completion has been taken
+// (io.EOF).
+func (r *Ring) Next(ctx context.Context) (Completion, error) {
+	c, waited, err := r.cq.pop(ctx)
+	if waited > 0 {
+		r.stats.addStarved(waited)
+	}
+	if err != nil && !errors.Is(err, io.EOF) {
+		err = fmt.Errorf("host: Next: %w", err)
+	}
+	return c, err
+}
+
+// Err is the error that stopped the ring (policy Stop), or nil.
+func (r *Ring) Err() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.stopErr
+}
+
+// Close stops taking work, waits until every submitted batch has completed
+// and been queued for Next, and frees the ring's device memory. Producers
+// waiting in Acquire get ErrClosed. Completions not yet taken stay
+// available to Next, which then returns io.EOF. Slots still lent out are
+// freed when their producers give them back. Close is idempotent.
+func (r *Ring) Close() error {
+	r.mu.Lock()
+	if !r.closed {
+		r.closed = true
+		close(r.closing)
+		close(r.subq)
+	}
+	r.mu.Unlock()
+	r.cq.unbound() // Close must not wait for a consumer
+	return r.wait()
+}
+
+// Abort stops taking work and cancels every submitted batch that has not
+// reached the device yet: each is delivered with an error wrapping
+// ErrAborted, and returned here, in submission order. Batches already on
+// the device complete normally. Abort then frees the ring as Close does.
+func (r *Ring) Abort() ([]Batch, error) {
+	r.abortOnce.Do(func() { close(r.abortCh) })
+	err := r.Close()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]Batch(nil), r.aborted...), err
+}
+
+func (r *Ring) wait() error {
+	r.dispatched.Wait()
+	r.shutdown.Do(func() {
+		r.closeErr = r.release()
+		r.stats.finish()
+		r.cq.finish()
+	})
+	return r.closeErr
+}
+
+// stop applies the policy Stop after b failed.
+func (r *Ring) stop(b Batch, cause error) {
+	r.stopOnce.Do(func() {
+		r.mu.Lock()
+		r.stopErr = fmt.Errorf("%w: %v failed: %w", ErrStopped, b, cause)
+		r.mu.Unlock()
+		close(r.stopCh)
+	})
+}
+
+func (r *Ring) stopped() bool {
+	select {
+	case <-r.stopCh:
+		return true
+	default:
+		return false
+	}
+}
+
+func (r *Ring) setState(s *Slot, st SlotState) {
+	old := SlotState(s.state.Swap(int32(st)))
+	r.stats.slotMoved(old, st)
+}
+
+// SlotStates is a snapshot of every slot's state.
+func (r *Ring) SlotStates() []SlotState {
+	out := make([]SlotState, len(r.slots))
+	for i, s := range r.slots {
+		out[i] = SlotState(s.state.Load())
+	}
+	return out
+}
+
+// dispatch moves submitted batches, in order, onto free frames and their
+// streams. It ends when the submission queue is closed and drained.
+func (r *Ring) dispatch() {
+	defer r.dispatched.Done()
+	defer func() {
+		for _, w := range r.workers {
+			w.close()
+		}
+	}()
+	for j := range r.subq {
+		if r.cancelled(j) {
+			continue
+		}
+		var f *frame
+		select {
+		case f = <-r.frames:
+		case <-r.abortCh:
+			r.cancelled(j)
+			continue
+		case <-r.stopCh:
+			r.cancelled(j)
+			continue
+		}
+		j.f = f
+		f.w.submit(j)
+	}
+}
+
+// cancelled completes j without running it when the ring was aborted or
+// stopped, and reports whether it did.
+func (r *Ring) cancelled(j *job) bool {
+	var err error
+	select {
+	case <-r.abortCh:
+		err = fmt.Errorf("%v: %w", j.Batch, ErrAborted)
+		r.mu.Lock()
+		r.aborted = append(r.aborted, j.Batch)
+		r.mu.Unlock()
+	case <-r.stopCh:
+		err = fmt.Errorf("%v not run: %w", j.Batch, r.Err())
+	default:
+		return false
+	}
+	r.giveBack(j.slot)
+	r.finishJob(j, nil, err)
+	return true
+}
+
+// finishJob delivers j's completion (in order, when the ring is ordered)
+// and frees its frame.
+func (r *Ring) finishJob(j *job, result []byte, err error) {
+	c := Completion{Batch: j.Batch, Result: result, Err: err, Latency: time.Since(j.submitted)}
+	f := j.f
+	r.stats.complete(c)
+	if f != nil {
+		r.stats.inflight(-1)
+	}
+	r.cq.push(c, r.opts.Order == Ordered)
+	if f != nil {
+		r.frames <- f
+	}
+}
