@@ -96,7 +96,9 @@ func (s *stats) init(slots int) {
 	s.samples = append(s.samples, OccupancySample{})
 }
 
-func (s *stats) busyLocked() int { return s.slots[SlotFilling] + s.slots[SlotQueued] + s.slots[SlotInFlight] }
+func (s *stats) busyLocked() int {
+	return s.slots[SlotFilling] + s.slots[SlotQueued] + s.slots[SlotInFlight]
+}
 
 // advanceLocked accounts for the time since the last occupancy change.
 func (s *stats) advanceLocked(now time.Time) {
