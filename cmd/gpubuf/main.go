@@ -5,6 +5,7 @@
 //	gpubuf kernels   list the kernel catalogue
 //	gpubuf launch    run any PTX kernel on the emulator, write its buffers out
 //	gpubuf race      run a kernel under the race and sync checker
+//	gpubuf sdf       print the ring bound b_min for two rates, prove it on the emulator
 package main
 
 import (
@@ -42,6 +43,8 @@ commands:
             --out N=PATH writes buffer argument N's final bytes
   race      the same, under the race and sync checker; when it finds hazards,
             search schedules for a differing output and print the replay command
+  sdf       print b_min = r_p + r_c - gcd(r_p, r_c) for --rp, --rc and prove it
+            on the emulator: warp_ring never stalls at b_min, stalls at b_min - 1
   help      show this text
 
 run 'gpubuf <command> -h' for a command's flags
@@ -63,6 +66,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return launchCmd(false, args[1:], stdout, stderr)
 	case "race":
 		return launchCmd(true, args[1:], stdout, stderr)
+	case "sdf":
+		return sdfCmd(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
