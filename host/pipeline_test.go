@@ -1,0 +1,276 @@
+package host
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"hash/crc32"
+	"math/rand/v2"
+	"strings"
+	"testing"
+)
+
+// records makes n records of size bytes from a seeded generator.
+func records(seed uint64, n, size int) []byte {
+	rng := rand.New(rand.NewPCG(seed, 7))
+	b := make([]byte, n*size)
+	for i := range b {
+		b[i] = byte(rng.Uint32())
+	}
+	return b
+}
+
+// runPipeline pushes in through a pipeline and returns its results in the
+// order they arrived.
+func runPipeline(t *testing.T, opts PipelineOptions, in []byte) []Result {
+	t.Helper()
+	p, err := NewPipeline(openEmu(t), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pushErr := make(chan error, 1)
+	go func() {
+		err := p.Push(context.Background(), in)
+		pushErr <- errors.Join(err, p.Close())
+	}()
+	var got []Result
+	for r := range p.Results() {
+		got = append(got, r)
+	}
+	if err := <-pushErr; err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+// reassemble checks results cover the records 0..n-1 exactly once each
+// and returns their outputs joined in record order.
+func reassemble(t *testing.T, res []Result, nrec int, ordered bool) [][]byte {
+	t.Helper()
+	byFirst := map[uint64]Result{}
+	for i, r := range res {
+		if r.Err != nil {
+			t.Fatalf("batch %d: %v", r.Seq, r.Err)
+		}
+		if ordered && r.Seq != uint64(i) {
+			t.Fatalf("result %d has Seq %d: out of order", i, r.Seq)
+		}
+		if _, dup := byFirst[r.FirstRecord]; dup {
+			t.Fatalf("two results start at record %d", r.FirstRecord)
+		}
+		byFirst[r.FirstRecord] = r
+	}
+	var outs [][]byte
+	for next := uint64(0); next < uint64(nrec); {
+		r, ok := byFirst[next]
+		if !ok {
+			t.Fatalf("no result starts at record %d", next)
+		}
+		outs = append(outs, r.Out)
+		next += uint64(r.Records)
+		delete(byFirst, r.FirstRecord)
+	}
+	if len(byFirst) != 0 {
+		t.Fatalf("%d results past the last record", len(byFirst))
+	}
+	return outs
+}
+
+func TestPipelineKernelsMatchReferences(t *testing.T) {
+	for _, k := range BatchKernels() {
+		for _, zc := range []bool{false, true} {
+			name := k.Spec.Name
+			if zc {
+				name += "/zerocopy"
+			}
+			t.Run(name, func(t *testing.T) {
+				const recSize, nrec = 96, 300 // 96 bytes = 24 words
+				in := records(1, nrec, recSize)
+				// 1000-byte slots hold 10 records: 30 batches, the last full.
+				res := runPipeline(t, PipelineOptions{
+					Stages: []KernelSpec{k.Spec}, RecordSize: recSize, SlotSize: 1000,
+					Slots: 3, Streams: 2, ZeroCopy: zc,
+				}, in)
+				if len(res) != 30 {
+					t.Fatalf("%d results, want 30", len(res))
+				}
+				outs := reassemble(t, res, nrec, true)
+				for i, out := range outs {
+					batch := in[i*10*recSize : (i+1)*10*recSize]
+					if want := k.Reference(batch, recSize); !bytes.Equal(out, want) {
+						t.Fatalf("batch %d: out differs from the Go reference", i)
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestChecksumAgainstStdlib checks the checksum stage against hash/crc32
+// directly, not through the package's own reference table.
+func TestChecksumAgainstStdlib(t *testing.T) {
+	k, err := BatchKernel("batch_checksum")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := []byte("123456789abcdefgh") // two records of 9 bytes would need 18
+	in = append(in, 'i')
+	res := runPipeline(t, PipelineOptions{Stages: []KernelSpec{k.Spec}, RecordSize: 9}, in)
+	if len(res) != 1 || res[0].Records != 2 {
+		t.Fatalf("results %+v", res)
+	}
+	w := Words(res[0].Out)
+	if w[0] != 0xE3069283 { // the CRC-32C check value of "123456789"
+		t.Errorf("crc of 123456789 = %#x, want 0xE3069283", w[0])
+	}
+	if want := crc32.Checksum([]byte("abcdefghi"), crc32.MakeTable(crc32.Castagnoli)); w[1] != want {
+		t.Errorf("crc of abcdefghi = %#x, want %#x", w[1], want)
+	}
+}
+
+// TestTwoStages chains batch_scan into batch_reduce: the reduce of each
+// record's prefix sums has the record's total as its max (for records
+// whose sum does not wrap) and the sum of the prefix sums as its sum.
+func TestTwoStages(t *testing.T) {
+	scan, _ := BatchKernel("batch_scan")
+	red, _ := BatchKernel("batch_reduce")
+	const recWords, nrec = 8, 40
+	in := make([]byte, 4*recWords*nrec)
+	for r := range nrec {
+		for i := range recWords {
+			binary.LittleEndian.PutUint32(in[4*(r*recWords+i):], uint32(r+i+1))
+		}
+	}
+	res := runPipeline(t, PipelineOptions{Stages: []KernelSpec{scan.Spec, red.Spec}, RecordSize: 4 * recWords, SlotSize: 4 * recWords * 16}, in)
+	outs := reassemble(t, res, nrec, true)
+	var all []uint32
+	for _, o := range outs {
+		all = append(all, Words(o)...)
+	}
+	if len(all) != 3*nrec {
+		t.Fatalf("%d words, want %d", len(all), 3*nrec)
+	}
+	for r := range nrec {
+		// Record r is r+1, r+2, ..., r+8; prefix sums p_i = i*r + i(i+1)/2.
+		var sum, total uint32
+		for i := 1; i <= recWords; i++ {
+			p := uint32(i*r + i*(i+1)/2)
+			sum += p
+			total = p
+		}
+		lo := uint32(r + 1)
+		if got := all[3*r : 3*r+3]; got[0] != sum || got[1] != lo || got[2] != total {
+			t.Fatalf("record %d: {sum,min,max} = %v, want {%d,%d,%d}", r, got, sum, lo, total)
+		}
+	}
+}
+
+func TestPipelineUnorderedAndSink(t *testing.T) {
+	k, _ := BatchKernel("batch_reduce")
+	const recSize, nrec = 64, 200
+	in := records(3, nrec, recSize)
+	var got []Result
+	p, err := NewPipeline(openEmu(t), PipelineOptions{
+		Stages: []KernelSpec{k.Spec}, RecordSize: recSize, SlotSize: 7 * recSize,
+		Order: Unordered, Streams: 3, Slots: 5,
+		Sink: func(r Result) { got = append(got, r) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Results() != nil {
+		t.Fatal("Results() is not nil with a Sink")
+	}
+	if err := p.Push(context.Background(), in); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	outs := reassemble(t, got, nrec, false)
+	var first uint64
+	for i, o := range outs {
+		n := min(7, nrec-int(first))
+		want := k.Reference(in[int(first)*recSize:(int(first)+n)*recSize], recSize)
+		if !bytes.Equal(o, want) {
+			t.Fatalf("batch %d differs from the reference", i)
+		}
+		first += uint64(n)
+	}
+}
+
+func TestPipelineFill(t *testing.T) {
+	k, _ := BatchKernel("batch_checksum")
+	p, err := NewPipeline(openEmu(t), PipelineOptions{Stages: []KernelSpec{k.Spec}, RecordSize: 4, SlotSize: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := p.Fill(ctx, 0, func(b []byte) (int, error) { copy(b, "abcdefgh"); return 2, nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Fill(ctx, 0, func(b []byte) (int, error) { panic("producer bug") }); err == nil || !strings.Contains(err.Error(), "producer bug") {
+		t.Fatalf("panicking fill: err = %v", err)
+	}
+	if err := p.Fill(ctx, 0, func(b []byte) (int, error) { return 5, nil }); err == nil || !strings.Contains(err.Error(), "want 0..4") {
+		t.Fatalf("fill of too many records: err = %v", err)
+	}
+	if err := p.Fill(ctx, 1, func(b []byte) (int, error) { copy(b, "wxyz"); return 1, nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	tab := crc32.MakeTable(crc32.Castagnoli)
+	var res []Result
+	for r := range p.Results() {
+		res = append(res, r)
+	}
+	if len(res) != 2 || res[0].FirstRecord != 0 || res[0].Records != 2 || res[1].FirstRecord != 2 || res[1].Records != 1 {
+		t.Fatalf("results %+v", res)
+	}
+	if w := Words(res[0].Out); w[0] != crc32.Checksum([]byte("abcd"), tab) || w[1] != crc32.Checksum([]byte("efgh"), tab) {
+		t.Errorf("first batch %x", w)
+	}
+	if w := Words(res[1].Out); w[0] != crc32.Checksum([]byte("wxyz"), tab) {
+		t.Errorf("second batch %x", w)
+	}
+}
+
+func TestPipelineBadOptions(t *testing.T) {
+	dev := openEmu(t)
+	red, _ := BatchKernel("batch_reduce")
+	cases := []struct {
+		opts PipelineOptions
+		want string
+	}{
+		{PipelineOptions{RecordSize: 4}, "no Stages"},
+		{PipelineOptions{Stages: []KernelSpec{red.Spec}}, "RecordSize 0"},
+		{PipelineOptions{Stages: []KernelSpec{red.Spec}, RecordSize: -4}, "RecordSize -4"},
+		{PipelineOptions{Stages: []KernelSpec{red.Spec}, RecordSize: 64, SlotSize: 32}, "smaller than one 64-byte record"},
+		{PipelineOptions{Stages: []KernelSpec{red.Spec}, RecordSize: 6}, "not a multiple of 4"},
+		{PipelineOptions{Stages: []KernelSpec{{Name: "x"}}, RecordSize: 4}, "no PTX"},
+		{PipelineOptions{Stages: []KernelSpec{{Name: "nope", PTX: red.Spec.PTX, Unit: 4, OutPerRecord: 4}}, RecordSize: 4}, "nope"},
+		{PipelineOptions{Stages: []KernelSpec{red.Spec}, RecordSize: 4, Slots: -1}, "Slots -1"},
+	}
+	for _, c := range cases {
+		p, err := NewPipeline(dev, c.opts)
+		if err == nil {
+			p.Close()
+			t.Errorf("%+v: no error", c.opts)
+			continue
+		}
+		if !strings.Contains(err.Error(), c.want) {
+			t.Errorf("error %q does not say %q", err, c.want)
+		}
+	}
+	p, err := NewPipeline(dev, PipelineOptions{Stages: []KernelSpec{red.Spec}, RecordSize: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if err := p.Push(context.Background(), make([]byte, 12)); err == nil || !strings.Contains(err.Error(), "not a whole number of 8-byte records (4 left over)") {
+		t.Errorf("Push of 12 bytes: %v", err)
+	}
+}
