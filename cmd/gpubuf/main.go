@@ -5,6 +5,7 @@
 //	gpubuf kernels   list the kernel catalogue
 //	gpubuf launch    run any PTX kernel on the emulator, write its buffers out
 //	gpubuf race      run a kernel under the race and sync checker
+//	gpubuf run       run a batch pipeline through the staging ring, print its stats
 //	gpubuf sdf       print the ring bound b_min for two rates, prove it on the emulator
 package main
 
@@ -25,6 +26,9 @@ import (
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
+// stdin is what gpubuf run --input - reads; tests replace it.
+var stdin io.Reader = os.Stdin
+
 // Exit codes.
 const (
 	exitOK    = 0
@@ -43,6 +47,9 @@ commands:
             --out N=PATH writes buffer argument N's final bytes
   race      the same, under the race and sync checker; when it finds hazards,
             search schedules for a differing output and print the replay command
+  run       run a batch pipeline: records (generated, or from --input FILE or
+            stdin) through the staging ring into batch kernels; --verify checks
+            every result against the Go reference; prints the ring's stats
   sdf       print b_min = r_p + r_c - gcd(r_p, r_c) for --rp, --rc and prove it
             on the emulator: warp_ring never stalls at b_min, stalls at b_min - 1
   help      show this text
@@ -68,6 +75,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return launchCmd(true, args[1:], stdout, stderr)
 	case "sdf":
 		return sdfCmd(args[1:], stdout, stderr)
+	case "run":
+		return runCmd(args[1:], stdin, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK

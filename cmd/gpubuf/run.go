@@ -1,0 +1,527 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+
+	"github.com/gpubuf/gpubuf/gpu"
+	"github.com/gpubuf/gpubuf/host"
+)
+
+// runOpts are gpubuf run's settings.
+type runOpts struct {
+	kernels    []string // the stages, by name (embedded batch kernels, or the entry of --ptx)
+	ptx        string   // a user PTX file holding the one stage
+	unit       int      // --ptx: 1 or 4
+	outPerRec  int      // --ptx
+	outPerBat  int      // --ptx
+	zeroOut    bool     // --ptx
+	records    int      // synthetic records
+	recordSize int
+	seed       uint64
+	input      string // a file of records, or "-" for stdin
+	slotSize   int
+	slots      int
+	depth      int
+	streams    int
+	zeroCopy   bool
+	unordered  bool
+	onError    host.ErrorPolicy
+	verify     bool
+	progress   string // auto, always, never
+	backend    string
+	asJSON     bool
+}
+
+func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := newFlags("run", stderr)
+	var o runOpts
+	kernelList := fs.String("kernel", "batch_checksum", "the batch kernels each batch runs through, comma-separated, in order ("+strings.Join(host.BatchKernelNames(), ", ")+"); with --ptx, the entry to run")
+	fs.StringVar(&o.ptx, "ptx", "", "a PTX file whose entry --kernel is a batch kernel (in, out, nrec, rec); needs --unit and --out-per-record or --out-per-batch")
+	fs.IntVar(&o.unit, "unit", 0, "--ptx: the unit of the kernel's rec parameter in bytes: 1 or 4")
+	fs.IntVar(&o.outPerRec, "out-per-record", 0, "--ptx: output bytes per record")
+	fs.IntVar(&o.outPerBat, "out-per-batch", 0, "--ptx: output bytes per batch")
+	fs.BoolVar(&o.zeroOut, "zero-out", false, "--ptx: zero the output before each launch (accumulating kernels)")
+	fs.IntVar(&o.records, "records", 100000, "synthetic source: number of records")
+	recSize := &sizeFlag{256}
+	fs.Var(recSize, "record-size", "bytes per record (K, M suffixes allowed)")
+	fs.Uint64Var(&o.seed, "seed", 1, "synthetic source: seed of the record generator")
+	fs.StringVar(&o.input, "input", "", "read fixed-size records from this file, or - for stdin, instead of generating them")
+	slotSize := &sizeFlag{1 << 20}
+	fs.Var(slotSize, "slot-size", "bytes per ring slot; a batch is the whole records that fit")
+	fs.IntVar(&o.slots, "slots", 4, "ring slots (page-locked host buffers)")
+	fs.IntVar(&o.depth, "depth", 0, "batches on the device at once (default: --slots)")
+	fs.IntVar(&o.streams, "streams", 2, "streams the batches are spread over")
+	fs.BoolVar(&o.zeroCopy, "zero-copy", false, "kernels read the mapped slots directly instead of staged copies")
+	fs.BoolVar(&o.unordered, "unordered", false, "take results as they finish, not in submission order")
+	onError := fs.String("on-error", "continue", "after a failed batch: continue (serve the rest) or stop")
+	fs.BoolVar(&o.verify, "verify", false, "check every result against the kernels' Go references")
+	fs.StringVar(&o.progress, "progress", "auto", "progress bar on stderr: auto (when stderr is a terminal), always or never")
+	fs.StringVar(&o.backend, "backend", "", backendFlagHelp)
+	fs.BoolVar(&o.asJSON, "json", false, "print the stats as a JSON object")
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	o.recordSize, o.slotSize = recSize.n, slotSize.n
+	fail := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "gpubuf run: "+format+"\n", a...)
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		return fail("unexpected argument %q", fs.Arg(0))
+	}
+	for _, k := range strings.Split(*kernelList, ",") {
+		if k = strings.TrimSpace(k); k != "" {
+			o.kernels = append(o.kernels, k)
+		}
+	}
+	switch *onError {
+	case "continue":
+		o.onError = host.Continue
+	case "stop":
+		o.onError = host.Stop
+	default:
+		return fail("--on-error %q: want continue or stop", *onError)
+	}
+	switch o.progress {
+	case "auto", "always", "never":
+	default:
+		return fail("--progress %q: want auto, always or never", o.progress)
+	}
+	switch {
+	case len(o.kernels) == 0:
+		return fail("--kernel: name at least one kernel")
+	case o.recordSize <= 0:
+		return fail("--record-size %d: must be positive", o.recordSize)
+	case o.slotSize <= 0:
+		return fail("--slot-size %d: must be positive", o.slotSize)
+	case o.slotSize < o.recordSize:
+		return fail("--slot-size %d is smaller than one %d-byte record (--record-size)", o.slotSize, o.recordSize)
+	case o.input == "" && o.records <= 0:
+		return fail("--records %d: must be positive", o.records)
+	case o.slots <= 0:
+		return fail("--slots %d: must be positive", o.slots)
+	case o.depth < 0:
+		return fail("--depth %d: must be positive", o.depth)
+	case o.streams <= 0:
+		return fail("--streams %d: must be positive", o.streams)
+	case o.ptx != "" && len(o.kernels) != 1:
+		return fail("--ptx runs one kernel: --kernel names its entry")
+	case o.ptx != "" && o.verify:
+		return fail("--verify needs the Go references of the embedded kernels; a --ptx kernel has none")
+	}
+	stages, refs, err := o.stages()
+	if err != nil {
+		return fail("%v", err)
+	}
+	src, err := openSource(o, stdin)
+	if err != nil {
+		return fail("%v", err)
+	}
+	defer src.close()
+
+	dev, err := openDevice(o.backend, gpu.EmuOptions{})
+	if err != nil {
+		return fail("%v", err)
+	}
+	defer dev.Close()
+	order := host.Ordered
+	if o.unordered {
+		order = host.Unordered
+	}
+	p, err := host.NewPipeline(dev, host.PipelineOptions{
+		Stages: stages, RecordSize: o.recordSize, SlotSize: o.slotSize,
+		Slots: o.slots, Depth: o.depth, Streams: min(o.streams, max(o.depth, o.slots)),
+		ZeroCopy: o.zeroCopy, Order: order, OnError: o.onError,
+	})
+	if err != nil {
+		return fail("%v", err)
+	}
+	bar := newProgress(o, src.total, stderr)
+
+	// The producer: fill slots straight from the source. With --verify it
+	// keeps each batch's input until its result has been checked.
+	var (
+		inputsMu sync.Mutex
+		inputs   = map[uint64][]byte{}
+	)
+	prodErr := make(chan error, 1)
+	go func() {
+		var next uint64
+		var err error
+		for err == nil {
+			var nrec int
+			err = p.Fill(context.Background(), 0, func(buf []byte) (int, error) {
+				n, err := src.read(buf, o.recordSize)
+				if n > 0 && o.verify {
+					inputsMu.Lock()
+					inputs[next] = bytes.Clone(buf[:n*o.recordSize])
+					inputsMu.Unlock()
+				}
+				nrec = n
+				return n, err
+			})
+			next += uint64(nrec)
+			if nrec == 0 && err == nil {
+				break // the source is done
+			}
+		}
+		prodErr <- errors.Join(err, p.Close())
+	}()
+
+	var sum runSummary
+	sum.Kernels = o.kernels
+	for res := range p.Results() {
+		sum.Batches++
+		sum.Records += uint64(res.Records)
+		if res.Err != nil {
+			sum.Failed++
+			if sum.FirstError == "" {
+				sum.FirstError = res.Err.Error()
+			}
+		} else if o.verify {
+			inputsMu.Lock()
+			in := inputs[res.FirstRecord]
+			delete(inputs, res.FirstRecord)
+			inputsMu.Unlock()
+			if want := refs(in); !bytes.Equal(res.Out, want) {
+				sum.Mismatches++
+				if sum.FirstMismatch == "" {
+					sum.FirstMismatch = fmt.Sprintf("batch %d (records %d..%d): %s", res.Seq, res.FirstRecord, res.FirstRecord+uint64(res.Records)-1, firstDiff(res.Out, want))
+				}
+			} else {
+				sum.Verified++
+			}
+		}
+		bar.add(res.Records)
+	}
+	perr := <-prodErr
+	bar.finish()
+	var inputErr *sourceError
+	if errors.As(perr, &inputErr) {
+		fmt.Fprintf(stderr, "gpubuf run: %v\n", inputErr)
+		return exitUsage
+	}
+	st := p.Stats()
+	sum.fill(st, dev.Info(), o)
+	if o.asJSON {
+		b, _ := json.MarshalIndent(sum, "", "  ")
+		fmt.Fprintf(stdout, "%s\n", b)
+	} else {
+		sum.write(stdout)
+	}
+	switch {
+	case perr != nil:
+		fmt.Fprintf(stderr, "gpubuf run: %v\n", perr)
+		return exitFail
+	case sum.Failed > 0:
+		fmt.Fprintf(stderr, "gpubuf run: %d batch(es) failed; the first: %s\n", sum.Failed, sum.FirstError)
+		return exitFail
+	case sum.Mismatches > 0:
+		fmt.Fprintf(stderr, "gpubuf run: %d batch(es) differ from the Go reference; the first: %s\n", sum.Mismatches, sum.FirstMismatch)
+		return exitFail
+	}
+	return exitOK
+}
+
+// batchKernel looks up an embedded batch kernel; tests replace it to
+// break a reference on purpose.
+var batchKernel = host.BatchKernel
+
+// stages resolves the --kernel list (or --ptx) into pipeline stages, and,
+// for embedded kernels, the composed Go reference of a batch.
+func (o runOpts) stages() ([]host.KernelSpec, func([]byte) []byte, error) {
+	if o.ptx != "" {
+		b, err := os.ReadFile(o.ptx)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--ptx: %v", err)
+		}
+		if o.unit != 1 && o.unit != 4 {
+			return nil, nil, fmt.Errorf("--unit %d: want 1 (the kernel counts bytes) or 4 (32-bit words)", o.unit)
+		}
+		if o.outPerRec < 0 || o.outPerBat < 0 || o.outPerRec+o.outPerBat == 0 {
+			return nil, nil, fmt.Errorf("--out-per-record %d, --out-per-batch %d: give the kernel's output size (non-negative, not both 0)", o.outPerRec, o.outPerBat)
+		}
+		spec := host.KernelSpec{Name: o.kernels[0], PTX: b, Unit: o.unit, OutPerRecord: o.outPerRec, OutPerBatch: o.outPerBat, ZeroOut: o.zeroOut}
+		return []host.KernelSpec{spec}, nil, nil
+	}
+	var specs []host.KernelSpec
+	var infos []host.BatchKernelInfo
+	rec := o.recordSize
+	recs := []int{}
+	for i, name := range o.kernels {
+		k, err := batchKernel(name)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--kernel: %v", err)
+		}
+		if k.Spec.Unit == 4 && rec%4 != 0 {
+			return nil, nil, fmt.Errorf("--kernel %s counts 32-bit words: its records of %d bytes are not a multiple of 4", name, rec)
+		}
+		if i+1 < len(o.kernels) && k.Spec.OutPerBatch != 0 {
+			return nil, nil, fmt.Errorf("--kernel %s writes one output per batch, not records: only the last kernel may", name)
+		}
+		specs = append(specs, k.Spec)
+		infos = append(infos, k)
+		recs = append(recs, rec)
+		if k.Spec.OutPerRecord > 0 {
+			rec = k.Spec.OutPerRecord
+		}
+	}
+	ref := func(in []byte) []byte {
+		for i, k := range infos {
+			in = k.Reference(in, recs[i])
+		}
+		return in
+	}
+	return specs, ref, nil
+}
+
+// firstDiff describes where got first differs from want.
+func firstDiff(got, want []byte) string {
+	if len(got) != len(want) {
+		return fmt.Sprintf("%d bytes of output, want %d", len(got), len(want))
+	}
+	for i := 0; i+4 <= len(got); i += 4 {
+		g, w := binary.LittleEndian.Uint32(got[i:]), binary.LittleEndian.Uint32(want[i:])
+		if g != w {
+			return fmt.Sprintf("word %d is %#x, want %#x", i/4, g, w)
+		}
+	}
+	for i := range got {
+		if got[i] != want[i] {
+			return fmt.Sprintf("byte %d is %#x, want %#x", i, got[i], want[i])
+		}
+	}
+	return "no difference"
+}
+
+// sourceError is a problem with the input, not with the pipeline: exit 2.
+type sourceError struct{ msg string }
+
+func (e *sourceError) Error() string { return e.msg }
+
+// source yields records: generated, or read from a file or stdin.
+type source struct {
+	name   string
+	r      io.Reader
+	f      *os.File
+	total  int64 // records, or -1 when unknown (stdin)
+	left   int64 // synthetic: records still to make
+	next   uint64
+	seed   uint64
+	rs     int
+	nbytes int64 // read so far
+}
+
+func openSource(o runOpts, stdin io.Reader) (*source, error) {
+	s := &source{rs: o.recordSize, seed: o.seed}
+	switch o.input {
+	case "":
+		s.name, s.total, s.left = "synthetic", int64(o.records), int64(o.records)
+		return s, nil
+	case "-":
+		s.name, s.r, s.total = "stdin", stdin, -1
+		return s, nil
+	}
+	f, err := os.Open(o.input)
+	if err != nil {
+		return nil, fmt.Errorf("--input: %v", err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("--input: %v", err)
+	}
+	s.name, s.r, s.f, s.total = o.input, f, f, -1
+	if fi.Mode().IsRegular() {
+		size := fi.Size()
+		if size == 0 {
+			f.Close()
+			return nil, fmt.Errorf("--input %s is empty: no records", o.input)
+		}
+		if size%int64(o.recordSize) != 0 {
+			f.Close()
+			return nil, fmt.Errorf("--input %s: %d bytes is not a whole number of %d-byte records (%d bytes left over)", o.input, size, o.recordSize, size%int64(o.recordSize))
+		}
+		s.total = size / int64(o.recordSize)
+	}
+	return s, nil
+}
+
+func (s *source) close() {
+	if s.f != nil {
+		s.f.Close()
+	}
+}
+
+// read fills buf with whole records and says how many; 0 and no error at
+// the end.
+func (s *source) read(buf []byte, rs int) (int, error) {
+	max := len(buf) / rs
+	if s.r == nil {
+		n := int(min(int64(max), s.left))
+		for i := range n {
+			synthRecord(buf[i*rs:(i+1)*rs], s.seed, s.next)
+			s.next++
+		}
+		s.left -= int64(n)
+		return n, nil
+	}
+	n, err := io.ReadFull(s.r, buf[:max*rs])
+	s.nbytes += int64(n)
+	switch {
+	case err == nil, errors.Is(err, io.EOF):
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		if n%rs != 0 {
+			return 0, &sourceError{fmt.Sprintf("%s: %d bytes is not a whole number of %d-byte records (%d bytes left over)", s.name, s.nbytes, rs, s.nbytes%int64(rs))}
+		}
+	default:
+		return 0, &sourceError{fmt.Sprintf("%s: %v", s.name, err)}
+	}
+	if s.nbytes == 0 && n == 0 {
+		return 0, &sourceError{fmt.Sprintf("%s is empty: no records", s.name)}
+	}
+	return n / rs, nil
+}
+
+// synthRecord fills rec with record i of the synthetic stream: a
+// SplitMix64 sequence seeded from seed and i, so any record can be made
+// again on its own.
+func synthRecord(rec []byte, seed, i uint64) {
+	x := seed*0x9E3779B97F4A7C15 ^ (i+1)*0xD1B54A32D192ED03
+	var w [8]byte
+	for off := 0; off < len(rec); off += 8 {
+		x += 0x9E3779B97F4A7C15
+		z := x
+		z = (z ^ z>>30) * 0xBF58476D1CE4E5B9
+		z = (z ^ z>>27) * 0x94D049BB133111EB
+		z ^= z >> 31
+		binary.LittleEndian.PutUint64(w[:], z)
+		copy(rec[off:], w[:])
+	}
+}
+
+// progress is a bar of records on stderr, shown when stderr is a terminal
+// (or always, on request).
+type progress struct{ bar *progressbar.ProgressBar }
+
+func newProgress(o runOpts, total int64, stderr io.Writer) progress {
+	show := o.progress == "always"
+	if o.progress == "auto" {
+		f, ok := stderr.(*os.File)
+		show = ok && term.IsTerminal(int(f.Fd()))
+	}
+	if !show {
+		return progress{}
+	}
+	return progress{progressbar.NewOptions64(total,
+		progressbar.OptionSetWriter(stderr),
+		progressbar.OptionSetDescription("records"),
+		progressbar.OptionShowCount(),
+		progressbar.OptionShowIts(),
+		progressbar.OptionSetItsString("rec"),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionOnCompletion(func() { fmt.Fprintln(stderr) }),
+	)}
+}
+
+func (p progress) add(n int) {
+	if p.bar != nil {
+		p.bar.Add(n)
+	}
+}
+
+func (p progress) finish() {
+	if p.bar != nil {
+		p.bar.Finish()
+	}
+}
+
+// runSummary is what gpubuf run reports (--json prints it as is).
+type runSummary struct {
+	Backend         string   `json:"backend"`
+	Device          string   `json:"device"`
+	Kernels         []string `json:"kernels"`
+	Mode            string   `json:"mode"`
+	Batches         uint64   `json:"batches"`
+	Records         uint64   `json:"records"`
+	Bytes           uint64   `json:"bytes"`
+	Failed          uint64   `json:"failed"`
+	FirstError      string   `json:"first_error,omitempty"`
+	Verified        uint64   `json:"verified"`
+	Mismatches      uint64   `json:"mismatches"`
+	FirstMismatch   string   `json:"first_mismatch,omitempty"`
+	ElapsedSec      float64  `json:"elapsed_s"`
+	MBPerSec        float64  `json:"mb_per_s"`
+	RecordsPerSec   float64  `json:"records_per_s"`
+	ProducerBlocked float64  `json:"producer_blocked_s"`
+	BlockedAcquires uint64   `json:"blocked_acquires"`
+	ConsumerStarved float64  `json:"consumer_starved_s"`
+	MeanInFlight    float64  `json:"mean_in_flight"`
+	MaxInFlight     int      `json:"max_in_flight"`
+	MeanSlotsBusy   float64  `json:"mean_slots_busy"`
+	Slots           int      `json:"slots"`
+	MeanLatencyMs   float64  `json:"mean_latency_ms"`
+	MaxLatencyMs    float64  `json:"max_latency_ms"`
+	verify          bool
+}
+
+func (s *runSummary) fill(st host.Stats, in gpu.Info, o runOpts) {
+	s.Backend, s.Device = in.Backend, in.Name
+	s.Mode = "staged copies"
+	if o.zeroCopy {
+		s.Mode = "zero-copy"
+	}
+	s.Bytes = st.Bytes
+	s.ElapsedSec = st.Elapsed.Seconds()
+	if s.ElapsedSec > 0 {
+		s.MBPerSec = float64(st.Bytes) / 1e6 / s.ElapsedSec
+		s.RecordsPerSec = float64(s.Records) / s.ElapsedSec
+	}
+	s.ProducerBlocked, s.BlockedAcquires = st.ProducerBlocked.Seconds(), st.BlockedAcquires
+	s.ConsumerStarved = st.ConsumerStarved.Seconds()
+	s.MeanInFlight, s.MaxInFlight = st.MeanInFlight, st.MaxInFlight
+	s.MeanSlotsBusy, s.Slots = st.MeanSlotsBusy, o.slots
+	s.MeanLatencyMs = float64(st.MeanLatency) / 1e6
+	s.MaxLatencyMs = float64(st.MaxLatency) / 1e6
+	s.verify = o.verify
+}
+
+func (s *runSummary) write(w io.Writer) {
+	pct := func(x float64) string {
+		if s.ElapsedSec <= 0 {
+			return "-"
+		}
+		return fmt.Sprintf("%.0f%%", 100*x/s.ElapsedSec)
+	}
+	fmt.Fprintf(w, "gpubuf run: %s on %s (%s backend), %s\n\n", strings.Join(s.Kernels, " -> "), s.Device, s.Backend, s.Mode)
+	t := newTable("measure", "value")
+	t.add("batches", s.Batches)
+	t.add("records", s.Records)
+	t.add("bytes", s.Bytes)
+	t.add("elapsed", fmt.Sprintf("%.3f s", s.ElapsedSec))
+	t.add("throughput", fmt.Sprintf("%.1f MB/s", s.MBPerSec))
+	t.add("records/s", humanRate(s.RecordsPerSec))
+	t.add("producer blocked", fmt.Sprintf("%.3f s (%s, %d waits)", s.ProducerBlocked, pct(s.ProducerBlocked), s.BlockedAcquires))
+	t.add("consumer starved", fmt.Sprintf("%.3f s (%s)", s.ConsumerStarved, pct(s.ConsumerStarved)))
+	t.add("in flight", fmt.Sprintf("mean %.2f, max %d", s.MeanInFlight, s.MaxInFlight))
+	t.add("slots busy", fmt.Sprintf("mean %.2f of %d", s.MeanSlotsBusy, s.Slots))
+	t.add("latency", fmt.Sprintf("mean %.2f ms, max %.2f ms", s.MeanLatencyMs, s.MaxLatencyMs))
+	t.add("failed batches", s.Failed)
+	if s.verify {
+		t.add("verified", fmt.Sprintf("%d of %d batches match the Go reference", s.Verified, s.Batches))
+	}
+	t.write(w)
+}

@@ -1,0 +1,203 @@
+package main
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gpubuf/gpubuf/host"
+)
+
+// runJSON runs gpubuf run with --json and decodes its summary.
+func runJSON(t *testing.T, args ...string) (int, runSummary, string) {
+	t.Helper()
+	code, out, errs := runCLI(append([]string{"run", "--json"}, args...)...)
+	var s runSummary
+	if out != "" {
+		if err := json.Unmarshal([]byte(out), &s); err != nil {
+			t.Fatalf("run printed no JSON (%v):\n%s\n%s", err, out, errs)
+		}
+	}
+	return code, s, errs
+}
+
+func TestRunVerifiesEveryKernel(t *testing.T) {
+	for _, k := range append(host.BatchKernelNames(), "batch_scan,batch_reduce") {
+		for _, extra := range [][]string{nil, {"--zero-copy", "--unordered", "--streams", "3"}} {
+			// 1000 records of 96 bytes, 10 to a 1000-byte slot: 100 batches.
+			args := append([]string{"--kernel", k, "--records", "1000", "--record-size", "96", "--slot-size", "1000", "--verify"}, extra...)
+			code, s, errs := runJSON(t, args...)
+			if code != exitOK {
+				t.Fatalf("%v: exit %d: %s", args, code, errs)
+			}
+			if s.Batches != 100 || s.Records != 1000 || s.Bytes != 96000 || s.Verified != 100 || s.Mismatches != 0 || s.Failed != 0 {
+				t.Errorf("%v: summary %+v", args, s)
+			}
+		}
+	}
+}
+
+func TestRunTableOutput(t *testing.T) {
+	code, out, errs := runCLI("run", "--records", "500", "--record-size", "64", "--slot-size", "4K", "--verify", "--kernel", "batch_reduce")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	// 4096/64 = 64 records a batch: 500 records make 8 batches.
+	for _, want := range []string{"batch_reduce on ", "batches           8", "records           500", "bytes             32000", "verified          8 of 8 batches match", "producer blocked", "consumer starved", "in flight"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestRunSyntheticRecords checks the generated records independently of
+// the pipeline: the sum of the per-batch histograms is the histogram of
+// the records made one at a time, whatever the slot size.
+func TestRunSyntheticRecords(t *testing.T) {
+	const n, rs = 300, 40
+	var want [256]uint64
+	rec := make([]byte, rs)
+	for i := range n {
+		synthRecord(rec, 9, uint64(i))
+		for _, b := range rec {
+			want[b]++
+		}
+	}
+	for _, slot := range []string{"40", "400", "4000", "1M"} {
+		var got [256]uint64
+		old := batchKernel
+		batchKernel = func(name string) (host.BatchKernelInfo, error) {
+			k, err := host.BatchKernel(name)
+			ref := k.Reference
+			k.Reference = func(in []byte, rs int) []byte {
+				out := ref(in, rs)
+				for b, c := range host.Words(out) {
+					got[b] += uint64(c)
+				}
+				return out
+			}
+			return k, err
+		}
+		code, s, errs := runJSON(t, "--kernel", "batch_histogram", "--records", "300", "--record-size", "40", "--seed", "9", "--slot-size", slot, "--verify")
+		batchKernel = old
+		if code != exitOK || s.Verified != s.Batches {
+			t.Fatalf("slot %s: exit %d, %+v: %s", slot, code, s, errs)
+		}
+		if got != want {
+			t.Errorf("slot %s: the records' byte histogram differs from the generator's", slot)
+		}
+	}
+}
+
+func TestRunInputFileAndStdin(t *testing.T) {
+	dir := t.TempDir()
+	data := make([]byte, 64*50)
+	for i := range data {
+		data[i] = byte(i * 7)
+	}
+	path := filepath.Join(dir, "records.bin")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, s, errs := runJSON(t, "--input", path, "--record-size", "64", "--slot-size", "640", "--verify")
+	if code != exitOK || s.Records != 50 || s.Batches != 5 || s.Verified != 5 {
+		t.Fatalf("file: exit %d %+v %s", code, s, errs)
+	}
+
+	stdin = bytes.NewReader(data)
+	defer func() { stdin = os.Stdin }()
+	code, s, errs = runJSON(t, "--input", "-", "--record-size", "64", "--slot-size", "1000", "--verify", "--kernel", "batch_histogram")
+	// 1000-byte slots hold 15 records: 15+15+15+5.
+	if code != exitOK || s.Records != 50 || s.Batches != 4 || s.Verified != 4 {
+		t.Fatalf("stdin: exit %d %+v %s", code, s, errs)
+	}
+
+	stdin = bytes.NewReader(data[:64*3+10])
+	code, _, errs = runJSON(t, "--input", "-", "--record-size", "64")
+	if code != exitUsage || !strings.Contains(errs, "stdin: 202 bytes is not a whole number of 64-byte records (10 bytes left over)") {
+		t.Errorf("partial record on stdin: exit %d, %q", code, errs)
+	}
+}
+
+func TestRunBadInput(t *testing.T) {
+	dir := t.TempDir()
+	odd := filepath.Join(dir, "odd.bin")
+	os.WriteFile(odd, make([]byte, 100), 0o644)
+	empty := filepath.Join(dir, "empty.bin")
+	os.WriteFile(empty, nil, 0o644)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--record-size", "0"}, "--record-size 0: must be positive"},
+		{[]string{"--record-size", "-8"}, "--record-size -8: must be positive"},
+		{[]string{"--slot-size", "0"}, "--slot-size 0: must be positive"},
+		{[]string{"--slot-size", "100", "--record-size", "256"}, "--slot-size 100 is smaller than one 256-byte record"},
+		{[]string{"--records", "0"}, "--records 0: must be positive"},
+		{[]string{"--slots", "0"}, "--slots 0: must be positive"},
+		{[]string{"--streams", "-1"}, "--streams -1: must be positive"},
+		{[]string{"--input", filepath.Join(dir, "missing.bin")}, "missing.bin: no such file"},
+		{[]string{"--input", odd, "--record-size", "64"}, "100 bytes is not a whole number of 64-byte records (36 bytes left over)"},
+		{[]string{"--input", empty}, "is empty: no records"},
+		{[]string{"--kernel", "batch_frobnicate"}, `"batch_frobnicate" is not a batch kernel`},
+		{[]string{"--kernel", "batch_reduce", "--record-size", "10"}, "records of 10 bytes are not a multiple of 4"},
+		{[]string{"--kernel", "batch_histogram,batch_reduce"}, "only the last kernel may"},
+		{[]string{"--on-error", "shrug"}, `--on-error "shrug"`},
+		{[]string{"--progress", "maybe"}, `--progress "maybe"`},
+		{[]string{"--backend", "abacus"}, `"abacus"`},
+		{[]string{"--ptx", "testdata/fault_on_dead.ptx", "--kernel", "fault_on_dead"}, "--unit 0"},
+		{[]string{"--ptx", "testdata/fault_on_dead.ptx", "--kernel", "fault_on_dead", "--unit", "4", "--verify"}, "--verify needs the Go references"},
+		{[]string{"extra"}, `unexpected argument "extra"`},
+	} {
+		code, out, errs := runCLI(append([]string{"run"}, c.args...)...)
+		if code != exitUsage || !strings.Contains(errs, c.want) || out != "" {
+			t.Errorf("run %v: exit %d, stderr %q, want exit 2 and %q", c.args, code, errs, c.want)
+		}
+	}
+}
+
+func TestRunVerifyMismatchExitsOne(t *testing.T) {
+	old := batchKernel
+	defer func() { batchKernel = old }()
+	batchKernel = func(name string) (host.BatchKernelInfo, error) {
+		k, err := host.BatchKernel(name)
+		ref := k.Reference
+		k.Reference = func(in []byte, rs int) []byte {
+			out := ref(in, rs)
+			out[5] ^= 1 // a reference that disagrees with the kernel
+			return out
+		}
+		return k, err
+	}
+	code, s, errs := runJSON(t, "--kernel", "batch_reduce", "--records", "100", "--record-size", "32", "--verify")
+	if code != exitFail || s.Mismatches != 1 || !strings.Contains(errs, "differ from the Go reference") || !strings.Contains(errs, "word 1 is") {
+		t.Errorf("exit %d, %+v, %q", code, s, errs)
+	}
+}
+
+// TestRunKernelFault runs a kernel that faults on batches whose first
+// word is 0xDEADBEEF: the second of three batches.
+func TestRunKernelFault(t *testing.T) {
+	dir := t.TempDir()
+	in := make([]byte, 3*64)
+	for b := range 3 {
+		for i := range 16 {
+			binary.LittleEndian.PutUint32(in[64*b+4*i:], uint32(b+1))
+		}
+	}
+	binary.LittleEndian.PutUint32(in[64:], 0xDEADBEEF)
+	path := filepath.Join(dir, "in.bin")
+	os.WriteFile(path, in, 0o644)
+	code, s, errs := runJSON(t, "--ptx", "testdata/fault_on_dead.ptx", "--kernel", "fault_on_dead", "--unit", "4", "--out-per-batch", "4",
+		"--input", path, "--record-size", "16", "--slot-size", "64")
+	if code != exitFail || s.Batches != 3 || s.Failed != 1 || !strings.HasPrefix(s.FirstError, "batch 1 ") || !strings.Contains(s.FirstError, "out of bounds") {
+		t.Errorf("exit %d, %+v, %q", code, s, errs)
+	}
+	if !strings.Contains(errs, "1 batch(es) failed") {
+		t.Errorf("stderr %q", errs)
+	}
+}
