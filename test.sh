@@ -47,8 +47,10 @@ echo "== CUDA"
 # no GPU, so ask it first: the GPU suite runs only where it answers.
 if "$bin/gpubuf-cuda" info >"$bin/info" 2>&1; then
   cat "$bin/info"
-  go test -tags cuda -count=1 ./gpu/...
+  go test -tags cuda -count=1 ./gpu/... ./host/
   "$bin/gpubuf-cuda" demo --backend cuda
+  "$bin/gpubuf-cuda" run --backend cuda --verify --records 1000000 --record-size 256
+  go test -tags cuda -run XXX -bench RingH2DvsMemcpyCUDA -benchtime 3x ./host/
 else
   echo "SKIP: no CUDA device ($(head -n 1 "$bin/info"))"
 fi
