@@ -1,6 +1,7 @@
 // Command gpubuf runs gpubuf's warp-level producer/consumer kernels on the
 // PTX emulator and reports on them.
 //
+//	gpubuf bench     measure the ring, the transfer modes and the kernels; plot them
 //	gpubuf demo      run every kernel, check it against its Go reference
 //	gpubuf kernels   list the kernel catalogue
 //	gpubuf launch    run any PTX kernel on the emulator, write its buffers out
@@ -39,6 +40,9 @@ const (
 const usage = `usage: gpubuf <command> [flags]
 
 commands:
+  bench     measure the staging ring (GB/s by slot size and depth), the
+            transfer modes by message size with their crossover x* (on a GPU),
+            and the batch kernels; --plot FILE.png|.svg draws them
   demo      run every kernel on the device (the emulator unless --backend or
             GPUBUF_BACKEND says otherwise), check each against its Go reference
   info      print the backend and device gpu.Open gives, and the build tags
@@ -63,6 +67,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	switch args[0] {
+	case "bench":
+		return benchCmd(args[1:], stdout, stderr)
 	case "demo":
 		return demo(args[1:], stdout, stderr)
 	case "kernels":
