@@ -3,6 +3,7 @@ package host_test
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"log"
 
@@ -41,13 +42,12 @@ func ExamplePipeline() {
 			binary.LittleEndian.PutUint32(records[16*r+4*i:], uint32(r+i))
 		}
 	}
+	// Push from one goroutine, read results in this one; Close ends
+	// Results once the last batch is out.
+	pushed := make(chan error, 1)
 	go func() {
-		if err := p.Push(context.Background(), records); err != nil {
-			log.Fatal(err)
-		}
-		if err := p.Close(); err != nil {
-			log.Fatal(err)
-		}
+		err := p.Push(context.Background(), records)
+		pushed <- errors.Join(err, p.Close())
 	}()
 	for res := range p.Results() {
 		if res.Err != nil {
@@ -57,6 +57,9 @@ func ExamplePipeline() {
 		for i := range res.Records {
 			fmt.Printf("batch %d record %d: sum %d min %d max %d\n", res.Seq, res.FirstRecord+uint64(i), w[3*i], w[3*i+1], w[3*i+2])
 		}
+	}
+	if err := <-pushed; err != nil {
+		log.Fatal(err)
 	}
 	// Output:
 	// batch 0 record 0: sum 6 min 0 max 3

@@ -480,17 +480,20 @@ func (r *Ring) admissionErrLocked() error {
 // given back too, except when the error says s is not the caller's to
 // give.
 func (r *Ring) Submit(s *Slot, n int, tag uint64) error {
-	if err := r.checkLent("Submit", s); err != nil {
+	// Everything under r.mu: two goroutines submitting one slot at once
+	// must not both succeed, and Close must not free a slot being given
+	// back.
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.checkLentLocked("Submit", s); err != nil {
 		return err
 	}
 	if n <= 0 || n > r.opts.SlotSize {
-		r.giveBack(s)
+		r.giveBackLocked(s)
 		return fmt.Errorf("host: Submit: %d bytes: want 1..%d (the slot size)", n, r.opts.SlotSize)
 	}
-	r.mu.Lock()
 	if err := r.admissionErrLocked(); err != nil {
-		r.mu.Unlock()
-		r.giveBack(s)
+		r.giveBackLocked(s)
 		return fmt.Errorf("host: Submit: %w", err)
 	}
 	j := &job{Batch: Batch{Seq: r.nextSeq, Tag: tag, N: n, Slot: s.index}, slot: s, submitted: time.Now()}
@@ -498,21 +501,22 @@ func (r *Ring) Submit(s *Slot, n int, tag uint64) error {
 	r.setState(s, SlotQueued)
 	r.stats.submitted.Add(1)
 	r.subq <- j // room for every slot: never blocks
-	r.mu.Unlock()
 	return nil
 }
 
 // Release gives a slot back without submitting it (its producer had
 // nothing to send, or failed).
 func (r *Ring) Release(s *Slot) error {
-	if err := r.checkLent("Release", s); err != nil {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.checkLentLocked("Release", s); err != nil {
 		return err
 	}
-	r.giveBack(s)
+	r.giveBackLocked(s)
 	return nil
 }
 
-func (r *Ring) checkLent(op string, s *Slot) error {
+func (r *Ring) checkLentLocked(op string, s *Slot) error {
 	switch {
 	case s == nil:
 		return fmt.Errorf("host: %s: nil slot", op)
@@ -529,12 +533,16 @@ func (r *Ring) checkLent(op string, s *Slot) error {
 func (r *Ring) giveBack(s *Slot) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.giveBackLocked(s)
+}
+
+func (r *Ring) giveBackLocked(s *Slot) {
 	r.setState(s, SlotFree)
 	if r.freedSlots {
 		s.buf.Free()
 		return
 	}
-	r.free <- s
+	r.free <- s // room for every slot: never blocks
 }
 
 // Produce acquires a slot, lets fill write the batch into it, and submits

@@ -113,19 +113,21 @@ func (d *device) isClosed() bool {
 }
 
 // register adds x to one of the device's sets unless the device is closed.
-func register[T comparable](d *device, set map[T]struct{}, x T, op string) error {
+// register adds x to one of d's sets. The set is passed by address and
+// read under d.mu, because Close replaces d's sets.
+func register[T comparable](d *device, set *map[T]struct{}, x T, op string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.closed {
 		return closedErr(op, "device is closed")
 	}
-	set[x] = struct{}{}
+	(*set)[x] = struct{}{}
 	return nil
 }
 
-func unregister[T comparable](d *device, set map[T]struct{}, x T) {
+func unregister[T comparable](d *device, set *map[T]struct{}, x T) {
 	d.mu.Lock()
-	delete(set, x)
+	delete(*set, x)
 	d.mu.Unlock()
 }
 
@@ -139,7 +141,7 @@ func (d *device) LoadModule(name string, ptx []byte) (gpu.Module, error) {
 		return nil, opErr(op, err)
 	}
 	m := newModule(d, cm)
-	if err := register(d, d.mods, m, op); err != nil {
+	if err := register(d, &d.mods, m, op); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -147,7 +149,7 @@ func (d *device) LoadModule(name string, ptx []byte) (gpu.Module, error) {
 
 func (d *device) NewStream() (gpu.Stream, error) {
 	s := newStream(d)
-	if err := register(d, d.streams, s, "new stream"); err != nil {
+	if err := register(d, &d.streams, s, "new stream"); err != nil {
 		s.shutdown()
 		return nil, err
 	}

@@ -18,7 +18,7 @@ func (d *device) Alloc(n int) (gpu.DeviceBuffer, error) {
 		return nil, opErr("alloc", err)
 	}
 	b := &deviceBuffer{d: d, ptr: p, size: n}
-	if err := register(d, d.bufs, b, "alloc"); err != nil {
+	if err := register(d, &d.bufs, b, "alloc"); err != nil {
 		d.mem.Free(p)
 		return nil, err
 	}
@@ -118,7 +118,7 @@ func (b *deviceBuffer) Free() error {
 		return nil
 	}
 	b.refs.wait()
-	unregister(b.d, b.d.bufs, b)
+	unregister(b.d, &b.d.bufs, b)
 	if err := b.d.mem.Free(b.ptr); err != nil {
 		return opErr("free", err)
 	}
@@ -155,7 +155,7 @@ func (d *device) AllocHost(n int, flags gpu.HostFlags) (gpu.HostBuffer, error) {
 	} else {
 		h.bytes = make([]byte, n)
 	}
-	if err := register(d, d.hosts, h, op); err != nil {
+	if err := register(d, &d.hosts, h, op); err != nil {
 		if h.mapped {
 			d.mem.Free(h.ptr)
 		}
@@ -209,7 +209,7 @@ func (h *hostBuffer) Free() error {
 		return nil
 	}
 	h.refs.wait()
-	unregister(h.d, h.d.hosts, h)
+	unregister(h.d, &h.d.hosts, h)
 	if h.mapped {
 		if err := h.d.mem.Free(h.ptr); err != nil {
 			return opErr("free host", err)

@@ -54,7 +54,7 @@ func (m *module) Close() error {
 	if !first {
 		return nil
 	}
-	unregister(m.d, m.d.mods, m)
+	unregister(m.d, &m.d.mods, m)
 	if idle {
 		m.d.mem.ReleaseModule(m.cm)
 	}

@@ -140,7 +140,7 @@ func (s *stream) Synchronize() error {
 // It is idempotent.
 func (s *stream) Close() error {
 	s.shutdown()
-	unregister(s.d, s.d.streams, s)
+	unregister(s.d, &s.d.streams, s)
 	return nil
 }
 
