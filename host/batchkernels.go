@@ -1,7 +1,6 @@
 package host
 
 import (
-	"encoding/binary"
 	"fmt"
 	"slices"
 	"strings"
@@ -99,51 +98,33 @@ var batchKernels = map[string]BatchKernelInfo{
 	"batch_reduce": {
 		Spec: KernelSpec{Name: "batch_reduce", Unit: 4, OutPerRecord: 12, ThreadsPerRecord: 32},
 		Reference: func(in []byte, rec int) []byte {
-			return wordsLE(kernels.BatchReduce(leWords(in), len(in)/rec, rec/4))
+			return kernels.WordBytes(kernels.BatchReduce(kernels.Words(in), len(in)/rec, rec/4))
 		},
 	},
 	"batch_scan": {
 		Spec: KernelSpec{Name: "batch_scan", Unit: 4, OutPerRecord: -1, ThreadsPerRecord: 32},
 		Reference: func(in []byte, rec int) []byte {
-			return wordsLE(kernels.BatchScan(leWords(in), len(in)/rec, rec/4))
+			return kernels.WordBytes(kernels.BatchScan(kernels.Words(in), len(in)/rec, rec/4))
 		},
 	},
 	"batch_histogram": {
 		Spec: KernelSpec{Name: "batch_histogram", Unit: 1, OutPerBatch: 256 * 4, ZeroOut: true, bytesPerThread: 16},
 		Reference: func(in []byte, rec int) []byte {
 			h := kernels.BatchHistogram(in, len(in)/rec, rec)
-			return wordsLE(h[:])
+			return kernels.WordBytes(h[:])
 		},
 	},
 	"batch_checksum": {
 		Spec: KernelSpec{Name: "batch_checksum", Unit: 1, OutPerRecord: 4, ThreadsPerRecord: 1},
 		Reference: func(in []byte, rec int) []byte {
-			return wordsLE(kernels.BatchChecksum(in, len(in)/rec, rec))
+			return kernels.WordBytes(kernels.BatchChecksum(in, len(in)/rec, rec))
 		},
 	},
 }
 
-// leWords reads b (a multiple of 4 bytes) as little-endian words, as the
-// device does.
-func leWords(b []byte) []uint32 {
-	w := make([]uint32, len(b)/4)
-	for i := range w {
-		w[i] = binary.LittleEndian.Uint32(b[4*i:])
-	}
-	return w
-}
-
-func wordsLE(w []uint32) []byte {
-	b := make([]byte, 4*len(w))
-	for i, x := range w {
-		binary.LittleEndian.PutUint32(b[4*i:], x)
-	}
-	return b
-}
-
 // Words reads out (a stage's output) as the little-endian 32-bit words the
 // device wrote.
-func Words(out []byte) []uint32 { return leWords(out) }
+func Words(out []byte) []uint32 { return kernels.Words(out) }
 
 // withDefaults checks s for records of recordSize bytes and fills in its
 // defaults.
