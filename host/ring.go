@@ -208,7 +208,6 @@ type Ring struct {
 	mu        sync.Mutex // guards the fields below and sends on subq
 	closed    bool
 	nextSeq   uint64
-	held      int // slots lent to producers after close began
 	stopErr   error
 	aborted   []Batch
 	abortOnce sync.Once
@@ -638,15 +637,6 @@ func (r *Ring) stop(b Batch, cause error) {
 		r.mu.Unlock()
 		close(r.stopCh)
 	})
-}
-
-func (r *Ring) stopped() bool {
-	select {
-	case <-r.stopCh:
-		return true
-	default:
-		return false
-	}
 }
 
 func (r *Ring) setState(s *Slot, st SlotState) {
