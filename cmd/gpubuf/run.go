@@ -117,6 +117,8 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return fail("--depth %d: must be positive", o.depth)
 	case o.streams <= 0:
 		return fail("--streams %d: must be positive", o.streams)
+	case o.streams > max(o.depth, o.slots):
+		return fail("--streams %d: at most one stream per batch on the device (--depth, default --slots: %d)", o.streams, max(o.depth, o.slots))
 	case o.ptx != "" && len(o.kernels) != 1:
 		return fail("--ptx runs one kernel: --kernel names its entry")
 	case o.ptx != "" && o.verify:
@@ -143,7 +145,7 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	p, err := host.NewPipeline(dev, host.PipelineOptions{
 		Stages: stages, RecordSize: o.recordSize, SlotSize: o.slotSize,
-		Slots: o.slots, Depth: o.depth, Streams: min(o.streams, max(o.depth, o.slots)),
+		Slots: o.slots, Depth: o.depth, Streams: o.streams,
 		ZeroCopy: o.zeroCopy, Order: order, OnError: o.onError,
 	})
 	if err != nil {

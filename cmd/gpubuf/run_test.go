@@ -140,6 +140,7 @@ func TestRunBadInput(t *testing.T) {
 		{[]string{"--records", "0"}, "--records 0: must be positive"},
 		{[]string{"--slots", "0"}, "--slots 0: must be positive"},
 		{[]string{"--streams", "-1"}, "--streams -1: must be positive"},
+		{[]string{"--streams", "5", "--slots", "4"}, "--streams 5: at most one stream per batch on the device"},
 		{[]string{"--input", filepath.Join(dir, "missing.bin")}, "missing.bin: no such file"},
 		{[]string{"--input", odd, "--record-size", "64"}, "100 bytes is not a whole number of 64-byte records (36 bytes left over)"},
 		{[]string{"--input", empty}, "is empty: no records"},
