@@ -887,3 +887,24 @@ func TestRingConcurrentDoubleSubmit(t *testing.T) {
 		}
 	}
 }
+
+// TestRingPending counts completions that wait for Next.
+func TestRingPending(t *testing.T) {
+	r, err := NewRing(openEmu(t), RingOptions{Slots: 4, SlotSize: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if err := r.Produce(rtCtx(t), uint64(i), func(b []byte) (int, error) { return 8, nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rtWaitFor(t, "3 completions pending", func() bool { return r.Stats().Pending == 3 })
+	if _, err := r.Next(rtCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	if p := r.Stats().Pending; p != 2 {
+		t.Fatalf("Pending = %d after one Next, want 2", p)
+	}
+	rtClose(t, r)
+}

@@ -40,6 +40,8 @@ type Stats struct {
 	SlotsBusy     int
 	MeanSlotsBusy float64
 	Slots         [4]int
+	// Pending is the number of completions done and waiting for Next.
+	Pending int
 	// Occupancy samples SlotsBusy and InFlight over time, at most
 	// maxSamples of them, evenly thinned on long runs.
 	Occupancy []OccupancySample
@@ -222,6 +224,7 @@ func (r *Ring) Stats() Stats {
 		Occupancy:       append([]OccupancySample(nil), s.samples...),
 		MaxLatency:      s.latencyMax,
 		StreamsReplaced: s.streamsReplaced.Load(),
+		Pending:         r.cq.pending(),
 	}
 	if secs := elapsed.Seconds(); secs > 0 {
 		st.Throughput = float64(s.bytes) / secs
