@@ -2,7 +2,7 @@
 // CUDA sources (*.cu) and the PTX that nvcc 11.8 compiles them to (*.ptx,
 // generated and committed, embedded in the binary).
 //
-// The kernels come in three groups:
+// The kernels come in four groups:
 //
 //   - warp-level producer/consumer patterns, where lanes of one warp hand
 //     data to each other through shared memory: lane_handoff, pingpong,
@@ -11,6 +11,9 @@
 //     as producer and consumers, signalling through named barriers);
 //   - batch kernels that the staging ring runs on each batch of records:
 //     batch_reduce, batch_scan, batch_histogram, batch_checksum;
+//   - particles_step, the physics step of the viewer's particle simulation:
+//     blocks stage positions in shared memory between __syncthreads, and a
+//     float32 Go reference matches it bit for bit;
 //   - racy twins: copies of correct kernels with one deliberate
 //     synchronisation bug each (a race or a deadlock), for the emulator's
 //     race and sync checker to find.

@@ -199,6 +199,17 @@ var catalogue = []Kernel{
 		Purpose: "per-record CRC-32C (Castagnoli), one thread per record, table built in shared memory",
 	},
 	{
+		Name: "particles_step", File: "particles.ptx", Source: "particles.cu",
+		Params: []Param{
+			ptr("in", "n*4 floats: particle i is {x, y, vx, vy} at in[4i ..], positions in [0,1)"),
+			ptr("out", "n*4 floats: the particles one step later, see ParticlesStep; must not overlap in (steps ping-pong between two buffers)"),
+			u32("n", "number of particles"),
+			u32("dt_bits", "the time step's float32 bits, math.Float32bits(dt)"),
+		},
+		Purpose: "one step of a particle simulation in the unit box: a block loads a tile of positions into shared memory (__syncthreads), each particle is pulled toward its group of 32's centroid and the box centre, walls reflect; float ops never fused, so bit-exact",
+		Launch:  "blockDim.x at most 1024 (the shared tile); the output does not depend on the launch shape",
+	},
+	{
 		Name: "divergent_syncwarp", File: "divergent.ptx", Source: "divergent.cu",
 		Params: []Param{
 			ptr("out", "one word per thread: 1 when it reached the syncs, 2 if it got past them (it never does)"),

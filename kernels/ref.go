@@ -8,6 +8,7 @@ package kernels
 
 import (
 	"hash/crc32"
+	"math"
 	"math/bits"
 )
 
@@ -223,4 +224,78 @@ func WarpRingBuffers(capacity, rp, rc, total, warps int, fill uint32) (out, stat
 		status = append(status, words[:]...)
 	}
 	return out, status
+}
+
+// Geometry and constants of particles_step.
+const (
+	ParticleFloats = 4  // x, y, vx, vy
+	ParticleGroup  = 32 // particles 32g .. 32g+31 pull toward their centroid
+
+	particleCentre = float32(1)   // spring toward the box's centre
+	particlePull   = float32(0.5) // spring toward the group's centroid
+)
+
+// belowOne is the largest float32 below 1: where particles_step clamps a
+// particle that overshoots the wall at 1.
+var belowOne = math.Float32frombits(0x3f7fffff)
+
+// ParticlesStep returns particles_step's out for in, which holds
+// len(in)/4 particles {x, y, vx, vy} (a partial particle at the end is
+// ignored), and the time step dt (the kernel's dt_bits is
+// math.Float32bits(dt)). With c the centroid of the particle's group of 32
+// (the last group may be short), summed in particle order from 0 and
+// divided by the group's count:
+//
+//	a  = (0.5 - p) + 0.5*(c - p)       for each axis
+//	v' = v + a*dt
+//	p' = p + v'*dt
+//
+// then the walls reflect: p' < 0 gives -p' and -v'; p' >= 1 gives 2-p' and
+// -v'; a position still outside [0,1) is clamped to 0 or to the float
+// below 1. Every operation is rounded to float32 on its own: the explicit
+// float32 conversions keep the Go compiler from fusing a multiply and an
+// add (as it may on arm64), which the kernel does not do either.
+func ParticlesStep(in []float32, dt float32) []float32 {
+	n := len(in) / ParticleFloats
+	out := make([]float32, n*ParticleFloats)
+	for g := 0; g < n; g += ParticleGroup {
+		end := min(g+ParticleGroup, n)
+		var sx, sy float32
+		for j := g; j < end; j++ {
+			sx = float32(sx + in[4*j])
+			sy = float32(sy + in[4*j+1])
+		}
+		cnt := float32(end - g)
+		cx, cy := float32(sx/cnt), float32(sy/cnt)
+		for i := g; i < end; i++ {
+			x, y, vx, vy := in[4*i], in[4*i+1], in[4*i+2], in[4*i+3]
+			ax := float32(float32(particleCentre*float32(0.5-x)) + float32(particlePull*float32(cx-x)))
+			ay := float32(float32(particleCentre*float32(0.5-y)) + float32(particlePull*float32(cy-y)))
+			vx = float32(vx + float32(ax*dt))
+			vy = float32(vy + float32(ay*dt))
+			x = float32(x + float32(vx*dt))
+			y = float32(y + float32(vy*dt))
+			x, vx = reflectWall(x, vx)
+			y, vy = reflectWall(y, vy)
+			out[4*i], out[4*i+1], out[4*i+2], out[4*i+3] = x, y, vx, vy
+		}
+	}
+	return out
+}
+
+// reflectWall mirrors p in the wall of the unit interval it crossed,
+// flipping v, and clamps p into [0, 1).
+func reflectWall(p, v float32) (float32, float32) {
+	if p < 0 {
+		p, v = -p, -v
+	} else if p >= 1 {
+		p, v = float32(2-p), -v
+	}
+	if p < 0 {
+		p = 0
+	}
+	if p >= 1 {
+		p = belowOne
+	}
+	return p, v
 }

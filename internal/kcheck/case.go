@@ -2,6 +2,7 @@ package kcheck
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 
@@ -189,6 +190,19 @@ func Case(kernel string, size Size) (*KernelCase, error) {
 			h := kernels.BatchHistogram(raw, nrec, recBytes)
 			return compare(kernels.Words(o[0]), h[:])
 		}
+	case "particles_step":
+		// Not a multiple of 32, so the last group is short; more particles
+		// than threads, so the grid-stride loop reuses the shared tile.
+		np := 1000*n + 13
+		const dt = float32(0.05)
+		src := randParticles(rng, np)
+		in(kernels.WordBytes(floatWords(src)))
+		out(make([]byte, 4*len(src)))
+		u32(np)
+		u32(int(math.Float32bits(dt)))
+		c.verify = func(o [][]byte) (bool, string) {
+			return compare(kernels.Words(o[0]), floatWords(kernels.ParticlesStep(src, dt)))
+		}
 	case "divergent_syncwarp":
 		c.Launch.Grid, c.Launch.Block = gpu.D1(1), gpu.D1(64)
 		out(make([]byte, 4*64))
@@ -226,6 +240,35 @@ func randWords(r *rand.Rand, n int) []uint32 {
 	w := make([]uint32, n)
 	for i := range w {
 		w[i] = r.Uint32()
+	}
+	return w
+}
+
+// randParticles returns n particles {x, y, vx, vy} for particles_step:
+// positions in [0,1), velocities in [-2,2), and every 37th particle so
+// fast (|v| up to 40) that it overshoots a wall by more than the box, so
+// that every branch of the reflection runs.
+func randParticles(r *rand.Rand, n int) []float32 {
+	p := make([]float32, 4*n)
+	for i := range n {
+		speed := float32(2)
+		if i%37 == 0 {
+			speed = 40
+		}
+		p[4*i] = r.Float32()
+		p[4*i+1] = r.Float32()
+		p[4*i+2] = speed * (2*r.Float32() - 1)
+		p[4*i+3] = speed * (2*r.Float32() - 1)
+	}
+	return p
+}
+
+// floatWords returns the IEEE-754 bits of f, so that float outputs are
+// compared bit for bit.
+func floatWords(f []float32) []uint32 {
+	w := make([]uint32, len(f))
+	for i, v := range f {
+		w[i] = math.Float32bits(v)
 	}
 	return w
 }
