@@ -16,6 +16,9 @@ if ! command -v nvcc >/dev/null 2>&1 || [ ! -f /usr/include/cuda.h ]; then
   echo "test.sh: nvcc or cuda.h not found; installing nvidia-cuda-toolkit and nvidia-cuda-dev (about 2 minutes)"
   scripts/install-nvcc.sh
 fi
+# The OpenGL viewer (build tag gl) needs X11 and GL headers to build, and
+# Xvfb with Mesa to run headless.
+scripts/install-gl.sh
 
 echo "== gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
@@ -40,6 +43,10 @@ trap 'rm -rf "$bin"' EXIT
 go build -tags cuda -o "$bin/gpubuf-cuda" ./cmd/gpubuf
 echo "== go test -race"
 go test -race -count=1 ./...
+echo "== OpenGL viewer (-tags gl, under Xvfb with Mesa)"
+go vet -tags gl ./...
+xvfb-run -a -s "-screen 0 1600x1200x24" go test -tags gl -count=1 ./view/... ./cmd/gpubuf/ -run 'View|GL'
+xvfb-run -a -s "-screen 0 1600x1200x24" go run -tags gl ./cmd/gpubuf view --frames 20 --screenshot "$bin/view.png"
 echo "== demo"
 go run ./cmd/gpubuf demo
 echo "== CUDA"

@@ -7,6 +7,7 @@
 //	gpubuf launch    run any PTX kernel on the emulator, write its buffers out
 //	gpubuf race      run a kernel under the race and sync checker
 //	gpubuf run       run a batch pipeline through the staging ring, print its stats
+//	gpubuf view      an OpenGL window onto the handoffs (-tags gl)
 //	gpubuf sdf       print the ring bound b_min for two rates, prove it on the emulator
 package main
 
@@ -56,6 +57,10 @@ commands:
             every result against the Go reference; prints the ring's stats
   sdf       print b_min = r_p + r_c - gcd(r_p, r_c) for --rp, --rc and prove it
             on the emulator: warp_ring never stalls at b_min, stalls at b_min - 1
+  view      an OpenGL window onto the handoffs (build with -tags gl): particles
+            from the device through a triple buffer, the staging ring's slots
+            and stats, a warp's lanes over time with the races the checker found;
+            --frames N --screenshot FILE.png draws N frames and saves the last
   help      show this text
 
 run 'gpubuf <command> -h' for a command's flags
@@ -81,6 +86,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return launchCmd(true, args[1:], stdout, stderr)
 	case "sdf":
 		return sdfCmd(args[1:], stdout, stderr)
+	case "view":
+		return viewCmd(args[1:], stdout, stderr)
 	case "run":
 		return runCmd(args[1:], stdin, stdout, stderr)
 	case "help", "-h", "--help":
