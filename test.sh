@@ -45,7 +45,7 @@ echo "== go test -race"
 go test -race -count=1 ./...
 echo "== OpenGL viewer (-tags gl, under Xvfb with Mesa)"
 go vet -tags gl ./...
-xvfb-run -a -s "-screen 0 1600x1200x24" go test -tags gl -count=1 ./view/... ./cmd/gpubuf/ -run 'View|GL'
+xvfb-run -a -s "-screen 0 1600x1200x24" go test -race -tags gl -count=1 ./view/... ./cmd/gpubuf/ -run 'View|GL'
 xvfb-run -a -s "-screen 0 1600x1200x24" go run -tags gl ./cmd/gpubuf view --frames 20 --screenshot "$bin/view.png"
 echo "== demo"
 go run ./cmd/gpubuf demo
