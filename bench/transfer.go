@@ -3,6 +3,7 @@ package bench
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"time"
 
@@ -388,15 +389,12 @@ func loadKernel(dev gpu.Device, name string) (gpu.Kernel, error) {
 	return k, nil
 }
 
-// patternWords is n pseudo-random words (xorshift64*), fixed by seed.
+// patternWords is n pseudo-random words, fixed by seed.
 func patternWords(n int, seed uint64) []uint32 {
-	x := seed*0x9E3779B97F4A7C15 | 1
+	g := rand.New(rand.NewPCG(seed, 0))
 	w := make([]uint32, n)
 	for i := range w {
-		x ^= x >> 12
-		x ^= x << 25
-		x ^= x >> 27
-		w[i] = uint32((x * 0x2545F4914F6CDD1D) >> 32)
+		w[i] = g.Uint32()
 	}
 	return w
 }

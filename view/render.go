@@ -170,12 +170,9 @@ func program(vs, fs string) (uint32, error) {
 	var ok int32
 	gl.GetProgramiv(p, gl.LINK_STATUS, &ok)
 	if ok == gl.FALSE {
-		var n int32
-		gl.GetProgramiv(p, gl.INFO_LOG_LENGTH, &n)
-		log := strings.Repeat("\x00", int(n)+1)
-		gl.GetProgramInfoLog(p, n, nil, gl.Str(log))
+		log := infoLog(p, gl.GetProgramiv, gl.GetProgramInfoLog)
 		gl.DeleteProgram(p)
-		return 0, fmt.Errorf("link: %s", strings.TrimRight(log, "\x00"))
+		return 0, fmt.Errorf("link: %s", log)
 	}
 	return p, nil
 }
@@ -189,12 +186,18 @@ func shader(src string, kind uint32) (uint32, error) {
 	var ok int32
 	gl.GetShaderiv(s, gl.COMPILE_STATUS, &ok)
 	if ok == gl.FALSE {
-		var n int32
-		gl.GetShaderiv(s, gl.INFO_LOG_LENGTH, &n)
-		log := strings.Repeat("\x00", int(n)+1)
-		gl.GetShaderInfoLog(s, n, nil, gl.Str(log))
+		log := infoLog(s, gl.GetShaderiv, gl.GetShaderInfoLog)
 		gl.DeleteShader(s)
-		return 0, fmt.Errorf("compile: %s", strings.TrimRight(log, "\x00"))
+		return 0, fmt.Errorf("compile: %s", log)
 	}
 	return s, nil
+}
+
+// infoLog reads the info log of a shader or program object.
+func infoLog(obj uint32, param func(uint32, uint32, *int32), get func(uint32, int32, *int32, *uint8)) string {
+	var n int32
+	param(obj, gl.INFO_LOG_LENGTH, &n)
+	log := strings.Repeat("\x00", int(n)+1)
+	get(obj, n, nil, gl.Str(log))
+	return strings.TrimRight(log, "\x00")
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"strings"
 	"sync"
@@ -398,19 +399,13 @@ func (s *source) read(buf []byte, rs int) (int, error) {
 	return n / rs, nil
 }
 
-// synthRecord fills rec with record i of the synthetic stream: a
-// SplitMix64 sequence seeded from seed and i, so any record can be made
-// again on its own.
+// synthRecord fills rec with record i of the synthetic stream: math/rand/v2's
+// PCG seeded with (seed, i), so any record can be made again on its own.
 func synthRecord(rec []byte, seed, i uint64) {
-	x := seed*0x9E3779B97F4A7C15 ^ (i+1)*0xD1B54A32D192ED03
+	g := rand.NewPCG(seed, i)
 	var w [8]byte
 	for off := 0; off < len(rec); off += 8 {
-		x += 0x9E3779B97F4A7C15
-		z := x
-		z = (z ^ z>>30) * 0xBF58476D1CE4E5B9
-		z = (z ^ z>>27) * 0x94D049BB133111EB
-		z ^= z >> 31
-		binary.LittleEndian.PutUint64(w[:], z)
+		binary.LittleEndian.PutUint64(w[:], g.Uint64())
 		copy(rec[off:], w[:])
 	}
 }

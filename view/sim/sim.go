@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 
@@ -62,17 +63,11 @@ func (o Options) validate() (Options, error) {
 // InitialState returns the state of step 0 for n particles and a seed, as
 // particles_step takes it: particle i is {x, y, vx, vy} at [4i .. 4i+4),
 // positions in [0.1, 0.9), velocities in [-0.25, 0.25). The same n and
-// seed always give the same state (splitmix64, not math/rand).
+// seed always give the same state (math/rand/v2's PCG, whose output the
+// standard library keeps stable).
 func InitialState(n int, seed uint64) []float32 {
-	s := seed
-	next := func() float32 { // a float32 in [0, 1) from the top 24 bits
-		s += 0x9E3779B97F4A7C15
-		z := s
-		z = (z ^ z>>30) * 0xBF58476D1CE4E5B9
-		z = (z ^ z>>27) * 0x94D049BB133111EB
-		z ^= z >> 31
-		return float32(z>>40) / (1 << 24)
-	}
+	g := rand.New(rand.NewPCG(seed, 0))
+	next := g.Float32 // in [0, 1)
 	st := make([]float32, kernels.ParticleFloats*n)
 	for i := range n {
 		// float32(...) rounds each product, so that no platform fuses it
