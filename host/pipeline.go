@@ -62,7 +62,7 @@ type Pipeline struct {
 	delivered  chan struct{} // closed when the last result is out
 	mu         sync.Mutex    // orders Submits with record numbering
 	nextRecord uint64
-	modules    []gpu.Module
+	stage      *kernelStage // its modules are closed with the pipeline
 }
 
 // NewPipeline loads the stages' kernels on dev and starts a ring for them.
@@ -83,7 +83,7 @@ func NewPipeline(dev gpu.Device, opts PipelineOptions) (*Pipeline, error) {
 		return nil, fmt.Errorf("host: NewPipeline: %w", err)
 	}
 	p := &Pipeline{
-		ring: ring, opts: opts, perSlot: perSlot, modules: stage.modules,
+		ring: ring, opts: opts, perSlot: perSlot, stage: stage,
 		delivered: make(chan struct{}),
 	}
 	if opts.Sink == nil {
@@ -217,16 +217,8 @@ func (p *Pipeline) Abort() ([]Batch, error) {
 
 func (p *Pipeline) closeModules() error {
 	p.mu.Lock()
-	mods := p.modules
-	p.modules = nil
-	p.mu.Unlock()
-	var errs []error
-	for _, m := range mods {
-		if err := m.Close(); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
+	defer p.mu.Unlock()
+	return p.stage.close()
 }
 
 // kernelStage runs a pipeline's stages on each batch.
@@ -304,11 +296,14 @@ func newKernelStage(dev gpu.Device, opts PipelineOptions) (*kernelStage, int, Pi
 	return st, perSlot, opts, nil
 }
 
-func (st *kernelStage) close() {
+// close closes the stages' modules (once; later calls do nothing).
+func (st *kernelStage) close() error {
+	var errs []error
 	for _, m := range st.modules {
-		m.Close()
+		errs = append(errs, m.Close())
 	}
 	st.modules = nil
+	return errors.Join(errs...)
 }
 
 // outBytes is the size of stage i's output for nrec records.
