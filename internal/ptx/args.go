@@ -1,0 +1,216 @@
+package ptx
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"strings"
+)
+
+// The one check of launch arguments against a kernel's parameters. Every
+// layer turns its own values into Args (the emulator's DevicePtr, package
+// gpu's buffers, the CLI's --arg specs) and asks CheckArgs, so that the
+// same argument is accepted or refused, with the same words, everywhere.
+
+// ArgKind is what a launch argument is.
+type ArgKind uint8
+
+const (
+	ArgPointer ArgKind = iota + 1 // a device address: 8 bytes
+	ArgInt                        // a signed integer
+	ArgUint                       // an unsigned integer
+	ArgFloat                      // an IEEE float of 4 or 8 bytes
+	ArgBytes                      // raw bytes passed by value (a struct)
+)
+
+// Arg is one launch argument.
+type Arg struct {
+	Kind ArgKind
+	// Size is the value's size in bytes. An ArgInt or ArgUint of Size 0
+	// (Go's int and uint) takes the width of its parameter, if its value
+	// fits there.
+	Size  int
+	Bits  uint64 // the value; for ArgInt, sign-extended
+	Bytes []byte // ArgBytes
+	// Desc names what the caller gave, for messages: "uint32", "a
+	// buffer", "--arg \"u32:5\"". Empty means a description from Kind.
+	Desc string
+}
+
+func (a Arg) desc() string {
+	if a.Desc != "" {
+		return a.Desc
+	}
+	switch a.Kind {
+	case ArgPointer:
+		return "pointer"
+	case ArgInt, ArgUint:
+		return "integer"
+	case ArgFloat:
+		return "float"
+	}
+	return "bytes"
+}
+
+// GoArg turns a Go value into an Arg: int8 to uint64, int, uint, float32,
+// float64 and []byte. It reports false for any other type.
+func GoArg(v any) (Arg, bool) {
+	switch x := v.(type) {
+	case int8:
+		return Arg{Kind: ArgInt, Size: 1, Bits: uint64(int64(x)), Desc: "int8"}, true
+	case uint8:
+		return Arg{Kind: ArgUint, Size: 1, Bits: uint64(x), Desc: "uint8"}, true
+	case int16:
+		return Arg{Kind: ArgInt, Size: 2, Bits: uint64(int64(x)), Desc: "int16"}, true
+	case uint16:
+		return Arg{Kind: ArgUint, Size: 2, Bits: uint64(x), Desc: "uint16"}, true
+	case int32:
+		return Arg{Kind: ArgInt, Size: 4, Bits: uint64(int64(x)), Desc: "int32"}, true
+	case uint32:
+		return Arg{Kind: ArgUint, Size: 4, Bits: uint64(x), Desc: "uint32"}, true
+	case int64:
+		return Arg{Kind: ArgInt, Size: 8, Bits: uint64(x), Desc: "int64"}, true
+	case uint64:
+		return Arg{Kind: ArgUint, Size: 8, Bits: x, Desc: "uint64"}, true
+	case int:
+		return Arg{Kind: ArgInt, Bits: uint64(int64(x)), Desc: "int"}, true
+	case uint:
+		return Arg{Kind: ArgUint, Bits: uint64(x), Desc: "uint"}, true
+	case float32:
+		return Arg{Kind: ArgFloat, Size: 4, Bits: uint64(math.Float32bits(x)), Desc: "float32"}, true
+	case float64:
+		return Arg{Kind: ArgFloat, Size: 8, Bits: math.Float64bits(x), Desc: "float64"}, true
+	case []byte:
+		return Arg{Kind: ArgBytes, Size: len(x), Bytes: x, Desc: "[]byte"}, true
+	}
+	return Arg{}, false
+}
+
+// CheckArgs checks args against params: their count, and each one with
+// CheckArg. Errors are *ArgError.
+func CheckArgs(kernel string, params []Param, args []Arg) error {
+	if len(args) != len(params) {
+		return &ArgError{Kernel: kernel, Msg: fmt.Sprintf("got %d arguments, the kernel takes %d (%s)", len(args), len(params), ParamList(params))}
+	}
+	for i, a := range args {
+		if err := CheckArg(kernel, params[i], a); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CheckArg checks one argument against its parameter:
+//   - a pointer takes an 8-byte integer or bit parameter (.u64, .s64, .b64);
+//   - an integer takes an integer or bit parameter of its size (Go's int
+//     and uint: of any size its value fits);
+//   - a float takes a float or bit parameter of its size;
+//   - raw bytes take any parameter of their size.
+func CheckArg(kernel string, p Param, a Arg) error {
+	bad := func(format string, v ...any) error {
+		return &ArgError{Kernel: kernel, Msg: fmt.Sprintf("argument %d (%s .%s, %d bytes) ", p.Index, p.Name, p.Type, p.Size) + fmt.Sprintf(format, v...)}
+	}
+	isFloat := IsFloat(p.Type)
+	switch a.Kind {
+	case ArgBytes:
+		if len(a.Bytes) != p.Size {
+			return bad("given %d bytes", len(a.Bytes))
+		}
+		return nil
+	case ArgPointer:
+		if p.Size != 8 {
+			return bad("given a 8-byte %s", a.desc())
+		}
+		if isFloat {
+			return bad("is a float, given a %s", a.desc())
+		}
+		return nil
+	case ArgInt, ArgUint:
+		if isFloat {
+			return bad("is a float, given an integer %s", a.desc())
+		}
+		if a.Size == 0 {
+			if !intFits(a, p.Size) {
+				return bad("given %s %d, which does not fit %d bits", a.desc(), intValue(a), 8*p.Size)
+			}
+			return nil
+		}
+		if a.Size != p.Size {
+			return bad("given a %d-byte %s", a.Size, a.desc())
+		}
+		return nil
+	case ArgFloat:
+		if a.Size != p.Size {
+			return bad("given a %d-byte %s", a.Size, a.desc())
+		}
+		if !isFloat && !IsBits(p.Type) {
+			return bad("is an integer, given a %s", a.desc())
+		}
+		return nil
+	}
+	return bad("given an argument of unknown kind")
+}
+
+func intValue(a Arg) any {
+	if a.Kind == ArgInt {
+		return int64(a.Bits)
+	}
+	return a.Bits
+}
+
+// intFits reports whether a width-free integer fits size bytes, as a
+// signed or an unsigned value.
+func intFits(a Arg, size int) bool {
+	if size >= 8 {
+		return true
+	}
+	if size <= 0 {
+		return false
+	}
+	bits := uint(8 * size)
+	if a.Kind == ArgUint {
+		return a.Bits < 1<<bits
+	}
+	v := int64(a.Bits)
+	return v >= -(1<<(bits-1)) && v < 1<<bits
+}
+
+// Pack lays checked arguments out as the parameter buffer of size bytes.
+func Pack(params []Param, size int, args []Arg) []byte {
+	buf := make([]byte, size)
+	for i, a := range args {
+		p := params[i]
+		if a.Kind == ArgBytes {
+			copy(buf[p.Offset:], a.Bytes)
+			continue
+		}
+		var tmp [8]byte
+		binary.LittleEndian.PutUint64(tmp[:], a.Bits)
+		copy(buf[p.Offset:p.Offset+min(p.Size, 8)], tmp[:])
+	}
+	return buf
+}
+
+// Fits lists the kinds of argument that parameter p takes, among the
+// kinds given, in their order: the CLI uses it to say "it takes i32 or
+// u32".
+func Fits(p Param, kinds map[string]Arg, order []string) []string {
+	var out []string
+	for _, k := range order {
+		if CheckArg("", p, kinds[k]) == nil {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// OrList writes "a", "a or b", "a, b or c".
+func OrList(xs []string) string {
+	switch len(xs) {
+	case 0:
+		return ""
+	case 1:
+		return xs[0]
+	}
+	return strings.Join(xs[:len(xs)-1], ", ") + " or " + xs[len(xs)-1]
+}

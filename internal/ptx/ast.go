@@ -1,0 +1,221 @@
+package ptx
+
+// The syntax tree is the parsed text of a PTX module, close to the source.
+
+// Module is a parsed PTX module.
+type Module struct {
+	Version     string   // .version, "7.8"
+	Target      []string // .target, "sm_70", ...
+	AddressSize int      // .address_size, 0 when absent
+	Vars        []*Var   // module-scope variables, in text order
+	Funcs       []*Func  // .entry and .func, declarations included, in text order
+	Files       map[int]string
+	// Aliases maps the name of each .alias to the function it stands for.
+	Aliases map[string]string
+	// Directives are module-scope directives this parser reads but does
+	// not interpret, in text order; a reader that cannot honour one says so.
+	Directives []Directive
+	// Instructions counts every instruction in the module.
+	Instructions int
+}
+
+// Directive is a directive kept as its name and its line.
+type Directive struct {
+	Name string // ".foo"
+	Line int
+}
+
+// Var is a declaration of one variable in a state space: .reg, .param,
+// .shared, .local, .global, .const or .tex. A declaration that names
+// several variables (".reg .b32 a, b<4>, c;") gives one Var each.
+type Var struct {
+	Space  string // reg, param, shared, local, global, const, tex
+	Align  int    // .align, 0 when absent
+	Type   string // b32, f16x2, pred, texref, ...
+	Vec    int    // .v2/.v4/.v8 element count, 0 for a scalar
+	Name   string
+	Range  int   // %r<26> declares %r0..%r25: Range = 26; 0 when not a range
+	Dims   []int // array dimensions; -1 for an unsized one ([])
+	Extern bool  // .extern
+	// Linkage is .visible, .weak or .common, "" when absent.
+	Linkage string
+	// PtrSpace and PtrAlign are a kernel parameter's .ptr attributes:
+	// where the memory it points to lives and its alignment. They do not
+	// change the parameter's own layout.
+	PtrSpace string
+	PtrAlign int
+	Init     []InitElem // flattened, in order; nil without an initialiser
+	Line     int
+}
+
+// ArrayLen is the element count: 0 for a scalar, -1 for an unsized array
+// (an .extern array, or one whose size no initialiser gave), else the
+// product of the dimensions.
+func (v *Var) ArrayLen() int {
+	if len(v.Dims) == 0 {
+		return 0
+	}
+	n := 1
+	for _, d := range v.Dims {
+		if d < 0 {
+			return -1
+		}
+		n *= d
+	}
+	return n
+}
+
+// ElemSize is the size of one element: the type's size times the vector
+// length.
+func (v *Var) ElemSize() int { return TypeSize(v.Type) * max(v.Vec, 1) }
+
+// Size is the variable's size in bytes; an unsized array counts as empty.
+func (v *Var) Size() int { return v.ElemSize() * max(v.ArrayLen(), 1) }
+
+// InitElem is one element of a variable's initialiser.
+type InitElem struct {
+	Kind  InitKind
+	Int   int64   // InitInt
+	Float float64 // InitFloat: the value as a double
+	// Bits and F32 are a float literal's bits exactly as written: a
+	// 0fXXXXXXXX literal (F32) or a 0dXXXXXXXXXXXXXXXX one.
+	Bits uint64
+	F32  bool
+	// HexFloat says Bits came from a 0f/0d literal rather than decimal.
+	HexFloat bool
+	Sym      string // InitSym: a variable or function whose address is the value
+	Off      int64  // InitSym: sym+Off
+	Generic  bool   // InitSym: generic(sym)
+	Field    string // InitField: the field of a .samplerref/.texref initialiser
+	Value    string // InitField: its value (a name or a number as written)
+}
+
+// InitKind says what an initialiser element is.
+type InitKind uint8
+
+const (
+	InitInt InitKind = iota
+	InitFloat
+	InitSym
+	InitField // name = value, in a .samplerref or .texref initialiser
+)
+
+// Func is an .entry or a .func.
+type Func struct {
+	Name    string
+	Entry   bool
+	Extern  bool   // .extern, or a declaration without a body
+	Linkage string // .visible, .weak, .common or "" (.extern sets Extern)
+	Params  []*Var
+	Rets    []*Var
+	Body    []Stmt // nil for a declaration
+	// Perf holds the performance directives between the parameter list
+	// and the body (.maxntid, .reqntid, .minnctapersm, .maxnreg,
+	// .noreturn, ...), by name without the dot, each with its numbers.
+	Perf map[string][]int64
+	Line int
+}
+
+// HasBody reports whether f is a definition rather than a declaration.
+func (f *Func) HasBody() bool { return f.Body != nil }
+
+// StmtKind says what a statement of a function body is.
+type StmtKind uint8
+
+const (
+	StmtInstr     StmtKind = iota
+	StmtLabel              // Label:
+	StmtDecl               // a variable declaration (one Var)
+	StmtLoc                // .loc
+	StmtOpen               // { opens a scope
+	StmtClose              // } closes it
+	StmtProto              // Label: .callprototype ...
+	StmtTargets            // Label: .branchtargets ... or .calltargets ...
+	StmtDirective          // another directive, kept by name
+)
+
+// Stmt is one statement of a function body.
+type Stmt struct {
+	Kind  StmtKind
+	Label string // StmtLabel, StmtProto, StmtTargets
+	Decl  *Var
+	Loc   Loc
+	Instr *Instr
+	Proto *Proto
+	// Targets are the labels of a .branchtargets or the functions of a
+	// .calltargets; Call says which.
+	Targets []string
+	Call    bool
+	Name    string // StmtDirective: ".foo"
+	Line    int
+}
+
+// Proto is a .callprototype: the shape of an indirect call's callee.
+type Proto struct {
+	Params []*Var
+	Rets   []*Var
+}
+
+// Loc is a .loc directive: a CUDA source position, and where it was
+// inlined.
+type Loc struct {
+	File, Line, Col int
+	InlinedAt       *Loc
+}
+
+// Instr is one instruction.
+type Instr struct {
+	Guard    string // predicate register, "" when unguarded
+	GuardNeg bool   // @!p
+	Op       string // opcode: "add", "ld", "shfl", ...
+	Mods     []string
+	Args     []Operand
+	Line     int
+}
+
+// Name is the opcode with its modifiers, as written: "ld.global.v4.f32".
+func (in *Instr) Name() string {
+	n := in.Op
+	for _, m := range in.Mods {
+		n += "." + m
+	}
+	return n
+}
+
+// OperandKind says what an operand is.
+type OperandKind uint8
+
+const (
+	OpName  OperandKind = iota // a register, variable, label or function: %r1, x, v.x, $L__BB0_1
+	OpImm                      // an integer (or constant expression)
+	OpFloat                    // 0fXXXXXXXX, 0dXXXX..., or a decimal float
+	OpAddr                     // [base+off], or [a, b, ...] for textures and surfaces
+	OpVec                      // {a, b, ...}
+	OpList                     // (a, b, ...), in call
+	OpPair                     // a|b
+	OpSink                     // _
+)
+
+// Operand is one operand of an instruction.
+type Operand struct {
+	Kind OperandKind
+	Name string // OpName; an OpAddr's base name
+	Neg  bool   // !p
+	// Off is the constant added to a name (x+4, %r1+1) or to an
+	// address's base.
+	Off   int64
+	Imm   int64   // OpImm; an OpAddr whose base is a number
+	Float float64 // OpFloat: the value as a double
+	Bits  uint64  // OpFloat: the literal's bits, when HexFloat
+	F32   bool    // OpFloat: a 0f literal
+	// HexFloat says the literal was written as its bits (0f/0d).
+	HexFloat bool
+	// AddrImm says an OpAddr's base is the number Imm rather than Name.
+	AddrImm bool
+	Elems   []Operand // OpVec, OpList, OpPair; an OpAddr's [a, b, ...] list
+}
+
+// IsReg reports whether o names a register in the PTX convention of a
+// leading %; inline assembly often names registers without it, so readers
+// must look names up rather than trust this.
+func (o *Operand) IsReg() bool { return o.Kind == OpName && len(o.Name) > 0 && o.Name[0] == '%' }
