@@ -10,24 +10,35 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/gpubuf/gpubuf/internal/ptx"
 	"github.com/gpubuf/gpubuf/kernels"
 )
 
-// Module is a loaded PTX module: parsed, checked and lowered, ready to launch.
-// A Module is safe for concurrent use.
+// Module is a loaded PTX module: parsed, with every function lowered to IR
+// once. An entry is linked with the functions it calls when it is first
+// launched. A Module is safe for concurrent use.
 type Module struct {
 	name        string
-	ast         *module
-	progs       map[string]*program
+	ast         *ptx.Module
+	fns         []*fnIR // per function with a body, in text order
+	fnIndex     map[string]int
+	declNames   map[string]bool // functions declared here, defined or not
+	addrTaken   []bool // per function: its address is taken (a function pointer)
 	entries     []Entry
-	globals     map[string]varInfo
+	modVars     map[string]varInfo
+	sharedSize  int // module-scope .shared bytes
 	globalImage []byte
 	constImage  []byte
 	globalBase  uint64
 	locMu       sync.Mutex
 	locs        []srcLoc
 	locIndex    map[srcLoc]int32
+	progMu      sync.Mutex
+	progs       map[string]*program
 }
+
+// srcLoc is a .loc directive: a CUDA source position.
+type srcLoc = ptx.Loc
 
 // Entry describes a kernel entry point.
 type Entry struct {
@@ -36,75 +47,153 @@ type Entry struct {
 	SharedBytes int // static shared memory per CTA
 	LocalBytes  int // local memory per thread
 	Ops         int // lowered instructions (with callees)
+	// Err is why the entry cannot run on the emulator: an
+	// *UnsupportedError naming the instruction and its PTX line, a
+	// *SyntaxError, or a *LimitError. Launch and Kernel return it; the
+	// module's other entries are unaffected.
+	Err error
 }
 
 // Param is one kernel parameter from the entry's .param list.
-type Param struct {
-	Index  int
-	Name   string
-	Type   string // PTX type: u64, u32, f32, b8 (byte arrays), ...
-	Size   int    // bytes
-	Align  int
-	Offset int // in the parameter buffer
+type Param = ptx.Param
+
+// Errors of the front end, where users of the emulator find them.
+type (
+	// SyntaxError is PTX text that does not parse, or that names
+	// something it does not define.
+	SyntaxError = ptx.SyntaxError
+	// LimitError is an input or a launch past a configured limit.
+	LimitError = ptx.LimitError
+	// ArgError is a launch whose arguments do not match the kernel's
+	// .param list, or whose configuration is invalid.
+	ArgError = ptx.ArgError
+)
+
+// LoadLimits bound what Load accepts. A zero field means its default.
+type LoadLimits struct {
+	SourceBytes  int // PTX text, default DefaultMaxSourceBytes
+	Instructions int // instructions in the module, default DefaultMaxPTXInstructions
 }
+
+// Default load limits.
+const (
+	DefaultMaxSourceBytes     = ptx.DefaultMaxSourceBytes
+	DefaultMaxPTXInstructions = ptx.DefaultMaxInstructions
+)
 
 var moduleCounter atomic.Uint64
 
-// Load parses and lowers PTX text. name labels errors and reports. Every
-// unsupported instruction is reported here, with its PTX line, never later.
-func Load(name string, ptx []byte) (*Module, error) {
-	ast, err := parse(string(ptx))
+// Load parses PTX text and lowers every function, under the default
+// LoadLimits. name labels errors and reports.
+//
+// A module whose text parses loads. An entry that uses something the
+// emulator does not support fails alone, when it is asked for (Kernel,
+// Launch), with an *UnsupportedError that names the entry, the
+// instruction and its PTX line; Entries lists every entry with its Err.
+func Load(name string, src []byte) (*Module, error) { return LoadWithLimits(name, src, LoadLimits{}) }
+
+// LoadWithLimits is Load with other limits on the input.
+func LoadWithLimits(name string, src []byte, lim LoadLimits) (*Module, error) {
+	ast, err := ptx.ParseLimits(src, ptx.Limits{MaxSourceBytes: lim.SourceBytes, MaxInstructions: lim.Instructions})
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", name, err)
 	}
-	m := &Module{name: name, ast: ast, progs: map[string]*program{}, locIndex: map[srcLoc]int32{}}
+	m := &Module{name: name, ast: ast, progs: map[string]*program{}, locIndex: map[srcLoc]int32{}, fnIndex: map[string]int{}}
+	if len(ast.Directives) > 0 {
+		d := ast.Directives[0]
+		return nil, fmt.Errorf("load %s: %w", name, &UnsupportedError{Line: d.Line, What: "module directive " + d.Name})
+	}
 	k := moduleCounter.Add(1) % moduleSlots
 	m.globalBase = moduleGlobals + k*moduleWindow
+	// Functions by name: a definition wins over declarations; an .alias
+	// names another function.
+	var defs []*ptx.Func
+	m.declNames = map[string]bool{}
+	for _, f := range ast.Funcs {
+		m.declNames[f.Name] = true
+		if f.HasBody() {
+			m.fnIndex[f.Name] = len(defs)
+			defs = append(defs, f)
+		}
+	}
+	m.fns = make([]*fnIR, len(defs))
+	for i, f := range defs {
+		m.fns[i] = &fnIR{name: f.Name, decl: f, index: i}
+	}
+	m.addrTaken = make([]bool, len(defs))
 	if err := m.layoutModuleData(); err != nil {
 		return nil, fmt.Errorf("load %s: %w", name, err)
 	}
-	seen := map[string]bool{}
-	for _, f := range ast.funcs {
-		if seen[f.name] && f.body != nil && f.entry {
-			return nil, fmt.Errorf("load %s: %w", name, &SyntaxError{f.line, "entry " + f.name + " defined twice"})
-		}
-		seen[f.name] = true
+	for _, f := range m.fns {
+		m.lowerFunc(f)
 	}
-	for _, f := range ast.funcs {
-		if !f.entry {
+	for i, f := range defs {
+		if !f.Entry {
 			continue
 		}
-		if f.body == nil {
-			continue
-		}
-		p, err := m.lowerEntry(f)
-		if err != nil {
-			return nil, fmt.Errorf("load %s: entry %s: %w", name, f.name, err)
-		}
-		m.progs[f.name] = p
-		m.entries = append(m.entries, Entry{Name: f.name, Params: p.params, SharedBytes: p.sharedSize, LocalBytes: p.localSize, Ops: len(p.ops)})
-	}
-	// Functions no entry calls are still checked, so an unsupported
-	// instruction anywhere in the module fails Load.
-	for _, f := range ast.funcs {
-		if f.entry || f.body == nil {
-			continue
-		}
-		if _, err := m.lowerEntry(f); err != nil {
-			return nil, fmt.Errorf("load %s: function %s: %w", name, f.name, err)
-		}
+		m.entries = append(m.entries, m.entryInfo(m.fns[i]))
 	}
 	sort.Slice(m.entries, func(i, j int) bool { return m.entries[i].Name < m.entries[j].Name })
+	m.ast = &ptx.Module{Files: ast.Files, Aliases: ast.Aliases} // the rest is lowered
 	return m, nil
+}
+
+// fnByName finds a function with a body by name, through .alias, or nil.
+func (m *Module) fnByName(name string) *fnIR {
+	for range 8 {
+		if i, ok := m.fnIndex[name]; ok {
+			return m.fns[i]
+		}
+		a, ok := m.ast.Aliases[name]
+		if !ok {
+			return nil
+		}
+		name = a
+	}
+	return nil
+}
+
+// declared reports whether the module declares a function of that name,
+// with or without a body.
+func (m *Module) declared(name string) bool {
+	if a, ok := m.ast.Aliases[name]; ok {
+		name = a
+	}
+	return m.declNames[name]
+}
+
+// entryInfo describes an entry without linking it: its parameters, the
+// frames of the functions it reaches, and why it cannot run, if it cannot.
+func (m *Module) entryInfo(f *fnIR) Entry {
+	e := Entry{Name: f.name, Params: f.params}
+	if f.params == nil && f.err == nil {
+		e.Params = []Param{}
+	}
+	fns, err := m.reach(f)
+	if err != nil {
+		e.Err = err
+		if e.Params == nil {
+			ps, _, _ := ptx.Layout(f.decl.Params)
+			e.Params = ps
+		}
+		return e
+	}
+	fr := layoutFrames(m, fns)
+	e.SharedBytes, e.LocalBytes, e.Ops = fr.sharedSize, fr.localSize, fr.ops
+	if fr.slots > maxSlots {
+		e.Err = &LimitError{Kernel: f.name, Limit: "registers and constants in a kernel", Value: int64(fr.slots), Max: maxSlots}
+	}
+	return e
 }
 
 // Name is the name the module was loaded with.
 func (m *Module) Name() string { return m.name }
 
-// Entries lists the module's kernels, sorted by name.
+// Entries lists the module's kernels, sorted by name, those that cannot
+// run on the emulator included (with Err set).
 func (m *Module) Entries() []Entry { return append([]Entry(nil), m.entries...) }
 
-// Entry looks up one kernel.
+// Entry looks up one kernel, whether it can run or not (see Entry.Err).
 func (m *Module) Entry(name string) (Entry, bool) {
 	for _, e := range m.entries {
 		if e.Name == name {
@@ -114,16 +203,52 @@ func (m *Module) Entry(name string) (Entry, bool) {
 	return Entry{}, false
 }
 
+// Kernel looks up a kernel that can run: a name the module lacks is an
+// *ArgError that lists its entries, and an entry that cannot run returns
+// its Err.
+func (m *Module) Kernel(name string) (Entry, error) {
+	e, ok := m.Entry(name)
+	if !ok {
+		names := make([]string, len(m.entries))
+		for i, e := range m.entries {
+			names[i] = e.Name
+		}
+		return Entry{}, &ArgError{Kernel: name, Msg: fmt.Sprintf("no such kernel in %s (it has %v)", m.name, names)}
+	}
+	if e.Err != nil {
+		return e, fmt.Errorf("load %s: %w", m.name, e.Err)
+	}
+	return e, nil
+}
+
+// program links the named kernel, once.
+func (m *Module) program(name string) (*program, error) {
+	if _, err := m.Kernel(name); err != nil {
+		return nil, err
+	}
+	m.progMu.Lock()
+	defer m.progMu.Unlock()
+	if p, ok := m.progs[name]; ok {
+		return p, nil
+	}
+	p, err := m.link(m.fns[m.fnIndex[name]])
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", m.name, err)
+	}
+	m.progs[name] = p
+	return p, nil
+}
+
 func (m *Module) addLoc(l srcLoc) int32 {
 	m.locMu.Lock()
 	defer m.locMu.Unlock()
 	key := l
-	if i, ok := m.locIndex[key]; ok && l.inlinedAt == nil {
+	if i, ok := m.locIndex[key]; ok && l.InlinedAt == nil {
 		return i
 	}
 	m.locs = append(m.locs, l)
 	i := int32(len(m.locs) - 1)
-	if l.inlinedAt == nil {
+	if l.InlinedAt == nil {
 		m.locIndex[key] = i
 	}
 	return i
@@ -141,13 +266,13 @@ func (m *Module) site(o *op) Site {
 	}
 	l := m.locs[o.loc]
 	at := &l
-	for at.inlinedAt != nil && toolkitHeader(m.fileName(at.file)) {
+	for at.InlinedAt != nil && toolkitHeader(m.fileName(at.File)) {
 		if s.Header == "" {
 			s.Header = m.locString(*at)
 		}
-		at = at.inlinedAt
+		at = at.InlinedAt
 	}
-	if toolkitHeader(m.fileName(at.file)) {
+	if toolkitHeader(m.fileName(at.File)) {
 		s.Header = "" // nothing of the user's around it: say where it is
 	}
 	s.Loc = m.locString(*at)
@@ -155,13 +280,13 @@ func (m *Module) site(o *op) Site {
 }
 
 func (m *Module) fileName(f int) string {
-	if n, ok := m.ast.files[f]; ok {
+	if n, ok := m.ast.Files[f]; ok {
 		return n
 	}
 	return fmt.Sprintf("file%d", f)
 }
 
-func (m *Module) locString(l srcLoc) string { return fmt.Sprintf("%s:%d", m.fileName(l.file), l.line) }
+func (m *Module) locString(l srcLoc) string { return fmt.Sprintf("%s:%d", m.fileName(l.File), l.Line) }
 
 // toolkitHeader reports whether a .file name is one of the CUDA toolkit's
 // headers (sm_30_intrinsics.hpp, crt/math_functions.hpp, ...), as nvcc
@@ -277,13 +402,9 @@ type Result struct {
 // When the kernel faults, deadlocks or hits a limit, the error comes with a
 // Result that holds the counts and diagnostics up to that point.
 func (m *Module) Launch(dev *Device, kernel string, cfg LaunchConfig, args ...any) (*Result, error) {
-	p, ok := m.progs[kernel]
-	if !ok {
-		names := make([]string, len(m.entries))
-		for i, e := range m.entries {
-			names[i] = e.Name
-		}
-		return nil, &ArgError{Kernel: kernel, Msg: fmt.Sprintf("no such kernel in %s (it has %v)", m.name, names)}
+	p, err := m.program(kernel)
+	if err != nil {
+		return nil, err
 	}
 	params, err := packParams(kernel, p, args)
 	if err != nil {

@@ -9,9 +9,9 @@ import (
 // debugging: index, guard, opcode with its types and modes, operands (as
 // register names, #constants and [base+off] addresses), and the PTX line.
 func (m *Module) DumpIR(kernel string) (string, error) {
-	p, ok := m.progs[kernel]
-	if !ok {
-		return "", fmt.Errorf("dump: no kernel %s in %s", kernel, m.name)
+	p, err := m.program(kernel)
+	if err != nil {
+		return "", fmt.Errorf("dump: %w", err)
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "kernel %s: %d ops, %d slots, params %d bytes, shared %d bytes, local %d bytes/lane\n",
@@ -21,8 +21,8 @@ func (m *Module) DumpIR(kernel string) (string, error) {
 	}
 	fn := ""
 	for i := range p.ops {
-		if p.funcName[i] != fn {
-			fn = p.funcName[i]
+		if p.funcName(i) != fn {
+			fn = p.funcName(i)
 			fmt.Fprintf(&b, "%s:\n", fn)
 		}
 		fmt.Fprintf(&b, "  %4d  %s\n", i, p.formatOp(&p.ops[i]))

@@ -70,31 +70,6 @@ func (e *DeadlockError) Error() string {
 	return fmt.Sprintf("kernel %s: deadlock in block %s: every live lane waits forever:\n  %s", e.Kernel, e.CTA, strings.Join(e.Waiters, "\n  "))
 }
 
-// LimitError is a launch that went past a configured limit.
-type LimitError struct {
-	Kernel string
-	Limit  string
-	Value  int64
-	Max    int64
-}
-
-func (e *LimitError) Error() string {
-	k := ""
-	if e.Kernel != "" {
-		k = "kernel " + e.Kernel + ": "
-	}
-	return fmt.Sprintf("%s%s %d exceeds the limit of %d", k, e.Limit, e.Value, e.Max)
-}
-
-// ArgError is a launch whose arguments do not match the kernel's .param list
-// or whose configuration is invalid.
-type ArgError struct {
-	Kernel string
-	Msg    string
-}
-
-func (e *ArgError) Error() string { return fmt.Sprintf("launch %s: %s", e.Kernel, e.Msg) }
-
 // InternalError is a Go panic inside the emulator: a bug in the emulator, not
 // in the kernel.
 type InternalError struct {

@@ -480,30 +480,47 @@ func TestArgErrors(t *testing.T) {
 	}
 }
 
-// TestLoadUnsupported: Load reports every unsupported instruction with its
-// PTX line, never a later launch.
-func TestLoadUnsupported(t *testing.T) {
+// TestEntryUnsupported: a module whose text parses loads; an entry that
+// uses something unsupported fails alone, when it is asked for, with an
+// *UnsupportedError that names the entry, the instruction and its PTX line,
+// and the module's other entries run.
+func TestEntryUnsupported(t *testing.T) {
+	good := `
+.visible .entry good(
+	.param .u64 good_param_0
+)
+{
+	.reg .b32 	%r<2>;
+	.reg .b64 	%rd<3>;
+
+	ld.param.u64 	%rd1, [good_param_0];
+	cvta.to.global.u64 	%rd2, %rd1;
+	mov.u32 	%r1, 42;
+	st.global.u32 	[%rd2], %r1;
+	ret;
+}
+`
 	cases := []struct {
-		name, instr, marker, src string
+		name, instr, marker, fn, src string
 	}{
-		{"tex", "tex", "// UNSUP", ptHeader + `
-.visible .entry k(
-	.param .u64 k_param_0
+		{"tex", "tex", "// UNSUP", "", ptHeader + `
+.visible .entry bad(
+	.param .u64 bad_param_0
 )
 {
 	.reg .f32 	%f<8>;
 	.reg .b64 	%rd<2>;
 
-	ld.param.u64 	%rd1, [k_param_0];
+	ld.param.u64 	%rd1, [bad_param_0];
 	mov.f32 	%f5, 0f00000000;
 	mov.f32 	%f6, 0f00000000;
 	tex.2d.v4.f32.f32 	{%f1, %f2, %f3, %f4}, [%rd1, {%f5, %f6}]; // UNSUP
 	ret;
 }
-`},
-		{"foo.bar", "foo", "// UNSUP", ptHeader + `
-.visible .entry k(
-	.param .u64 k_param_0
+` + good},
+		{"foo.bar", "foo", "// UNSUP", "", ptHeader + good + `
+.visible .entry bad(
+	.param .u64 bad_param_0
 )
 {
 	.reg .b32 	%r<2>;
@@ -513,8 +530,8 @@ func TestLoadUnsupported(t *testing.T) {
 	ret;
 }
 `},
-		// A function no entry calls is checked too.
-		{"uncalled func", "foo", "// UNSUP", ptHeader + `
+		// In a function the entry calls: the error names both.
+		{"in a callee", "foo", "// UNSUP", "helper", ptHeader + `
 .func helper(
 	.param .b32 helper_param_0
 )
@@ -525,11 +542,16 @@ func TestLoadUnsupported(t *testing.T) {
 	foo.bar 	%r1; // UNSUP
 	ret;
 }
-
-.visible .entry k(
-	.param .u64 k_param_0
+` + good + `
+.visible .entry bad(
+	.param .u64 bad_param_0
 )
 {
+	{
+	.param .b32 param0;
+	st.param.b32 	[param0+0], 1;
+	call.uni helper, (param0);
+	}
 	ret;
 }
 `},
@@ -538,17 +560,57 @@ func TestLoadUnsupported(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			line := ptLine(t, c.src, c.marker)
 			m, err := cpuemu.Load(c.name, []byte(c.src))
+			if err != nil {
+				t.Fatalf("Load: %v; want the module to load", err)
+			}
+			_, err = m.Kernel("bad")
 			var ue *cpuemu.UnsupportedError
 			if !errors.As(err, &ue) {
-				t.Fatalf("got %v, %v (%T), want an *UnsupportedError", m, err, err)
+				t.Fatalf("Kernel(bad) = %v (%T), want an *UnsupportedError", err, err)
 			}
-			if ue.Line != line {
-				t.Errorf("UnsupportedError.Line = %d, want %d (%v)", ue.Line, line, err)
+			if ue.Line != line || ue.Entry != "bad" {
+				t.Errorf("UnsupportedError line %d entry %q, want %d and bad (%v)", ue.Line, ue.Entry, line, err)
 			}
-			if !strings.Contains(ue.Instr+" "+ue.What, c.instr) || !strings.Contains(err.Error(), c.instr) {
-				t.Errorf("error does not name %q: instr %q what %q: %v", c.instr, ue.Instr, ue.What, err)
+			if c.fn != "" && ue.Func != c.fn {
+				t.Errorf("UnsupportedError.Func = %q, want %q", ue.Func, c.fn)
+			}
+			if !strings.Contains(ue.Instr+" "+ue.What, c.instr) || !strings.Contains(err.Error(), c.instr) || !strings.Contains(err.Error(), "entry bad") {
+				t.Errorf("error does not name %q and the entry: instr %q what %q: %v", c.instr, ue.Instr, ue.What, err)
+			}
+			dev := cpuemu.NewDevice()
+			out, _ := dev.Alloc(4)
+			cfg := cpuemu.LaunchConfig{Grid: cpuemu.Dim3{X: 1, Y: 1, Z: 1}, Block: cpuemu.Dim3{X: 1, Y: 1, Z: 1}}
+			if _, err := m.Launch(dev, "bad", cfg, out); !errors.As(err, &ue) {
+				t.Errorf("Launch(bad) = %v, want the *UnsupportedError", err)
+			}
+			if _, err := m.Launch(dev, "good", cfg, out); err != nil {
+				t.Fatalf("Launch(good): %v", err)
+			}
+			b := make([]byte, 4)
+			dev.Read(b, out)
+			if b[0] != 42 {
+				t.Errorf("good wrote %v, want 42", b)
+			}
+			es := m.Entries()
+			if len(es) != 2 || es[0].Name != "bad" || es[0].Err == nil || es[1].Name != "good" || es[1].Err != nil {
+				t.Errorf("Entries() = %+v; want bad (with Err) and good", es)
 			}
 		})
+	}
+	// A function no entry calls does not matter, whatever it holds.
+	src := ptHeader + `
+.func helper()
+{
+	foo.bar;
+	ret;
+}
+` + good
+	m, err := cpuemu.Load("uncalled", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Kernel("good"); err != nil {
+		t.Errorf("Kernel(good) = %v", err)
 	}
 }
 

@@ -1,6 +1,7 @@
 package cpuemu
 
 import (
+	"fmt"
 	"encoding/binary"
 	"math"
 	"math/bits"
@@ -79,15 +80,7 @@ func (w *warp) exec(pc int32, mask uint32, steps int, limit int32, lockstep bool
 			site := &l.p.calls[o.aux]
 			for m := ex; m != 0; m &= m - 1 {
 				lane := bits.TrailingZeros32(m)
-				base := lane * l.p.paramFSize
-				pf := w.paramF[base : base+l.p.paramFSize]
-				for _, c := range site.args {
-					copy(pf[c.to:c.to+c.size], pf[c.from:c.from+c.size])
-				}
-				if len(w.stack[lane]) >= 1024 {
-					w.fault(o, lane, "call stack overflow", spLocal, 0, 0)
-				}
-				w.stack[lane] = append(w.stack[lane], frame{ret: pc + 1, site: o.aux})
+				w.pushCall(o, lane, pc, o.aux, site)
 			}
 			if ex != mask {
 				w.setPC(ex, o.target)
@@ -95,6 +88,28 @@ func (w *warp) exec(pc int32, mask uint32, steps int, limit int32, lockstep bool
 				return n
 			}
 			next = o.target
+		case opCallInd:
+			// Lanes may call different functions: each goes its own way,
+			// and the scheduler regroups them.
+			site := &l.p.indirect[o.aux]
+			for m := ex; m != 0; m &= m - 1 {
+				lane := bits.TrailingZeros32(m)
+				w.pc[lane] = w.callIndirect(o, lane, pc, site)
+			}
+			w.setPC(mask&^ex, pc+1)
+			return n
+		case opBrx:
+			tbl := l.p.brTables[o.aux]
+			for m := ex; m != 0; m &= m - 1 {
+				lane := bits.TrailingZeros32(m)
+				i := uint32(r[o.a[0]+int32(lane)])
+				if int(i) >= len(tbl) {
+					w.fault(o, lane, fmt.Sprintf("brx.idx index %d past its %d targets", i, len(tbl)), spGeneric, 0, 0)
+				}
+				w.pc[lane] = tbl[i]
+			}
+			w.setPC(mask&^ex, pc+1)
+			return n
 		case opRet:
 			if ex == 0 {
 				break
@@ -111,11 +126,7 @@ func (w *warp) exec(pc int32, mask uint32, steps int, limit int32, lockstep bool
 				}
 				f := st[len(st)-1]
 				w.stack[lane] = st[:len(st)-1]
-				base := lane * l.p.paramFSize
-				pf := w.paramF[base : base+l.p.paramFSize]
-				for _, c := range l.p.calls[f.site].rets {
-					copy(pf[c.to:c.to+c.size], pf[c.from:c.from+c.size])
-				}
+				w.popCall(lane, f)
 				w.pc[lane] = f.ret
 				if ret == -1 {
 					ret = f.ret
@@ -245,6 +256,141 @@ func (w *warp) convergedCollective(o *op, ex uint32) bool {
 		}
 	}
 	return ex&^m == 0 && m&w.live == ex
+}
+
+// pushCall copies a call's arguments into the callee's parameters and
+// pushes the return address of one lane. A recursive call first saves
+// what the active callee owns.
+func (w *warp) pushCall(o *op, lane int, pc, call int32, site *callSite) {
+	if len(w.stack[lane]) >= maxCallDepth {
+		w.fault(o, lane, fmt.Sprintf("call stack overflow (more than %d nested calls)", maxCallDepth), spLocal, 0, 0)
+	}
+	var sv *savedFrame
+	if w.c.l.p.recursive && w.active(lane, site.callee) {
+		sv = w.save(lane, site.callee)
+	}
+	w.copyArgs(lane, site.args)
+	w.stack[lane] = append(w.stack[lane], frame{ret: pc + 1, site: call, save: sv})
+}
+
+// maxCallDepth bounds a lane's nested calls.
+const maxCallDepth = 1024
+
+// popCall copies a returning call's results back to the caller, restoring
+// what a recursive call saved once the results are read.
+func (w *warp) popCall(lane int, f frame) {
+	p := w.c.l.p
+	cs := &p.calls[f.site]
+	if f.save == nil {
+		w.copyArgs(lane, cs.rets)
+		return
+	}
+	vals := make([][]byte, len(cs.rets))
+	for i, c := range cs.rets {
+		vals[i] = append([]byte(nil), w.argBytes(lane, c.from, min(c.from.size, c.to.size))...)
+	}
+	w.restore(lane, cs.callee, f.save)
+	for i, c := range cs.rets {
+		w.setArg(lane, c.to, vals[i])
+	}
+}
+
+// active reports whether function fn has a frame on the lane's stack.
+func (w *warp) active(lane int, fn int32) bool {
+	p := w.c.l.p
+	if fn == 0 {
+		return true // the entry
+	}
+	for _, f := range w.stack[lane] {
+		if p.calls[f.site].callee == fn {
+			return true
+		}
+	}
+	return false
+}
+
+func (w *warp) save(lane int, fn int32) *savedFrame {
+	p := w.c.l.p
+	fr := &p.frames[fn]
+	sv := &savedFrame{regs: make([]uint64, len(fr.regs))}
+	for i, s := range fr.regs {
+		sv.regs[i] = w.r[s+int32(lane)]
+	}
+	lb, pb := lane*p.localSize, lane*p.paramFSize
+	sv.local = append([]byte(nil), w.local[lb+fr.local:lb+fr.localEnd]...)
+	sv.paramF = append([]byte(nil), w.paramF[pb+fr.paramF:pb+fr.paramEnd]...)
+	return sv
+}
+
+func (w *warp) restore(lane int, fn int32, sv *savedFrame) {
+	p := w.c.l.p
+	fr := &p.frames[fn]
+	for i, s := range fr.regs {
+		w.r[s+int32(lane)] = sv.regs[i]
+	}
+	lb, pb := lane*p.localSize, lane*p.paramFSize
+	copy(w.local[lb+fr.local:lb+fr.localEnd], sv.local)
+	copy(w.paramF[pb+fr.paramF:pb+fr.paramEnd], sv.paramF)
+}
+
+// callIndirect calls the function whose address one lane holds and
+// returns where the lane goes. Calling what is not a function of the
+// kernel, or one whose parameters do not match the call's, is a fault.
+func (w *warp) callIndirect(o *op, lane int, pc int32, site *indirectSite) int32 {
+	p := w.c.l.p
+	addr := w.r[o.a[0]+int32(lane)]
+	for _, t := range site.targets {
+		if t.addr != addr {
+			continue
+		}
+		if t.call < 0 {
+			w.fault(o, lane, fmt.Sprintf("call through a function pointer to %s, whose parameters do not match the call's", t.name), spGeneric, addr, 0)
+		}
+		w.pushCall(o, lane, pc, t.call, &p.calls[t.call])
+		return t.start
+	}
+	w.fault(o, lane, "call through a function pointer that holds no function of this kernel", spGeneric, addr, 0)
+	return 0
+}
+
+// copyArgs copies call arguments or results for one lane, between
+// parameter frames and registers.
+func (w *warp) copyArgs(lane int, cs []paramCopy) {
+	for _, c := range cs {
+		n := min(c.from.size, c.to.size)
+		if c.from.kind == locSlot {
+			var b [8]byte
+			binary.LittleEndian.PutUint64(b[:], w.r[c.from.off+int32(lane)])
+			w.setArg(lane, c.to, b[:n])
+			continue
+		}
+		w.setArg(lane, c.to, w.argBytes(lane, c.from, n))
+	}
+}
+
+// argBytes is the value at one side of a call, n bytes little-endian: a
+// slice of the parameter frame, or of a scratch copy of a register.
+func (w *warp) argBytes(lane int, a argLoc, n int) []byte {
+	if a.kind == locParamF {
+		base := lane*w.c.l.p.paramFSize + int(a.off)
+		return w.paramF[base : base+n]
+	}
+	b := make([]byte, 8)
+	binary.LittleEndian.PutUint64(b, w.r[a.off+int32(lane)])
+	return b[:n]
+}
+
+// setArg stores b at one side of a call; a register takes it
+// zero-extended.
+func (w *warp) setArg(lane int, a argLoc, b []byte) {
+	if a.kind == locParamF {
+		base := lane*w.c.l.p.paramFSize + int(a.off)
+		copy(w.paramF[base:base+len(b)], b)
+		return
+	}
+	var v [8]byte
+	copy(v[:], b)
+	w.r[a.off+int32(lane)] = binary.LittleEndian.Uint64(v[:])
 }
 
 func (w *warp) setPC(m uint32, pc int32) {

@@ -149,6 +149,8 @@ const (
 	opBar // bar.sync / barrier.sync / bar.red
 	opBarArrive
 	opBrkpt
+	opBrx     // brx.idx: aux = branch table
+	opCallInd // call through a function pointer in a[0]: aux = indirect site
 	opCount
 )
 
@@ -158,7 +160,7 @@ var opNames = [...]string{
 	"brev", "bfe", "bfi", "bfind", "prmt", "sad", "dp4a", "addc", "setp", "set", "selp", "slct", "cvt", "cvta",
 	"cvta.to", "isspacep", "pack", "unpack", "float1", "copysign", "testp", "clock", "ld", "st", "atom", "red",
 	"fence", "bra", "call", "ret", "exit", "trap", "nanosleep", "activemask", "bar.warp.sync", "shfl", "vote",
-	"match", "redux", "bar", "bar.arrive", "brkpt",
+	"match", "redux", "bar", "bar.arrive", "brkpt", "brx.idx", "call.indirect",
 }
 
 func (o opcode) String() string {
@@ -284,19 +286,11 @@ type op struct {
 	d      [4]int32
 	a      [4]int32
 	off    int64 // address offset or immediate
-	target int32 // branch target (op index), callee function, barrier id slot
+	target int32 // branch or call target (op index)
 	line   int32 // PTX line
 	loc    int32 // index into the module's source-location table, -1 if none
-	aux    int32 // index into per-function auxiliary tables (call sites)
+	aux    int32 // index into the program's tables: calls, indirect sites, branch tables
 	fast   uint8 // fast form chosen by classifyFast, fastNone if none
 }
 
 const noSlot = -1
-
-// callSite describes the parameter copies of a call.
-type callSite struct {
-	args []paramCopy // caller scratch -> callee params, before the jump
-	rets []paramCopy // callee rets -> caller scratch, at ret
-}
-
-type paramCopy struct{ from, to, size int }

@@ -165,6 +165,15 @@ type barState struct {
 type frame struct {
 	ret  int32
 	site int32
+	save *savedFrame // the callee's state before a recursive call, nil otherwise
+}
+
+// savedFrame is one lane's registers, local and parameter frame of a
+// function, saved when the function is called again while active.
+type savedFrame struct {
+	regs   []uint64
+	local  []byte
+	paramF []byte
 }
 
 type warp struct {

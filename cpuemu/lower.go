@@ -5,21 +5,41 @@ import (
 	"fmt"
 	"math"
 	"strings"
+
+	"github.com/gpubuf/gpubuf/internal/ptx"
 )
 
+// Lowering turns each function of the syntax tree (package ptx) into IR
+// once, with registers, labels and memory frames of its own; link.go then
+// joins an entry with the functions it reaches into a program. So Load is
+// linear in the module's size however the functions call each other, and
+// an entry that uses something unsupported fails alone.
+
 // UnsupportedError is an instruction, directive or construct the emulator
-// does not implement. Load reports it; execution never meets one.
+// does not implement. The entry that needs it fails with it when it is
+// asked for (Module.Kernel, Launch); the module's other entries run.
 type UnsupportedError struct {
+	Entry string // the entry that reaches it; "" for a module-level construct
+	Func  string // the function it is in, when not the entry itself
 	Line  int    // PTX line
 	Instr string // the opcode with its modifiers, e.g. "tex.2d.v4.f32.f32"
 	What  string // what is unsupported
 }
 
 func (e *UnsupportedError) Error() string {
-	if e.Instr == "" {
-		return fmt.Sprintf("ptx line %d: unsupported: %s", e.Line, e.What)
+	var b strings.Builder
+	if e.Entry != "" {
+		fmt.Fprintf(&b, "entry %s: ", e.Entry)
 	}
-	return fmt.Sprintf("ptx line %d: unsupported instruction %s: %s", e.Line, e.Instr, e.What)
+	if e.Func != "" && e.Func != e.Entry {
+		fmt.Fprintf(&b, "function %s: ", e.Func)
+	}
+	if e.Instr == "" {
+		fmt.Fprintf(&b, "ptx line %d: unsupported: %s", e.Line, e.What)
+	} else {
+		fmt.Fprintf(&b, "ptx line %d: unsupported instruction %s: %s", e.Line, e.Instr, e.What)
+	}
+	return b.String()
 }
 
 // Special-register slot kinds, filled per lane when a warp starts.
@@ -62,39 +82,46 @@ var specialNames = map[string]int{
 	"%smid": spcSmid, "%nsmid": spcNsmid, "%gridid": spcGridid,
 }
 
+func specialName(k int) string {
+	for n, v := range specialNames {
+		if v == k {
+			return n
+		}
+	}
+	return "%carry"
+}
+
 // Clock-like special registers are read by opClock: sub selects which.
 var clockNames = map[string]uint8{"%clock": 0, "%clock64": 1, "%globaltimer": 2, "%globaltimer_lo": 3, "%globaltimer_hi": 4}
 
-// program is one entry lowered together with the functions it calls.
-type program struct {
-	name       string
-	ops        []op
-	nslots     int
-	consts     []slotConst // slots filled with a constant
-	specials   [spcCount]int32
-	params     []Param
-	paramSize  int
-	sharedSize int // static shared bytes
-	sharedDyn  int // offset of the dynamic (extern) shared array
-	localSize  int // per-lane local bytes
-	paramFSize int // per-lane function-parameter bytes
-	calls      []callSite
-	funcStart  map[string]int
-	funcName   []string // per op: owning function
-	regNames   []string // per slot, for dumps
-}
+// reloc says how link rebases a constant: the offset of a function's own
+// .shared, .local or call-parameter variable becomes an address of the
+// program's frame, and a reference into the dynamic shared array becomes
+// an offset after the program's static shared memory.
+type reloc uint8
+
+const (
+	relNone reloc = iota
+	relShared
+	relLocal
+	relParamF
+	relDynShared
+)
 
 type slotConst struct {
 	slot int32
 	val  uint64
+	rel  reloc
 }
 
 // varInfo is where a named variable lives.
 type varInfo struct {
 	space space
-	addr  uint64 // address in its space (global: absolute)
+	addr  uint64 // in its space: absolute, or relative to the function's frame when rel is set
 	size  int
 	align int
+	rel   reloc
+	err   error // a module variable that cannot be used (an .extern without a definition, a .texref)
 }
 
 type regInfo struct {
@@ -102,24 +129,44 @@ type regInfo struct {
 	typ  ptype
 }
 
+// fnIR is one function lowered on its own: slots, op indices and frame
+// offsets are its own, and link rebases them into a program.
+type fnIR struct {
+	name      string
+	decl      *ptx.Func
+	index     int // in Module.fns: the function's address is fnAddr(index)
+	ops       []op
+	nslots    int
+	regNames  []string
+	consts    []slotConst
+	specials  [spcCount]int32 // the function's slot of each special register it reads, noSlot if none
+	shared    int             // bytes of its own .shared declarations
+	local     int             // bytes of its .local declarations, per lane
+	paramF    int             // bytes of its parameters and call scratch, per lane
+	fcalls    []fnCall        // its call sites, with its own offsets and slots
+	brTables  [][]int32       // brx.idx target lists, as its own op indices
+	params    []Param         // an entry's parameters
+	paramSize int
+	// paramLocs and retLocs are where a .func's parameters and results
+	// live: its frame for .param ones, its registers for .reg ones.
+	paramLocs []argLoc
+	retLocs   []argLoc
+	err       error
+}
+
 type lowerer struct {
 	m        *Module
-	p        *program
+	f        *fnIR
+	fdecl    *ptx.Func
 	scopes   []map[string]regInfo
-	vars     []map[string]varInfo // innermost last; [0] = module scope for this program
-	constOf  map[uint64]int32
+	vars     []map[string]varInfo // innermost last; [0] = module scope
+	constOf  map[slotConst]int32
 	labels   map[string]int
 	fixups   []fixup
-	curFunc  *funcDecl
+	brFixups []brFixup
+	protos   map[string]*ptx.Proto
+	tables   map[string]*ptx.Stmt // .branchtargets and .calltargets by label
 	curLoc   int32
-	paramF   int
-	local    int
-	shared   int
-	funcs    map[string]*funcDecl
-	lowered  map[string]bool
-	queue    []*funcDecl
-	callers  map[string][]callEdge
-	fparams  map[string]map[string]varInfo
 	overflow bool
 }
 
@@ -127,70 +174,30 @@ type fixup struct {
 	op    int
 	label string
 	line  int
-	fn    string
 }
 
-// lowerEntry lowers one entry and every function it reaches.
-func (m *Module) lowerEntry(f *funcDecl) (*program, error) {
-	lw := &lowerer{
-		m:       m,
-		p:       &program{name: f.name, funcStart: map[string]int{}},
-		constOf: map[uint64]int32{},
-		funcs:   map[string]*funcDecl{},
-		lowered: map[string]bool{},
+// brFixup is one label of a brx.idx table, resolved when the function's
+// labels are all known.
+type brFixup struct {
+	table, index int
+	label        string
+	line         int
+}
+
+// lowerFunc lowers one function with a body. A failure is recorded in the
+// result's err: it is the failure of every entry that reaches the function.
+func (m *Module) lowerFunc(fn *fnIR) {
+	f := fn.decl
+	for i := range fn.specials {
+		fn.specials[i] = noSlot
 	}
-	for i := range lw.p.specials {
-		lw.p.specials[i] = noSlot
+	lw := &lowerer{m: m, f: fn, fdecl: f, constOf: map[slotConst]int32{}, labels: map[string]int{}, curLoc: -1,
+		protos: map[string]*ptx.Proto{}, tables: map[string]*ptx.Stmt{}}
+	lw.vars = []map[string]varInfo{m.modVars}
+	if err := lw.function(); err != nil {
+		fn.err = err
+		fn.ops = nil
 	}
-	for _, fn := range m.ast.funcs {
-		if _, dup := lw.funcs[fn.name]; dup && fn.body == nil {
-			continue
-		}
-		lw.funcs[fn.name] = fn
-	}
-	// Module-scope variables: globals and consts have fixed addresses per
-	// module; shared variables are laid out per program.
-	mod := map[string]varInfo{}
-	for name, v := range m.globals {
-		mod[name] = v
-	}
-	for _, v := range m.ast.vars {
-		switch {
-		case v.space != "shared":
-		case v.extern && v.arrayLen < 0:
-			// The dynamic shared array: it starts after the static part,
-			// known only when the whole program is lowered (resolve).
-			mod[v.name] = varInfo{space: spShared, addr: ^uint64(0), align: 16}
-		default:
-			mod[v.name] = lw.allocShared(v)
-		}
-	}
-	lw.vars = []map[string]varInfo{mod}
-	if err := lw.function(f); err != nil {
-		return nil, err
-	}
-	for len(lw.queue) > 0 {
-		fn := lw.queue[0]
-		lw.queue = lw.queue[1:]
-		if err := lw.function(fn); err != nil {
-			return nil, err
-		}
-	}
-	// Dynamic shared memory follows the static part, aligned generously.
-	lw.p.sharedSize = lw.shared
-	lw.p.sharedDyn = alignUp(lw.shared, 16)
-	if err := lw.resolve(); err != nil {
-		return nil, err
-	}
-	lw.p.localSize = alignUp(lw.local, 8)
-	lw.p.paramFSize = alignUp(lw.paramF, 8)
-	if lw.overflow {
-		return nil, &LimitError{Limit: "registers and constants in a kernel", Value: maxSlots + 1, Max: maxSlots}
-	}
-	if err := lw.checkRecursion(f.name); err != nil {
-		return nil, err
-	}
-	return lw.p, nil
 }
 
 // newOp returns an op with every operand slot and the guard absent.
@@ -211,205 +218,271 @@ func alignUp(n, a int) int {
 
 // place lays out variable v at the next suitably aligned offset of a
 // space whose running size is *top.
-func place(v *varDecl, sp space, top *int) varInfo {
-	al := v.align
+func place(v *ptx.Var, sp space, top *int, rel reloc) varInfo {
+	al := v.Align
 	if al == 0 {
-		al = max(typeSize(v.typ), 1)
+		al = max(v.ElemSize(), 1)
 	}
 	*top = alignUp(*top, al)
-	vi := varInfo{space: sp, addr: uint64(*top), size: declSize(v), align: al}
+	vi := varInfo{space: sp, addr: uint64(*top), size: v.Size(), align: al, rel: rel}
 	*top += vi.size
 	return vi
 }
 
-func (lw *lowerer) allocShared(v *varDecl) varInfo { return place(v, spShared, &lw.shared) }
-
-func declSize(v *varDecl) int {
-	n := typeSize(v.typ)
-	if v.vec > 0 {
-		n *= v.vec
-	}
-	if v.arrayLen > 0 {
-		n *= v.arrayLen
-	}
-	return n
-}
+// maxFrameBytes bounds each per-lane or per-block frame a function
+// declares, so that sizes stay far from overflow; launches check the
+// real limits (shared and local bytes) per kernel.
+const maxFrameBytes = 1 << 30
 
 func (lw *lowerer) errAt(line int, format string, args ...any) error {
-	return &SyntaxError{line, fmt.Sprintf(format, args...)}
+	return &SyntaxError{Line: line, Msg: fmt.Sprintf(format, args...)}
 }
 
-func (lw *lowerer) unsupported(in *instr, what string) error {
-	name := in.op
-	if len(in.mods) > 0 {
-		name += "." + strings.Join(in.mods, ".")
-	}
-	return &UnsupportedError{Line: in.line, Instr: name, What: what}
+func (lw *lowerer) unsupported(in *ptx.Instr, what string) error {
+	return &UnsupportedError{Func: lw.f.name, Line: in.Line, Instr: in.Name(), What: what}
 }
 
-func (lw *lowerer) function(f *funcDecl) error {
-	if lw.lowered[f.name] {
-		return nil
-	}
-	lw.lowered[f.name] = true
-	if f.body == nil {
-		return &UnsupportedError{Line: f.line, What: fmt.Sprintf("call to external function %s (no body in this module)", f.name)}
-	}
-	lw.curFunc = f
-	lw.curLoc = -1
-	lw.p.funcStart[f.name] = len(lw.p.ops)
-	lw.labels = map[string]int{}
-	fixStart := len(lw.fixups)
+func (lw *lowerer) unsupportedAt(line int, what string) error {
+	return &UnsupportedError{Func: lw.f.name, Line: line, What: what}
+}
+
+func (lw *lowerer) function() error {
+	f := lw.fdecl
+	fn := lw.f
 	lw.scopes = []map[string]regInfo{{}}
 	fv := map[string]varInfo{}
 	lw.vars = append(lw.vars[:1], fv)
-	if f.entry {
-		off := 0
-		for i, pd := range f.params {
-			al := pd.align
-			if al == 0 {
-				// A vector is aligned to its whole size (PTX ISA §5.4.5).
-				al = typeSize(pd.typ) * max(pd.vec, 1)
-			}
-			size := declSize(pd)
-			off = alignUp(off, al)
-			fv[pd.name] = varInfo{space: spParam, addr: uint64(off), size: size, align: al}
-			lw.p.params = append(lw.p.params, Param{Index: i, Name: pd.name, Type: pd.typ, Size: size, Align: al, Offset: off})
-			off += size
+	if f.Entry {
+		ps, size, err := ptx.Layout(f.Params)
+		if err != nil {
+			return err
 		}
-		lw.p.paramSize = off
+		for i, pd := range f.Params {
+			p := ps[i]
+			fv[pd.Name] = varInfo{space: spParam, addr: uint64(p.Offset), size: p.Size, align: p.Align}
+		}
+		fn.params, fn.paramSize = ps, size
 	} else {
-		for _, pd := range append(append([]*varDecl{}, f.params...), f.rets...) {
-			if pd.space == "reg" { // .func (.reg .b32 x) f: registers as params
-				return &UnsupportedError{Line: pd.line, What: fmt.Sprintf("function %s takes .reg parameters", f.name)}
-			}
+		// A .func's .param parameters and results come first in its
+		// frame, its .reg ones are registers of its own.
+		var err error
+		if fn.paramLocs, err = lw.formals(f.Params, fv); err != nil {
+			return err
 		}
-		for name, vi := range lw.calleeParams(f) {
-			fv[name] = vi
+		if fn.retLocs, err = lw.formals(f.Rets, fv); err != nil {
+			return err
 		}
 	}
-	for i := range f.body {
-		s := &f.body[i]
-		switch s.kind {
-		case stmtOpen:
+	// Prototypes and target lists are found before the code that uses
+	// them, wherever they stand in the body.
+	for i := range f.Body {
+		s := &f.Body[i]
+		switch s.Kind {
+		case ptx.StmtProto:
+			lw.protos[s.Label] = s.Proto
+		case ptx.StmtTargets:
+			lw.tables[s.Label] = s
+		}
+	}
+	for i := range f.Body {
+		s := &f.Body[i]
+		switch s.Kind {
+		case ptx.StmtOpen:
 			lw.scopes = append(lw.scopes, map[string]regInfo{})
 			lw.vars = append(lw.vars, map[string]varInfo{})
-		case stmtClose:
+		case ptx.StmtClose:
 			if len(lw.scopes) > 1 {
 				lw.scopes = lw.scopes[:len(lw.scopes)-1]
 				lw.vars = lw.vars[:len(lw.vars)-1]
 			}
-		case stmtLabel:
-			if _, dup := lw.labels[s.label]; dup {
-				return lw.errAt(s.line, "label %s defined twice", s.label)
+		case ptx.StmtLabel:
+			if _, dup := lw.labels[s.Label]; dup {
+				return lw.errAt(s.Line, "label %s defined twice", s.Label)
 			}
-			lw.labels[s.label] = len(lw.p.ops)
-		case stmtLoc:
-			lw.curLoc = lw.m.addLoc(s.loc)
-		case stmtDecl:
-			if err := lw.decl(s.decl); err != nil {
+			lw.labels[s.Label] = len(fn.ops)
+		case ptx.StmtLoc:
+			lw.curLoc = lw.m.addLoc(s.Loc)
+		case ptx.StmtDecl:
+			if err := lw.decl(s.Decl); err != nil {
 				return err
 			}
-		case stmtInstr:
-			if err := lw.instr(s.instr); err != nil {
+		case ptx.StmtInstr:
+			if err := lw.instr(s.Instr); err != nil {
 				return err
 			}
+		case ptx.StmtProto, ptx.StmtTargets:
+		case ptx.StmtDirective:
+			return lw.unsupportedAt(s.Line, "directive "+s.Name+" inside a function")
+		}
+		if lw.overflow || fn.nslots > maxSlots {
+			return &LimitError{Limit: "registers and constants in function " + fn.name, Value: int64(fn.nslots), Max: maxSlots}
 		}
 	}
 	// Falling off the end of a function returns; an entry's return exits.
-	end := newOp(opRet, f.line)
-	if f.entry {
+	end := newOp(opRet, f.Line)
+	if f.Entry {
 		end.code = opExit
 	}
 	lw.emit(end)
-	for i := fixStart; i < len(lw.fixups); i++ {
-		fx := lw.fixups[i]
-		if fx.fn != "" {
-			continue
-		}
+	for _, fx := range lw.fixups {
 		t, ok := lw.labels[fx.label]
 		if !ok {
 			return lw.errAt(fx.line, "branch to undefined label %s", fx.label)
 		}
-		lw.p.ops[fx.op].target = int32(t)
+		fn.ops[fx.op].target = int32(t)
+	}
+	for _, fx := range lw.brFixups {
+		t, ok := lw.labels[fx.label]
+		if !ok {
+			return lw.errAt(fx.line, ".branchtargets names undefined label %s", fx.label)
+		}
+		fn.brTables[fx.table][fx.index] = int32(t)
+	}
+	if fn.shared > maxFrameBytes || fn.local > maxFrameBytes || fn.paramF > maxFrameBytes {
+		return &LimitError{Limit: "bytes of variables in function " + fn.name, Value: int64(max(fn.shared, fn.local, fn.paramF)), Max: maxFrameBytes}
 	}
 	return nil
 }
 
-func (lw *lowerer) allocParamF(v *varDecl) varInfo { return place(v, spParamF, &lw.paramF) }
-
-func (lw *lowerer) decl(v *varDecl) error {
-	switch v.space {
-	case "reg":
-		t, ok := typeNames[v.typ]
-		if !ok {
-			return &UnsupportedError{Line: v.line, What: fmt.Sprintf("register type .%s", v.typ)}
+// formals declares a .func's parameters or results: a .param one takes a
+// place in the frame, a .reg one a register.
+func (lw *lowerer) formals(vars []*ptx.Var, fv map[string]varInfo) ([]argLoc, error) {
+	var out []argLoc
+	for _, pd := range vars {
+		switch pd.Space {
+		case "param":
+			if pd.ArrayLen() < 0 || ptx.TypeSize(pd.Type) == 0 {
+				return nil, lw.unsupportedAt(pd.Line, fmt.Sprintf("parameter %s of type .%s without a size", pd.Name, pd.Type))
+			}
+			vi := place(pd, spParamF, &lw.f.paramF, relParamF)
+			fv[pd.Name] = vi
+			out = append(out, argLoc{kind: locParamF, off: int32(vi.addr), size: vi.size})
+		case "reg":
+			if err := lw.decl(pd); err != nil {
+				return nil, err
+			}
+			r, _ := lw.lookupReg(pd.Name)
+			out = append(out, argLoc{kind: locSlot, off: r.slot, size: r.typ.size()})
+		default:
+			return nil, lw.errAt(pd.Line, "parameter %s is .%s", pd.Name, pd.Space)
 		}
-		if v.vec > 0 {
-			return &UnsupportedError{Line: v.line, What: "vector registers"}
+	}
+	return out, nil
+}
+
+// regType is the register type of a declaration: the fundamental types,
+// and the packed and opaque ones as bit containers of their size.
+func regType(t string) (ptype, bool) {
+	if pt, ok := typeNames[t]; ok {
+		return pt, true
+	}
+	switch ptx.TypeSize(t) {
+	case 1:
+		return tB8, true
+	case 2:
+		return tB16, true
+	case 4:
+		return tB32, true
+	case 8:
+		return tB64, true
+	}
+	return 0, false
+}
+
+// vecComponents names the components of a vector register, .x .y .z .w;
+// the ISA's color names .r .g .b .a are their synonyms.
+var vecComponents = [4]string{"x", "y", "z", "w"}
+var colorComponents = map[string]int{"r": 0, "g": 1, "b": 2, "a": 3, "x": 0, "y": 1, "z": 2, "w": 3}
+
+func (lw *lowerer) decl(v *ptx.Var) error {
+	switch v.Space {
+	case "reg":
+		t, ok := regType(v.Type)
+		if !ok || t == tB128 {
+			return lw.unsupportedAt(v.Line, fmt.Sprintf("register type .%s", v.Type))
+		}
+		if len(v.Dims) > 0 {
+			return lw.unsupportedAt(v.Line, fmt.Sprintf("register array %s", v.Name))
+		}
+		if v.Vec > 4 || v.Vec > 0 && t == tPred {
+			return lw.unsupportedAt(v.Line, fmt.Sprintf("vector register .v%d .%s", v.Vec, v.Type))
 		}
 		scope := lw.scopes[len(lw.scopes)-1]
-		if lw.p.nslots+v.rangeN > maxSlots {
-			return &LimitError{Limit: "registers in a kernel", Value: int64(lw.p.nslots + v.rangeN), Max: maxSlots}
+		n := max(v.Range, 1) * max(v.Vec, 1)
+		if lw.f.nslots+n > maxSlots {
+			return &LimitError{Limit: "registers in function " + lw.f.name, Value: int64(lw.f.nslots + n), Max: maxSlots}
 		}
-		if v.rangeN > 0 {
-			for i := 0; i < v.rangeN; i++ {
-				scope[fmt.Sprintf("%s%d", v.name, i)] = regInfo{lw.newSlot(fmt.Sprintf("%s%d", v.name, i)), t}
+		declare := func(name string) {
+			if v.Vec == 0 {
+				scope[name] = regInfo{lw.newSlot(name), t}
+				return
+			}
+			for i := 0; i < v.Vec; i++ {
+				c := name + "." + vecComponents[i]
+				scope[c] = regInfo{lw.newSlot(c), t}
+			}
+			scope[name] = regInfo{noSlot, t} // the whole vector: see vecRegs
+		}
+		if v.Range > 0 {
+			for i := 0; i < v.Range; i++ {
+				declare(fmt.Sprintf("%s%d", v.Name, i))
 			}
 		} else {
-			scope[v.name] = regInfo{lw.newSlot(v.name), t}
+			declare(v.Name)
 		}
 	case "shared":
-		if v.extern && v.arrayLen < 0 {
-			lw.vars[len(lw.vars)-1][v.name] = varInfo{space: spShared, addr: ^uint64(0), align: 16}
+		if v.Extern && v.ArrayLen() < 0 {
+			lw.vars[len(lw.vars)-1][v.Name] = varInfo{space: spShared, align: 16, rel: relDynShared}
 			return nil
 		}
-		lw.vars[len(lw.vars)-1][v.name] = lw.allocShared(v)
+		lw.vars[len(lw.vars)-1][v.Name] = place(v, spShared, &lw.f.shared, relShared)
 	case "local":
-		lw.vars[len(lw.vars)-1][v.name] = place(v, spLocal, &lw.local)
+		lw.vars[len(lw.vars)-1][v.Name] = place(v, spLocal, &lw.f.local, relLocal)
 	case "param":
-		lw.vars[len(lw.vars)-1][v.name] = lw.allocParamF(v)
+		lw.vars[len(lw.vars)-1][v.Name] = place(v, spParamF, &lw.f.paramF, relParamF)
 	default:
-		return &UnsupportedError{Line: v.line, What: fmt.Sprintf(".%s variable inside a function", v.space)}
+		return lw.unsupportedAt(v.Line, fmt.Sprintf(".%s variable %s inside a function", v.Space, v.Name))
 	}
 	return nil
 }
 
 func (lw *lowerer) newSlot(name string) int32 {
-	s := int32(lw.p.nslots)
-	lw.p.nslots++
-	lw.p.regNames = append(lw.p.regNames, name)
+	s := int32(lw.f.nslots)
+	lw.f.nslots++
+	lw.f.regNames = append(lw.f.regNames, name)
 	return s * 32
 }
 
-func (lw *lowerer) constSlot(v uint64) int32 {
-	if s, ok := lw.constOf[v]; ok {
+func (lw *lowerer) constSlot(v uint64) int32 { return lw.relConst(v, relNone) }
+
+func (lw *lowerer) relConst(v uint64, rel reloc) int32 {
+	key := slotConst{val: v, rel: rel}
+	if s, ok := lw.constOf[key]; ok {
 		return s
 	}
-	if lw.p.nslots >= maxSlots {
-		// Lowering reports the limit at the next declaration; until then
+	if lw.f.nslots >= maxSlots {
+		// function() reports the limit after this statement; until then
 		// reuse slot 0 rather than grow without bound.
 		lw.overflow = true
 		return 0
 	}
 	s := lw.newSlot(fmt.Sprintf("#%d", int64(v)))
-	lw.constOf[v] = s
-	lw.p.consts = append(lw.p.consts, slotConst{s, v})
+	key.slot = s
+	lw.constOf[slotConst{val: v, rel: rel}] = s
+	lw.f.consts = append(lw.f.consts, key)
 	return s
 }
 
 func (lw *lowerer) specialSlot(k int) int32 {
-	if lw.p.specials[k] == noSlot {
-		name := "%carry"
-		for n, v := range specialNames {
-			if v == k {
-				name = n
-			}
-		}
-		lw.p.specials[k] = lw.newSlot(name)
+	if lw.f.specials[k] == noSlot {
+		lw.f.specials[k] = lw.newSlot(specialName(k))
 	}
-	return lw.p.specials[k]
+	return lw.f.specials[k]
 }
+
+// tempSlot is a hidden register for a value the lowering computes, such
+// as a register-plus-immediate operand.
+func (lw *lowerer) tempSlot() int32 { return lw.newSlot(fmt.Sprintf("%%tmp%d", lw.f.nslots)) }
 
 func (lw *lowerer) lookupReg(name string) (regInfo, bool) {
 	for i := len(lw.scopes) - 1; i >= 0; i-- {
@@ -417,7 +490,28 @@ func (lw *lowerer) lookupReg(name string) (regInfo, bool) {
 			return r, true
 		}
 	}
+	// A vector register's component may be named by its color (.r .g .b .a).
+	if dot := strings.LastIndexByte(name, '.'); dot > 0 {
+		if c, ok := colorComponents[name[dot+1:]]; ok && name[dot+1:] != vecComponents[c] {
+			return lw.lookupReg(name[:dot+1] + vecComponents[c])
+		}
+	}
 	return regInfo{}, false
+}
+
+// vecRegs gives the component registers of a vector register, or false.
+func (lw *lowerer) vecRegs(name string) ([]int32, bool) {
+	r, ok := lw.lookupReg(name)
+	if !ok || r.slot != noSlot {
+		return nil, false
+	}
+	var out []int32
+	for _, c := range vecComponents {
+		if cr, ok := lw.lookupReg(name + "." + c); ok {
+			out = append(out, cr.slot)
+		}
+	}
+	return out, true
 }
 
 func (lw *lowerer) lookupVar(name string) (varInfo, bool) {
@@ -432,195 +526,273 @@ func (lw *lowerer) lookupVar(name string) (varInfo, bool) {
 func (lw *lowerer) emit(o op) int {
 	o.loc = lw.curLoc
 	o.fast = classifyFast(&o)
-	lw.p.ops = append(lw.p.ops, o)
-	lw.p.funcName = append(lw.p.funcName, lw.curFunc.name)
-	return len(lw.p.ops) - 1
+	lw.f.ops = append(lw.f.ops, o)
+	return len(lw.f.ops) - 1
+}
+
+// varConst is the slot of a variable's address plus off.
+func (lw *lowerer) varConst(v varInfo, off int64) int32 {
+	return lw.relConst(v.addr+uint64(off), v.rel)
 }
 
 // src resolves a source operand of type t to a slot.
-func (lw *lowerer) src(in *instr, o operand, t ptype) (int32, error) {
-	switch o.kind {
-	case oReg, oSym:
-		if r, ok := lw.lookupReg(o.name); ok {
-			return r.slot, nil
+func (lw *lowerer) src(in *ptx.Instr, o ptx.Operand, t ptype) (int32, error) {
+	if o.Neg {
+		return 0, lw.unsupported(in, "a negated operand (!"+o.Name+") here")
+	}
+	switch o.Kind {
+	case ptx.OpName:
+		s, err := lw.nameSrc(in, o.Name, t)
+		if err != nil || o.Off == 0 {
+			return s, err
 		}
-		if k, ok := specialNames[o.name]; ok {
-			return lw.specialSlot(k), nil
+		if _, isVar := lw.lookupVar(o.Name); isVar {
+			return s, nil // nameSrc added the offset to the address
 		}
-		if v, ok := lw.lookupVar(o.name); ok {
-			if v.addr == ^uint64(0) {
-				return lw.constSlot(dynSharedSentinel + uint64(o.symOff)), nil
-			}
-			return lw.constSlot(v.addr + uint64(o.symOff)), nil
+		if lw.m.fnByName(o.Name) != nil {
+			return 0, lw.unsupported(in, "an offset from a function's address")
 		}
-		if _, ok := clockNames[o.name]; ok {
-			return 0, lw.unsupported(in, o.name+" as an operand outside mov")
+		// A register plus an immediate: compute it into a hidden register
+		// before the instruction.
+		if t.float() || t == tPred {
+			return 0, lw.errAt(in.Line, "%s%+d: a register plus an immediate must be an integer", o.Name, o.Off)
 		}
-		return 0, lw.errAt(in.line, "undefined name %s", o.name)
-	case oImm:
+		at := ptype(kU) | t&0xf
+		add := newOp(opAdd, in.Line)
+		add.typ = at
+		add.a[0], add.a[1] = s, lw.constSlot(uint64(o.Off))
+		add.d[0] = lw.tempSlot()
+		lw.emit(add)
+		return add.d[0], nil
+	case ptx.OpImm:
 		if t.float() {
 			if t == tF32 {
-				return lw.constSlot(uint64(math.Float32bits(float32(o.i)))), nil
+				return lw.constSlot(uint64(math.Float32bits(float32(o.Imm)))), nil
 			}
-			return lw.constSlot(math.Float64bits(float64(o.i))), nil
+			if t == tF64 {
+				return lw.constSlot(math.Float64bits(float64(o.Imm))), nil
+			}
 		}
-		return lw.constSlot(uint64(o.i)), nil
-	case oFloat:
+		return lw.constSlot(uint64(o.Imm)), nil
+	case ptx.OpFloat:
 		switch {
-		case t == tF32 && o.f32:
-			return lw.constSlot(o.fbits), nil
+		case t == tF32 && o.F32:
+			return lw.constSlot(o.Bits), nil
 		case t == tF32:
-			return lw.constSlot(uint64(math.Float32bits(float32(o.f)))), nil
+			return lw.constSlot(uint64(math.Float32bits(float32(o.Float)))), nil
+		case t == tF64 && o.HexFloat && o.F32:
+			return 0, lw.errAt(in.Line, "a 0f literal (f32 bits) used as .f64")
 		case t == tF64:
-			return lw.constSlot(math.Float64bits(o.f)), nil
-		case t.size() == 4 && o.f32:
-			return lw.constSlot(o.fbits), nil
-		case t.size() == 8 && !o.f32:
-			return lw.constSlot(o.fbits), nil
+			return lw.constSlot(math.Float64bits(o.Float)), nil
+		case t.size() == 4 && o.F32:
+			return lw.constSlot(o.Bits), nil
+		case t.size() == 8 && o.HexFloat && !o.F32:
+			return lw.constSlot(o.Bits), nil
 		}
-		return 0, lw.errAt(in.line, "float literal used as .%s", t)
+		return 0, lw.errAt(in.Line, "float literal used as .%s", t)
 	}
-	return 0, lw.errAt(in.line, "bad source operand for %s", in.op)
+	return 0, lw.errAt(in.Line, "bad source operand for %s", in.Op)
 }
 
-// The extern (dynamic) shared array's offset is known only once the whole
-// program's static shared size is; references use a sentinel constant that
-// resolve rewrites.
-const dynSharedSentinel = 0x5eed_d15c_0000
+// nameSrc resolves a name: a register, a special register, a variable's
+// address, or a function's address.
+func (lw *lowerer) nameSrc(in *ptx.Instr, name string, t ptype) (int32, error) {
+	if r, ok := lw.lookupReg(name); ok {
+		if r.slot == noSlot {
+			return 0, lw.errAt(in.Line, "vector register %s used where a scalar is needed", name)
+		}
+		return r.slot, nil
+	}
+	if k, ok := specialNames[name]; ok {
+		return lw.specialSlot(k), nil
+	}
+	if v, ok := lw.lookupVar(name); ok {
+		if v.err != nil {
+			return 0, lw.withLine(v.err, in)
+		}
+		return lw.varConst(v, 0), nil
+	}
+	if f := lw.m.fnByName(name); f != nil {
+		lw.m.addrTaken[f.index] = true
+		return lw.constSlot(fnAddr(f.index)), nil
+	}
+	if _, ok := clockNames[name]; ok {
+		return 0, lw.unsupported(in, name+" as an operand outside mov")
+	}
+	if strings.HasPrefix(name, "%envreg") || strings.HasPrefix(name, "%pm") || strings.HasPrefix(name, "%cluster") ||
+		strings.HasPrefix(name, "%nclusterid") || strings.HasPrefix(name, "%is_explicit_cluster") ||
+		strings.HasPrefix(name, "%dynamic_smem_size") || strings.HasPrefix(name, "%total_smem_size") ||
+		strings.HasPrefix(name, "%aggr_smem_size") || strings.HasPrefix(name, "%reserved_smem") ||
+		strings.HasPrefix(name, "%current_graph_exec") {
+		return 0, lw.unsupported(in, "special register "+name)
+	}
+	return 0, lw.errAt(in.Line, "undefined name %s", name)
+}
 
-func (lw *lowerer) dst(in *instr, o operand) (int32, error) {
-	switch o.kind {
-	case oSink:
+// withLine gives a module variable's error the line of the instruction
+// that uses it.
+func (lw *lowerer) withLine(err error, in *ptx.Instr) error {
+	if ue, ok := err.(*UnsupportedError); ok {
+		c := *ue
+		c.Func, c.Line, c.Instr = lw.f.name, in.Line, in.Name()
+		return &c
+	}
+	return err
+}
+
+func (lw *lowerer) dst(in *ptx.Instr, o ptx.Operand) (int32, error) {
+	switch o.Kind {
+	case ptx.OpSink:
 		return noSlot, nil
-	case oReg, oSym:
-		if r, ok := lw.lookupReg(o.name); ok {
+	case ptx.OpName:
+		if o.Neg || o.Off != 0 {
+			return 0, lw.errAt(in.Line, "destination %s is not a register", operandText(o))
+		}
+		if r, ok := lw.lookupReg(o.Name); ok {
+			if r.slot == noSlot {
+				return 0, lw.errAt(in.Line, "vector register %s used where a scalar is needed", o.Name)
+			}
 			return r.slot, nil
 		}
-		if _, ok := specialNames[o.name]; ok {
-			return 0, lw.errAt(in.line, "cannot write special register %s", o.name)
+		if _, ok := specialNames[o.Name]; ok {
+			return 0, lw.errAt(in.Line, "cannot write special register %s", o.Name)
 		}
-		return 0, lw.errAt(in.line, "undefined register %s", o.name)
+		return 0, lw.errAt(in.Line, "undefined register %s", o.Name)
 	}
-	return 0, lw.errAt(in.line, "bad destination operand for %s", in.op)
+	return 0, lw.errAt(in.Line, "bad destination operand for %s", in.Op)
 }
 
-// resolve patches the dynamic shared sentinel constant.
-func (lw *lowerer) resolve() error {
-	for i := range lw.p.consts {
-		if v := lw.p.consts[i].val; v >= dynSharedSentinel && v < dynSharedSentinel+1<<24 {
-			lw.p.consts[i].val = v - dynSharedSentinel + uint64(lw.p.sharedDyn)
-		}
+func operandText(o ptx.Operand) string {
+	s := o.Name
+	if o.Neg {
+		s = "!" + s
 	}
-	for _, fx := range lw.fixups {
-		if fx.fn == "" {
-			continue
-		}
-		start, ok := lw.p.funcStart[fx.fn]
-		if !ok {
-			return lw.errAt(fx.line, "call to undefined function %s", fx.fn)
-		}
-		lw.p.ops[fx.op].target = int32(start)
+	if o.Off != 0 {
+		s += fmt.Sprintf("%+d", o.Off)
 	}
-	return nil
-}
-
-// callEdge is a call from one function to another, at a PTX line.
-type callEdge struct {
-	callee string
-	line   int
-}
-
-// checkRecursion rejects call cycles: each function's registers and
-// parameters live at fixed places, which recursion would overwrite.
-func (lw *lowerer) checkRecursion(entry string) error {
-	state := map[string]int{}
-	var visit func(f string, path []string) error
-	visit = func(f string, path []string) error {
-		state[f] = 1
-		for _, e := range lw.callers[f] {
-			switch state[e.callee] {
-			case 1:
-				return &UnsupportedError{Line: e.line, Instr: "call", What: "recursive call " + strings.Join(append(path, f, e.callee), " -> ")}
-			case 0:
-				if err := visit(e.callee, append(path, f)); err != nil {
-					return err
-				}
-			}
-		}
-		state[f] = 2
-		return nil
-	}
-	return visit(entry, nil)
+	return s
 }
 
 // Module-level data.
 
-// layoutModuleData assigns addresses to module-scope .global and .const
-// variables and builds their initial images.
+// fnAddr is the address of the function with index i: a generic address
+// in a window no memory lives in, so that a load from it faults.
+func fnAddr(i int) uint64 { return codeWindow + uint64(i)*16 }
+
+// layoutModuleData assigns addresses to module-scope variables and builds
+// the .global and .const images. A variable the emulator cannot provide
+// (an .extern without a definition, a texture reference) is kept with an
+// error, which an entry meets only when it uses the variable.
 func (m *Module) layoutModuleData() error {
-	m.globals = map[string]varInfo{}
+	m.modVars = map[string]varInfo{}
 	var gsize, csize int
 	type pending struct {
-		v  *varDecl
+		v  *ptx.Var
 		vi varInfo
 	}
 	var all []pending
-	for _, v := range m.ast.vars {
-		if v.extern && v.space != "shared" {
-			return &UnsupportedError{Line: v.line, What: fmt.Sprintf("external .%s variable %s", v.space, v.name)}
-		}
-		switch v.space {
-		case "global":
-			vi := place(v, spGlobal, &gsize)
-			vi.addr += m.globalBase
-			m.globals[v.name] = vi
-			all = append(all, pending{v, vi})
-		case "const":
-			vi := place(v, spConst, &csize)
-			m.globals[v.name] = vi
-			all = append(all, pending{v, vi})
+	defined := map[string]bool{}
+	for _, v := range m.ast.Vars {
+		if !v.Extern {
+			defined[v.Name] = true
 		}
 	}
-	if gsize > maxModuleData || csize > maxModuleData {
-		return &LimitError{Limit: "module data bytes", Value: int64(max(gsize, csize)), Max: maxModuleData}
+	for _, v := range m.ast.Vars {
+		if v.Extern && defined[v.Name] {
+			continue // a declaration of a variable defined here
+		}
+		switch {
+		case ptx.IsOpaque(v.Type) || v.Space == "tex":
+			m.modVars[v.Name] = varInfo{err: &UnsupportedError{Line: v.Line, What: fmt.Sprintf("texture, sampler or surface reference %s", v.Name)}}
+		case v.Space == "shared":
+			if v.Extern && v.ArrayLen() < 0 {
+				// The dynamic shared array: it starts after the static part.
+				m.modVars[v.Name] = varInfo{space: spShared, align: 16, rel: relDynShared}
+				continue
+			}
+			m.modVars[v.Name] = place(v, spShared, &m.sharedSize, relNone)
+		case v.Extern:
+			m.modVars[v.Name] = varInfo{err: &UnsupportedError{Line: v.Line, What: fmt.Sprintf("external .%s variable %s (defined in another module)", v.Space, v.Name)}}
+		case v.Space == "global":
+			vi := place(v, spGlobal, &gsize, relNone)
+			vi.addr += m.globalBase
+			m.modVars[v.Name] = vi
+			all = append(all, pending{v, vi})
+		case v.Space == "const":
+			vi := place(v, spConst, &csize, relNone)
+			m.modVars[v.Name] = vi
+			all = append(all, pending{v, vi})
+		default:
+			m.modVars[v.Name] = varInfo{err: &UnsupportedError{Line: v.Line, What: fmt.Sprintf(".%s variable %s at module scope", v.Space, v.Name)}}
+		}
+		if gsize > maxModuleData || csize > maxModuleData || m.sharedSize > maxModuleData {
+			return &LimitError{Limit: "module data bytes", Value: int64(max(gsize, csize, m.sharedSize)), Max: maxModuleData}
+		}
 	}
 	m.globalImage = make([]byte, gsize)
 	m.constImage = make([]byte, csize)
 	for _, pv := range all {
-		img := m.globalImage
-		base := pv.vi.addr - m.globalBase
-		if pv.vi.space == spConst {
-			img, base = m.constImage, pv.vi.addr
+		if err := m.initVar(pv.v, pv.vi); err != nil {
+			m.modVars[pv.v.Name] = varInfo{err: err}
 		}
-		es := typeSize(pv.v.typ)
-		t := typeNames[pv.v.typ]
-		for i, e := range pv.v.init {
-			at := int(base) + i*es
-			if at+es > int(base)+pv.vi.size {
-				return &SyntaxError{pv.v.line, fmt.Sprintf("initialiser of %s has too many elements", pv.v.name)}
-			}
-			var val uint64
-			switch {
-			case e.sym != "":
-				tv, ok := m.globals[e.sym]
-				if !ok {
-					return &SyntaxError{pv.v.line, fmt.Sprintf("initialiser names unknown variable %s", e.sym)}
-				}
-				val = tv.addr
-				if tv.space == spConst && e.generic {
+	}
+	return nil
+}
+
+// initVar writes a variable's initialiser into its image.
+func (m *Module) initVar(v *ptx.Var, vi varInfo) error {
+	img, base := m.globalImage, vi.addr-m.globalBase
+	if vi.space == spConst {
+		img, base = m.constImage, vi.addr
+	}
+	es := ptx.TypeSize(v.Type)
+	t, _ := regType(v.Type)
+	for i, e := range v.Init {
+		at := int(base) + i*es
+		if at+es > int(base)+vi.size {
+			return &SyntaxError{Line: v.Line, Msg: fmt.Sprintf("initialiser of %s has %d elements, more than its %d", v.Name, len(v.Init), vi.size/max(es, 1))}
+		}
+		var val uint64
+		switch e.Kind {
+		case ptx.InitSym:
+			if tv, ok := m.modVars[e.Sym]; ok && tv.err == nil && tv.rel == relNone && tv.space != spShared {
+				val = tv.addr + uint64(e.Off)
+				if tv.space == spConst && e.Generic {
 					val += constWindow
 				}
-			case e.isFloat && t == tF32:
-				val = uint64(math.Float32bits(float32(e.f)))
-			case e.isFloat:
-				val = math.Float64bits(e.f)
-			default:
-				val = uint64(e.i)
+			} else if f := m.fnByName(e.Sym); f != nil && e.Off == 0 {
+				m.addrTaken[f.index] = true
+				val = fnAddr(f.index)
+			} else {
+				return &UnsupportedError{Line: v.Line, What: fmt.Sprintf("initialiser of %s names %s, which is not a .global or .const variable or a function of this module", v.Name, e.Sym)}
 			}
-			var buf [8]byte
-			binary.LittleEndian.PutUint64(buf[:], val)
-			copy(img[at:at+es], buf[:es])
+		case ptx.InitFloat:
+			switch {
+			case es == 4 && e.HexFloat && e.F32, es == 8 && e.HexFloat && !e.F32:
+				val = e.Bits
+			case t == tF32:
+				val = uint64(math.Float32bits(float32(e.Float)))
+			case t == tF64:
+				val = math.Float64bits(e.Float)
+			default:
+				return &UnsupportedError{Line: v.Line, What: fmt.Sprintf("float initialiser of .%s variable %s", v.Type, v.Name)}
+			}
+		case ptx.InitInt:
+			val = uint64(e.Int)
+			if t == tF32 {
+				val = uint64(math.Float32bits(float32(e.Int)))
+			} else if t == tF64 {
+				val = math.Float64bits(float64(e.Int))
+			}
+		default:
+			return &UnsupportedError{Line: v.Line, What: fmt.Sprintf("initialiser field %s of %s", e.Field, v.Name)}
 		}
+		var buf [8]byte
+		binary.LittleEndian.PutUint64(buf[:], val)
+		if es > 8 {
+			return &UnsupportedError{Line: v.Line, What: fmt.Sprintf("initialiser of .%s variable %s", v.Type, v.Name)}
+		}
+		copy(img[at:at+es], buf[:es])
 	}
 	return nil
 }

@@ -3,6 +3,8 @@ package cpuemu
 import (
 	"fmt"
 	"strings"
+
+	"github.com/gpubuf/gpubuf/internal/ptx"
 )
 
 // modSet holds an instruction's modifiers while lowering consumes them; any
@@ -14,15 +16,15 @@ type modSet struct {
 	used  []bool
 }
 
-func newModSet(in *instr) (*modSet, error) {
+func newModSet(in *ptx.Instr) (*modSet, error) {
 	ms := &modSet{}
-	for _, m := range in.mods {
+	for _, m := range in.Mods {
 		if t, ok := typeNames[m]; ok {
 			ms.types = append(ms.types, t)
 			continue
 		}
-		if typeSize(m) != 0 { // f16x2, bf16, tf32, ...
-			return nil, &UnsupportedError{Line: in.line, Instr: in.op + "." + strings.Join(in.mods, "."), What: "type ." + m}
+		if ptx.TypeSize(m) != 0 { // f16x2, bf16, tf32, ...
+			return nil, &UnsupportedError{Line: in.Line, Instr: in.Op + "." + strings.Join(in.Mods, "."), What: "type ." + m}
 		}
 		ms.other = append(ms.other, m)
 	}
@@ -127,19 +129,19 @@ var cacheOps = []string{"ca", "cg", "cs", "lu", "cv", "wb", "wt",
 	"L1::evict_normal", "L1::evict_unchanged", "L1::evict_first", "L1::evict_last", "L1::no_allocate",
 	"L2::evict_normal", "L2::evict_first", "L2::evict_last", "L2::64B", "L2::128B", "L2::256B", "L2::cache_hint"}
 
-func (lw *lowerer) instr(in *instr) error {
+func (lw *lowerer) instr(in *ptx.Instr) error {
 	ms, err := newModSet(in)
 	if err != nil {
 		return err
 	}
-	o := newOp(opNop, in.line)
-	if in.guard != "" {
-		r, ok := lw.lookupReg(in.guard)
+	o := newOp(opNop, in.Line)
+	if in.Guard != "" {
+		r, ok := lw.lookupReg(in.Guard)
 		if !ok || r.typ != tPred {
-			return lw.errAt(in.line, "guard %s is not a predicate register", in.guard)
+			return lw.errAt(in.Line, "guard %s is not a predicate register", in.Guard)
 		}
 		o.guard = r.slot
-		if in.guardNeg {
+		if in.GuardNeg {
 			o.flags |= fGuardNeg
 		}
 	}
@@ -152,26 +154,26 @@ func (lw *lowerer) instr(in *instr) error {
 	return nil
 }
 
-func (lw *lowerer) nargs(in *instr, n ...int) error {
+func (lw *lowerer) nargs(in *ptx.Instr, n ...int) error {
 	for _, k := range n {
-		if len(in.args) == k {
+		if len(in.Args) == k {
 			return nil
 		}
 	}
-	return lw.errAt(in.line, "%s takes %v operands, found %d", in.op, n, len(in.args))
+	return lw.errAt(in.Line, "%s takes %v operands, found %d", in.Op, n, len(in.Args))
 }
 
-func (lw *lowerer) oneType(in *instr, ms *modSet) (ptype, error) {
+func (lw *lowerer) oneType(in *ptx.Instr, ms *modSet) (ptype, error) {
 	if len(ms.types) != 1 {
-		return 0, lw.errAt(in.line, "%s needs exactly one type, found %d", in.op, len(ms.types))
+		return 0, lw.errAt(in.Line, "%s needs exactly one type, found %d", in.Op, len(ms.types))
 	}
 	return ms.types[0], nil
 }
 
 // srcs lowers operands args[from:] as sources of type t into o.a.
-func (lw *lowerer) srcs(in *instr, o *op, t ptype, from int) error {
-	for i := from; i < len(in.args); i++ {
-		s, err := lw.src(in, in.args[i], t)
+func (lw *lowerer) srcs(in *ptx.Instr, o *op, t ptype, from int) error {
+	for i := from; i < len(in.Args); i++ {
+		s, err := lw.src(in, in.Args[i], t)
 		if err != nil {
 			return err
 		}
@@ -180,8 +182,8 @@ func (lw *lowerer) srcs(in *instr, o *op, t ptype, from int) error {
 	return nil
 }
 
-func (lw *lowerer) lowerOp(in *instr, ms *modSet, o *op) error {
-	switch in.op {
+func (lw *lowerer) lowerOp(in *ptx.Instr, ms *modSet, o *op) error {
+	switch in.Op {
 	case "mov":
 		return lw.lowerMov(in, ms, o)
 	case "add", "sub", "mul", "mad", "fma", "div", "rem", "min", "max", "mul24", "mad24", "addc", "subc", "sad":
@@ -196,7 +198,7 @@ func (lw *lowerer) lowerOp(in *instr, ms *modSet, o *op) error {
 		if t.float() || t.signed() || t.kind() == kU {
 			return lw.unsupported(in, "logic ops take .b or .pred types")
 		}
-		o.code = map[string]opcode{"and": opAnd, "or": opOr, "xor": opXor}[in.op]
+		o.code = map[string]opcode{"and": opAnd, "or": opOr, "xor": opXor}[in.Op]
 		o.typ = t
 		return lw.binary(in, o, t)
 	case "shl", "shr":
@@ -208,7 +210,7 @@ func (lw *lowerer) lowerOp(in *instr, ms *modSet, o *op) error {
 			return lw.unsupported(in, "shifts take integer types")
 		}
 		o.code, o.typ = opShl, t
-		if in.op == "shr" {
+		if in.Op == "shr" {
 			o.code = opShr
 		}
 		return lw.typedOps(in, o, t, tU32) // the amount is always .u32
@@ -241,12 +243,12 @@ func (lw *lowerer) lowerOp(in *instr, ms *modSet, o *op) error {
 		if err := lw.nargs(in, 5); err != nil {
 			return err
 		}
-		if in.args[4].kind != oImm {
-			return lw.errAt(in.line, "lop3 needs an immediate lookup table")
+		if in.Args[4].Kind != ptx.OpImm {
+			return lw.errAt(in.Line, "lop3 needs an immediate lookup table")
 		}
-		o.code, o.typ, o.off = opLop3, t, in.args[4].i&0xff
+		o.code, o.typ, o.off = opLop3, t, in.Args[4].Imm&0xff
 		in2 := *in
-		in2.args = in.args[:4]
+		in2.Args = in.Args[:4]
 		return lw.dstSrcs(&in2, o, tU32, 4)
 	case "bfe", "bfi", "bfind", "prmt":
 		return lw.lowerBits(in, ms, o)
@@ -261,7 +263,7 @@ func (lw *lowerer) lowerOp(in *instr, ms *modSet, o *op) error {
 		return lw.typedOps(in, o, t, t, tPred)
 	case "slct":
 		if len(ms.types) != 2 {
-			return lw.errAt(in.line, "slct needs two types")
+			return lw.errAt(in.Line, "slct needs two types")
 		}
 		o.code, o.typ, o.typ2 = opSlct, ms.types[0], ms.types[1]
 		if o.typ2 != tS32 && o.typ2 != tF32 {
@@ -299,7 +301,7 @@ func (lw *lowerer) lowerOp(in *instr, ms *modSet, o *op) error {
 	case "fence", "membar":
 		o.code = opFence
 		o.sem = semAcqRel
-		if in.op == "membar" {
+		if in.Op == "membar" {
 			o.sem = semSC
 			switch ms.takeOne("cta", "gl", "sys") {
 			case 0:
@@ -322,7 +324,7 @@ func (lw *lowerer) lowerOp(in *instr, ms *modSet, o *op) error {
 				return lw.unsupported(in, "fence needs a scope")
 			}
 		}
-		if len(in.args) != 0 || len(ms.types) != 0 {
+		if len(in.Args) != 0 || len(ms.types) != 0 {
 			return lw.unsupported(in, "fence operands")
 		}
 		lw.emit(*o)
@@ -334,27 +336,27 @@ func (lw *lowerer) lowerOp(in *instr, ms *modSet, o *op) error {
 		if err := lw.nargs(in, 1); err != nil {
 			return err
 		}
-		if in.args[0].kind != oSym {
+		if in.Args[0].Kind != ptx.OpName {
 			return lw.unsupported(in, "indirect branch")
 		}
 		o.code = opBra
 		i := lw.emit(*o)
-		lw.fixups = append(lw.fixups, fixup{op: i, label: in.args[0].name, line: in.line})
+		lw.fixups = append(lw.fixups, fixup{op: i, label: in.Args[0].Name, line: in.Line})
 		return nil
 	case "brx":
-		return lw.unsupported(in, "indirect branch through a label table")
+		return lw.lowerBrx(in, ms, o)
 	case "call":
 		return lw.lowerCall(in, ms, o)
 	case "ret":
 		ms.take("uni")
 		o.code = opRet
-		if lw.curFunc.entry {
+		if lw.fdecl.Entry {
 			o.code = opExit
 		}
 		lw.emit(*o)
 		return nil
 	case "exit", "trap", "brkpt":
-		o.code = map[string]opcode{"exit": opExit, "trap": opTrap, "brkpt": opBrkpt}[in.op]
+		o.code = map[string]opcode{"exit": opExit, "trap": opTrap, "brkpt": opBrkpt}[in.Op]
 		lw.emit(*o)
 		return nil
 	case "nanosleep":
@@ -379,7 +381,7 @@ func (lw *lowerer) lowerOp(in *instr, ms *modSet, o *op) error {
 			return err
 		}
 		var err error
-		o.d[0], err = lw.dst(in, in.args[0])
+		o.d[0], err = lw.dst(in, in.Args[0])
 		if err != nil {
 			return err
 		}
@@ -393,17 +395,27 @@ func (lw *lowerer) lowerOp(in *instr, ms *modSet, o *op) error {
 	return lw.unsupported(in, "unknown opcode")
 }
 
+// negPred lowers a predicate source that may be negated (!p): the op's
+// fNegC flag says so.
+func (lw *lowerer) negPred(in *ptx.Instr, o *op, c ptx.Operand) (int32, error) {
+	if c.Neg {
+		o.flags |= fNegC
+		c.Neg = false
+	}
+	return lw.src(in, c, tPred)
+}
+
 // typedOps lowers "op d, a, b, ..." where source i has type types[i].
-func (lw *lowerer) typedOps(in *instr, o *op, types ...ptype) error {
+func (lw *lowerer) typedOps(in *ptx.Instr, o *op, types ...ptype) error {
 	if err := lw.nargs(in, len(types)+1); err != nil {
 		return err
 	}
 	var err error
-	if o.d[0], err = lw.dst(in, in.args[0]); err != nil {
+	if o.d[0], err = lw.dst(in, in.Args[0]); err != nil {
 		return err
 	}
 	for i, t := range types {
-		if o.a[i], err = lw.src(in, in.args[i+1], t); err != nil {
+		if o.a[i], err = lw.src(in, in.Args[i+1], t); err != nil {
 			return err
 		}
 	}
@@ -412,12 +424,12 @@ func (lw *lowerer) typedOps(in *instr, o *op, types ...ptype) error {
 }
 
 // dstSrcs lowers "op d, a, b, ..." with n operands in all.
-func (lw *lowerer) dstSrcs(in *instr, o *op, t ptype, n int) error {
+func (lw *lowerer) dstSrcs(in *ptx.Instr, o *op, t ptype, n int) error {
 	if err := lw.nargs(in, n); err != nil {
 		return err
 	}
 	var err error
-	if o.d[0], err = lw.dst(in, in.args[0]); err != nil {
+	if o.d[0], err = lw.dst(in, in.Args[0]); err != nil {
 		return err
 	}
 	if err := lw.srcs(in, o, t, 1); err != nil {
@@ -427,7 +439,7 @@ func (lw *lowerer) dstSrcs(in *instr, o *op, t ptype, n int) error {
 	return nil
 }
 
-func (lw *lowerer) srcsOnly(in *instr, o *op, t ptype, n int) error {
+func (lw *lowerer) srcsOnly(in *ptx.Instr, o *op, t ptype, n int) error {
 	if err := lw.nargs(in, n); err != nil {
 		return err
 	}
@@ -438,9 +450,9 @@ func (lw *lowerer) srcsOnly(in *instr, o *op, t ptype, n int) error {
 	return nil
 }
 
-func (lw *lowerer) binary(in *instr, o *op, t ptype) error { return lw.dstSrcs(in, o, t, 3) }
+func (lw *lowerer) binary(in *ptx.Instr, o *op, t ptype) error { return lw.dstSrcs(in, o, t, 3) }
 
-func (lw *lowerer) lowerMov(in *instr, ms *modSet, o *op) error {
+func (lw *lowerer) lowerMov(in *ptx.Instr, ms *modSet, o *op) error {
 	t, err := lw.oneType(in, ms)
 	if err != nil {
 		return err
@@ -448,16 +460,16 @@ func (lw *lowerer) lowerMov(in *instr, ms *modSet, o *op) error {
 	if err := lw.nargs(in, 2); err != nil {
 		return err
 	}
-	d, a := in.args[0], in.args[1]
+	d, a := in.Args[0], in.Args[1]
 	o.typ = t
 	switch {
-	case d.kind == oVec: // mov.b64 {lo, hi}, a
-		if len(d.elems) < 2 || len(d.elems) > 4 || t.size()%len(d.elems) != 0 {
-			return lw.errAt(in.line, "cannot unpack .%s into %d parts", t, len(d.elems))
+	case d.Kind == ptx.OpVec: // mov.b64 {lo, hi}, a
+		if len(d.Elems) < 2 || len(d.Elems) > 4 || t.size()%len(d.Elems) != 0 {
+			return lw.errAt(in.Line, "cannot unpack .%s into %d parts", t, len(d.Elems))
 		}
 		o.code = opUnpack
-		o.vec = uint8(len(d.elems))
-		for i, e := range d.elems {
+		o.vec = uint8(len(d.Elems))
+		for i, e := range d.Elems {
 			if o.d[i], err = lw.dst(in, e); err != nil {
 				return err
 			}
@@ -465,15 +477,15 @@ func (lw *lowerer) lowerMov(in *instr, ms *modSet, o *op) error {
 		if o.a[0], err = lw.src(in, a, t); err != nil {
 			return err
 		}
-	case a.kind == oVec: // mov.b64 d, {lo, hi}
-		if len(a.elems) < 2 || len(a.elems) > 4 || t.size()%len(a.elems) != 0 {
-			return lw.errAt(in.line, "cannot pack %d parts into .%s", len(a.elems), t)
+	case a.Kind == ptx.OpVec: // mov.b64 d, {lo, hi}
+		if len(a.Elems) < 2 || len(a.Elems) > 4 || t.size()%len(a.Elems) != 0 {
+			return lw.errAt(in.Line, "cannot pack %d parts into .%s", len(a.Elems), t)
 		}
 		o.code = opPack
-		o.vec = uint8(len(a.elems))
-		et := ptype(kB) | ptype(bitsLog(t.size()/len(a.elems)))
-		for i, e := range a.elems {
-			if e.kind == oSink {
+		o.vec = uint8(len(a.Elems))
+		et := ptype(kB) | ptype(bitsLog(t.size()/len(a.Elems)))
+		for i, e := range a.Elems {
+			if e.Kind == ptx.OpSink {
 				o.a[i] = lw.constSlot(0)
 				continue
 			}
@@ -485,7 +497,7 @@ func (lw *lowerer) lowerMov(in *instr, ms *modSet, o *op) error {
 			return err
 		}
 	default:
-		if k, ok := clockNames[a.name]; ok && a.kind == oReg {
+		if k, ok := clockNames[a.Name]; ok && a.Kind == ptx.OpName {
 			o.code, o.sub = opClock, k
 		} else {
 			o.code = opMov
@@ -510,29 +522,29 @@ func bitsLog(size int) int {
 	return n
 }
 
-func (lw *lowerer) lowerArith(in *instr, ms *modSet, o *op) error {
+func (lw *lowerer) lowerArith(in *ptx.Instr, ms *modSet, o *op) error {
 	t, err := lw.oneType(in, ms)
 	if err != nil {
 		return err
 	}
 	o.typ = t
 	n := 3
-	switch in.op {
+	switch in.Op {
 	case "add", "sub":
 		o.code = opAdd
-		if in.op == "sub" {
+		if in.Op == "sub" {
 			o.code = opSub
 		}
 		if ms.take("cc") {
 			o.code, o.flags = opAddCC, o.flags|fCC
-			if in.op == "sub" {
+			if in.Op == "sub" {
 				o.sub = 2
 			}
 		}
 	case "addc", "subc":
 		o.code = opAddCC
 		o.sub = 1
-		if in.op == "subc" {
+		if in.Op == "subc" {
 			o.sub = 3
 		}
 		if ms.take("cc") {
@@ -547,11 +559,11 @@ func (lw *lowerer) lowerArith(in *instr, ms *modSet, o *op) error {
 			case 2:
 				o.code = opMulWide
 			case -1:
-				if in.op == "mul" && t.size() > 1 {
+				if in.Op == "mul" && t.size() > 1 {
 					return lw.unsupported(in, "integer mul needs .lo, .hi or .wide")
 				}
 			}
-			if in.op == "mul24" {
+			if in.Op == "mul24" {
 				if o.code != opMul {
 					return lw.unsupported(in, "mul24.hi")
 				}
@@ -561,7 +573,7 @@ func (lw *lowerer) lowerArith(in *instr, ms *modSet, o *op) error {
 	case "mad", "fma", "mad24":
 		o.code, n = opMad, 4
 		if !t.float() {
-			if in.op == "fma" {
+			if in.Op == "fma" {
 				return lw.unsupported(in, "fma takes float types")
 			}
 			switch ms.takeOne("lo", "hi", "wide") {
@@ -572,7 +584,7 @@ func (lw *lowerer) lowerArith(in *instr, ms *modSet, o *op) error {
 			case -1:
 				return lw.unsupported(in, "integer mad needs .lo, .hi or .wide")
 			}
-			if in.op == "mad24" {
+			if in.Op == "mad24" {
 				if o.code != opMad {
 					return lw.unsupported(in, "mad24.hi")
 				}
@@ -593,7 +605,7 @@ func (lw *lowerer) lowerArith(in *instr, ms *modSet, o *op) error {
 		o.code = opRem
 	case "min", "max":
 		o.code = opMin
-		if in.op == "max" {
+		if in.Op == "max" {
 			o.code = opMax
 		}
 		if ms.take("NaN") {
@@ -627,7 +639,7 @@ func (lw *lowerer) lowerArith(in *instr, ms *modSet, o *op) error {
 	if err := lw.nargs(in, n); err != nil {
 		return err
 	}
-	if o.d[0], err = lw.dst(in, in.args[0]); err != nil {
+	if o.d[0], err = lw.dst(in, in.Args[0]); err != nil {
 		return err
 	}
 	for i := 1; i < n; i++ {
@@ -635,7 +647,7 @@ func (lw *lowerer) lowerArith(in *instr, ms *modSet, o *op) error {
 		if i == 3 && o.code == opMadWide {
 			st = ptype(t.kind()) | ptype(bitsLog(t.size()*2))
 		}
-		if o.a[i-1], err = lw.src(in, in.args[i], st); err != nil {
+		if o.a[i-1], err = lw.src(in, in.Args[i], st); err != nil {
 			return err
 		}
 	}
@@ -647,13 +659,13 @@ func (lw *lowerer) lowerArith(in *instr, ms *modSet, o *op) error {
 	return nil
 }
 
-func (lw *lowerer) lowerUnary(in *instr, ms *modSet, o *op) error {
+func (lw *lowerer) lowerUnary(in *ptx.Instr, ms *modSet, o *op) error {
 	t, err := lw.oneType(in, ms)
 	if err != nil {
 		return err
 	}
 	o.typ = t
-	o.code = map[string]opcode{"abs": opAbs, "neg": opNeg, "not": opNot, "cnot": opCnot, "popc": opPopc, "clz": opClz, "brev": opBrev}[in.op]
+	o.code = map[string]opcode{"abs": opAbs, "neg": opNeg, "not": opNot, "cnot": opCnot, "popc": opPopc, "clz": opClz, "brev": opBrev}[in.Op]
 	if t.float() {
 		if o.code != opAbs && o.code != opNeg || t == tF16 {
 			return lw.unsupported(in, "float type")
@@ -665,13 +677,13 @@ func (lw *lowerer) lowerUnary(in *instr, ms *modSet, o *op) error {
 	return lw.dstSrcs(in, o, t, 2)
 }
 
-func (lw *lowerer) lowerBits(in *instr, ms *modSet, o *op) error {
+func (lw *lowerer) lowerBits(in *ptx.Instr, ms *modSet, o *op) error {
 	t, err := lw.oneType(in, ms)
 	if err != nil {
 		return err
 	}
 	o.typ = t
-	switch in.op {
+	switch in.Op {
 	case "bfe":
 		o.code = opBfe
 		return lw.typedOps(in, o, t, tU32, tU32)
@@ -694,7 +706,7 @@ func (lw *lowerer) lowerBits(in *instr, ms *modSet, o *op) error {
 	return lw.unsupported(in, "unknown bit-field operation")
 }
 
-func (lw *lowerer) lowerSetp(in *instr, ms *modSet, o *op) error {
+func (lw *lowerer) lowerSetp(in *ptx.Instr, ms *modSet, o *op) error {
 	cmp := ms.takeName(cmpNames)
 	if cmp < 0 {
 		return lw.unsupported(in, "missing comparison")
@@ -704,7 +716,7 @@ func (lw *lowerer) lowerSetp(in *instr, ms *modSet, o *op) error {
 	if ms.take("ftz") {
 		o.flags |= fFtz
 	}
-	if in.op == "setp" {
+	if in.Op == "setp" {
 		o.code, o.typ = opSetp, tPred
 		t, err := lw.oneType(in, ms)
 		if err != nil {
@@ -714,7 +726,7 @@ func (lw *lowerer) lowerSetp(in *instr, ms *modSet, o *op) error {
 	} else {
 		o.code = opSet
 		if len(ms.types) != 2 {
-			return lw.errAt(in.line, "set needs a destination and a source type")
+			return lw.errAt(in.Line, "set needs a destination and a source type")
 		}
 		o.typ, o.typ2 = ms.types[0], ms.types[1]
 	}
@@ -728,31 +740,27 @@ func (lw *lowerer) lowerSetp(in *instr, ms *modSet, o *op) error {
 		return err
 	}
 	var err error
-	d := in.args[0]
-	if d.kind == oPair {
+	d := in.Args[0]
+	if d.Kind == ptx.OpPair {
 		if o.code != opSetp {
-			return lw.errAt(in.line, "set has one destination")
+			return lw.errAt(in.Line, "set has one destination")
 		}
-		if o.d[0], err = lw.dst(in, d.elems[0]); err != nil {
+		if o.d[0], err = lw.dst(in, d.Elems[0]); err != nil {
 			return err
 		}
-		if o.d[1], err = lw.dst(in, d.elems[1]); err != nil {
+		if o.d[1], err = lw.dst(in, d.Elems[1]); err != nil {
 			return err
 		}
 	} else if o.d[0], err = lw.dst(in, d); err != nil {
 		return err
 	}
 	for i := 1; i < 3; i++ {
-		if o.a[i-1], err = lw.src(in, in.args[i], o.typ2); err != nil {
+		if o.a[i-1], err = lw.src(in, in.Args[i], o.typ2); err != nil {
 			return err
 		}
 	}
 	if want == 4 {
-		c := in.args[3]
-		if c.neg {
-			o.flags |= fNegC
-		}
-		if o.a[2], err = lw.src(in, c, tPred); err != nil {
+		if o.a[2], err = lw.negPred(in, o, in.Args[3]); err != nil {
 			return err
 		}
 	}
@@ -760,7 +768,7 @@ func (lw *lowerer) lowerSetp(in *instr, ms *modSet, o *op) error {
 	return nil
 }
 
-func (lw *lowerer) lowerCvt(in *instr, ms *modSet, o *op) error {
+func (lw *lowerer) lowerCvt(in *ptx.Instr, ms *modSet, o *op) error {
 	o.code = opCvt
 	o.sub = uint8(ms.rounding())
 	if ms.take("ftz") {
@@ -770,7 +778,7 @@ func (lw *lowerer) lowerCvt(in *instr, ms *modSet, o *op) error {
 		o.flags |= fSat
 	}
 	if len(ms.types) != 2 {
-		return lw.errAt(in.line, "cvt needs a destination and a source type")
+		return lw.errAt(in.Line, "cvt needs a destination and a source type")
 	}
 	o.typ, o.typ2 = ms.types[0], ms.types[1]
 	if o.typ == tPred || o.typ2 == tPred || o.typ == tB128 || o.typ2 == tB128 {
@@ -781,31 +789,31 @@ func (lw *lowerer) lowerCvt(in *instr, ms *modSet, o *op) error {
 	switch {
 	case dF && sF && o.typ.size() < o.typ2.size(), !dF && sF, dF && !sF:
 		if r == rndNone && !(dF && sF) {
-			return lw.errAt(in.line, "cvt.%s.%s needs a rounding modifier", o.typ, o.typ2)
+			return lw.errAt(in.Line, "cvt.%s.%s needs a rounding modifier", o.typ, o.typ2)
 		}
 	}
 	if err := lw.nargs(in, 2); err != nil {
 		return err
 	}
 	var err error
-	if o.d[0], err = lw.dst(in, in.args[0]); err != nil {
+	if o.d[0], err = lw.dst(in, in.Args[0]); err != nil {
 		return err
 	}
-	if o.a[0], err = lw.src(in, in.args[1], o.typ2); err != nil {
+	if o.a[0], err = lw.src(in, in.Args[1], o.typ2); err != nil {
 		return err
 	}
 	lw.emit(*o)
 	return nil
 }
 
-func (lw *lowerer) lowerCvta(in *instr, ms *modSet, o *op) error {
+func (lw *lowerer) lowerCvta(in *ptx.Instr, ms *modSet, o *op) error {
 	to := ms.take("to")
 	sp, ok := ms.stateSpace()
 	if !ok {
 		return lw.unsupported(in, "needs a state space")
 	}
 	o.space = sp
-	if in.op == "isspacep" { // isspacep.space p, a: no type
+	if in.Op == "isspacep" { // isspacep.space p, a: no type
 		if len(ms.types) != 0 {
 			return lw.unsupported(in, "isspacep takes no type")
 		}
@@ -826,9 +834,9 @@ func (lw *lowerer) lowerCvta(in *instr, ms *modSet, o *op) error {
 	return lw.dstSrcs(in, o, t, 2)
 }
 
-func (lw *lowerer) lowerFloat1(in *instr, ms *modSet, o *op) error {
+func (lw *lowerer) lowerFloat1(in *ptx.Instr, ms *modSet, o *op) error {
 	o.code = opFloat1
-	o.sub = map[string]uint8{"rcp": fnRcp, "sqrt": fnSqrt, "rsqrt": fnRsqrt, "sin": fnSin, "cos": fnCos, "lg2": fnLg2, "ex2": fnEx2, "tanh": fnTanh}[in.op]
+	o.sub = map[string]uint8{"rcp": fnRcp, "sqrt": fnSqrt, "rsqrt": fnRsqrt, "sin": fnSin, "cos": fnCos, "lg2": fnLg2, "ex2": fnEx2, "tanh": fnTanh}[in.Op]
 	if ms.take("approx") {
 		o.flags |= fApprox
 	}
@@ -849,7 +857,7 @@ func (lw *lowerer) lowerFloat1(in *instr, ms *modSet, o *op) error {
 		return lw.unsupported(in, "needs exactly one of .approx or a rounding modifier")
 	}
 	if approxOnly && o.flags&fApprox == 0 {
-		return lw.unsupported(in, in.op+" exists only as .approx")
+		return lw.unsupported(in, in.Op+" exists only as .approx")
 	}
 	if t == tF64 && o.flags&fApprox != 0 && !(o.sub == fnRcp && o.flags&fFtz != 0 || o.sub == fnRsqrt) {
 		return lw.unsupported(in, ".approx.f64")
@@ -860,12 +868,12 @@ func (lw *lowerer) lowerFloat1(in *instr, ms *modSet, o *op) error {
 	return lw.dstSrcs(in, o, t, 2)
 }
 
-func (lw *lowerer) lowerLdSt(in *instr, ms *modSet, o *op) error {
+func (lw *lowerer) lowerLdSt(in *ptx.Instr, ms *modSet, o *op) error {
 	o.code = opLd
-	if in.op == "st" {
+	if in.Op == "st" {
 		o.code = opSt
 	}
-	if in.op == "ldu" {
+	if in.Op == "ldu" {
 		o.flags |= fNC
 	}
 	switch {
@@ -890,7 +898,7 @@ func (lw *lowerer) lowerLdSt(in *instr, ms *modSet, o *op) error {
 		}
 	}
 	o.space, _ = ms.stateSpace()
-	if o.space == spParam && lw.curFunc != nil && !lw.curFunc.entry {
+	if o.space == spParam && !lw.fdecl.Entry {
 		o.space = spParamF
 	}
 	if ms.take("nc") {
@@ -916,27 +924,27 @@ func (lw *lowerer) lowerLdSt(in *instr, ms *modSet, o *op) error {
 	if err := lw.nargs(in, 2); err != nil {
 		return err
 	}
-	addr, val := in.args[1], in.args[0]
+	addr, val := in.Args[1], in.Args[0]
 	if o.code == opSt {
-		addr, val = in.args[0], in.args[1]
+		addr, val = in.Args[0], in.Args[1]
 	}
-	if addr.kind != oAddr {
-		return lw.errAt(in.line, "%s needs an [address] operand", in.op)
+	if addr.Kind != ptx.OpAddr {
+		return lw.errAt(in.Line, "%s needs an [address] operand", in.Op)
 	}
 	if err := lw.address(in, o, addr); err != nil {
 		return err
 	}
-	elems := []operand{val}
+	elems := []ptx.Operand{val}
 	if o.vec > 1 {
-		if val.kind != oVec || len(val.elems) != int(o.vec) {
-			return lw.errAt(in.line, "%s.v%d needs a vector of %d registers", in.op, o.vec, o.vec)
+		if val.Kind != ptx.OpVec || len(val.Elems) != int(o.vec) {
+			return lw.errAt(in.Line, "%s.v%d needs a vector of %d registers", in.Op, o.vec, o.vec)
 		}
-		elems = val.elems
+		elems = val.Elems
 	}
 	for i, e := range elems {
 		if o.code == opLd {
 			o.d[i], err = lw.dst(in, e)
-		} else if e.kind == oSink {
+		} else if e.Kind == ptx.OpSink {
 			o.d[i] = lw.constSlot(0)
 		} else {
 			o.d[i], err = lw.src(in, e, t)
@@ -952,46 +960,51 @@ func (lw *lowerer) lowerLdSt(in *instr, ms *modSet, o *op) error {
 // address lowers [base+off] into o.a[0] and o.off. A variable name resolves
 // to its address in its own space; when the instruction names no space the
 // variable's space is used.
-func (lw *lowerer) address(in *instr, o *op, a operand) error {
-	if len(a.elems) > 0 {
-		return lw.unsupported(in, "a bracketed operand list")
+func (lw *lowerer) address(in *ptx.Instr, o *op, a ptx.Operand) error {
+	if len(a.Elems) > 0 {
+		return lw.unsupported(in, "a bracketed operand list (texture or surface access)")
 	}
-	o.off = a.off
-	b := a.base
-	switch b.kind {
-	case oImm:
-		o.a[0] = lw.constSlot(uint64(b.i))
-		return nil
-	case oReg, oSym:
-		if r, ok := lw.lookupReg(b.name); ok {
-			o.a[0] = r.slot
-			return nil
-		}
-		v, ok := lw.lookupVar(b.name)
-		if !ok {
-			return lw.errAt(in.line, "undefined name %s", b.name)
-		}
-		if v.addr == ^uint64(0) {
-			o.a[0] = lw.constSlot(dynSharedSentinel)
-		} else {
-			o.a[0] = lw.constSlot(v.addr)
-		}
-		if o.space == spGeneric {
-			o.space = v.space
-		} else if o.space != v.space && !(o.space == spParam && v.space == spParamF) {
-			return lw.errAt(in.line, "%s is a .%s variable, accessed as .%s", b.name, v.space, o.space)
-		}
-		if o.space == spParam && v.space == spParamF {
-			o.space = spParamF
-		}
+	o.off = a.Off
+	if a.AddrImm {
+		o.a[0] = lw.constSlot(uint64(a.Imm))
 		return nil
 	}
-	return lw.errAt(in.line, "bad address")
+	if r, ok := lw.lookupReg(a.Name); ok {
+		if r.slot == noSlot {
+			return lw.errAt(in.Line, "vector register %s used as an address", a.Name)
+		}
+		o.a[0] = r.slot
+		return nil
+	}
+	if _, ok := specialNames[a.Name]; ok {
+		o.a[0] = lw.specialSlot(specialNames[a.Name])
+		return nil
+	}
+	v, ok := lw.lookupVar(a.Name)
+	if !ok {
+		if lw.m.fnByName(a.Name) != nil {
+			return lw.unsupported(in, "an access to a function's code")
+		}
+		return lw.errAt(in.Line, "undefined name %s", a.Name)
+	}
+	if v.err != nil {
+		return lw.withLine(v.err, in)
+	}
+	o.a[0] = lw.varConst(v, 0)
+	if o.space == spGeneric {
+		o.space = v.space
+	} else if o.space != v.space && !(o.space == spParam && v.space == spParamF) {
+		return lw.errAt(in.Line, "%s is a .%s variable, accessed as .%s", a.Name, v.space, o.space)
+	}
+	if o.space == spParam && v.space == spParamF {
+		o.space = spParamF
+	}
+	return nil
 }
 
-func (lw *lowerer) lowerAtom(in *instr, ms *modSet, o *op) error {
+func (lw *lowerer) lowerAtom(in *ptx.Instr, ms *modSet, o *op) error {
 	o.code = opAtom
-	if in.op == "red" {
+	if in.Op == "red" {
 		o.code = opRed
 	}
 	o.sem = semRelaxed
@@ -1030,10 +1043,10 @@ func (lw *lowerer) lowerAtom(in *instr, ms *modSet, o *op) error {
 		return lw.unsupported(in, "float atomic operation")
 	}
 	o.typ = t
-	args := in.args
+	args := in.Args
 	if o.code == opAtom {
 		if len(args) < 1 {
-			return lw.errAt(in.line, "atom needs a destination")
+			return lw.errAt(in.Line, "atom needs a destination")
 		}
 		if o.d[0], err = lw.dst(in, args[0]); err != nil {
 			return err
@@ -1048,10 +1061,10 @@ func (lw *lowerer) lowerAtom(in *instr, ms *modSet, o *op) error {
 		}
 	}
 	if len(args) != want {
-		return lw.errAt(in.line, "%s.%s takes %d operands after the destination", in.op, in.mods, want)
+		return lw.errAt(in.Line, "%s.%s takes %d operands after the destination", in.Op, in.Mods, want)
 	}
-	if args[0].kind != oAddr {
-		return lw.errAt(in.line, "%s needs an [address] operand", in.op)
+	if args[0].Kind != ptx.OpAddr {
+		return lw.errAt(in.Line, "%s needs an [address] operand", in.Op)
 	}
 	if err := lw.address(in, o, args[0]); err != nil {
 		return err
@@ -1065,93 +1078,161 @@ func (lw *lowerer) lowerAtom(in *instr, ms *modSet, o *op) error {
 	return nil
 }
 
-func (lw *lowerer) lowerCall(in *instr, ms *modSet, o *op) error {
+// lowerCall lowers a direct call, "call (rets), f, (args);", or one
+// through a function pointer, "call (rets), %rd, (args), L;" where L labels
+// a .callprototype or a .calltargets list (PTX ISA §9.7.11.5). Arguments
+// may be .param variables, registers or immediates, and results .param
+// variables or registers; the callee's parameters may be .param or .reg.
+func (lw *lowerer) lowerCall(in *ptx.Instr, ms *modSet, o *op) error {
 	if ms.take("uni") {
 		o.flags |= fUni
 	}
-	args := in.args
-	var rets, params []operand
-	if len(args) > 0 && args[0].kind == oList {
-		rets = args[0].elems
+	args := in.Args
+	var rets, params []ptx.Operand
+	if len(args) > 0 && args[0].Kind == ptx.OpList {
+		rets = args[0].Elems
 		args = args[1:]
 	}
-	if len(args) == 0 || args[0].kind != oSym {
-		return lw.unsupported(in, "indirect call")
+	if len(args) == 0 || args[0].Kind != ptx.OpName || args[0].Off != 0 || args[0].Neg {
+		return lw.errAt(in.Line, "call needs a function or a function pointer")
 	}
-	name := args[0].name
+	target := args[0]
 	args = args[1:]
-	if len(args) > 0 && args[0].kind == oList {
-		params = args[0].elems
+	if len(args) > 0 && args[0].Kind == ptx.OpList {
+		params = args[0].Elems
 		args = args[1:]
 	}
-	if len(args) != 0 {
-		return lw.unsupported(in, "call with a prototype or target list")
-	}
-	f, ok := lw.funcs[name]
-	if !ok {
-		return lw.errAt(in.line, "call to undefined function %s", name)
-	}
-	if f.entry {
-		return lw.errAt(in.line, "call to an entry (%s)", name)
-	}
-	if f.body == nil {
-		return &UnsupportedError{Line: in.line, Instr: "call", What: fmt.Sprintf("external function %s (no body in this module)", name)}
-	}
-	if len(params) != len(f.params) || len(rets) != len(f.rets) {
-		return lw.errAt(in.line, "call to %s passes %d args and %d results; it takes %d and %d", name, len(params), len(rets), len(f.params), len(f.rets))
-	}
-	if lw.callers == nil {
-		lw.callers = map[string][]callEdge{}
-	}
-	lw.callers[lw.curFunc.name] = append(lw.callers[lw.curFunc.name], callEdge{name, in.line})
-	// The callee's parameters live at fixed per-lane offsets (no recursion).
-	site := callSite{}
-	calleeVars := lw.calleeParams(f)
-	for i, a := range params {
-		v, ok := lw.lookupVar(a.name)
-		if a.kind != oSym || !ok || v.space != spParamF {
-			return lw.unsupported(in, "call argument that is not a .param variable")
+	fc := fnCall{line: in.Line}
+	var formalParams, formalRets []*ptx.Var
+	_, isReg := lw.lookupReg(target.Name)
+	if f := lw.m.fnByName(target.Name); f != nil && !isReg {
+		if len(args) != 0 {
+			return lw.errAt(in.Line, "a direct call to %s takes no prototype or target list", target.Name)
 		}
-		cv := calleeVars[f.params[i].name]
-		site.args = append(site.args, paramCopy{from: int(v.addr), to: int(cv.addr), size: min(v.size, cv.size)})
+		if f.decl.Entry {
+			return lw.errAt(in.Line, "call to an entry (%s)", target.Name)
+		}
+		fc.callee = f.name
+		formalParams, formalRets = f.decl.Params, f.decl.Rets
+		o.code = opCall
+	} else if lw.m.declared(target.Name) && !isReg {
+		return lw.unsupported(in, fmt.Sprintf("call to external function %s (no body in this module)", target.Name))
+	} else {
+		if len(args) != 1 || args[0].Kind != ptx.OpName {
+			return lw.errAt(in.Line, "a call through %s needs a .callprototype or .calltargets label after its arguments", target.Name)
+		}
+		label := args[0].Name
+		if pr, ok := lw.protos[label]; ok {
+			formalParams, formalRets = pr.Params, pr.Rets
+		} else if t, ok := lw.tables[label]; ok && t.Call {
+			fc.targets = t.Targets
+			for _, n := range t.Targets {
+				g := lw.m.fnByName(n)
+				if g == nil {
+					return lw.unsupported(in, fmt.Sprintf(".calltargets names %s, which has no body in this module", n))
+				}
+				lw.m.addrTaken[g.index] = true
+				formalParams, formalRets = g.decl.Params, g.decl.Rets
+			}
+		} else {
+			return lw.errAt(in.Line, "%s is not a .callprototype or .calltargets label of this function", label)
+		}
+		var err error
+		if o.a[0], err = lw.src(in, target, tU64); err != nil {
+			return err
+		}
+		o.code = opCallInd
+	}
+	if len(params) != len(formalParams) || len(rets) != len(formalRets) {
+		return lw.errAt(in.Line, "call to %s passes %d arguments and %d results; it takes %d and %d", target.Name, len(params), len(rets), len(formalParams), len(formalRets))
+	}
+	for i, a := range params {
+		l, err := lw.argSrc(in, a, formalParams[i])
+		if err != nil {
+			return err
+		}
+		fc.args = append(fc.args, l)
 	}
 	for i, r := range rets {
-		v, ok := lw.lookupVar(r.name)
-		if r.kind != oSym || !ok || v.space != spParamF {
-			return lw.unsupported(in, "call result that is not a .param variable")
+		l, err := lw.argDst(in, r, formalRets[i])
+		if err != nil {
+			return err
 		}
-		cv := calleeVars[f.rets[i].name]
-		site.rets = append(site.rets, paramCopy{from: int(cv.addr), to: int(v.addr), size: min(v.size, cv.size)})
+		fc.rets = append(fc.rets, l)
 	}
-	o.code = opCall
-	o.aux = int32(len(lw.p.calls))
-	lw.p.calls = append(lw.p.calls, site)
-	i := lw.emit(*o)
-	lw.fixups = append(lw.fixups, fixup{op: i, fn: name, line: in.line})
-	if !lw.lowered[name] {
-		lw.queue = append(lw.queue, f)
+	fc.op = lw.emit(*o)
+	lw.f.fcalls = append(lw.f.fcalls, fc)
+	return nil
+}
+
+// argSrc is where a call argument comes from: a .param variable of the
+// caller, a register, or an immediate of the parameter's type.
+func (lw *lowerer) argSrc(in *ptx.Instr, a ptx.Operand, formal *ptx.Var) (argLoc, error) {
+	if a.Kind == ptx.OpName && a.Off == 0 {
+		if v, ok := lw.lookupVar(a.Name); ok && v.space == spParamF {
+			return argLoc{kind: locParamF, off: int32(v.addr), size: v.size}, nil
+		}
+	}
+	t, ok := regType(formal.Type)
+	if !ok || formal.Vec > 0 || len(formal.Dims) > 0 {
+		return argLoc{}, lw.unsupported(in, fmt.Sprintf("a register or immediate passed to parameter %s of type .%s", formal.Name, formal.Type))
+	}
+	s, err := lw.src(in, a, t)
+	if err != nil {
+		return argLoc{}, err
+	}
+	return argLoc{kind: locSlot, off: s, size: t.size()}, nil
+}
+
+// argDst is where a call result goes: a .param variable or a register.
+func (lw *lowerer) argDst(in *ptx.Instr, r ptx.Operand, formal *ptx.Var) (argLoc, error) {
+	if r.Kind == ptx.OpName && r.Off == 0 {
+		if v, ok := lw.lookupVar(r.Name); ok && v.space == spParamF {
+			return argLoc{kind: locParamF, off: int32(v.addr), size: v.size}, nil
+		}
+	}
+	s, err := lw.dst(in, r)
+	if err != nil {
+		return argLoc{}, err
+	}
+	if s == noSlot {
+		return argLoc{}, lw.errAt(in.Line, "a call result cannot be _")
+	}
+	reg, _ := lw.lookupReg(r.Name)
+	return argLoc{kind: locSlot, off: s, size: reg.typ.size()}, nil
+}
+
+// lowerBrx lowers "brx.idx{.uni} index, tlist;": a jump to the index-th
+// label of a .branchtargets list (PTX ISA §9.7.11.3).
+func (lw *lowerer) lowerBrx(in *ptx.Instr, ms *modSet, o *op) error {
+	if !ms.take("idx") {
+		return lw.unsupported(in, "brx needs .idx")
+	}
+	if ms.take("uni") {
+		o.flags |= fUni
+	}
+	if err := lw.nargs(in, 2); err != nil {
+		return err
+	}
+	t, ok := lw.tables[in.Args[1].Name]
+	if in.Args[1].Kind != ptx.OpName || !ok || t.Call {
+		return lw.errAt(in.Line, "brx.idx needs a .branchtargets label, found %s", operandText(in.Args[1]))
+	}
+	var err error
+	if o.a[0], err = lw.src(in, in.Args[0], tU32); err != nil {
+		return err
+	}
+	o.code = opBrx
+	o.aux = int32(len(lw.f.brTables))
+	lw.f.brTables = append(lw.f.brTables, make([]int32, len(t.Targets)))
+	lw.emit(*o)
+	for k, label := range t.Targets {
+		lw.brFixups = append(lw.brFixups, brFixup{table: int(o.aux), index: k, label: label, line: t.Line})
 	}
 	return nil
 }
 
-// calleeParams gives the per-lane parameter addresses of a .func, assigning
-// them on first use; function() reuses the same assignment.
-func (lw *lowerer) calleeParams(f *funcDecl) map[string]varInfo {
-	if lw.fparams == nil {
-		lw.fparams = map[string]map[string]varInfo{}
-	}
-	if m, ok := lw.fparams[f.name]; ok {
-		return m
-	}
-	m := map[string]varInfo{}
-	for _, pd := range append(append([]*varDecl{}, f.params...), f.rets...) {
-		m[pd.name] = lw.allocParamF(pd)
-	}
-	lw.fparams[f.name] = m
-	return m
-}
-
-func (lw *lowerer) lowerBar(in *instr, ms *modSet, o *op) error {
+func (lw *lowerer) lowerBar(in *ptx.Instr, ms *modSet, o *op) error {
 	ms.take("cta")
 	if ms.take("warp") {
 		if !ms.take("sync") {
@@ -1160,7 +1241,7 @@ func (lw *lowerer) lowerBar(in *instr, ms *modSet, o *op) error {
 		o.code = opWarpSync
 		return lw.srcsOnly(in, o, tB32, 1)
 	}
-	aligned := in.op == "bar" || ms.take("aligned")
+	aligned := in.Op == "bar" || ms.take("aligned")
 	if aligned {
 		o.flags |= fAligned
 	}
@@ -1176,13 +1257,13 @@ func (lw *lowerer) lowerBar(in *instr, ms *modSet, o *op) error {
 			return lw.unsupported(in, "bar.red needs .popc, .and or .or")
 		}
 	default:
-		if in.op == "bar" && len(ms.other) == 0 { // plain "bar 0" is bar.sync
+		if in.Op == "bar" && len(ms.other) == 0 { // plain "bar 0" is bar.sync
 			o.code = opBar
 			break
 		}
 		return lw.unsupported(in, "barrier operation")
 	}
-	args := in.args
+	args := in.Args
 	if o.sub > 0 {
 		t, err := lw.oneType(in, ms)
 		if err != nil {
@@ -1190,23 +1271,19 @@ func (lw *lowerer) lowerBar(in *instr, ms *modSet, o *op) error {
 		}
 		o.typ = t
 		if len(args) < 3 {
-			return lw.errAt(in.line, "bar.red needs a destination, a barrier and a predicate")
+			return lw.errAt(in.Line, "bar.red needs a destination, a barrier and a predicate")
 		}
 		var err2 error
 		if o.d[0], err2 = lw.dst(in, args[0]); err2 != nil {
 			return err2
 		}
-		c := args[len(args)-1]
-		if c.neg {
-			o.flags |= fNegC
-		}
-		if o.a[2], err2 = lw.src(in, c, tPred); err2 != nil {
+		if o.a[2], err2 = lw.negPred(in, o, args[len(args)-1]); err2 != nil {
 			return err2
 		}
 		args = args[1 : len(args)-1]
 	}
 	if len(args) < 1 || len(args) > 2 {
-		return lw.errAt(in.line, "%s takes a barrier and an optional thread count", in.op)
+		return lw.errAt(in.Line, "%s takes a barrier and an optional thread count", in.Op)
 	}
 	var err error
 	if o.a[0], err = lw.src(in, args[0], tU32); err != nil {
@@ -1218,13 +1295,13 @@ func (lw *lowerer) lowerBar(in *instr, ms *modSet, o *op) error {
 			return err
 		}
 	} else if o.code == opBarArrive {
-		return lw.errAt(in.line, "bar.arrive needs a thread count")
+		return lw.errAt(in.Line, "bar.arrive needs a thread count")
 	}
 	lw.emit(*o)
 	return nil
 }
 
-func (lw *lowerer) lowerWarp(in *instr, ms *modSet, o *op) error {
+func (lw *lowerer) lowerWarp(in *ptx.Instr, ms *modSet, o *op) error {
 	if !ms.take("sync") {
 		return lw.unsupported(in, "only the .sync form (sm_70+) of warp collectives is supported")
 	}
@@ -1233,20 +1310,20 @@ func (lw *lowerer) lowerWarp(in *instr, ms *modSet, o *op) error {
 		return err
 	}
 	o.typ = t
-	args := in.args
+	args := in.Args
 	dst := func() error {
 		d := args[0]
-		if d.kind == oPair {
-			if o.d[0], err = lw.dst(in, d.elems[0]); err != nil {
+		if d.Kind == ptx.OpPair {
+			if o.d[0], err = lw.dst(in, d.Elems[0]); err != nil {
 				return err
 			}
-			o.d[1], err = lw.dst(in, d.elems[1])
+			o.d[1], err = lw.dst(in, d.Elems[1])
 			return err
 		}
 		o.d[0], err = lw.dst(in, d)
 		return err
 	}
-	switch in.op {
+	switch in.Op {
 	case "shfl":
 		o.code = opShfl
 		m := ms.takeOne("up", "down", "bfly", "idx")
@@ -1275,7 +1352,7 @@ func (lw *lowerer) lowerWarp(in *instr, ms *modSet, o *op) error {
 	case "vote", "match", "redux":
 		// d[|p], a, membermask
 		srcType := t
-		switch in.op {
+		switch in.Op {
 		case "vote":
 			o.code, srcType = opVote, tPred
 			m := ms.takeOne("all", "any", "uni", "ballot")
@@ -1285,9 +1362,6 @@ func (lw *lowerer) lowerWarp(in *instr, ms *modSet, o *op) error {
 			o.sub = uint8(m)
 			if (m == 3) != (t == tB32) {
 				return lw.unsupported(in, "vote.ballot gives .b32, the others .pred")
-			}
-			if len(args) > 1 && args[1].neg {
-				o.flags |= fNegC
 			}
 		case "match":
 			o.code = opMatch
@@ -1313,7 +1387,12 @@ func (lw *lowerer) lowerWarp(in *instr, ms *modSet, o *op) error {
 		if err := dst(); err != nil {
 			return err
 		}
-		if o.a[0], err = lw.src(in, args[1], srcType); err != nil {
+		if o.code == opVote {
+			o.a[0], err = lw.negPred(in, o, args[1])
+		} else {
+			o.a[0], err = lw.src(in, args[1], srcType)
+		}
+		if err != nil {
 			return err
 		}
 		if o.a[1], err = lw.src(in, args[2], tB32); err != nil {

@@ -18,6 +18,7 @@ const (
 	localWindow   = 2 << 44
 	constWindow   = 3 << 44
 	paramWindow   = 4 << 44
+	codeWindow    = 5 << 44 // function addresses (function pointers); no memory lives here
 	moduleGlobals = 6 << 44 // each module's .global variables get a moduleWindow range
 	globalBase    = 7 << 44
 	windowSize    = 1 << 44

@@ -70,20 +70,29 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add([]byte(".version 7.8\n.target sm_70\n.address_size 64\n.visible .entry k() { ret; }"))
 	f.Add([]byte(".entry k(.param .u64 p) { .reg .b32 %r<2>; @%p1 bra L; L: exit; }"))
+	typed := func(err error) bool {
+		var se *cpuemu.SyntaxError
+		var ue *cpuemu.UnsupportedError
+		var le *cpuemu.LimitError
+		return errors.As(err, &se) || errors.As(err, &ue) || errors.As(err, &le)
+	}
 	f.Fuzz(func(t *testing.T, src []byte) {
 		m, err := cpuemu.Load("fuzz.ptx", src)
 		if err != nil {
-			var se *cpuemu.SyntaxError
-			var ue *cpuemu.UnsupportedError
-			var le *cpuemu.LimitError
-			if !errors.As(err, &se) && !errors.As(err, &ue) && !errors.As(err, &le) {
+			if !typed(err) {
 				t.Fatalf("Load returned an untyped error: %v", err)
 			}
 			return
 		}
 		for _, e := range m.Entries() {
-			if _, err := m.DumpIR(e.Name); err != nil {
-				t.Fatal(err)
+			_, err := m.DumpIR(e.Name)
+			switch {
+			case e.Err == nil && err != nil:
+				t.Fatalf("entry %s loads but does not link: %v", e.Name, err)
+			case e.Err != nil && !typed(e.Err):
+				t.Fatalf("entry %s: untyped error %v", e.Name, e.Err)
+			case e.Err != nil && err == nil:
+				t.Fatalf("entry %s fails (%v) but links", e.Name, e.Err)
 			}
 		}
 	})

@@ -1,0 +1,396 @@
+package cpuemu
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// program is one entry linked with the functions it reaches: their ops
+// one after another, their slots, frames and call sites rebased into one
+// register file, one shared, local and parameter frame, and one table of
+// calls.
+type program struct {
+	name       string
+	ops        []op
+	nslots     int
+	consts     []slotConst // slots filled with a constant
+	specials   [spcCount]int32
+	params     []Param
+	paramSize  int
+	sharedSize int // static shared bytes
+	sharedDyn  int // offset of the dynamic (extern) shared array
+	localSize  int // per-lane local bytes
+	paramFSize int // per-lane function-parameter bytes
+	calls      []callSite
+	indirect   []indirectSite
+	brTables   [][]int32
+	funcStart  map[string]int
+	funcs      []string // the linked functions, entry first
+	opFunc     []int32  // per op: index into funcs
+	regNames   []string // per slot, for dumps
+	// recursive says a function may be called while it is active; then
+	// frames (below) tell a call what to save.
+	recursive bool
+	frames    []fnFrame // per function
+}
+
+// fnFrame is what one activation of a function owns: its registers (not
+// the shared constants and special registers) and its ranges of the local
+// and parameter frames.
+type fnFrame struct {
+	regs             []int32
+	local, localEnd  int
+	paramF, paramEnd int
+}
+
+// funcName is the name of the function op i belongs to.
+func (p *program) funcName(i int) string { return p.funcs[p.opFunc[i]] }
+
+// argLoc is where a call's argument or result lives on one side of the
+// call: in the per-lane parameter frame, or in a register slot (a .reg
+// parameter, a register or an immediate passed as an argument).
+type argLoc struct {
+	kind locKind
+	off  int32 // frame offset, or slot*32
+	size int
+}
+
+type locKind uint8
+
+const (
+	locParamF locKind = iota
+	locSlot
+)
+
+// paramCopy copies one argument into the callee, or one result back.
+type paramCopy struct{ from, to argLoc }
+
+// callSite describes the parameter copies of a call, linked.
+type callSite struct {
+	args   []paramCopy // caller -> callee, before the jump
+	rets   []paramCopy // callee -> caller, at ret
+	callee int32       // index into program.funcs
+}
+
+// indirectSite is a call through a function pointer: the functions it
+// may reach, by address.
+type indirectSite struct {
+	targets []indirectTarget
+	line    int
+}
+
+type indirectTarget struct {
+	addr  uint64
+	start int32 // the callee's first op
+	call  int32 // index into program.calls, -1 when the callee's shape does not match the call
+	name  string
+}
+
+// fnCall is a call site of one function, before linking: the caller's
+// side of each argument and result, and whom it calls.
+type fnCall struct {
+	callee  string   // a direct call's callee; "" for an indirect one
+	targets []string // an indirect call's .calltargets list; nil: any function whose address is taken
+	args    []argLoc
+	rets    []argLoc
+	op      int
+	line    int
+}
+
+// reach lists the functions an entry reaches, the entry first, and the
+// first reason it cannot run: a function that failed to lower, or a cycle
+// of calls.
+func (m *Module) reach(entry *fnIR) ([]*fnIR, error) {
+	order := []*fnIR{entry}
+	seen := map[*fnIR]bool{entry: true}
+	via := map[*fnIR]*fnIR{}
+	for i := 0; i < len(order); i++ {
+		f := order[i]
+		if f.err != nil {
+			return nil, m.entryErr(entry, f, via, f.err)
+		}
+		add := func(g *fnIR) {
+			if !seen[g] {
+				seen[g] = true
+				via[g] = f
+				order = append(order, g)
+			}
+		}
+		for _, c := range f.fcalls {
+			if c.callee != "" {
+				add(m.fnByName(c.callee))
+				continue
+			}
+			for _, g := range m.indirectTargets(c) {
+				add(g)
+			}
+		}
+	}
+	return order, nil
+}
+
+// entryErr names the entry (and the path of calls) in a function's error.
+func (m *Module) entryErr(entry, f *fnIR, via map[*fnIR]*fnIR, err error) error {
+	if ue, ok := err.(*UnsupportedError); ok {
+		c := *ue
+		c.Entry = entry.name
+		if f != entry {
+			path := []string{f.name}
+			for g := via[f]; g != nil && g != entry; g = via[g] {
+				path = append(path, g.name)
+			}
+			slices.Reverse(path)
+			c.Func = strings.Join(path, " -> ")
+		}
+		return &c
+	}
+	if f != entry {
+		return fmt.Errorf("entry %s: function %s: %w", entry.name, f.name, err)
+	}
+	return fmt.Errorf("entry %s: %w", entry.name, err)
+}
+
+// indirectTargets are the functions an indirect call may reach: its
+// .calltargets list, or every function whose address the module takes.
+func (m *Module) indirectTargets(c fnCall) []*fnIR {
+	var out []*fnIR
+	if c.targets != nil {
+		for _, n := range c.targets {
+			if g := m.fnByName(n); g != nil {
+				out = append(out, g)
+			}
+		}
+		return out
+	}
+	for i, taken := range m.addrTaken {
+		if taken && m.fns[i] != nil {
+			out = append(out, m.fns[i])
+		}
+	}
+	return out
+}
+
+// recursive reports whether any of the functions can call itself, directly
+// or through others: a cycle of direct calls, or an indirect call that may
+// reach a function on a path to it. Only then do calls check whether the
+// callee is already active, to save its registers and frames.
+func recursive(m *Module, fns []*fnIR) bool {
+	state := map[*fnIR]int{}
+	var visit func(f *fnIR) bool
+	visit = func(f *fnIR) bool {
+		state[f] = 1
+		for _, c := range f.fcalls {
+			var next []*fnIR
+			if c.callee != "" {
+				next = []*fnIR{m.fnByName(c.callee)}
+			} else {
+				next = m.indirectTargets(c)
+			}
+			for _, g := range next {
+				if state[g] == 1 || state[g] == 0 && visit(g) {
+					return true
+				}
+			}
+		}
+		state[f] = 2
+		return false
+	}
+	return visit(fns[0])
+}
+
+// frames lays out the frames of the reached functions: each one's shared,
+// local and parameter variables after the one before it's.
+type frames struct {
+	shared, local, paramF []int // per reached function: its base
+	sharedSize, localSize int
+	paramFSize, slots     int
+	ops                   int
+}
+
+func layoutFrames(m *Module, fns []*fnIR) frames {
+	fr := frames{sharedSize: m.sharedSize}
+	for _, f := range fns {
+		fr.sharedSize = alignUp(fr.sharedSize, 16)
+		fr.localSize = alignUp(fr.localSize, 16)
+		fr.paramFSize = alignUp(fr.paramFSize, 16)
+		fr.shared = append(fr.shared, fr.sharedSize)
+		fr.local = append(fr.local, fr.localSize)
+		fr.paramF = append(fr.paramF, fr.paramFSize)
+		fr.sharedSize += f.shared
+		fr.localSize += f.local
+		fr.paramFSize += f.paramF
+		fr.slots += f.nslots
+		fr.ops += len(f.ops)
+	}
+	fr.localSize = alignUp(fr.localSize, 8)
+	fr.paramFSize = alignUp(fr.paramFSize, 8)
+	return fr
+}
+
+// link builds the program of one entry.
+func (m *Module) link(entry *fnIR) (*program, error) {
+	fns, err := m.reach(entry)
+	if err != nil {
+		return nil, err
+	}
+	fr := layoutFrames(m, fns)
+	p := &program{
+		name: entry.name, params: entry.params, paramSize: entry.paramSize,
+		sharedSize: fr.sharedSize, sharedDyn: alignUp(fr.sharedSize, 16),
+		localSize: fr.localSize, paramFSize: fr.paramFSize,
+		funcStart: map[string]int{},
+		ops:       make([]op, 0, fr.ops),
+		opFunc:    make([]int32, 0, fr.ops),
+	}
+	for i := range p.specials {
+		p.specials[i] = noSlot
+	}
+	p.recursive = recursive(m, fns)
+	index := map[*fnIR]int{}
+	starts := make([]int, len(fns))
+	n := 0
+	for i, f := range fns {
+		index[f] = i
+		starts[i] = n
+		p.funcStart[f.name] = n
+		p.funcs = append(p.funcs, f.name)
+		n += len(f.ops)
+	}
+	// Slots: each function's registers get their own; constants (after
+	// relocation) and special registers are shared.
+	constOf := map[uint64]int32{}
+	maps := make([][]int32, len(fns))
+	for i, f := range fns {
+		mp := make([]int32, f.nslots)
+		fm := fnFrame{local: fr.local[i], localEnd: fr.local[i] + f.local, paramF: fr.paramF[i], paramEnd: fr.paramF[i] + f.paramF}
+		isConst := make([]int, f.nslots) // 1 + index into f.consts
+		for ci, c := range f.consts {
+			isConst[c.slot/32] = ci + 1
+		}
+		isSpecial := make([]int, f.nslots) // 1 + kind
+		for k, s := range f.specials {
+			if s != noSlot {
+				isSpecial[s/32] = k + 1
+			}
+		}
+		for s := range f.nslots {
+			switch {
+			case isConst[s] != 0:
+				c := f.consts[isConst[s]-1]
+				v := c.val
+				switch c.rel {
+				case relShared:
+					v += uint64(fr.shared[i])
+				case relLocal:
+					v += uint64(fr.local[i])
+				case relParamF:
+					v += uint64(fr.paramF[i])
+				case relDynShared:
+					v += uint64(p.sharedDyn)
+				}
+				ps, ok := constOf[v]
+				if !ok {
+					ps = p.newSlot(fmt.Sprintf("#%d", int64(v)))
+					constOf[v] = ps
+					p.consts = append(p.consts, slotConst{slot: ps, val: v})
+				}
+				mp[s] = ps
+			case isSpecial[s] != 0:
+				k := isSpecial[s] - 1
+				if p.specials[k] == noSlot {
+					p.specials[k] = p.newSlot(specialName(k))
+				}
+				mp[s] = p.specials[k]
+			default:
+				mp[s] = p.newSlot(f.regNames[s])
+				fm.regs = append(fm.regs, mp[s])
+			}
+		}
+		maps[i] = mp
+		p.frames = append(p.frames, fm)
+	}
+	if p.nslots > maxSlots {
+		return nil, &LimitError{Kernel: entry.name, Limit: "registers and constants in a kernel", Value: int64(p.nslots), Max: maxSlots}
+	}
+	slot := func(i int, s int32) int32 {
+		if s == noSlot {
+			return noSlot
+		}
+		return maps[i][s/32]
+	}
+	loc := func(i int, a argLoc) argLoc {
+		if a.kind == locSlot {
+			a.off = slot(i, a.off)
+		} else {
+			a.off += int32(fr.paramF[i])
+		}
+		return a
+	}
+	copies := func(ci int, from []argLoc, ti int, to []argLoc) []paramCopy {
+		out := make([]paramCopy, len(from))
+		for k := range from {
+			out[k] = paramCopy{from: loc(ci, from[k]), to: loc(ti, to[k])}
+		}
+		return out
+	}
+	for i, f := range fns {
+		base := int32(starts[i])
+		tableBase := int32(len(p.brTables))
+		for _, tbl := range f.brTables {
+			t := make([]int32, len(tbl))
+			for k, x := range tbl {
+				t[k] = x + base
+			}
+			p.brTables = append(p.brTables, t)
+		}
+		callOf := map[int]fnCall{}
+		for _, c := range f.fcalls {
+			callOf[c.op] = c
+		}
+		for oi, o := range f.ops {
+			for k := range o.d {
+				o.d[k] = slot(i, o.d[k])
+				o.a[k] = slot(i, o.a[k])
+			}
+			o.guard = slot(i, o.guard)
+			switch o.code {
+			case opBra:
+				o.target += base
+			case opBrx:
+				o.aux += tableBase
+			case opCall:
+				c := callOf[oi]
+				g := m.fnByName(c.callee)
+				gi := index[g]
+				o.target = int32(starts[gi])
+				o.aux = int32(len(p.calls))
+				p.calls = append(p.calls, callSite{args: copies(i, c.args, gi, g.paramLocs), rets: copies(gi, g.retLocs, i, c.rets), callee: int32(gi)})
+			case opCallInd:
+				c := callOf[oi]
+				site := indirectSite{line: c.line}
+				for _, g := range m.indirectTargets(c) {
+					gi := index[g]
+					t := indirectTarget{addr: fnAddr(g.index), start: int32(starts[gi]), call: -1, name: g.name}
+					if len(g.paramLocs) == len(c.args) && len(g.retLocs) == len(c.rets) && !g.decl.Entry {
+						t.call = int32(len(p.calls))
+						p.calls = append(p.calls, callSite{args: copies(i, c.args, gi, g.paramLocs), rets: copies(gi, g.retLocs, i, c.rets), callee: int32(gi)})
+					}
+					site.targets = append(site.targets, t)
+				}
+				o.aux = int32(len(p.indirect))
+				p.indirect = append(p.indirect, site)
+			}
+			p.ops = append(p.ops, o)
+			p.opFunc = append(p.opFunc, int32(i))
+		}
+	}
+	return p, nil
+}
+
+func (p *program) newSlot(name string) int32 {
+	s := int32(p.nslots)
+	p.nslots++
+	p.regNames = append(p.regNames, name)
+	return s * 32
+}
