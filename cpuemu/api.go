@@ -23,7 +23,7 @@ type Module struct {
 	fns         []*fnIR // per function with a body, in text order
 	fnIndex     map[string]int
 	declNames   map[string]bool // functions declared here, defined or not
-	addrTaken   []bool // per function: its address is taken (a function pointer)
+	addrTaken   []bool          // per function: its address is taken (a function pointer)
 	entries     []Entry
 	modVars     map[string]varInfo
 	sharedSize  int // module-scope .shared bytes

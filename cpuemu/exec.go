@@ -1,8 +1,8 @@
 package cpuemu
 
 import (
-	"fmt"
 	"encoding/binary"
+	"fmt"
 	"math"
 	"math/bits"
 )
