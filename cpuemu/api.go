@@ -1,10 +1,8 @@
 package cpuemu
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"math"
 	"sort"
 	"strings"
 	"sync"
@@ -491,86 +489,29 @@ func checkConfig(kernel string, p *program, cfg *LaunchConfig) error {
 	return nil
 }
 
-// packParams lays the arguments out as the .param buffer, checking count and
-// sizes against the entry.
+// packParams checks the arguments against the entry's .param list with
+// the front end's one checker and lays them out as the parameter buffer.
+// DevicePtr is a pointer; the other accepted types are ptx.GoArg's.
 func packParams(kernel string, p *program, args []any) ([]byte, error) {
-	if len(args) != len(p.params) {
-		return nil, &ArgError{Kernel: kernel, Msg: fmt.Sprintf("got %d arguments, the kernel takes %d (%s)", len(args), len(p.params), paramList(p.params))}
-	}
-	buf := make([]byte, p.paramSize)
+	pa := make([]ptx.Arg, len(args))
 	for i, a := range args {
-		pr := p.params[i]
-		var b []byte
-		var tmp [8]byte
-		put := func(n int, v uint64, kind string) error {
-			if pr.Size != n {
-				return &ArgError{Kernel: kernel, Msg: fmt.Sprintf("argument %d (%s .%s, %d bytes) given a %d-byte %s", i, pr.Name, pr.Type, pr.Size, n, kind)}
-			}
-			isFloat := pr.Type == "f32" || pr.Type == "f64"
-			if kind != "float" && isFloat {
-				return &ArgError{Kernel: kernel, Msg: fmt.Sprintf("argument %d (%s) is .%s, given an integer %s", i, pr.Name, pr.Type, kind)}
-			}
-			if kind == "float" && !isFloat && pr.Type[0] != 'b' {
-				return &ArgError{Kernel: kernel, Msg: fmt.Sprintf("argument %d (%s) is .%s, given a %d-byte float", i, pr.Name, pr.Type, n)}
-			}
-			binary.LittleEndian.PutUint64(tmp[:], v)
-			b = tmp[:n]
-			return nil
+		if v, ok := a.(DevicePtr); ok {
+			pa[i] = ptx.Arg{Kind: ptx.ArgPointer, Size: 8, Bits: uint64(v), Desc: "DevicePtr"}
+			continue
 		}
-		var err error
-		switch v := a.(type) {
-		case DevicePtr:
-			err = put(8, uint64(v), "pointer")
-		case uint64:
-			err = put(8, v, "uint64")
-		case int64:
-			err = put(8, uint64(v), "int64")
-		case int:
-			err = put(pr.Size, uint64(v), "int")
-			if err == nil && pr.Size == 4 && (v < math.MinInt32 || v > math.MaxUint32) {
-				err = &ArgError{Kernel: kernel, Msg: fmt.Sprintf("argument %d (%s) value %d does not fit 32 bits", i, pr.Name, v)}
+		var ok bool
+		if pa[i], ok = ptx.GoArg(a); !ok {
+			name := "?"
+			if i < len(p.params) {
+				name = p.params[i].Name
 			}
-		case uint32:
-			err = put(4, uint64(v), "uint32")
-		case int32:
-			err = put(4, uint64(uint32(v)), "int32")
-		case uint16:
-			err = put(2, uint64(v), "uint16")
-		case int16:
-			err = put(2, uint64(uint16(v)), "int16")
-		case uint8:
-			err = put(1, uint64(v), "uint8")
-		case int8:
-			err = put(1, uint64(uint8(v)), "int8")
-		case float32:
-			err = put(4, uint64(math.Float32bits(v)), "float")
-		case float64:
-			err = put(8, math.Float64bits(v), "float")
-		case []byte:
-			if len(v) != pr.Size {
-				err = &ArgError{Kernel: kernel, Msg: fmt.Sprintf("argument %d (%s) is %d bytes, given %d", i, pr.Name, pr.Size, len(v))}
-			}
-			b = v
-		default:
-			err = &ArgError{Kernel: kernel, Msg: fmt.Sprintf("argument %d (%s): unsupported Go type %T", i, pr.Name, a)}
+			return nil, &ArgError{Kernel: kernel, Msg: fmt.Sprintf("argument %d (%s): unsupported Go type %T", i, name, a)}
 		}
-		if err != nil {
-			return nil, err
-		}
-		copy(buf[pr.Offset:], b)
 	}
-	return buf, nil
-}
-
-func paramList(ps []Param) string {
-	s := ""
-	for i, p := range ps {
-		if i > 0 {
-			s += ", "
-		}
-		s += "." + p.Type + " " + p.Name
+	if err := ptx.CheckArgs(kernel, p.params, pa); err != nil {
+		return nil, err
 	}
-	return s
+	return ptx.Pack(p.params, p.paramSize, pa), nil
 }
 
 // LoadKernel loads the embedded PTX module (from gpubuf's kernels package)

@@ -62,12 +62,12 @@ func TestCheckArgsErrors(t *testing.T) {
 	}{
 		{u32, nil, "got 0 arguments, the kernel takes 1"},
 		{u32, []any{int64(1)}, "given a 8-byte int64"},
-		{u32, []any{float32(1)}, "is .u32, given a float32"},
-		{f32, []any{uint32(1)}, "is .f32, given an integer"},
-		{u32, []any{fakeBuf{1}}, "given a 8-byte pointer"},
+		{u32, []any{float32(1)}, "(n .u32, 4 bytes) is an integer, given a float32"},
+		{f32, []any{uint32(1)}, "(x .f32, 4 bytes) is a float, given an integer uint32"},
+		{u32, []any{fakeBuf{1}}, "given a 8-byte buffer"},
 		{ptr, []any{fakeHost{false}}, "not mapped"},
 		{ptr, []any{"x"}, "unsupported Go type string"},
-		{ptr, []any{1}, "unsupported Go type int"},
+		{u32, []any{1 << 33}, "int 8589934592, which does not fit 32 bits"},
 		{wide, []any{uint64(0)}, "16-byte by-value parameter"},
 	} {
 		_, err := CheckArgs("k", c.params, c.args)

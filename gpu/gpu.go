@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/gpubuf/gpubuf/internal/ptx"
 )
 
 // Backend names.
@@ -186,14 +188,10 @@ type Kernel interface {
 	Module() Module
 }
 
-// Param is one .param of a kernel entry.
-type Param struct {
-	Name   string
-	Type   string // PTX type: u64, u32, f32, b8 (byte arrays), ...
-	Size   int    // bytes
-	Align  int
-	Offset int
-}
+// Param is one .param of a kernel entry, laid out as the driver lays out
+// the parameter buffer: Index, Name, Type (the PTX type: u64, u32, f32,
+// b8 for byte arrays, ...), Size and Align in bytes, and Offset.
+type Param = ptx.Param
 
 // DeviceBuffer is device memory.
 type DeviceBuffer interface {

@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/gpubuf/gpubuf/cpuemu"
+	"github.com/gpubuf/gpubuf/internal/ptx"
 )
 
 // Spec kinds.
@@ -314,50 +315,32 @@ func (a *argSpec) contents() []byte {
 }
 
 // paramDesc names a kernel parameter in messages.
-func paramDesc(p cpuemu.Param) string {
+func paramDesc(p ptx.Param) string {
 	return fmt.Sprintf("parameter %d (%s .%s, %d bytes)", p.Index, p.Name, p.Type, p.Size)
 }
 
+// specKinds is what each spec kind passes, for the front end's argument
+// checker, and specOrder the order messages list them in.
+var (
+	specKinds = map[string]ptx.Arg{
+		kindBuf: {Kind: ptx.ArgPointer, Size: 8}, kindI32: {Kind: ptx.ArgInt, Size: 4}, kindU32: {Kind: ptx.ArgUint, Size: 4},
+		kindI64: {Kind: ptx.ArgInt, Size: 8}, kindU64: {Kind: ptx.ArgUint, Size: 8}, kindF32: {Kind: ptx.ArgFloat, Size: 4},
+		kindF64: {Kind: ptx.ArgFloat, Size: 8},
+	}
+	specOrder = []string{kindBuf, kindI32, kindU32, kindI64, kindU64, kindF32, kindF64}
+)
+
 // fits reports whether spec kind k can be passed to parameter p, and if not,
-// which kinds could.
-func fits(k string, p cpuemu.Param) (bool, string) {
-	var want []string
-	switch p.Size {
-	case 4:
-		switch p.Type {
-		case "u32", "s32", "b32":
-			want = append(want, kindI32, kindU32)
-		}
-		switch p.Type {
-		case "f32", "b32":
-			want = append(want, kindF32)
-		}
-	case 8:
-		switch p.Type {
-		case "u64", "b64":
-			want = append(want, kindBuf)
-		}
-		switch p.Type {
-		case "u64", "s64", "b64":
-			want = append(want, kindI64, kindU64)
-		}
-		switch p.Type {
-		case "f64", "b64":
-			want = append(want, kindF64)
-		}
+// which kinds could. The front end's checker decides.
+func fits(k string, p ptx.Param) (bool, string) {
+	if ptx.CheckArg("", p, specKinds[k]) == nil {
+		return true, ""
 	}
-	for _, w := range want {
-		if w == k {
-			return true, ""
-		}
-	}
+	want := ptx.Fits(p, specKinds, specOrder)
 	if len(want) == 0 {
 		return false, "no --arg kind fits it"
 	}
-	if len(want) > 1 {
-		return false, "it takes " + strings.Join(want[:len(want)-1], ", ") + " or " + want[len(want)-1]
-	}
-	return false, "it takes " + want[0]
+	return false, "it takes " + ptx.OrList(want)
 }
 
 // kindDesc says what a spec passes, for messages.
@@ -379,7 +362,7 @@ func kindDesc(k string) string {
 
 // checkSpecs checks the specs against the entry's .param list: their count,
 // and each one's kind against its parameter's type and size.
-func checkSpecs(e cpuemu.Entry, specs []argSpec) error {
+func checkSpecs(e kernelEntry, specs []argSpec) error {
 	if len(specs) != len(e.Params) {
 		var list []string
 		for _, p := range e.Params {

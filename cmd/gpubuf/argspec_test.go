@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/gpubuf/gpubuf/cpuemu"
+	"github.com/gpubuf/gpubuf/internal/ptx"
 )
 
 func TestParseArgSpec(t *testing.T) {
@@ -220,7 +221,7 @@ func TestBufferContents(t *testing.T) {
 }
 
 func TestCheckSpecs(t *testing.T) {
-	e := cpuemu.Entry{Name: "k", Params: []cpuemu.Param{
+	e := kernelEntry{Name: "k", Params: []ptx.Param{
 		{Index: 0, Name: "p", Type: "u64", Size: 8},
 		{Index: 1, Name: "n", Type: "u32", Size: 4},
 		{Index: 2, Name: "x", Type: "f32", Size: 4},
@@ -257,6 +258,7 @@ func TestCheckSpecs(t *testing.T) {
 		{[]string{"buf:8", "u32:1", "f32:1", "buf:8", "f64:1", "u32:9"}, `--arg "u32:9" has no parameter`},
 		{[]string{"buf:8", "buf:8", "f32:1", "buf:8", "f64:1"}, "parameter 1 (n .u32, 4 bytes)"},
 		{[]string{"buf:8", "f32:1", "f32:1", "buf:8", "f64:1"}, "it takes i32 or u32"},
+		{[]string{"buf:8", "u32:1", "f32:1", "f32:1", "f64:1"}, "it takes buf, i64, u64 or f64"},
 		{[]string{"i32:1", "u32:1", "f32:1", "buf:8", "f64:1"}, "parameter 0 (p .u64, 8 bytes)"},
 		{[]string{"buf:8", "u32:1", "u32:1", "buf:8", "f64:1"}, "parameter 2 (x .f32, 4 bytes)"},
 		{[]string{"buf:8", "u32:1", "f64:1", "buf:8", "f64:1"}, "an 8-byte float"},
@@ -270,7 +272,7 @@ func TestCheckSpecs(t *testing.T) {
 		}
 	}
 	// A by-value struct (.b8 array) takes no spec.
-	arr := cpuemu.Entry{Name: "k", Params: []cpuemu.Param{{Index: 0, Name: "s", Type: "b8", Size: 16}}}
+	arr := kernelEntry{Name: "k", Params: []ptx.Param{{Index: 0, Name: "s", Type: "b8", Size: 16}}}
 	if err := checkSpecs(arr, specs("u64:1")); err == nil || !strings.Contains(err.Error(), "no --arg kind fits") {
 		t.Errorf("checkSpecs of a .b8 array: %v", err)
 	}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/gpubuf/gpubuf/cpuemu"
 	"github.com/gpubuf/gpubuf/gpu"
+	"github.com/gpubuf/gpubuf/internal/ptx"
 )
 
 const launchSynopsis = `usage: gpubuf %[1]s [FILE.ptx] --kernel NAME --grid X[,Y,Z] --block X[,Y,Z] [--arg SPEC ...] [flags]
@@ -208,41 +209,67 @@ func parseLaunchFlags(race bool, args []string, stderr io.Writer) (*launchOpts, 
 	return o, exitOK
 }
 
-// loadEntry loads the module and finds the kernel.
-func (o *launchOpts) loadEntry() (*cpuemu.Module, cpuemu.Entry, error) {
+// kernelEntry is the kernel a command runs: its name and parameters.
+type kernelEntry struct {
+	Name   string
+	Params []ptx.Param
+}
+
+// loadEntry reads the PTX and finds the kernel. On the emulator (emu) it
+// loads the module into cpuemu, and an entry the emulator cannot run is an
+// error that says why; for a GPU it only parses the text: the front end
+// gives the entries and their parameters, and nothing is lowered for the
+// emulator, so an entry the emulator cannot run still launches there.
+func (o *launchOpts) loadEntry(emu bool) (*cpuemu.Module, kernelEntry, error) {
+	name, src, err := o.ptxSource()
+	if err != nil {
+		return nil, kernelEntry{}, err
+	}
 	var m *cpuemu.Module
-	if o.file == "" {
-		var err error
-		if m, err = cpuemu.LoadKernel(o.kernel); err != nil {
-			return nil, cpuemu.Entry{}, err
+	var names []string
+	var entries []kernelEntry
+	if emu {
+		if m, err = cpuemu.Load(name, src); err != nil {
+			return nil, kernelEntry{}, err
+		}
+		for _, e := range m.Entries() {
+			entries = append(entries, kernelEntry{e.Name, e.Params})
 		}
 	} else {
-		src, err := os.ReadFile(o.file)
+		ast, err := ptx.Parse(src)
 		if err != nil {
-			return nil, cpuemu.Entry{}, fmt.Errorf("PTX file: %v", err)
+			return nil, kernelEntry{}, fmt.Errorf("%s: %w", name, err)
 		}
-		if m, err = cpuemu.Load(o.file, src); err != nil {
-			return nil, cpuemu.Entry{}, err
+		for _, e := range ast.Entries() {
+			if e.Err == nil {
+				entries = append(entries, kernelEntry{e.Name, e.Params})
+			}
 		}
 	}
-	var names []string
-	for _, e := range m.Entries() {
+	for _, e := range entries {
 		names = append(names, e.Name)
 	}
 	if len(names) == 0 {
-		return nil, cpuemu.Entry{}, fmt.Errorf("%s has no kernel entries", m.Name())
+		return nil, kernelEntry{}, fmt.Errorf("%s has no kernel entries", name)
 	}
 	if o.kernel == "" {
 		if len(names) > 1 {
-			return nil, cpuemu.Entry{}, fmt.Errorf("--kernel is required: %s has entries %s", m.Name(), strings.Join(names, ", "))
+			return nil, kernelEntry{}, fmt.Errorf("--kernel is required: %s has entries %s", name, strings.Join(names, ", "))
 		}
 		o.kernel = names[0]
 	}
-	e, ok := m.Entry(o.kernel)
-	if !ok {
-		return nil, cpuemu.Entry{}, fmt.Errorf("no kernel %q in %s; its entries are %s", o.kernel, m.Name(), strings.Join(names, ", "))
+	for _, e := range entries {
+		if e.Name != o.kernel {
+			continue
+		}
+		if m != nil {
+			if _, err := m.Kernel(e.Name); err != nil {
+				return nil, kernelEntry{}, fmt.Errorf("%w (see 'gpubuf kernels %s')", err, name)
+			}
+		}
+		return m, e, nil
 	}
-	return m, e, nil
+	return nil, kernelEntry{}, fmt.Errorf("no kernel %q in %s; its entries are %s", o.kernel, name, strings.Join(names, ", "))
 }
 
 // checkOutputs checks that each --out names a buffer argument and a file
@@ -322,6 +349,8 @@ func errKind(err error) string {
 		le *cpuemu.LimitError
 		ae *cpuemu.ArgError
 		ie *cpuemu.InternalError
+		ue *cpuemu.UnsupportedError
+		se *cpuemu.SyntaxError
 	)
 	switch {
 	case errors.As(err, &ce):
@@ -336,6 +365,10 @@ func errKind(err error) string {
 		return "argument"
 	case errors.As(err, &ie):
 		return "internal"
+	case errors.As(err, &ue):
+		return "unsupported"
+	case errors.As(err, &se):
+		return "syntax"
 	}
 	return "error"
 }
@@ -409,7 +442,19 @@ func launchCmd(race bool, args []string, stdout, stderr io.Writer) int {
 	if o == nil {
 		return code
 	}
-	m, entry, err := o.loadEntry()
+	// Race runs on the emulator; launch runs where --backend says.
+	var gpuDev gpu.Device
+	if !race {
+		dev, err := openDevice(o.backend, gpu.EmuOptions{})
+		if err != nil {
+			return usageFail(stderr, o.cmd, "%v", err)
+		}
+		defer dev.Close()
+		if dev.Info().Backend != gpu.BackendEmu {
+			gpuDev = dev
+		}
+	}
+	m, entry, err := o.loadEntry(gpuDev == nil)
 	if err != nil {
 		return usageFail(stderr, o.cmd, "%v", err)
 	}
@@ -436,20 +481,12 @@ func launchCmd(race bool, args []string, stdout, stderr io.Writer) int {
 		}
 	}
 
-	if !race {
-		dev, err := openDevice(o.backend, gpu.EmuOptions{})
-		if err != nil {
+	if gpuDev != nil {
+		if flags := o.emuOnly(); len(flags) > 0 {
 			o.removeCreated()
-			return usageFail(stderr, o.cmd, "%v", err)
+			return usageFail(stderr, o.cmd, "%v: the emulator's options; the %s backend cannot honour them", flags, gpuDev.Info().Backend)
 		}
-		defer dev.Close()
-		if dev.Info().Backend != gpu.BackendEmu {
-			if flags := o.emuOnly(); len(flags) > 0 {
-				o.removeCreated()
-				return usageFail(stderr, o.cmd, "%v: the emulator's options; the %s backend cannot honour them", flags, dev.Info().Backend)
-			}
-			return o.launchOnDevice(dev, entry, stdout, stderr)
-		}
+		return o.launchOnDevice(gpuDev, entry, stdout, stderr)
 	}
 
 	cfg := o.baseConfig()
@@ -584,7 +621,7 @@ type raceJSON struct {
 
 // raceReport prints the checker's report and, when it has hazards, searches
 // for a schedule that reproduces one as a different output.
-func (o *launchOpts) raceReport(m *cpuemu.Module, entry cpuemu.Entry, res *cpuemu.Result, lerr error, stdout, stderr io.Writer) int {
+func (o *launchOpts) raceReport(m *cpuemu.Module, entry kernelEntry, res *cpuemu.Result, lerr error, stdout, stderr io.Writer) int {
 	rep := res.Report
 	var ce *cpuemu.CheckError
 	if rep == nil && errors.As(lerr, &ce) {
@@ -626,7 +663,7 @@ func (o *launchOpts) raceReport(m *cpuemu.Module, entry cpuemu.Entry, res *cpuem
 
 // search runs cpuemu.SearchSchedules with fresh inputs for every run and
 // fills in repro.
-func (o *launchOpts) search(m *cpuemu.Module, entry cpuemu.Entry, repro *reproJSON) {
+func (o *launchOpts) search(m *cpuemu.Module, entry kernelEntry, repro *reproJSON) {
 	repro.Searched = true
 	base := o.baseConfig()
 	run := func(s cpuemu.Schedule) ([]byte, error) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/gpubuf/gpubuf/cpuemu"
@@ -17,11 +18,18 @@ import (
 func (o *launchOpts) ptxSource() (name string, ptx []byte, err error) {
 	if o.file != "" {
 		ptx, err = os.ReadFile(o.file)
+		if err != nil {
+			err = fmt.Errorf("PTX file: %v", err)
+		}
 		return o.file, ptx, err
 	}
 	k, ok := kernels.Lookup(o.kernel)
 	if !ok {
-		return "", nil, fmt.Errorf("no embedded kernel %q", o.kernel)
+		var names []string
+		for _, k := range kernels.All() {
+			names = append(names, k.Name)
+		}
+		return "", nil, fmt.Errorf("no embedded kernel %q (there are %s)", o.kernel, strings.Join(names, ", "))
 	}
 	return k.File, k.PTX(), nil
 }
@@ -44,7 +52,7 @@ func (o *launchOpts) emuOnly() []string {
 // launchOnDevice runs the launch through the device API, on a backend
 // other than the emulator: buffers are allocated and filled on dev, the
 // kernel runs on a stream, and --out buffers are copied back.
-func (o *launchOpts) launchOnDevice(dev gpu.Device, entry cpuemu.Entry, stdout, stderr io.Writer) int {
+func (o *launchOpts) launchOnDevice(dev gpu.Device, entry kernelEntry, stdout, stderr io.Writer) int {
 	name, ptx, err := o.ptxSource()
 	if err != nil {
 		return usageFail(stderr, o.cmd, "%v", err)

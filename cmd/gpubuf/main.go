@@ -3,7 +3,7 @@
 //
 //	gpubuf bench     measure the ring, the transfer modes and the kernels; plot them
 //	gpubuf demo      run every kernel, check it against its Go reference
-//	gpubuf kernels   list the kernel catalogue
+//	gpubuf kernels   list the kernel catalogue, or a PTX file's entries and whether each runs
 //	gpubuf launch    run any PTX kernel on the emulator, write its buffers out
 //	gpubuf race      run a kernel under the race and sync checker
 //	gpubuf run       run a batch pipeline through the staging ring, print its stats
@@ -23,6 +23,7 @@ import (
 	"github.com/gpubuf/gpubuf/cpuemu"
 	"github.com/gpubuf/gpubuf/gpu"
 	"github.com/gpubuf/gpubuf/internal/kcheck"
+	"github.com/gpubuf/gpubuf/internal/ptx"
 	"github.com/gpubuf/gpubuf/kernels"
 )
 
@@ -47,7 +48,8 @@ commands:
   demo      run every kernel on the device (the emulator unless --backend or
             GPUBUF_BACKEND says otherwise), check each against its Go reference
   info      print the backend and device gpu.Open gives, and the build tags
-  kernels   list the kernels with their parameters and purpose
+  kernels   list the kernels with their parameters and purpose; with FILE.ptx,
+            the file's entries and whether each runs on the emulator, or why not
   launch    run a kernel of any PTX file (or an embedded one) with --arg specs;
             --out N=PATH writes buffer argument N's final bytes
   race      the same, under the race and sync checker; when it finds hazards,
@@ -288,7 +290,36 @@ func humanRate(x float64) string {
 
 func listKernels(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("kernels", stderr)
+	asJSON := fs.Bool("json", false, "with FILE.ptx: print the entries as JSON")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, `usage: gpubuf kernels [FILE.ptx] [--json]
+
+Without FILE, lists the embedded kernels with their parameters and purpose.
+With FILE, lists the module's entries and, for each, whether it runs on the
+emulator and, if not, why (the instruction and its PTX line).
+
+exit status: 0 listed; 2 bad usage, or a FILE that cannot be read or parsed
+
+flags:
+`)
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	switch fs.NArg() {
+	case 0:
+	case 1:
+		return listModule(fs.Arg(0), *asJSON, stdout, stderr)
+	default:
+		fmt.Fprintf(stderr, "gpubuf kernels: give at most one PTX file, not %d arguments\n", fs.NArg())
+		return exitUsage
+	}
+	if *asJSON {
+		fmt.Fprintln(stderr, "gpubuf kernels: --json lists the entries of a FILE.ptx")
 		return exitUsage
 	}
 	for _, k := range kernels.All() {
@@ -302,6 +333,60 @@ func listKernels(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "%s (%s)%s\n  %s\n", k.Name, k.Source, tag, k.Purpose)
 		for _, p := range k.Params {
 			fmt.Fprintf(stdout, "    %-10s %-8s %s\n", p.Name, p.Type, p.Doc)
+		}
+	}
+	return exitOK
+}
+
+// entryJSON is one entry of 'gpubuf kernels FILE.ptx --json'.
+type entryJSON struct {
+	Name        string      `json:"name"`
+	Params      []ptx.Param `json:"params"`
+	Runs        bool        `json:"runs"`
+	Ops         int         `json:"ops,omitempty"`
+	SharedBytes int         `json:"shared_bytes,omitempty"`
+	LocalBytes  int         `json:"local_bytes,omitempty"`
+	Error       *errJSON    `json:"error,omitempty"`
+}
+
+// listModule lists the entries of a PTX file and whether each runs on
+// the emulator.
+func listModule(path string, asJSON bool, stdout, stderr io.Writer) int {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		fmt.Fprintf(stderr, "gpubuf kernels: PTX file: %v\n", err)
+		return exitUsage
+	}
+	m, err := cpuemu.Load(path, src)
+	if err != nil {
+		fmt.Fprintf(stderr, "gpubuf kernels: %v\n", err)
+		return exitUsage
+	}
+	es := m.Entries()
+	if asJSON {
+		out := []entryJSON{}
+		for _, e := range es {
+			j := entryJSON{Name: e.Name, Params: e.Params, Runs: e.Err == nil, Error: newErrJSON(e.Err)}
+			if e.Err == nil {
+				j.Ops, j.SharedBytes, j.LocalBytes = e.Ops, e.SharedBytes, e.LocalBytes
+			}
+			out = append(out, j)
+		}
+		return writeJSON(stdout, stderr, "kernels", out)
+	}
+	runs := 0
+	for _, e := range es {
+		if e.Err == nil {
+			runs++
+		}
+	}
+	fmt.Fprintf(stdout, "%s: %d entries, %d run on the emulator\n", path, len(es), runs)
+	for _, e := range es {
+		fmt.Fprintf(stdout, "%s(%s)\n", e.Name, ptx.ParamList(e.Params))
+		if e.Err == nil {
+			fmt.Fprintf(stdout, "  runs: %d ops, %d shared bytes, %d local bytes per thread\n", e.Ops, e.SharedBytes, e.LocalBytes)
+		} else {
+			fmt.Fprintf(stdout, "  does not run on the emulator: %v\n", e.Err)
 		}
 	}
 	return exitOK

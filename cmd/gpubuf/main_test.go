@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -112,5 +114,65 @@ func TestDemoDevice(t *testing.T) {
 		if row == "" || k.Expect != kernels.ExpectDeadlock && !strings.Contains(row, want) || strings.Contains(row, "FAIL") {
 			t.Errorf("row for %s: %q, want %q in it", k.Name, row, want)
 		}
+	}
+}
+
+// TestKernelsFile lists a module's entries: one that runs, one that reads
+// a texture (PTX line 38), which the emulator refuses.
+func TestKernelsFile(t *testing.T) {
+	code, out, errs := runCLI("kernels", "testdata/mixed.ptx")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	for _, want := range []string{
+		"testdata/mixed.ptx: 2 entries, 1 run on the emulator",
+		"fill(.u64 fill_param_0, .u32 fill_param_1)\n  runs: ",
+		"sample(.u64 sample_param_0)\n  does not run on the emulator: entry sample: ptx line 38: unsupported instruction tex.1d.v4.f32.s32",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	code, out, _ = runCLI("kernels", "--json", "testdata/mixed.ptx")
+	var es []struct {
+		Name   string
+		Runs   bool
+		Params []struct{ Name, Type string }
+		Error  *struct{ Type, Message string }
+	}
+	if err := json.Unmarshal([]byte(out), &es); code != exitOK || err != nil {
+		t.Fatalf("--json: exit %d, %v:\n%s", code, err, out)
+	}
+	if len(es) != 2 || es[0].Name != "fill" || !es[0].Runs || es[0].Error != nil || es[0].Params[1].Type != "u32" ||
+		es[1].Name != "sample" || es[1].Runs || es[1].Error == nil || es[1].Error.Type != "unsupported" {
+		t.Errorf("--json: %+v", es)
+	}
+	for _, args := range [][]string{{"kernels", "no/such.ptx"}, {"kernels", "a.ptx", "b.ptx"}, {"kernels", "--json"}} {
+		if code, _, errs := runCLI(args...); code != exitUsage || errs == "" {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and a message", args, code, errs)
+		}
+	}
+}
+
+// TestLaunchEntryThatCannotRun: launching the entry the emulator refuses
+// says why, and the module's other entry still launches. For a GPU the
+// front end alone reads the entry: its parameters come without lowering.
+func TestLaunchEntryThatCannotRun(t *testing.T) {
+	code, _, errs := runCLI("launch", "testdata/mixed.ptx", "--kernel", "sample", "--grid", "1", "--block", "1", "--arg", "buf:4")
+	if code != exitUsage || !strings.Contains(errs, "ptx line 38: unsupported instruction tex.1d") || !strings.Contains(errs, "gpubuf kernels testdata/mixed.ptx") {
+		t.Errorf("launch sample: exit %d, %s", code, errs)
+	}
+	out := filepath.Join(t.TempDir(), "out.bin")
+	code, _, errs = runCLI("launch", "testdata/mixed.ptx", "--kernel", "fill", "--grid", "1", "--block", "4", "--arg", "buf:16", "--arg", "u32:7", "--out", "0="+out)
+	if code != exitOK {
+		t.Fatalf("launch fill: exit %d, %s", code, errs)
+	}
+	if got := readFile(t, out); !bytes.Equal(got, []byte{7, 0, 0, 0, 7, 0, 0, 0, 7, 0, 0, 0, 7, 0, 0, 0}) {
+		t.Errorf("fill wrote % x", got)
+	}
+	o := &launchOpts{file: "testdata/mixed.ptx", kernel: "sample"}
+	m, e, err := o.loadEntry(false)
+	if err != nil || m != nil || e.Name != "sample" || len(e.Params) != 1 || e.Params[0].Type != "u64" {
+		t.Errorf("loadEntry for a GPU: %v %+v %v", m, e, err)
 	}
 }

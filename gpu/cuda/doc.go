@@ -7,8 +7,7 @@
 // CUDA headers (cuda.h) and the driver library (libcuda) to build. A binary
 // built with it cannot start on a machine without a GPU: gorgonia.org/cu's
 // init calls cuInit and exits the program when it fails. Without the tag
-// the package holds only ParseEntries, the reader of PTX .entry parameter
-// lists that the backend checks launch arguments against (the driver
-// cannot report a kernel's parameters), so that it is built and tested
-// everywhere.
+// the package is empty. The driver cannot report a kernel's parameters:
+// the backend reads them from the PTX with gpubuf's one front end
+// (internal/ptx), which is built and tested everywhere.
 package cuda

@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/gpubuf/gpubuf/gpu"
+	"github.com/gpubuf/gpubuf/internal/ptx"
 	"gorgonia.org/cu"
 )
 
@@ -29,7 +30,7 @@ type Module struct {
 	dev     *Device
 	name    string
 	mod     cu.Module
-	entries map[string]Entry
+	entries map[string]ptx.Entry
 	names   []string             // sorted
 	funcs   map[string]*function // set by LoadModule, read-only after
 
@@ -56,19 +57,20 @@ var _ gpu.Module = (*Module)(nil)
 // LoadModule JIT-compiles PTX for the device (cuModuleLoadDataEx, with
 // the target taken from the context). When the compiler rejects it, the
 // error carries the compiler's log. Each entry's parameters are read from
-// the PTX text (ParseEntries), since the driver cannot report them.
-func (d *Device) LoadModule(name string, ptx []byte) (gpu.Module, error) {
+// the PTX text by the one front end (internal/ptx), since the driver
+// cannot report them; nothing is lowered for the emulator.
+func (d *Device) LoadModule(name string, src []byte) (gpu.Module, error) {
 	op := "load module " + name
-	ptx = bytes.TrimRight(ptx, "\x00")
-	if i := bytes.IndexByte(ptx, 0); i >= 0 {
+	src = bytes.TrimRight(src, "\x00")
+	if i := bytes.IndexByte(src, 0); i >= 0 {
 		return nil, usageErr(op, "the PTX has a NUL byte at offset %d", i)
 	}
-	es, err := ParseEntries(ptx)
+	ast, err := ptx.Parse(src)
 	if err != nil {
-		return nil, &gpu.Error{Backend: backend, Op: op, Msg: "reading the .entry parameter lists", Err: err}
+		return nil, &gpu.Error{Backend: backend, Op: op, Msg: "reading the PTX", Err: err}
 	}
-	m := &Module{dev: d, name: name, entries: map[string]Entry{}, funcs: map[string]*function{}}
-	for _, e := range es {
+	m := &Module{dev: d, name: name, entries: map[string]ptx.Entry{}, funcs: map[string]*function{}}
+	for _, e := range ast.Entries() {
 		m.entries[e.Name] = e
 		m.names = append(m.names, e.Name)
 	}
@@ -79,7 +81,7 @@ func (d *Device) LoadModule(name string, ptx []byte) (gpu.Module, error) {
 	defer d.leave()
 	errLog := make([]byte, jitLogBytes)
 	err = d.do(func() error {
-		mod, err := cu.LoadDataEx(string(ptx),
+		mod, err := cu.LoadDataEx(string(src),
 			&cu.JITTargetFromContext{},
 			&cu.JITErrorLogBuffer{Buffer: errLog})
 		if err != nil {
@@ -130,6 +132,9 @@ func (m *Module) Kernel(name string) (gpu.Kernel, error) {
 			list = "its entries: " + strings.Join(m.names, ", ")
 		}
 		return nil, usageErr(op, "module %s has no entry %q; %s", m.name, name, list)
+	}
+	if err := m.entries[name].Err; err != nil {
+		return nil, &gpu.Error{Backend: backend, Op: op, Msg: "reading its .param list", Err: err}
 	}
 	return &Kernel{mod: m, fn: f, name: name, params: m.entries[name].Params, launchOp: "launch " + name}, nil
 }

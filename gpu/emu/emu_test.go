@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"math"
 	"runtime"
 	"strings"
 	"sync"
@@ -552,10 +553,11 @@ func TestEmuArgErrors(t *testing.T) {
 		{"too few", okShape, []any{in, out}, "got 2 arguments, the kernel takes 3"},
 		{"too many", okShape, []any{in, out, uint32(32), uint32(1)}, "got 4 arguments"},
 		{"wrong size", okShape, []any{in, out, uint64(32)}, "given a 8-byte uint64"},
-		{"float for int", okShape, []any{in, out, float32(32)}, "given a float32"},
+		{"float for int", okShape, []any{in, out, float32(32)}, "is an integer, given a float32"},
 		{"int for pointer", okShape, []any{in, uint32(0), uint32(32)}, "given a 4-byte uint32"},
 		{"unmapped host buffer", okShape, []any{plain, out, uint32(32)}, "not mapped"},
-		{"Go int", okShape, []any{in, out, 32}, "unsupported Go type int"},
+		{"Go int too wide", okShape, []any{in, out, math.MaxInt}, "does not fit 32 bits"},
+		{"Go string", okShape, []any{in, out, "32"}, "unsupported Go type string"},
 		{"another device's buffer", okShape, []any{in, ob, uint32(32)}, "another device"},
 		{"zero block", gpu.LaunchConfig{Grid: gpu.D1(1), Block: gpu.Dim3{X: 32}}, []any{in, out, uint32(32)}, "zero dimension"},
 		{"block too big", gpu.LaunchConfig{Grid: gpu.D1(1), Block: gpu.D1(2048)}, []any{in, out, uint32(32)}, "2048 threads"},

@@ -37,11 +37,10 @@ func (m *module) Kernel(name string) (gpu.Kernel, error) {
 	if !ok {
 		return nil, msgErr(op, "no such kernel in module %s (it has %s)", m.Name(), strings.Join(m.Kernels(), ", "))
 	}
-	ps := make([]gpu.Param, len(e.Params))
-	for i, p := range e.Params {
-		ps[i] = gpu.Param{Name: p.Name, Type: p.Type, Size: p.Size, Align: p.Align, Offset: p.Offset}
+	if e.Err != nil { // an entry the emulator cannot run; the others can
+		return nil, opErr(op, e.Err)
 	}
-	return &kernel{m: m, entry: e, params: ps}, nil
+	return &kernel{m: m, entry: e, params: e.Params}, nil
 }
 
 // Close closes the module. Its kernels keep the Go objects alive, but

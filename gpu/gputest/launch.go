@@ -2,6 +2,7 @@ package gputest
 
 import (
 	"bytes"
+	"math"
 	"slices"
 	"testing"
 
@@ -232,9 +233,9 @@ func (s *suite) testModule(t *testing.T) {
 		t.Errorf("kernel Name %q, of module %v", k.Name(), k.Module())
 	}
 	wantParams := []gpu.Param{
-		{Name: "lane_handoff_param_0", Type: "u64", Size: 8, Align: 8, Offset: 0},
-		{Name: "lane_handoff_param_1", Type: "u64", Size: 8, Align: 8, Offset: 8},
-		{Name: "lane_handoff_param_2", Type: "u32", Size: 4, Align: 4, Offset: 16},
+		{Index: 0, Name: "lane_handoff_param_0", Type: "u64", Size: 8, Align: 8, Offset: 0},
+		{Index: 1, Name: "lane_handoff_param_1", Type: "u64", Size: 8, Align: 8, Offset: 8},
+		{Index: 2, Name: "lane_handoff_param_2", Type: "u32", Size: 4, Align: 4, Offset: 16},
 	}
 	if got := k.Params(); !slices.Equal(got, wantParams) {
 		t.Errorf("Params() = %+v, want %+v", got, wantParams)
@@ -248,8 +249,8 @@ func (s *suite) testModule(t *testing.T) {
 
 	wide := loadWide(t, dev)
 	wantWide := []gpu.Param{
-		{Name: "wide_param_0", Type: "b8", Size: 16, Align: 8, Offset: 0},
-		{Name: "wide_param_1", Type: "u64", Size: 8, Align: 8, Offset: 16},
+		{Index: 0, Name: "wide_param_0", Type: "b8", Size: 16, Align: 8, Offset: 0},
+		{Index: 1, Name: "wide_param_1", Type: "u64", Size: 8, Align: 8, Offset: 16},
 	}
 	if got := wide.Params(); !slices.Equal(got, wantWide) {
 		t.Errorf("wide: Params() = %+v, want %+v", got, wantWide)
@@ -289,7 +290,7 @@ func (s *suite) testArgErrors(t *testing.T) {
 		{what: "uint64 for a .u32", args: []any{din, dout, uint64(n)}},
 		{what: "float32 for a .u32", args: []any{din, dout, float32(n)}},
 		{what: "float64 for a .u32", args: []any{din, dout, float64(n)}},
-		{what: "a Go int for a .u32", args: []any{din, dout, n}},
+		{what: "a Go int that does not fit a .u32", args: []any{din, dout, math.MaxInt}},
 		{what: "uint32 for a pointer", args: []any{uint32(0), dout, uint32(n)}},
 		{what: "nil for a pointer", args: []any{nil, dout, uint32(n)}},
 		{what: "an unmapped host buffer for a pointer", args: []any{unmapped, dout, uint32(n)}},

@@ -16,8 +16,8 @@ const (
 	precUnary
 )
 
-// intExpr reads an integer constant expression. A '|' outside parentheses
-// ends it: there it joins the two destinations of a pair.
+// intExpr reads an integer constant expression. ('|' also joins the two
+// destinations of a pair, %r|%p, but those are names, never numbers.)
 func (p *parser) intExpr() (int64, error) { return p.exprPrec(precOr) }
 
 // binop returns the binary operator ahead, its precedence and its length in
@@ -29,9 +29,7 @@ func (p *parser) binop(parens int) (string, int, int) {
 	}
 	switch t.s {
 	case "|":
-		if parens > 0 {
-			return "|", precOr, 1
-		}
+		return "|", precOr, 1
 	case "^":
 		return "^", precXor, 1
 	case "&":

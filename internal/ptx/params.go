@@ -8,12 +8,12 @@ import (
 // Param is one parameter of a kernel entry, laid out as the driver lays
 // out the parameter buffer.
 type Param struct {
-	Index  int
-	Name   string
-	Type   string // PTX type without the dot: u64, u32, f32, b8 (byte arrays), ...
-	Size   int    // bytes, vector and array included
-	Align  int
-	Offset int // in the parameter buffer
+	Index  int    `json:"index"`
+	Name   string `json:"name"`
+	Type   string `json:"type"` // PTX type without the dot: u64, u32, f32, b8 (byte arrays), ...
+	Size   int    `json:"size"` // bytes, vector and array included
+	Align  int    `json:"align"`
+	Offset int    `json:"offset"` // in the parameter buffer
 }
 
 // Entry is a kernel entry point of a module and its parameters. Err is why

@@ -59,9 +59,6 @@ type parser struct {
 	lx  *lexer
 	m   *Module
 	lim Limits
-	// noPipe stops a constant expression at '|', which joins the two
-	// destinations of a pair (%r|%p) where an operand is expected.
-	noPipe bool
 }
 
 func (p *parser) peek() token       { return p.lx.peek(0) }
@@ -133,6 +130,9 @@ func (p *parser) module() error {
 		case ".version":
 			p.next()
 			v := p.next()
+			if v.kind == tErr {
+				return &SyntaxError{v.line, v.s}
+			}
 			if v.kind != tNum {
 				return &SyntaxError{v.line, ".version needs a number such as 7.8"}
 			}
@@ -166,6 +166,9 @@ func (p *parser) module() error {
 				return err
 			}
 			s := p.next()
+			if s.kind == tErr {
+				return &SyntaxError{s.line, s.s}
+			}
 			if s.kind != tStr {
 				return &SyntaxError{s.line, ".file needs a quoted name"}
 			}
