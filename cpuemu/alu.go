@@ -264,6 +264,24 @@ func sext(x uint64, bits int) int64 {
 }
 
 // trunc keeps the low bits of x (bits >= 64 -> x).
+// addCarry is the arithmetic of add.cc, addc, sub.cc and subc on nb-bit
+// values (PTX ISA §9.7.1.11-14): x + y + cin, or for a subtraction
+// x + ^y + cin, and the carry out of the top bit. CC.CF always holds a true
+// carry, as the hardware's does: sub.cc is x + ^y + 1 and subc x + ^y + CF,
+// so the ISA's "borrow" is !CF, and a subtraction chain mixes with
+// add.cc/addc.
+func addCarry(x, y, cin uint64, nb int, sub bool) (sum, cout uint64) {
+	x, y = trunc(x, nb), trunc(y, nb)
+	if sub {
+		y = trunc(^y, nb)
+	}
+	if nb == 64 {
+		return bits.Add64(x, y, cin&1)
+	}
+	s := x + y + cin&1
+	return trunc(s, nb), s >> nb & 1
+}
+
 func trunc(x uint64, bits int) uint64 {
 	if bits >= 64 {
 		return x

@@ -451,24 +451,17 @@ func (w *warp) aluLane(o *op, lane int32, mask uint32) {
 	case opMadWide:
 		set(trunc(mulWide(get(o.a[0]), get(o.a[1]), nb, t.signed())+get(o.a[2]), 2*nb))
 	case opAddCC:
-		x, y := trunc(get(o.a[0]), nb), trunc(get(o.a[1]), nb)
+		// sub 0 add.cc, 1 addc, 2 sub.cc, 3 subc: the extended ones
+		// take the carry flag in, sub.cc takes 1.
 		cin := get(o.a[2]) & 1
-		var v, cout uint64
 		switch o.sub {
-		case 0: // add.cc
-			v = x + y
-			cout = b2u(trunc(v, nb) < x)
-		case 1: // addc
-			v = x + y + cin
-			cout = b2u(trunc(v, nb) < x || (cin == 1 && trunc(v, nb) == x))
-		case 2: // sub.cc: the flag is the borrow
-			v = x - y
-			cout = b2u(x < y)
-		case 3: // subc
-			v = x - y - cin
-			cout = b2u(x < y || (cin == 1 && x == y))
+		case 0:
+			cin = 0
+		case 2:
+			cin = 1
 		}
-		set(trunc(v, nb))
+		v, cout := addCarry(get(o.a[0]), get(o.a[1]), cin, nb, o.sub >= 2)
+		set(v)
 		if o.flags&fCC != 0 {
 			r[o.d[1]+lane] = cout
 		}

@@ -424,6 +424,34 @@ var intArithTests = []aluTest{
 		{a: allOnes, b: 1, c: 5, d: 6, r10: 0, r11: 12},
 		{a: 1, b: 1, c: 5, d: 6, r10: 2, r11: 11},
 	}},
+	// sub.cc then addc 0, 0 reads CC.CF. It is a true carry: a + ~b + 1
+	// carries out exactly when a >= b (unsigned), so the flag is 1 then,
+	// the ISA's "borrow" being !CF (ptxas' SASS agrees).
+	{name: "sub.cc then addc reads the carry", body: "\tsub.cc.u32 %r10, %r1, %r2;\n\taddc.u32 %r11, 0, 0;", cases: []aluCase{
+		{a: 5, b: 3, r10: 2, r11: 1},
+		{a: 3, b: 3, r10: 0, r11: 1},
+		{a: 3, b: 5, r10: 0xfffffffe, r11: 0},
+		{a: 0, b: allOnes, r10: 1, r11: 0},
+	}},
+	// subc after sub.cc: {c:a} - {d:b} as a 64-bit subtraction from
+	// 32-bit halves. 0x5_00000000 - 0x1_00000001 = 0x3_ffffffff.
+	{name: "sub.cc+subc", body: "\tsub.cc.u32 %r10, %r1, %r2;\n\tsubc.u32 %r11, %r3, %r4;", cases: []aluCase{
+		{a: 0, b: 1, c: 5, d: 1, r10: allOnes, r11: 3},
+		{a: 7, b: 2, c: 5, d: 1, r10: 5, r11: 4},
+		{a: 0, b: 0, c: 0, d: 0, r10: 0, r11: 0},
+	}},
+	// add.cc then subc: 0xffffffff + 1 carries (CF = 1), and subc computes
+	// c + ~d + CF = c - d: 9 - 4 = 5; without the carry, 9 - 4 - 1 = 4.
+	{name: "add.cc then subc", body: "\tadd.cc.u32 %r10, %r1, %r2;\n\tsubc.u32 %r11, %r3, %r4;", cases: []aluCase{
+		{a: allOnes, b: 1, c: 9, d: 4, r10: 0, r11: 5},
+		{a: 1, b: 1, c: 9, d: 4, r10: 2, r11: 4},
+	}},
+	// subc.cc chains: 0 - 1 - 0 with CF = 1 from sub.cc of equal values
+	// gives 0xffffffff and clears CF, so the next addc adds nothing.
+	{name: "subc.cc then addc", body: "\tsub.cc.u32 %r10, %r1, %r1;\n\tsubc.cc.u32 %r10, %r3, %r4;\n\taddc.u32 %r11, 0, 0;", cases: []aluCase{
+		{a: 7, c: 0, d: 1, r10: allOnes, r11: 0},
+		{a: 7, c: 2, d: 1, r10: 1, r11: 1},
+	}},
 	// sad: c + |a-b|, compared per type.
 	{name: "sad.s32", body: "\tsad.s32 %r10, %r1, %r2, %r3;", cases: []aluCase{
 		{a: allOnes, b: 1, c: 10, r10: 12}, // |-1 - 1| = 2
