@@ -2,6 +2,7 @@ package cpuemu
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/gpubuf/gpubuf/internal/ptx"
@@ -452,13 +453,83 @@ func (lw *lowerer) srcsOnly(in *ptx.Instr, o *op, t ptype, n int) error {
 
 func (lw *lowerer) binary(in *ptx.Instr, o *op, t ptype) error { return lw.dstSrcs(in, o, t, 3) }
 
+// vecOperands gives the n elements of a vector operand: a brace list, or
+// a vector register (PTX ISA §5.4.2.2: V is {V.x, V.y, V.z, V.w}).
+func (lw *lowerer) vecOperands(v ptx.Operand, n int) ([]ptx.Operand, bool) {
+	if v.Kind == ptx.OpVec {
+		return v.Elems, len(v.Elems) == n
+	}
+	if v.Kind != ptx.OpName || v.Off != 0 || v.Neg {
+		return nil, false
+	}
+	if regs, ok := lw.vecRegs(v.Name); !ok || len(regs) != n {
+		return nil, false
+	}
+	out := make([]ptx.Operand, n)
+	for i := range out {
+		out[i] = ptx.Operand{Kind: ptx.OpName, Name: v.Name + "." + vecComponents[i]}
+	}
+	return out, true
+}
+
+// lowerVecMov lowers mov.v2/.v4: element-wise moves between vector
+// registers and brace lists. Every source is read before any destination
+// is written, so {a, b} <- {b, a} swaps.
+func (lw *lowerer) lowerVecMov(in *ptx.Instr, o *op, t ptype, n int) error {
+	ds, ok1 := lw.vecOperands(in.Args[0], n)
+	as, ok2 := lw.vecOperands(in.Args[1], n)
+	if !ok1 || !ok2 {
+		return lw.errAt(in.Line, "mov.v%d needs vectors of %d elements", n, n)
+	}
+	srcs := make([]int32, n)
+	for i := range n {
+		s, err := lw.src(in, as[i], t)
+		if err != nil {
+			return err
+		}
+		srcs[i] = s
+	}
+	dsts := make([]int32, n)
+	overlap := false
+	for i := range n {
+		d, err := lw.dst(in, ds[i])
+		if err != nil {
+			return err
+		}
+		dsts[i] = d
+		overlap = overlap || slices.Contains(srcs, d)
+	}
+	if overlap {
+		for i := range n {
+			tmp := lw.tempSlot()
+			mv := *o
+			mv.code, mv.typ, mv.a[0], mv.d[0] = opMov, t, srcs[i], tmp
+			lw.emit(mv)
+			srcs[i] = tmp
+		}
+	}
+	for i := range n {
+		if dsts[i] == noSlot {
+			continue
+		}
+		mv := *o
+		mv.code, mv.typ, mv.a[0], mv.d[0] = opMov, t, srcs[i], dsts[i]
+		lw.emit(mv)
+	}
+	return nil
+}
+
 func (lw *lowerer) lowerMov(in *ptx.Instr, ms *modSet, o *op) error {
+	vec := ms.takeOne("v2", "v4")
 	t, err := lw.oneType(in, ms)
 	if err != nil {
 		return err
 	}
 	if err := lw.nargs(in, 2); err != nil {
 		return err
+	}
+	if vec >= 0 {
+		return lw.lowerVecMov(in, o, t, 2<<vec)
 	}
 	d, a := in.Args[0], in.Args[1]
 	o.typ = t
@@ -936,10 +1007,10 @@ func (lw *lowerer) lowerLdSt(in *ptx.Instr, ms *modSet, o *op) error {
 	}
 	elems := []ptx.Operand{val}
 	if o.vec > 1 {
-		if val.Kind != ptx.OpVec || len(val.Elems) != int(o.vec) {
+		var ok bool
+		if elems, ok = lw.vecOperands(val, int(o.vec)); !ok {
 			return lw.errAt(in.Line, "%s.v%d needs a vector of %d registers", in.Op, o.vec, o.vec)
 		}
-		elems = val.Elems
 	}
 	for i, e := range elems {
 		if o.code == opLd {

@@ -1,0 +1,382 @@
+package cpuemu_test
+
+// The declaration grammar and operand forms of PTX that nvcc, cuda_fp16.h's
+// inline assembly and hand-written PTX use, run on the emulator. Each
+// kernel takes (in, out); the expected outputs follow from the PTX ISA's
+// definitions, written as plain Go next to each case.
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/gpubuf/gpubuf/cpuemu"
+)
+
+// ptIO is the prologue of a kernel k(in, out): %rd1 = &in[tid], %rd2 =
+// &out[tid], %r0 = tid, %r9 = in[tid].
+func ptIO(name, decls, body string) string {
+	return ptHeader + decls + `
+.visible .entry ` + name + `(
+	.param .u64 ` + name + `_param_0,
+	.param .u64 ` + name + `_param_1
+)
+{
+	.reg .pred %p<8>;
+	.reg .b32 %r<16>;
+	.reg .b64 %rd<16>;
+
+	ld.param.u64 %rd10, [` + name + `_param_0];
+	ld.param.u64 %rd11, [` + name + `_param_1];
+	cvta.to.global.u64 %rd10, %rd10;
+	cvta.to.global.u64 %rd11, %rd11;
+	mov.u32 %r0, %tid.x;
+	mul.wide.u32 %rd12, %r0, 4;
+	add.s64 %rd1, %rd10, %rd12;
+	add.s64 %rd2, %rd11, %rd12;
+	ld.global.u32 %r9, [%rd1];
+` + body + `
+	ret;
+}
+`
+}
+
+func ptIota(n int) []byte {
+	w := make([]uint32, n)
+	for i := range w {
+		w[i] = uint32(i)
+	}
+	return ptBytes(w...)
+}
+
+func ptWant(t *testing.T, out []uint32, want func(l uint32) uint32) {
+	t.Helper()
+	for l := range out {
+		if w := want(uint32(l)); out[l] != w {
+			t.Errorf("lane %d: got %#x, want %#x", l, out[l], w)
+		}
+	}
+}
+
+func ptRunIO(t *testing.T, src, name string, n int, want func(l uint32) uint32) {
+	t.Helper()
+	m := ptLoad(t, name, src)
+	ptRunAll(t, m, name, ptD1(1), ptD1(uint32(n)), 4*n, ptIota(n), func(t *testing.T, out []uint32, res *cpuemu.Result) {
+		ptNoDiag(t, res)
+		ptWant(t, out, want)
+	})
+}
+
+// Several names in one declaration, qualifiers without a space, and
+// half-precision registers as cuda_fp16.h's inline assembly writes them:
+// { .reg .f16 lo, hi; mov.b32 {lo, hi}, x; ... }. out = (hi << 16 | lo)
+// swapped halves of in * 0x10001 + tid.
+func TestMultiNameDeclarations(t *testing.T) {
+	src := ptIO("multi", "", `
+	{
+	.reg.b32 a, b<2>, c;
+	.reg .f16 lo, hi;
+	mul.lo.u32 a, %r9, 65537;
+	mov.b32 {lo, hi}, a;
+	mov.b32 b0, {hi, lo};
+	mov.b32 b1, %r0;
+	add.u32 c, b0, b1;
+	st.global.u32 [%rd2], c;
+	}`)
+	ptRunIO(t, src, "multi", 64, func(l uint32) uint32 {
+		a := l * 0x10001
+		return (a>>16 | a<<16) + l
+	})
+}
+
+// Vector registers (PTX ISA §5.4.2.2): a vector load into V, its
+// components by .x .y .z .w and by their color names, a vector move that
+// swaps, and a vector store of V. Each lane loads in[4q..4q+3] for q =
+// tid&~3 / 4 ... here simply: lanes 0..15 load words 4k..4k+3 with k =
+// tid/4 and keep word tid%4 of the rotated vector.
+func TestVectorRegisters(t *testing.T) {
+	src := ptIO("vecs", "", `
+	{
+	.reg .v4 .u32 v;
+	.reg .v2 .u32 w;
+	.reg .b32 t0, t1, t2, t3;
+	shr.u32 %r1, %r0, 2;
+	mul.wide.u32 %rd3, %r1, 16;
+	add.s64 %rd4, %rd10, %rd3;
+	ld.global.v4.u32 v, [%rd4];
+	// {x, y, z, w} -> {y, z, w, x}: read all, then write.
+	mov.v4.u32 {t0, t1, t2, t3}, v;
+	mov.v4.u32 v, {t1, t2, t3, t0};
+	mov.v2.u32 w, {v.r, v.g};
+	mov.v2.u32 w, {w.y, w.x};   // swap: {v.y, v.x} = {t2, t1}
+	add.u32 v.b, v.b, w.x;      // z += t2
+	and.b32 %r2, %r0, 3;
+	setp.eq.u32 %p1, %r2, 0;
+	@%p1 st.global.v4.u32 [%rd2], v;
+	}`)
+	m := ptLoad(t, "vecs", src)
+	// Lanes 0, 4, 8, ... store 4 words at out[lane..lane+3]; the others
+	// store nothing. For block k (lane 4k): t = in[4k..4k+3] = 4k, 4k+1,
+	// 4k+2, 4k+3; v = {t1, t2, t3, t0}; v.z += t2 gives t3 + t2.
+	ptRunAll(t, m, "vecs", ptD1(1), ptD1(32), 4*32, ptIota(32), func(t *testing.T, out []uint32, res *cpuemu.Result) {
+		ptNoDiag(t, res)
+		for k := uint32(0); k < 8; k++ {
+			want := []uint32{4*k + 1, 4*k + 2, (4*k + 3) + (4*k + 2), 4 * k}
+			for i, w := range want {
+				if out[4*k+uint32(i)] != w {
+					t.Errorf("out[%d] = %d, want %d", 4*k+uint32(i), out[4*k+uint32(i)], w)
+				}
+			}
+		}
+	})
+}
+
+// A register plus an immediate as a source operand: st.u64 [x], temp + 1
+// stores temp + 1 (it used to store temp). Also in an ALU source and an
+// address register.
+func TestRegisterPlusImmediate(t *testing.T) {
+	src := ptIO("regimm", "", `
+	cvt.u64.u32 %rd5, %r9;
+	mul.wide.u32 %rd6, %r0, 8;
+	add.s64 %rd6, %rd11, %rd6;
+	st.global.u64 [%rd6], %rd5 + 1;
+	ld.global.u32 %r3, [%rd6];
+	add.u32 %r4, %r3 + 100, %r0 - 2;
+	st.global.u32 [%rd6+4], %r4;`)
+	m := ptLoad(t, "regimm", src)
+	// out is 8 bytes per lane: low word in+1, high word (in+1+100) + (l-2).
+	ptRunAll(t, m, "regimm", ptD1(1), ptD1(32), 8*32, ptIota(32), func(t *testing.T, out []uint32, res *cpuemu.Result) {
+		ptNoDiag(t, res)
+		for l := uint32(0); l < 32; l++ {
+			if out[2*l] != l+1 || out[2*l+1] != l+1+100+l-2 {
+				t.Errorf("lane %d: %d %d, want %d %d", l, out[2*l], out[2*l+1], l+1, l+1+100+l-2)
+			}
+		}
+	})
+	// A register plus an immediate cannot be a destination.
+	bad := ptIO("regimm", "", "\tadd.u32 %r1 + 1, %r2, %r3;")
+	mm := ptLoad(t, "bad", bad)
+	if _, err := mm.Kernel("regimm"); err == nil || !strings.Contains(err.Error(), "destination %r1+1 is not a register") {
+		t.Errorf("reg+imm destination: %v", err)
+	}
+}
+
+// Calls with .reg parameters and results, several results, registers and
+// immediates as arguments (PTX ISA §9.7.11.5), and an .alias.
+func TestRegisterCalls(t *testing.T) {
+	src := ptIO("regcall", `
+.func (.reg .b32 q, .reg .b32 r) divmod(.reg .b32 a, .reg .b32 b)
+{
+	div.u32 q, a, b;
+	rem.u32 r, a, b;
+	ret;
+}
+.func (.param .b32 s) sum3(.param .b32 x, .reg .b32 y, .param .b64 z)
+{
+	.reg .b32 %t<4>;
+	.reg .b64 %u;
+	ld.param.b32 %t1, [x];
+	ld.param.b64 %u, [z];
+	cvt.u32.u64 %t2, %u;
+	add.u32 %t3, %t1, y;
+	add.u32 %t3, %t3, %t2;
+	st.param.b32 [s], %t3;
+	ret;
+}
+.alias plus3, sum3;
+`, `
+	{
+	.reg .b32 q, r;
+	.param .b32 s;
+	.param .b32 x;
+	.param .b64 z;
+	call (q, r), divmod, (%r9, 7);
+	st.param.b32 [x], q;
+	st.param.b64 [z], 1000;
+	call (s), plus3, (x, r, z);
+	ld.param.b32 %r5, [s];
+	st.global.u32 [%rd2], %r5;
+	}`)
+	ptRunIO(t, src, "regcall", 64, func(l uint32) uint32 { return l/7 + l%7 + 1000 })
+}
+
+// Calls through function pointers: a __device__ table of functions
+// (.global .u64 ops[] = {f, g}) called with a .callprototype, and a
+// function address taken with mov and called with .calltargets.
+func TestIndirectCalls(t *testing.T) {
+	src := ptIO("indirect", `
+.func (.param .b32 r) add1(.param .b32 x)
+{
+	.reg .b32 %t<3>;
+	ld.param.b32 %t1, [x];
+	add.u32 %t2, %t1, 1;
+	st.param.b32 [r], %t2;
+	ret;
+}
+.func (.param .b32 r) twice(.param .b32 x)
+{
+	.reg .b32 %t<3>;
+	ld.param.b32 %t1, [x];
+	shl.b32 %t2, %t1, 1;
+	st.param.b32 [r], %t2;
+	ret;
+}
+.func (.reg .b32 r) square(.reg .b32 x)
+{
+	mul.lo.u32 r, x, x;
+	ret;
+}
+.global .align 8 .u64 ops[2] = {add1, twice};
+`, `
+	and.b32 %r1, %r0, 1;
+	mul.wide.u32 %rd3, %r1, 8;
+	mov.u64 %rd4, ops;
+	add.s64 %rd4, %rd4, %rd3;
+	ld.global.u64 %rd5, [%rd4];
+	{
+	.param .b32 x;
+	.param .b32 r;
+	proto: .callprototype (.param .b32 _) _ (.param .b32 _);
+	st.param.b32 [x], %r9;
+	call (r), %rd5, (x), proto;
+	ld.param.b32 %r2, [r];
+	}
+	mov.u64 %rd6, square;
+	{
+	.reg .b32 sq;
+	targets: .calltargets square;
+	call (sq), %rd6, (%r2), targets;
+	add.u32 %r3, sq, %r2;
+	}
+	st.global.u32 [%rd2], %r3;`)
+	ptRunIO(t, src, "indirect", 64, func(l uint32) uint32 {
+		v := l + 1 // add1 for even lanes
+		if l&1 == 1 {
+			v = 2 * l // twice for odd ones
+		}
+		return v*v + v
+	})
+}
+
+// brx.idx jumps to the index-th label of a .branchtargets list: lanes
+// diverge three ways and reconverge.
+func TestBrxIdx(t *testing.T) {
+	src := ptIO("brx", "", `
+	rem.u32 %r1, %r0, 3;
+	ts: .branchtargets L0, L1, L2;
+	brx.idx %r1, ts;
+L0:
+	mov.u32 %r2, 100;
+	bra.uni done;
+L1:
+	mov.u32 %r2, 200;
+	bra.uni done;
+L2:
+	mov.u32 %r2, 300;
+done:
+	add.u32 %r3, %r2, %r9;
+	st.global.u32 [%rd2], %r3;`)
+	ptRunIO(t, src, "brx", 64, func(l uint32) uint32 { return 100*(l%3+1) + l })
+
+	// An index past the list is a fault, not a jump into the unknown.
+	bad := ptIO("brx", "", `
+	ts: .branchtargets L0;
+	brx.idx %r0, ts;
+L0:
+	st.global.u32 [%rd2], %r0;`)
+	m := ptLoad(t, "brx-bad", bad)
+	d := cpuemu.NewDevice()
+	in, out := ptBuf(t, d, 4*32, nil), ptBuf(t, d, 4*32, nil)
+	_, err := m.Launch(d, "brx", cpuemu.LaunchConfig{Grid: ptD1(1), Block: ptD1(32)}, in, out)
+	var fe *cpuemu.FaultError
+	if !errors.As(err, &fe) || !strings.Contains(fe.Kind, "brx.idx index 1 past its 1 targets") {
+		t.Errorf("brx.idx past the list: %v", err)
+	}
+}
+
+// WARP_SZ, nvcc's spelling of warpSize, is the immediate 32.
+func TestWarpSz(t *testing.T) {
+	src := ptIO("warpsz", "", `
+	mov.u32 %r1, WARP_SZ;
+	rem.u32 %r2, %r0, WARP_SZ;
+	mad.lo.u32 %r3, %r1, 1000, %r2;
+	st.global.u32 [%rd2], %r3;`)
+	ptRunIO(t, src, "warpsz", 64, func(l uint32) uint32 { return 32000 + l%32 })
+}
+
+// Texture references at module scope and an uncalled .extern .func do not
+// stop a module from loading: only an entry that uses them fails, with the
+// line of the use.
+func TestModuleDeclarationsFailOnlyWhereUsed(t *testing.T) {
+	decls := `
+.global .texref tex0;
+.global .samplerref smp = { filter_mode = nearest };
+.extern .func (.param .b32 func_retval0) vprintf(.param .b64 vprintf_param_0, .param .b64 vprintf_param_1);
+.extern .global .align 4 .u32 elsewhere;
+`
+	ok := ptIO("ok", decls, "\tst.global.u32 [%rd2], %r9;")
+	usesTex := strings.Replace(ptIO("ok", decls, "\tmov.u64 %rd3, tex0; // USE\n\tst.global.u32 [%rd2], %r9;"), ".entry ok(", ".entry usestex(", 1)
+	usesTex = strings.ReplaceAll(usesTex, "ok_param", "usestex_param")
+	usesExt := strings.ReplaceAll(strings.Replace(ptIO("ok", "", "\tld.global.u32 %r1, [elsewhere]; // USE\n\tst.global.u32 [%rd2], %r1;"), ".entry ok(", ".entry usesext(", 1), "ok_param", "usesext_param")
+	callsPrintf := strings.ReplaceAll(strings.Replace(ptIO("ok", "", `
+	{
+	.param .b64 p0;
+	.param .b64 p1;
+	.param .b32 rv;
+	st.param.b64 [p0], 0;
+	st.param.b64 [p1], 0;
+	call.uni (rv), vprintf, (p0, p1); // USE
+	}`), ".entry ok(", ".entry printf(", 1), "ok_param", "printf_param")
+	src := ok + usesTex[len(ptHeader)+len(decls):] + usesExt[len(ptHeader):] + callsPrintf[len(ptHeader):]
+	m := ptLoad(t, "decls", src)
+	ptRunAll(t, m, "ok", ptD1(1), ptD1(32), 4*32, ptIota(32), func(t *testing.T, out []uint32, res *cpuemu.Result) {
+		ptWant(t, out, func(l uint32) uint32 { return l })
+	})
+	lines := strings.Split(src, "\n")
+	useLine := func(entry string) int {
+		in := false
+		for i, l := range lines {
+			in = in || strings.Contains(l, ".entry "+entry+"(")
+			if in && strings.Contains(l, "// USE") {
+				return i + 1
+			}
+		}
+		t.Fatalf("no USE line in %s", entry)
+		return 0
+	}
+	for entry, what := range map[string]string{"usestex": "texture, sampler or surface reference tex0", "usesext": "external .global variable elsewhere", "printf": "external function vprintf"} {
+		_, err := m.Kernel(entry)
+		var ue *cpuemu.UnsupportedError
+		if !errors.As(err, &ue) || ue.Entry != entry || ue.Line != useLine(entry) || !strings.Contains(err.Error(), what) {
+			t.Errorf("%s: %v; want an *UnsupportedError at line %d naming %q", entry, err, useLine(entry), what)
+		}
+	}
+}
+
+// A call through a pointer that holds no function is a fault.
+func TestIndirectCallFaults(t *testing.T) {
+	src := ptIO("badcall", `
+.func (.param .b32 r) f(.param .b32 x)
+{
+	st.param.b32 [r], 1;
+	ret;
+}
+.global .u64 fp = f;
+`, `
+	cvt.u64.u32 %rd3, %r9;
+	{
+	.param .b32 x;
+	.param .b32 r;
+	proto: .callprototype (.param .b32 _) _ (.param .b32 _);
+	st.param.b32 [x], 0;
+	call (r), %rd3, (x), proto;
+	}`)
+	m := ptLoad(t, "badcall", src)
+	d := cpuemu.NewDevice()
+	in, out := ptBuf(t, d, 4*32, ptIota(32)), ptBuf(t, d, 4*32, nil)
+	_, err := m.Launch(d, "badcall", cpuemu.LaunchConfig{Grid: ptD1(1), Block: ptD1(32)}, in, out)
+	var fe *cpuemu.FaultError
+	if !errors.As(err, &fe) || !strings.Contains(fe.Kind, "holds no function") {
+		t.Errorf("call through 0..31: %v", err)
+	}
+}
