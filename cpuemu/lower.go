@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 
 	"github.com/gpubuf/gpubuf/internal/ptx"
@@ -159,7 +160,8 @@ type lowerer struct {
 	f        *fnIR
 	fdecl    *ptx.Func
 	scopes   []map[string]regInfo
-	vars     []map[string]varInfo // innermost last; [0] = module scope
+	ranges   []map[string]regRange // per scope, its register ranges
+	vars     []map[string]varInfo  // innermost last; [0] = module scope
 	constOf  map[slotConst]int32
 	labels   map[string]int
 	fixups   []fixup
@@ -198,6 +200,7 @@ func (m *Module) lowerFunc(fn *fnIR) {
 		fn.err = err
 		fn.ops = nil
 	}
+	f.Body = nil // lowered: the module keeps the IR, not the text
 }
 
 // newOp returns an op with every operand slot and the guard absent.
@@ -250,6 +253,7 @@ func (lw *lowerer) function() error {
 	f := lw.fdecl
 	fn := lw.f
 	lw.scopes = []map[string]regInfo{{}}
+	lw.ranges = []map[string]regRange{nil}
 	fv := map[string]varInfo{}
 	lw.vars = append(lw.vars[:1], fv)
 	if f.Entry {
@@ -289,10 +293,12 @@ func (lw *lowerer) function() error {
 		switch s.Kind {
 		case ptx.StmtOpen:
 			lw.scopes = append(lw.scopes, map[string]regInfo{})
+			lw.ranges = append(lw.ranges, nil)
 			lw.vars = append(lw.vars, map[string]varInfo{})
 		case ptx.StmtClose:
 			if len(lw.scopes) > 1 {
 				lw.scopes = lw.scopes[:len(lw.scopes)-1]
+				lw.ranges = lw.ranges[:len(lw.ranges)-1]
 				lw.vars = lw.vars[:len(lw.vars)-1]
 			}
 		case ptx.StmtLabel:
@@ -301,7 +307,7 @@ func (lw *lowerer) function() error {
 			}
 			lw.labels[s.Label] = len(fn.ops)
 		case ptx.StmtLoc:
-			lw.curLoc = lw.m.addLoc(s.Loc)
+			lw.curLoc = lw.m.addLoc(*s.Loc)
 		case ptx.StmtDecl:
 			if err := lw.decl(s.Decl); err != nil {
 				return err
@@ -312,7 +318,7 @@ func (lw *lowerer) function() error {
 			}
 		case ptx.StmtProto, ptx.StmtTargets:
 		case ptx.StmtDirective:
-			return lw.unsupportedAt(s.Line, "directive "+s.Name+" inside a function")
+			return lw.unsupportedAt(s.Line, "directive "+s.Label+" inside a function")
 		}
 		if lw.overflow || fn.nslots > maxSlots {
 			return &LimitError{Limit: "registers and constants in function " + fn.name, Value: int64(fn.nslots), Max: maxSlots}
@@ -423,11 +429,23 @@ func (lw *lowerer) decl(v *ptx.Var) error {
 			}
 			scope[name] = regInfo{noSlot, t} // the whole vector: see vecRegs
 		}
-		if v.Range > 0 {
-			for i := 0; i < v.Range; i++ {
-				declare(fmt.Sprintf("%s%d", v.Name, i))
+		switch {
+		case v.Range > 0 && v.Vec == 0:
+			// %r<N>: N registers in a row, looked up by number (lookupReg)
+			// rather than N names in the scope.
+			base := lw.newSlot(v.Name + "0")
+			for i := 1; i < v.Range; i++ {
+				lw.newSlot(v.Name + strconv.Itoa(i))
 			}
-		} else {
+			if lw.ranges[len(lw.ranges)-1] == nil {
+				lw.ranges[len(lw.ranges)-1] = map[string]regRange{}
+			}
+			lw.ranges[len(lw.ranges)-1][v.Name] = regRange{base: base, n: v.Range, typ: t}
+		case v.Range > 0:
+			for i := 0; i < v.Range; i++ {
+				declare(v.Name + strconv.Itoa(i))
+			}
+		default:
 			declare(v.Name)
 		}
 	case "shared":
@@ -484,10 +502,33 @@ func (lw *lowerer) specialSlot(k int) int32 {
 // as a register-plus-immediate operand.
 func (lw *lowerer) tempSlot() int32 { return lw.newSlot(fmt.Sprintf("%%tmp%d", lw.f.nslots)) }
 
+// regRange is a register range %r<N> of one scope.
+type regRange struct {
+	base int32 // the slot of %r0
+	n    int
+	typ  ptype
+}
+
 func (lw *lowerer) lookupReg(name string) (regInfo, bool) {
+	// A range's member is its prefix and a number in plain decimal.
+	prefix, idx := name, -1
+	if k := len(name); k > 0 && name[k-1] >= '0' && name[k-1] <= '9' {
+		j := k
+		for j > 0 && name[j-1] >= '0' && name[j-1] <= '9' {
+			j--
+		}
+		if n, err := strconv.Atoi(name[j:]); err == nil && (name[j] != '0' || j == k-1) {
+			prefix, idx = name[:j], n
+		}
+	}
 	for i := len(lw.scopes) - 1; i >= 0; i-- {
 		if r, ok := lw.scopes[i][name]; ok {
 			return r, true
+		}
+		if idx >= 0 {
+			if rr, ok := lw.ranges[i][prefix]; ok && idx < rr.n {
+				return regInfo{rr.base + int32(idx)*32, rr.typ}, true
+			}
 		}
 	}
 	// A vector register's component may be named by its color (.r .g .b .a).
@@ -577,17 +618,17 @@ func (lw *lowerer) src(in *ptx.Instr, o ptx.Operand, t ptype) (int32, error) {
 	case ptx.OpFloat:
 		switch {
 		case t == tF32 && o.F32:
-			return lw.constSlot(o.Bits), nil
+			return lw.constSlot(o.Bits()), nil
 		case t == tF32:
-			return lw.constSlot(uint64(math.Float32bits(float32(o.Float)))), nil
+			return lw.constSlot(uint64(math.Float32bits(float32(o.Float())))), nil
 		case t == tF64 && o.HexFloat && o.F32:
 			return 0, lw.errAt(in.Line, "a 0f literal (f32 bits) used as .f64")
 		case t == tF64:
-			return lw.constSlot(math.Float64bits(o.Float)), nil
+			return lw.constSlot(math.Float64bits(o.Float())), nil
 		case t.size() == 4 && o.F32:
-			return lw.constSlot(o.Bits), nil
+			return lw.constSlot(o.Bits()), nil
 		case t.size() == 8 && o.HexFloat && !o.F32:
-			return lw.constSlot(o.Bits), nil
+			return lw.constSlot(o.Bits()), nil
 		}
 		return 0, lw.errAt(in.Line, "float literal used as .%s", t)
 	}
@@ -756,11 +797,11 @@ func (m *Module) initVar(v *ptx.Var, vi varInfo) error {
 		switch e.Kind {
 		case ptx.InitSym:
 			if tv, ok := m.modVars[e.Sym]; ok && tv.err == nil && tv.rel == relNone && tv.space != spShared {
-				val = tv.addr + uint64(e.Off)
+				val = tv.addr + uint64(e.Int)
 				if tv.space == spConst && e.Generic {
 					val += constWindow
 				}
-			} else if f := m.fnByName(e.Sym); f != nil && e.Off == 0 {
+			} else if f := m.fnByName(e.Sym); f != nil && e.Int == 0 {
 				m.addrTaken[f.index] = true
 				val = fnAddr(f.index)
 			} else {
@@ -769,11 +810,11 @@ func (m *Module) initVar(v *ptx.Var, vi varInfo) error {
 		case ptx.InitFloat:
 			switch {
 			case es == 4 && e.HexFloat && e.F32, es == 8 && e.HexFloat && !e.F32:
-				val = e.Bits
+				val = uint64(e.Int)
 			case t == tF32:
-				val = uint64(math.Float32bits(float32(e.Float)))
+				val = uint64(math.Float32bits(float32(e.Float())))
 			case t == tF64:
-				val = math.Float64bits(e.Float)
+				val = math.Float64bits(e.Float())
 			default:
 				return &UnsupportedError{Line: v.Line, What: fmt.Sprintf("float initialiser of .%s variable %s", v.Type, v.Name)}
 			}
@@ -784,8 +825,6 @@ func (m *Module) initVar(v *ptx.Var, vi varInfo) error {
 			} else if t == tF64 {
 				val = math.Float64bits(float64(e.Int))
 			}
-		default:
-			return &UnsupportedError{Line: v.Line, What: fmt.Sprintf("initialiser field %s of %s", e.Field, v.Name)}
 		}
 		var buf [8]byte
 		binary.LittleEndian.PutUint64(buf[:], val)

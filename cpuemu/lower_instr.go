@@ -1195,9 +1195,9 @@ func (lw *lowerer) lowerCall(in *ptx.Instr, ms *modSet, o *op) error {
 		label := args[0].Name
 		if pr, ok := lw.protos[label]; ok {
 			formalParams, formalRets = pr.Params, pr.Rets
-		} else if t, ok := lw.tables[label]; ok && t.Call {
-			fc.targets = t.Targets
-			for _, n := range t.Targets {
+		} else if t, ok := lw.tables[label]; ok && t.Targets.Call {
+			fc.targets = t.Targets.Names
+			for _, n := range t.Targets.Names {
 				g := lw.m.fnByName(n)
 				if g == nil {
 					return lw.unsupported(in, fmt.Sprintf(".calltargets names %s, which has no body in this module", n))
@@ -1286,7 +1286,7 @@ func (lw *lowerer) lowerBrx(in *ptx.Instr, ms *modSet, o *op) error {
 		return err
 	}
 	t, ok := lw.tables[in.Args[1].Name]
-	if in.Args[1].Kind != ptx.OpName || !ok || t.Call {
+	if in.Args[1].Kind != ptx.OpName || !ok || t.Targets.Call {
 		return lw.errAt(in.Line, "brx.idx needs a .branchtargets label, found %s", operandText(in.Args[1]))
 	}
 	var err error
@@ -1295,9 +1295,9 @@ func (lw *lowerer) lowerBrx(in *ptx.Instr, ms *modSet, o *op) error {
 	}
 	o.code = opBrx
 	o.aux = int32(len(lw.f.brTables))
-	lw.f.brTables = append(lw.f.brTables, make([]int32, len(t.Targets)))
+	lw.f.brTables = append(lw.f.brTables, make([]int32, len(t.Targets.Names)))
 	lw.emit(*o)
-	for k, label := range t.Targets {
+	for k, label := range t.Targets.Names {
 		lw.brFixups = append(lw.brFixups, brFixup{table: int(o.aux), index: k, label: label, line: t.Line})
 	}
 	return nil

@@ -1,5 +1,7 @@
 package ptx
 
+import "math"
+
 // The syntax tree is the parsed text of a PTX module, close to the source.
 
 // Module is a parsed PTX module.
@@ -45,7 +47,10 @@ type Var struct {
 	PtrSpace string
 	PtrAlign int
 	Init     []InitElem // flattened, in order; nil without an initialiser
-	Line     int
+	// Fields are the name = value pairs of a .samplerref or .texref
+	// initialiser.
+	Fields map[string]string
+	Line   int
 }
 
 // ArrayLen is the element count: 0 for a scalar, -1 for an unsized array
@@ -74,21 +79,19 @@ func (v *Var) Size() int { return v.ElemSize() * max(v.ArrayLen(), 1) }
 
 // InitElem is one element of a variable's initialiser.
 type InitElem struct {
-	Kind  InitKind
-	Int   int64   // InitInt
-	Float float64 // InitFloat: the value as a double
-	// Bits and F32 are a float literal's bits exactly as written: a
-	// 0fXXXXXXXX literal (F32) or a 0dXXXXXXXXXXXXXXXX one.
-	Bits uint64
-	F32  bool
-	// HexFloat says Bits came from a 0f/0d literal rather than decimal.
-	HexFloat bool
-	Sym      string // InitSym: a variable or function whose address is the value
-	Off      int64  // InitSym: sym+Off
-	Generic  bool   // InitSym: generic(sym)
-	Field    string // InitField: the field of a .samplerref/.texref initialiser
-	Value    string // InitField: its value (a name or a number as written)
+	Kind InitKind
+	// F32 and HexFloat describe an InitFloat: a 0fXXXXXXXX literal (F32,
+	// HexFloat), a 0dXXXXXXXXXXXXXXXX one (HexFloat), or a decimal one.
+	F32, HexFloat bool
+	Generic       bool // InitSym: generic(sym)
+	// Int is an InitInt's value, an InitFloat's bits (of an f32 when F32,
+	// else of an f64) or an InitSym's offset (sym+Int).
+	Int int64
+	Sym string // InitSym: a variable or function whose address is the value
 }
+
+// Float is an InitFloat's value.
+func (e InitElem) Float() float64 { return floatOf(e.Int, e.F32) }
 
 // InitKind says what an initialiser element is.
 type InitKind uint8
@@ -97,7 +100,6 @@ const (
 	InitInt InitKind = iota
 	InitFloat
 	InitSym
-	InitField // name = value, in a .samplerref or .texref initialiser
 )
 
 // Func is an .entry or a .func.
@@ -136,18 +138,23 @@ const (
 
 // Stmt is one statement of a function body.
 type Stmt struct {
-	Kind  StmtKind
-	Label string // StmtLabel, StmtProto, StmtTargets
-	Decl  *Var
-	Loc   Loc
-	Instr *Instr
-	Proto *Proto
-	// Targets are the labels of a .branchtargets or the functions of a
-	// .calltargets; Call says which.
-	Targets []string
-	Call    bool
-	Name    string // StmtDirective: ".foo"
-	Line    int
+	Kind StmtKind
+	Line int
+	// Label is a StmtLabel's, StmtProto's or StmtTargets' label, or a
+	// StmtDirective's name (".foo").
+	Label   string
+	Decl    *Var
+	Loc     *Loc
+	Instr   *Instr
+	Proto   *Proto
+	Targets *Targets
+}
+
+// Targets is a .branchtargets list of labels or a .calltargets list of
+// functions.
+type Targets struct {
+	Names []string
+	Call  bool // .calltargets
 }
 
 // Proto is a .callprototype: the shape of an indirect call's callee.
@@ -199,20 +206,33 @@ const (
 // Operand is one operand of an instruction.
 type Operand struct {
 	Kind OperandKind
-	Name string // OpName; an OpAddr's base name
-	Neg  bool   // !p
-	// Off is the constant added to a name (x+4, %r1+1) or to an
-	// address's base.
-	Off   int64
-	Imm   int64   // OpImm; an OpAddr whose base is a number
-	Float float64 // OpFloat: the value as a double
-	Bits  uint64  // OpFloat: the literal's bits, when HexFloat
-	F32   bool    // OpFloat: a 0f literal
-	// HexFloat says the literal was written as its bits (0f/0d).
-	HexFloat bool
+	Neg  bool // !p
+	// F32 and HexFloat describe an OpFloat: a 0fXXXXXXXX literal (F32,
+	// HexFloat), a 0dXXXXXXXXXXXXXXXX one (HexFloat), or a decimal one.
+	F32, HexFloat bool
 	// AddrImm says an OpAddr's base is the number Imm rather than Name.
 	AddrImm bool
-	Elems   []Operand // OpVec, OpList, OpPair; an OpAddr's [a, b, ...] list
+	Name    string // OpName; an OpAddr's base name
+	// Off is the constant added to a name (x+4, %r1+1) or to an
+	// address's base.
+	Off int64
+	// Imm is an OpImm's value, the number of an [imm] address, or an
+	// OpFloat's bits (of an f32 when F32, else of an f64).
+	Imm   int64
+	Elems []Operand // OpVec, OpList, OpPair; an OpAddr's [a, b, ...] list
+}
+
+// Float is an OpFloat's value.
+func (o *Operand) Float() float64 { return floatOf(o.Imm, o.F32) }
+
+// Bits is an OpFloat's bits: an f32's when F32, else an f64's.
+func (o *Operand) Bits() uint64 { return uint64(o.Imm) }
+
+func floatOf(bits int64, f32 bool) float64 {
+	if f32 {
+		return float64(math.Float32frombits(uint32(bits)))
+	}
+	return math.Float64frombits(uint64(bits))
 }
 
 // IsReg reports whether o names a register in the PTX convention of a

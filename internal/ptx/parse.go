@@ -48,7 +48,7 @@ func ParseLimits(src []byte, lim Limits) (*Module, error) {
 	if len(src) > lim.MaxSourceBytes {
 		return nil, &LimitError{Limit: "PTX source bytes", Value: int64(len(src)), Max: int64(lim.MaxSourceBytes)}
 	}
-	p := &parser{lx: newLexer(string(src)), lim: lim, m: &Module{Files: map[int]string{}, Aliases: map[string]string{}}}
+	p := &parser{lx: newLexer(string(src)), lim: lim, m: &Module{Files: map[int]string{}, Aliases: map[string]string{}}, defined: map[string]int{}}
 	if err := p.module(); err != nil {
 		return nil, err
 	}
@@ -56,9 +56,11 @@ func ParseLimits(src []byte, lim Limits) (*Module, error) {
 }
 
 type parser struct {
-	lx  *lexer
-	m   *Module
-	lim Limits
+	lx      *lexer
+	m       *Module
+	lim     Limits
+	defined map[string]int // functions with a body: their line
+	args    []Operand      // scratch for an instruction's operands
 }
 
 func (p *parser) peek() token       { return p.lx.peek(0) }
@@ -358,11 +360,10 @@ func (p *parser) function(extern bool, linkage string) error {
 		p.m.Funcs = append(p.m.Funcs, f)
 		return nil
 	}
-	for _, g := range p.m.Funcs {
-		if g.Name == name && g.HasBody() {
-			return &SyntaxError{kw.line, fmt.Sprintf("function %s defined twice (first at line %d)", name, g.Line)}
-		}
+	if line, dup := p.defined[name]; dup {
+		return &SyntaxError{kw.line, fmt.Sprintf("function %s defined twice (first at line %d)", name, line)}
 	}
+	p.defined[name] = kw.line
 	body, err := p.block(name)
 	if err != nil {
 		return err
@@ -526,13 +527,13 @@ func (p *parser) varName(v *Var) error {
 		}
 	}
 	if p.accept("=") {
-		init, err := p.initializer()
+		init, err := p.initializer(v)
 		if err != nil {
 			return err
 		}
 		v.Init = init
 		// An unsized array takes its size from its initialiser.
-		if len(v.Dims) == 1 && v.Dims[0] < 0 && len(init) > 0 && init[0].Kind != InitField {
+		if len(v.Dims) == 1 && v.Dims[0] < 0 && len(init) > 0 {
 			v.Dims[0] = len(init)
 		}
 	}
@@ -542,7 +543,7 @@ func (p *parser) varName(v *Var) error {
 // maxInitElems bounds one initialiser.
 const maxInitElems = 1 << 24
 
-func (p *parser) initializer() ([]InitElem, error) {
+func (p *parser) initializer(v *Var) ([]InitElem, error) {
 	var out []InitElem
 	var elem func(depth int) error
 	elem = func(depth int) error {
@@ -570,7 +571,7 @@ func (p *parser) initializer() ([]InitElem, error) {
 				return err
 			}
 			e := InitElem{Kind: InitSym, Sym: s, Generic: true}
-			if e.Off, err = p.nameOffset(); err != nil {
+			if e.Int, err = p.nameOffset(); err != nil {
 				return err
 			}
 			if err := p.expect(")"); err != nil {
@@ -580,16 +581,19 @@ func (p *parser) initializer() ([]InitElem, error) {
 		case t.kind == tIdent && t.s != "WARP_SZ" && !strings.HasPrefix(t.s, "."):
 			p.next()
 			if p.accept("=") { // a .samplerref field: name = value
-				v := p.next()
-				if v.kind != tIdent && v.kind != tNum {
-					return &SyntaxError{v.line, fmt.Sprintf("initialiser field %s needs a value", t.s)}
+				val := p.next()
+				if val.kind != tIdent && val.kind != tNum {
+					return &SyntaxError{val.line, fmt.Sprintf("initialiser field %s needs a value", t.s)}
 				}
-				out = append(out, InitElem{Kind: InitField, Field: t.s, Value: v.s})
+				if v.Fields == nil {
+					v.Fields = map[string]string{}
+				}
+				v.Fields[t.s] = val.s
 				break
 			}
 			e := InitElem{Kind: InitSym, Sym: t.s}
 			var err error
-			if e.Off, err = p.nameOffset(); err != nil {
+			if e.Int, err = p.nameOffset(); err != nil {
 				return err
 			}
 			out = append(out, e)
@@ -599,7 +603,7 @@ func (p *parser) initializer() ([]InitElem, error) {
 				return err
 			}
 			if op.Kind == OpFloat {
-				out = append(out, InitElem{Kind: InitFloat, Float: op.Float, Bits: op.Bits, F32: op.F32, HexFloat: op.HexFloat})
+				out = append(out, InitElem{Kind: InitFloat, Int: op.Imm, F32: op.F32, HexFloat: op.HexFloat})
 			} else {
 				out = append(out, InitElem{Kind: InitInt, Int: op.Imm})
 			}
@@ -664,7 +668,7 @@ func (p *parser) block(fn string) ([]Stmt, error) {
 			if err != nil {
 				return nil, err
 			}
-			out = append(out, Stmt{Kind: StmtLoc, Loc: l, Line: t.line})
+			out = append(out, Stmt{Kind: StmtLoc, Loc: &l, Line: t.line})
 		case t.kind == tIdent && t.s == ".pragma":
 			if err := p.skipStatement(); err != nil {
 				return nil, err
@@ -692,7 +696,7 @@ func (p *parser) block(fn string) ([]Stmt, error) {
 			out = append(out, s)
 		case isDirective(t):
 			p.next()
-			out = append(out, Stmt{Kind: StmtDirective, Name: t.s, Line: t.line})
+			out = append(out, Stmt{Kind: StmtDirective, Label: t.s, Line: t.line})
 			if err := p.skipStatement(); err != nil {
 				return nil, err
 			}
@@ -739,15 +743,15 @@ func (p *parser) labelled(label token) (Stmt, error) {
 		s.Proto = pr
 		return s, p.expect(";")
 	case p.is(".branchtargets"), p.is(".calltargets"):
-		s.Call = p.next().s == ".calltargets"
+		s.Targets = &Targets{Call: p.next().s == ".calltargets"}
 		s.Kind = StmtTargets
 		for {
 			n, err := p.ident()
 			if err != nil {
 				return s, err
 			}
-			s.Targets = append(s.Targets, n)
-			if len(s.Targets) > 1<<16 {
+			s.Targets.Names = append(s.Targets.Names, n)
+			if len(s.Targets.Names) > 1<<16 {
 				return s, p.errf("too many targets")
 			}
 			if !p.accept(",") {
@@ -846,8 +850,10 @@ func (p *parser) instruction() (*Instr, error) {
 		in.Mods = parts[1:]
 	}
 	call := in.Op == "call"
+	args := p.args[:0] // a scratch list, copied at its exact size below
+	defer func() { p.args = args[:0] }()
 	for !p.accept(";") {
-		if len(in.Args) > 0 {
+		if len(args) > 0 {
 			if err := p.expect(","); err != nil {
 				return nil, err
 			}
@@ -863,10 +869,13 @@ func (p *parser) instruction() (*Instr, error) {
 			}
 			op = Operand{Kind: OpPair, Elems: []Operand{op, second}}
 		}
-		in.Args = append(in.Args, op)
-		if len(in.Args) > maxOperands {
+		args = append(args, op)
+		if len(args) > maxOperands {
 			return nil, p.errf("too many operands")
 		}
+	}
+	if len(args) > 0 {
+		in.Args = append(make([]Operand, 0, len(args)), args...)
 	}
 	p.m.Instructions++
 	if p.m.Instructions > p.lim.MaxInstructions {
@@ -1018,7 +1027,7 @@ func (p *parser) number() (Operand, error) {
 		if neg {
 			b ^= 1 << 31
 		}
-		return Operand{Kind: OpFloat, Float: float64(math.Float32frombits(uint32(b))), Bits: b, F32: true, HexFloat: true}, nil
+		return Operand{Kind: OpFloat, Imm: int64(b), F32: true, HexFloat: true}, nil
 	case s[1] == 'd' || s[1] == 'D':
 		if len(s) != 18 {
 			return Operand{}, &SyntaxError{lit.line, fmt.Sprintf("f64 literal %q needs 16 hex digits", s)}
@@ -1030,7 +1039,7 @@ func (p *parser) number() (Operand, error) {
 		if neg {
 			b ^= 1 << 63
 		}
-		return Operand{Kind: OpFloat, Float: math.Float64frombits(b), Bits: b, HexFloat: true}, nil
+		return Operand{Kind: OpFloat, Imm: int64(b), HexFloat: true}, nil
 	}
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil {
@@ -1039,7 +1048,7 @@ func (p *parser) number() (Operand, error) {
 	if neg {
 		f = -f
 	}
-	return Operand{Kind: OpFloat, Float: f, Bits: math.Float64bits(f)}, nil
+	return Operand{Kind: OpFloat, Imm: int64(math.Float64bits(f))}, nil
 }
 
 // ParseInt reads a PTX integer literal: decimal, 0x hex, 0 octal, 0b

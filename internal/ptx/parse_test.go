@@ -236,15 +236,15 @@ L1:
 	}
 	check("tex0", vars["tex0"].Type == "texref" && vars["tex0"].Space == "global", ".global .texref")
 	smp := vars["smp"]
-	check("smp", smp.Type == "samplerref" && len(smp.Init) == 2 && smp.Init[0].Kind == ptx.InitField && smp.Init[0].Field == "addr_mode_0" && smp.Init[0].Value == "clamp_to_border" && smp.Init[1].Value == "nearest", "fields")
+	check("smp", smp.Type == "samplerref" && len(smp.Init) == 0 && reflect.DeepEqual(smp.Fields, map[string]string{"addr_mode_0": "clamp_to_border", "filter_mode": "nearest"}), "fields")
 	check("oldtex", vars["oldtex"].Space == "tex" && vars["oldtex"].Type == "u32", ".tex space")
 	coef := vars["coef"]
-	check("coef", coef.ArrayLen() == 3 && coef.Init[0].Bits == 0x3F800000 && coef.Init[0].F32 && coef.Init[1].Float == 2.5 && coef.Init[2].Kind == ptx.InitInt && coef.Init[2].Int == -1, "unsized array sized by its initialiser")
+	check("coef", coef.ArrayLen() == 3 && coef.Init[0].Int == 0x3F800000 && coef.Init[0].F32 && coef.Init[0].Float() == 1 && coef.Init[1].Float() == 2.5 && coef.Init[2].Kind == ptx.InitInt && coef.Init[2].Int == -1, "unsized array sized by its initialiser")
 	check("a", vars["a"].Init[0].Int == 1 && vars["a"].Type == "u32", "first of three names")
 	check("b", vars["b"].ArrayLen() == 2 && vars["b"].Init[1].Int == 3 && vars["b"].Type == "u32", "second of three names")
 	check("c", vars["c"].Init == nil && vars["c"].ArrayLen() == 0, "third of three names")
 	check("fptrs", vars["fptrs"].Init[0].Kind == ptx.InitSym && vars["fptrs"].Init[1].Sym == "f2", "function names in an initialiser")
-	check("ptr", vars["ptr"].Init[0].Generic && vars["ptr"].Init[0].Sym == "table" && vars["ptr"].Init[0].Off == 4, "generic(sym+4)")
+	check("ptr", vars["ptr"].Init[0].Generic && vars["ptr"].Init[0].Sym == "table" && vars["ptr"].Init[0].Int == 4, "generic(sym+4)")
 	check("table", reflect.DeepEqual(vars["table"].Dims, []int{2, 4}) && len(vars["table"].Init) == 8 && vars["table"].Size() == 8, "two dimensions")
 	// WARP_SZ*2 + (1<<3) - 0x2%3 = 64 + 8 - 2 = 70
 	check("sized", reflect.DeepEqual(vars["sized"].Dims, []int{70}), "constant expression")
@@ -279,7 +279,7 @@ L1:
 		case ptx.StmtTargets:
 			tables[s.Label] = s
 		case ptx.StmtDirective:
-			directives = append(directives, s.Name)
+			directives = append(directives, s.Label)
 		}
 	}
 	for name, want := range map[string]string{"x": "reg u64 0 0", "a": "reg b32 0 0", "b": "reg b32 0 4", "c": "reg b32 0 0",
@@ -300,10 +300,10 @@ L1:
 	if proto == nil || len(proto.Rets) != 1 || len(proto.Params) != 2 || proto.Params[1].Space != "reg" {
 		t.Errorf("prototype: %+v", proto)
 	}
-	if ft := tables["Ftab"]; !ft.Call || !reflect.DeepEqual(ft.Targets, []string{"f1", "f3"}) {
+	if ft := tables["Ftab"]; !ft.Targets.Call || !reflect.DeepEqual(ft.Targets.Names, []string{"f1", "f3"}) {
 		t.Errorf(".calltargets: %+v", ft)
 	}
-	if bt := tables["Btab"]; bt.Call || !reflect.DeepEqual(bt.Targets, []string{"L0", "L1"}) {
+	if bt := tables["Btab"]; bt.Targets.Call || !reflect.DeepEqual(bt.Targets.Names, []string{"L0", "L1"}) {
 		t.Errorf(".branchtargets: %+v", bt)
 	}
 	if !reflect.DeepEqual(directives, []string{".maxnreg"}) {
@@ -360,9 +360,10 @@ func TestOperands(t *testing.T) {
 	expect("[1024]", op(3, 1).AddrImm && op(3, 1).Imm == 1024)
 	expect("WARP_SZ is 32", op(4, 1).Kind == ptx.OpImm && op(4, 1).Imm == 32)
 	expect("(1<<4)|3 is 19", op(5, 1).Kind == ptx.OpImm && op(5, 1).Imm == 19)
-	expect("-0f3F800000", op(6, 1).Kind == ptx.OpFloat && op(6, 1).F32 && op(6, 1).Bits == 0xBF800000 && op(6, 1).Float == -1)
-	expect("0d literal", op(7, 1).Bits == math.Float64bits(1) && !op(7, 1).F32 && op(7, 1).HexFloat)
-	expect("-1.5e-3", op(8, 1).Kind == ptx.OpFloat && op(8, 1).Float == -1.5e-3 && !op(8, 1).HexFloat)
+	o6, o7, o8 := op(6, 1), op(7, 1), op(8, 1)
+	expect("-0f3F800000", o6.Kind == ptx.OpFloat && o6.F32 && o6.Bits() == 0xBF800000 && o6.Float() == -1)
+	expect("0d literal", o7.Bits() == math.Float64bits(1) && !o7.F32 && o7.HexFloat)
+	expect("-1.5e-3", o8.Kind == ptx.OpFloat && o8.Float() == -1.5e-3 && !o8.HexFloat)
 	expect("-5", op(9, 1).Kind == ptx.OpImm && op(9, 1).Imm == -5)
 	expect("guard", ins[10].Guard == "%p1" && ins[10].GuardNeg)
 	expect("pair", op(10, 0).Kind == ptx.OpPair && op(10, 0).Elems[1].Name == "%p3")
