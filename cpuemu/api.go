@@ -45,6 +45,12 @@ type Entry struct {
 	SharedBytes int // static shared memory per CTA
 	LocalBytes  int // local memory per thread
 	Ops         int // lowered instructions (with callees)
+	// ReqNTID is the block shape the entry requires (.reqntid), zero when
+	// it requires none; MaxNTID the most threads a block may have
+	// (.maxntid), 0 when unbounded. A launch that breaks them fails, as
+	// the driver's does.
+	ReqNTID Dim3
+	MaxNTID int64
 	// Err is why the entry cannot run on the emulator: an
 	// *UnsupportedError naming the instruction and its PTX line, a
 	// *SyntaxError, or a *LimitError. Launch and Kernel return it; the
@@ -164,6 +170,7 @@ func (m *Module) declared(name string) bool {
 // frames of the functions it reaches, and why it cannot run, if it cannot.
 func (m *Module) entryInfo(f *fnIR) Entry {
 	e := Entry{Name: f.name, Params: f.params}
+	e.ReqNTID, e.MaxNTID = threadBounds(f.decl)
 	if f.params == nil && f.err == nil {
 		e.Params = []Param{}
 	}
@@ -182,6 +189,33 @@ func (m *Module) entryInfo(f *fnIR) Entry {
 		e.Err = &LimitError{Kernel: f.name, Limit: "registers and constants in a kernel", Value: int64(fr.slots), Max: maxSlots}
 	}
 	return e
+}
+
+// threadBounds reads an entry's .reqntid and .maxntid: up to three
+// dimensions, the missing ones 1.
+func threadBounds(f *ptx.Func) (req Dim3, maxN int64) {
+	dims := func(v []int64) Dim3 {
+		d := Dim3{1, 1, 1}
+		for i, n := range v {
+			n = max(0, min(n, 1<<31))
+			switch i {
+			case 0:
+				d.X = uint32(n)
+			case 1:
+				d.Y = uint32(n)
+			case 2:
+				d.Z = uint32(n)
+			}
+		}
+		return d
+	}
+	if v, ok := f.Perf["reqntid"]; ok && len(v) > 0 {
+		req = dims(v)
+	}
+	if v, ok := f.Perf["maxntid"]; ok && len(v) > 0 {
+		maxN = dims(v).Count()
+	}
+	return req, maxN
 }
 
 // Name is the name the module was loaded with.
@@ -440,6 +474,18 @@ func (m *Module) Launch(dev *Device, kernel string, cfg LaunchConfig, args ...an
 	return res, rep.Err()
 }
 
+// CheckConfig checks a launch's shape and options against the kernel and
+// the emulator's limits, as Launch does before anything runs, and returns
+// the same *ArgError or *LimitError: a caller that queues launches can
+// refuse a bad one at once.
+func (m *Module) CheckConfig(kernel string, cfg LaunchConfig) error {
+	p, err := m.program(kernel)
+	if err != nil {
+		return err
+	}
+	return checkConfig(kernel, p, &cfg)
+}
+
 func checkConfig(kernel string, p *program, cfg *LaunchConfig) error {
 	bad := func(format string, a ...any) error { return &ArgError{Kernel: kernel, Msg: fmt.Sprintf(format, a...)} }
 	for _, d := range []struct {
@@ -452,6 +498,14 @@ func checkConfig(kernel string, p *program, cfg *LaunchConfig) error {
 	}
 	if cfg.Block.Count() > MaxThreadsPerBlock {
 		return bad("block %s has %d threads; the most is %d", cfg.Block, cfg.Block.Count(), MaxThreadsPerBlock)
+	}
+	// The entry's own bounds (PTX ISA §11.4): the driver refuses a launch
+	// that breaks them.
+	if r := p.reqntid; r != (Dim3{}) && cfg.Block != r {
+		return bad("block %s: the kernel requires %s (.reqntid)", cfg.Block, r)
+	}
+	if p.maxntid > 0 && cfg.Block.Count() > p.maxntid {
+		return bad("block %s has %d threads; the kernel allows at most %d (.maxntid)", cfg.Block, cfg.Block.Count(), p.maxntid)
 	}
 	if cfg.Block.Z > 64 {
 		return bad("block z dimension %d exceeds 64", cfg.Block.Z)

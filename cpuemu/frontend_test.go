@@ -7,6 +7,7 @@ package cpuemu_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -378,5 +379,123 @@ func TestIndirectCallFaults(t *testing.T) {
 	var fe *cpuemu.FaultError
 	if !errors.As(err, &fe) || !strings.Contains(fe.Kind, "holds no function") {
 		t.Errorf("call through 0..31: %v", err)
+	}
+}
+
+// TestRefusedForms: every qualifier the lowering accepts changes what the
+// instruction does, or the instruction is refused: forms the PTX ISA does
+// not define for the type, and forms the emulator does not implement, each
+// name what is wrong.
+func TestRefusedForms(t *testing.T) {
+	for _, c := range []struct{ body, want string }{
+		{"rem.f32 %f1, %f2, %f3;", "rem takes integer types"},
+		{"add.ftz.f64 %fd1, %fd2, %fd3;", ".ftz applies to .f32 only"},
+		{"abs.ftz.f64 %fd1, %fd2;", ".ftz applies to .f32 only"},
+		{"setp.eq.ftz.s32 %p1, %r1, %r2;", ".ftz applies to .f32 only"},
+		{"sqrt.rn.ftz.f64 %fd1, %fd2;", ".ftz applies to .f32 only"},
+		{"div.approx.f64 %fd1, %fd2, %fd3;", ".approx and .full division are .f32 only"},
+		{"div.approx.rn.f32 %f1, %f2, %f3;", "takes no rounding modifier"},
+		{"max.NaN.f64 %fd1, %fd2, %fd3;", ".NaN applies to .f32"},
+		{"max.NaN.s32 %r1, %r2, %r3;", ".NaN applies to .f32"},
+		{"max.relu.f32 %f1, %f2, %f3;", ".relu applies to .s32"},
+		{"min.relu.u32 %r1, %r2, %r3;", ".relu applies to .s32"},
+		{"add.sat.u32 %r1, %r2, %r3;", ".sat applies to add.s32"},
+		{"mul.lo.sat.s32 %r1, %r2, %r3;", ".sat applies to add.s32"},
+		{"add.sat.f64 %fd1, %fd2, %fd3;", ".sat applies to .f32"},
+		{"add.rni.f32 %f1, %f2, %f3;", "integer rounding (rni) on a float result"},
+		{"sqrt.rzi.f32 %f1, %f2;", "integer rounding (rzi) on a float result"},
+		{"cvt.rn.s32.f32 %r1, %f1;", "takes an integer rounding modifier"},
+		{"cvt.rzi.f32.s32 %f1, %r1;", "takes a float rounding modifier"},
+		{"cvt.f32.f64 %f1, %fd1;", "takes a float rounding modifier"},
+		{"cvt.rn.f32.f32 %f1, %f2;", "takes no float rounding modifier"},
+		{"cvt.rn.f64.f32 %fd1, %f1;", "cvt.f64.f32 takes no rounding modifier"},
+		{"cvt.rn.u32.s32 %r1, %r2;", "takes no rounding modifier"},
+		{"cvt.ftz.u32.s64 %r1, %rd1;", ".ftz applies to conversions from or to .f32"},
+		{"lop3.b32 %r1, %r2, %r3, %r4, 256;", "lookup table from 0 to 255"},
+		{"bar.sync.u32 0;", "a type on an instruction that takes none"},
+		{"red.global.add.noftz.f32 [%rd1], %f1;", "modifier .noftz"},
+		{"mov.u32 %r1, %envreg1;", "special register %envreg1"},
+		{"selp.b32 %r1, %r2, %r3, !%p1;", "a negated operand (!%p1)"},
+		{"add.f16 %rs1, %rs2, %rs3;", "half-precision arithmetic"},
+		{"foo.sync %r1;", "unknown opcode"},
+	} {
+		src := ptHeader + `.visible .entry k(.param .u64 p)
+{
+	.reg .pred %p<4>;
+	.reg .b16 %rs<4>;
+	.reg .b32 %r<8>;
+	.reg .f32 %f<4>;
+	.reg .b64 %rd<4>;
+	.reg .f64 %fd<4>;
+	` + c.body + ` // HERE
+	ret;
+}
+`
+		m, err := cpuemu.Load("forms", []byte(src))
+		if err != nil {
+			t.Errorf("%s: Load: %v", c.body, err)
+			continue
+		}
+		_, err = m.Kernel("k")
+		var ue *cpuemu.UnsupportedError
+		var se *cpuemu.SyntaxError
+		if err == nil || !strings.Contains(err.Error(), c.want) || !errors.As(err, &ue) && !errors.As(err, &se) {
+			t.Errorf("%s: %v; want a refusal that says %q", c.body, err, c.want)
+			continue
+		}
+		if line := ptLine(t, src, "// HERE"); !strings.Contains(err.Error(), fmt.Sprintf("ptx line %d", line)) {
+			t.Errorf("%s: %v does not name line %d", c.body, err, line)
+		}
+	}
+}
+
+// TestAcceptedHints: hints that do not change what an instruction does are
+// accepted, with their operands: .L2::cache_hint's cache policy, eviction
+// priorities, .uni.
+func TestAcceptedHints(t *testing.T) {
+	src := ptIO("hints", "", `
+	mov.u64 %rd3, 0;
+	ld.global.L1::evict_last.L2::cache_hint.u32 %r1, [%rd1], %rd3;
+	st.global.L2::cache_hint.u32 [%rd2], %r1, %rd3;
+	bra.uni done;
+done:`)
+	ptRunIO(t, src, "hints", 32, func(l uint32) uint32 { return l })
+}
+
+// TestReqntid: a launch whose block breaks the entry's .reqntid or
+// .maxntid fails, as the driver's does.
+func TestReqntid(t *testing.T) {
+	src := ptHeader + `
+.visible .entry req(.param .u64 p) .reqntid 64, 2
+{
+	ret;
+}
+.visible .entry mx(.param .u64 p) .maxntid 128, 1, 1
+{
+	ret;
+}
+`
+	m := ptLoad(t, "req", src)
+	d := cpuemu.NewDevice()
+	p := ptBuf(t, d, 4, nil)
+	launch := func(k string, b cpuemu.Dim3) error {
+		_, err := m.Launch(d, k, cpuemu.LaunchConfig{Grid: ptD1(1), Block: b}, p)
+		return err
+	}
+	if e, _ := m.Entry("req"); e.ReqNTID != (cpuemu.Dim3{X: 64, Y: 2, Z: 1}) {
+		t.Errorf("ReqNTID = %v", e.ReqNTID)
+	}
+	if err := launch("req", cpuemu.Dim3{X: 64, Y: 2, Z: 1}); err != nil {
+		t.Errorf("the required shape: %v", err)
+	}
+	var ae *cpuemu.ArgError
+	if err := launch("req", cpuemu.Dim3{X: 128, Y: 1, Z: 1}); !errors.As(err, &ae) || !strings.Contains(err.Error(), "requires (64,2,1) (.reqntid)") {
+		t.Errorf("another shape of as many threads: %v", err)
+	}
+	if err := launch("mx", ptD1(128)); err != nil {
+		t.Errorf("128 threads under .maxntid 128: %v", err)
+	}
+	if err := launch("mx", cpuemu.Dim3{X: 65, Y: 2, Z: 1}); !errors.As(err, &ae) || !strings.Contains(err.Error(), "at most 128 (.maxntid)") {
+		t.Errorf("130 threads under .maxntid 128: %v", err)
 	}
 }

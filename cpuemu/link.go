@@ -29,6 +29,8 @@ type program struct {
 	funcs      []string // the linked functions, entry first
 	opFunc     []int32  // per op: index into funcs
 	regNames   []string // per slot, for dumps
+	reqntid    Dim3     // the entry's .reqntid, zero when none
+	maxntid    int64    // the entry's .maxntid threads, 0 when none
 	// recursive says a function may be called while it is active; then
 	// frames (below) tell a call what to save.
 	recursive bool
@@ -247,6 +249,7 @@ func (m *Module) link(entry *fnIR) (*program, error) {
 		p.specials[i] = noSlot
 	}
 	p.recursive = recursive(m, fns)
+	p.reqntid, p.maxntid = threadBounds(entry.decl)
 	index := map[*fnIR]int{}
 	starts := make([]int, len(fns))
 	n := 0

@@ -12,9 +12,16 @@ import (
 // left over at the end make the instruction unsupported, so nothing is
 // silently ignored.
 type modSet struct {
-	types []ptype
-	other []string
-	used  []bool
+	types      []ptype
+	typesTaken bool // the lowering read the types
+	other      []string
+	used       []bool
+}
+
+// typeList hands the instruction's types to its lowering.
+func (ms *modSet) typeList() []ptype {
+	ms.typesTaken = true
+	return ms.types
 }
 
 func newModSet(in *ptx.Instr) (*modSet, error) {
@@ -152,6 +159,9 @@ func (lw *lowerer) instr(in *ptx.Instr) error {
 	if left := ms.leftover(); len(left) > 0 {
 		return lw.unsupported(in, "modifier "+strings.Join(left, " "))
 	}
+	if len(ms.types) > 0 && !ms.typesTaken {
+		return lw.unsupported(in, "a type on an instruction that takes none")
+	}
 	return nil
 }
 
@@ -165,10 +175,11 @@ func (lw *lowerer) nargs(in *ptx.Instr, n ...int) error {
 }
 
 func (lw *lowerer) oneType(in *ptx.Instr, ms *modSet) (ptype, error) {
-	if len(ms.types) != 1 {
-		return 0, lw.errAt(in.Line, "%s needs exactly one type, found %d", in.Op, len(ms.types))
+	ts := ms.typeList()
+	if len(ts) != 1 {
+		return 0, lw.errAt(in.Line, "%s needs exactly one type, found %d", in.Op, len(ts))
 	}
-	return ms.types[0], nil
+	return ts[0], nil
 }
 
 // srcs lowers operands args[from:] as sources of type t into o.a.
@@ -244,8 +255,8 @@ func (lw *lowerer) lowerOp(in *ptx.Instr, ms *modSet, o *op) error {
 		if err := lw.nargs(in, 5); err != nil {
 			return err
 		}
-		if in.Args[4].Kind != ptx.OpImm {
-			return lw.errAt(in.Line, "lop3 needs an immediate lookup table")
+		if in.Args[4].Kind != ptx.OpImm || in.Args[4].Imm < 0 || in.Args[4].Imm > 255 {
+			return lw.errAt(in.Line, "lop3 needs an immediate lookup table from 0 to 255")
 		}
 		o.code, o.typ, o.off = opLop3, t, in.Args[4].Imm&0xff
 		in2 := *in
@@ -263,10 +274,11 @@ func (lw *lowerer) lowerOp(in *ptx.Instr, ms *modSet, o *op) error {
 		o.code, o.typ = opSelp, t
 		return lw.typedOps(in, o, t, t, tPred)
 	case "slct":
-		if len(ms.types) != 2 {
+		ts := ms.typeList()
+		if len(ts) != 2 {
 			return lw.errAt(in.Line, "slct needs two types")
 		}
-		o.code, o.typ, o.typ2 = opSlct, ms.types[0], ms.types[1]
+		o.code, o.typ, o.typ2 = opSlct, ts[0], ts[1]
 		if o.typ2 != tS32 && o.typ2 != tF32 {
 			return lw.unsupported(in, "slct compares .s32 or .f32")
 		}
@@ -693,6 +705,9 @@ func (lw *lowerer) lowerArith(in *ptx.Instr, ms *modSet, o *op) error {
 			return lw.unsupported(in, "half-precision arithmetic")
 		}
 		o.sub = uint8(ms.rounding())
+		if rounding(o.sub) > rndRP {
+			return lw.unsupported(in, "integer rounding ("+roundNames[o.sub-1]+") on a float result")
+		}
 		if ms.take("ftz") {
 			o.flags |= fFtz
 		}
@@ -706,6 +721,9 @@ func (lw *lowerer) lowerArith(in *ptx.Instr, ms *modSet, o *op) error {
 		if t.size() != 2 && t.size() != 4 {
 			return lw.unsupported(in, ".wide needs a 16- or 32-bit type")
 		}
+	}
+	if err := arithQualifiers(in, o, t); err != "" {
+		return lw.unsupported(in, err)
 	}
 	if err := lw.nargs(in, n); err != nil {
 		return err
@@ -730,6 +748,31 @@ func (lw *lowerer) lowerArith(in *ptx.Instr, ms *modSet, o *op) error {
 	return nil
 }
 
+// arithQualifiers checks the qualifiers the PTX ISA allows only with some
+// types (§9.7.1, §9.7.3), so that none is accepted and then ignored.
+func arithQualifiers(in *ptx.Instr, o *op, t ptype) string {
+	f := o.flags
+	switch {
+	case in.Op == "rem" && t.float():
+		return "rem takes integer types"
+	case f&fFtz != 0 && t != tF32:
+		return ".ftz applies to .f32 only"
+	case f&(fApprox|fFull) != 0 && t != tF32:
+		return ".approx and .full division are .f32 only"
+	case f&(fApprox|fFull) != 0 && o.sub != uint8(rndNone):
+		return ".approx or .full division takes no rounding modifier"
+	case f&fNaN != 0 && t != tF32:
+		return ".NaN applies to .f32 here (.f16 and .bf16 are not supported)"
+	case f&fRelu != 0 && t != tS32:
+		return ".relu applies to .s32 here (.s16x2, .f16 and .bf16 are not supported)"
+	case f&fSat != 0 && t.float() && (t != tF32 || o.code != opAdd && o.code != opSub && o.code != opMul && o.code != opMad):
+		return ".sat applies to .f32 add, sub, mul, mad and fma"
+	case f&fSat != 0 && !t.float() && (t != tS32 || o.code != opAdd && o.code != opSub && o.code != opMadHi):
+		return ".sat applies to add.s32, sub.s32 and mad.hi.s32"
+	}
+	return ""
+}
+
 func (lw *lowerer) lowerUnary(in *ptx.Instr, ms *modSet, o *op) error {
 	t, err := lw.oneType(in, ms)
 	if err != nil {
@@ -742,6 +785,9 @@ func (lw *lowerer) lowerUnary(in *ptx.Instr, ms *modSet, o *op) error {
 			return lw.unsupported(in, "float type")
 		}
 		if ms.take("ftz") {
+			if t != tF32 {
+				return lw.unsupported(in, ".ftz applies to .f32 only")
+			}
 			o.flags |= fFtz
 		}
 	}
@@ -784,9 +830,7 @@ func (lw *lowerer) lowerSetp(in *ptx.Instr, ms *modSet, o *op) error {
 	}
 	o.sub = uint8(cmp)
 	bop := ms.takeOne("and", "or", "xor")
-	if ms.take("ftz") {
-		o.flags |= fFtz
-	}
+	ftz := ms.take("ftz")
 	if in.Op == "setp" {
 		o.code, o.typ = opSetp, tPred
 		t, err := lw.oneType(in, ms)
@@ -796,10 +840,17 @@ func (lw *lowerer) lowerSetp(in *ptx.Instr, ms *modSet, o *op) error {
 		o.typ2 = t
 	} else {
 		o.code = opSet
-		if len(ms.types) != 2 {
+		ts := ms.typeList()
+		if len(ts) != 2 {
 			return lw.errAt(in.Line, "set needs a destination and a source type")
 		}
-		o.typ, o.typ2 = ms.types[0], ms.types[1]
+		o.typ, o.typ2 = ts[0], ts[1]
+	}
+	if ftz {
+		if o.typ2 != tF32 {
+			return lw.unsupported(in, ".ftz applies to .f32 only")
+		}
+		o.flags |= fFtz
 	}
 	want := 3
 	if bop >= 0 {
@@ -848,20 +899,46 @@ func (lw *lowerer) lowerCvt(in *ptx.Instr, ms *modSet, o *op) error {
 	if ms.take("sat") {
 		o.flags |= fSat
 	}
-	if len(ms.types) != 2 {
+	ts := ms.typeList()
+	if len(ts) != 2 {
 		return lw.errAt(in.Line, "cvt needs a destination and a source type")
 	}
-	o.typ, o.typ2 = ms.types[0], ms.types[1]
+	o.typ, o.typ2 = ts[0], ts[1]
 	if o.typ == tPred || o.typ2 == tPred || o.typ == tB128 || o.typ2 == tB128 {
 		return lw.unsupported(in, "cvt of this type")
 	}
+	// Rounding (PTX ISA §9.7.8.21): integer rounding is required from a
+	// float to an integer and optional between floats of one size (it
+	// rounds to an integral value); float rounding is required from an
+	// integer to a float and from a float to a narrower one. Any other
+	// rounding is illegal.
 	r := rounding(o.sub)
 	dF, sF := o.typ.float(), o.typ2.float()
+	intR, floatR := r >= rndRNI, r >= rndRN && r <= rndRP
+	var need string
 	switch {
-	case dF && sF && o.typ.size() < o.typ2.size(), !dF && sF, dF && !sF:
-		if r == rndNone && !(dF && sF) {
-			return lw.errAt(in.Line, "cvt.%s.%s needs a rounding modifier", o.typ, o.typ2)
+	case sF && !dF:
+		if !intR {
+			need = "an integer rounding modifier (.rni, .rzi, .rmi or .rpi)"
 		}
+	case dF && (!sF || o.typ.size() < o.typ2.size()):
+		if !floatR {
+			need = "a float rounding modifier (.rn, .rz, .rm or .rp)"
+		}
+	case dF && o.typ.size() == o.typ2.size():
+		if floatR {
+			need = "no float rounding modifier (.rni, .rzi, .rmi or .rpi round to an integral value)"
+		}
+	default:
+		if r != rndNone {
+			need = "no rounding modifier"
+		}
+	}
+	if need != "" {
+		return lw.errAt(in.Line, "cvt.%s.%s takes %s", o.typ, o.typ2, need)
+	}
+	if o.flags&fFtz != 0 && o.typ != tF32 && o.typ2 != tF32 {
+		return lw.unsupported(in, ".ftz applies to conversions from or to .f32")
 	}
 	if err := lw.nargs(in, 2); err != nil {
 		return err
@@ -933,6 +1010,12 @@ func (lw *lowerer) lowerFloat1(in *ptx.Instr, ms *modSet, o *op) error {
 	if t == tF64 && o.flags&fApprox != 0 && !(o.sub == fnRcp && o.flags&fFtz != 0 || o.sub == fnRsqrt) {
 		return lw.unsupported(in, ".approx.f64")
 	}
+	if t == tF64 && o.flags&fFtz != 0 && o.flags&fApprox == 0 {
+		return lw.unsupported(in, ".ftz applies to .f32 only (and to rcp.approx.ftz.f64, rsqrt.approx.ftz.f64)")
+	}
+	if rounding(o.sub2) > rndRP {
+		return lw.unsupported(in, "integer rounding ("+roundNames[o.sub2-1]+") on a float result")
+	}
 	if o.sub == fnTanh && t != tF32 {
 		return lw.unsupported(in, "tanh.approx is .f32 only")
 	}
@@ -992,7 +1075,18 @@ func (lw *lowerer) lowerLdSt(in *ptx.Instr, ms *modSet, o *op) error {
 		return lw.unsupported(in, "type")
 	}
 	o.typ = t
-	if err := lw.nargs(in, 2); err != nil {
+	// .L2::cache_hint takes a 64-bit cache policy after the operands: a
+	// hint that does not change what the access does.
+	n := 2
+	if slices.Contains(in.Mods, "L2::cache_hint") {
+		n = 3
+		if len(in.Args) == 3 {
+			if _, err := lw.src(in, in.Args[2], tB64); err != nil {
+				return err
+			}
+		}
+	}
+	if err := lw.nargs(in, n); err != nil {
 		return err
 	}
 	addr, val := in.Args[1], in.Args[0]
@@ -1100,9 +1194,6 @@ func (lw *lowerer) lowerAtom(in *ptx.Instr, ms *modSet, o *op) error {
 		return lw.unsupported(in, "missing atomic operation")
 	}
 	o.sub = uint8(k)
-	if ms.take("noftz") {
-		// add.noftz.f16 etc.: no subnormal flushing; our f32 add never flushes.
-	}
 	t, err := lw.oneType(in, ms)
 	if err != nil {
 		return err

@@ -1,7 +1,6 @@
 package emu
 
 import (
-	"fmt"
 	"strings"
 
 	"github.com/gpubuf/gpubuf/cpuemu"
@@ -93,29 +92,5 @@ func (k *kernel) config(cfg gpu.LaunchConfig) (cpuemu.LaunchConfig, error) {
 		Seed:        d.seed,
 		Check:       d.check,
 	}
-	name := k.entry.Name
-	bad := func(format string, a ...any) error {
-		return &cpuemu.ArgError{Kernel: name, Msg: fmt.Sprintf(format, a...)}
-	}
-	switch {
-	case cfg.Grid.X == 0 || cfg.Grid.Y == 0 || cfg.Grid.Z == 0:
-		return c, bad("grid %s has a zero dimension", cfg.Grid)
-	case cfg.Block.X == 0 || cfg.Block.Y == 0 || cfg.Block.Z == 0:
-		return c, bad("block %s has a zero dimension", cfg.Block)
-	case cfg.Block.Count() > cpuemu.MaxThreadsPerBlock:
-		return c, bad("block %s has %d threads; the most is %d", cfg.Block, cfg.Block.Count(), cpuemu.MaxThreadsPerBlock)
-	case cfg.Block.Z > 64:
-		return c, bad("block z dimension %d exceeds 64", cfg.Block.Z)
-	case cfg.Grid.Y > 65535 || cfg.Grid.Z > 65535:
-		return c, bad("grid %s: y and z may be at most 65535", cfg.Grid)
-	case cfg.Grid.Count()*cfg.Block.Count() > cpuemu.MaxGridThreads:
-		return c, &cpuemu.LimitError{Kernel: name, Limit: "threads in the grid", Value: cfg.Grid.Count() * cfg.Block.Count(), Max: cpuemu.MaxGridThreads}
-	case cfg.SharedBytes < 0:
-		return c, bad("negative dynamic shared memory %d", cfg.SharedBytes)
-	}
-	// The dynamic shared array starts at the static size rounded up to 16.
-	if total := int64((k.entry.SharedBytes+15)&^15) + int64(cfg.SharedBytes); total > cpuemu.MaxSharedBytes {
-		return c, &cpuemu.LimitError{Kernel: name, Limit: "shared bytes per block", Value: total, Max: cpuemu.MaxSharedBytes}
-	}
-	return c, nil
+	return c, k.m.cm.CheckConfig(k.entry.Name, c)
 }
