@@ -217,7 +217,7 @@ func (o *launchOpts) loadEntry() (*cpuemu.Module, cpuemu.Entry, error) {
 			return nil, cpuemu.Entry{}, err
 		}
 	} else {
-		src, err := os.ReadFile(o.file)
+		src, err := readFileLimit(o.file, maxPTXFileBytes)
 		if err != nil {
 			return nil, cpuemu.Entry{}, fmt.Errorf("PTX file: %v", err)
 		}

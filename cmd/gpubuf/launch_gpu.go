@@ -16,7 +16,7 @@ import (
 // embedded module that holds --kernel.
 func (o *launchOpts) ptxSource() (name string, ptx []byte, err error) {
 	if o.file != "" {
-		ptx, err = os.ReadFile(o.file)
+		ptx, err = readFileLimit(o.file, maxPTXFileBytes)
 		return o.file, ptx, err
 	}
 	k, ok := kernels.Lookup(o.kernel)

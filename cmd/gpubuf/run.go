@@ -247,7 +247,7 @@ var batchKernel = host.BatchKernel
 // for embedded kernels, the composed Go reference of a batch.
 func (o runOpts) stages() ([]host.KernelSpec, func([]byte) []byte, error) {
 	if o.ptx != "" {
-		b, err := os.ReadFile(o.ptx)
+		b, err := readFileLimit(o.ptx, maxPTXFileBytes)
 		if err != nil {
 			return nil, nil, fmt.Errorf("--ptx: %v", err)
 		}
