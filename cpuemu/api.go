@@ -251,7 +251,8 @@ type LaunchConfig struct {
 	Check bool
 	// Trace records what every lane executes, in order, into
 	// Result.Trace, keeping at most TraceLimit events (0 means
-	// DefaultTraceLimit); Result.TraceTruncated says whether more happened.
+	// DefaultTraceLimit, and more than MaxTraceLimit is a *LimitError);
+	// Result.TraceTruncated says whether more happened.
 	Trace      bool
 	TraceLimit int
 }
@@ -357,6 +358,9 @@ func checkConfig(kernel string, p *program, cfg *LaunchConfig) error {
 	}
 	if cfg.MaxInstructions < 0 || cfg.AdversarialBound < 0 || cfg.TraceLimit < 0 {
 		return bad("negative limit")
+	}
+	if cfg.TraceLimit > MaxTraceLimit {
+		return &LimitError{Kernel: kernel, Limit: "trace events (TraceLimit)", Value: int64(cfg.TraceLimit), Max: MaxTraceLimit}
 	}
 	if cfg.MaxInstructions == 0 {
 		cfg.MaxInstructions = DefaultMaxInstructions

@@ -656,6 +656,8 @@ func TestLaunchLimits(t *testing.T) {
 	limits := []cpuemu.LaunchConfig{
 		{Grid: ptD1(1), Block: ptD1(1), SharedBytes: cpuemu.MaxSharedBytes + 1},
 		{Grid: ptD1(cpuemu.MaxGridThreads/1024 + 1), Block: ptD1(1024)},
+		{Grid: ptD1(1), Block: ptD1(1), Trace: true, TraceLimit: 1<<21 + 1},
+		{Grid: ptD1(1), Block: ptD1(1), TraceLimit: 1 << 30},
 	}
 	for i, cfg := range limits {
 		_, err := m.Launch(d, "put", cfg, out, uint32(1))
@@ -663,6 +665,17 @@ func TestLaunchLimits(t *testing.T) {
 		if !errors.As(err, &le) {
 			t.Errorf("limit case %d: got %v, want a *LimitError", i, err)
 		}
+	}
+	// The ceiling itself is allowed.
+	if _, err := m.Launch(d, "put", cpuemu.LaunchConfig{Grid: ptD1(1), Block: ptD1(1), Trace: true, TraceLimit: 1 << 21}, out, uint32(1)); err != nil {
+		t.Errorf("TraceLimit 1<<21: %v", err)
+	}
+	if _, err := m.Launch(d, "put", cpuemu.LaunchConfig{Grid: ptD1(1), Block: ptD1(1), TraceLimit: 1<<21 + 1}, out, uint32(1)); err == nil ||
+		!strings.Contains(err.Error(), "TraceLimit") || !strings.Contains(err.Error(), "2097152") {
+		t.Errorf("TraceLimit past the ceiling: %v, want an error naming TraceLimit and 2097152", err)
+	}
+	if err := d.Write(out, ptBytes(0xaaaaaaaa)); err != nil {
+		t.Fatal(err)
 	}
 	args := []cpuemu.LaunchConfig{
 		{Grid: ptD1(1), Block: ptD1(1), SharedBytes: -1},

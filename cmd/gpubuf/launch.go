@@ -118,7 +118,7 @@ func parseLaunchFlags(race bool, args []string, stderr io.Writer) (*launchOpts, 
 	fs.BoolVar(&o.json, "json", false, "print a JSON object on stdout")
 	fs.StringVar(&o.backend, "backend", "", backendFlagHelp+"; race runs on the emulator only")
 	fs.StringVar(&o.trace, "trace", "", "record every lane's instructions and write them to `FILE` as JSON")
-	fs.IntVar(&o.traceLimit, "trace-limit", cpuemu.DefaultTraceLimit, "the most trace events to keep (`N`); the file says when more happened")
+	fs.IntVar(&o.traceLimit, "trace-limit", cpuemu.DefaultTraceLimit, fmt.Sprintf("the most trace events to keep (`N`, at most %d); the file says when more happened", cpuemu.MaxTraceLimit))
 	fs.Int64Var(&o.maxInstr, "max-instructions", 0, "bound on lane-instructions (0: the emulator's default)")
 
 	// The flag package stops at the first non-flag: parse, take one
@@ -184,8 +184,8 @@ func parseLaunchFlags(race bool, args []string, stderr io.Writer) (*launchOpts, 
 	if race && o.backend != "" && o.backend != gpu.BackendEmu {
 		return nil, usageFail(stderr, o.cmd, "--backend %s: the race checker runs on the emulator only (--backend emu)", o.backend)
 	}
-	if o.traceLimit < 1 {
-		return nil, usageFail(stderr, o.cmd, "--trace-limit %d: must be at least 1", o.traceLimit)
+	if o.traceLimit < 1 || o.traceLimit > cpuemu.MaxTraceLimit {
+		return nil, usageFail(stderr, o.cmd, "--trace-limit %d: want 1..%d (a trace is held in memory, about 250 bytes an event)", o.traceLimit, cpuemu.MaxTraceLimit)
 	}
 	if o.maxInstr < 0 {
 		return nil, usageFail(stderr, o.cmd, "--max-instructions %d: must not be negative", o.maxInstr)
@@ -393,13 +393,45 @@ func writeTrace(path string, res *cpuemu.Result) error {
 		return err
 	}
 	w := bufio.NewWriter(f)
-	err = json.NewEncoder(w).Encode(t)
+	err = encodeTrace(w, t)
 	if err == nil {
 		err = w.Flush()
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
+	return err
+}
+
+// encodeTrace writes t as json.Encoder would, one event at a time, so that
+// the encoding of a long trace is never held in memory whole.
+func encodeTrace(w io.Writer, t traceJSON) error {
+	head, err := json.Marshal(struct {
+		Kernel    string `json:"kernel"`
+		Truncated bool   `json:"truncated"`
+	}{t.Kernel, t.Truncated})
+	if err != nil {
+		return err
+	}
+	head = append(head[:len(head)-1], `,"events":[`...)
+	if _, err := w.Write(head); err != nil {
+		return err
+	}
+	for i, e := range t.Events {
+		b, err := json.Marshal(e)
+		if err != nil {
+			return err
+		}
+		if i > 0 {
+			if _, err := io.WriteString(w, ","); err != nil {
+				return err
+			}
+		}
+		if _, err := w.Write(b); err != nil {
+			return err
+		}
+	}
+	_, err = io.WriteString(w, "]}\n")
 	return err
 }
 

@@ -335,6 +335,7 @@ func TestLaunchBadInput(t *testing.T) {
 		{cat(h, three, []string{"--shared", "1M"}), "--shared 1M"},
 		{cat(h, three, []string{"--max-instructions", "-1"}), "--max-instructions"},
 		{cat(h, three, []string{"--trace-limit", "0"}), "--trace-limit 0"},
+		{cat(h, three, []string{"--trace-limit", "2097153"}), "--trace-limit 2097153: want 1..2097152"},
 		{cat(h, three, []string{"--bogus"}), "bogus"},
 	} {
 		for _, cmd := range []string{"launch", "race"} {
@@ -490,5 +491,37 @@ func TestRaceFatal(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(stdout), &j); err != nil || code != exitFail || j.Report.Fatal == nil || j.Report.Fatal.Type != "deadlock" {
 		t.Errorf("--json: exit %d, %v, %+v\n%s", code, err, j.Report.Fatal, stdout)
+	}
+}
+
+// TestEncodeTrace: the trace file, written an event at a time, is what
+// encoding/json's Encoder writes for the whole value at once.
+func TestEncodeTrace(t *testing.T) {
+	m, err := cpuemu.LoadKernel("lane_handoff")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev := cpuemu.NewDevice()
+	in, _ := dev.Alloc(4 * 64)
+	out, _ := dev.Alloc(4 * 64)
+	res, err := m.Launch(dev, "lane_handoff", cpuemu.LaunchConfig{Grid: cpuemu.Dim3{X: 1, Y: 1, Z: 1}, Block: cpuemu.Dim3{X: 64, Y: 1, Z: 1}, Trace: true, TraceLimit: 500}, in, out, uint32(64))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tr := range []traceJSON{
+		{Kernel: res.Kernel, Truncated: res.TraceTruncated, Events: res.Trace},
+		{Kernel: `k<"&>`, Truncated: true, Events: res.Trace[:1]},
+		{Kernel: "empty", Events: []cpuemu.TraceEvent{}},
+	} {
+		var want, got bytes.Buffer
+		if err := json.NewEncoder(&want).Encode(tr); err != nil {
+			t.Fatal(err)
+		}
+		if err := encodeTrace(&got, tr); err != nil {
+			t.Fatal(err)
+		}
+		if got.String() != want.String() {
+			t.Errorf("kernel %q, %d events: encodeTrace wrote\n%.300s\nwant\n%.300s", tr.Kernel, len(tr.Events), got.String(), want.String())
+		}
 	}
 }
