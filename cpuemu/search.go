@@ -116,12 +116,13 @@ func SearchSchedules(seeds int, run RunFunc) (*SearchResult, error) {
 		return nil, fmt.Errorf("search schedules: the lockstep reference run failed: %w", err)
 	}
 	r := &SearchResult{Reference: ref, FirstDiff: -1}
-	cands := make([]Schedule, 0, seeds+1)
-	cands = append(cands, Schedule{Scheduler: Adversarial})
-	for i := 1; i <= seeds; i++ {
-		cands = append(cands, Schedule{Scheduler: Random, Seed: uint64(i)})
-	}
-	for _, s := range cands {
+	// The candidates are made as they are tried, not listed first: seeds
+	// costs time, never memory up front.
+	for i := 0; i <= seeds; i++ {
+		s := Schedule{Scheduler: Adversarial}
+		if i > 0 {
+			s = Schedule{Scheduler: Random, Seed: uint64(i)}
+		}
 		out, err := run(s)
 		r.Tried = append(r.Tried, s)
 		if err == nil && bytes.Equal(out, ref) {

@@ -334,6 +334,21 @@ func TestSearchSchedulesLockstepFails(t *testing.T) {
 	}
 }
 
+// TestSearchSchedulesManySeeds: seeds costs only the runs made, so a huge
+// count that stops at its first candidate allocates nothing for the rest.
+func TestSearchSchedulesManySeeds(t *testing.T) {
+	f := &searchFake{f: func(s Schedule, _ int) ([]byte, error) {
+		if s.Scheduler == Random && s.Seed == 2 {
+			return []byte("b"), nil
+		}
+		return []byte("a"), nil
+	}}
+	r, err := SearchSchedules(1<<50, f.run)
+	if err != nil || !r.Found || r.Differing != (Schedule{Scheduler: Random, Seed: 2}) || len(r.Tried) != 3 {
+		t.Fatalf("seeds 2^50: %v, %v", r, err)
+	}
+}
+
 func TestSearchSchedulesNegativeSeeds(t *testing.T) {
 	f := &searchFake{f: func(Schedule, int) ([]byte, error) { return nil, nil }}
 	if r, err := SearchSchedules(-1, f.run); err == nil || r != nil {
