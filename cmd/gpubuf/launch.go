@@ -178,8 +178,8 @@ func parseLaunchFlags(race bool, args []string, stderr io.Writer) (*launchOpts, 
 	if o.sched, err = cpuemu.ParseScheduler(*sched); err != nil {
 		return nil, usageFail(stderr, o.cmd, "--scheduler: %v", err)
 	}
-	if o.seeds < 0 {
-		return nil, usageFail(stderr, o.cmd, "--seeds %d: must not be negative", o.seeds)
+	if o.seeds < 0 || o.seeds > maxSeeds {
+		return nil, usageFail(stderr, o.cmd, "--seeds %d: want 0..%d", o.seeds, maxSeeds)
 	}
 	if race && o.backend != "" && o.backend != gpu.BackendEmu {
 		return nil, usageFail(stderr, o.cmd, "--backend %s: the race checker runs on the emulator only (--backend emu)", o.backend)

@@ -353,8 +353,10 @@ func TestLaunchBadInput(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "x")); err == nil {
 		t.Error("a rejected command left its --out file")
 	}
-	if code, _, stderr := runCLI("race", "--seeds", "-1", "--kernel", "lane_handoff", "--grid", "1", "--block", "64"); code != exitUsage || !strings.Contains(stderr, "--seeds") {
-		t.Errorf("--seeds -1: exit %d: %s", code, stderr)
+	for _, n := range []string{"-1", "1048577", "1000000000000"} {
+		if code, _, stderr := runCLI("race", "--seeds", n, "--kernel", "lane_handoff", "--grid", "1", "--block", "64"); code != exitUsage || !strings.Contains(stderr, "--seeds "+n+": want 0..1048576") {
+			t.Errorf("--seeds %s: exit %d: %s", n, code, stderr)
+		}
 	}
 	if code, _, stderr := runCLI("launch", "-h"); code != exitOK || !strings.Contains(stderr, "buf:BYTES") {
 		t.Errorf("launch -h: exit %d: %s", code, stderr)

@@ -127,8 +127,8 @@ func demo(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "gpubuf demo: --size %d: want 1..1000\n", *size)
 		return exitUsage
 	}
-	if *seeds < 0 {
-		fmt.Fprintf(stderr, "gpubuf demo: --seeds %d: must not be negative\n", *seeds)
+	if *seeds < 0 || *seeds > maxSeeds {
+		fmt.Fprintf(stderr, "gpubuf demo: --seeds %d: want 0..%d\n", *seeds, maxSeeds)
 		return exitUsage
 	}
 	dev, err := openDevice(*backend, gpu.EmuOptions{Scheduler: s.String(), Seed: *seed})

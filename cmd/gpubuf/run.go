@@ -112,10 +112,10 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return fail("--slot-size %d is smaller than one %d-byte record (--record-size)", o.slotSize, o.recordSize)
 	case o.input == "" && o.records <= 0:
 		return fail("--records %d: must be positive", o.records)
-	case o.slots <= 0:
-		return fail("--slots %d: must be positive", o.slots)
-	case o.depth < 0:
-		return fail("--depth %d: must be positive", o.depth)
+	case o.slots <= 0 || o.slots > host.MaxSlots:
+		return fail("--slots %d: want 1..%d", o.slots, host.MaxSlots)
+	case o.depth < 0 || o.depth > host.MaxSlots:
+		return fail("--depth %d: want 1..%d", o.depth, host.MaxSlots)
 	case o.streams <= 0:
 		return fail("--streams %d: must be positive", o.streams)
 	case o.streams > max(o.depth, o.slots):
@@ -256,6 +256,14 @@ func (o runOpts) stages() ([]host.KernelSpec, func([]byte) []byte, error) {
 		}
 		if o.outPerRec < 0 || o.outPerBat < 0 || o.outPerRec+o.outPerBat == 0 {
 			return nil, nil, fmt.Errorf("--out-per-record %d, --out-per-batch %d: give the kernel's output size (non-negative, not both 0)", o.outPerRec, o.outPerBat)
+		}
+		for _, f := range []struct {
+			name string
+			n    int
+		}{{"--out-per-record", o.outPerRec}, {"--out-per-batch", o.outPerBat}} {
+			if f.n > maxBufBytes {
+				return nil, nil, fmt.Errorf("%s %d: want at most %d bytes", f.name, f.n, int64(maxBufBytes))
+			}
 		}
 		spec := host.KernelSpec{Name: o.kernels[0], PTX: b, Unit: o.unit, OutPerRecord: o.outPerRec, OutPerBatch: o.outPerBat, ZeroOut: o.zeroOut}
 		return []host.KernelSpec{spec}, nil, nil

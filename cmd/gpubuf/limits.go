@@ -1,15 +1,23 @@
 package main
 
+// Bounds on what the command line may ask for: every size a user gives is
+// checked against one of these (or a limit of the package it goes to)
+// before anything is allocated, and bad input exits 2 naming its flag.
+
 import (
 	"fmt"
 	"io"
 	"os"
 )
 
-// maxPTXFileBytes bounds a PTX file the CLI reads (launch, race, run
-// --ptx). It matches the PTX front end's limit on source size, so a file
-// the front end would refuse is refused before it is read whole.
-const maxPTXFileBytes = 64 << 20
+const (
+	// maxPTXFileBytes bounds a PTX file the CLI reads (launch, race, run
+	// --ptx). It matches the PTX front end's limit on source size, so a
+	// file the front end would refuse is refused before it is read whole.
+	maxPTXFileBytes = 64 << 20
+	// maxSeeds bounds --seeds (race, demo): each seed is a launch.
+	maxSeeds = 1 << 20
+)
 
 // tooLongError is a file longer than its reader's limit.
 type tooLongError struct {
