@@ -635,6 +635,28 @@ func TestMemoryErrors(t *testing.T) {
 	_, err = d.Alloc(0)
 	isMem(t, "alloc 0", err)
 
+	// Reserved bytes count against the same limit as allocations.
+	r := cpuemu.NewDevice()
+	r.SetMemoryLimit(1024)
+	if _, err := r.Alloc(512); err != nil {
+		t.Fatal(err)
+	}
+	isMem(t, "reserve past the limit", r.Reserve(513))
+	if err := r.Reserve(500); err != nil {
+		t.Fatalf("reserve 500 of the 512 left: %v", err)
+	}
+	_, err = r.Alloc(13)
+	isMem(t, "alloc past the limit with bytes reserved", err)
+	isMem(t, "unreserve more than reserved", r.Unreserve(501))
+	isMem(t, "unreserve 0", r.Unreserve(0))
+	isMem(t, "reserve 0", r.Reserve(0))
+	if err := r.Unreserve(500); err != nil {
+		t.Fatalf("unreserve 500: %v", err)
+	}
+	if _, err := r.Alloc(512); err != nil {
+		t.Errorf("alloc of the 512 left after unreserve: %v", err)
+	}
+
 	isMem(t, "write past the end", d.Write(p+500, make([]byte, 13)))
 	if err := d.Write(p+500, make([]byte, 12)); err != nil {
 		t.Errorf("write up to the end: %v", err)

@@ -35,7 +35,8 @@ type Device struct {
 	mu       sync.Mutex
 	allocs   []*allocation // sorted by base
 	next     uint64
-	inUse    int64
+	inUse    int64 // bytes allocated, and reserved
+	reserved int64 // bytes reserved (see Reserve)
 	limit    int64
 	modules  map[*Module]bool
 	launchMu sync.Mutex // one launch at a time per device
@@ -46,7 +47,7 @@ type allocation struct {
 	data []byte
 }
 
-// DefaultMemoryLimit bounds the bytes a Device may allocate.
+// DefaultMemoryLimit bounds the bytes a Device may allocate (and reserve).
 const DefaultMemoryLimit = 4 << 30
 
 // NewDevice returns an empty emulated device with the default memory limit.
@@ -54,7 +55,8 @@ func NewDevice() *Device {
 	return &Device{next: globalBase, limit: DefaultMemoryLimit, modules: map[*Module]bool{}}
 }
 
-// SetMemoryLimit changes the most bytes the device may hold allocated.
+// SetMemoryLimit changes the most bytes the device may hold allocated and
+// reserved.
 func (d *Device) SetMemoryLimit(n int64) { d.mu.Lock(); d.limit = n; d.mu.Unlock() }
 
 // MemoryError is a bad host-side memory call: an unknown pointer, a copy
@@ -101,6 +103,37 @@ func (d *Device) Free(p DevicePtr) error {
 	}
 	d.inUse -= int64(len(d.allocs[i].data))
 	d.allocs = append(d.allocs[:i], d.allocs[i+1:]...)
+	return nil
+}
+
+// Reserve counts n bytes held outside the device against its memory
+// limit, as Alloc counts an allocation, without allocating them: a backend
+// that keeps its host buffers in Go memory reserves them here, so that
+// they are bounded by the same limit as device memory. Over the limit it
+// fails with a *MemoryError, as Alloc does. Unreserve gives them back.
+func (d *Device) Reserve(n int) error {
+	if n <= 0 {
+		return &MemoryError{Op: "reserve", Size: int64(n), Msg: "size must be positive"}
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.inUse+int64(n) > d.limit {
+		return &MemoryError{Op: "reserve", Size: int64(n), Msg: fmt.Sprintf("over the device memory limit (%d of %d bytes in use)", d.inUse, d.limit)}
+	}
+	d.inUse += int64(n)
+	d.reserved += int64(n)
+	return nil
+}
+
+// Unreserve gives back n bytes of a Reserve.
+func (d *Device) Unreserve(n int) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if n <= 0 || int64(n) > d.reserved {
+		return &MemoryError{Op: "unreserve", Size: int64(n), Msg: fmt.Sprintf("not within the %d bytes reserved", d.reserved)}
+	}
+	d.inUse -= int64(n)
+	d.reserved -= int64(n)
 	return nil
 }
 

@@ -38,6 +38,10 @@ type EmuOptions struct {
 	Scheduler string // "lockstep" (default), "roundrobin", "random" or "adversarial"
 	Seed      uint64 // for the random scheduler
 	Check     bool   // run every launch under the race and sync checker
+	// MemoryLimit is the emulated device's memory in bytes, which its
+	// device and host buffers share (Info.TotalMemory); 0 means
+	// cpuemu.DefaultMemoryLimit.
+	MemoryLimit int64
 }
 
 // Driver is a backend. Backends register themselves from an init function,

@@ -10,7 +10,7 @@
 // Each device is one cpuemu.Device, whose memory is an arena of checked
 // allocations; it runs one launch at a time, one block after another, with
 // the scheduler, seed and checker that gpu.EmuOptions name. Device memory
-// and mapped host memory count against cpuemu.DefaultMemoryLimit.
+// and host memory, mapped or not, count against cpuemu.DefaultMemoryLimit.
 //
 // Streams are ordered queues, each served by its own goroutine: copies,
 // memsets, launches, event records and waits return as soon as their
@@ -26,7 +26,8 @@
 // Host memory allocated with gpu.HostMapped is device memory of the
 // emulator exposed as a Go slice (cpuemu.Device.View): kernels read and
 // write it directly, zero-copy. Without the flag a host buffer is an
-// ordinary Go slice. Nothing is page-locked.
+// ordinary Go slice, whose size the device reserves against its memory
+// limit all the same. Nothing is page-locked.
 //
 // Closing waits, it does not cancel: Device.Close and Stream.Close wait for
 // the work already queued; DeviceBuffer.Free and HostBuffer.Free wait for
@@ -67,8 +68,17 @@ func Open(opts gpu.Options) (gpu.Device, error) {
 		}
 		sched = s
 	}
+	limit := opts.Emu.MemoryLimit
+	switch {
+	case limit == 0:
+		limit = cpuemu.DefaultMemoryLimit
+	case limit < 0:
+		return nil, msgErr("open", "memory limit %d: must not be negative", limit)
+	}
+	mem := cpuemu.NewDevice()
+	mem.SetMemoryLimit(limit)
 	d := &device{
-		mem:   cpuemu.NewDevice(),
+		mem:   mem,
 		sched: sched,
 		seed:  opts.Emu.Seed,
 		check: opts.Emu.Check,
@@ -76,7 +86,7 @@ func Open(opts gpu.Options) (gpu.Device, error) {
 			Name:              deviceName,
 			Backend:           gpu.BackendEmu,
 			ComputeCapability: [2]int{7, 0}, // the PTX target the kernels are built for
-			TotalMemory:       cpuemu.DefaultMemoryLimit,
+			TotalMemory:       limit,
 			SMCount:           1, // one block at a time
 			WarpSize:          32,
 			Driver:            "cpuemu (" + sched.String() + ")",

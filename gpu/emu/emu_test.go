@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"runtime"
 	"strings"
 	"sync"
@@ -840,5 +841,63 @@ func TestEmuTypedNilArgs(t *testing.T) {
 	}
 	if err := s.CopyHtoD(out, 0, nilHost, 0, 1); err == nil {
 		t.Error("CopyHtoD from a nil host buffer: no error")
+	}
+}
+
+// TestEmuHostMemoryLimit: host buffers, mapped or not, count against the
+// device's memory limit with its device buffers; one past it fails with
+// cpuemu's *MemoryError inside a *gpu.Error, before any memory is made,
+// and Free gives the bytes back.
+func TestEmuHostMemoryLimit(t *testing.T) {
+	const limit, part = 1 << 20, 600 << 10 // two parts do not fit
+	d := open(t, gpu.EmuOptions{MemoryLimit: limit})
+	if got := d.Info().TotalMemory; got != limit {
+		t.Errorf("TotalMemory %d with MemoryLimit %d", got, limit)
+	}
+	overLimit := func(what string, err error) {
+		t.Helper()
+		if err == nil {
+			t.Errorf("%s past the memory limit: no error", what)
+			return
+		}
+		emuError(t, err)
+		var me *cpuemu.MemoryError
+		if !errors.As(err, &me) || !strings.Contains(err.Error(), "over the device memory limit") {
+			t.Errorf("%s past the memory limit: %v, want a *cpuemu.MemoryError saying so", what, err)
+		}
+	}
+	for _, first := range []gpu.HostFlags{0, gpu.HostMapped} {
+		h := allocHost(t, d, part, first)
+		for _, f := range []gpu.HostFlags{0, gpu.HostMapped} {
+			_, err := d.AllocHost(part, f)
+			overLimit(fmt.Sprintf("AllocHost(%d, %d) after AllocHost(%d, %d)", part, f, part, first), err)
+		}
+		_, err := d.Alloc(part)
+		overLimit(fmt.Sprintf("Alloc(%d) after AllocHost(%d, %d)", part, part, first), err)
+		must(t, h.Free())
+		must(t, h.Free()) // idempotent: gives nothing back twice
+		for _, f := range []gpu.HostFlags{0, gpu.HostMapped} {
+			h := allocHost(t, d, part, f)
+			_, err := d.AllocHost(part, 0)
+			overLimit("AllocHost after Free and AllocHost", err)
+			must(t, h.Free())
+		}
+	}
+	// The whole limit, in host memory, and nothing more.
+	h := allocHost(t, d, limit, 0)
+	_, err := d.AllocHost(1, 0)
+	overLimit("AllocHost(1) with the whole limit held", err)
+	must(t, h.Free())
+
+	// On the default device, a host buffer past its 4 GiB fails at once,
+	// without making the slice.
+	_, err = open(t, gpu.EmuOptions{}).AllocHost(5<<30, 0)
+	overLimit("AllocHost(5 GiB)", err)
+
+	if d, err := gpu.Open(gpu.Options{Backend: gpu.BackendEmu, Emu: gpu.EmuOptions{MemoryLimit: -1}}); err == nil {
+		d.Close()
+		t.Error("MemoryLimit -1: no error")
+	} else {
+		emuError(t, err)
 	}
 }
