@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"os"
 	"strings"
@@ -135,11 +136,15 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	defer src.close()
 
-	dev, err := openDevice(o.backend, gpu.EmuOptions{})
+	dev, err := runDevice(o.backend, gpu.EmuOptions{})
 	if err != nil {
 		return fail("%v", err)
 	}
 	defer dev.Close()
+	// A ring that cannot fit is refused before anything is allocated.
+	if msg := o.checkMemory(stages, dev.Info()); msg != "" {
+		return fail("%s", msg)
+	}
 	order := host.Ordered
 	if o.unordered {
 		order = host.Unordered
@@ -149,6 +154,10 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		Slots: o.slots, Depth: o.depth, Streams: o.streams,
 		ZeroCopy: o.zeroCopy, Order: order, OnError: o.onError,
 	})
+	var ge *gpu.Error
+	if errors.As(err, &ge) && strings.HasPrefix(ge.Op, "alloc") {
+		return fail("%s: the ring does not fit: %v", o.ringFlags(), err)
+	}
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -242,6 +251,96 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 // batchKernel looks up an embedded batch kernel; tests replace it to
 // break a reference on purpose.
 var batchKernel = host.BatchKernel
+
+// runDevice opens run's device; tests replace it.
+var runDevice = openDevice
+
+// ringFlags names the flags that size the ring, with their values.
+func (o runOpts) ringFlags() string {
+	depth := fmt.Sprint(o.depth)
+	if o.depth == 0 {
+		depth = fmt.Sprintf("%d (--slots)", o.slots)
+	}
+	return fmt.Sprintf("--slots %d, --slot-size %s, --depth %s", o.slots, formatSize(o.slotSize), depth)
+}
+
+// checkMemory says, when they cannot fit, how many bytes of the device's
+// memory the ring's slots and frames need; "" when they can. A frame is
+// a batch on the device: its staging buffer (none in zero-copy mode) and
+// every stage's output, and the last output's host copy. The emulator
+// counts host memory as device memory (gpu/emu), so there the slots and
+// the host copies count too.
+func (o runOpts) checkMemory(stages []host.KernelSpec, in gpu.Info) string {
+	hostCounts := in.Backend == gpu.BackendEmu
+	depth := int64(o.depth)
+	if depth == 0 {
+		depth = int64(o.slots)
+	}
+	slotSize := int64(o.slotSize)
+	perSlot := slotSize / int64(o.recordSize)
+	var frame int64
+	if !o.zeroCopy {
+		frame = slotSize
+	}
+	rec := int64(o.recordSize)
+	for i, s := range stages {
+		outPerRec := int64(s.OutPerRecord)
+		if outPerRec < 0 { // as big as its input records (host.KernelSpec)
+			outPerRec = rec
+		}
+		out := max(1, addSat(mulSat(perSlot, outPerRec), int64(s.OutPerBatch)))
+		frame = addSat(frame, out)
+		if i == len(stages)-1 && hostCounts {
+			frame = addSat(frame, out)
+		}
+		rec = outPerRec
+	}
+	need := mulSat(depth, frame)
+	var slots int64
+	if hostCounts {
+		slots = mulSat(int64(o.slots), slotSize)
+		need = addSat(need, slots)
+	}
+	if need <= in.TotalMemory {
+		return ""
+	}
+	what := fmt.Sprintf("%d frames of %s (per batch on the device: a staging buffer and the kernels' outputs)", depth, approxBytes(frame))
+	if hostCounts {
+		what = fmt.Sprintf("%s of slots (the emulator counts host memory as device memory) and %s", approxBytes(slots), what)
+	}
+	return fmt.Sprintf("%s: the ring needs %s, more than the %s of the %s: %s; lower --slots, --slot-size or --depth",
+		o.ringFlags(), approxBytes(need), approxBytes(in.TotalMemory), in.Name, what)
+}
+
+// approxBytes writes a byte count for people: "512 bytes", "1.5 MiB",
+// "9.9 GiB".
+func approxBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// mulSat and addSat are a*b and a+b for non-negative a and b, or
+// math.MaxInt64 when that overflows.
+func mulSat(a, b int64) int64 {
+	if a != 0 && b > math.MaxInt64/a {
+		return math.MaxInt64
+	}
+	return a * b
+}
+
+func addSat(a, b int64) int64 {
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
+}
 
 // stages resolves the --kernel list (or --ptx) into pipeline stages, and,
 // for embedded kernels, the composed Go reference of a batch.

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gpubuf/gpubuf/gpu"
 	"github.com/gpubuf/gpubuf/host"
 )
 
@@ -205,5 +206,90 @@ func TestRunKernelFault(t *testing.T) {
 	}
 	if !strings.Contains(errs, "1 batch(es) failed") {
 		t.Errorf("stderr %q", errs)
+	}
+}
+
+// TestRunRingTooBig: a ring whose slots and frames cannot fit the
+// emulator's 4 GiB is refused at start, naming its flags, before anything
+// is allocated (the emulator counts host slots as device memory).
+func TestRunRingTooBig(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		// 4.9 GiB of 1 MiB slots and as many frames.
+		{[]string{"--slots", "5000", "--slot-size", "1M"}, "--slots 5000, --slot-size 1M, --depth 5000 (--slots): the ring needs 9.9 GiB, more than the 4.0 GiB"},
+		// 8 GiB of slots, and 8 frames of a 1 GiB staging buffer and 16 MiB
+		// of checksums (and their host copy): 16.25 GiB.
+		{[]string{"--slot-size", "1G", "--slots", "8"}, "--slots 8, --slot-size 1G, --depth 8 (--slots): the ring needs 16.2 GiB"},
+		// 4 GiB of slots, and 4 frames of 1 GiB staging buffers.
+		{[]string{"--slot-size", "1G"}, "--slots 4, --slot-size 1G, --depth 4 (--slots): the ring needs 8.1 GiB"},
+		// The frames alone: 3000 of 2 MiB staging buffers and 2 MiB outputs.
+		{[]string{"--slots", "1", "--depth", "3000", "--slot-size", "2M", "--kernel", "batch_scan"}, "--slots 1, --slot-size 2M, --depth 3000: the ring needs"},
+	} {
+		code, out, errs := runCLI(append([]string{"run", "--records", "10"}, c.args...)...)
+		if code != exitUsage || out != "" || !strings.Contains(errs, c.want) || !strings.Contains(errs, "lower --slots, --slot-size or --depth") {
+			t.Errorf("run %v: exit %d, stderr %q; want exit 2 and %q", c.args, code, errs, c.want)
+		}
+	}
+}
+
+// smallEmu is an emulator whose Info claims 4 GiB while it holds 1 MiB:
+// the check at start passes, and the allocation itself fails.
+type smallEmu struct{ gpu.Device }
+
+func (d smallEmu) Info() gpu.Info {
+	i := d.Device.Info()
+	i.TotalMemory = 4 << 30
+	return i
+}
+
+// TestRunAllocationFails: an allocation that fails while the ring is set
+// up exits 2 too, naming the flags that size the ring.
+func TestRunAllocationFails(t *testing.T) {
+	old := runDevice
+	defer func() { runDevice = old }()
+	runDevice = func(backend string, emu gpu.EmuOptions) (gpu.Device, error) {
+		emu.MemoryLimit = 1 << 20
+		d, err := openDevice(backend, emu)
+		return smallEmu{d}, err
+	}
+	code, out, errs := runCLI("run", "--records", "10", "--slots", "5", "--slot-size", "256K", "--depth", "1", "--streams", "1")
+	if code != exitUsage || out != "" || !strings.Contains(errs, "--slots 5, --slot-size 256K, --depth 1: the ring does not fit:") ||
+		!strings.Contains(errs, "slot 4") || !strings.Contains(errs, "over the device memory limit") {
+		t.Errorf("exit %d, stderr %q; want exit 2 naming the flags and the failed allocation", code, errs)
+	}
+	// What fits in that 1 MiB runs.
+	if code, _, errs := runCLI("run", "--records", "10", "--slots", "2", "--slot-size", "128K", "--depth", "2"); code != exitOK {
+		t.Errorf("a ring that fits: exit %d, %s", code, errs)
+	}
+}
+
+// TestRunMemoryCheckByBackend: host slots count against the device's
+// memory on the emulator only; on a GPU they are host memory.
+func TestRunMemoryCheckByBackend(t *testing.T) {
+	o := runOpts{slots: 5000, slotSize: 1 << 20, recordSize: 256, depth: 4}
+	k, err := host.BatchKernel("batch_checksum")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stages := []host.KernelSpec{k.Spec}
+	// 4 frames of a 1 MiB staging buffer and 4096 4-byte checksums.
+	gpuInfo := gpu.Info{Name: "a GPU", Backend: gpu.BackendCUDA, TotalMemory: 4<<20 + 4*4*4096}
+	if msg := o.checkMemory(stages, gpuInfo); msg != "" {
+		t.Errorf("on a GPU with room for the frames: %s", msg)
+	}
+	gpuInfo.TotalMemory--
+	if msg := o.checkMemory(stages, gpuInfo); !strings.Contains(msg, "the ring needs 4.1 MiB") || strings.Contains(msg, "slots (") {
+		t.Errorf("on a GPU one byte short: %q", msg)
+	}
+	// The emulator adds 5000 MiB of slots and the frames' host copies.
+	emuInfo := gpu.Info{Name: "gpubuf PTX emulator", Backend: gpu.BackendEmu, TotalMemory: 5000<<20 + 4<<20 + 2*4*4*4096}
+	if msg := o.checkMemory(stages, emuInfo); msg != "" {
+		t.Errorf("on the emulator with room for it all: %s", msg)
+	}
+	emuInfo.TotalMemory--
+	if msg := o.checkMemory(stages, emuInfo); !strings.Contains(msg, "4.9 GiB of slots") {
+		t.Errorf("on the emulator one byte short: %q", msg)
 	}
 }
