@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -102,6 +103,18 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	default:
 		return fail("--progress %q: want auto, always or never", o.progress)
 	}
+	// The batches on the device at once, and the streams for them: the
+	// default two streams shrink to a smaller depth; more than that, asked
+	// for, is an error.
+	depth := o.depth
+	if depth == 0 {
+		depth = o.slots
+	}
+	streamsSet := false
+	fs.Visit(func(f *flag.Flag) { streamsSet = streamsSet || f.Name == "streams" })
+	if !streamsSet {
+		o.streams = min(o.streams, max(depth, 1))
+	}
 	switch {
 	case len(o.kernels) == 0:
 		return fail("--kernel: name at least one kernel")
@@ -119,8 +132,8 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return fail("--depth %d: want 1..%d", o.depth, host.MaxSlots)
 	case o.streams <= 0:
 		return fail("--streams %d: must be positive", o.streams)
-	case o.streams > max(o.depth, o.slots):
-		return fail("--streams %d: at most one stream per batch on the device (--depth, default --slots: %d)", o.streams, max(o.depth, o.slots))
+	case o.streams > depth && streamsSet:
+		return fail("--streams %d: at most one stream per batch on the device (--depth, default --slots: %d)", o.streams, depth)
 	case o.ptx != "" && len(o.kernels) != 1:
 		return fail("--ptx runs one kernel: --kernel names its entry")
 	case o.ptx != "" && o.verify:

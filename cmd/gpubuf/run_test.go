@@ -147,6 +147,7 @@ func TestRunBadInput(t *testing.T) {
 		{[]string{"--ptx", "testdata/fault_on_dead.ptx", "--kernel", "fault_on_dead", "--unit", "4", "--out-per-batch", "1000000000000"}, "--out-per-batch 1000000000000: want at most 4294967296 bytes"},
 		{[]string{"--streams", "-1"}, "--streams -1: must be positive"},
 		{[]string{"--streams", "5", "--slots", "4"}, "--streams 5: at most one stream per batch on the device"},
+		{[]string{"--streams", "2", "--slots", "4", "--depth", "1"}, "--streams 2: at most one stream per batch on the device (--depth, default --slots: 1)"},
 		{[]string{"--input", filepath.Join(dir, "missing.bin")}, "missing.bin: no such file"},
 		{[]string{"--input", odd, "--record-size", "64"}, "100 bytes is not a whole number of 64-byte records (36 bytes left over)"},
 		{[]string{"--input", empty}, "is empty: no records"},
@@ -254,7 +255,7 @@ func TestRunAllocationFails(t *testing.T) {
 		d, err := openDevice(backend, emu)
 		return smallEmu{d}, err
 	}
-	code, out, errs := runCLI("run", "--records", "10", "--slots", "5", "--slot-size", "256K", "--depth", "1", "--streams", "1")
+	code, out, errs := runCLI("run", "--records", "10", "--slots", "5", "--slot-size", "256K", "--depth", "1")
 	if code != exitUsage || out != "" || !strings.Contains(errs, "--slots 5, --slot-size 256K, --depth 1: the ring does not fit:") ||
 		!strings.Contains(errs, "slot 4") || !strings.Contains(errs, "over the device memory limit") {
 		t.Errorf("exit %d, stderr %q; want exit 2 naming the flags and the failed allocation", code, errs)
@@ -291,5 +292,14 @@ func TestRunMemoryCheckByBackend(t *testing.T) {
 	emuInfo.TotalMemory--
 	if msg := o.checkMemory(stages, emuInfo); !strings.Contains(msg, "4.9 GiB of slots") {
 		t.Errorf("on the emulator one byte short: %q", msg)
+	}
+}
+
+// TestRunDepthOne: a depth of one batch on the device takes one stream
+// without being told; the default two shrink to it.
+func TestRunDepthOne(t *testing.T) {
+	code, s, errs := runJSON(t, "--records", "100", "--record-size", "64", "--slot-size", "1K", "--slots", "4", "--depth", "1", "--verify")
+	if code != exitOK || s.Batches != 7 || s.Verified != 7 || s.MaxInFlight != 1 {
+		t.Errorf("--depth 1: exit %d, %+v, %s", code, s, errs)
 	}
 }
