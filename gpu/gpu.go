@@ -42,6 +42,10 @@ type EmuOptions struct {
 	// device and host buffers share (Info.TotalMemory); 0 means
 	// cpuemu.DefaultMemoryLimit.
 	MemoryLimit int64
+	// Timeout bounds each launch's wall-clock time (cpuemu's
+	// LaunchConfig.Timeout); 0 means none. A launch past it fails with a
+	// *cpuemu.TimeoutError inside the stream's *Error.
+	Timeout time.Duration
 }
 
 // Driver is a backend. Backends register themselves from an init function,

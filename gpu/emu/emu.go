@@ -9,7 +9,7 @@
 //
 // Each device is one cpuemu.Device, whose memory is an arena of checked
 // allocations; it runs one launch at a time, one block after another, with
-// the scheduler, seed and checker that gpu.EmuOptions name. Device memory
+// the scheduler, seed, checker and timeout that gpu.EmuOptions name. Device memory
 // and host memory, mapped or not, count against cpuemu.DefaultMemoryLimit.
 //
 // Streams are ordered queues, each served by its own goroutine: copies,
@@ -43,6 +43,7 @@ package emu
 import (
 	"errors"
 	"sync"
+	"time"
 
 	"github.com/gpubuf/gpubuf/cpuemu"
 	"github.com/gpubuf/gpubuf/gpu"
@@ -75,13 +76,17 @@ func Open(opts gpu.Options) (gpu.Device, error) {
 	case limit < 0:
 		return nil, msgErr("open", "memory limit %d: must not be negative", limit)
 	}
+	if opts.Emu.Timeout < 0 {
+		return nil, msgErr("open", "timeout %v: must not be negative", opts.Emu.Timeout)
+	}
 	mem := cpuemu.NewDevice()
 	mem.SetMemoryLimit(limit)
 	d := &device{
-		mem:   mem,
-		sched: sched,
-		seed:  opts.Emu.Seed,
-		check: opts.Emu.Check,
+		mem:     mem,
+		sched:   sched,
+		seed:    opts.Emu.Seed,
+		check:   opts.Emu.Check,
+		timeout: opts.Emu.Timeout,
 		info: gpu.Info{
 			Name:              deviceName,
 			Backend:           gpu.BackendEmu,
@@ -100,11 +105,12 @@ func Open(opts gpu.Options) (gpu.Device, error) {
 }
 
 type device struct {
-	mem   *cpuemu.Device
-	info  gpu.Info
-	sched cpuemu.Scheduler
-	seed  uint64
-	check bool
+	mem     *cpuemu.Device
+	info    gpu.Info
+	sched   cpuemu.Scheduler
+	seed    uint64
+	check   bool
+	timeout time.Duration
 
 	mu      sync.Mutex // guards what follows
 	closed  bool

@@ -901,3 +901,60 @@ func TestEmuHostMemoryLimit(t *testing.T) {
 		emuError(t, err)
 	}
 }
+
+// spinPTX never ends: one loop that branches back to itself.
+const spinPTX = `
+.version 7.0
+.target sm_70
+.address_size 64
+
+.visible .entry spin(
+	.param .u64 spin_param_0
+)
+{
+	.reg .b32 	%r<2>;
+	.reg .b64 	%rd<3>;
+
+	ld.param.u64 	%rd1, [spin_param_0];
+	cvta.to.global.u64 	%rd2, %rd1;
+	mov.u32 	%r1, 0;
+$L_top:
+	add.s32 	%r1, %r1, 1;
+	st.global.u32 	[%rd2], %r1;
+	bra.uni 	$L_top;
+}
+`
+
+// TestEmuTimeout: EmuOptions.Timeout reaches every launch: a kernel that
+// never ends fails its stream with cpuemu's *TimeoutError, and the stream
+// and device go on working.
+func TestEmuTimeout(t *testing.T) {
+	const timeout = 50 * time.Millisecond
+	d := open(t, gpu.EmuOptions{Timeout: timeout})
+	m, err := d.LoadModule("spin.ptx", []byte(spinPTX))
+	must(t, err)
+	k, err := m.Kernel("spin")
+	must(t, err)
+	b := alloc(t, d, 4)
+	s := newStream(t, d)
+	must(t, s.Launch(k, gpu.LaunchConfig{Grid: gpu.D1(1), Block: gpu.D1(32)}, b))
+	err = s.Synchronize()
+	emuError(t, err)
+	var te *cpuemu.TimeoutError
+	if !errors.As(err, &te) || te.Timeout != timeout || te.Elapsed < timeout {
+		t.Fatalf("spin with a %v timeout: %v, want a *cpuemu.TimeoutError", timeout, err)
+	}
+	// A kernel that ends is not affected.
+	h := handoff(t, d, "lane_handoff")
+	in, out := alloc(t, d, 4*64), alloc(t, d, 4*64)
+	s2 := newStream(t, d)
+	must(t, s2.Launch(h, gpu.LaunchConfig{Grid: gpu.D1(1), Block: gpu.D1(64)}, in, out, uint32(64)))
+	must(t, s2.Synchronize())
+
+	if d, err := gpu.Open(gpu.Options{Backend: gpu.BackendEmu, Emu: gpu.EmuOptions{Timeout: -time.Second}}); err == nil {
+		d.Close()
+		t.Error("Timeout -1s: no error")
+	} else {
+		emuError(t, err)
+	}
+}

@@ -93,6 +93,7 @@ func (k *kernel) config(cfg gpu.LaunchConfig) (cpuemu.LaunchConfig, error) {
 		Scheduler:   d.sched,
 		Seed:        d.seed,
 		Check:       d.check,
+		Timeout:     d.timeout,
 	}
 	name := k.entry.Name
 	bad := func(format string, a ...any) error {
