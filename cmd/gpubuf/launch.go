@@ -16,6 +16,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gpubuf/gpubuf/cpuemu"
 	"github.com/gpubuf/gpubuf/gpu"
@@ -27,8 +28,13 @@ const launchSynopsis = `usage: gpubuf %[1]s [FILE.ptx] --kernel NAME --grid X[,Y
 FILE.ptx is any PTX module; without it, --kernel names an embedded kernel
 (see 'gpubuf kernels'). Flags may come before or after FILE.
 
-exit status: 0 clean; 1 the kernel faulted, deadlocked or hit a limit%[3]s;
-2 bad usage or input
+Two limits stop a kernel that does not end: --max-instructions counts
+lane-instructions, and stops it at the same point on every machine;
+--timeout is wall-clock time, so how far a kernel gets within it depends
+on the machine's speed and load.
+
+exit status: 0 clean; 1 the kernel faulted, deadlocked or hit a limit
+(--max-instructions or --timeout)%[3]s; 2 bad usage or input
 
 `
 
@@ -67,6 +73,8 @@ type launchOpts struct {
 	traceLimit int
 	backend    string
 	maxInstr   int64
+	timeout    time.Duration // in effect: --timeout, or the default for the launch's size
+	timeoutSet bool          // --timeout was given
 }
 
 // outSpec is one --out N=PATH.
@@ -119,7 +127,8 @@ func parseLaunchFlags(race bool, args []string, stderr io.Writer) (*launchOpts, 
 	fs.StringVar(&o.backend, "backend", "", backendFlagHelp+"; race runs on the emulator only")
 	fs.StringVar(&o.trace, "trace", "", "record every lane's instructions and write them to `FILE` as JSON")
 	fs.IntVar(&o.traceLimit, "trace-limit", cpuemu.DefaultTraceLimit, fmt.Sprintf("the most trace events to keep (`N`, at most %d); the file says when more happened", cpuemu.MaxTraceLimit))
-	fs.Int64Var(&o.maxInstr, "max-instructions", 0, "bound on lane-instructions (0: the emulator's default)")
+	fs.Int64Var(&o.maxInstr, "max-instructions", 0, "deterministic bound on lane-instructions, the same on every machine (0: the emulator's default, 2^32)")
+	fs.DurationVar(&o.timeout, "timeout", 0, timeoutHelp)
 
 	// The flag package stops at the first non-flag: parse, take one
 	// positional, parse the rest again.
@@ -189,6 +198,13 @@ func parseLaunchFlags(race bool, args []string, stderr io.Writer) (*launchOpts, 
 	}
 	if o.maxInstr < 0 {
 		return nil, usageFail(stderr, o.cmd, "--max-instructions %d: must not be negative", o.maxInstr)
+	}
+	fs.Visit(func(f *flag.Flag) { o.timeoutSet = o.timeoutSet || f.Name == "timeout" })
+	switch {
+	case o.timeout < 0:
+		return nil, usageFail(stderr, o.cmd, "--timeout %v: must not be negative (0: none)", o.timeout)
+	case !o.timeoutSet:
+		o.timeout = defaultTimeout(o.grid.Count()*o.block.Count(), race)
 	}
 	for _, s := range rawArgs {
 		a, err := parseArgSpec(s)
@@ -310,6 +326,7 @@ func (o *launchOpts) baseConfig() cpuemu.LaunchConfig {
 	return cpuemu.LaunchConfig{
 		Grid: o.grid, Block: o.block, SharedBytes: o.shared,
 		Scheduler: o.sched, Seed: o.seed, MaxInstructions: o.maxInstr,
+		Timeout: o.timeout,
 	}
 }
 
@@ -322,8 +339,11 @@ func errKind(err error) string {
 		le *cpuemu.LimitError
 		ae *cpuemu.ArgError
 		ie *cpuemu.InternalError
+		te *cpuemu.TimeoutError
 	)
 	switch {
+	case errors.As(err, &te): // first: a checked launch's timeout is inside its *CheckError
+		return "timeout"
 	case errors.As(err, &ce):
 		return "check"
 	case errors.As(err, &fe):
@@ -373,6 +393,7 @@ type launchJSON struct {
 	Diagnostics      []cpuemu.Diagnostic `json:"diagnostics"`
 	Outputs          []outJSON           `json:"outputs"`
 	Trace            string              `json:"trace,omitempty"`
+	TimeoutSeconds   float64             `json:"timeout_s"` // the wall-clock limit in effect, 0 for none
 	Error            *errJSON            `json:"error"`
 }
 
@@ -539,6 +560,7 @@ func launchCmd(race bool, args []string, stdout, stderr io.Writer) int {
 
 	if err != nil {
 		fmt.Fprintf(stderr, "gpubuf %s: %v\n", o.cmd, err)
+		o.explainTimeout(err, stderr)
 	}
 	if o.json {
 		j := launchJSON{
@@ -546,6 +568,7 @@ func launchCmd(race bool, args []string, stdout, stderr io.Writer) int {
 			Scheduler: o.sched.String(), Seed: o.seed,
 			Threads: res.Threads, LaneInstructions: res.LaneInstructions, WarpInstructions: res.WarpInstructions,
 			Diagnostics: res.Diagnostics, Outputs: outs, Trace: o.trace, Error: newErrJSON(err),
+			TimeoutSeconds: o.timeout.Seconds(),
 		}
 		if j.Diagnostics == nil {
 			j.Diagnostics = []cpuemu.Diagnostic{}
@@ -609,9 +632,10 @@ type reproJSON struct {
 
 // raceJSON is race's --json output.
 type raceJSON struct {
-	Report       *cpuemu.Report `json:"report"`
-	Reproduction *reproJSON     `json:"reproduction"`
-	Error        *errJSON       `json:"error,omitempty"`
+	Report         *cpuemu.Report `json:"report"`
+	Reproduction   *reproJSON     `json:"reproduction"`
+	TimeoutSeconds float64        `json:"timeout_s"` // the wall-clock limit in effect, 0 for none
+	Error          *errJSON       `json:"error,omitempty"`
 }
 
 // raceReport prints the checker's report and, when it has hazards, searches
@@ -639,14 +663,25 @@ func (o *launchOpts) raceReport(m *cpuemu.Module, entry cpuemu.Entry, res *cpuem
 		}
 	}
 	repro := &reproJSON{Seeds: o.seeds, Message: "no hazards: nothing to reproduce"}
-	if len(rep.Hazards) > 0 {
+	var te *cpuemu.TimeoutError
+	if errors.As(lerr, &te) {
+		// Every run of the search would take as long, and what the
+		// clock stops shows nothing of a schedule.
+		o.explainTimeout(lerr, stderr)
+		if len(rep.Hazards) > 0 {
+			repro.Message = "the launch hit the wall-clock timeout: no schedule search"
+			if !o.json {
+				fmt.Fprintln(stdout, repro.Message)
+			}
+		}
+	} else if len(rep.Hazards) > 0 {
 		o.search(m, entry, repro)
 		if !o.json {
 			fmt.Fprintln(stdout, repro.Message)
 		}
 	}
 	if o.json {
-		if code := writeJSON(stdout, stderr, o.cmd, raceJSON{Report: rep, Reproduction: repro, Error: newErrJSON(lerr)}); code != exitOK {
+		if code := writeJSON(stdout, stderr, o.cmd, raceJSON{Report: rep, Reproduction: repro, TimeoutSeconds: o.timeout.Seconds(), Error: newErrJSON(lerr)}); code != exitOK {
 			return code
 		}
 	}
@@ -721,6 +756,9 @@ func (o *launchOpts) replayCommand(flags string) string {
 	}
 	if o.maxInstr != 0 {
 		parts = append(parts, "--max-instructions", strconv.FormatInt(o.maxInstr, 10))
+	}
+	if o.timeoutSet {
+		parts = append(parts, "--timeout", o.timeout.String())
 	}
 	for i, p := range parts {
 		parts[i] = shellQuote(p)

@@ -38,6 +38,9 @@ func (o *launchOpts) emuOnly() []string {
 	if o.maxInstr != 0 {
 		flags = append(flags, "--max-instructions")
 	}
+	if o.timeoutSet {
+		flags = append(flags, "--timeout")
+	}
 	return flags
 }
 

@@ -5,9 +5,13 @@ package main
 // before anything is allocated, and bad input exits 2 naming its flag.
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"time"
+
+	"github.com/gpubuf/gpubuf/cpuemu"
 )
 
 const (
@@ -18,6 +22,48 @@ const (
 	// maxSeeds bounds --seeds (race, demo): each seed is a launch.
 	maxSeeds = 1 << 20
 )
+
+// The default --timeout of launch and race: a floor, a term per thread,
+// a factor for the race checker, and a ceiling (RATIONALE.md says why).
+const (
+	timeoutFloor         = 10 * time.Second
+	timeoutPerThread     = 100 * time.Microsecond
+	timeoutCheckerFactor = 10
+	timeoutCeiling       = time.Hour
+)
+
+// defaultTimeout is the wall-clock limit of a launch of threads threads,
+// under the checker or not, when --timeout is not given.
+func defaultTimeout(threads int64, checker bool) time.Duration {
+	d := timeoutFloor + time.Duration(min(threads, int64(timeoutCeiling/timeoutPerThread)))*timeoutPerThread
+	if checker {
+		d *= timeoutCheckerFactor
+	}
+	return min(d, timeoutCeiling)
+}
+
+// explainTimeout says, after a launch stopped by the wall clock, which
+// limit that was and how to move it.
+func (o *launchOpts) explainTimeout(err error, stderr io.Writer) {
+	var te *cpuemu.TimeoutError
+	if !errors.As(err, &te) {
+		return
+	}
+	which := "--timeout"
+	if !o.timeoutSet {
+		which = fmt.Sprintf("the default for %d threads", o.grid.Count()*o.block.Count())
+		if o.race {
+			which += " under the checker"
+		}
+	}
+	fmt.Fprintf(stderr, "gpubuf %s: that is the wall-clock limit (%s: %v), which depends on this machine's speed; raise it with --timeout DURATION, or --timeout 0 for none (--max-instructions is the deterministic limit)\n",
+		o.cmd, which, o.timeout)
+}
+
+// timeoutHelp documents --timeout beside --max-instructions.
+const timeoutHelp = `wall-clock limit on the launch, a Go ` + "`DURATION`" + ` (30s, 5m; 0: none). Default: 10s + 100µs a
+thread, ×10 under the race checker, at most 1h. How much a kernel runs within it depends on
+the machine's speed and load; --max-instructions is the limit that does not`
 
 // tooLongError is a file longer than its reader's limit.
 type tooLongError struct {
