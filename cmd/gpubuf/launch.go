@@ -333,13 +333,13 @@ func (o *launchOpts) baseConfig() cpuemu.LaunchConfig {
 // errKind classifies a launch error for JSON.
 func errKind(err error) string {
 	var (
+		te *cpuemu.TimeoutError
 		ce *cpuemu.CheckError
 		fe *cpuemu.FaultError
 		de *cpuemu.DeadlockError
 		le *cpuemu.LimitError
 		ae *cpuemu.ArgError
 		ie *cpuemu.InternalError
-		te *cpuemu.TimeoutError
 	)
 	switch {
 	case errors.As(err, &te): // first: a checked launch's timeout is inside its *CheckError

@@ -17,6 +17,9 @@ import (
 func (o *launchOpts) ptxSource() (name string, ptx []byte, err error) {
 	if o.file != "" {
 		ptx, err = readFileLimit(o.file, maxPTXFileBytes)
+		if err != nil {
+			err = fmt.Errorf("PTX file: %v", err)
+		}
 		return o.file, ptx, err
 	}
 	k, ok := kernels.Lookup(o.kernel)
