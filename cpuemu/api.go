@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/gpubuf/gpubuf/internal/ptx"
 	"github.com/gpubuf/gpubuf/kernels"
@@ -398,6 +399,14 @@ type LaunchConfig struct {
 	// MaxInstructions bounds the lane-instructions of the launch; 0 means
 	// DefaultMaxInstructions. A runaway kernel becomes a LimitError.
 	MaxInstructions int64
+	// Timeout bounds the launch's wall-clock time; 0 means none. A launch
+	// still running after it stops with a *TimeoutError (with the Result
+	// so far, as for a LimitError). Unlike MaxInstructions it depends on
+	// the machine's speed and load, so a launch that stops here may finish
+	// elsewhere. The clock is read every 2^16 lane-instructions and
+	// between blocks, never per instruction, so a launch overruns its
+	// Timeout by at most that much work.
+	Timeout time.Duration
 	// AdversarialBound is how many instructions a lane runs alone before the
 	// adversarial scheduler switches; 0 means DefaultAdversarialBound.
 	AdversarialBound int
@@ -408,7 +417,8 @@ type LaunchConfig struct {
 	Check bool
 	// Trace records what every lane executes, in order, into
 	// Result.Trace, keeping at most TraceLimit events (0 means
-	// DefaultTraceLimit); Result.TraceTruncated says whether more happened.
+	// DefaultTraceLimit, and more than MaxTraceLimit is a *LimitError);
+	// Result.TraceTruncated says whether more happened.
 	Trace      bool
 	TraceLimit int
 }
@@ -528,8 +538,11 @@ func checkConfig(kernel string, p *program, cfg *LaunchConfig) error {
 	if cfg.Scheduler < Lockstep || cfg.Scheduler > Adversarial {
 		return bad("unknown scheduler %d", cfg.Scheduler)
 	}
-	if cfg.MaxInstructions < 0 || cfg.AdversarialBound < 0 || cfg.TraceLimit < 0 {
+	if cfg.MaxInstructions < 0 || cfg.AdversarialBound < 0 || cfg.TraceLimit < 0 || cfg.Timeout < 0 {
 		return bad("negative limit")
+	}
+	if cfg.TraceLimit > MaxTraceLimit {
+		return &LimitError{Kernel: kernel, Limit: "trace events (TraceLimit)", Value: int64(cfg.TraceLimit), Max: MaxTraceLimit}
 	}
 	if cfg.MaxInstructions == 0 {
 		cfg.MaxInstructions = DefaultMaxInstructions

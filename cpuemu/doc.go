@@ -21,7 +21,9 @@
 // Undefined behaviour that the hardware would run through (a membermask
 // without the calling lane, a shuffle from an inactive lane, an integer
 // division by zero) becomes a Diagnostic on the Result; faults, deadlocks
-// and limits abort the launch with a typed error.
+// and limits abort the launch with a typed error: the deterministic
+// instruction limit (MaxInstructions, a *LimitError) and, when one is set,
+// the wall-clock Timeout (a *TimeoutError).
 //
 // The race and sync checker (LaunchConfig.Check, race.go) follows the PTX
 // memory model: a vector clock per lane, shadow state per shared and

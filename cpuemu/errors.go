@@ -3,6 +3,7 @@ package cpuemu
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Dim3 is a 1-3D extent or index.
@@ -97,4 +98,20 @@ type Diagnostic struct {
 
 func (d Diagnostic) String() string {
 	return fmt.Sprintf("%s at %s: %s (block %s warp %d lanes %#08x, %d times)", d.Kind, d.Site, d.Msg, d.CTA, d.Warp, d.Lanes, d.Count)
+}
+
+// TimeoutError is a launch that ran past LaunchConfig.Timeout, a limit on
+// wall-clock time. Unlike the instruction limit (*LimitError) it depends
+// on the machine's speed and load: the same launch may finish on a faster
+// machine, and a run that stops here does not replay.
+type TimeoutError struct {
+	Kernel           string
+	Timeout          time.Duration // the limit
+	Elapsed          time.Duration // how long the launch had run when it was stopped
+	LaneInstructions int64         // executed by then
+}
+
+func (e *TimeoutError) Error() string {
+	return fmt.Sprintf("kernel %s: stopped by the wall-clock timeout of %v after %v (%d lane-instructions)",
+		e.Kernel, e.Timeout, e.Elapsed.Round(time.Millisecond), e.LaneInstructions)
 }

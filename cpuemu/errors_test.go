@@ -697,6 +697,28 @@ func TestMemoryErrors(t *testing.T) {
 	_, err = d.Alloc(0)
 	isMem(t, "alloc 0", err)
 
+	// Reserved bytes count against the same limit as allocations.
+	r := cpuemu.NewDevice()
+	r.SetMemoryLimit(1024)
+	if _, err := r.Alloc(512); err != nil {
+		t.Fatal(err)
+	}
+	isMem(t, "reserve past the limit", r.Reserve(513))
+	if err := r.Reserve(500); err != nil {
+		t.Fatalf("reserve 500 of the 512 left: %v", err)
+	}
+	_, err = r.Alloc(13)
+	isMem(t, "alloc past the limit with bytes reserved", err)
+	isMem(t, "unreserve more than reserved", r.Unreserve(501))
+	isMem(t, "unreserve 0", r.Unreserve(0))
+	isMem(t, "reserve 0", r.Reserve(0))
+	if err := r.Unreserve(500); err != nil {
+		t.Fatalf("unreserve 500: %v", err)
+	}
+	if _, err := r.Alloc(512); err != nil {
+		t.Errorf("alloc of the 512 left after unreserve: %v", err)
+	}
+
 	isMem(t, "write past the end", d.Write(p+500, make([]byte, 13)))
 	if err := d.Write(p+500, make([]byte, 12)); err != nil {
 		t.Errorf("write up to the end: %v", err)
@@ -718,6 +740,8 @@ func TestLaunchLimits(t *testing.T) {
 	limits := []cpuemu.LaunchConfig{
 		{Grid: ptD1(1), Block: ptD1(1), SharedBytes: cpuemu.MaxSharedBytes + 1},
 		{Grid: ptD1(cpuemu.MaxGridThreads/1024 + 1), Block: ptD1(1024)},
+		{Grid: ptD1(1), Block: ptD1(1), Trace: true, TraceLimit: 1<<21 + 1},
+		{Grid: ptD1(1), Block: ptD1(1), TraceLimit: 1 << 30},
 	}
 	for i, cfg := range limits {
 		_, err := m.Launch(d, "put", cfg, out, uint32(1))
@@ -725,6 +749,17 @@ func TestLaunchLimits(t *testing.T) {
 		if !errors.As(err, &le) {
 			t.Errorf("limit case %d: got %v, want a *LimitError", i, err)
 		}
+	}
+	// The ceiling itself is allowed.
+	if _, err := m.Launch(d, "put", cpuemu.LaunchConfig{Grid: ptD1(1), Block: ptD1(1), Trace: true, TraceLimit: 1 << 21}, out, uint32(1)); err != nil {
+		t.Errorf("TraceLimit 1<<21: %v", err)
+	}
+	if _, err := m.Launch(d, "put", cpuemu.LaunchConfig{Grid: ptD1(1), Block: ptD1(1), TraceLimit: 1<<21 + 1}, out, uint32(1)); err == nil ||
+		!strings.Contains(err.Error(), "TraceLimit") || !strings.Contains(err.Error(), "2097152") {
+		t.Errorf("TraceLimit past the ceiling: %v, want an error naming TraceLimit and 2097152", err)
+	}
+	if err := d.Write(out, ptBytes(0xaaaaaaaa)); err != nil {
+		t.Fatal(err)
 	}
 	args := []cpuemu.LaunchConfig{
 		{Grid: ptD1(1), Block: ptD1(1), SharedBytes: -1},

@@ -41,8 +41,8 @@ func (w *warp) exec(pc int32, mask uint32, steps int, limit int32, lockstep bool
 		if l.tr != nil && ex != 0 {
 			l.tr.record(w, pc, o, ex)
 		}
-		if l.count > l.maxCount {
-			l.fail(&LimitError{Kernel: l.p.name, Limit: "lane-instructions", Value: l.count, Max: l.maxCount})
+		if l.count > l.checkAt {
+			l.checkpoint() // the instruction limit, or a timeout's clock
 		}
 		next := pc + 1
 		switch o.code {

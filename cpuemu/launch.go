@@ -7,6 +7,7 @@ import (
 	"runtime/debug"
 	"sort"
 	"strings"
+	"time"
 )
 
 // Lane states.
@@ -30,6 +31,13 @@ type launch struct {
 	count    int64
 	wcount   int64
 	maxCount int64
+	// checkAt is the lane-instruction count past which exec stops to
+	// check the limits: maxCount, or sooner with a Timeout, so that the
+	// clock is read once per timeoutCheckInterval lane-instructions and
+	// the hot loop still compares one counter with one threshold.
+	checkAt  int64
+	start    time.Time
+	deadline time.Time // zero without a Timeout
 	diags    map[diagKey]*Diagnostic
 	order    []diagKey
 	rng      *rand.Rand
@@ -60,6 +68,7 @@ func newLaunch(m *Module, p *program, dev *Device, cfg LaunchConfig, params []by
 	l := &launch{
 		m: m, p: p, dev: dev, cfg: cfg, params: params,
 		maxCount: cfg.MaxInstructions,
+		checkAt:  cfg.MaxInstructions,
 		diags:    map[diagKey]*Diagnostic{},
 		rng:      rand.New(rand.NewPCG(cfg.Seed, 0x9e3779b97f4a7c15)),
 	}
@@ -93,10 +102,14 @@ func (l *launch) run() (res *Result, err error) {
 			res, err = nil, &InternalError{Kernel: l.p.name, Site: site, Panic: r, Stack: string(debug.Stack())}
 		}
 	}()
+	l.startClock()
 	g := l.cfg.Grid
 	for z := uint32(0); z < g.Z; z++ {
 		for y := uint32(0); y < g.Y; y++ {
 			for x := uint32(0); x < g.X; x++ {
+				// Blocks that run few instructions each may never reach a
+				// checkpoint: read the clock between blocks too.
+				l.checkClock()
 				c := l.newCTA(Dim3{x, y, z})
 				l.curCTA = c
 				if l.chk != nil {
@@ -107,6 +120,43 @@ func (l *launch) run() (res *Result, err error) {
 		}
 	}
 	return l.result(), nil
+}
+
+// timeoutCheckInterval is how many lane-instructions a launch with a
+// Timeout runs between two readings of the clock: about a millisecond of
+// emulation at the usual speeds, and a clock reading (some tens of
+// nanoseconds) per interval costs nothing measurable.
+const timeoutCheckInterval = 1 << 16
+
+// startClock starts the launch's wall-clock limit, if it has one.
+func (l *launch) startClock() {
+	l.start = time.Now()
+	if l.cfg.Timeout > 0 {
+		l.deadline = l.start.Add(l.cfg.Timeout)
+		l.checkAt = min(l.maxCount, l.count+timeoutCheckInterval)
+	}
+}
+
+// checkpoint runs when the lane-instruction count passes checkAt: it
+// raises the instruction limit or the timeout, whichever was reached (the
+// instruction limit first, being deterministic), and sets the next
+// checkpoint.
+func (l *launch) checkpoint() {
+	if l.count > l.maxCount {
+		l.fail(&LimitError{Kernel: l.p.name, Limit: "lane-instructions", Value: l.count, Max: l.maxCount})
+	}
+	l.checkClock()
+	l.checkAt = min(l.maxCount, l.count+timeoutCheckInterval)
+}
+
+// checkClock raises a *TimeoutError when the launch is past its deadline.
+func (l *launch) checkClock() {
+	if l.deadline.IsZero() {
+		return
+	}
+	if now := time.Now(); !now.Before(l.deadline) {
+		l.fail(&TimeoutError{Kernel: l.p.name, Timeout: l.cfg.Timeout, Elapsed: now.Sub(l.start), LaneInstructions: l.count})
+	}
 }
 
 func (l *launch) result() *Result {

@@ -33,13 +33,18 @@ const (
 // sees only the allocations of the Device it runs on, and every access is
 // bounds- and alignment-checked.
 type Device struct {
-	mu       sync.Mutex
+	mu       sync.Mutex    // guards the arena; a launch holds it throughout
 	allocs   []*allocation // sorted by base
 	next     uint64
-	inUse    int64
-	limit    int64
 	modules  map[*Module]bool
 	launchMu sync.Mutex // one launch at a time per device
+
+	// acct guards the accounts, apart from mu, so that reserving host
+	// memory never waits for a launch. Taken after mu, never before.
+	acct     sync.Mutex
+	inUse    int64 // bytes allocated, and reserved
+	reserved int64 // bytes reserved (see Reserve)
+	limit    int64
 }
 
 type allocation struct {
@@ -47,7 +52,7 @@ type allocation struct {
 	data []byte
 }
 
-// DefaultMemoryLimit bounds the bytes a Device may allocate.
+// DefaultMemoryLimit bounds the bytes a Device may allocate (and reserve).
 const DefaultMemoryLimit = 4 << 30
 
 // NewDevice returns an empty emulated device with the default memory limit.
@@ -55,8 +60,23 @@ func NewDevice() *Device {
 	return &Device{next: globalBase, limit: DefaultMemoryLimit, modules: map[*Module]bool{}}
 }
 
-// SetMemoryLimit changes the most bytes the device may hold allocated.
-func (d *Device) SetMemoryLimit(n int64) { d.mu.Lock(); d.limit = n; d.mu.Unlock() }
+// SetMemoryLimit changes the most bytes the device may hold allocated and
+// reserved.
+func (d *Device) SetMemoryLimit(n int64) { d.acct.Lock(); d.limit = n; d.acct.Unlock() }
+
+// charge counts n more bytes in use, or fails when they do not fit.
+func (d *Device) charge(op string, n int64, reserve bool) error {
+	d.acct.Lock()
+	defer d.acct.Unlock()
+	if d.inUse+n > d.limit {
+		return &MemoryError{Op: op, Size: n, Msg: fmt.Sprintf("over the device memory limit (%d of %d bytes in use)", d.inUse, d.limit)}
+	}
+	d.inUse += n
+	if reserve {
+		d.reserved += n
+	}
+	return nil
+}
 
 // MemoryError is a bad host-side memory call: an unknown pointer, a copy
 // past the end of an allocation, an allocation over the limit.
@@ -79,8 +99,8 @@ func (d *Device) Alloc(n int) (DevicePtr, error) {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.inUse+int64(n) > d.limit {
-		return 0, &MemoryError{Op: "alloc", Size: int64(n), Msg: fmt.Sprintf("over the device memory limit (%d of %d bytes in use)", d.inUse, d.limit)}
+	if err := d.charge("alloc", int64(n), false); err != nil {
+		return 0, err
 	}
 	base := d.next
 	// A 256-byte guard gap after each allocation turns small overruns into
@@ -88,7 +108,6 @@ func (d *Device) Alloc(n int) (DevicePtr, error) {
 	d.next = (base + uint64(n) + 256 + 255) &^ 255
 	a := &allocation{base: base, data: make([]byte, n)}
 	d.allocs = append(d.allocs, a)
-	d.inUse += int64(n)
 	return DevicePtr(base), nil
 }
 
@@ -100,8 +119,35 @@ func (d *Device) Free(p DevicePtr) error {
 	if i < 0 || d.allocs[i].base != uint64(p) || d.allocs[i].base < globalBase {
 		return &MemoryError{Op: "free", Ptr: p, Msg: "not the start of a live allocation"}
 	}
+	d.acct.Lock()
 	d.inUse -= int64(len(d.allocs[i].data))
+	d.acct.Unlock()
 	d.allocs = append(d.allocs[:i], d.allocs[i+1:]...)
+	return nil
+}
+
+// Reserve counts n bytes held outside the device against its memory
+// limit, as Alloc counts an allocation, without allocating them: a backend
+// that keeps its host buffers in Go memory reserves them here, so that
+// they are bounded by the same limit as device memory. Over the limit it
+// fails with a *MemoryError, as Alloc does. Unreserve gives them back.
+// Unlike Alloc, neither waits for a launch in progress.
+func (d *Device) Reserve(n int) error {
+	if n <= 0 {
+		return &MemoryError{Op: "reserve", Size: int64(n), Msg: "size must be positive"}
+	}
+	return d.charge("reserve", int64(n), true)
+}
+
+// Unreserve gives back n bytes of a Reserve.
+func (d *Device) Unreserve(n int) error {
+	d.acct.Lock()
+	defer d.acct.Unlock()
+	if n <= 0 || int64(n) > d.reserved {
+		return &MemoryError{Op: "unreserve", Size: int64(n), Msg: fmt.Sprintf("not within the %d bytes reserved", d.reserved)}
+	}
+	d.inUse -= int64(n)
+	d.reserved -= int64(n)
 	return nil
 }
 

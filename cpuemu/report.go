@@ -73,8 +73,9 @@ type Report struct {
 	// Other undefined behaviour (division by zero, ...): reported, but
 	// not a hazard, sync or memory error.
 	Other []Diagnostic `json:"other"`
-	// Fatal is what stopped the launch early: a *FaultError, *DeadlockError
-	// or *LimitError, or nil when it ran to the end.
+	// Fatal is what stopped the launch early: a *FaultError,
+	// *DeadlockError, *LimitError or *TimeoutError, or nil when it ran to
+	// the end.
 	Fatal error `json:"-"`
 }
 
@@ -247,7 +248,7 @@ type reportJSON struct {
 type reportAlias Report
 
 type fatalJSON struct {
-	Type    string `json:"type"` // "fault", "deadlock", "limit" or "error"
+	Type    string `json:"type"` // "fault", "deadlock", "limit", "timeout" or "error"
 	Message string `json:"message"`
 }
 
@@ -257,9 +258,10 @@ func (r *Report) MarshalJSON() ([]byte, error) {
 	if r.Fatal != nil {
 		t := "error"
 		var (
-			f *FaultError
-			d *DeadlockError
-			l *LimitError
+			f  *FaultError
+			d  *DeadlockError
+			l  *LimitError
+			to *TimeoutError
 		)
 		switch {
 		case errors.As(r.Fatal, &f):
@@ -268,6 +270,8 @@ func (r *Report) MarshalJSON() ([]byte, error) {
 			t = "deadlock"
 		case errors.As(r.Fatal, &l):
 			t = "limit"
+		case errors.As(r.Fatal, &to):
+			t = "timeout"
 		}
 		j.Fatal = &fatalJSON{Type: t, Message: r.Fatal.Error()}
 	}

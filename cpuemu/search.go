@@ -100,10 +100,12 @@ const searchReplays = 2
 // Random seeds 1..seeds, stopping at the first schedule whose output or
 // error differs from the reference, which it replays twice to confirm that
 // the difference is deterministic. An error under a schedule (a
-// *DeadlockError, *FaultError, *LimitError, ...) counts as a difference.
+// *DeadlockError, *FaultError, *LimitError, ...) counts as a difference,
+// except a *TimeoutError: the wall clock is not part of a schedule, so a
+// run it stops says nothing about one, and the search stops there.
 //
 // It returns an error (wrapping the run's error) only when the lockstep
-// reference run itself fails, or when seeds < 0.
+// reference run itself fails, when a run times out, or when seeds < 0.
 func SearchSchedules(seeds int, run RunFunc) (*SearchResult, error) {
 	if seeds < 0 {
 		return nil, fmt.Errorf("search schedules: %d random seeds; want 0 or more", seeds)
@@ -116,13 +118,17 @@ func SearchSchedules(seeds int, run RunFunc) (*SearchResult, error) {
 		return nil, fmt.Errorf("search schedules: the lockstep reference run failed: %w", err)
 	}
 	r := &SearchResult{Reference: ref, FirstDiff: -1}
-	cands := make([]Schedule, 0, seeds+1)
-	cands = append(cands, Schedule{Scheduler: Adversarial})
-	for i := 1; i <= seeds; i++ {
-		cands = append(cands, Schedule{Scheduler: Random, Seed: uint64(i)})
-	}
-	for _, s := range cands {
+	// The candidates are made as they are tried, not listed first: seeds
+	// costs time, never memory up front.
+	for i := 0; i <= seeds; i++ {
+		s := Schedule{Scheduler: Adversarial}
+		if i > 0 {
+			s = Schedule{Scheduler: Random, Seed: uint64(i)}
+		}
 		out, err := run(s)
+		if err := timedOut(s, err); err != nil {
+			return nil, err
+		}
 		r.Tried = append(r.Tried, s)
 		if err == nil && bytes.Equal(out, ref) {
 			continue
@@ -137,6 +143,9 @@ func SearchSchedules(seeds int, run RunFunc) (*SearchResult, error) {
 		r.Replayed = true
 		for range searchReplays {
 			out2, err2 := run(s)
+			if err := timedOut(s, err2); err != nil {
+				return nil, err
+			}
 			r.Replays++
 			if !sameRun(out, err, out2, err2) {
 				r.Replayed = false
@@ -145,6 +154,15 @@ func SearchSchedules(seeds int, run RunFunc) (*SearchResult, error) {
 		break
 	}
 	return r, nil
+}
+
+// timedOut wraps err when it is a *TimeoutError of the run under s.
+func timedOut(s Schedule, err error) error {
+	var te *TimeoutError
+	if !errors.As(err, &te) {
+		return nil
+	}
+	return fmt.Errorf("search schedules: the run under %s stopped at the wall-clock timeout: %w", s, err)
 }
 
 // sameRun reports whether two runs gave the same result: equal output, or

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gpubuf/gpubuf/kernels"
 )
@@ -331,6 +332,46 @@ func TestSearchSchedulesLockstepFails(t *testing.T) {
 	}
 	if len(f.calls) != 1 {
 		t.Errorf("ran %v after the reference failed", f.calls)
+	}
+}
+
+// TestSearchSchedulesManySeeds: seeds costs only the runs made, so a huge
+// count that stops at its first candidate allocates nothing for the rest.
+func TestSearchSchedulesManySeeds(t *testing.T) {
+	f := &searchFake{f: func(s Schedule, _ int) ([]byte, error) {
+		if s.Scheduler == Random && s.Seed == 2 {
+			return []byte("b"), nil
+		}
+		return []byte("a"), nil
+	}}
+	r, err := SearchSchedules(1<<50, f.run)
+	if err != nil || !r.Found || r.Differing != (Schedule{Scheduler: Random, Seed: 2}) || len(r.Tried) != 3 {
+		t.Fatalf("seeds 2^50: %v, %v", r, err)
+	}
+}
+
+// TestSearchSchedulesTimeout: a run stopped by the wall clock says nothing
+// about its schedule: the search stops with an error instead of calling
+// it a difference, whether the candidate or a replay of it timed out.
+func TestSearchSchedulesTimeout(t *testing.T) {
+	to := &TimeoutError{Kernel: "k", Timeout: time.Second, Elapsed: time.Second}
+	for _, timeoutCall := range []int{3, 5} { // random seed 1; its second replay (calls count from 1: lockstep, adversarial, ...)
+		f := &searchFake{f: func(s Schedule, call int) ([]byte, error) {
+			switch {
+			case call == timeoutCall:
+				return nil, to
+			case s.Scheduler == Random && s.Seed == 1:
+				return []byte("b"), nil
+			}
+			return []byte("a"), nil
+		}}
+		r, err := SearchSchedules(3, f.run)
+		if r != nil || !errors.Is(err, to) || !strings.Contains(err.Error(), "random seed 1 stopped at the wall-clock timeout") {
+			t.Errorf("timeout at call %d: %v, %v; want the timeout as the search's error", timeoutCall, r, err)
+		}
+		if len(f.calls) != timeoutCall {
+			t.Errorf("timeout at call %d: ran %v after it", timeoutCall, f.calls)
+		}
 	}
 }
 

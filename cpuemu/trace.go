@@ -20,6 +20,14 @@ type TraceEvent struct {
 	Loc     string `json:"loc,omitempty"` // CUDA file:line
 }
 
+// MaxTraceLimit bounds LaunchConfig.TraceLimit. A TraceEvent is 120 bytes,
+// and the op name and CUDA location strings it holds are made per
+// instruction, so a trace of single-lane steps (the random and adversarial
+// schedulers) holds about 255 bytes per event: 2^21 events are about half a
+// GiB live, and about 1 GiB at the peak of the slice's growth with the
+// garbage collector's headroom.
+const MaxTraceLimit = 1 << 21
+
 // tracer collects a launch's trace.
 type tracer struct {
 	limit     int

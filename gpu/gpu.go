@@ -40,6 +40,14 @@ type EmuOptions struct {
 	Scheduler string // "lockstep" (default), "roundrobin", "random" or "adversarial"
 	Seed      uint64 // for the random scheduler
 	Check     bool   // run every launch under the race and sync checker
+	// MemoryLimit is the emulated device's memory in bytes, which its
+	// device and host buffers share (Info.TotalMemory); 0 means
+	// cpuemu.DefaultMemoryLimit.
+	MemoryLimit int64
+	// Timeout bounds each launch's wall-clock time (cpuemu's
+	// LaunchConfig.Timeout); 0 means none. A launch past it fails with a
+	// *cpuemu.TimeoutError inside the stream's *Error.
+	Timeout time.Duration
 }
 
 // Driver is a backend. Backends register themselves from an init function,

@@ -250,11 +250,14 @@ func newKernelStage(dev gpu.Device, opts PipelineOptions) (*kernelStage, int, Pi
 	if opts.Slots == 0 {
 		opts.Slots = 4
 	}
+	if opts.Slots < 0 || opts.Slots > MaxSlots {
+		return nil, 0, opts, fmt.Errorf("Slots %d: want 1..%d", opts.Slots, MaxSlots)
+	}
 	if opts.Results == 0 {
 		opts.Results = max(opts.Slots, 1)
 	}
-	if opts.Results < 0 {
-		return nil, 0, opts, fmt.Errorf("Results %d: must be positive", opts.Results)
+	if opts.Results < 0 || opts.Results > 2*MaxSlots {
+		return nil, 0, opts, fmt.Errorf("Results %d: want 1..%d", opts.Results, 2*MaxSlots)
 	}
 	perSlot := opts.SlotSize / opts.RecordSize
 	if perSlot > 1<<31-1 {

@@ -253,6 +253,9 @@ func TestPipelineBadOptions(t *testing.T) {
 		{PipelineOptions{Stages: []KernelSpec{{Name: "x"}}, RecordSize: 4}, "no PTX"},
 		{PipelineOptions{Stages: []KernelSpec{{Name: "nope", PTX: red.Spec.PTX, Unit: 4, OutPerRecord: 4}}, RecordSize: 4}, "nope"},
 		{PipelineOptions{Stages: []KernelSpec{red.Spec}, RecordSize: 4, Slots: -1}, "Slots -1"},
+		{PipelineOptions{Stages: []KernelSpec{red.Spec}, RecordSize: 4, Slots: 1 << 40}, "Slots 1099511627776: want 1..65536"},
+		{PipelineOptions{Stages: []KernelSpec{red.Spec}, RecordSize: 4, Results: 1 << 40}, "Results 1099511627776: want 1..131072"},
+		{PipelineOptions{Stages: []KernelSpec{red.Spec}, RecordSize: 4, Depth: 1 << 40}, "Depth 1099511627776: want 1..65536"},
 	}
 	for _, c := range cases {
 		p, err := NewPipeline(dev, c.opts)

@@ -70,6 +70,12 @@ var (
 	ErrAborted = errors.New("host: batch aborted before it ran")
 )
 
+// MaxSlots bounds the counts of a ring: Slots, Depth (and so Streams), and
+// Completions and PipelineOptions.Results at twice it. The ring makes its
+// queues to these sizes before it allocates a byte of its slots, so they
+// must be bounded by more than the device's memory.
+const MaxSlots = 1 << 16
+
 // RingOptions configure a Ring. SlotSize is required; the rest have
 // defaults.
 type RingOptions struct {
@@ -280,8 +286,8 @@ func (o RingOptions) withDefaults() (RingOptions, error) {
 	if o.Slots == 0 {
 		o.Slots = 4
 	}
-	if o.Slots < 0 {
-		return o, fmt.Errorf("host: RingOptions.Slots %d: must be positive", o.Slots)
+	if o.Slots < 0 || o.Slots > MaxSlots {
+		return o, fmt.Errorf("host: RingOptions.Slots %d: want 1..%d", o.Slots, MaxSlots)
 	}
 	if o.SlotSize <= 0 {
 		return o, fmt.Errorf("host: RingOptions.SlotSize %d: must be positive", o.SlotSize)
@@ -289,8 +295,8 @@ func (o RingOptions) withDefaults() (RingOptions, error) {
 	if o.Depth == 0 {
 		o.Depth = o.Slots
 	}
-	if o.Depth < 0 {
-		return o, fmt.Errorf("host: RingOptions.Depth %d: must be positive", o.Depth)
+	if o.Depth < 0 || o.Depth > MaxSlots {
+		return o, fmt.Errorf("host: RingOptions.Depth %d: want 1..%d", o.Depth, MaxSlots)
 	}
 	if o.Streams == 0 {
 		o.Streams = min(2, o.Depth)
@@ -301,8 +307,8 @@ func (o RingOptions) withDefaults() (RingOptions, error) {
 	if o.Completions == 0 {
 		o.Completions = o.Slots + o.Depth
 	}
-	if o.Completions < 0 {
-		return o, fmt.Errorf("host: RingOptions.Completions %d: must be positive", o.Completions)
+	if o.Completions < 0 || o.Completions > 2*MaxSlots {
+		return o, fmt.Errorf("host: RingOptions.Completions %d: want 1..%d", o.Completions, 2*MaxSlots)
 	}
 	if o.Order != Ordered && o.Order != Unordered {
 		return o, fmt.Errorf("host: RingOptions.Order %d: want Ordered or Unordered", int(o.Order))

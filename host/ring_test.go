@@ -672,6 +672,12 @@ func TestNewRingBadOptions(t *testing.T) {
 		{RingOptions{SlotSize: 8, Depth: 2, Streams: 3}, "Streams"},
 		{RingOptions{SlotSize: 8, Streams: -1}, "Streams"},
 		{RingOptions{SlotSize: 8, Completions: -1}, "Completions"},
+		// Counts past MaxSlots are refused before the ring makes its
+		// queues: these would need terabytes of them.
+		{RingOptions{SlotSize: 8, Slots: 1 << 40}, "Slots 1099511627776: want 1..65536"},
+		{RingOptions{SlotSize: 8, Slots: 1<<16 + 1}, "Slots 65537: want 1..65536"},
+		{RingOptions{SlotSize: 8, Depth: 1 << 40}, "Depth 1099511627776: want 1..65536"},
+		{RingOptions{SlotSize: 8, Completions: 1 << 40}, "Completions 1099511627776: want 1..131072"},
 		{RingOptions{SlotSize: 8, Order: 5}, "Order"},
 		{RingOptions{SlotSize: 8, OnError: 9}, "OnError"},
 		{RingOptions{SlotSize: 8, HostFlags: 1 << 10}, "host flags"},

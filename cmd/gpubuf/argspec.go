@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"os"
 	"strconv"
 	"strings"
 
@@ -279,12 +278,17 @@ func (a *argSpec) load() error {
 	if a.Kind != kindBuf || a.Fill != fillFile {
 		return nil
 	}
-	b, err := os.ReadFile(a.Path)
-	if err != nil {
+	// Reading stops one byte past the buffer: a longer file is an error
+	// whatever its length, and an endless one (/dev/zero) is no different.
+	b, err := readFileLimit(a.Path, int64(a.Bytes))
+	var long *tooLongError
+	switch {
+	case errors.As(err, &long) && long.Size >= 0:
+		return fmt.Errorf("--arg %q: file %s is %d bytes, more than the buffer's %d", a.Text, a.Path, long.Size, a.Bytes)
+	case errors.As(err, &long):
+		return fmt.Errorf("--arg %q: file %s is more than the buffer's %d bytes", a.Text, a.Path, a.Bytes)
+	case err != nil:
 		return fmt.Errorf("--arg %q: %v", a.Text, err)
-	}
-	if len(b) > a.Bytes {
-		return fmt.Errorf("--arg %q: file %s is %d bytes, more than the buffer's %d", a.Text, a.Path, len(b), a.Bytes)
 	}
 	a.data = b
 	return nil

@@ -107,6 +107,9 @@ func benchCmd(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	defer dev.Close()
+	if msg := o.checkRingMemory(dev.Info()); msg != "" {
+		return usageFail(stderr, "bench", "%s", msg)
+	}
 	res, err := runBench(dev, o, stdout)
 	if err != nil {
 		fmt.Fprintf(stderr, "gpubuf bench: %v\n", err)
@@ -228,6 +231,28 @@ func parseBenchFlags(args []string, stderr io.Writer) (*benchOpts, int) {
 		}
 	}
 	return o, exitOK
+}
+
+// checkRingMemory says which ring case cannot fit the device's memory, or
+// "" when every one can. A case of depth D has D slots and D staging
+// buffers; the emulator counts its host slots as device memory too.
+func (o *benchOpts) checkRingMemory(in gpu.Info) string {
+	if !o.sections["ring"] {
+		return ""
+	}
+	perSlot := int64(1)
+	if in.Backend == gpu.BackendEmu {
+		perSlot = 2
+	}
+	for _, size := range o.slotSizes {
+		for _, depth := range o.depths {
+			if need := perSlot * int64(depth) * int64(size); need > in.TotalMemory {
+				return fmt.Sprintf("--slot-sizes %s with --depths %d: a ring of %d slots of %s and as many staging buffers needs %s of device memory, more than the %s of the %s; lower --slot-sizes or --depths",
+					formatSize(size), depth, depth, formatSize(size), approxBytes(need), approxBytes(in.TotalMemory), in.Name)
+			}
+		}
+	}
+	return ""
 }
 
 // parseBenchSize reads a positive byte count of at most 1G, written as

@@ -215,6 +215,10 @@ func TestBenchBadInput(t *testing.T) {
 		{[]string{"--sizes", ""}, "--sizes"},
 		{[]string{"--depths", "0"}, "--depths"},
 		{[]string{"--depths", "2,x"}, "--depths"},
+		// 4 slots and 4 staging buffers of 1 GiB: 8 GiB, on the emulator's 4.
+		{[]string{"--slot-sizes", "64K,1G", "--depths", "2,4"}, "--slot-sizes 1G with --depths 4: a ring of 4 slots of 1G and as many staging buffers needs 8.0 GiB of device memory, more than the 4.0 GiB"},
+		{[]string{"--plot", filepath.Join(dir, "big.png"), "--slot-sizes", "1M", "--depths", "1024,2048"}, "--depths: \"2048\": at most 1024"},
+		{[]string{"--plot", filepath.Join(dir, "big.png"), "--slot-sizes", "3M", "--depths", "1024"}, "--slot-sizes 3M with --depths 1024"},
 		{[]string{"--streams", "0"}, "--streams"},
 		{[]string{"--kernel-bytes", "1000"}, "--kernel-bytes"},
 		{[]string{"--kernel-bytes", "-4K"}, "--kernel-bytes"},

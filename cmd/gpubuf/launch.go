@@ -16,6 +16,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gpubuf/gpubuf/cpuemu"
 	"github.com/gpubuf/gpubuf/gpu"
@@ -28,8 +29,13 @@ const launchSynopsis = `usage: gpubuf %[1]s [FILE.ptx] --kernel NAME --grid X[,Y
 FILE.ptx is any PTX module; without it, --kernel names an embedded kernel
 (see 'gpubuf kernels'). Flags may come before or after FILE.
 
-exit status: 0 clean; 1 the kernel faulted, deadlocked or hit a limit%[3]s;
-2 bad usage or input
+Two limits stop a kernel that does not end: --max-instructions counts
+lane-instructions, and stops it at the same point on every machine;
+--timeout is wall-clock time, so how far a kernel gets within it depends
+on the machine's speed and load.
+
+exit status: 0 clean; 1 the kernel faulted, deadlocked or hit a limit
+(--max-instructions or --timeout)%[3]s; 2 bad usage or input
 
 `
 
@@ -68,6 +74,8 @@ type launchOpts struct {
 	traceLimit int
 	backend    string
 	maxInstr   int64
+	timeout    time.Duration // in effect: --timeout, or the default for the launch's size
+	timeoutSet bool          // --timeout was given
 }
 
 // outSpec is one --out N=PATH.
@@ -119,8 +127,9 @@ func parseLaunchFlags(race bool, args []string, stderr io.Writer) (*launchOpts, 
 	fs.BoolVar(&o.json, "json", false, "print a JSON object on stdout")
 	fs.StringVar(&o.backend, "backend", "", backendFlagHelp+"; race runs on the emulator only")
 	fs.StringVar(&o.trace, "trace", "", "record every lane's instructions and write them to `FILE` as JSON")
-	fs.IntVar(&o.traceLimit, "trace-limit", cpuemu.DefaultTraceLimit, "the most trace events to keep (`N`); the file says when more happened")
-	fs.Int64Var(&o.maxInstr, "max-instructions", 0, "bound on lane-instructions (0: the emulator's default)")
+	fs.IntVar(&o.traceLimit, "trace-limit", cpuemu.DefaultTraceLimit, fmt.Sprintf("the most trace events to keep (`N`, at most %d); the file says when more happened", cpuemu.MaxTraceLimit))
+	fs.Int64Var(&o.maxInstr, "max-instructions", 0, "deterministic bound on lane-instructions, the same on every machine (0: the emulator's default, 2^32)")
+	fs.DurationVar(&o.timeout, "timeout", 0, timeoutHelp)
 
 	// The flag package stops at the first non-flag: parse, take one
 	// positional, parse the rest again.
@@ -179,17 +188,24 @@ func parseLaunchFlags(race bool, args []string, stderr io.Writer) (*launchOpts, 
 	if o.sched, err = cpuemu.ParseScheduler(*sched); err != nil {
 		return nil, usageFail(stderr, o.cmd, "--scheduler: %v", err)
 	}
-	if o.seeds < 0 {
-		return nil, usageFail(stderr, o.cmd, "--seeds %d: must not be negative", o.seeds)
+	if o.seeds < 0 || o.seeds > maxSeeds {
+		return nil, usageFail(stderr, o.cmd, "--seeds %d: want 0..%d", o.seeds, maxSeeds)
 	}
 	if race && o.backend != "" && o.backend != gpu.BackendEmu {
 		return nil, usageFail(stderr, o.cmd, "--backend %s: the race checker runs on the emulator only (--backend emu)", o.backend)
 	}
-	if o.traceLimit < 1 {
-		return nil, usageFail(stderr, o.cmd, "--trace-limit %d: must be at least 1", o.traceLimit)
+	if o.traceLimit < 1 || o.traceLimit > cpuemu.MaxTraceLimit {
+		return nil, usageFail(stderr, o.cmd, "--trace-limit %d: want 1..%d (a trace is held in memory, about 250 bytes an event)", o.traceLimit, cpuemu.MaxTraceLimit)
 	}
 	if o.maxInstr < 0 {
 		return nil, usageFail(stderr, o.cmd, "--max-instructions %d: must not be negative", o.maxInstr)
+	}
+	fs.Visit(func(f *flag.Flag) { o.timeoutSet = o.timeoutSet || f.Name == "timeout" })
+	switch {
+	case o.timeout < 0:
+		return nil, usageFail(stderr, o.cmd, "--timeout %v: must not be negative (0: none)", o.timeout)
+	case !o.timeoutSet:
+		o.timeout = defaultTimeout(o.grid.Count()*o.block.Count(), race)
 	}
 	for _, s := range rawArgs {
 		a, err := parseArgSpec(s)
@@ -337,12 +353,14 @@ func (o *launchOpts) baseConfig() cpuemu.LaunchConfig {
 	return cpuemu.LaunchConfig{
 		Grid: o.grid, Block: o.block, SharedBytes: o.shared,
 		Scheduler: o.sched, Seed: o.seed, MaxInstructions: o.maxInstr,
+		Timeout: o.timeout,
 	}
 }
 
 // errKind classifies a launch error for JSON.
 func errKind(err error) string {
 	var (
+		te *cpuemu.TimeoutError
 		ce *cpuemu.CheckError
 		fe *cpuemu.FaultError
 		de *cpuemu.DeadlockError
@@ -353,6 +371,8 @@ func errKind(err error) string {
 		se *cpuemu.SyntaxError
 	)
 	switch {
+	case errors.As(err, &te): // first: a checked launch's timeout is inside its *CheckError
+		return "timeout"
 	case errors.As(err, &ce):
 		return "check"
 	case errors.As(err, &fe):
@@ -406,6 +426,7 @@ type launchJSON struct {
 	Diagnostics      []cpuemu.Diagnostic `json:"diagnostics"`
 	Outputs          []outJSON           `json:"outputs"`
 	Trace            string              `json:"trace,omitempty"`
+	TimeoutSeconds   float64             `json:"timeout_s"` // the wall-clock limit in effect, 0 for none
 	Error            *errJSON            `json:"error"`
 }
 
@@ -426,13 +447,45 @@ func writeTrace(path string, res *cpuemu.Result) error {
 		return err
 	}
 	w := bufio.NewWriter(f)
-	err = json.NewEncoder(w).Encode(t)
+	err = encodeTrace(w, t)
 	if err == nil {
 		err = w.Flush()
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
+	return err
+}
+
+// encodeTrace writes t as json.Encoder would, one event at a time, so that
+// the encoding of a long trace is never held in memory whole.
+func encodeTrace(w io.Writer, t traceJSON) error {
+	head, err := json.Marshal(struct {
+		Kernel    string `json:"kernel"`
+		Truncated bool   `json:"truncated"`
+	}{t.Kernel, t.Truncated})
+	if err != nil {
+		return err
+	}
+	head = append(head[:len(head)-1], `,"events":[`...)
+	if _, err := w.Write(head); err != nil {
+		return err
+	}
+	for i, e := range t.Events {
+		b, err := json.Marshal(e)
+		if err != nil {
+			return err
+		}
+		if i > 0 {
+			if _, err := io.WriteString(w, ","); err != nil {
+				return err
+			}
+		}
+		if _, err := w.Write(b); err != nil {
+			return err
+		}
+	}
+	_, err = io.WriteString(w, "]}\n")
 	return err
 }
 
@@ -544,6 +597,7 @@ func launchCmd(race bool, args []string, stdout, stderr io.Writer) int {
 
 	if err != nil {
 		fmt.Fprintf(stderr, "gpubuf %s: %v\n", o.cmd, err)
+		o.explainTimeout(err, stderr)
 	}
 	if o.json {
 		j := launchJSON{
@@ -551,6 +605,7 @@ func launchCmd(race bool, args []string, stdout, stderr io.Writer) int {
 			Scheduler: o.sched.String(), Seed: o.seed,
 			Threads: res.Threads, LaneInstructions: res.LaneInstructions, WarpInstructions: res.WarpInstructions,
 			Diagnostics: res.Diagnostics, Outputs: outs, Trace: o.trace, Error: newErrJSON(err),
+			TimeoutSeconds: o.timeout.Seconds(),
 		}
 		if j.Diagnostics == nil {
 			j.Diagnostics = []cpuemu.Diagnostic{}
@@ -614,9 +669,10 @@ type reproJSON struct {
 
 // raceJSON is race's --json output.
 type raceJSON struct {
-	Report       *cpuemu.Report `json:"report"`
-	Reproduction *reproJSON     `json:"reproduction"`
-	Error        *errJSON       `json:"error,omitempty"`
+	Report         *cpuemu.Report `json:"report"`
+	Reproduction   *reproJSON     `json:"reproduction"`
+	TimeoutSeconds float64        `json:"timeout_s"` // the wall-clock limit in effect, 0 for none
+	Error          *errJSON       `json:"error,omitempty"`
 }
 
 // raceReport prints the checker's report and, when it has hazards, searches
@@ -644,14 +700,25 @@ func (o *launchOpts) raceReport(m *cpuemu.Module, entry kernelEntry, res *cpuemu
 		}
 	}
 	repro := &reproJSON{Seeds: o.seeds, Message: "no hazards: nothing to reproduce"}
-	if len(rep.Hazards) > 0 {
+	var te *cpuemu.TimeoutError
+	if errors.As(lerr, &te) {
+		// Every run of the search would take as long, and what the
+		// clock stops shows nothing of a schedule.
+		o.explainTimeout(lerr, stderr)
+		if len(rep.Hazards) > 0 {
+			repro.Message = "the launch hit the wall-clock timeout: no schedule search"
+			if !o.json {
+				fmt.Fprintln(stdout, repro.Message)
+			}
+		}
+	} else if len(rep.Hazards) > 0 {
 		o.search(m, entry, repro)
 		if !o.json {
 			fmt.Fprintln(stdout, repro.Message)
 		}
 	}
 	if o.json {
-		if code := writeJSON(stdout, stderr, o.cmd, raceJSON{Report: rep, Reproduction: repro, Error: newErrJSON(lerr)}); code != exitOK {
+		if code := writeJSON(stdout, stderr, o.cmd, raceJSON{Report: rep, Reproduction: repro, TimeoutSeconds: o.timeout.Seconds(), Error: newErrJSON(lerr)}); code != exitOK {
 			return code
 		}
 	}
@@ -726,6 +793,9 @@ func (o *launchOpts) replayCommand(flags string) string {
 	}
 	if o.maxInstr != 0 {
 		parts = append(parts, "--max-instructions", strconv.FormatInt(o.maxInstr, 10))
+	}
+	if o.timeoutSet {
+		parts = append(parts, "--timeout", o.timeout.String())
 	}
 	for i, p := range parts {
 		parts[i] = shellQuote(p)

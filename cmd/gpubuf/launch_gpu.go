@@ -17,7 +17,7 @@ import (
 // embedded module that holds --kernel.
 func (o *launchOpts) ptxSource() (name string, ptx []byte, err error) {
 	if o.file != "" {
-		ptx, err = os.ReadFile(o.file)
+		ptx, err = readFileLimit(o.file, maxPTXFileBytes)
 		if err != nil {
 			err = fmt.Errorf("PTX file: %v", err)
 		}
@@ -45,6 +45,9 @@ func (o *launchOpts) emuOnly() []string {
 	}
 	if o.maxInstr != 0 {
 		flags = append(flags, "--max-instructions")
+	}
+	if o.timeoutSet {
+		flags = append(flags, "--timeout")
 	}
 	return flags
 }

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gpubuf/gpubuf/cpuemu"
 	"github.com/gpubuf/gpubuf/kernels"
@@ -335,6 +336,7 @@ func TestLaunchBadInput(t *testing.T) {
 		{cat(h, three, []string{"--shared", "1M"}), "--shared 1M"},
 		{cat(h, three, []string{"--max-instructions", "-1"}), "--max-instructions"},
 		{cat(h, three, []string{"--trace-limit", "0"}), "--trace-limit 0"},
+		{cat(h, three, []string{"--trace-limit", "2097153"}), "--trace-limit 2097153: want 1..2097152"},
 		{cat(h, three, []string{"--bogus"}), "bogus"},
 	} {
 		for _, cmd := range []string{"launch", "race"} {
@@ -352,8 +354,10 @@ func TestLaunchBadInput(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "x")); err == nil {
 		t.Error("a rejected command left its --out file")
 	}
-	if code, _, stderr := runCLI("race", "--seeds", "-1", "--kernel", "lane_handoff", "--grid", "1", "--block", "64"); code != exitUsage || !strings.Contains(stderr, "--seeds") {
-		t.Errorf("--seeds -1: exit %d: %s", code, stderr)
+	for _, n := range []string{"-1", "1048577", "1000000000000"} {
+		if code, _, stderr := runCLI("race", "--seeds", n, "--kernel", "lane_handoff", "--grid", "1", "--block", "64"); code != exitUsage || !strings.Contains(stderr, "--seeds "+n+": want 0..1048576") {
+			t.Errorf("--seeds %s: exit %d: %s", n, code, stderr)
+		}
 	}
 	if code, _, stderr := runCLI("launch", "-h"); code != exitOK || !strings.Contains(stderr, "buf:BYTES") {
 		t.Errorf("launch -h: exit %d: %s", code, stderr)
@@ -490,5 +494,142 @@ func TestRaceFatal(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(stdout), &j); err != nil || code != exitFail || j.Report.Fatal == nil || j.Report.Fatal.Type != "deadlock" {
 		t.Errorf("--json: exit %d, %v, %+v\n%s", code, err, j.Report.Fatal, stdout)
+	}
+}
+
+// TestEncodeTrace: the trace file, written an event at a time, is what
+// encoding/json's Encoder writes for the whole value at once.
+func TestEncodeTrace(t *testing.T) {
+	m, err := cpuemu.LoadKernel("lane_handoff")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev := cpuemu.NewDevice()
+	in, _ := dev.Alloc(4 * 64)
+	out, _ := dev.Alloc(4 * 64)
+	res, err := m.Launch(dev, "lane_handoff", cpuemu.LaunchConfig{Grid: cpuemu.Dim3{X: 1, Y: 1, Z: 1}, Block: cpuemu.Dim3{X: 64, Y: 1, Z: 1}, Trace: true, TraceLimit: 500}, in, out, uint32(64))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tr := range []traceJSON{
+		{Kernel: res.Kernel, Truncated: res.TraceTruncated, Events: res.Trace},
+		{Kernel: `k<"&>`, Truncated: true, Events: res.Trace[:1]},
+		{Kernel: "empty", Events: []cpuemu.TraceEvent{}},
+	} {
+		var want, got bytes.Buffer
+		if err := json.NewEncoder(&want).Encode(tr); err != nil {
+			t.Fatal(err)
+		}
+		if err := encodeTrace(&got, tr); err != nil {
+			t.Fatal(err)
+		}
+		if got.String() != want.String() {
+			t.Errorf("kernel %q, %d events: encodeTrace wrote\n%.300s\nwant\n%.300s", tr.Kernel, len(tr.Events), got.String(), want.String())
+		}
+	}
+}
+
+// TestLaunchTimeout runs testdata/spin.ptx, which never ends, with a short
+// --timeout and an instruction limit out of reach: the wall clock stops
+// it, exit 1, with a message that says which limit that was and how to
+// raise it.
+func TestLaunchTimeout(t *testing.T) {
+	spin := []string{"testdata/spin.ptx", "--grid", "1", "--block", "2", "--arg", "buf:4", "--max-instructions", "4611686018427387904"}
+	code, stdout, stderr := runCLI(cat([]string{"launch", "--timeout", "50ms"}, spin)...)
+	if code != exitFail || !strings.Contains(stdout, "FAILED: timeout") {
+		t.Errorf("launch: exit %d, stdout %q; want exit 1 and FAILED: timeout", code, stdout)
+	}
+	for _, want := range []string{"kernel spin: stopped by the wall-clock timeout of 50ms after ", "that is the wall-clock limit (--timeout: 50ms)", "raise it with --timeout DURATION, or --timeout 0 for none", "--max-instructions is the deterministic limit"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("launch: stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+
+	var lj struct {
+		TimeoutSeconds float64 `json:"timeout_s"`
+		Error          *struct{ Type string }
+	}
+	code, stdout, _ = runCLI(cat([]string{"launch", "--json", "--timeout", "50ms"}, spin)...)
+	if err := json.Unmarshal([]byte(stdout), &lj); err != nil || code != exitFail || lj.Error == nil || lj.Error.Type != "timeout" || lj.TimeoutSeconds != 0.05 {
+		t.Errorf("launch --json: exit %d, %v, %+v\n%s", code, err, lj, stdout)
+	}
+
+	var rj struct {
+		Report struct {
+			Fatal *struct{ Type string }
+		}
+		Reproduction   struct{ Searched bool }
+		TimeoutSeconds float64 `json:"timeout_s"`
+		Error          *struct{ Type string }
+	}
+	code, stdout, stderr = runCLI(cat([]string{"race", "--json", "--timeout", "50ms"}, spin)...)
+	if err := json.Unmarshal([]byte(stdout), &rj); err != nil || code != exitFail || rj.Report.Fatal == nil || rj.Report.Fatal.Type != "timeout" ||
+		rj.Reproduction.Searched || rj.Error == nil || rj.Error.Type != "timeout" || rj.TimeoutSeconds != 0.05 {
+		t.Errorf("race --json: exit %d, %v, %+v\n%s", code, err, rj, stdout)
+	}
+	if !strings.Contains(stderr, "that is the wall-clock limit (--timeout: 50ms)") {
+		t.Errorf("race: stderr lacks the explanation:\n%s", stderr)
+	}
+
+	// The instruction limit, when it comes first, is a limit, not a timeout.
+	code, stdout, stderr = runCLI("launch", "testdata/spin.ptx", "--grid", "1", "--block", "2", "--arg", "buf:4", "--max-instructions", "100000", "--timeout", "1h")
+	if code != exitFail || !strings.Contains(stdout, "FAILED: limit") || !strings.Contains(stderr, "lane-instructions 100") || strings.Contains(stderr, "wall-clock") {
+		t.Errorf("--max-instructions 100000 --timeout 1h: exit %d\n%s%s", code, stdout, stderr)
+	}
+
+	// A kernel that ends is unaffected, and the JSON gives the default
+	// limit: 10s and 100µs for each of 64 threads, ten times that under
+	// the checker.
+	for _, c := range []struct {
+		cmd  string
+		want float64
+	}{{"launch", 10.0064}, {"race", 100.064}} {
+		var j struct {
+			TimeoutSeconds float64 `json:"timeout_s"`
+		}
+		code, stdout, stderr := runCLI(cat([]string{c.cmd, "--json", "--kernel", "lane_handoff"}, handoffArgs)...)
+		if err := json.Unmarshal([]byte(stdout), &j); err != nil || code != exitOK || math.Abs(j.TimeoutSeconds-c.want) > 1e-9 {
+			t.Errorf("%s --json: exit %d, %v, timeout_s %v, want %v\n%s", c.cmd, code, err, j.TimeoutSeconds, c.want, stderr)
+		}
+	}
+
+	for _, bad := range []struct{ v, want string }{{"-1s", "--timeout -1s: must not be negative"}, {"soon", "-timeout"}} {
+		code, _, stderr := runCLI(cat([]string{"launch", "--timeout", bad.v}, spin)...)
+		if code != exitUsage || !strings.Contains(stderr, bad.want) {
+			t.Errorf("--timeout %s: exit %d: %s", bad.v, code, stderr)
+		}
+	}
+}
+
+func TestDefaultTimeout(t *testing.T) {
+	for _, c := range []struct {
+		threads int64
+		checker bool
+		want    time.Duration
+	}{
+		{1, false, 10*time.Second + 100*time.Microsecond},
+		{1024, false, 10*time.Second + 102400*time.Microsecond},
+		{1024, true, 101*time.Second + 24*time.Millisecond},
+		{1 << 20, false, 10*time.Second + 104857600*time.Microsecond},
+		{1 << 20, true, 1148576 * time.Millisecond},
+		{1 << 23, false, 848860800 * time.Microsecond},
+		{1 << 26, false, time.Hour}, // 6721 s, past the ceiling
+		{1 << 26, true, time.Hour},
+		{1 << 40, false, time.Hour}, // no overflow
+	} {
+		if got := defaultTimeout(c.threads, c.checker); got != c.want {
+			t.Errorf("defaultTimeout(%d, %v) = %v, want %v", c.threads, c.checker, got, c.want)
+		}
+	}
+}
+
+func TestReplayCommandKeepsTimeout(t *testing.T) {
+	o := launchOpts{kernel: "k", gridText: "1", blockText: "32", timeout: 90 * time.Second, timeoutSet: true}
+	if got := o.replayCommand("--scheduler adversarial"); !strings.Contains(got, " --timeout 1m30s ") {
+		t.Errorf("replay command %q lacks --timeout 1m30s", got)
+	}
+	o.timeoutSet = false
+	if got := o.replayCommand(""); strings.Contains(got, "--timeout") {
+		t.Errorf("replay command %q has a --timeout that was not given", got)
 	}
 }

@@ -129,8 +129,8 @@ func demo(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "gpubuf demo: --size %d: want 1..1000\n", *size)
 		return exitUsage
 	}
-	if *seeds < 0 {
-		fmt.Fprintf(stderr, "gpubuf demo: --seeds %d: must not be negative\n", *seeds)
+	if *seeds < 0 || *seeds > maxSeeds {
+		fmt.Fprintf(stderr, "gpubuf demo: --seeds %d: want 0..%d\n", *seeds, maxSeeds)
 		return exitUsage
 	}
 	dev, err := openDevice(*backend, gpu.EmuOptions{Scheduler: s.String(), Seed: *seed})
@@ -352,7 +352,7 @@ type entryJSON struct {
 // listModule lists the entries of a PTX file and whether each runs on
 // the emulator.
 func listModule(path string, asJSON bool, stdout, stderr io.Writer) int {
-	src, err := os.ReadFile(path)
+	src, err := readFileLimit(path, maxPTXFileBytes)
 	if err != nil {
 		fmt.Fprintf(stderr, "gpubuf kernels: PTX file: %v\n", err)
 		return exitUsage

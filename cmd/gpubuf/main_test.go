@@ -63,6 +63,7 @@ func TestBadUsageExitsTwo(t *testing.T) {
 		{"demo", "--scheduler", "fastest"},
 		{"demo", "--size", "0"},
 		{"demo", "--seeds", "-1"},
+		{"demo", "--seeds", "1048577"},
 		{"demo", "extra"},
 		{"demo", "--no-such-flag"},
 	} {

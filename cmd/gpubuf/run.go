@@ -6,8 +6,10 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"os"
 	"strings"
@@ -101,6 +103,18 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	default:
 		return fail("--progress %q: want auto, always or never", o.progress)
 	}
+	// The batches on the device at once, and the streams for them: the
+	// default two streams shrink to a smaller depth; more than that, asked
+	// for, is an error.
+	depth := o.depth
+	if depth == 0 {
+		depth = o.slots
+	}
+	streamsSet := false
+	fs.Visit(func(f *flag.Flag) { streamsSet = streamsSet || f.Name == "streams" })
+	if !streamsSet {
+		o.streams = min(o.streams, max(depth, 1))
+	}
 	switch {
 	case len(o.kernels) == 0:
 		return fail("--kernel: name at least one kernel")
@@ -112,14 +126,14 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return fail("--slot-size %d is smaller than one %d-byte record (--record-size)", o.slotSize, o.recordSize)
 	case o.input == "" && o.records <= 0:
 		return fail("--records %d: must be positive", o.records)
-	case o.slots <= 0:
-		return fail("--slots %d: must be positive", o.slots)
-	case o.depth < 0:
-		return fail("--depth %d: must be positive", o.depth)
+	case o.slots <= 0 || o.slots > host.MaxSlots:
+		return fail("--slots %d: want 1..%d", o.slots, host.MaxSlots)
+	case o.depth < 0 || o.depth > host.MaxSlots:
+		return fail("--depth %d: want 1..%d", o.depth, host.MaxSlots)
 	case o.streams <= 0:
 		return fail("--streams %d: must be positive", o.streams)
-	case o.streams > max(o.depth, o.slots):
-		return fail("--streams %d: at most one stream per batch on the device (--depth, default --slots: %d)", o.streams, max(o.depth, o.slots))
+	case o.streams > depth && streamsSet:
+		return fail("--streams %d: at most one stream per batch on the device (--depth, default --slots: %d)", o.streams, depth)
 	case o.ptx != "" && len(o.kernels) != 1:
 		return fail("--ptx runs one kernel: --kernel names its entry")
 	case o.ptx != "" && o.verify:
@@ -135,11 +149,15 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	defer src.close()
 
-	dev, err := openDevice(o.backend, gpu.EmuOptions{})
+	dev, err := runDevice(o.backend, gpu.EmuOptions{})
 	if err != nil {
 		return fail("%v", err)
 	}
 	defer dev.Close()
+	// A ring that cannot fit is refused before anything is allocated.
+	if msg := o.checkMemory(stages, dev.Info()); msg != "" {
+		return fail("%s", msg)
+	}
 	order := host.Ordered
 	if o.unordered {
 		order = host.Unordered
@@ -149,6 +167,10 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		Slots: o.slots, Depth: o.depth, Streams: o.streams,
 		ZeroCopy: o.zeroCopy, Order: order, OnError: o.onError,
 	})
+	var ge *gpu.Error
+	if errors.As(err, &ge) && strings.HasPrefix(ge.Op, "alloc") {
+		return fail("%s: the ring does not fit: %v", o.ringFlags(), err)
+	}
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -243,11 +265,101 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 // break a reference on purpose.
 var batchKernel = host.BatchKernel
 
+// runDevice opens run's device; tests replace it.
+var runDevice = openDevice
+
+// ringFlags names the flags that size the ring, with their values.
+func (o runOpts) ringFlags() string {
+	depth := fmt.Sprint(o.depth)
+	if o.depth == 0 {
+		depth = fmt.Sprintf("%d (--slots)", o.slots)
+	}
+	return fmt.Sprintf("--slots %d, --slot-size %s, --depth %s", o.slots, formatSize(o.slotSize), depth)
+}
+
+// checkMemory says, when they cannot fit, how many bytes of the device's
+// memory the ring's slots and frames need; "" when they can. A frame is
+// a batch on the device: its staging buffer (none in zero-copy mode) and
+// every stage's output, and the last output's host copy. The emulator
+// counts host memory as device memory (gpu/emu), so there the slots and
+// the host copies count too.
+func (o runOpts) checkMemory(stages []host.KernelSpec, in gpu.Info) string {
+	hostCounts := in.Backend == gpu.BackendEmu
+	depth := int64(o.depth)
+	if depth == 0 {
+		depth = int64(o.slots)
+	}
+	slotSize := int64(o.slotSize)
+	perSlot := slotSize / int64(o.recordSize)
+	var frame int64
+	if !o.zeroCopy {
+		frame = slotSize
+	}
+	rec := int64(o.recordSize)
+	for i, s := range stages {
+		outPerRec := int64(s.OutPerRecord)
+		if outPerRec < 0 { // as big as its input records (host.KernelSpec)
+			outPerRec = rec
+		}
+		out := max(1, addSat(mulSat(perSlot, outPerRec), int64(s.OutPerBatch)))
+		frame = addSat(frame, out)
+		if i == len(stages)-1 && hostCounts {
+			frame = addSat(frame, out)
+		}
+		rec = outPerRec
+	}
+	need := mulSat(depth, frame)
+	var slots int64
+	if hostCounts {
+		slots = mulSat(int64(o.slots), slotSize)
+		need = addSat(need, slots)
+	}
+	if need <= in.TotalMemory {
+		return ""
+	}
+	what := fmt.Sprintf("%d frames of %s (per batch on the device: a staging buffer and the kernels' outputs)", depth, approxBytes(frame))
+	if hostCounts {
+		what = fmt.Sprintf("%s of slots (the emulator counts host memory as device memory) and %s", approxBytes(slots), what)
+	}
+	return fmt.Sprintf("%s: the ring needs %s, more than the %s of the %s: %s; lower --slots, --slot-size or --depth",
+		o.ringFlags(), approxBytes(need), approxBytes(in.TotalMemory), in.Name, what)
+}
+
+// approxBytes writes a byte count for people: "512 bytes", "1.5 MiB",
+// "9.9 GiB".
+func approxBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// mulSat and addSat are a*b and a+b for non-negative a and b, or
+// math.MaxInt64 when that overflows.
+func mulSat(a, b int64) int64 {
+	if a != 0 && b > math.MaxInt64/a {
+		return math.MaxInt64
+	}
+	return a * b
+}
+
+func addSat(a, b int64) int64 {
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
+}
+
 // stages resolves the --kernel list (or --ptx) into pipeline stages, and,
 // for embedded kernels, the composed Go reference of a batch.
 func (o runOpts) stages() ([]host.KernelSpec, func([]byte) []byte, error) {
 	if o.ptx != "" {
-		b, err := os.ReadFile(o.ptx)
+		b, err := readFileLimit(o.ptx, maxPTXFileBytes)
 		if err != nil {
 			return nil, nil, fmt.Errorf("--ptx: %v", err)
 		}
@@ -256,6 +368,14 @@ func (o runOpts) stages() ([]host.KernelSpec, func([]byte) []byte, error) {
 		}
 		if o.outPerRec < 0 || o.outPerBat < 0 || o.outPerRec+o.outPerBat == 0 {
 			return nil, nil, fmt.Errorf("--out-per-record %d, --out-per-batch %d: give the kernel's output size (non-negative, not both 0)", o.outPerRec, o.outPerBat)
+		}
+		for _, f := range []struct {
+			name string
+			n    int
+		}{{"--out-per-record", o.outPerRec}, {"--out-per-batch", o.outPerBat}} {
+			if f.n > maxBufBytes {
+				return nil, nil, fmt.Errorf("%s %d: want at most %d bytes", f.name, f.n, int64(maxBufBytes))
+			}
 		}
 		spec := host.KernelSpec{Name: o.kernels[0], PTX: b, Unit: o.unit, OutPerRecord: o.outPerRec, OutPerBatch: o.outPerBat, ZeroOut: o.zeroOut}
 		return []host.KernelSpec{spec}, nil, nil

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gpubuf/gpubuf/gpu"
 	"github.com/gpubuf/gpubuf/host"
 )
 
@@ -138,9 +139,15 @@ func TestRunBadInput(t *testing.T) {
 		{[]string{"--slot-size", "0"}, "--slot-size 0: must be positive"},
 		{[]string{"--slot-size", "100", "--record-size", "256"}, "--slot-size 100 is smaller than one 256-byte record"},
 		{[]string{"--records", "0"}, "--records 0: must be positive"},
-		{[]string{"--slots", "0"}, "--slots 0: must be positive"},
+		{[]string{"--slots", "0"}, "--slots 0: want 1..65536"},
+		{[]string{"--slots", "65537"}, "--slots 65537: want 1..65536"},
+		{[]string{"--depth", "-1"}, "--depth -1: want 1..65536"},
+		{[]string{"--depth", "1000000000000"}, "--depth 1000000000000: want 1..65536"},
+		{[]string{"--ptx", "testdata/fault_on_dead.ptx", "--kernel", "fault_on_dead", "--unit", "4", "--out-per-record", "4294967297"}, "--out-per-record 4294967297: want at most 4294967296 bytes"},
+		{[]string{"--ptx", "testdata/fault_on_dead.ptx", "--kernel", "fault_on_dead", "--unit", "4", "--out-per-batch", "1000000000000"}, "--out-per-batch 1000000000000: want at most 4294967296 bytes"},
 		{[]string{"--streams", "-1"}, "--streams -1: must be positive"},
 		{[]string{"--streams", "5", "--slots", "4"}, "--streams 5: at most one stream per batch on the device"},
+		{[]string{"--streams", "2", "--slots", "4", "--depth", "1"}, "--streams 2: at most one stream per batch on the device (--depth, default --slots: 1)"},
 		{[]string{"--input", filepath.Join(dir, "missing.bin")}, "missing.bin: no such file"},
 		{[]string{"--input", odd, "--record-size", "64"}, "100 bytes is not a whole number of 64-byte records (36 bytes left over)"},
 		{[]string{"--input", empty}, "is empty: no records"},
@@ -200,5 +207,99 @@ func TestRunKernelFault(t *testing.T) {
 	}
 	if !strings.Contains(errs, "1 batch(es) failed") {
 		t.Errorf("stderr %q", errs)
+	}
+}
+
+// TestRunRingTooBig: a ring whose slots and frames cannot fit the
+// emulator's 4 GiB is refused at start, naming its flags, before anything
+// is allocated (the emulator counts host slots as device memory).
+func TestRunRingTooBig(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		// 4.9 GiB of 1 MiB slots and as many frames.
+		{[]string{"--slots", "5000", "--slot-size", "1M"}, "--slots 5000, --slot-size 1M, --depth 5000 (--slots): the ring needs 9.9 GiB, more than the 4.0 GiB"},
+		// 8 GiB of slots, and 8 frames of a 1 GiB staging buffer and 16 MiB
+		// of checksums (and their host copy): 16.25 GiB.
+		{[]string{"--slot-size", "1G", "--slots", "8"}, "--slots 8, --slot-size 1G, --depth 8 (--slots): the ring needs 16.2 GiB"},
+		// 4 GiB of slots, and 4 frames of 1 GiB staging buffers.
+		{[]string{"--slot-size", "1G"}, "--slots 4, --slot-size 1G, --depth 4 (--slots): the ring needs 8.1 GiB"},
+		// The frames alone: 3000 of 2 MiB staging buffers and 2 MiB outputs.
+		{[]string{"--slots", "1", "--depth", "3000", "--slot-size", "2M", "--kernel", "batch_scan"}, "--slots 1, --slot-size 2M, --depth 3000: the ring needs"},
+	} {
+		code, out, errs := runCLI(append([]string{"run", "--records", "10"}, c.args...)...)
+		if code != exitUsage || out != "" || !strings.Contains(errs, c.want) || !strings.Contains(errs, "lower --slots, --slot-size or --depth") {
+			t.Errorf("run %v: exit %d, stderr %q; want exit 2 and %q", c.args, code, errs, c.want)
+		}
+	}
+}
+
+// smallEmu is an emulator whose Info claims 4 GiB while it holds 1 MiB:
+// the check at start passes, and the allocation itself fails.
+type smallEmu struct{ gpu.Device }
+
+func (d smallEmu) Info() gpu.Info {
+	i := d.Device.Info()
+	i.TotalMemory = 4 << 30
+	return i
+}
+
+// TestRunAllocationFails: an allocation that fails while the ring is set
+// up exits 2 too, naming the flags that size the ring.
+func TestRunAllocationFails(t *testing.T) {
+	old := runDevice
+	defer func() { runDevice = old }()
+	runDevice = func(backend string, emu gpu.EmuOptions) (gpu.Device, error) {
+		emu.MemoryLimit = 1 << 20
+		d, err := openDevice(backend, emu)
+		return smallEmu{d}, err
+	}
+	code, out, errs := runCLI("run", "--records", "10", "--slots", "5", "--slot-size", "256K", "--depth", "1")
+	if code != exitUsage || out != "" || !strings.Contains(errs, "--slots 5, --slot-size 256K, --depth 1: the ring does not fit:") ||
+		!strings.Contains(errs, "slot 4") || !strings.Contains(errs, "over the device memory limit") {
+		t.Errorf("exit %d, stderr %q; want exit 2 naming the flags and the failed allocation", code, errs)
+	}
+	// What fits in that 1 MiB runs.
+	if code, _, errs := runCLI("run", "--records", "10", "--slots", "2", "--slot-size", "128K", "--depth", "2"); code != exitOK {
+		t.Errorf("a ring that fits: exit %d, %s", code, errs)
+	}
+}
+
+// TestRunMemoryCheckByBackend: host slots count against the device's
+// memory on the emulator only; on a GPU they are host memory.
+func TestRunMemoryCheckByBackend(t *testing.T) {
+	o := runOpts{slots: 5000, slotSize: 1 << 20, recordSize: 256, depth: 4}
+	k, err := host.BatchKernel("batch_checksum")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stages := []host.KernelSpec{k.Spec}
+	// 4 frames of a 1 MiB staging buffer and 4096 4-byte checksums.
+	gpuInfo := gpu.Info{Name: "a GPU", Backend: gpu.BackendCUDA, TotalMemory: 4<<20 + 4*4*4096}
+	if msg := o.checkMemory(stages, gpuInfo); msg != "" {
+		t.Errorf("on a GPU with room for the frames: %s", msg)
+	}
+	gpuInfo.TotalMemory--
+	if msg := o.checkMemory(stages, gpuInfo); !strings.Contains(msg, "the ring needs 4.1 MiB") || strings.Contains(msg, "slots (") {
+		t.Errorf("on a GPU one byte short: %q", msg)
+	}
+	// The emulator adds 5000 MiB of slots and the frames' host copies.
+	emuInfo := gpu.Info{Name: "gpubuf PTX emulator", Backend: gpu.BackendEmu, TotalMemory: 5000<<20 + 4<<20 + 2*4*4*4096}
+	if msg := o.checkMemory(stages, emuInfo); msg != "" {
+		t.Errorf("on the emulator with room for it all: %s", msg)
+	}
+	emuInfo.TotalMemory--
+	if msg := o.checkMemory(stages, emuInfo); !strings.Contains(msg, "4.9 GiB of slots") {
+		t.Errorf("on the emulator one byte short: %q", msg)
+	}
+}
+
+// TestRunDepthOne: a depth of one batch on the device takes one stream
+// without being told; the default two shrink to it.
+func TestRunDepthOne(t *testing.T) {
+	code, s, errs := runJSON(t, "--records", "100", "--record-size", "64", "--slot-size", "1K", "--slots", "4", "--depth", "1", "--verify")
+	if code != exitOK || s.Batches != 7 || s.Verified != 7 || s.MaxInFlight != 1 {
+		t.Errorf("--depth 1: exit %d, %+v, %s", code, s, errs)
 	}
 }

@@ -40,6 +40,10 @@ func viewCmd(args []string, stdout, stderr io.Writer) int {
 		return fail("--screenshot needs --frames N: the picture is of frame N")
 	case *particles <= 0 || *particles > 1<<20:
 		return fail("--particles %d: want 1..1048576", *particles)
+	case *width < 640 || *width > 8192:
+		return fail("--width %d: want 640..8192", *width)
+	case *height < 480 || *height > 8192:
+		return fail("--height %d: want 480..8192", *height)
 	}
 	dev, err := openDevice(*backend, gpu.EmuOptions{})
 	if err != nil {

@@ -16,6 +16,10 @@ func TestViewBadFlags(t *testing.T) {
 		{[]string{"--frames", "-1"}, "--frames -1: must not be negative"},
 		{[]string{"--screenshot", "v.png"}, "--screenshot needs --frames N"},
 		{[]string{"--particles", "0"}, "--particles 0: want 1..1048576"},
+		{[]string{"--width", "100"}, "--width 100: want 640..8192"},
+		{[]string{"--width", "100000"}, "--width 100000: want 640..8192"},
+		{[]string{"--height", "-1"}, "--height -1: want 480..8192"},
+		{[]string{"--height", "9000"}, "--height 9000: want 480..8192"},
 		{[]string{"extra"}, `unexpected argument "extra"`},
 		{[]string{"--backend", "abacus"}, `"abacus"`},
 	} {

@@ -9,8 +9,8 @@
 //
 // Each device is one cpuemu.Device, whose memory is an arena of checked
 // allocations; it runs one launch at a time, one block after another, with
-// the scheduler, seed and checker that gpu.EmuOptions name. Device memory
-// and mapped host memory count against cpuemu.DefaultMemoryLimit.
+// the scheduler, seed, checker and timeout that gpu.EmuOptions name. Device memory
+// and host memory, mapped or not, count against cpuemu.DefaultMemoryLimit.
 //
 // Streams are ordered queues, each served by its own goroutine: copies,
 // memsets, launches, event records and waits return as soon as their
@@ -26,7 +26,8 @@
 // Host memory allocated with gpu.HostMapped is device memory of the
 // emulator exposed as a Go slice (cpuemu.Device.View): kernels read and
 // write it directly, zero-copy. Without the flag a host buffer is an
-// ordinary Go slice. Nothing is page-locked.
+// ordinary Go slice, whose size the device reserves against its memory
+// limit all the same. Nothing is page-locked.
 //
 // Closing waits, it does not cancel: Device.Close and Stream.Close wait for
 // the work already queued; DeviceBuffer.Free and HostBuffer.Free wait for
@@ -42,6 +43,7 @@ package emu
 import (
 	"errors"
 	"sync"
+	"time"
 
 	"github.com/gpubuf/gpubuf/cpuemu"
 	"github.com/gpubuf/gpubuf/gpu"
@@ -67,16 +69,29 @@ func Open(opts gpu.Options) (gpu.Device, error) {
 		}
 		sched = s
 	}
+	limit := opts.Emu.MemoryLimit
+	switch {
+	case limit == 0:
+		limit = cpuemu.DefaultMemoryLimit
+	case limit < 0:
+		return nil, msgErr("open", "memory limit %d: must not be negative", limit)
+	}
+	if opts.Emu.Timeout < 0 {
+		return nil, msgErr("open", "timeout %v: must not be negative", opts.Emu.Timeout)
+	}
+	mem := cpuemu.NewDevice()
+	mem.SetMemoryLimit(limit)
 	d := &device{
-		mem:   cpuemu.NewDevice(),
-		sched: sched,
-		seed:  opts.Emu.Seed,
-		check: opts.Emu.Check,
+		mem:     mem,
+		sched:   sched,
+		seed:    opts.Emu.Seed,
+		check:   opts.Emu.Check,
+		timeout: opts.Emu.Timeout,
 		info: gpu.Info{
 			Name:              deviceName,
 			Backend:           gpu.BackendEmu,
 			ComputeCapability: [2]int{7, 0}, // the PTX target the kernels are built for
-			TotalMemory:       cpuemu.DefaultMemoryLimit,
+			TotalMemory:       limit,
 			SMCount:           1, // one block at a time
 			WarpSize:          32,
 			Driver:            "cpuemu (" + sched.String() + ")",
@@ -90,11 +105,12 @@ func Open(opts gpu.Options) (gpu.Device, error) {
 }
 
 type device struct {
-	mem   *cpuemu.Device
-	info  gpu.Info
-	sched cpuemu.Scheduler
-	seed  uint64
-	check bool
+	mem     *cpuemu.Device
+	info    gpu.Info
+	sched   cpuemu.Scheduler
+	seed    uint64
+	check   bool
+	timeout time.Duration
 
 	mu      sync.Mutex // guards what follows
 	closed  bool

@@ -126,9 +126,11 @@ func (b *deviceBuffer) Free() error {
 }
 
 // AllocHost allocates n bytes of host memory. With gpu.HostMapped they are
-// emulated device memory that kernels read and write directly (and they
-// count against the device's memory limit); otherwise an ordinary Go
-// slice. gpu.HostWriteCombined changes nothing on the emulator.
+// emulated device memory that kernels read and write directly; otherwise
+// an ordinary Go slice, whose bytes the device reserves (cpuemu's
+// Device.Reserve) before the slice is made. Either way they count against
+// the device's memory limit, so that no size a caller asks for is
+// unbounded. gpu.HostWriteCombined changes nothing on the emulator.
 func (d *device) AllocHost(n int, flags gpu.HostFlags) (gpu.HostBuffer, error) {
 	const op = "alloc host"
 	if n <= 0 {
@@ -153,15 +155,24 @@ func (d *device) AllocHost(n int, flags gpu.HostFlags) (gpu.HostBuffer, error) {
 		}
 		h.ptr, h.bytes, h.mapped = p, v, true
 	} else {
+		if err := d.mem.Reserve(n); err != nil {
+			return nil, opErr(op, err)
+		}
 		h.bytes = make([]byte, n)
 	}
 	if err := register(d, &d.hosts, h, op); err != nil {
-		if h.mapped {
-			d.mem.Free(h.ptr)
-		}
+		h.release()
 		return nil, err
 	}
 	return h, nil
+}
+
+// release gives the buffer's bytes back to the device.
+func (h *hostBuffer) release() error {
+	if h.mapped {
+		return h.d.mem.Free(h.ptr)
+	}
+	return h.d.mem.Unreserve(len(h.bytes))
 }
 
 // hostBuffer is host memory: a view of a cpuemu allocation when mapped.
@@ -210,10 +221,8 @@ func (h *hostBuffer) Free() error {
 	}
 	h.refs.wait()
 	unregister(h.d, &h.d.hosts, h)
-	if h.mapped {
-		if err := h.d.mem.Free(h.ptr); err != nil {
-			return opErr("free host", err)
-		}
+	if err := h.release(); err != nil {
+		return opErr("free host", err)
 	}
 	return nil
 }

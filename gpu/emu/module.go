@@ -91,6 +91,7 @@ func (k *kernel) config(cfg gpu.LaunchConfig) (cpuemu.LaunchConfig, error) {
 		Scheduler:   d.sched,
 		Seed:        d.seed,
 		Check:       d.check,
+		Timeout:     d.timeout,
 	}
 	return c, k.m.cm.CheckConfig(k.entry.Name, c)
 }

@@ -234,12 +234,15 @@ func (c *Checker) check(kernel string, s Schedule, race bool) Report {
 // wrong result (or, with c.Race, a reported hazard): adversarial first,
 // then round-robin, then random seeds 1..seeds.
 func (c *Checker) FindFailure(kernel string, seeds int) (Report, bool) {
-	cands := []Schedule{{Scheduler: cpuemu.Adversarial}, {Scheduler: cpuemu.RoundRobin}}
-	for i := 1; i <= seeds; i++ {
-		cands = append(cands, Schedule{Scheduler: cpuemu.Random, Seed: uint64(i)})
-	}
 	var last Report
-	for _, s := range cands {
+	for i := -1; i <= seeds; i++ {
+		s := Schedule{Scheduler: cpuemu.Random, Seed: uint64(i)}
+		switch i {
+		case -1:
+			s = Schedule{Scheduler: cpuemu.Adversarial}
+		case 0:
+			s = Schedule{Scheduler: cpuemu.RoundRobin}
+		}
 		last = c.Check(kernel, s)
 		if last.OK || last.Err != nil {
 			return last, last.OK
