@@ -102,9 +102,12 @@ func LaunchReport(t testing.TB, m *cpuemu.Module, dev *cpuemu.Device, kernel str
 	t.Helper()
 	res, err := launch(m, dev, kernel, &cfg, args)
 	var ie *cpuemu.InternalError
+	var ue *cpuemu.UnsupportedError
 	switch {
 	case errors.As(err, &ie):
 		t.Fatalf("emutest: %s: %v\n%s", describe(kernel, cfg), err, ie.Stack)
+	case errors.As(err, &ue):
+		t.Fatalf("emutest: %s: the kernel cannot run on the emulator: %v", describe(kernel, cfg), err)
 	case res == nil || res.Report == nil:
 		if err == nil {
 			err = errors.New("the checked launch returned no report")

@@ -174,6 +174,31 @@ func TestLaunchFailsOnDeadlockAndArgs(t *testing.T) {
 	if !f.Failed() {
 		t.Errorf("Load of bad PTX passed")
 	}
+	// A module with an entry the emulator cannot run loads; launching
+	// that entry fails the test and says why, with its PTX line (7).
+	mixed := emutest.Load(t, "mixed.ptx", []byte(`.version 7.8
+.target sm_70
+.address_size 64
+.visible .entry tex(.param .u64 p)
+{
+	.reg .f32 %f<5>;
+	tex.1d.v4.f32.s32 {%f1, %f2, %f3, %f4}, [p, {0}];
+	ret;
+}
+.visible .entry ok(.param .u64 p)
+{
+	ret;
+}
+`))
+	f = runFake(func(tb testing.TB) {
+		dev := cpuemu.NewDevice()
+		emutest.Launch(tb, mixed, dev, "tex", emutest.Config(1, 32), emutest.Zeroed(tb, dev, 4))
+	})
+	if !f.Failed() || !strings.Contains(f.text(), "cannot run on the emulator") || !strings.Contains(f.text(), "ptx line 7: unsupported instruction tex.1d") {
+		t.Errorf("an entry that cannot run: failed %v, message:\n%s", f.Failed(), f.text())
+	}
+	dev := cpuemu.NewDevice()
+	emutest.Launch(t, mixed, dev, "ok", emutest.Config(1, 32), emutest.Zeroed(t, dev, 4))
 }
 
 func TestSchedules(t *testing.T) {

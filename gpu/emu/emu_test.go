@@ -844,3 +844,48 @@ func TestEmuTypedNilArgs(t *testing.T) {
 		t.Error("CopyHtoD from a nil host buffer: no error")
 	}
 }
+
+// TestEmuEntryThatCannotRun: a module with an entry the emulator cannot
+// run loads and lists it; Kernel of that entry says why, and the other
+// entry launches.
+func TestEmuEntryThatCannotRun(t *testing.T) {
+	d := open(t, gpu.EmuOptions{})
+	m, err := d.LoadModule("mixed.ptx", []byte(`.version 7.8
+.target sm_70
+.address_size 64
+.visible .entry tex(.param .u64 p)
+{
+	.reg .f32 %f<5>;
+	tex.1d.v4.f32.s32 {%f1, %f2, %f3, %f4}, [p, {0}];
+	ret;
+}
+.visible .entry ok(.param .u64 p)
+{
+	ret;
+}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(m.Kernels(), " "); got != "ok tex" {
+		t.Errorf("Kernels() = %s", got)
+	}
+	_, err = m.Kernel("tex")
+	var ue *cpuemu.UnsupportedError
+	var ge *gpu.Error
+	if !errors.As(err, &ue) || !errors.As(err, &ge) || ue.Entry != "tex" || ue.Line != 7 {
+		t.Errorf("Kernel(tex) = %v; want a *gpu.Error wrapping the *UnsupportedError of line 7", err)
+	}
+	k, err := m.Kernel("ok")
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf, _ := d.Alloc(4)
+	s, _ := d.NewStream()
+	if err := s.Launch(k, gpu.LaunchConfig{Grid: gpu.D1(1), Block: gpu.D1(32)}, buf); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Synchronize(); err != nil {
+		t.Fatal(err)
+	}
+}
