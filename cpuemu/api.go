@@ -435,12 +435,11 @@ type Result struct {
 	TraceTruncated   bool         // the trace reached TraceLimit and stopped
 }
 
-// Ptr64 wraps a raw 64-bit value passed to a pointer parameter.
-// DevicePtr, int32, uint32, int64, uint64, float32, float64, int8/16, uint8/16
-// and []byte (raw bytes, for by-value structs) are accepted as arguments.
-
 // Launch runs kernel on dev with the given arguments and waits for it. The
-// arguments are checked against the entry's .param list before anything runs.
+// arguments are checked against the entry's .param list before anything
+// runs: DevicePtr for pointers; int8 to uint64, int and uint (if the value
+// fits), float32 and float64 for scalars; []byte of a by-value
+// parameter's size (a struct).
 // When the kernel faults, deadlocks or hits a limit, the error comes with a
 // Result that holds the counts and diagnostics up to that point.
 func (m *Module) Launch(dev *Device, kernel string, cfg LaunchConfig, args ...any) (*Result, error) {
