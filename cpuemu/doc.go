@@ -1,6 +1,10 @@
-// Package cpuemu is a pure-Go emulator of NVIDIA PTX: it parses what nvcc
-// emits, lowers each kernel once to a compact IR, and runs it on the CPU
-// with Volta's independent thread scheduling.
+// Package cpuemu is a pure-Go emulator of NVIDIA PTX: it reads PTX with
+// gpubuf's one front end (internal/ptx), lowers each function once to a
+// compact IR, links each kernel with the functions it calls, and runs it
+// on the CPU with Volta's independent thread scheduling. A module whose
+// text parses loads; a kernel that uses something the emulator does not
+// implement fails alone, with an *UnsupportedError naming the instruction
+// and its PTX line (Module.Kernel, Entry.Err).
 //
 // Every lane of a warp has its own program counter. A scheduler decides
 // which lanes step: Lockstep (the default) runs the lanes at the lowest PC
@@ -40,6 +44,5 @@
 // every lane ran. Package emutest puts all of it behind a Go test.
 //
 // The package knows nothing of GPUs, of the device API or of the staging
-// ring, and runs any nvcc PTX; LoadKernel is a shortcut to the kernels that
-// gpubuf embeds.
+// ring; LoadKernel is a shortcut to the kernels that gpubuf embeds.
 package cpuemu

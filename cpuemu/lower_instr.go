@@ -118,7 +118,6 @@ func (ms *modSet) stateSpace() (space, bool) {
 	case 0:
 		return spGlobal, true
 	case 1:
-		ms.takeOne("cta", "cluster") // .shared::cta spelled .shared.cta is not PTX; tolerate ::cta below
 		return spShared, true
 	case 2:
 		return spLocal, true

@@ -216,22 +216,9 @@ func (p *parser) module() error {
 // skipStatement skips a directive up to its semicolon, over balanced
 // braces.
 func (p *parser) skipStatement() error {
-	depth := 0
-	for {
-		t := p.next()
-		switch {
-		case t.kind == tEOF:
-			return &SyntaxError{t.line, "expected \";\" before end of input"}
-		case t.kind == tErr:
-			return &SyntaxError{t.line, t.s}
-		case t.kind == tPunct && t.s == "{":
-			depth++
-		case t.kind == tPunct && t.s == "}":
-			depth--
-		case t.kind == tPunct && t.s == ";" && depth <= 0:
-			return nil
-		}
-	}
+	return p.skipBalanced(`expected ";" before end of input`, func(t token, depth int) bool {
+		return t.kind == tPunct && t.s == ";" && depth <= 0
+	})
 }
 
 // skipSection skips a DWARF .section: its contents do not affect execution.
@@ -243,21 +230,29 @@ func (p *parser) skipSection() error {
 			return &SyntaxError{t.line, ".section without a body"}
 		}
 	}
+	return p.skipBalanced("unterminated .section", func(t token, depth int) bool {
+		return t.kind == tPunct && t.s == "}" && depth == 0
+	})
+}
+
+// skipBalanced skips tokens, counting braces, up to and including the
+// first for which done is true; eof says what end of input cut short.
+func (p *parser) skipBalanced(eof string, done func(t token, depth int) bool) error {
 	depth := 0
 	for {
 		t := p.next()
 		switch {
 		case t.kind == tEOF:
-			return &SyntaxError{t.line, "unterminated .section"}
+			return &SyntaxError{t.line, eof}
 		case t.kind == tErr:
 			return &SyntaxError{t.line, t.s}
 		case t.kind == tPunct && t.s == "{":
 			depth++
 		case t.kind == tPunct && t.s == "}":
 			depth--
-			if depth == 0 {
-				return nil
-			}
+		}
+		if done(t, depth) {
+			return nil
 		}
 	}
 }
