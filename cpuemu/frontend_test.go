@@ -6,8 +6,11 @@ package cpuemu_test
 // definitions, written as plain Go next to each case.
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
+	"os"
 	"strings"
 	"testing"
 
@@ -498,4 +501,105 @@ func TestReqntid(t *testing.T) {
 	if err := launch("mx", cpuemu.Dim3{X: 65, Y: 2, Z: 1}); !errors.As(err, &ae) || !strings.Contains(err.Error(), "at most 128 (.maxntid)") {
 		t.Errorf("130 threads under .maxntid 128: %v", err)
 	}
+}
+
+// TestFrontendCUDA loads what nvcc 11.8 made of testdata/frontend/
+// frontend.cu: every entry that uses only what the emulator implements runs
+// under the checker and matches the CUDA source; each of the others fails
+// alone, with the reason the README's list of what does not run gives.
+func TestFrontendCUDA(t *testing.T) {
+	src, err := os.ReadFile("testdata/frontend/frontend.ptx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := ptLoad(t, "frontend.ptx", string(src))
+	refused := map[string]string{
+		"_Z6printsPi":             "call to external function vprintf",
+		"_Z7assertsPi":            "call to external function __assertfail",
+		"_Z6halvesP6__halfS0_S0_": "add.f16: half-precision arithmetic",
+		"_Z8gridsyncPi":           "special register %envreg",
+		"_Z6texobjyPf":            "unsupported instruction tex.1d",
+		"_Z4dsinPd":               "function __internal_trig_reduction_slowpathd: ptx line",
+	}
+	for _, e := range m.Entries() {
+		want, bad := refused[e.Name]
+		switch {
+		case bad && (e.Err == nil || !strings.Contains(e.Err.Error(), want)):
+			t.Errorf("%s: %v; want it refused with %q", e.Name, e.Err, want)
+		case !bad && e.Err != nil:
+			t.Errorf("%s: %v", e.Name, e.Err)
+		}
+	}
+	if len(m.Entries()) != 14 {
+		t.Errorf("%d entries, want 14", len(m.Entries()))
+	}
+	d := cpuemu.NewDevice()
+	launch := func(t *testing.T, kernel string, block, shared int, args ...any) {
+		t.Helper()
+		cfg := cpuemu.LaunchConfig{Grid: ptD1(1), Block: ptD1(uint32(block)), SharedBytes: shared, Check: true}
+		res, err := m.Launch(d, kernel, cfg, args...)
+		if err != nil {
+			t.Fatalf("%s: %v", kernel, err)
+		}
+		ptNoDiag(t, res)
+	}
+	check := func(t *testing.T, p cpuemu.DevicePtr, n int, want func(i uint32) uint32) {
+		t.Helper()
+		for i, g := range ptWords(ptRead(t, d, p, 4*n)) {
+			if w := want(uint32(i)); g != w {
+				t.Errorf("out[%d] = %d (%#x), want %d (%#x)", i, g, g, w, w)
+			}
+		}
+	}
+	out := ptBuf(t, d, 4*64, nil)
+	out2 := ptBuf(t, d, 4*64, nil)
+	t.Run("warpSize", func(t *testing.T) {
+		launch(t, "_Z6warpszPi", 64, 0, out)
+		check(t, out, 64, func(i uint32) uint32 { return i%32 + 32 })
+	})
+	t.Run("function pointers", func(t *testing.T) {
+		launch(t, "_Z4fptrPi", 32, 0, out)
+		check(t, out, 32, func(i uint32) uint32 {
+			if i&1 == 1 {
+				return 2 * i // twice
+			}
+			return i + 1 // add1
+		})
+	})
+	t.Run("recursion", func(t *testing.T) {
+		launch(t, "_Z5recurPi", 32, 0, out)
+		facts := []uint32{1, 1, 2, 6, 24, 120, 720, 5040}
+		check(t, out, 32, func(i uint32) uint32 { return facts[i&7] })
+	})
+	t.Run("switch", func(t *testing.T) {
+		launch(t, "_Z2swPii", 32, 0, out, int32(3))
+		vals := []uint32{11, 23, 37, 41, 53, 67, 79}
+		check(t, out, 32, func(i uint32) uint32 { return vals[(i+3)%7] })
+	})
+	t.Run("struct by value", func(t *testing.T) {
+		// struct S { int a; float b; double c; char d[5]; }: a at 0, b at
+		// 4, c at 8, d at 16; 24 bytes, aligned to 8.
+		s := make([]byte, 24)
+		binary.LittleEndian.PutUint32(s[0:], 100)
+		binary.LittleEndian.PutUint32(s[4:], math.Float32bits(2.75))
+		binary.LittleEndian.PutUint64(s[8:], math.Float64bits(1000.9))
+		copy(s[16:], "abcde")
+		launch(t, "_Z5byval1SPi", 32, 0, s, out)
+		check(t, out, 32, func(i uint32) uint32 { return 100 + 2 + 1000 + uint32("abcde"[i%5]) })
+	})
+	t.Run("constant and device data", func(t *testing.T) {
+		launch(t, "_Z6constsPfPi", 32, 0, out, out2)
+		coef := []float32{1.5, 2.5, 3.5, 4.5}
+		check(t, out, 32, func(i uint32) uint32 { return math.Float32bits(coef[i&3] * 2) })
+		table := []uint32{7, 11, 13, 17}
+		check(t, out2, 32, func(i uint32) uint32 { return table[i&3] })
+	})
+	t.Run("local array", func(t *testing.T) {
+		launch(t, "_Z8localarrPii", 32, 0, out, int32(5))
+		check(t, out, 32, func(i uint32) uint32 { return 5 * (7 * i & 15) })
+	})
+	t.Run("dynamic shared memory", func(t *testing.T) {
+		launch(t, "_Z9dynsharedPf", 64, 256, out)
+		check(t, out, 64, func(i uint32) uint32 { return math.Float32bits(float32(63 - i)) })
+	})
 }

@@ -21,7 +21,7 @@ func FuzzLoadLaunch(f *testing.F) {
 		src, _ := kernels.ReadFile(name)
 		f.Add(src, uint8(0))
 	}
-	for _, p := range []string{"testdata/ordinary/ordinary.ptx", "testdata/races/races.ptx", "testdata/ir/callseq.ptx"} {
+	for _, p := range []string{"testdata/ordinary/ordinary.ptx", "testdata/races/races.ptx", "testdata/ir/callseq.ptx", "testdata/frontend/frontend.ptx"} {
 		if src, err := os.ReadFile(p); err == nil {
 			f.Add(src, uint8(1))
 		}

@@ -63,7 +63,7 @@ func FuzzParse(f *testing.F) {
 		src, _ := kernels.ReadFile(name)
 		f.Add(src)
 	}
-	for _, p := range []string{"testdata/ir/saxpy.ptx", "testdata/ir/callseq.ptx", "testdata/ordinary/ordinary.ptx"} {
+	for _, p := range []string{"testdata/ir/saxpy.ptx", "testdata/ir/callseq.ptx", "testdata/ordinary/ordinary.ptx", "testdata/frontend/frontend.ptx"} {
 		if src, err := os.ReadFile(p); err == nil {
 			f.Add(src)
 		}
