@@ -130,6 +130,9 @@ func CheckArg(kernel string, p Param, a Arg) error {
 			return bad("is a float, given an integer %s", a.desc())
 		}
 		if a.Size == 0 {
+			if p.Size != 1 && p.Size != 2 && p.Size != 4 && p.Size != 8 {
+				return bad("is an array or a struct, given %s %d (pass its bytes)", a.desc(), intValue(a))
+			}
 			if !intFits(a, p.Size) {
 				return bad("given %s %d, which does not fit %d bits", a.desc(), intValue(a), 8*p.Size)
 			}
@@ -161,11 +164,12 @@ func intValue(a Arg) any {
 // intFits reports whether a width-free integer fits size bytes, as a
 // signed or an unsigned value.
 func intFits(a Arg, size int) bool {
-	if size >= 8 {
+	switch size {
+	case 8:
 		return true
-	}
-	if size <= 0 {
-		return false
+	case 1, 2, 4:
+	default:
+		return false // an array or a struct: raw bytes only
 	}
 	bits := uint(8 * size)
 	if a.Kind == ArgUint {

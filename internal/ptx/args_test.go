@@ -19,7 +19,7 @@ func TestCheckArg(t *testing.T) {
 	u64 := ptx.Arg{Kind: ptx.ArgUint, Size: 8, Bits: 5}
 	f32 := ptx.Arg{Kind: ptx.ArgFloat, Size: 4}
 	f64 := ptx.Arg{Kind: ptx.ArgFloat, Size: 8}
-	intAny := func(v int64) ptx.Arg { return ptx.Arg{Kind: ptx.ArgInt, Bits: uint64(v)} }
+	intAny := func(v int64) ptx.Arg { return ptx.Arg{Kind: ptx.ArgInt, Bits: uint64(v), Desc: "int"} }
 	uintAny := func(v uint64) ptx.Arg { return ptx.Arg{Kind: ptx.ArgUint, Bits: v} }
 	bytes3 := ptx.Arg{Kind: ptx.ArgBytes, Size: 3, Bytes: []byte{1, 2, 3}}
 	for _, c := range []struct {
@@ -51,6 +51,7 @@ func TestCheckArg(t *testing.T) {
 		{p("u32", 4), intAny(-1), ""}, // the bits of -1
 		{p("u32", 4), uintAny(1 << 32), "does not fit 32 bits"},
 		{p("u64", 8), uintAny(1 << 63), ""},
+		{p("b8", 16), intAny(5), "is an array or a struct, given int 5 (pass its bytes)"},
 		{p("b8", 3), bytes3, ""},
 		{p("b8", 4), bytes3, "given 3 bytes"},
 		{p("f32", 3), bytes3, ""}, // raw bytes go anywhere of their size
