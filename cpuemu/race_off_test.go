@@ -1,0 +1,5 @@
+//go:build !race
+
+package cpuemu
+
+const raceDetector = false
