@@ -184,10 +184,11 @@ func (m *Module) entryInfo(f *fnIR) Entry {
 		}
 		return e
 	}
-	fr := layoutFrames(m, fns)
+	rec := recursive(m, fns)
+	fr := layoutFrames(m, fns, rec)
 	e.SharedBytes, e.LocalBytes, e.Ops = fr.sharedSize, fr.localSize, fr.ops
-	if fr.slots > maxSlots {
-		e.Err = &LimitError{Kernel: f.name, Limit: "registers and constants in a kernel", Value: int64(fr.slots), Max: maxSlots}
+	if n := len(assignSlots(fns, fr, rec, alignUp(fr.sharedSize, 16)).names); n > maxSlots {
+		e.Err = &LimitError{Kernel: f.name, Limit: "registers and constants in a kernel", Value: int64(n), Max: maxSlots}
 	}
 	return e
 }

@@ -259,28 +259,56 @@ func (w *warp) convergedCollective(o *op, ex uint32) bool {
 }
 
 // pushCall copies a call's arguments into the callee's parameters and
-// pushes the return address of one lane. A recursive call first saves
-// what the active callee owns.
+// pushes the return address of one lane. In a recursive program a call
+// also places the callee's local variables on the lane's stack, and a
+// call of an active function first saves what that function owns.
 func (w *warp) pushCall(o *op, lane int, pc, call int32, site *callSite) {
 	if len(w.stack[lane]) >= maxCallDepth {
 		w.fault(o, lane, fmt.Sprintf("call stack overflow (more than %d nested calls)", maxCallDepth), spLocal, 0, 0)
 	}
-	var sv *savedFrame
-	if w.c.l.p.recursive && w.active(lane, site.callee) {
-		sv = w.save(lane, site.callee)
+	l := w.c.l
+	p := l.p
+	f := frame{ret: pc + 1, site: call}
+	if p.recursive {
+		if w.active(lane, site.callee) {
+			f.save = w.save(lane, site.callee)
+		}
+		fr := &p.frames[site.callee]
+		f.sp = w.sp[lane]
+		if fr.localBytes > 0 {
+			base := w.sp[lane]
+			if int(base)+int(fr.localBytes) > p.localSize {
+				w.fault(o, lane, fmt.Sprintf("stack overflow: the calls need more than the %d bytes of local memory a thread's stack has", p.localSize-int(p.stackBase)), spLocal, uint64(base), int(fr.localBytes))
+			}
+			for _, a := range fr.localAddrs {
+				w.r[a.slot+int32(lane)] = uint64(base) + a.off
+			}
+			w.sp[lane] = base + fr.localBytes
+			// A new frame starts as local memory does: zeroed.
+			lb := lane*p.localSize + int(base)
+			clear(w.local[lb : lb+int(fr.localBytes)])
+		}
 	}
 	w.copyArgs(lane, site.args)
-	w.stack[lane] = append(w.stack[lane], frame{ret: pc + 1, site: call, save: sv})
+	w.stack[lane] = append(w.stack[lane], f)
 }
 
 // maxCallDepth bounds a lane's nested calls.
 const maxCallDepth = 1024
 
+// maxSavedBytes bounds what the recursive calls of one launch save
+// (registers and parameter frames), across all its lanes.
+const maxSavedBytes = 256 << 20
+
 // popCall copies a returning call's results back to the caller, restoring
-// what a recursive call saved once the results are read.
+// what a recursive call saved once the results are read, and pops the
+// callee's local variables off the stack.
 func (w *warp) popCall(lane int, f frame) {
 	p := w.c.l.p
 	cs := &p.calls[f.site]
+	if p.recursive {
+		w.sp[lane] = f.sp
+	}
 	if f.save == nil {
 		w.copyArgs(lane, cs.rets)
 		return
@@ -309,28 +337,35 @@ func (w *warp) active(lane int, fn int32) bool {
 	return false
 }
 
+// save keeps one lane's registers and parameter frame of function fn; the
+// launch counts the bytes against maxSavedBytes.
 func (w *warp) save(lane int, fn int32) *savedFrame {
-	p := w.c.l.p
+	l := w.c.l
+	p := l.p
 	fr := &p.frames[fn]
 	sv := &savedFrame{regs: make([]uint64, len(fr.regs))}
 	for i, s := range fr.regs {
 		sv.regs[i] = w.r[s+int32(lane)]
 	}
-	lb, pb := lane*p.localSize, lane*p.paramFSize
-	sv.local = append([]byte(nil), w.local[lb+fr.local:lb+fr.localEnd]...)
+	pb := lane * p.paramFSize
 	sv.paramF = append([]byte(nil), w.paramF[pb+fr.paramF:pb+fr.paramEnd]...)
+	l.savedBytes += sv.size()
+	if l.savedBytes > maxSavedBytes {
+		l.fail(&LimitError{Kernel: p.name, Limit: "bytes saved by active recursive calls", Value: l.savedBytes, Max: maxSavedBytes})
+	}
 	return sv
 }
 
 func (w *warp) restore(lane int, fn int32, sv *savedFrame) {
-	p := w.c.l.p
+	l := w.c.l
+	p := l.p
 	fr := &p.frames[fn]
 	for i, s := range fr.regs {
 		w.r[s+int32(lane)] = sv.regs[i]
 	}
-	lb, pb := lane*p.localSize, lane*p.paramFSize
-	copy(w.local[lb+fr.local:lb+fr.localEnd], sv.local)
+	pb := lane * p.paramFSize
 	copy(w.paramF[pb+fr.paramF:pb+fr.paramEnd], sv.paramF)
+	l.savedBytes -= sv.size()
 }
 
 // callIndirect calls the function whose address one lane holds and

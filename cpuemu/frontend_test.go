@@ -530,8 +530,8 @@ func TestFrontendCUDA(t *testing.T) {
 			t.Errorf("%s: %v", e.Name, e.Err)
 		}
 	}
-	if len(m.Entries()) != 14 {
-		t.Errorf("%d entries, want 14", len(m.Entries()))
+	if len(m.Entries()) != 16 {
+		t.Errorf("%d entries, want 16", len(m.Entries()))
 	}
 	d := cpuemu.NewDevice()
 	launch := func(t *testing.T, kernel string, block, shared int, args ...any) {
@@ -571,6 +571,17 @@ func TestFrontendCUDA(t *testing.T) {
 		facts := []uint32{1, 1, 2, 6, 24, 120, 720, 5040}
 		check(t, out, 32, func(i uint32) uint32 { return facts[i&7] })
 	})
+	t.Run("recursion with pointers to locals", func(t *testing.T) {
+		// rec(0, 3, k) = a3[k] + a2[k] + a1[k] with an[i] = 10n + i: each
+		// activation reads its caller's array through a pointer.
+		launch(t, "_Z6recptrPi", 32, 0, out)
+		check(t, out, 32, func(i uint32) uint32 { return 60 + 3*(i&3) })
+	})
+	t.Run("pointers in initialisers", func(t *testing.T) {
+		// *pk.p = g[1] = 2, *pg = g[2] = 3, mv = 5, pk.c = 1.
+		launch(t, "_Z8pointersPi", 32, 0, out)
+		check(t, out, 32, func(uint32) uint32 { return 2 + 3 + 5 + 1 })
+	})
 	t.Run("switch", func(t *testing.T) {
 		launch(t, "_Z2swPii", 32, 0, out, int32(3))
 		vals := []uint32{11, 23, 37, 41, 53, 67, 79}
@@ -602,4 +613,25 @@ func TestFrontendCUDA(t *testing.T) {
 		launch(t, "_Z9dynsharedPf", 64, 256, out)
 		check(t, out, 64, func(i uint32) uint32 { return math.Float32bits(float32(63 - i)) })
 	})
+}
+
+// TestVariablePlusOffset: a variable's name plus an offset is the
+// variable's address plus the offset, in a mov as in an address.
+func TestVariablePlusOffset(t *testing.T) {
+	src := ptIO("varoff", `
+.global .align 4 .u32 tbl[4] = {10, 20, 30, 40};
+`, `
+	{
+	.shared .align 4 .b8 sm[64];
+	mov.u64 %rd3, tbl+8;
+	ld.global.u32 %r1, [%rd3];      // tbl[2] = 30
+	ld.global.u32 %r2, [tbl+12];    // tbl[3] = 40
+	mov.u32 %r3, sm+16;
+	mov.u32 %r4, sm;
+	sub.u32 %r5, %r3, %r4;          // 16
+	add.u32 %r6, %r1, %r2;
+	add.u32 %r6, %r6, %r5;
+	st.global.u32 [%rd2], %r6;
+	}`)
+	ptRunIO(t, src, "varoff", 32, func(uint32) uint32 { return 30 + 40 + 16 })
 }

@@ -45,9 +45,11 @@ type launch struct {
 	clock    uint64
 	curCTA   *cta
 	curPC    int32 // the op being executed, for reports of emulator bugs
-	store    ctaStore
-	chk      *checker // with LaunchConfig.Check
-	tr       *tracer  // with LaunchConfig.Trace
+	// savedBytes is what active recursive calls have saved (maxSavedBytes)
+	savedBytes int64
+	store      ctaStore
+	chk        *checker // with LaunchConfig.Check
+	tr         *tracer  // with LaunchConfig.Trace
 }
 
 // ctaStore holds the memory of the block being run.
@@ -215,16 +217,18 @@ type barState struct {
 type frame struct {
 	ret  int32
 	site int32
+	sp   int32       // a recursive program's stack pointer before the call
 	save *savedFrame // the callee's state before a recursive call, nil otherwise
 }
 
-// savedFrame is one lane's registers, local and parameter frame of a
-// function, saved when the function is called again while active.
+// savedFrame is one lane's registers and parameter frame of a function,
+// saved when the function is called again while active.
 type savedFrame struct {
 	regs   []uint64
-	local  []byte
 	paramF []byte
 }
+
+func (sv *savedFrame) size() int64 { return int64(8*len(sv.regs) + len(sv.paramF)) }
 
 type warp struct {
 	c       *cta
@@ -241,6 +245,7 @@ type warp struct {
 	local   []byte // localSize bytes per lane
 	paramF  []byte // paramFSize bytes per lane
 	stack   [32][]frame
+	sp      [32]int32 // a recursive program's stack pointer, per lane
 	tid     [32]Dim3
 
 	rr       int  // round-robin cursor
@@ -301,6 +306,9 @@ func (l *launch) newCTA(id Dim3) *cta {
 			w.tid[lane] = Dim3{uint32(t) % b.X, uint32(t) / b.X % b.Y, uint32(t) / (b.X * b.Y)}
 		}
 		w.live = w.exist
+		for lane := range w.sp {
+			w.sp[lane] = p.stackBase
+		}
 		for _, k := range p.consts {
 			for lane := 0; lane < 32; lane++ {
 				w.r[int(k.slot)+lane] = k.val

@@ -32,18 +32,30 @@ type program struct {
 	reqntid    Dim3     // the entry's .reqntid, zero when none
 	maxntid    int64    // the entry's .maxntid threads, 0 when none
 	// recursive says a function may be called while it is active; then
-	// frames (below) tell a call what to save.
+	// frames (below) tell a call what to save, and the local variables of
+	// every function but the entry live on a per-lane stack from
+	// stackBase to localSize.
 	recursive bool
 	frames    []fnFrame // per function
+	stackBase int32
 }
 
-// fnFrame is what one activation of a function owns: its registers (not
-// the shared constants and special registers) and its ranges of the local
-// and parameter frames.
+// fnFrame is what one activation of a function owns in a recursive
+// program: its registers (not the shared constants and special registers)
+// and its range of the parameter frame, which a recursive call saves and
+// its return restores; and its local variables, which each call places on
+// the lane's stack (localAddrs are the registers that hold their
+// addresses, set at the call).
 type fnFrame struct {
 	regs             []int32
-	local, localEnd  int
 	paramF, paramEnd int
+	localBytes       int32
+	localAddrs       []localAddr
+}
+
+type localAddr struct {
+	slot int32
+	off  uint64
 }
 
 // funcName is the name of the function op i belongs to.
@@ -202,17 +214,26 @@ func recursive(m *Module, fns []*fnIR) bool {
 }
 
 // frames lays out the frames of the reached functions: each one's shared,
-// local and parameter variables after the one before it's.
+// local and parameter variables after the one before it's. In a recursive
+// program the local variables of every function but the entry go on a
+// per-lane stack instead, each call's on top of its caller's: then
+// stackBase is where the stack starts.
 type frames struct {
 	shared, local, paramF []int // per reached function: its base
 	sharedSize, localSize int
-	paramFSize, slots     int
+	paramFSize            int
+	stackBase             int
 	ops                   int
 }
 
-func layoutFrames(m *Module, fns []*fnIR) frames {
+// recursionStackBytes is the per-lane stack of a recursive program's local
+// variables (CUDA's own default stack is 1 KiB per thread).
+const recursionStackBytes = 16 << 10
+
+func layoutFrames(m *Module, fns []*fnIR, recursive bool) frames {
 	fr := frames{sharedSize: m.sharedSize}
-	for _, f := range fns {
+	stack := false
+	for i, f := range fns {
 		fr.sharedSize = alignUp(fr.sharedSize, 16)
 		fr.localSize = alignUp(fr.localSize, 16)
 		fr.paramFSize = alignUp(fr.paramFSize, 16)
@@ -220,53 +241,50 @@ func layoutFrames(m *Module, fns []*fnIR) frames {
 		fr.local = append(fr.local, fr.localSize)
 		fr.paramF = append(fr.paramF, fr.paramFSize)
 		fr.sharedSize += f.shared
-		fr.localSize += f.local
 		fr.paramFSize += f.paramF
-		fr.slots += f.nslots
+		if recursive && i > 0 {
+			stack = stack || f.local > 0
+		} else {
+			fr.localSize += f.local
+		}
 		fr.ops += len(f.ops)
 	}
-	fr.localSize = alignUp(fr.localSize, 8)
+	fr.localSize = alignUp(fr.localSize, 16)
+	fr.stackBase = fr.localSize
+	if stack {
+		fr.localSize += recursionStackBytes
+	}
 	fr.paramFSize = alignUp(fr.paramFSize, 8)
 	return fr
 }
 
-// link builds the program of one entry.
-func (m *Module) link(entry *fnIR) (*program, error) {
-	fns, err := m.reach(entry)
-	if err != nil {
-		return nil, err
+// slotMap is how link places the slots of each reached function in one
+// register file: each function's registers get their own; constants
+// (after relocation) and special registers are shared. In a recursive
+// program a non-entry function's local-variable addresses are registers
+// of its own, set at each call.
+type slotMap struct {
+	maps     [][]int32 // per function: its slot -> the program's slot
+	frames   []fnFrame
+	consts   []slotConst
+	specials [spcCount]int32
+	names    []string
+}
+
+func (sm *slotMap) newSlot(name string) int32 {
+	sm.names = append(sm.names, name)
+	return int32(len(sm.names)-1) * 32
+}
+
+func assignSlots(fns []*fnIR, fr frames, recursive bool, sharedDyn int) *slotMap {
+	sm := &slotMap{}
+	for i := range sm.specials {
+		sm.specials[i] = noSlot
 	}
-	fr := layoutFrames(m, fns)
-	p := &program{
-		name: entry.name, params: entry.params, paramSize: entry.paramSize,
-		sharedSize: fr.sharedSize, sharedDyn: alignUp(fr.sharedSize, 16),
-		localSize: fr.localSize, paramFSize: fr.paramFSize,
-		funcStart: map[string]int{},
-		ops:       make([]op, 0, fr.ops),
-		opFunc:    make([]int32, 0, fr.ops),
-	}
-	for i := range p.specials {
-		p.specials[i] = noSlot
-	}
-	p.recursive = recursive(m, fns)
-	p.reqntid, p.maxntid = threadBounds(entry.decl)
-	index := map[*fnIR]int{}
-	starts := make([]int, len(fns))
-	n := 0
-	for i, f := range fns {
-		index[f] = i
-		starts[i] = n
-		p.funcStart[f.name] = n
-		p.funcs = append(p.funcs, f.name)
-		n += len(f.ops)
-	}
-	// Slots: each function's registers get their own; constants (after
-	// relocation) and special registers are shared.
 	constOf := map[uint64]int32{}
-	maps := make([][]int32, len(fns))
 	for i, f := range fns {
 		mp := make([]int32, f.nslots)
-		fm := fnFrame{local: fr.local[i], localEnd: fr.local[i] + f.local, paramF: fr.paramF[i], paramEnd: fr.paramF[i] + f.paramF}
+		fm := fnFrame{paramF: fr.paramF[i], paramEnd: fr.paramF[i] + f.paramF, localBytes: int32(alignUp(f.local, 16))}
 		isConst := make([]int, f.nslots) // 1 + index into f.consts
 		for ci, c := range f.consts {
 			isConst[c.slot/32] = ci + 1
@@ -279,6 +297,10 @@ func (m *Module) link(entry *fnIR) (*program, error) {
 		}
 		for s := range f.nslots {
 			switch {
+			case isConst[s] != 0 && recursive && i > 0 && f.consts[isConst[s]-1].rel == relLocal:
+				mp[s] = sm.newSlot(f.regNames[s])
+				fm.regs = append(fm.regs, mp[s])
+				fm.localAddrs = append(fm.localAddrs, localAddr{slot: mp[s], off: f.consts[isConst[s]-1].val})
 			case isConst[s] != 0:
 				c := f.consts[isConst[s]-1]
 				v := c.val
@@ -290,29 +312,63 @@ func (m *Module) link(entry *fnIR) (*program, error) {
 				case relParamF:
 					v += uint64(fr.paramF[i])
 				case relDynShared:
-					v += uint64(p.sharedDyn)
+					v += uint64(sharedDyn)
 				}
 				ps, ok := constOf[v]
 				if !ok {
-					ps = p.newSlot(fmt.Sprintf("#%d", int64(v)))
+					ps = sm.newSlot(fmt.Sprintf("#%d", int64(v)))
 					constOf[v] = ps
-					p.consts = append(p.consts, slotConst{slot: ps, val: v})
+					sm.consts = append(sm.consts, slotConst{slot: ps, val: v})
 				}
 				mp[s] = ps
 			case isSpecial[s] != 0:
 				k := isSpecial[s] - 1
-				if p.specials[k] == noSlot {
-					p.specials[k] = p.newSlot(specialName(k))
+				if sm.specials[k] == noSlot {
+					sm.specials[k] = sm.newSlot(specialName(k))
 				}
-				mp[s] = p.specials[k]
+				mp[s] = sm.specials[k]
 			default:
-				mp[s] = p.newSlot(f.regNames[s])
+				mp[s] = sm.newSlot(f.regNames[s])
 				fm.regs = append(fm.regs, mp[s])
 			}
 		}
-		maps[i] = mp
-		p.frames = append(p.frames, fm)
+		sm.maps = append(sm.maps, mp)
+		sm.frames = append(sm.frames, fm)
 	}
+	return sm
+}
+
+// link builds the program of one entry.
+func (m *Module) link(entry *fnIR) (*program, error) {
+	fns, err := m.reach(entry)
+	if err != nil {
+		return nil, err
+	}
+	rec := recursive(m, fns)
+	fr := layoutFrames(m, fns, rec)
+	p := &program{
+		name: entry.name, params: entry.params, paramSize: entry.paramSize,
+		sharedSize: fr.sharedSize, sharedDyn: alignUp(fr.sharedSize, 16),
+		localSize: fr.localSize, paramFSize: fr.paramFSize,
+		funcStart: map[string]int{},
+		ops:       make([]op, 0, fr.ops),
+		opFunc:    make([]int32, 0, fr.ops),
+		recursive: rec, stackBase: int32(fr.stackBase),
+	}
+	p.reqntid, p.maxntid = threadBounds(entry.decl)
+	index := map[*fnIR]int{}
+	starts := make([]int, len(fns))
+	n := 0
+	for i, f := range fns {
+		index[f] = i
+		starts[i] = n
+		p.funcStart[f.name] = n
+		p.funcs = append(p.funcs, f.name)
+		n += len(f.ops)
+	}
+	sm := assignSlots(fns, fr, rec, p.sharedDyn)
+	maps := sm.maps
+	p.frames, p.consts, p.specials, p.regNames, p.nslots = sm.frames, sm.consts, sm.specials, sm.names, len(sm.names)
 	if p.nslots > maxSlots {
 		return nil, &LimitError{Kernel: entry.name, Limit: "registers and constants in a kernel", Value: int64(p.nslots), Max: maxSlots}
 	}
@@ -389,11 +445,4 @@ func (m *Module) link(entry *fnIR) (*program, error) {
 		}
 	}
 	return p, nil
-}
-
-func (p *program) newSlot(name string) int32 {
-	s := int32(p.nslots)
-	p.nslots++
-	p.regNames = append(p.regNames, name)
-	return s * 32
 }

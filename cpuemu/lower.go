@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"math/bits"
 	"strconv"
 	"strings"
 
@@ -583,12 +584,19 @@ func (lw *lowerer) src(in *ptx.Instr, o ptx.Operand, t ptype) (int32, error) {
 	}
 	switch o.Kind {
 	case ptx.OpName:
+		_, isReg := lw.lookupReg(o.Name)
+		_, isSpecial := specialNames[o.Name]
+		if !isReg && !isSpecial {
+			if v, ok := lw.lookupVar(o.Name); ok { // a variable's address, plus the offset
+				if v.err != nil {
+					return 0, lw.withLine(v.err, in)
+				}
+				return lw.varConst(v, o.Off), nil
+			}
+		}
 		s, err := lw.nameSrc(in, o.Name, t)
 		if err != nil || o.Off == 0 {
 			return s, err
-		}
-		if _, isVar := lw.lookupVar(o.Name); isVar {
-			return s, nil // nameSrc added the offset to the address
 		}
 		if lw.m.fnByName(o.Name) != nil {
 			return 0, lw.unsupported(in, "an offset from a function's address")
@@ -742,7 +750,15 @@ func (m *Module) layoutModuleData() error {
 		if v.Extern && defined[v.Name] {
 			continue // a declaration of a variable defined here
 		}
+		// __managed__ memory is global memory the host also reaches; the
+		// emulator's global memory is that already.
+		attrsOK := true
+		for _, a := range v.Attributes {
+			attrsOK = attrsOK && a == "managed"
+		}
 		switch {
+		case !attrsOK:
+			m.modVars[v.Name] = varInfo{err: &UnsupportedError{Line: v.Line, What: fmt.Sprintf("variable %s with .attribute(.%s)", v.Name, strings.Join(v.Attributes, ", ."))}}
 		case ptx.IsOpaque(v.Type) || v.Space == "tex":
 			m.modVars[v.Name] = varInfo{err: &UnsupportedError{Line: v.Line, What: fmt.Sprintf("texture, sampler or surface reference %s", v.Name)}}
 		case v.Space == "shared":
@@ -806,6 +822,9 @@ func (m *Module) initVar(v *ptx.Var, vi varInfo) error {
 				val = fnAddr(f.index)
 			} else {
 				return &UnsupportedError{Line: v.Line, What: fmt.Sprintf("initialiser of %s names %s, which is not a .global or .const variable or a function of this module", v.Name, e.Sym)}
+			}
+			if e.Mask != 0 { // the address's bits under the mask, at bit 0
+				val = val & e.Mask >> bits.TrailingZeros64(e.Mask)
 			}
 		case ptx.InitFloat:
 			switch {

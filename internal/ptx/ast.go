@@ -50,7 +50,10 @@ type Var struct {
 	// Fields are the name = value pairs of a .samplerref or .texref
 	// initialiser.
 	Fields map[string]string
-	Line   int
+	// Attributes are the names in .attribute(...): "managed" for a
+	// __managed__ variable.
+	Attributes []string
+	Line       int
 }
 
 // ArrayLen is the element count: 0 for a scalar, -1 for an unsized array
@@ -88,6 +91,11 @@ type InitElem struct {
 	// else of an f64) or an InitSym's offset (sym+Int).
 	Int int64
 	Sym string // InitSym: a variable or function whose address is the value
+	// Mask, when not 0, is an InitSym's mask operator (PTX ISA 7.1,
+	// 0xFF00(generic(x)+4)): the value is the address's bits under the
+	// mask, shifted down to bit 0. nvcc writes these for the bytes of a
+	// pointer in a packed struct.
+	Mask uint64
 }
 
 // Float is an InitFloat's value.

@@ -112,9 +112,9 @@ func (lx *lexer) scan() token {
 					j++
 					continue
 				}
-				// Qualifiers such as .L1::evict_last and .shared::cta
-				// keep their "::" (PTX ISA 7.4+).
-				if src[j] == ':' && j+2 < len(src) && src[j+1] == ':' && isIdentStart(src[j+2]) && src[j+2] != '.' {
+				// Qualifiers such as .L1::evict_last, .shared::cta and
+				// .L2::128B keep their "::" (PTX ISA 7.4+).
+				if src[j] == ':' && j+2 < len(src) && src[j+1] == ':' && isIdentChar(src[j+2]) && src[j+2] != '.' {
 					j += 3
 					continue
 				}
@@ -124,7 +124,7 @@ func (lx *lexer) scan() token {
 			return token{tIdent, src[i:j], lx.line}
 		case c >= '0' && c <= '9':
 			j := i + 1
-			for j < len(src) && (isIdentChar(src[j]) || (src[j] == '+' || src[j] == '-') && (src[j-1] == 'e' || src[j-1] == 'E') && !isHexLiteral(src[i:j])) {
+			for j < len(src) && (isIdentChar(src[j]) && src[j] != '%' && src[j] != '$' || (src[j] == '+' || src[j] == '-') && (src[j-1] == 'e' || src[j-1] == 'E') && !isHexLiteral(src[i:j])) {
 				j++
 			}
 			lx.i = j

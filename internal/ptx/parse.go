@@ -61,6 +61,7 @@ type parser struct {
 	lim     Limits
 	defined map[string]int // functions with a body: their line
 	args    []Operand      // scratch for an instruction's operands
+	items   int            // operands, statements and initialiser elements read
 }
 
 func (p *parser) peek() token       { return p.lx.peek(0) }
@@ -105,6 +106,21 @@ func (p *parser) describe() string {
 	}
 	return strconv.Quote(t.s)
 }
+
+// count adds n to the items the module holds (operands, statements and
+// initialiser elements), which bound what the syntax tree takes in memory
+// whatever the text looks like: MaxInstructions × itemsPerInstruction.
+func (p *parser) count(n int) error {
+	p.items += n
+	if limit := p.lim.MaxInstructions * itemsPerInstruction; p.items > limit {
+		return &LimitError{Limit: "PTX operands, statements and initialiser elements in a module", Value: int64(p.items), Max: int64(limit)}
+	}
+	return nil
+}
+
+// itemsPerInstruction scales the item budget: real PTX has about three
+// operands and one statement per instruction.
+const itemsPerInstruction = 6
 
 // isDirective reports whether t is a word that starts with a dot.
 func isDirective(t token) bool { return t.kind == tIdent && strings.HasPrefix(t.s, ".") }
@@ -368,6 +384,31 @@ func (p *parser) function(extern bool, linkage string) error {
 	return nil
 }
 
+// attributeList reads the "( .name ... )" of a variable's .attribute:
+// the names, without their dots; the values some take (.unified(a, b))
+// are skipped.
+func (p *parser) attributeList() ([]string, error) {
+	if err := p.expect("("); err != nil {
+		return nil, err
+	}
+	var out []string
+	depth := 1
+	for depth > 0 {
+		t := p.next()
+		switch {
+		case t.kind == tEOF || t.kind == tErr:
+			return nil, &SyntaxError{t.line, "unterminated .attribute"}
+		case t.kind == tPunct && t.s == "(":
+			depth++
+		case t.kind == tPunct && t.s == ")":
+			depth--
+		case depth == 1 && isDirective(t):
+			out = append(out, t.s[1:])
+		}
+	}
+	return out, nil
+}
+
 // skipAttributes skips .attribute(...) lists, which describe linking and
 // do not change what the code computes.
 func (p *parser) skipAttributes() error {
@@ -448,6 +489,12 @@ func (p *parser) varDecls(multi bool) ([]*Var, error) {
 			proto.Vec = int(t.s[2] - '0')
 		case t.s == ".ptr":
 			afterPtr = true
+		case t.s == ".attribute":
+			attrs, err := p.attributeList()
+			if err != nil {
+				return nil, err
+			}
+			proto.Attributes = append(proto.Attributes, attrs...)
 		case afterPtr && (t.s == ".global" || t.s == ".const" || t.s == ".shared" || t.s == ".local"):
 			proto.PtrSpace = t.s[1:]
 		case IsType(t.s[1:]):
@@ -558,18 +605,10 @@ func (p *parser) initializer(v *Var) ([]InitElem, error) {
 		}
 		t := p.peek()
 		switch {
-		case t.kind == tIdent && t.s == "generic" && p.peekN(1).s == "(":
-			p.next()
-			p.next()
-			s, err := p.ident()
+		case t.kind == tIdent && t.s == "generic" && p.peekN(1).s == "(",
+			t.kind == tNum && p.peekN(1).s == "(":
+			e, err := p.symInit()
 			if err != nil {
-				return err
-			}
-			e := InitElem{Kind: InitSym, Sym: s, Generic: true}
-			if e.Int, err = p.nameOffset(); err != nil {
-				return err
-			}
-			if err := p.expect(")"); err != nil {
 				return err
 			}
 			out = append(out, e)
@@ -603,12 +642,69 @@ func (p *parser) initializer(v *Var) ([]InitElem, error) {
 				out = append(out, InitElem{Kind: InitInt, Int: op.Imm})
 			}
 		}
+		if err := p.count(1); err != nil {
+			return err
+		}
 		if len(out) > maxInitElems {
 			return p.errf("initialiser has more than %d elements", maxInitElems)
 		}
 		return nil
 	}
 	return out, elem(0)
+}
+
+// symInit reads an address in an initialiser: generic(x)+n, x+n written
+// as generic(x+n), or either under a mask operator, 0xFF00(generic(x)+4).
+func (p *parser) symInit() (InitElem, error) {
+	e := InitElem{Kind: InitSym}
+	if t := p.peek(); t.kind == tNum {
+		p.next()
+		m, err := ParseInt(t.s)
+		if err != nil || m == 0 {
+			return e, &SyntaxError{t.line, fmt.Sprintf("bad mask %q in an initialiser", t.s)}
+		}
+		e.Mask = uint64(m)
+		if err := p.expect("("); err != nil {
+			return e, err
+		}
+		inner, err := p.symInit0()
+		if err != nil {
+			return e, err
+		}
+		inner.Mask = e.Mask
+		return inner, p.expect(")")
+	}
+	return p.symInit0()
+}
+
+// symInit0 reads generic(x[+n])[+n] or x[+n].
+func (p *parser) symInit0() (InitElem, error) {
+	e := InitElem{Kind: InitSym}
+	generic := p.is("generic") && p.peekN(1).s == "("
+	if generic {
+		p.next()
+		p.next()
+		e.Generic = true
+	}
+	s, err := p.ident()
+	if err != nil {
+		return e, err
+	}
+	e.Sym = s
+	if e.Int, err = p.nameOffset(); err != nil {
+		return e, err
+	}
+	if generic {
+		if err := p.expect(")"); err != nil {
+			return e, err
+		}
+		off, err := p.nameOffset()
+		if err != nil {
+			return e, err
+		}
+		e.Int += off
+	}
+	return e, nil
 }
 
 // nameOffset reads an optional "+ expr" or "- expr" after a name.
@@ -637,6 +733,9 @@ func (p *parser) block(fn string) ([]Stmt, error) {
 	out := []Stmt{}
 	depth := 1
 	for depth > 0 {
+		if err := p.count(1); err != nil {
+			return nil, err
+		}
 		t := p.peek()
 		switch {
 		case t.kind == tEOF:
@@ -817,7 +916,12 @@ func (p *parser) loc() (Loc, error) {
 	return l, nil
 }
 
-const maxOperands = 64
+// maxOperands bounds an instruction's operands, and maxElems a brace or
+// parenthesised list's elements (wgmma's accumulators are 128 registers).
+const (
+	maxOperands = 64
+	maxElems    = 512
+)
 
 func (p *parser) instruction() (*Instr, error) {
 	in := &Instr{Line: p.peek().line}
@@ -853,12 +957,12 @@ func (p *parser) instruction() (*Instr, error) {
 				return nil, err
 			}
 		}
-		op, err := p.operand(call)
+		op, err := p.operand(call, 0)
 		if err != nil {
 			return nil, err
 		}
 		if p.accept("|") {
-			second, err := p.operand(call)
+			second, err := p.operand(call, 0)
 			if err != nil {
 				return nil, err
 			}
@@ -879,15 +983,20 @@ func (p *parser) instruction() (*Instr, error) {
 	return in, nil
 }
 
-// operand reads one operand. In a call, parentheses hold the argument
-// and result lists; elsewhere they group a constant expression.
-func (p *parser) operand(call bool) (Operand, error) {
+// operand reads one operand at nesting depth depth. In a call,
+// parentheses hold the argument and result lists; elsewhere they group a
+// constant expression. An address holds a brace list at most ([tex, {x,
+// y}]), and a list holds plain operands, so nesting is bounded.
+func (p *parser) operand(call bool, depth int) (Operand, error) {
 	t := p.peek()
+	if err := p.count(1); err != nil {
+		return Operand{}, err
+	}
 	switch {
-	case t.kind == tPunct && t.s == "[":
+	case t.kind == tPunct && t.s == "[" && depth == 0:
 		p.next()
 		return p.address()
-	case t.kind == tPunct && (t.s == "{" || t.s == "(" && call):
+	case t.kind == tPunct && (t.s == "{" || t.s == "(" && call) && depth <= 1:
 		p.next()
 		closer, kind := "}", OpVec
 		if t.s == "(" {
@@ -900,22 +1009,19 @@ func (p *parser) operand(call bool) (Operand, error) {
 					return op, err
 				}
 			}
-			e, err := p.operand(false)
+			e, err := p.operand(false, depth+1)
 			if err != nil {
 				return op, err
 			}
 			op.Elems = append(op.Elems, e)
-			if len(op.Elems) > maxOperands {
-				return op, p.errf("too many elements")
+			if len(op.Elems) > maxElems {
+				return op, p.errf("more than %d elements in a list", maxElems)
 			}
 		}
 		return op, nil
-	case t.kind == tPunct && t.s == "!":
+	case t.kind == tPunct && t.s == "!" && p.peekN(1).kind == tIdent && p.peekN(1).s != "WARP_SZ":
 		p.next()
-		if p.peek().kind != tIdent {
-			return Operand{}, &SyntaxError{t.line, "'!' applies only to a predicate"}
-		}
-		op, err := p.operand(false)
+		op, err := p.operand(false, 2)
 		if err != nil {
 			return op, err
 		}
@@ -933,7 +1039,7 @@ func (p *parser) operand(call bool) (Operand, error) {
 		var err error
 		op.Off, err = p.nameOffset()
 		return op, err
-	case t.kind == tNum || t.kind == tIdent && t.s == "WARP_SZ" || t.kind == tPunct && strings.Contains("-+~(", t.s):
+	case t.kind == tNum || t.kind == tIdent && t.s == "WARP_SZ" || t.kind == tPunct && strings.Contains("-+~(!", t.s):
 		return p.number()
 	}
 	return Operand{}, p.errf("expected an operand, found %s", p.describe())
@@ -964,7 +1070,7 @@ func (p *parser) address() (Operand, error) {
 		}
 		op.Elems = append(op.Elems, first)
 		for p.accept(",") {
-			e, err := p.operand(false)
+			e, err := p.operand(false, 1)
 			if err != nil {
 				return op, err
 			}
@@ -1047,8 +1153,8 @@ func (p *parser) number() (Operand, error) {
 }
 
 // ParseInt reads a PTX integer literal: decimal, 0x hex, 0 octal, 0b
-// binary, with an optional U suffix. Literals are 64-bit (PTX ISA §4.5.1):
-// those above the signed range wrap, as in the ISA's own examples.
+// binary, with an optional U suffix. Literals are 64-bit (PTX ISA §4.5.1);
+// one past .s64's range is a .u64, whose bits the int64 holds.
 func ParseInt(s string) (int64, error) {
 	t := strings.TrimSuffix(strings.TrimSuffix(s, "U"), "u")
 	var u uint64

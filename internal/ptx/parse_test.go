@@ -163,7 +163,7 @@ func TestParseErrors(t *testing.T) {
 		{"bad int", ".entry k() { mov.u32 %r1, 0x; }", "bad integer literal"},
 		{"div zero", ".global .u32 x[4/0];", "division by zero"},
 		{"float in int", ".global .u32 x[1.5];", "float literal 1.5 where an integer is expected"},
-		{"neg not pred", ".entry k() { setp.eq.and.u32 %p1, 1, 2, !5; }", "'!' applies only to a predicate"},
+		{"neg not pred", ".entry k() { setp.eq.and.u32 %p1, 1, 2, !x+1; }", "'!' applies only to a predicate"},
 		{"address size", ".address_size 48", "only 32 and 64"},
 		{"loc", ".entry k() { .loc 1\n ret; }", ".loc needs a file and a line"},
 		{"loc attr", ".entry k() { .loc 1 2 3, what x\n ret; }", `unknown .loc attribute "what"`},
@@ -431,5 +431,110 @@ func TestKernels(t *testing.T) {
 				t.Errorf("%s param %d: %+v, the catalogue says %s", k.Name, i, e.Params[i], cp.Type)
 			}
 		}
+	}
+}
+
+// TestHostileInputs: nesting, long lists and many small items end in an
+// error, not a stack overflow or an unbounded syntax tree.
+func TestHostileInputs(t *testing.T) {
+	deep := ".entry k() { mov.u32 %r1, " + strings.Repeat("{", 100000) + "%r2" + strings.Repeat("}", 100000) + "; }"
+	if _, err := ptx.Parse([]byte(deep)); err == nil || !strings.Contains(err.Error(), "expected an operand") {
+		t.Errorf("nested braces: %v", err)
+	}
+	deepAddr := ".entry k() { ld.u32 %r1, " + strings.Repeat("[a, ", 100000) + "; }"
+	if _, err := ptx.Parse([]byte(deepAddr)); err == nil {
+		t.Error("nested brackets parsed")
+	}
+	paren := ".entry k() { mov.u32 %r1, " + strings.Repeat("(", 100000) + "1" + strings.Repeat(")", 100000) + "; }"
+	if _, err := ptx.Parse([]byte(paren)); err == nil || !strings.Contains(err.Error(), "nested too deeply") {
+		t.Errorf("nested parentheses: %v", err)
+	}
+	long := ".entry k() { foo.b32 {" + strings.Repeat("%r1, ", 600) + "%r1}; }"
+	if _, err := ptx.Parse([]byte(long)); err == nil || !strings.Contains(err.Error(), "more than 512 elements") {
+		t.Errorf("a list of 601 elements: %v", err)
+	}
+	// 100 instructions allow 600 items: 90 instructions of 8 operands
+	// each (810 items) pass the budget.
+	many := ".entry k() {\n" + strings.Repeat("\tfoo.b32 %r1, %r2, %r3, %r4, %r5, %r6, %r7, %r8;\n", 90) + "}\n"
+	_, err := ptx.ParseLimits([]byte(many), ptx.Limits{MaxInstructions: 100})
+	var le *ptx.LimitError
+	if !errors.As(err, &le) || !strings.Contains(le.Limit, "operands, statements") {
+		t.Errorf("90 instructions of 8 operands under a budget of 100: %v", err)
+	}
+	labels := ".entry k() {\n" + strings.Repeat("L:\n", 700) + "}\n"
+	if _, err := ptx.ParseLimits([]byte(labels), ptx.Limits{MaxInstructions: 100}); !errors.As(err, &le) {
+		t.Errorf("700 labels under a budget of 600 items: %v", err)
+	}
+	inits := ".global .u8 x[] = {" + strings.Repeat("0,", 700) + "0};"
+	if _, err := ptx.ParseLimits([]byte(inits), ptx.Limits{MaxInstructions: 100}); !errors.As(err, &le) {
+		t.Errorf("701 initialiser elements under a budget of 600 items: %v", err)
+	}
+}
+
+// TestConstantExpressions: values and signedness per PTX ISA §4.6.2,
+// worked by hand.
+func TestConstantExpressions(t *testing.T) {
+	for _, c := range []struct {
+		expr string
+		want int64
+	}{
+		{"0xFFFFFFFFFFFFFFFF/16", 0x0FFFFFFFFFFFFFFF}, // too large for .s64: unsigned
+		{"-1U % 10", 5}, // 18446744073709551615 % 10
+		{"0x8000000000000000U>>60", 8},
+		{"-16>>2", -4}, // signed: arithmetic shift
+		{"-16U>>60", 15},
+		{"1<2", 1},
+		{"2<=2", 1},
+		{"3>=4", 0},
+		{"-1 < 1U", 0}, // compared as unsigned
+		{"-1 < 1", 1},
+		{"(3>2)?10:20", 10},
+		{"0 ? 1 : 2 ? 3 : 4", 3},
+		{"5==5&&2!=3", 1},
+		{"0||0", 0},
+		{"10 % 3", 1},
+		{"-7/2", -3},
+		{"~0U == 0xFFFFFFFFFFFFFFFF", 1},
+		{"!0 + !5", 1},
+		{"1 << 64", 0},
+		{"WARP_SZ * 2 - 1", 63},
+	} {
+		m, err := ptx.Parse([]byte(".entry k() { mov.u64 %rd1, " + c.expr + "; }"))
+		if err != nil {
+			t.Errorf("%s: %v", c.expr, err)
+			continue
+		}
+		if got := m.Funcs[0].Body[0].Instr.Args[1].Imm; got != c.want {
+			t.Errorf("%s = %d (%#x), want %d", c.expr, got, uint64(got), c.want)
+		}
+	}
+}
+
+// TestNvccInitialisers: the address forms nvcc writes in initialisers
+// (generic(x)+n; the mask operator for a pointer's bytes in a packed
+// struct) and .attribute(.managed), and the cache-size qualifiers.
+func TestNvccInitialisers(t *testing.T) {
+	m := mustParse(t, `
+.global .align 4 .b8 g[32];
+.global .align 1 .u8 pk[3] = {1, 0XFF(generic(g)+4), 0xFF00(generic(g)+4)};
+.global .align 8 .u64 pg = generic(g)+8;
+.global .attribute(.managed) .align 4 .u32 mv = 5;
+.entry k() { ld.global.L2::128B.u32 %r1, [g]; cp.async.cg.shared.global.L2::128B [%r2], [%rd1], 16; }
+`)
+	pk, pg, mv := m.Vars[1], m.Vars[2], m.Vars[3]
+	if e := pk.Init[1]; e.Kind != ptx.InitSym || e.Sym != "g" || !e.Generic || e.Int != 4 || e.Mask != 0xFF {
+		t.Errorf("0XFF(generic(g)+4): %+v", e)
+	}
+	if e := pk.Init[2]; e.Mask != 0xFF00 || e.Int != 4 {
+		t.Errorf("0xFF00(generic(g)+4): %+v", e)
+	}
+	if e := pg.Init[0]; e.Sym != "g" || !e.Generic || e.Int != 8 || e.Mask != 0 {
+		t.Errorf("generic(g)+8: %+v", e)
+	}
+	if !reflect.DeepEqual(mv.Attributes, []string{"managed"}) || mv.Init[0].Int != 5 {
+		t.Errorf(".attribute(.managed): %+v", mv)
+	}
+	if in := m.Funcs[0].Body[0].Instr; !reflect.DeepEqual(in.Mods, []string{"global", "L2::128B", "u32"}) {
+		t.Errorf("L2::128B: %q", in.Mods)
 	}
 }

@@ -72,3 +72,25 @@ __global__ void halves(__half *a, __half *b, __half *c) { int i = threadIdx.x; c
 __global__ void gridsync(int *out) { cg::grid_group g = cg::this_grid(); out[blockIdx.x] = 1; g.sync(); }
 __global__ void texobj(cudaTextureObject_t t, float *out) { out[threadIdx.x] = tex1Dfetch<float>(t, threadIdx.x); }
 __global__ void dsin(double *out) { out[threadIdx.x] = sin(threadIdx.x * 0.5); }
+
+// A recursive function passes a pointer to its own local array to the call
+// it makes: each activation's array is its own.
+__device__ __noinline__ int rec(const int *p, int n, int k) {
+  int a[4];
+  for (int i = 0; i < 4; i++) a[i] = n * 10 + i;
+  int s = p ? p[k] : 0;
+  if (n > 0) s += rec(a, n - 1, k);
+  return s;
+}
+__global__ void recptr(int *out) { out[threadIdx.x] = rec(nullptr, 3, threadIdx.x & 3); }
+
+// Pointers in initialisers: one at an offset into an array (nvcc writes
+// generic(g)+8), one unaligned in a packed struct (written byte by byte
+// with the mask operator, 0xFF00(generic(g)+4)), and a __managed__
+// variable (.attribute(.managed)).
+__device__ int g[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+struct __attribute__((packed)) Packed { char c; int *p; };
+__device__ Packed pk = {1, &g[1]};
+__device__ int *pg = &g[2];
+__managed__ int mv = 5;
+__global__ void pointers(int *out) { out[threadIdx.x] = *pk.p + *pg + mv + pk.c; }
