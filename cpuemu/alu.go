@@ -263,7 +263,6 @@ func sext(x uint64, bits int) int64 {
 	return int64(x<<s) >> s
 }
 
-// trunc keeps the low bits of x (bits >= 64 -> x).
 // addCarry is the arithmetic of add.cc, addc, sub.cc and subc on nb-bit
 // values (PTX ISA §9.7.1.11-14): x + y + cin, or for a subtraction
 // x + ^y + cin, and the carry out of the top bit. CC.CF always holds a true
@@ -282,6 +281,7 @@ func addCarry(x, y, cin uint64, nb int, sub bool) (sum, cout uint64) {
 	return trunc(s, nb), s >> nb & 1
 }
 
+// trunc keeps the low bits of x (bits >= 64 -> x).
 func trunc(x uint64, bits int) uint64 {
 	if bits >= 64 {
 		return x

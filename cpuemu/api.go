@@ -26,6 +26,7 @@ type Module struct {
 	entries     []Entry
 	modVars     map[string]varInfo
 	sharedSize  int // module-scope .shared bytes
+	dynAlign    int // the largest .align of a module-scope .extern .shared array
 	globalImage []byte
 	constImage  []byte
 	globalBase  uint64
@@ -108,6 +109,9 @@ func LoadWithLimits(name string, src []byte, lim LoadLimits) (*Module, error) {
 		d := ast.Directives[0]
 		return nil, fmt.Errorf("load %s: %w", name, &UnsupportedError{Line: d.Line, What: "module directive " + d.Name})
 	}
+	if ast.AddressSize == 32 {
+		return nil, fmt.Errorf("load %s: %w", name, &UnsupportedError{Line: 1, What: ".address_size 32: the emulator's addresses are 64-bit"})
+	}
 	k := moduleCounter.Add(1) % moduleSlots
 	m.globalBase = moduleGlobals + k*moduleWindow
 	// Functions by name: a definition wins over declarations; an .alias
@@ -187,7 +191,7 @@ func (m *Module) entryInfo(f *fnIR) Entry {
 	rec := recursive(m, fns)
 	fr := layoutFrames(m, fns, rec)
 	e.SharedBytes, e.LocalBytes, e.Ops = fr.sharedSize, fr.localSize, fr.ops
-	if n := len(assignSlots(fns, fr, rec, alignUp(fr.sharedSize, 16)).names); n > maxSlots {
+	if n := len(assignSlots(fns, fr, rec, m.dynShared(fns, fr)).names); n > maxSlots {
 		e.Err = &LimitError{Kernel: f.name, Limit: "registers and constants in a kernel", Value: int64(n), Max: maxSlots}
 	}
 	return e

@@ -369,22 +369,18 @@ func (w *warp) restore(lane int, fn int32, sv *savedFrame) {
 }
 
 // callIndirect calls the function whose address one lane holds and
-// returns where the lane goes. Calling what is not a function of the
-// kernel, or one whose parameters do not match the call's, is a fault.
+// returns where the lane goes. Calling anything else than one of the
+// call's targets (indirectTargets) is a fault that says why.
 func (w *warp) callIndirect(o *op, lane int, pc int32, site *indirectSite) int32 {
 	p := w.c.l.p
 	addr := w.r[o.a[0]+int32(lane)]
 	for _, t := range site.targets {
-		if t.addr != addr {
-			continue
+		if t.addr == addr {
+			w.pushCall(o, lane, pc, t.call, &p.calls[t.call])
+			return t.start
 		}
-		if t.call < 0 {
-			w.fault(o, lane, fmt.Sprintf("call through a function pointer to %s, whose parameters do not match the call's", t.name), spGeneric, addr, 0)
-		}
-		w.pushCall(o, lane, pc, t.call, &p.calls[t.call])
-		return t.start
 	}
-	w.fault(o, lane, "call through a function pointer that holds no function of this kernel", spGeneric, addr, 0)
+	w.fault(o, lane, "call through a function pointer that "+w.c.l.m.whyNotCallable(addr), spGeneric, addr, 0)
 	return 0
 }
 

@@ -421,6 +421,10 @@ func TestRefusedForms(t *testing.T) {
 		{"selp.b32 %r1, %r2, %r3, !%p1;", "a negated operand (!%p1)"},
 		{"add.f16 %rs1, %rs2, %rs3;", "half-precision arithmetic"},
 		{"foo.sync %r1;", "unknown opcode"},
+		{"st.v2.u32 [%rd1], {%r1, _};", "_ is for destinations"},
+		{"mov.u32 %r1, %clock+4;", "%clock plus an offset"},
+		{"prefetch.global.L1 [nosuch];", "undefined name nosuch"},
+		{"add.u32 %r1, %r2, 0f3F800000;", "float literal used as .u32"},
 	} {
 		src := ptHeader + `.visible .entry k(.param .u64 p)
 {
@@ -634,4 +638,112 @@ func TestVariablePlusOffset(t *testing.T) {
 	st.global.u32 [%rd2], %r6;
 	}`)
 	ptRunIO(t, src, "varoff", 32, func(uint32) uint32 { return 30 + 40 + 16 })
+}
+
+// TestIndirectCallTargets: an indirect call links only the functions
+// whose address is taken, that lower, and whose parameters match the
+// call's; a function elsewhere in the module that cannot run (it calls
+// free) does not stop the entry, and calling it, or one of another shape,
+// through a pointer faults with the reason.
+func TestIndirectCallTargets(t *testing.T) {
+	src := ptIO("targets", `
+.extern .func free(.param .b64 free_param_0);
+.func (.param .b32 r) sq(.param .b32 x)
+{
+	.reg .b32 %t<3>;
+	ld.param.b32 %t1, [x];
+	mul.lo.u32 %t2, %t1, %t1;
+	st.param.b32 [r], %t2;
+	ret;
+}
+.func (.param .b32 r) uses_free(.param .b32 x)
+{
+	{
+	.param .b64 p;
+	st.param.b64 [p], 0;
+	call.uni free, (p);
+	}
+	st.param.b32 [r], 0;
+	ret;
+}
+.func (.param .b64 r) wide(.param .b64 x)
+{
+	st.param.b64 [r], 0;
+	ret;
+}
+.global .align 8 .u64 fns[3] = {sq, uses_free, wide};
+`, `
+	mul.wide.u32 %rd3, %r9, 8;
+	mov.u64 %rd4, fns;
+	add.s64 %rd4, %rd4, %rd3;
+	ld.global.u64 %rd5, [%rd4];
+	{
+	.param .b32 x;
+	.param .b32 r;
+	proto: .callprototype (.param .b32 _) _ (.param .b32 _);
+	st.param.b32 [x], 7;
+	call (r), %rd5, (x), proto;
+	ld.param.b32 %r2, [r];
+	}
+	st.global.u32 [%rd2], %r2;`)
+	m := ptLoad(t, "targets", src)
+	if _, err := m.Kernel("targets"); err != nil {
+		t.Fatalf("the entry: %v", err)
+	}
+	for _, c := range []struct {
+		in   uint32 // which table entry lane 0 calls
+		want string
+	}{{1, "holds uses_free, which cannot run on the emulator"}, {2, "holds wide, whose parameters do not match"}} {
+		d := cpuemu.NewDevice()
+		in, out := ptBuf(t, d, 4, ptBytes(c.in)), ptBuf(t, d, 4, nil)
+		_, err := m.Launch(d, "targets", cpuemu.LaunchConfig{Grid: ptD1(1), Block: ptD1(1)}, in, out)
+		var fe *cpuemu.FaultError
+		if !errors.As(err, &fe) || !strings.Contains(fe.Kind, c.want) {
+			t.Errorf("through fns[%d]: %v; want a fault that %s", c.in, err, c.want)
+		}
+	}
+	d := cpuemu.NewDevice()
+	in, out := ptBuf(t, d, 4, ptBytes(0)), ptBuf(t, d, 4, nil)
+	if _, err := m.Launch(d, "targets", cpuemu.LaunchConfig{Grid: ptD1(1), Block: ptD1(1)}, in, out); err != nil {
+		t.Fatal(err)
+	}
+	if got := ptWords(ptRead(t, d, out, 4))[0]; got != 49 {
+		t.Errorf("sq(7) = %d", got)
+	}
+}
+
+// TestCallShapes: a call's arguments and results must have their
+// parameters' sizes, and a .reg parameter is a scalar.
+func TestCallShapes(t *testing.T) {
+	for _, c := range []struct{ decls, body, want string }{
+		{".func f(.param .b32 x) { ret; }", "{ .param .b64 a; st.param.b64 [a], 1; call.uni f, (a); }", "call argument 0 is 8 bytes; the parameter x is 4"},
+		{".func (.param .b64 r) f() { ret; }", "{ .param .b32 rv; call.uni (rv), f, (); }", "call result 0 is 4 bytes; the parameter r is 8"},
+		{".func f(.reg .v2 .b32 x) { ret; }", "call.uni f, (%r1);", "parameter x"},
+	} {
+		m := ptLoad(t, "shapes", ptIO("k", c.decls, c.body))
+		if _, err := m.Kernel("k"); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v; want %q", c.body, err, c.want)
+		}
+	}
+}
+
+// TestDynamicSharedAlignment: the dynamic shared array starts after the
+// static part, aligned to its own .align when that is more than 16.
+func TestDynamicSharedAlignment(t *testing.T) {
+	src := ptIO("dynal", `
+.extern .shared .align 128 .b8 smem[];
+`, `
+	{
+	.shared .align 4 .u32 st;
+	mov.u32 %r1, smem;
+	mov.u32 %r2, st;
+	sub.u32 %r3, %r1, %r2;
+	st.global.u32 [%rd2], %r3;
+	}`)
+	ptRunIO(t, src, "dynal", 32, func(uint32) uint32 { return 128 }) // st at 0, 4 bytes; smem at 128
+	_, err := cpuemu.Load("as32", []byte(".version 7.8\n.target sm_70\n.address_size 32\n"))
+	var ue *cpuemu.UnsupportedError
+	if !errors.As(err, &ue) || !strings.Contains(err.Error(), ".address_size 32") {
+		t.Errorf(".address_size 32: %v", err)
+	}
 }

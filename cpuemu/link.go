@@ -97,8 +97,7 @@ type indirectSite struct {
 type indirectTarget struct {
 	addr  uint64
 	start int32 // the callee's first op
-	call  int32 // index into program.calls, -1 when the callee's shape does not match the call
-	name  string
+	call  int32 // index into program.calls
 }
 
 // fnCall is a call site of one function, before linking: the caller's
@@ -165,24 +164,61 @@ func (m *Module) entryErr(entry, f *fnIR, via map[*fnIR]*fnIR, err error) error 
 	return fmt.Errorf("entry %s: %w", entry.name, err)
 }
 
-// indirectTargets are the functions an indirect call may reach: its
-// .calltargets list, or every function whose address the module takes.
+// indirectTargets are the functions an indirect call may reach: those of
+// its .calltargets list, or else every function whose address the module
+// takes, that lowered and whose parameters match the call's in number and
+// size. A call through a pointer to any other function faults, saying
+// why (callIndirect), so one such function elsewhere in the module does
+// not stop the entry.
 func (m *Module) indirectTargets(c fnCall) []*fnIR {
+	match := func(g *fnIR) bool {
+		if g == nil || g.err != nil || g.decl.Entry || len(g.paramLocs) != len(c.args) || len(g.retLocs) != len(c.rets) {
+			return false
+		}
+		for i, a := range c.args {
+			if g.paramLocs[i].size != a.size {
+				return false
+			}
+		}
+		for i, r := range c.rets {
+			if g.retLocs[i].size != r.size {
+				return false
+			}
+		}
+		return true
+	}
 	var out []*fnIR
 	if c.targets != nil {
 		for _, n := range c.targets {
-			if g := m.fnByName(n); g != nil {
+			if g := m.fnByName(n); match(g) {
 				out = append(out, g)
 			}
 		}
 		return out
 	}
 	for i, taken := range m.addrTaken {
-		if taken && m.fns[i] != nil {
+		if taken && match(m.fns[i]) {
 			out = append(out, m.fns[i])
 		}
 	}
 	return out
+}
+
+// whyNotCallable says why a call through a pointer holding addr cannot go
+// there.
+func (m *Module) whyNotCallable(addr uint64) string {
+	i := int((addr - codeWindow) / 16)
+	if addr < codeWindow || (addr-codeWindow)%16 != 0 || i >= len(m.fns) {
+		return "holds no function of this kernel"
+	}
+	f := m.fns[i]
+	switch {
+	case f.err != nil:
+		return fmt.Sprintf("holds %s, which cannot run on the emulator: %v", f.name, f.err)
+	case f.decl.Entry:
+		return fmt.Sprintf("holds the entry %s", f.name)
+	}
+	return fmt.Sprintf("holds %s, whose parameters do not match the call's", f.name)
 }
 
 // recursive reports whether any of the functions can call itself, directly
@@ -256,6 +292,16 @@ func layoutFrames(m *Module, fns []*fnIR, recursive bool) frames {
 	}
 	fr.paramFSize = alignUp(fr.paramFSize, 8)
 	return fr
+}
+
+// dynShared is where the dynamic (.extern) shared array starts: after the
+// static part, aligned to 16 or to the array's own .align if larger.
+func (m *Module) dynShared(fns []*fnIR, fr frames) int {
+	al := max(16, m.dynAlign)
+	for _, f := range fns {
+		al = max(al, f.dynAlign)
+	}
+	return alignUp(fr.sharedSize, al)
 }
 
 // slotMap is how link places the slots of each reached function in one
@@ -348,7 +394,7 @@ func (m *Module) link(entry *fnIR) (*program, error) {
 	fr := layoutFrames(m, fns, rec)
 	p := &program{
 		name: entry.name, params: entry.params, paramSize: entry.paramSize,
-		sharedSize: fr.sharedSize, sharedDyn: alignUp(fr.sharedSize, 16),
+		sharedSize: fr.sharedSize, sharedDyn: m.dynShared(fns, fr),
 		localSize: fr.localSize, paramFSize: fr.paramFSize,
 		funcStart: map[string]int{},
 		ops:       make([]op, 0, fr.ops),
@@ -430,12 +476,8 @@ func (m *Module) link(entry *fnIR) (*program, error) {
 				site := indirectSite{line: c.line}
 				for _, g := range m.indirectTargets(c) {
 					gi := index[g]
-					t := indirectTarget{addr: fnAddr(g.index), start: int32(starts[gi]), call: -1, name: g.name}
-					if len(g.paramLocs) == len(c.args) && len(g.retLocs) == len(c.rets) && !g.decl.Entry {
-						t.call = int32(len(p.calls))
-						p.calls = append(p.calls, callSite{args: copies(i, c.args, gi, g.paramLocs), rets: copies(gi, g.retLocs, i, c.rets), callee: int32(gi)})
-					}
-					site.targets = append(site.targets, t)
+					site.targets = append(site.targets, indirectTarget{addr: fnAddr(g.index), start: int32(starts[gi]), call: int32(len(p.calls))})
+					p.calls = append(p.calls, callSite{args: copies(i, c.args, gi, g.paramLocs), rets: copies(gi, g.retLocs, i, c.rets), callee: int32(gi)})
 				}
 				o.aux = int32(len(p.indirect))
 				p.indirect = append(p.indirect, site)

@@ -143,6 +143,7 @@ type fnIR struct {
 	consts    []slotConst
 	specials  [spcCount]int32 // the function's slot of each special register it reads, noSlot if none
 	shared    int             // bytes of its own .shared declarations
+	dynAlign  int             // the .align of its .extern .shared array, 0 if none
 	local     int             // bytes of its .local declarations, per lane
 	paramF    int             // bytes of its parameters and call scratch, per lane
 	fcalls    []fnCall        // its call sites, with its own offsets and slots
@@ -201,7 +202,7 @@ func (m *Module) lowerFunc(fn *fnIR) {
 		fn.err = err
 		fn.ops = nil
 	}
-	f.Body = nil // lowered: the module keeps the IR, not the text
+	f.Body = []ptx.Stmt{} // lowered: the module keeps the IR, not the text (HasBody stays true)
 }
 
 // newOp returns an op with every operand slot and the guard absent.
@@ -365,6 +366,9 @@ func (lw *lowerer) formals(vars []*ptx.Var, fv map[string]varInfo) ([]argLoc, er
 			fv[pd.Name] = vi
 			out = append(out, argLoc{kind: locParamF, off: int32(vi.addr), size: vi.size})
 		case "reg":
+			if pd.Vec > 0 || pd.Range > 0 || len(pd.Dims) > 0 {
+				return nil, lw.unsupportedAt(pd.Line, fmt.Sprintf(".reg parameter %s that is a vector, a range or an array", pd.Name))
+			}
 			if err := lw.decl(pd); err != nil {
 				return nil, err
 			}
@@ -452,6 +456,7 @@ func (lw *lowerer) decl(v *ptx.Var) error {
 	case "shared":
 		if v.Extern && v.ArrayLen() < 0 {
 			lw.vars[len(lw.vars)-1][v.Name] = varInfo{space: spShared, align: 16, rel: relDynShared}
+			lw.f.dynAlign = max(lw.f.dynAlign, v.Align)
 			return nil
 		}
 		lw.vars[len(lw.vars)-1][v.Name] = place(v, spShared, &lw.f.shared, relShared)
@@ -633,9 +638,9 @@ func (lw *lowerer) src(in *ptx.Instr, o ptx.Operand, t ptype) (int32, error) {
 			return 0, lw.errAt(in.Line, "a 0f literal (f32 bits) used as .f64")
 		case t == tF64:
 			return lw.constSlot(math.Float64bits(o.Float())), nil
-		case t.size() == 4 && o.F32:
+		case t.kind() == kB && t.size() == 4 && o.F32:
 			return lw.constSlot(o.Bits()), nil
-		case t.size() == 8 && o.HexFloat && !o.F32:
+		case t.kind() == kB && t.size() == 8 && o.HexFloat && !o.F32:
 			return lw.constSlot(o.Bits()), nil
 		}
 		return 0, lw.errAt(in.Line, "float literal used as .%s", t)
@@ -765,6 +770,7 @@ func (m *Module) layoutModuleData() error {
 			if v.Extern && v.ArrayLen() < 0 {
 				// The dynamic shared array: it starts after the static part.
 				m.modVars[v.Name] = varInfo{space: spShared, align: 16, rel: relDynShared}
+				m.dynAlign = max(m.dynAlign, v.Align)
 				continue
 			}
 			m.modVars[v.Name] = place(v, spShared, &m.sharedSize, relNone)

@@ -378,8 +378,25 @@ func (lw *lowerer) lowerOp(in *ptx.Instr, ms *modSet, o *op) error {
 		}
 		return lw.srcsOnly(in, o, tU32, 1)
 	case "prefetch", "prefetchu", "pmevent":
-		// Hints with no architectural effect on results.
-		for ms.takeOne(append(append([]string{}, cacheOps...), "global", "local", "L1", "L2", "tensormap", "L2::evict_last", "L2::evict_normal")...) >= 0 {
+		// Hints with no architectural effect on results; their operand is
+		// still checked.
+		for ms.takeOne(append(append([]string{}, cacheOps...), "global", "local", "L1", "L2", "tensormap", "L2::evict_last", "L2::evict_normal", "mask")...) >= 0 {
+		}
+		if err := lw.nargs(in, 1); err != nil {
+			return err
+		}
+		if in.Op == "pmevent" {
+			if in.Args[0].Kind != ptx.OpImm {
+				return lw.errAt(in.Line, "pmevent takes an immediate")
+			}
+		} else {
+			if in.Args[0].Kind != ptx.OpAddr {
+				return lw.errAt(in.Line, "%s needs an [address] operand", in.Op)
+			}
+			scratch := newOp(opNop, in.Line)
+			if err := lw.address(in, &scratch, in.Args[0]); err != nil {
+				return err
+			}
 		}
 		o.code = opNop
 		lw.emit(*o)
@@ -580,6 +597,9 @@ func (lw *lowerer) lowerMov(in *ptx.Instr, ms *modSet, o *op) error {
 		}
 	default:
 		if k, ok := clockNames[a.Name]; ok && a.Kind == ptx.OpName {
+			if a.Off != 0 {
+				return lw.unsupported(in, a.Name+" plus an offset")
+			}
 			o.code, o.sub = opClock, k
 		} else {
 			o.code = opMov
@@ -1109,7 +1129,7 @@ func (lw *lowerer) lowerLdSt(in *ptx.Instr, ms *modSet, o *op) error {
 		if o.code == opLd {
 			o.d[i], err = lw.dst(in, e)
 		} else if e.Kind == ptx.OpSink {
-			o.d[i] = lw.constSlot(0)
+			return lw.errAt(in.Line, "st stores every element: _ is for destinations")
 		} else {
 			o.d[i], err = lw.src(in, e, t)
 		}
@@ -1312,6 +1332,9 @@ func (lw *lowerer) lowerCall(in *ptx.Instr, ms *modSet, o *op) error {
 		if err != nil {
 			return err
 		}
+		if err := lw.argSize(in, "argument", i, l, formalParams[i]); err != nil {
+			return err
+		}
 		fc.args = append(fc.args, l)
 	}
 	for i, r := range rets {
@@ -1319,10 +1342,28 @@ func (lw *lowerer) lowerCall(in *ptx.Instr, ms *modSet, o *op) error {
 		if err != nil {
 			return err
 		}
+		if err := lw.argSize(in, "result", i, l, formalRets[i]); err != nil {
+			return err
+		}
 		fc.rets = append(fc.rets, l)
 	}
 	fc.op = lw.emit(*o)
 	lw.f.fcalls = append(lw.f.fcalls, fc)
+	return nil
+}
+
+// argSize checks that a call's argument or result has the size of the
+// callee's (or the prototype's) parameter: PTX passes them as they are,
+// so a mismatch would cut or pad a value.
+func (lw *lowerer) argSize(in *ptx.Instr, what string, i int, l argLoc, formal *ptx.Var) error {
+	want := formal.Size()
+	if formal.Space == "reg" {
+		t, _ := regType(formal.Type)
+		want = t.size()
+	}
+	if l.size != want {
+		return lw.errAt(in.Line, "call %s %d is %d bytes; the parameter %s is %d", what, i, l.size, formal.Name, want)
+	}
 	return nil
 }
 

@@ -37,7 +37,7 @@ func CheckArgs(kernel string, params []Param, args []any) ([]Arg, error) {
 		return &Error{Op: "launch " + kernel, Msg: fmt.Sprintf(format, a...)}
 	}
 	if len(args) != len(params) {
-		return nil, bad("got %d arguments, the kernel takes %d (%s)", len(args), len(params), ptx.ParamList(params))
+		return nil, bad("%s", ptx.CheckArgs(kernel, params, make([]ptx.Arg, len(args))).(*ptx.ArgError).Msg)
 	}
 	out := make([]Arg, len(args))
 	for i, a := range args {

@@ -229,6 +229,7 @@ func parseLaunchFlags(race bool, args []string, stderr io.Writer) (*launchOpts, 
 type kernelEntry struct {
 	Name   string
 	Params []ptx.Param
+	err    error // for a GPU: why its .param list cannot be laid out
 }
 
 // loadEntry reads the PTX and finds the kernel. On the emulator (emu) it
@@ -249,7 +250,7 @@ func (o *launchOpts) loadEntry(emu bool) (*cpuemu.Module, kernelEntry, error) {
 			return nil, kernelEntry{}, err
 		}
 		for _, e := range m.Entries() {
-			entries = append(entries, kernelEntry{e.Name, e.Params})
+			entries = append(entries, kernelEntry{e.Name, e.Params, nil})
 		}
 	} else {
 		ast, err := ptx.Parse(src)
@@ -257,9 +258,7 @@ func (o *launchOpts) loadEntry(emu bool) (*cpuemu.Module, kernelEntry, error) {
 			return nil, kernelEntry{}, fmt.Errorf("%s: %w", name, err)
 		}
 		for _, e := range ast.Entries() {
-			if e.Err == nil {
-				entries = append(entries, kernelEntry{e.Name, e.Params})
-			}
+			entries = append(entries, kernelEntry{e.Name, e.Params, e.Err})
 		}
 	}
 	for _, e := range entries {
@@ -282,6 +281,9 @@ func (o *launchOpts) loadEntry(emu bool) (*cpuemu.Module, kernelEntry, error) {
 			if _, err := m.Kernel(e.Name); err != nil {
 				return nil, kernelEntry{}, fmt.Errorf("%w (see 'gpubuf kernels %s')", err, name)
 			}
+		}
+		if e.err != nil {
+			return nil, kernelEntry{}, fmt.Errorf("%s: entry %s: %w", name, e.Name, e.err)
 		}
 		return m, e, nil
 	}

@@ -95,7 +95,7 @@ func TestPack(t *testing.T) {
 	if got := ptx.Pack(e.Params, e.ParamBytes, args); !bytes.Equal(got, want) {
 		t.Errorf("Pack = % x\nwant   % x", got, want)
 	}
-	if err := ptx.CheckArgs("k", e.Params, args[:3]); err == nil || !strings.Contains(err.Error(), "got 3 arguments, the kernel takes 4 (.u8 a, .u64 b, .b8 s, .f32 c)") {
+	if err := ptx.CheckArgs("k", e.Params, args[:3]); err == nil || !strings.Contains(err.Error(), "got 3 arguments, the kernel takes 4 (.u8 a, .u64 b, .b8 s[6], .f32 c)") {
 		t.Errorf("count: %v", err)
 	}
 	if _, ok := ptx.GoArg("x"); ok {

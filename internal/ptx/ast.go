@@ -242,8 +242,3 @@ func floatOf(bits int64, f32 bool) float64 {
 	}
 	return math.Float64frombits(uint64(bits))
 }
-
-// IsReg reports whether o names a register in the PTX convention of a
-// leading %; inline assembly often names registers without it, so readers
-// must look names up rather than trust this.
-func (o *Operand) IsReg() bool { return o.Kind == OpName && len(o.Name) > 0 && o.Name[0] == '%' }

@@ -86,6 +86,9 @@ func ParamList(ps []Param) string {
 			b.WriteString(", ")
 		}
 		b.WriteString("." + p.Type + " " + p.Name)
+		if n := TypeSize(p.Type); n > 0 && p.Size > n {
+			fmt.Fprintf(&b, "[%d]", p.Size/n) // an array, or a vector's elements
+		}
 	}
 	return b.String()
 }
