@@ -1372,3 +1372,22 @@ func TestAddCarryOracle(t *testing.T) {
 		}
 	}
 }
+
+// The binary16 conversions of cvt through fmtF16, as the tests above
+// call them.
+
+// f32toF16 rounds an f32 to binary16 with mode r (cvt.rnd.f16.f32): .rn
+// overflow gives Inf, .rz 65504; NaN gives the canonical 0x7fff.
+func f32toF16(x float32, r rounding) uint16 {
+	return uint16(fmtF16.fromF64(float64(x), r, false))
+}
+
+// f16toF32 widens binary16 to f32 (cvt.f32.f16): exact; NaN gives the
+// canonical f32 NaN.
+func f16toF32(h uint16) float32 {
+	v := fmtF16.toF64(uint64(h))
+	if v != v {
+		return math.Float32frombits(aluCanonNaN32)
+	}
+	return float32(v)
+}

@@ -27,6 +27,8 @@ type Module struct {
 	modVars     map[string]varInfo
 	sharedSize  int // module-scope .shared bytes
 	dynAlign    int // the largest .align of a module-scope .extern .shared array
+	sm          int // the .target's sm_NN, 0 when it names none
+	ptxVersion  int // .version as 10*major + minor, 0 when absent
 	globalImage []byte
 	constImage  []byte
 	globalBase  uint64
@@ -104,7 +106,8 @@ func LoadWithLimits(name string, src []byte, lim LoadLimits) (*Module, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", name, err)
 	}
-	m := &Module{name: name, ast: ast, progs: map[string]*program{}, locIndex: map[srcLoc]int32{}, fnIndex: map[string]int{}}
+	m := &Module{name: name, ast: ast, progs: map[string]*program{}, locIndex: map[srcLoc]int32{}, fnIndex: map[string]int{},
+		sm: smOf(ast.Target), ptxVersion: versionOf(ast.Version)}
 	if len(ast.Directives) > 0 {
 		d := ast.Directives[0]
 		return nil, fmt.Errorf("load %s: %w", name, &UnsupportedError{Line: d.Line, What: "module directive " + d.Name})

@@ -694,7 +694,51 @@ func (w *warp) aluLane(o *op, lane int32, mask uint32) {
 			set(get(o.a[1]))
 		}
 	case opCvt:
+		if o.typ.narrow() || o.typ2.narrow() {
+			b := uint64(0)
+			if o.a[1] != noSlot {
+				b = get(o.a[1])
+			}
+			set(cvtNarrow(o, get(o.a[0]), b))
+			return
+		}
 		set(cvt(o, get(o.a[0])))
+	case opCvtPack:
+		c := uint64(0)
+		if o.a[2] != noSlot {
+			c = get(o.a[2])
+		}
+		set(cvtPack(o, get(o.a[0]), get(o.a[1]), c))
+	case opHalf:
+		var b, c uint64
+		if o.a[1] != noSlot {
+			b = get(o.a[1])
+		}
+		if o.a[2] != noSlot {
+			c = get(o.a[2])
+		}
+		set(halfOp(o, get(o.a[0]), b, c))
+	case opHalfCmp:
+		c := uint64(0)
+		if o.a[2] != noSlot {
+			c = get(o.a[2])
+		}
+		lo, hi := halfCmp(o, get(o.a[0]), get(o.a[1]), c)
+		if o.typ == tPred {
+			if o.d[0] != noSlot {
+				set(b2u(lo))
+			}
+			if o.d[1] != noSlot {
+				r[o.d[1]+lane] = b2u(hi)
+			}
+			return
+		}
+		if _, lanes := o.typ2.halfFmt(); lanes == 2 && o.typ2 != tF32 {
+			ew := uint(16)
+			set(halfSetValue(o.typ, lo)&0xffff | halfSetValue(o.typ, hi)&0xffff<<ew)
+			return
+		}
+		set(halfSetValue(o.typ, lo))
 	case opCvta:
 		x := get(o.a[0])
 		switch o.space {
@@ -806,6 +850,11 @@ func compare(t ptype, cmp uint8, a, b uint64, ftz bool) bool {
 	} else {
 		x, y = f64(a), f64(b)
 	}
+	return compareFloat(cmp, x, y)
+}
+
+// compareFloat is a float comparison on exact values.
+func compareFloat(cmp uint8, x, y float64) bool {
 	nan := math.IsNaN(x) || math.IsNaN(y)
 	switch cmp {
 	case cmpEQ:
@@ -840,7 +889,8 @@ func compare(t ptype, cmp uint8, a, b uint64, ftz bool) bool {
 	return false
 }
 
-// cvt converts one value (PTX ISA §9.7.8.18, rules in §6.5).
+// cvt converts one value between the integers and the wide floats (PTX
+// ISA §9.7.8.18, rules in §6.5); cvtNarrow takes the narrow floats.
 func cvt(o *op, x uint64) uint64 {
 	dt, st := o.typ, o.typ2
 	rnd := rounding(o.sub)
@@ -861,8 +911,6 @@ func cvt(o *op, x uint64) uint64 {
 		return v
 	case !st.float(): // int -> float
 		switch dt {
-		case tF16:
-			return uint64(f32toF16(cvtIntToF32(x, st.bits(), st.signed(), rnd), rnd))
 		case tF32:
 			v := cvtIntToF32(x, st.bits(), st.signed(), rnd)
 			if sat {
@@ -880,8 +928,6 @@ func cvt(o *op, x uint64) uint64 {
 	// float -> float
 	v := widenFloat(st, x, ftz)
 	switch dt {
-	case tF16:
-		return uint64(f32toF16(cvtF64toF32(v, rnd, false, sat), rnd))
 	case tF32:
 		var out float32
 		if st == tF32 && rnd >= rndRNI {
@@ -911,8 +957,6 @@ func cvt(o *op, x uint64) uint64 {
 // .ftz flushing a subnormal f32 input.
 func widenFloat(t ptype, x uint64, ftz bool) float64 {
 	switch t {
-	case tF16:
-		return float64(f16toF32(uint16(x)))
 	case tF32:
 		v := f32(x)
 		if ftz {

@@ -419,7 +419,13 @@ func TestRefusedForms(t *testing.T) {
 		{"red.global.add.noftz.f32 [%rd1], %f1;", "modifier .noftz"},
 		{"mov.u32 %r1, %envreg1;", "special register %envreg1"},
 		{"selp.b32 %r1, %r2, %r3, !%p1;", "a negated operand (!%p1)"},
-		{"add.f16 %rs1, %rs2, %rs3;", "half-precision arithmetic"},
+		{"add.bf16 %rs1, %rs2, %rs3;", "add.bf16 requires sm_90; the module targets sm_70"},
+		{"add.rz.f16 %rs1, %rs2, %rs3;", "rounds to nearest (.rn) only"},
+		{"fma.rn.sat.relu.f16 %rs1, %rs2, %rs3, %rs1;", ".sat and .relu together"},
+		{"add.relu.f16 %rs1, %rs2, %rs3;", ".relu on add.f16"},
+		{"min.xorsign.abs.f16 %rs1, %rs2, %rs3;", "requires sm_86"},
+		{"ld.global.f16 %rs1, [%rd1];", "type .f16 on ld"},
+		{"cvt.rn.e4m3x2.f32 %rs1, %f1, %f2;", "takes .satfinite"},
 		{"foo.sync %r1;", "unknown opcode"},
 		{"st.v2.u32 [%rd1], {%r1, _};", "_ is for destinations"},
 		{"mov.u32 %r1, %clock+4;", "%clock plus an offset"},
@@ -518,12 +524,11 @@ func TestFrontendCUDA(t *testing.T) {
 	}
 	m := ptLoad(t, "frontend.ptx", string(src))
 	refused := map[string]string{
-		"_Z6printsPi":             "call to external function vprintf",
-		"_Z7assertsPi":            "call to external function __assertfail",
-		"_Z6halvesP6__halfS0_S0_": "add.f16: half-precision arithmetic",
-		"_Z8gridsyncPi":           "special register %envreg",
-		"_Z6texobjyPf":            "unsupported instruction tex.1d",
-		"_Z4dsinPd":               "function __internal_trig_reduction_slowpathd: ptx line",
+		"_Z6printsPi":   "call to external function vprintf",
+		"_Z7assertsPi":  "call to external function __assertfail",
+		"_Z8gridsyncPi": "special register %envreg",
+		"_Z6texobjyPf":  "unsupported instruction tex.1d",
+		"_Z4dsinPd":     "function __internal_trig_reduction_slowpathd: ptx line",
 	}
 	for _, e := range m.Entries() {
 		want, bad := refused[e.Name]
@@ -585,6 +590,25 @@ func TestFrontendCUDA(t *testing.T) {
 		// *pk.p = g[1] = 2, *pg = g[2] = 3, mv = 5, pk.c = 1.
 		launch(t, "_Z8pointersPi", 32, 0, out)
 		check(t, out, 32, func(uint32) uint32 { return 2 + 3 + 5 + 1 })
+	})
+	t.Run("half precision", func(t *testing.T) {
+		// c[i] = a[i] + b[i] with a[i] = i and b[i] = 0.25, all exact in
+		// binary16 (f16Bits writes a value by the format's definition).
+		a, b, c := ptBuf(t, d, 64, nil), ptBuf(t, d, 64, nil), ptBuf(t, d, 64, nil)
+		var ab, bb []byte
+		for i := range 32 {
+			ab = binary.LittleEndian.AppendUint16(ab, f16Bits(float64(i)))
+			bb = binary.LittleEndian.AppendUint16(bb, f16Bits(0.25))
+		}
+		d.Write(a, ab)
+		d.Write(b, bb)
+		launch(t, "_Z6halvesP6__halfS0_S0_", 32, 0, a, b, c)
+		got := ptRead(t, d, c, 64)
+		for i := range 32 {
+			if g, w := binary.LittleEndian.Uint16(got[2*i:]), f16Bits(float64(i)+0.25); g != w {
+				t.Errorf("c[%d] = %#04x, want %#04x", i, g, w)
+			}
+		}
 	})
 	t.Run("switch", func(t *testing.T) {
 		launch(t, "_Z2swPii", 32, 0, out, int32(3))
@@ -746,4 +770,20 @@ func TestDynamicSharedAlignment(t *testing.T) {
 	if !errors.As(err, &ue) || !strings.Contains(err.Error(), ".address_size 32") {
 		t.Errorf(".address_size 32: %v", err)
 	}
+}
+
+// f16Bits encodes v, which must be zero or a normal binary16 number that
+// the format represents exactly: sign, exponent biased by 15, and the 10
+// fraction bits of v / 2^e - 1.
+func f16Bits(v float64) uint16 {
+	if v == 0 {
+		return 0
+	}
+	var sign uint16
+	if v < 0 {
+		sign, v = 0x8000, -v
+	}
+	e := int(math.Floor(math.Log2(v)))
+	frac := (v/math.Ldexp(1, e) - 1) * 1024
+	return sign | uint16(e+15)<<10 | uint16(frac)
 }

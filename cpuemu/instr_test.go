@@ -129,8 +129,11 @@ func ptDiag(t testing.TB, res *cpuemu.Result, kind string) cpuemu.Diagnostic {
 //	%rs1 %rs2           = low halves of a, b
 //	%p3                 = (c != 0)
 
-func ptALUKernel(body string) string {
-	return ptHeader + `
+func ptALUKernel(body string) string { return ptALUKernelFor(ptHeader, body) }
+
+// ptALUKernelFor is ptALUKernel under another .version/.target header.
+func ptALUKernelFor(header, body string) string {
+	return header + `
 .visible .entry k(
 	.param .u64 k_param_0,
 	.param .u64 k_param_1
@@ -197,11 +200,17 @@ type aluTest struct {
 	// nanR10: %r10 must be an f32 NaN (NaN results are unspecified in PTX),
 	// instead of equal to r10.
 	nanR10 bool
+	// header replaces ptHeader, for forms that need a newer target.
+	header string
 }
 
 func runALU(t *testing.T, tc aluTest) {
 	t.Helper()
-	src := ptALUKernel(tc.body)
+	header := ptHeader
+	if tc.header != "" {
+		header = tc.header
+	}
+	src := ptALUKernelFor(header, tc.body)
 	m := ptLoad(t, tc.name, src)
 	d := cpuemu.NewDevice()
 	n := len(tc.cases)

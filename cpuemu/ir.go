@@ -14,8 +14,12 @@ const (
 	kU ptype = iota << 4
 	kS
 	kB
-	kF
+	kF // .f32, .f64
 	kPred
+	kH  // .f16, .f16x2
+	kBF // .bf16, .bf16x2
+	kE4 // .e4m3, .e4m3x2
+	kE5 // .e5m2, .e5m2x2
 )
 
 const (
@@ -32,10 +36,18 @@ const (
 	tB32  ptype = kB | 2
 	tB64  ptype = kB | 3
 	tB128 ptype = kB | 4
-	tF16  ptype = kF | 1
 	tF32  ptype = kF | 2
 	tF64  ptype = kF | 3
 	tPred ptype = kPred
+	// The narrow floats: a packed pair (x2) takes its container's size.
+	tF16    ptype = kH | 1
+	tF16x2  ptype = kH | 2
+	tBF16   ptype = kBF | 1
+	tBF16x2 ptype = kBF | 2
+	tE4M3   ptype = kE4
+	tE4M3x2 ptype = kE4 | 1
+	tE5M2   ptype = kE5
+	tE5M2x2 ptype = kE5 | 1
 )
 
 func (t ptype) kind() ptype  { return t & 0xf0 }
@@ -44,11 +56,37 @@ func (t ptype) bits() int    { return 8 << (t & 0xf) }
 func (t ptype) signed() bool { return t.kind() == kS }
 func (t ptype) float() bool  { return t.kind() == kF }
 
+// narrow reports whether t is one of the narrow floats (.f16, .bf16,
+// fp8), scalar or packed, which only the half-precision lowering takes.
+func (t ptype) narrow() bool {
+	switch t.kind() {
+	case kH, kBF, kE4, kE5:
+		return true
+	}
+	return false
+}
+
+// halfFmt is a narrow type's element format and how many elements its
+// container holds.
+func (t ptype) halfFmt() (halfFormat, int) {
+	switch t.kind() {
+	case kH:
+		return fmtF16, t.size() / 2
+	case kBF:
+		return fmtBF16, t.size() / 2
+	case kE4:
+		return fmtE4M3, t.size()
+	}
+	return fmtE5M2, t.size()
+}
+
 var typeNames = map[string]ptype{
 	"u8": tU8, "u16": tU16, "u32": tU32, "u64": tU64,
 	"s8": tS8, "s16": tS16, "s32": tS32, "s64": tS64,
 	"b8": tB8, "b16": tB16, "b32": tB32, "b64": tB64, "b128": tB128,
-	"f16": tF16, "f32": tF32, "f64": tF64, "pred": tPred,
+	"f32": tF32, "f64": tF64, "pred": tPred,
+	"f16": tF16, "f16x2": tF16x2, "bf16": tBF16, "bf16x2": tBF16x2,
+	"e4m3": tE4M3, "e4m3x2": tE4M3x2, "e5m2": tE5M2, "e5m2x2": tE5M2x2,
 }
 
 func (t ptype) String() string {
@@ -114,7 +152,10 @@ const (
 	opPrmt
 	opSad
 	opDp4a
-	opAddCC // add.cc / addc / sub.cc / subc: sub = 0 add.cc, 1 addc, 2 sub.cc, 3 subc; flag .cc on addc/subc
+	opHalf    // narrow-float arithmetic: sub = hAdd..., typ = the packed or scalar type
+	opHalfCmp // narrow-float setp/set: typ2 = the compared type
+	opCvtPack // cvt.pack.sat: sub = the destination's bits, signed per typ; a[2] = c
+	opAddCC   // add.cc / addc / sub.cc / subc: sub = 0 add.cc, 1 addc, 2 sub.cc, 3 subc; flag .cc on addc/subc
 	opSetp
 	opSet
 	opSelp
@@ -157,7 +198,7 @@ const (
 var opNames = [...]string{
 	"nop", "mov", "add", "sub", "mul", "mul.hi", "mul.wide", "mad", "mad.hi", "mad.wide", "div", "rem",
 	"abs", "neg", "min", "max", "and", "or", "xor", "not", "cnot", "shl", "shr", "shf", "lop3", "popc", "clz",
-	"brev", "bfe", "bfi", "bfind", "prmt", "sad", "dp4a", "addc", "setp", "set", "selp", "slct", "cvt", "cvta",
+	"brev", "bfe", "bfi", "bfind", "prmt", "sad", "dp4a", "half", "half.cmp", "cvt.pack", "addc", "setp", "set", "selp", "slct", "cvt", "cvta",
 	"cvta.to", "isspacep", "pack", "unpack", "float1", "copysign", "testp", "clock", "ld", "st", "atom", "red",
 	"fence", "bra", "call", "ret", "exit", "trap", "nanosleep", "activemask", "bar.warp.sync", "shfl", "vote",
 	"match", "redux", "bar", "bar.arrive", "brkpt", "brx.idx", "call.indirect",
@@ -172,21 +213,38 @@ func (o opcode) String() string {
 
 // Flags on ops.
 const (
-	fFtz      = 1 << iota
-	fSat      // .sat
-	fApprox   // .approx
-	fFull     // .full
-	fNaN      // .NaN on min/max
-	fRelu     // .relu
-	fVolatile // strong at .sys
-	fNC       // ld.global.nc / ldu
-	fAligned  // barrier .aligned
-	fUni      // bra.uni / call.uni
-	fCC       // writes the carry flag
-	fNegC     // setp/bar.red: the bool operand is negated
-	fHasC     // setp with a bool op; bar with a thread count
-	fShiftAmt // bfind.shiftamt
-	fGuardNeg // the guard is @!p
+	fFtz       = 1 << iota
+	fSat       // .sat
+	fApprox    // .approx
+	fFull      // .full
+	fNaN       // .NaN on min/max
+	fRelu      // .relu
+	fVolatile  // strong at .sys
+	fNC        // ld.global.nc / ldu
+	fAligned   // barrier .aligned
+	fUni       // bra.uni / call.uni
+	fCC        // writes the carry flag
+	fNegC      // setp/bar.red: the bool operand is negated
+	fHasC      // setp with a bool op; bar with a thread count
+	fShiftAmt  // bfind.shiftamt
+	fGuardNeg  // the guard is @!p
+	fXorsign   // min/max .xorsign.abs
+	fPair      // cvt of two sources into a packed pair
+	fSatFinite // cvt .satfinite
+)
+
+// Narrow-float operations (opHalf's sub).
+const (
+	hAdd uint8 = iota
+	hSub
+	hMul
+	hFma
+	hNeg
+	hAbs
+	hMin
+	hMax
+	hEx2
+	hTanh
 )
 
 // Memory-order semantics of ld/st/atom (for the checker: strong vs weak).

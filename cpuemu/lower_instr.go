@@ -141,6 +141,11 @@ func (lw *lowerer) instr(in *ptx.Instr) error {
 	if err != nil {
 		return err
 	}
+	for _, t := range ms.types {
+		if t.narrow() && !halfOps[in.Op] {
+			return lw.unsupported(in, "type ."+t.String()+" on "+in.Op)
+		}
+	}
 	o := newOp(opNop, in.Line)
 	if in.Guard != "" {
 		r, ok := lw.lookupReg(in.Guard)
@@ -194,6 +199,12 @@ func (lw *lowerer) srcs(in *ptx.Instr, o *op, t ptype, from int) error {
 }
 
 func (lw *lowerer) lowerOp(in *ptx.Instr, ms *modSet, o *op) error {
+	if len(ms.types) == 1 && ms.types[0].narrow() {
+		switch in.Op {
+		case "add", "sub", "mul", "fma", "neg", "abs", "min", "max", "ex2", "tanh":
+			return lw.lowerHalf(in, ms, o)
+		}
+	}
 	switch in.Op {
 	case "mov":
 		return lw.lowerMov(in, ms, o)
@@ -850,6 +861,11 @@ func (lw *lowerer) lowerSetp(in *ptx.Instr, ms *modSet, o *op) error {
 	o.sub = uint8(cmp)
 	bop := ms.takeOne("and", "or", "xor")
 	ftz := ms.take("ftz")
+	for _, t := range ms.types {
+		if t.narrow() {
+			return lw.lowerHalfCmp(in, ms, o, uint8(cmp), bop, ftz)
+		}
+	}
 	if in.Op == "setp" {
 		o.code, o.typ = opSetp, tPred
 		t, err := lw.oneType(in, ms)
@@ -910,6 +926,9 @@ func (lw *lowerer) lowerSetp(in *ptx.Instr, ms *modSet, o *op) error {
 }
 
 func (lw *lowerer) lowerCvt(in *ptx.Instr, ms *modSet, o *op) error {
+	if ms.take("pack") {
+		return lw.lowerCvtPack(in, ms, o)
+	}
 	o.code = opCvt
 	o.sub = uint8(ms.rounding())
 	if ms.take("ftz") {
@@ -925,6 +944,9 @@ func (lw *lowerer) lowerCvt(in *ptx.Instr, ms *modSet, o *op) error {
 	o.typ, o.typ2 = ts[0], ts[1]
 	if o.typ == tPred || o.typ2 == tPred || o.typ == tB128 || o.typ2 == tB128 {
 		return lw.unsupported(in, "cvt of this type")
+	}
+	if o.typ.narrow() || o.typ2.narrow() {
+		return lw.lowerCvtNarrow(in, ms, o)
 	}
 	// Rounding (PTX ISA §9.7.8.21): integer rounding is required from a
 	// float to an integer and optional between floats of one size (it
