@@ -190,6 +190,102 @@ func shf(a, b, n uint32, left, clamp bool) uint32 {
 	return uint32(v >> n)
 }
 
+// dotBytes is the sum of a's and b's element products for dp4a and dp2a
+// (the ISA's Integer Arithmetic Instructions: dp4a, dp2a): a holds n elements of 32/n bits (4 bytes for
+// dp4a, 2 halves for dp2a), b holds 4 bytes of which n are used from byte
+// first on; each is sign- or zero-extended as its type says, and the sum
+// wraps into c's 32 bits.
+func dotBytes(a, b, c uint32, aSigned, bSigned bool, n int, first uint) uint32 {
+	w := uint(32 / n)
+	d := c
+	for i := uint(0); i < uint(n); i++ {
+		x := int64(a>>(w*i)) & (1<<w - 1)
+		if aSigned && x&(1<<(w-1)) != 0 {
+			x -= 1 << w
+		}
+		y := int64(b>>(8*(first+i))) & 0xff
+		if bSigned && y&0x80 != 0 {
+			y -= 0x100
+		}
+		d += uint32(x * y)
+	}
+	return d
+}
+
+// dp4a is dp4a.atype.btype (PTX ISA 5.0, sm_61).
+func dp4a(a, b, c uint32, aSigned, bSigned bool) uint32 {
+	return dotBytes(a, b, c, aSigned, bSigned, 4, 0)
+}
+
+// dp2a is dp2a.lo/.hi.atype.btype (PTX ISA 5.0, sm_61): .hi uses b's bytes 2 and 3.
+func dp2a(a, b, c uint32, aSigned, bSigned, hi bool) uint32 {
+	first := uint(0)
+	if hi {
+		first = 2
+	}
+	return dotBytes(a, b, c, aSigned, bSigned, 2, first)
+}
+
+// bmsk is bmsk.mode.b32 (PTX ISA 7.6, sm_70): a mask of b bits from bit
+// a, following the ISA's pseudo-code: .wrap takes both operands modulo 32;
+// .clamp gives 0 for a >= 32 and all bits from a up for b >= 32; a width
+// that runs past bit 31 stops there; a width of 0 gives 0.
+func bmsk(a, b uint32, clamp bool) uint32 {
+	a1, b1 := a&0x1f, b&0x1f
+	mask0 := ^uint32(0) << a1
+	sum := a1 + b1
+	over := sum >= 32
+	if clamp {
+		if a >= 32 {
+			mask0 = 0
+			over = true
+		}
+		if b >= 32 {
+			over = true
+		}
+	}
+	var mask1 uint32
+	switch {
+	case over:
+		mask1 = 0
+	case b1 == 0:
+		mask1 = ^uint32(0)
+	default:
+		mask1 = ^uint32(0) << sum
+	}
+	return mask0 &^ mask1
+}
+
+// szext is szext.mode.type (PTX ISA 7.6, sm_70): a's low N bits, N = b, sign- or
+// zero-extended to 32. N = 0 gives 0; N >= 32 gives a with .clamp and
+// N mod 32 with .wrap.
+func szext(a, b uint32, clamp, signed bool) uint32 {
+	b1 := b & 0x1f
+	tooLarge := b >= 32 && clamp
+	var mask uint32
+	if !tooLarge {
+		mask = ^uint32(0) << b1
+	}
+	sign := false
+	if b1 != 0 && !tooLarge && signed {
+		sign = a>>((b1-1)&0x1f)&1 != 0
+	}
+	d := a &^ mask
+	if sign {
+		d |= mask
+	}
+	return d
+}
+
+// mul24Hi is the high 32 bits of the 48-bit product of a's and b's low
+// 24 bits (mul24.hi, mad24.hi), sign-extended first when signed.
+func mul24Hi(a, b uint32, signed bool) uint32 {
+	if signed {
+		return uint32((sext(uint64(a), 24) * sext(uint64(b), 24)) >> 16)
+	}
+	return uint32((uint64(a&0xffffff) * uint64(b&0xffffff)) >> 16)
+}
+
 // lop3 implements lop3.b32 (§9.7.7.6): result bit = imm[4a+2b+c].
 func lop3(a, b, c uint32, imm uint8) uint32 {
 	var d uint32

@@ -140,6 +140,14 @@ func (w *warp) exec(pc int32, mask uint32, steps int, limit int32, lockstep bool
 			}
 			next = ret
 		case opWarpSync, opShfl, opVote, opMatch, opRedux:
+			if o.flags&fLegacy != 0 {
+				// vote or shfl without .sync: the lanes executing it
+				// together take part, and nobody waits for anyone.
+				if ex != 0 {
+					w.legacyCollective(o, pc, ex)
+				}
+				break
+			}
 			if ex == mask && w.convergedCollective(o, ex) {
 				// Fast path: the whole group named by the mask is here,
 				// at one instruction, and nobody else waits: complete the

@@ -437,11 +437,20 @@ func (w *warp) aluLane(o *op, lane int32, mask uint32) {
 			set(trunc(x*y+get(o.a[2]), nb))
 		}
 	case opMulHi:
+		if o.sub2 == 24 {
+			set(uint64(mul24Hi(uint32(get(o.a[0])), uint32(get(o.a[1])), t.signed())))
+			return
+		}
 		set(mulHi(get(o.a[0]), get(o.a[1]), nb, t.signed()))
 	case opMulWide:
 		set(mulWide(get(o.a[0]), get(o.a[1]), nb, t.signed()))
 	case opMadHi:
-		h := mulHi(get(o.a[0]), get(o.a[1]), nb, t.signed())
+		var h uint64
+		if o.sub2 == 24 {
+			h = uint64(mul24Hi(uint32(get(o.a[0])), uint32(get(o.a[1])), t.signed()))
+		} else {
+			h = mulHi(get(o.a[0]), get(o.a[1]), nb, t.signed())
+		}
 		if sat && t == tS32 { // mad.hi.sat.s32 = clamp(hi32(a*b) + c)
 			v := int64(int32(h)) + int64(int32(get(o.a[2])))
 			set(uint64(uint32(int32(max(math.MinInt32, min(math.MaxInt32, v))))))
@@ -632,6 +641,17 @@ func (w *warp) aluLane(o *op, lane int32, mask uint32) {
 		} else {
 			set(uint64(bfind32(uint32(get(o.a[0])), t.signed(), o.flags&fShiftAmt != 0)))
 		}
+	case opDp4a:
+		a, b, c := uint32(get(o.a[0])), uint32(get(o.a[1])), uint32(get(o.a[2]))
+		if o.sub == 0 {
+			set(uint64(dp4a(a, b, c, o.typ.signed(), o.typ2.signed())))
+		} else {
+			set(uint64(dp2a(a, b, c, o.typ.signed(), o.typ2.signed(), o.sub == 2)))
+		}
+	case opBmsk:
+		set(uint64(bmsk(uint32(get(o.a[0])), uint32(get(o.a[1])), o.sub == 1)))
+	case opSzext:
+		set(uint64(szext(uint32(get(o.a[0])), uint32(get(o.a[1])), o.sub == 1, o.typ.signed())))
 	case opPrmt:
 		set(uint64(prmt(uint32(get(o.a[0])), uint32(get(o.a[1])), uint32(get(o.a[2])), o.sub)))
 	case opSad:

@@ -151,7 +151,9 @@ const (
 	opBfind
 	opPrmt
 	opSad
-	opDp4a
+	opDp4a // dp4a, dp2a: sub 0 dp4a, 1 dp2a.lo, 2 dp2a.hi; typ and typ2 the a and b types
+	opBmsk
+	opSzext
 	opHalf    // narrow-float arithmetic: sub = hAdd..., typ = the packed or scalar type
 	opHalfCmp // narrow-float setp/set: typ2 = the compared type
 	opCvtPack // cvt.pack.sat: sub = the destination's bits, signed per typ; a[2] = c
@@ -198,7 +200,7 @@ const (
 var opNames = [...]string{
 	"nop", "mov", "add", "sub", "mul", "mul.hi", "mul.wide", "mad", "mad.hi", "mad.wide", "div", "rem",
 	"abs", "neg", "min", "max", "and", "or", "xor", "not", "cnot", "shl", "shr", "shf", "lop3", "popc", "clz",
-	"brev", "bfe", "bfi", "bfind", "prmt", "sad", "dp4a", "half", "half.cmp", "cvt.pack", "addc", "setp", "set", "selp", "slct", "cvt", "cvta",
+	"brev", "bfe", "bfi", "bfind", "prmt", "sad", "dp4a", "bmsk", "szext", "half", "half.cmp", "cvt.pack", "addc", "setp", "set", "selp", "slct", "cvt", "cvta",
 	"cvta.to", "isspacep", "pack", "unpack", "float1", "copysign", "testp", "clock", "ld", "st", "atom", "red",
 	"fence", "bra", "call", "ret", "exit", "trap", "nanosleep", "activemask", "bar.warp.sync", "shfl", "vote",
 	"match", "redux", "bar", "bar.arrive", "brkpt", "brx.idx", "call.indirect",
@@ -231,6 +233,7 @@ const (
 	fXorsign   // min/max .xorsign.abs
 	fPair      // cvt of two sources into a packed pair
 	fSatFinite // cvt .satfinite
+	fLegacy    // vote or shfl without .sync: its membermask is the lanes that execute it together
 )
 
 // Narrow-float operations (opHalf's sub).

@@ -210,6 +210,12 @@ func (lw *lowerer) lowerOp(in *ptx.Instr, ms *modSet, o *op) error {
 		return lw.lowerMov(in, ms, o)
 	case "add", "sub", "mul", "mad", "fma", "div", "rem", "min", "max", "mul24", "mad24", "addc", "subc", "sad":
 		return lw.lowerArith(in, ms, o)
+	case "madc":
+		return lw.lowerMadCC(in, ms, o)
+	case "dp4a", "dp2a":
+		return lw.lowerDot(in, ms, o)
+	case "bmsk", "szext":
+		return lw.lowerMask(in, ms, o)
 	case "abs", "neg", "not", "cnot", "popc", "clz", "brev":
 		return lw.lowerUnary(in, ms, o)
 	case "and", "or", "xor":
@@ -677,8 +683,11 @@ func (lw *lowerer) lowerArith(in *ptx.Instr, ms *modSet, o *op) error {
 				}
 			}
 			if in.Op == "mul24" {
-				if o.code != opMul {
-					return lw.unsupported(in, "mul24.hi")
+				if o.code == opMulWide {
+					return lw.unsupported(in, "mul24 takes .lo or .hi")
+				}
+				if t != tU32 && t != tS32 {
+					return lw.unsupported(in, "mul24 takes .u32 or .s32")
 				}
 				o.sub2 = 24 // 24-bit operands; see exec
 			}
@@ -689,6 +698,9 @@ func (lw *lowerer) lowerArith(in *ptx.Instr, ms *modSet, o *op) error {
 			if in.Op == "fma" {
 				return lw.unsupported(in, "fma takes float types")
 			}
+			if in.Op == "mad" && ms.has("cc") {
+				return lw.lowerMadCC(in, ms, o)
+			}
 			switch ms.takeOne("lo", "hi", "wide") {
 			case 1:
 				o.code = opMadHi
@@ -698,13 +710,13 @@ func (lw *lowerer) lowerArith(in *ptx.Instr, ms *modSet, o *op) error {
 				return lw.unsupported(in, "integer mad needs .lo, .hi or .wide")
 			}
 			if in.Op == "mad24" {
-				if o.code != opMad {
-					return lw.unsupported(in, "mad24.hi")
+				if o.code == opMadWide {
+					return lw.unsupported(in, "mad24 takes .lo or .hi")
+				}
+				if t != tU32 && t != tS32 {
+					return lw.unsupported(in, "mad24 takes .u32 or .s32")
 				}
 				o.sub2 = 24 // 24-bit operands; see exec
-			}
-			if ms.take("cc") {
-				return lw.unsupported(in, "mad.cc")
 			}
 		}
 	case "div":
@@ -1526,8 +1538,14 @@ func (lw *lowerer) lowerBar(in *ptx.Instr, ms *modSet, o *op) error {
 }
 
 func (lw *lowerer) lowerWarp(in *ptx.Instr, ms *modSet, o *op) error {
-	if !ms.take("sync") {
-		return lw.unsupported(in, "only the .sync form (sm_70+) of warp collectives is supported")
+	legacy := !ms.take("sync")
+	if legacy {
+		in2, err := lw.legacyWarp(in)
+		if err != nil {
+			return err
+		}
+		in = in2
+		o.flags |= fLegacy
 	}
 	t, err := lw.oneType(in, ms)
 	if err != nil {
@@ -1623,6 +1641,30 @@ func (lw *lowerer) lowerWarp(in *ptx.Instr, ms *modSet, o *op) error {
 			return err
 		}
 	}
+	if legacy {
+		if o.code == opShfl {
+			o.a[3] = noSlot
+		} else {
+			o.a[1] = noSlot
+		}
+	}
 	lw.emit(*o)
 	return nil
+}
+
+// legacyWarp checks vote or shfl without .sync, which PTX ISA 6.4 removed
+// for sm_70 and later targets, and returns the instruction with a
+// placeholder membermask so that it lowers as the .sync form; the caller
+// then drops that operand, and execution uses the lanes that execute the
+// instruction together.
+func (lw *lowerer) legacyWarp(in *ptx.Instr) (*ptx.Instr, error) {
+	if in.Op != "vote" && in.Op != "shfl" {
+		return nil, lw.unsupported(in, in.Op+" needs .sync")
+	}
+	if v, sm := lw.m.ptxVersion, lw.m.sm; v >= 64 && (sm == 0 || sm >= 70) {
+		return nil, lw.unsupported(in, fmt.Sprintf("%s without .sync: PTX ISA 6.4 removed it for sm_70 and later (the module is %d.%d); use %s.sync", in.Op, v/10, v%10, in.Op))
+	}
+	in2 := *in
+	in2.Args = append(slices.Clip(in.Args), ptx.Operand{Kind: ptx.OpImm})
+	return &in2, nil
 }

@@ -83,7 +83,7 @@ type Report struct {
 var syncKinds = map[string]bool{
 	"mask-excludes-self": true, "rendezvous-mismatch": true, "shfl-invalid-source": true,
 	"barrier-count": true, "barrier-count-mismatch": true, "barrier-not-aligned": true,
-	"barrier-rearrive": true, "barrier-divergence": true,
+	"barrier-rearrive": true, "barrier-divergence": true, "legacy-warp-collective": true,
 }
 
 var memoryKinds = map[string]bool{"uninitialised-shared-read": true}

@@ -11,6 +11,22 @@ import (
 // qualifiers and mask. Partners need not share a PC: a shfl in an if arm
 // pairs with one in the else arm. Exited lanes count as arrived.
 
+// legacyCollective performs vote or shfl without .sync (deprecated in PTX
+// ISA 6.0, removed in 6.4 for sm_70 and later): its membermask is the
+// lanes ex that execute it together. Under independent thread scheduling
+// which lanes those are depends on the schedule, so every execution is
+// reported.
+func (w *warp) legacyCollective(o *op, pc int32, ex uint32) {
+	name := "vote"
+	if o.code == opShfl {
+		name = "shfl"
+	}
+	w.c.l.diag("legacy-warp-collective", o, w, ex,
+		"%s without .sync (deprecated since PTX ISA 6.0) acts on the lanes that execute it together, here %#08x; under independent thread scheduling which lanes those are depends on the schedule: use %s.sync with a membermask", name, ex, name)
+	w.setPC(ex, pc)
+	w.complete(ex, ex)
+}
+
 // rendezvousKey identifies "the same instruction kind and qualifiers". A
 // negated operand (vote's !p) is not a qualifier: it does not split groups.
 func rendezvousKey(o *op) uint32 {
