@@ -373,3 +373,20 @@ func TestIntrinsicsCUDA(t *testing.T) {
 		}
 	})
 }
+
+// TestSinkDestination: _ as the destination of any instruction discards
+// its result (PTX ISA §9.7, "sink symbol"); the rest runs.
+func TestSinkDestination(t *testing.T) {
+	for _, body := range []string{
+		"add.u32 _, %r9, 1;",
+		"mul.wide.u32 _, %r9, %r9;",
+		"setp.eq.u32 _|%p1, %r9, 3;",
+		"atom.global.add.u32 _, [%rd2], 0;",
+		"cvt.rn.f32.u32 _, %r9;",
+		"dp4a.u32.u32 _, %r9, %r9, %r9;",
+		"mad.lo.cc.u32 _, %r9, %r9, %r9;",
+	} {
+		src := ptIO("sink", "", "\t"+body+"\n\tst.global.u32 [%rd2], %r9;")
+		ptRunIO(t, src, "sink", 32, func(l uint32) uint32 { return l })
+	}
+}

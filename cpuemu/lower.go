@@ -697,7 +697,9 @@ func (lw *lowerer) withLine(err error, in *ptx.Instr) error {
 func (lw *lowerer) dst(in *ptx.Instr, o ptx.Operand) (int32, error) {
 	switch o.Kind {
 	case ptx.OpSink:
-		return noSlot, nil
+		// _ discards the result: it goes to a register nobody reads, so
+		// that no instruction has to know it has no destination.
+		return lw.tempSlot(), nil
 	case ptx.OpName:
 		if o.Neg || o.Off != 0 {
 			return 0, lw.errAt(in.Line, "destination %s is not a register", operandText(o))
