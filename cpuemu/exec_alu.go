@@ -729,6 +729,12 @@ func (w *warp) aluLane(o *op, lane int32, mask uint32) {
 			c = get(o.a[2])
 		}
 		set(cvtPack(o, get(o.a[0]), get(o.a[1]), c))
+	case opVideo:
+		var c uint64
+		if o.a[2] != noSlot {
+			c = get(o.a[2])
+		}
+		set(uint64(video(unpackVideo(o.off), uint32(get(o.a[0])), uint32(get(o.a[1])), uint32(c))))
 	case opHalf:
 		var b, c uint64
 		if o.a[1] != noSlot {

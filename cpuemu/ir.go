@@ -157,6 +157,7 @@ const (
 	opHalf    // narrow-float arithmetic: sub = hAdd..., typ = the packed or scalar type
 	opHalfCmp // narrow-float setp/set: typ2 = the compared type
 	opCvtPack // cvt.pack.sat: sub = the destination's bits, signed per typ; a[2] = c
+	opVideo   // scalar video instruction: off = its videoSpec, packed; a[2] = c
 	opAddCC   // add.cc / addc / sub.cc / subc: sub = 0 add.cc, 1 addc, 2 sub.cc, 3 subc; flag .cc on addc/subc
 	opSetp
 	opSet
@@ -200,7 +201,7 @@ const (
 var opNames = [...]string{
 	"nop", "mov", "add", "sub", "mul", "mul.hi", "mul.wide", "mad", "mad.hi", "mad.wide", "div", "rem",
 	"abs", "neg", "min", "max", "and", "or", "xor", "not", "cnot", "shl", "shr", "shf", "lop3", "popc", "clz",
-	"brev", "bfe", "bfi", "bfind", "prmt", "sad", "dp4a", "bmsk", "szext", "half", "half.cmp", "cvt.pack", "addc", "setp", "set", "selp", "slct", "cvt", "cvta",
+	"brev", "bfe", "bfi", "bfind", "prmt", "sad", "dp4a", "bmsk", "szext", "half", "half.cmp", "cvt.pack", "video", "addc", "setp", "set", "selp", "slct", "cvt", "cvta",
 	"cvta.to", "isspacep", "pack", "unpack", "float1", "copysign", "testp", "clock", "ld", "st", "atom", "red",
 	"fence", "bra", "call", "ret", "exit", "trap", "nanosleep", "activemask", "bar.warp.sync", "shfl", "vote",
 	"match", "redux", "bar", "bar.arrive", "brkpt", "brx.idx", "call.indirect",

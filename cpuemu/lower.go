@@ -587,6 +587,9 @@ func (lw *lowerer) src(in *ptx.Instr, o ptx.Operand, t ptype) (int32, error) {
 	if o.Neg {
 		return 0, lw.unsupported(in, "a negated operand (!"+o.Name+") here")
 	}
+	if o.Minus { // only vmad negates a source, and it clears the flag
+		return 0, lw.unsupported(in, "a negated source (-"+o.Name+") here")
+	}
 	switch o.Kind {
 	case ptx.OpName:
 		_, isReg := lw.lookupReg(o.Name)
@@ -701,7 +704,7 @@ func (lw *lowerer) dst(in *ptx.Instr, o ptx.Operand) (int32, error) {
 		// that no instruction has to know it has no destination.
 		return lw.tempSlot(), nil
 	case ptx.OpName:
-		if o.Neg || o.Off != 0 {
+		if o.Neg || o.Minus || o.Off != 0 {
 			return 0, lw.errAt(in.Line, "destination %s is not a register", operandText(o))
 		}
 		if r, ok := lw.lookupReg(o.Name); ok {
@@ -722,6 +725,9 @@ func operandText(o ptx.Operand) string {
 	s := o.Name
 	if o.Neg {
 		s = "!" + s
+	}
+	if o.Minus {
+		s = "-" + s
 	}
 	if o.Off != 0 {
 		s += fmt.Sprintf("%+d", o.Off)

@@ -280,6 +280,8 @@ func (lw *lowerer) lowerOp(in *ptx.Instr, ms *modSet, o *op) error {
 		return lw.dstSrcs(&in2, o, tU32, 4)
 	case "bfe", "bfi", "bfind", "prmt":
 		return lw.lowerBits(in, ms, o)
+	case "vadd", "vsub", "vabsdiff", "vmin", "vmax", "vshl", "vshr", "vmad", "vset":
+		return lw.lowerVideo(in, ms, o)
 	case "setp", "set":
 		return lw.lowerSetp(in, ms, o)
 	case "selp":

@@ -42,7 +42,8 @@ func TestReadmeListsTheInstructions(t *testing.T) {
 	// The rest of the PTX ISA 8.x opcodes.
 	for _, op := range []string{"tex", "tld4", "txq", "suld", "sust", "sured", "suq", "istypep", "mma", "wmma", "ldmatrix",
 		"stmatrix", "movmatrix", "cp", "mbarrier", "elect", "griddepcontrol", "setmaxnreg", "vadd", "vsub", "vabsdiff",
-		"vmin", "vmax", "vshl", "vshr", "vmad", "vset", "vadd2", "vadd4", "dp4a", "dp2a", "bmsk", "szext", "fns",
+		"vmin", "vmax", "vshl", "vshr", "vmad", "vset", "vadd2", "vadd4", "vsub2", "vsub4", "vavrg2", "vavrg4",
+		"vabsdiff2", "vabsdiff4", "vmin2", "vmin4", "vmax2", "vmax4", "vset2", "vset4", "dp4a", "dp2a", "bmsk", "szext", "fns",
 		"madc", "cvt.pack", "createpolicy", "discard", "applypriority", "alloca", "stackrestore", "stacksave", "multimem",
 		"tensormap", "getctarank", "mapa", "st.async", "red.async", "clusterlaunchcontrol", "tcgen05", "wgmma", "ld.global.nc.v8"} {
 		name := strings.SplitN(op, ".", 2)[0]

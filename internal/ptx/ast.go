@@ -213,8 +213,9 @@ const (
 
 // Operand is one operand of an instruction.
 type Operand struct {
-	Kind OperandKind
-	Neg  bool // !p
+	Kind  OperandKind
+	Neg   bool // !p
+	Minus bool // -a: a negated source, vmad only
 	// F32 and HexFloat describe an OpFloat: a 0fXXXXXXXX literal (F32,
 	// HexFloat), a 0dXXXXXXXXXXXXXXXX one (HexFloat), or a decimal one.
 	F32, HexFloat bool

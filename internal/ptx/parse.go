@@ -957,9 +957,21 @@ func (p *parser) instruction() (*Instr, error) {
 				return nil, err
 			}
 		}
+		// vmad alone negates a source register: -a (PTX ISA §9.7.18.1.3).
+		// Elsewhere a '-' begins a number, as before.
+		minus := in.Op == "vmad" && p.is("-") && isRegisterName(p.peekN(1))
+		if minus {
+			p.next()
+		}
 		op, err := p.operand(call, 0)
 		if err != nil {
 			return nil, err
+		}
+		if minus {
+			if op.Kind != OpName || op.Off != 0 || op.Neg {
+				return nil, &SyntaxError{in.Line, "'-' applies only to a register"}
+			}
+			op.Minus = true
 		}
 		if p.accept("|") {
 			second, err := p.operand(call, 0)
@@ -981,6 +993,12 @@ func (p *parser) instruction() (*Instr, error) {
 		return nil, &LimitError{Limit: "PTX instructions in a module", Value: int64(p.m.Instructions), Max: int64(p.lim.MaxInstructions)}
 	}
 	return in, nil
+}
+
+// isRegisterName reports whether t names a register (or another
+// operand name) rather than beginning a number.
+func isRegisterName(t token) bool {
+	return t.kind == tIdent && t.s != "WARP_SZ" && t.s != "_" && !strings.HasPrefix(t.s, ".")
 }
 
 // operand reads one operand at nesting depth depth. In a call,

@@ -376,6 +376,47 @@ func TestOperands(t *testing.T) {
 	expect("64-bit literal wraps", op(16, 1).Imm == -1)
 }
 
+// TestVmadMinus: vmad, and only vmad, takes a negated source register
+// (PTX ISA §9.7.18.1.3: vmad d, {-}a{.asel}, {-}b{.bsel}, {-}c); a '-'
+// before a number is the number's sign everywhere.
+func TestVmadMinus(t *testing.T) {
+	m := mustParse(t, `.entry k() {
+	vmad.s32.s32.s32 %r0, -%r1.h1, %r2, -%r3;
+	vmad.s32.s32.s32 %r0, %r1, -%r2.b0, -5;
+	add.s32 %r0, %r1, -5;
+}
+`)
+	ins := m.Funcs[0].Body
+	op := func(i, j int) ptx.Operand { return ins[i].Instr.Args[j] }
+	for _, c := range []struct {
+		what string
+		ok   bool
+	}{
+		{"d is not negated", !op(0, 0).Minus && op(0, 0).Name == "%r0"},
+		{"-%r1.h1", op(0, 1).Minus && op(0, 1).Kind == ptx.OpName && op(0, 1).Name == "%r1.h1"},
+		{"%r2", !op(0, 2).Minus && op(0, 2).Name == "%r2"},
+		{"-%r3", op(0, 3).Minus && op(0, 3).Name == "%r3"},
+		{"-%r2.b0", op(1, 2).Minus && op(1, 2).Name == "%r2.b0"},
+		{"-5 in vmad is a number", op(1, 3).Kind == ptx.OpImm && op(1, 3).Imm == -5 && !op(1, 3).Minus},
+		{"-5 in add is a number", op(2, 2).Kind == ptx.OpImm && op(2, 2).Imm == -5 && !op(2, 2).Minus},
+	} {
+		if !c.ok {
+			t.Errorf("%s: %+v", c.what, ins)
+		}
+	}
+	for _, c := range []struct{ src, want string }{
+		{".entry k() { add.s32 %r0, -%r1, %r2; }", "expected a number"},
+		{".entry k() { vmad.s32.s32.s32 %r0, -%r1+1, %r2, %r3; }", "'-' applies only to a register"},
+		{".entry k() { vmad.s32.s32.s32 %r0, -[%r1], %r2, %r3; }", "expected a number"},
+	} {
+		_, err := ptx.Parse([]byte(c.src))
+		var se *ptx.SyntaxError
+		if err == nil || !errors.As(err, &se) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: got %v, want a syntax error containing %q", c.src, err, c.want)
+		}
+	}
+}
+
 func TestLimits(t *testing.T) {
 	src := ".entry k() {\n" + strings.Repeat("\tadd.u32 %r1, %r1, 1;\n", 100) + "}\n"
 	if _, err := ptx.ParseLimits([]byte(src), ptx.Limits{MaxInstructions: 100}); err != nil {
