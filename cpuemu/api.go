@@ -3,6 +3,7 @@ package cpuemu
 import (
 	"errors"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 	"sync"
@@ -423,6 +424,19 @@ type LaunchConfig struct {
 	// Result then carries a Report, and a report that is not clean makes
 	// Launch return a *CheckError.
 	Check bool
+	// Stdout receives the text the kernel's printf (and a failed
+	// assert) writes, once, when the launch ends, also when it fails;
+	// nil discards it. The text comes in the order the lanes ran their
+	// printf: lane by lane within one instruction, so for a given
+	// schedule it is always the same.
+	Stdout io.Writer
+	// PrintfBytes is the launch's printf buffer: 0 means
+	// DefaultPrintfBytes (CUDA's 1 MiB), more than MaxPrintfBytes is a
+	// *LimitError. When the text outgrows it, the first output is kept
+	// and every call from the first that does not fit is dropped, with a
+	// "printf-buffer-full" diagnostic. (CUDA's buffer is circular and
+	// overwrites the oldest output instead.)
+	PrintfBytes int
 	// Trace records what every lane executes, in order, into
 	// Result.Trace, keeping at most TraceLimit events (0 means
 	// DefaultTraceLimit, and more than MaxTraceLimit is a *LimitError);
@@ -450,7 +464,7 @@ type Result struct {
 // parameter's size (a struct).
 // When the kernel faults, deadlocks or hits a limit, the error comes with a
 // Result that holds the counts and diagnostics up to that point.
-func (m *Module) Launch(dev *Device, kernel string, cfg LaunchConfig, args ...any) (*Result, error) {
+func (m *Module) Launch(dev *Device, kernel string, cfg LaunchConfig, args ...any) (res *Result, err error) {
 	p, err := m.program(kernel)
 	if err != nil {
 		return nil, err
@@ -474,7 +488,14 @@ func (m *Module) Launch(dev *Device, kernel string, cfg LaunchConfig, args ...an
 		return nil, err
 	}
 	l := newLaunch(m, p, dev, cfg, params)
-	res, err := l.run()
+	defer func() {
+		// The printf text goes out whatever happened; failing to write
+		// it fails a launch that did not fail otherwise.
+		if werr := l.writePrintf(); werr != nil && err == nil {
+			err = werr
+		}
+	}()
+	res, err = l.run()
 	if l.chk == nil || res == nil {
 		return res, err
 	}
@@ -545,11 +566,17 @@ func checkConfig(kernel string, p *program, cfg *LaunchConfig) error {
 	if cfg.Scheduler < Lockstep || cfg.Scheduler > Adversarial {
 		return bad("unknown scheduler %d", cfg.Scheduler)
 	}
-	if cfg.MaxInstructions < 0 || cfg.AdversarialBound < 0 || cfg.TraceLimit < 0 || cfg.Timeout < 0 {
+	if cfg.MaxInstructions < 0 || cfg.AdversarialBound < 0 || cfg.TraceLimit < 0 || cfg.Timeout < 0 || cfg.PrintfBytes < 0 {
 		return bad("negative limit")
 	}
 	if cfg.TraceLimit > MaxTraceLimit {
 		return &LimitError{Kernel: kernel, Limit: "trace events (TraceLimit)", Value: int64(cfg.TraceLimit), Max: MaxTraceLimit}
+	}
+	if cfg.PrintfBytes > MaxPrintfBytes {
+		return &LimitError{Kernel: kernel, Limit: "printf buffer bytes (PrintfBytes)", Value: int64(cfg.PrintfBytes), Max: MaxPrintfBytes}
+	}
+	if cfg.PrintfBytes == 0 {
+		cfg.PrintfBytes = DefaultPrintfBytes
 	}
 	if cfg.MaxInstructions == 0 {
 		cfg.MaxInstructions = DefaultMaxInstructions

@@ -60,6 +60,31 @@ func (e *FaultError) Error() string {
 	return b.String()
 }
 
+// AssertError is a kernel's failed assert(): CUDA's __assertfail, which
+// prints its message with the kernel's printf output and stops the
+// launch. It names the first lane (in lane order) of the first group
+// that failed; the printf output has every failing lane of that group.
+type AssertError struct {
+	Kernel   string
+	Expr     string // the expression that was false, as written: "x < 100"
+	File     string // the CUDA source file, as __FILE__ names it
+	Line     int    // its line
+	Function string // the function, as __PRETTY_FUNCTION__ names it: "void k(int *)"
+	Site     Site   // the call of __assertfail
+	CTA      Dim3
+	Thread   Dim3
+	Warp     int
+	Lane     int
+}
+
+// Error is CUDA's message, word for word:
+//
+//	k.cu:12: void k(int *): block: [0,0,0], thread: [5,0,0] Assertion `x < 100` failed.
+func (e *AssertError) Error() string {
+	return fmt.Sprintf("%s:%d: %s: block: [%d,%d,%d], thread: [%d,%d,%d] Assertion `%s` failed.",
+		e.File, e.Line, e.Function, e.CTA.X, e.CTA.Y, e.CTA.Z, e.Thread.X, e.Thread.Y, e.Thread.Z, e.Expr)
+}
+
 // DeadlockError is a CTA whose live lanes all wait forever.
 type DeadlockError struct {
 	Kernel  string

@@ -206,6 +206,8 @@ func (w *warp) exec(pc int32, mask uint32, steps int, limit int32, lockstep bool
 					l.chk.fence(o, uint32(w.id*32+bits.TrailingZeros32(m)))
 				}
 			}
+		case opCallBuiltin:
+			w.callBuiltin(o, ex)
 		case opNop:
 		default:
 			w.alu(o, ex, mask)

@@ -195,6 +195,9 @@ const (
 	opBrkpt
 	opBrx     // brx.idx: aux = branch table
 	opCallInd // call through a function pointer in a[0]: aux = indirect site
+	// opCallBuiltin is a call to a function the emulator provides
+	// (vprintf, __assertfail): sub = builtin, see printf.go.
+	opCallBuiltin
 	opCount
 )
 
@@ -205,6 +208,7 @@ var opNames = [...]string{
 	"cvta.to", "isspacep", "pack", "unpack", "float1", "copysign", "testp", "clock", "ld", "st", "atom", "red",
 	"fence", "bra", "call", "ret", "exit", "trap", "nanosleep", "activemask", "bar.warp.sync", "shfl", "vote",
 	"match", "redux", "bar", "bar.arrive", "brkpt", "brx.idx", "call.indirect",
+	"call.builtin",
 }
 
 func (o opcode) String() string {

@@ -45,6 +45,7 @@ type launch struct {
 	clock    uint64
 	curCTA   *cta
 	curPC    int32 // the op being executed, for reports of emulator bugs
+	printf   printfText
 	// savedBytes is what active recursive calls have saved (maxSavedBytes)
 	savedBytes int64
 	store      ctaStore

@@ -1333,6 +1333,9 @@ func (lw *lowerer) lowerCall(in *ptx.Instr, ms *modSet, o *op) error {
 		formalParams, formalRets = f.decl.Params, f.decl.Rets
 		o.code = opCall
 	} else if lw.m.declared(target.Name) && !isReg {
+		if b, ok := lw.m.builtin(target.Name); ok && len(args) == 0 {
+			return lw.lowerBuiltin(in, o, b, rets, params)
+		}
 		return lw.unsupported(in, fmt.Sprintf("call to external function %s (no body in this module)", target.Name))
 	} else {
 		if len(args) != 1 || args[0].Kind != ptx.OpName {

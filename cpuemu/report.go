@@ -73,9 +73,13 @@ type Report struct {
 	// Other undefined behaviour (division by zero, ...): reported, but
 	// not a hazard, sync or memory error.
 	Other []Diagnostic `json:"other"`
+	// Notes are diagnostics that are not findings, such as printf
+	// output dropped from a full buffer: a report with only notes is
+	// clean.
+	Notes []Diagnostic `json:"notes"`
 	// Fatal is what stopped the launch early: a *FaultError,
-	// *DeadlockError, *LimitError or *TimeoutError, or nil when it ran to
-	// the end.
+	// *AssertError, *DeadlockError, *LimitError or *TimeoutError, or nil
+	// when it ran to the end.
 	Fatal error `json:"-"`
 }
 
@@ -88,10 +92,15 @@ var syncKinds = map[string]bool{
 
 var memoryKinds = map[string]bool{"uninitialised-shared-read": true}
 
+// noteKinds are diagnostics that are not findings.
+var noteKinds = map[string]bool{"printf-buffer-full": true}
+
 func newReport(kernel string, diags []Diagnostic, fatal error) *Report {
-	r := &Report{Kernel: kernel, Fatal: fatal, Hazards: []Hazard{}, Sync: []Diagnostic{}, Memory: []Diagnostic{}, Other: []Diagnostic{}}
+	r := &Report{Kernel: kernel, Fatal: fatal, Hazards: []Hazard{}, Sync: []Diagnostic{}, Memory: []Diagnostic{}, Other: []Diagnostic{}, Notes: []Diagnostic{}}
 	for _, d := range diags {
 		switch {
+		case noteKinds[d.Kind]:
+			r.Notes = append(r.Notes, d)
 		case syncKinds[d.Kind]:
 			r.Sync = append(r.Sync, d)
 		case memoryKinds[d.Kind]:
@@ -191,7 +200,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	for _, sec := range []struct {
 		title string
 		ds    []Diagnostic
-	}{{"Sync error", r.Sync}, {"Memory error", r.Memory}, {"Undefined behaviour", r.Other}} {
+	}{{"Sync error", r.Sync}, {"Memory error", r.Memory}, {"Undefined behaviour", r.Other}, {"Note", r.Notes}} {
 		for _, d := range sec.ds {
 			fmt.Fprintf(&b, "%s %s: %s at %s in %s [%d times]\n", rule, sec.title, d.Kind, d.Site.Instr, locOrLine(d.Site), d.Count)
 			fmt.Fprintf(&b, "%s     %s\n", rule, d.Msg)
@@ -248,7 +257,7 @@ type reportJSON struct {
 type reportAlias Report
 
 type fatalJSON struct {
-	Type    string `json:"type"` // "fault", "deadlock", "limit", "timeout" or "error"
+	Type    string `json:"type"` // "fault", "assert", "deadlock", "limit", "timeout" or "error"
 	Message string `json:"message"`
 }
 
@@ -259,6 +268,7 @@ func (r *Report) MarshalJSON() ([]byte, error) {
 		t := "error"
 		var (
 			f  *FaultError
+			a  *AssertError
 			d  *DeadlockError
 			l  *LimitError
 			to *TimeoutError
@@ -266,6 +276,8 @@ func (r *Report) MarshalJSON() ([]byte, error) {
 		switch {
 		case errors.As(r.Fatal, &f):
 			t = "fault"
+		case errors.As(r.Fatal, &a):
+			t = "assert"
 		case errors.As(r.Fatal, &d):
 			t = "deadlock"
 		case errors.As(r.Fatal, &l):

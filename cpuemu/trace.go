@@ -65,6 +65,8 @@ func opName(o *op) string {
 		if o.space != spGeneric {
 			return o.code.String() + "." + o.space.String()
 		}
+	case opCallBuiltin:
+		return "call " + builtins[o.sub].name
 	}
 	return o.code.String()
 }
