@@ -3,6 +3,7 @@ package gpu
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"sort"
 	"strings"
@@ -48,6 +49,18 @@ type EmuOptions struct {
 	// LaunchConfig.Timeout); 0 means none. A launch past it fails with a
 	// *cpuemu.TimeoutError inside the stream's *Error.
 	Timeout time.Duration
+	// Stdout receives what each launch's printf (and a failed assert)
+	// writes, once per launch when it ends, from the stream's goroutine;
+	// nil discards it, so a library never writes to the process's
+	// standard output unasked. One device's launches never write at
+	// once; a writer shared by several devices must be safe for
+	// concurrent use. (On the CUDA backend the driver prints a kernel's
+	// printf to the process's standard output at synchronisation
+	// points, as CUDA programs do; this field does not apply there.)
+	Stdout io.Writer
+	// PrintfBytes is each launch's printf buffer (cpuemu's
+	// LaunchConfig.PrintfBytes): 0 means CUDA's 1 MiB.
+	PrintfBytes int
 }
 
 // Driver is a backend. Backends register themselves from an init function,

@@ -10,4 +10,11 @@
 // the package is empty. The driver cannot report a kernel's parameters:
 // the backend reads them from the PTX with gpubuf's one front end
 // (internal/ptx), which is built and tested everywhere.
+//
+// A kernel's printf output is the driver's business: it prints the
+// buffer (cudaLimitPrintfFifoSize, 1 MiB by default) to the process's
+// standard output when the context synchronises, as in any CUDA
+// program, and gpu.EmuOptions.Stdout and PrintfBytes do not apply. A
+// failed device-side assert makes the launch fail with
+// CUDA_ERROR_ASSERT, after the driver has printed its message.
 package cuda

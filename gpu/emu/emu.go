@@ -9,7 +9,9 @@
 //
 // Each device is one cpuemu.Device, whose memory is an arena of checked
 // allocations; it runs one launch at a time, one block after another, with
-// the scheduler, seed, checker and timeout that gpu.EmuOptions name. Device memory
+// the scheduler, seed, checker and timeout that gpu.EmuOptions name, and
+// writes what its kernels printf to gpu.EmuOptions.Stdout (nowhere when
+// it is nil), once per launch, when the launch ends. Device memory
 // and host memory, mapped or not, count against cpuemu.DefaultMemoryLimit.
 //
 // Streams are ordered queues, each served by its own goroutine: copies,
@@ -36,12 +38,14 @@
 //
 // Every error is a *gpu.Error with Backend "emu", whose Err is the
 // emulator's typed error where there is one (errors.As reaches
-// *cpuemu.FaultError, *cpuemu.DeadlockError, *cpuemu.CheckError,
-// *cpuemu.MemoryError, ...) or gpu.ErrClosed for a use after close.
+// *cpuemu.FaultError, *cpuemu.AssertError, *cpuemu.DeadlockError,
+// *cpuemu.CheckError, *cpuemu.MemoryError, ...) or gpu.ErrClosed for a
+// use after close.
 package emu
 
 import (
 	"errors"
+	"io"
 	"sync"
 	"time"
 
@@ -79,6 +83,9 @@ func Open(opts gpu.Options) (gpu.Device, error) {
 	if opts.Emu.Timeout < 0 {
 		return nil, msgErr("open", "timeout %v: must not be negative", opts.Emu.Timeout)
 	}
+	if n := opts.Emu.PrintfBytes; n < 0 || n > cpuemu.MaxPrintfBytes {
+		return nil, msgErr("open", "printf buffer of %d bytes: want 0 (CUDA's 1 MiB) to %d", n, cpuemu.MaxPrintfBytes)
+	}
 	mem := cpuemu.NewDevice()
 	mem.SetMemoryLimit(limit)
 	d := &device{
@@ -87,6 +94,8 @@ func Open(opts gpu.Options) (gpu.Device, error) {
 		seed:    opts.Emu.Seed,
 		check:   opts.Emu.Check,
 		timeout: opts.Emu.Timeout,
+		stdout:  opts.Emu.Stdout,
+		printf:  opts.Emu.PrintfBytes,
 		info: gpu.Info{
 			Name:              deviceName,
 			Backend:           gpu.BackendEmu,
@@ -111,6 +120,8 @@ type device struct {
 	seed    uint64
 	check   bool
 	timeout time.Duration
+	stdout  io.Writer // printf's text (gpu.EmuOptions.Stdout)
+	printf  int       // printf buffer bytes
 
 	mu      sync.Mutex // guards what follows
 	closed  bool

@@ -92,6 +92,8 @@ func (k *kernel) config(cfg gpu.LaunchConfig) (cpuemu.LaunchConfig, error) {
 		Seed:        d.seed,
 		Check:       d.check,
 		Timeout:     d.timeout,
+		Stdout:      d.stdout,
+		PrintfBytes: d.printf,
 	}
 	return c, k.m.cm.CheckConfig(k.entry.Name, c)
 }
