@@ -101,7 +101,8 @@ func benchCmd(args []string, stdout, stderr io.Writer) int {
 			os.Remove(plotFile.Name()) // fails harmlessly after the rename
 		}()
 	}
-	dev, err := openDevice(o.backendName, gpu.EmuOptions{})
+	// Kernel printf goes to stderr, never into the tables or the JSON.
+	dev, err := openDevice(o.backendName, gpu.EmuOptions{Stdout: stderr})
 	if err != nil {
 		fmt.Fprintf(stderr, "gpubuf bench: %v\n", err)
 		return exitUsage

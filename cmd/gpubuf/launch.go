@@ -29,13 +29,20 @@ const launchSynopsis = `usage: gpubuf %[1]s [FILE.ptx] --kernel NAME --grid X[,Y
 FILE.ptx is any PTX module; without it, --kernel names an embedded kernel
 (see 'gpubuf kernels'). Flags may come before or after FILE.
 
+What the kernel prints (printf, and a failed assert's message) goes to
+standard output, and nothing else does: gpubuf's own lines go to standard
+error, so '> out.txt' captures exactly the kernel's text. With --json,
+standard output holds the JSON object alone, the kernel's text in its
+"stdout" field.
+
 Two limits stop a kernel that does not end: --max-instructions counts
 lane-instructions, and stops it at the same point on every machine;
 --timeout is wall-clock time, so how far a kernel gets within it depends
 on the machine's speed and load.
 
-exit status: 0 clean; 1 the kernel faulted, deadlocked or hit a limit
-(--max-instructions or --timeout)%[3]s; 2 bad usage or input
+exit status: 0 clean; 1 the kernel faulted, failed an assert, deadlocked
+or hit a limit (--max-instructions or --timeout)%[3]s; 2 bad usage or
+input
 
 `
 
@@ -124,7 +131,7 @@ func parseLaunchFlags(race bool, args []string, stderr io.Writer) (*launchOpts, 
 	if race {
 		fs.IntVar(&o.seeds, "seeds", 32, "random schedules to search when the checker finds hazards")
 	}
-	fs.BoolVar(&o.json, "json", false, "print a JSON object on stdout")
+	fs.BoolVar(&o.json, "json", false, "print a JSON object on stdout, with the kernel's printf text in its \"stdout\" field")
 	fs.StringVar(&o.backend, "backend", "", backendFlagHelp+"; race runs on the emulator only")
 	fs.StringVar(&o.trace, "trace", "", "record every lane's instructions and write them to `FILE` as JSON")
 	fs.IntVar(&o.traceLimit, "trace-limit", cpuemu.DefaultTraceLimit, fmt.Sprintf("the most trace events to keep (`N`, at most %d); the file says when more happened", cpuemu.MaxTraceLimit))
@@ -363,6 +370,7 @@ func (o *launchOpts) baseConfig() cpuemu.LaunchConfig {
 func errKind(err error) string {
 	var (
 		te *cpuemu.TimeoutError
+		as *cpuemu.AssertError
 		ce *cpuemu.CheckError
 		fe *cpuemu.FaultError
 		de *cpuemu.DeadlockError
@@ -375,6 +383,8 @@ func errKind(err error) string {
 	switch {
 	case errors.As(err, &te): // first: a checked launch's timeout is inside its *CheckError
 		return "timeout"
+	case errors.As(err, &as): // so is its assert
+		return "assert"
 	case errors.As(err, &ce):
 		return "check"
 	case errors.As(err, &fe):
@@ -429,6 +439,7 @@ type launchJSON struct {
 	Outputs          []outJSON           `json:"outputs"`
 	Trace            string              `json:"trace,omitempty"`
 	TimeoutSeconds   float64             `json:"timeout_s"` // the wall-clock limit in effect, 0 for none
+	Stdout           string              `json:"stdout"`    // what the kernel printed
 	Error            *errJSON            `json:"error"`
 }
 
@@ -541,13 +552,19 @@ func launchCmd(race bool, args []string, stdout, stderr io.Writer) int {
 			o.removeCreated()
 			return usageFail(stderr, o.cmd, "%v: the emulator's options; the %s backend cannot honour them", flags, gpuDev.Info().Backend)
 		}
-		return o.launchOnDevice(gpuDev, entry, stdout, stderr)
+		return o.launchOnDevice(gpuDev, entry, stderr)
 	}
 
 	cfg := o.baseConfig()
 	cfg.Check = race
 	cfg.Trace = o.trace != ""
 	cfg.TraceLimit = o.traceLimit
+	// The kernel's printf text: standard output, or the JSON's field.
+	var printed bytes.Buffer
+	cfg.Stdout = stdout
+	if o.json {
+		cfg.Stdout = &printed
+	}
 	dev := cpuemu.NewDevice()
 	largs, ptrs, err := buildArgs(dev, o.specs)
 	if err != nil {
@@ -591,7 +608,7 @@ func launchCmd(race bool, args []string, stdout, stderr io.Writer) int {
 	}
 	if race {
 		// The report holds the diagnostics.
-		return o.raceReport(m, entry, res, err, stdout, stderr)
+		return o.raceReport(m, entry, res, err, printed.String(), stdout, stderr)
 	}
 	for _, d := range res.Diagnostics {
 		fmt.Fprintf(stderr, "gpubuf %s: diagnostic: %s\n", o.cmd, d)
@@ -607,7 +624,7 @@ func launchCmd(race bool, args []string, stdout, stderr io.Writer) int {
 			Scheduler: o.sched.String(), Seed: o.seed,
 			Threads: res.Threads, LaneInstructions: res.LaneInstructions, WarpInstructions: res.WarpInstructions,
 			Diagnostics: res.Diagnostics, Outputs: outs, Trace: o.trace, Error: newErrJSON(err),
-			TimeoutSeconds: o.timeout.Seconds(),
+			TimeoutSeconds: o.timeout.Seconds(), Stdout: printed.String(),
 		}
 		if j.Diagnostics == nil {
 			j.Diagnostics = []cpuemu.Diagnostic{}
@@ -627,7 +644,7 @@ func launchCmd(race bool, args []string, stdout, stderr io.Writer) int {
 		if err != nil {
 			line += ", FAILED: " + errKind(err)
 		}
-		fmt.Fprintln(stdout, line)
+		fmt.Fprintln(stderr, line)
 	}
 	if err != nil {
 		return exitFail
@@ -674,12 +691,15 @@ type raceJSON struct {
 	Report         *cpuemu.Report `json:"report"`
 	Reproduction   *reproJSON     `json:"reproduction"`
 	TimeoutSeconds float64        `json:"timeout_s"` // the wall-clock limit in effect, 0 for none
+	Stdout         string         `json:"stdout"`    // what the kernel printed in the checked launch
 	Error          *errJSON       `json:"error,omitempty"`
 }
 
-// raceReport prints the checker's report and, when it has hazards, searches
-// for a schedule that reproduces one as a different output.
-func (o *launchOpts) raceReport(m *cpuemu.Module, entry kernelEntry, res *cpuemu.Result, lerr error, stdout, stderr io.Writer) int {
+// raceReport prints the checker's report (on stderr: stdout has the
+// kernel's own text) and, when it has hazards, searches for a schedule
+// that reproduces one as a different output. With --json, the JSON
+// object, with printed, is all that goes to stdout.
+func (o *launchOpts) raceReport(m *cpuemu.Module, entry kernelEntry, res *cpuemu.Result, lerr error, printed string, stdout, stderr io.Writer) int {
 	rep := res.Report
 	var ce *cpuemu.CheckError
 	if rep == nil && errors.As(lerr, &ce) {
@@ -691,12 +711,12 @@ func (o *launchOpts) raceReport(m *cpuemu.Module, entry kernelEntry, res *cpuemu
 		}
 		fmt.Fprintf(stderr, "gpubuf race: %v\n", lerr)
 		if o.json {
-			writeJSON(stdout, stderr, o.cmd, raceJSON{Error: newErrJSON(lerr)})
+			writeJSON(stdout, stderr, o.cmd, raceJSON{Stdout: printed, Error: newErrJSON(lerr)})
 		}
 		return exitFail
 	}
 	if !o.json {
-		if err := rep.WriteText(stdout); err != nil {
+		if err := rep.WriteText(stderr); err != nil {
 			fmt.Fprintf(stderr, "gpubuf race: %v\n", err)
 			return exitFail
 		}
@@ -710,17 +730,17 @@ func (o *launchOpts) raceReport(m *cpuemu.Module, entry kernelEntry, res *cpuemu
 		if len(rep.Hazards) > 0 {
 			repro.Message = "the launch hit the wall-clock timeout: no schedule search"
 			if !o.json {
-				fmt.Fprintln(stdout, repro.Message)
+				fmt.Fprintln(stderr, repro.Message)
 			}
 		}
 	} else if len(rep.Hazards) > 0 {
 		o.search(m, entry, repro)
 		if !o.json {
-			fmt.Fprintln(stdout, repro.Message)
+			fmt.Fprintln(stderr, repro.Message)
 		}
 	}
 	if o.json {
-		if code := writeJSON(stdout, stderr, o.cmd, raceJSON{Report: rep, Reproduction: repro, TimeoutSeconds: o.timeout.Seconds(), Error: newErrJSON(lerr)}); code != exitOK {
+		if code := writeJSON(stdout, stderr, o.cmd, raceJSON{Report: rep, Reproduction: repro, TimeoutSeconds: o.timeout.Seconds(), Stdout: printed, Error: newErrJSON(lerr)}); code != exitOK {
 			return code
 		}
 	}

@@ -54,8 +54,10 @@ func (o *launchOpts) emuOnly() []string {
 
 // launchOnDevice runs the launch through the device API, on a backend
 // other than the emulator: buffers are allocated and filled on dev, the
-// kernel runs on a stream, and --out buffers are copied back.
-func (o *launchOpts) launchOnDevice(dev gpu.Device, entry kernelEntry, stdout, stderr io.Writer) int {
+// kernel runs on a stream, and --out buffers are copied back. What the
+// kernel prints is the driver's to print, on the process's standard
+// output; the summary goes to stderr.
+func (o *launchOpts) launchOnDevice(dev gpu.Device, entry kernelEntry, stderr io.Writer) int {
 	name, ptx, err := o.ptxSource()
 	if err != nil {
 		return usageFail(stderr, o.cmd, "%v", err)
@@ -133,7 +135,7 @@ func (o *launchOpts) launchOnDevice(dev gpu.Device, entry kernelEntry, stdout, s
 	if errors.As(err, &ge) {
 		status = "FAILED: " + ge.Op
 	}
-	fmt.Fprintf(stdout, "%s: grid %s block %s on %s (%s backend), %d threads, %s, %s\n",
+	fmt.Fprintf(stderr, "%s: grid %s block %s on %s (%s backend), %d threads, %s, %s\n",
 		entry.Name, o.grid, o.block, in.Name, in.Backend, o.grid.Count()*o.block.Count(), elapsed.Round(time.Microsecond), status)
 	return code
 }

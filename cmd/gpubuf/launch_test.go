@@ -56,13 +56,18 @@ func TestLaunchEmbeddedKernel(t *testing.T) {
 		t.Errorf("out differs from kernels.LaneHandoff: %d bytes, want %d; first words %v, want %v",
 			len(got), len(want), kernels.Words(got)[:4], kernels.Words(want)[:4])
 	}
+	// The summary goes to stderr; stdout is the kernel's, which prints
+	// nothing.
 	for _, frag := range []string{"lane_handoff", "grid (1,1,1)", "block (64,1,1)", "lane-instructions"} {
-		if !strings.Contains(stdout, frag) {
-			t.Errorf("summary lacks %q: %s", frag, stdout)
+		if !strings.Contains(stderr, frag) {
+			t.Errorf("summary lacks %q: %s", frag, stderr)
 		}
 	}
-	if n := strings.Count(strings.TrimSpace(stdout), "\n"); n != 0 {
-		t.Errorf("summary is %d lines, want 1: %s", n+1, stdout)
+	if n := strings.Count(strings.TrimSpace(stderr), "\n"); n != 0 {
+		t.Errorf("summary is %d lines, want 1: %s", n+1, stderr)
+	}
+	if stdout != "" {
+		t.Errorf("stdout has %q; the kernel prints nothing", stdout)
 	}
 }
 
@@ -130,8 +135,8 @@ func TestLaunchPTXFile(t *testing.T) {
 			t.Fatalf("affine_u32 out[%d] = %d, want %d", i, v, want)
 		}
 	}
-	if !strings.Contains(stdout, "96 threads") {
-		t.Errorf("summary: %s", stdout)
+	if !strings.Contains(stderr, "96 threads") || stdout != "" {
+		t.Errorf("summary: %q, stdout %q", stderr, stdout)
 	}
 
 	// A wrapping scale, the flags before FILE.
@@ -392,11 +397,11 @@ func TestRaceCleanKernel(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
 	}
-	if !strings.Contains(stdout, "RACECHECK SUMMARY: 0 hazards") {
-		t.Errorf("report lacks a 0-hazard summary:\n%s", stdout)
+	if !strings.Contains(stderr, "RACECHECK SUMMARY: 0 hazards") || stdout != "" {
+		t.Errorf("report lacks a 0-hazard summary on stderr:\n%s\nstdout: %q", stderr, stdout)
 	}
-	if strings.Contains(stdout, "reproduced") {
-		t.Errorf("a clean report went on to a schedule search:\n%s", stdout)
+	if strings.Contains(stderr, "reproduced") {
+		t.Errorf("a clean report went on to a schedule search:\n%s", stderr)
 	}
 }
 
@@ -406,12 +411,12 @@ func TestRaceRacyKernel(t *testing.T) {
 	if code != exitFail {
 		t.Fatalf("exit %d, want %d\n%s\n%s", code, exitFail, stdout, stderr)
 	}
-	if !strings.Contains(stdout, "Race reported") || strings.Contains(stdout, "RACECHECK SUMMARY: 0 hazards") {
-		t.Errorf("report shows no hazard:\n%s", stdout)
+	if !strings.Contains(stderr, "Race reported") || strings.Contains(stderr, "RACECHECK SUMMARY: 0 hazards") || stdout != "" {
+		t.Errorf("report shows no hazard on stderr:\n%s\nstdout: %q", stderr, stdout)
 	}
-	if !strings.Contains(stdout, "reproduced: output differs from lockstep under") &&
-		!strings.Contains(stdout, "found by the checker, no differing output in") {
-		t.Errorf("no reproduction line:\n%s", stdout)
+	if !strings.Contains(stderr, "reproduced: output differs from lockstep under") &&
+		!strings.Contains(stderr, "found by the checker, no differing output in") {
+		t.Errorf("no reproduction line:\n%s", stderr)
 	}
 
 	// --json parses, and its replay command, run, gives an output that
@@ -483,7 +488,7 @@ func TestRaceRacyKernel(t *testing.T) {
 
 func TestRaceFatal(t *testing.T) {
 	code, stdout, stderr := runCLI("race", "--kernel", "divergent_syncwarp", "--grid", "1", "--block", "32", "--arg", "buf:128")
-	if code != exitFail || !strings.Contains(stdout, "deadlock") {
+	if code != exitFail || !strings.Contains(stderr, "deadlock") || stdout != "" {
 		t.Errorf("divergent_syncwarp: exit %d\n%s\n%s", code, stdout, stderr)
 	}
 	code, stdout, _ = runCLI("race", "--json", "--kernel", "divergent_syncwarp", "--grid", "1", "--block", "32", "--arg", "buf:128")
@@ -536,8 +541,8 @@ func TestEncodeTrace(t *testing.T) {
 func TestLaunchTimeout(t *testing.T) {
 	spin := []string{"testdata/spin.ptx", "--grid", "1", "--block", "2", "--arg", "buf:4", "--max-instructions", "4611686018427387904"}
 	code, stdout, stderr := runCLI(cat([]string{"launch", "--timeout", "50ms"}, spin)...)
-	if code != exitFail || !strings.Contains(stdout, "FAILED: timeout") {
-		t.Errorf("launch: exit %d, stdout %q; want exit 1 and FAILED: timeout", code, stdout)
+	if code != exitFail || !strings.Contains(stderr, "FAILED: timeout") || stdout != "" {
+		t.Errorf("launch: exit %d, stdout %q, stderr %q; want exit 1 and FAILED: timeout on stderr", code, stdout, stderr)
 	}
 	for _, want := range []string{"kernel spin: stopped by the wall-clock timeout of 50ms after ", "that is the wall-clock limit (--timeout: 50ms)", "raise it with --timeout DURATION, or --timeout 0 for none", "--max-instructions is the deterministic limit"} {
 		if !strings.Contains(stderr, want) {
@@ -573,7 +578,7 @@ func TestLaunchTimeout(t *testing.T) {
 
 	// The instruction limit, when it comes first, is a limit, not a timeout.
 	code, stdout, stderr = runCLI("launch", "testdata/spin.ptx", "--grid", "1", "--block", "2", "--arg", "buf:4", "--max-instructions", "100000", "--timeout", "1h")
-	if code != exitFail || !strings.Contains(stdout, "FAILED: limit") || !strings.Contains(stderr, "lane-instructions 100") || strings.Contains(stderr, "wall-clock") {
+	if code != exitFail || !strings.Contains(stderr, "FAILED: limit") || !strings.Contains(stderr, "lane-instructions 100") || strings.Contains(stderr, "wall-clock") {
 		t.Errorf("--max-instructions 100000 --timeout 1h: exit %d\n%s%s", code, stdout, stderr)
 	}
 

@@ -149,7 +149,10 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	defer src.close()
 
-	dev, err := runDevice(o.backend, gpu.EmuOptions{})
+	// The kernels' printf goes to stderr, never into the stats (or the
+	// JSON) on stdout. The emulator writes it once per launch, and one
+	// device's launches never write at once.
+	dev, err := runDevice(o.backend, gpu.EmuOptions{Stdout: stderr})
 	if err != nil {
 		return fail("%v", err)
 	}
