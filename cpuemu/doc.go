@@ -29,6 +29,13 @@
 // instruction limit (MaxInstructions, a *LimitError) and, when one is set,
 // the wall-clock Timeout (a *TimeoutError).
 //
+// printf and assert run as on a GPU (printf.go): the emulator provides
+// vprintf and __assertfail, the functions nvcc calls for them. A launch
+// writes its kernel's printf text to LaunchConfig.Stdout when it ends (nil
+// discards it), in the order the lanes ran their printf, keeping the first
+// LaunchConfig.PrintfBytes; a failed assert stops the launch with an
+// *AssertError in CUDA's words.
+//
 // The race and sync checker (LaunchConfig.Check, race.go) follows the PTX
 // memory model: a vector clock per lane, shadow state per shared and
 // global word, and happens-before edges from bar.warp.sync, CTA and named
