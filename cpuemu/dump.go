@@ -105,6 +105,8 @@ func (p *program) formatOp(o *op) string {
 		fmt.Fprintf(&b, " -> %d", o.target)
 	case opLop3:
 		fmt.Fprintf(&b, " lut=%#x", o.off)
+	case opCallBuiltin:
+		fmt.Fprintf(&b, " -> %s", builtins[o.sub].name)
 	}
 	fmt.Fprintf(&b, "  ; ptx %d", o.line)
 	return b.String()

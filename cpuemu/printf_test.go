@@ -534,6 +534,10 @@ func TestBuiltinCalls(t *testing.T) {
 }
 `
 	m := ptLoad(t, "builtins.ptx", src)
+	// The IR: the arguments in registers, the builtin by name.
+	if ir, err := m.DumpIR("regs"); err != nil || !strings.Contains(ir, "call.builtin.b32 %r2 <- %rd2, %rd1 -> vprintf") {
+		t.Errorf("IR of regs (%v):\n%s", err, ir)
+	}
 	dev := cpuemu.NewDevice()
 	out := ptBuf(t, dev, 16, nil)
 	// Arguments and results in registers; a guarded call runs only where
