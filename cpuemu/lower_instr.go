@@ -556,9 +556,6 @@ func (lw *lowerer) lowerVecMov(in *ptx.Instr, o *op, t ptype, n int) error {
 		}
 	}
 	for i := range n {
-		if dsts[i] == noSlot {
-			continue
-		}
 		mv := *o
 		mv.code, mv.typ, mv.a[0], mv.d[0] = opMov, t, srcs[i], dsts[i]
 		lw.emit(mv)
@@ -1418,6 +1415,11 @@ func (lw *lowerer) argSrc(in *ptx.Instr, a ptx.Operand, formal *ptx.Var) (argLoc
 	if !ok || formal.Vec > 0 || len(formal.Dims) > 0 {
 		return argLoc{}, lw.unsupported(in, fmt.Sprintf("a register or immediate passed to parameter %s of type .%s", formal.Name, formal.Type))
 	}
+	if a.Kind == ptx.OpName {
+		if reg, ok := lw.lookupReg(a.Name); ok && reg.slot != noSlot && reg.typ.size() != t.size() {
+			return argLoc{}, lw.errAt(in.Line, "call argument %s is %d bytes; the parameter %s is %d", a.Name, reg.typ.size(), formal.Name, t.size())
+		}
+	}
 	s, err := lw.src(in, a, t)
 	if err != nil {
 		return argLoc{}, err
@@ -1432,12 +1434,12 @@ func (lw *lowerer) argDst(in *ptx.Instr, r ptx.Operand, formal *ptx.Var) (argLoc
 			return argLoc{kind: locParamF, off: int32(v.addr), size: v.size}, nil
 		}
 	}
+	if r.Kind == ptx.OpSink {
+		return argLoc{}, lw.errAt(in.Line, "a call result cannot be _")
+	}
 	s, err := lw.dst(in, r)
 	if err != nil {
 		return argLoc{}, err
-	}
-	if s == noSlot {
-		return argLoc{}, lw.errAt(in.Line, "a call result cannot be _")
 	}
 	reg, _ := lw.lookupReg(r.Name)
 	return argLoc{kind: locSlot, off: s, size: reg.typ.size()}, nil
