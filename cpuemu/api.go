@@ -466,11 +466,13 @@ func (m *Module) Launch(dev *Device, kernel string, cfg LaunchConfig, args ...an
 	defer dev.launchMu.Unlock()
 	dev.mu.Lock()
 	err = dev.mapModule(m)
+	constImg := dev.constImage(m)
 	dev.mu.Unlock()
 	if err != nil {
 		return nil, err
 	}
 	l := newLaunch(m, p, dev, cfg, params)
+	l.constImg = constImg
 	res, err := l.run()
 	if l.chk == nil || res == nil {
 		return res, err

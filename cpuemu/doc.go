@@ -22,6 +22,10 @@
 // Memory is checked: each launch sees the allocations of its Device, every
 // access is bounds- and alignment-checked, and shared memory starts filled
 // with 0xCD so that reading before writing gives a visibly wrong value.
+// A module's .global and .const variables (__device__ and __constant__
+// data) live on each Device it runs on, from its initialisers; Module.Global
+// gives their address there, as cuModuleGetGlobal does, for the host to
+// write and read between launches.
 // Undefined behaviour that the hardware would run through (a membermask
 // without the calling lane, a shuffle from an inactive lane, an integer
 // division by zero) becomes a Diagnostic on the Result; faults, deadlocks

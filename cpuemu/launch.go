@@ -28,6 +28,7 @@ type launch struct {
 	dev      *Device
 	cfg      LaunchConfig
 	params   []byte
+	constImg []byte // the module's .const variables on dev
 	count    int64
 	wcount   int64
 	maxCount int64
