@@ -51,13 +51,15 @@ func (m *Module) Global(dev *Device, name string) (DevicePtr, int, error) {
 	}
 	vi, ok := m.modVars[name]
 	switch {
-	case !ok && m.fnByName(name) != nil:
-		return 0, 0, bad("is a function, not a variable")
 	case !ok:
-		if vars := m.globalNames(); len(vars) > 0 {
-			return 0, 0, bad("no such .global or .const variable (the module has %s)", strings.Join(vars, ", "))
+		what := "no such .global or .const variable"
+		if m.fnByName(name) != nil {
+			what = "is a function, not a .global or .const variable"
 		}
-		return 0, 0, bad("no such variable (the module has no .global or .const variables)")
+		if vars := m.globalNames(); len(vars) > 0 {
+			return 0, 0, bad("%s (the module has %s)", what, strings.Join(vars, ", "))
+		}
+		return 0, 0, bad("%s (the module has none)", what)
 	case vi.err != nil:
 		return 0, 0, &SymbolError{Module: m.name, Name: name, Msg: "cannot be used on the emulator", Err: vi.err}
 	case vi.space != spGlobal && vi.space != spConst:

@@ -353,7 +353,7 @@ func TestGlobalErrors(t *testing.T) {
 		cause      bool // wraps the emulator's *UnsupportedError
 	}{
 		{d, "nosuch", "module errs.ptx: variable nosuch: no such .global or .const variable (the module has c, g)", false},
-		{d, "k", "variable k: is a function, not a variable", false},
+		{d, "k", "variable k: is a function, not a .global or .const variable (the module has c, g)", false},
 		{d, "sh", "variable sh: is a .shared variable; only .global and .const variables have a device address", false},
 		{d, "ext", fmt.Sprintf("variable ext: cannot be used on the emulator: ptx line %d: unsupported: external .global variable ext (defined in another module)", ptLine(t, src, "ext;")), true},
 		{d, "tex", "variable tex: cannot be used on the emulator", true},
@@ -370,7 +370,7 @@ func TestGlobalErrors(t *testing.T) {
 		}
 	}
 	empty := ptLoad(t, "empty.ptx", ptHeader+".visible .entry k()\n{\n\tret;\n}\n")
-	if _, _, err := empty.Global(d, "x"); err == nil || !strings.Contains(err.Error(), "the module has no .global or .const variables") {
+	if _, _, err := empty.Global(d, "x"); err == nil || !strings.Contains(err.Error(), "variable x: no such .global or .const variable (the module has none)") {
 		t.Errorf("Global in a module without variables: %v", err)
 	}
 }

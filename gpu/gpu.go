@@ -186,6 +186,21 @@ type Module interface {
 	// Kernel looks up an entry; the error lists the module's entries.
 	Kernel(name string) (Kernel, error)
 	Kernels() []string // entry names, sorted
+	// Global gives the module's variable name, a .global or .const
+	// variable of its PTX (a __device__ or __constant__ variable of its
+	// CUDA source: the PTX name, mangled where C++ mangles it), as a
+	// DeviceBuffer of the variable's size at its device address
+	// (cuModuleGetGlobal). Copy to and from it, synchronously or on a
+	// stream, to set and read the variable between launches, as
+	// cudaMemcpyToSymbol and cudaMemcpyFromSymbol do; pass it to a
+	// kernel for the variable's address. The host may write a __constant__
+	// variable; kernels only read it.
+	//
+	// The module owns the variable's memory: the buffer's Free refuses,
+	// and once the module is closed every use of the buffer is an error
+	// wrapping ErrClosed. A name that is not such a variable of the
+	// module is an error that lists the ones it has.
+	Global(name string) (DeviceBuffer, error)
 	Close() error
 }
 

@@ -33,6 +33,10 @@ type Module struct {
 	entries map[string]ptx.Entry
 	names   []string             // sorted
 	funcs   map[string]*function // set by LoadModule, read-only after
+	vars    []string             // its .global and .const variables, sorted, for messages
+
+	symMu sync.Mutex
+	syms  map[string]*DeviceBuffer // the variables Global has given, closed with the module
 
 	// use is read-held by Kernel and by each launch of the module's
 	// kernels until it is queued, and write-held by Close to mark the
@@ -69,12 +73,18 @@ func (d *Device) LoadModule(name string, src []byte) (gpu.Module, error) {
 	if err != nil {
 		return nil, &gpu.Error{Backend: backend, Op: op, Msg: "reading the PTX", Err: err}
 	}
-	m := &Module{dev: d, name: name, entries: map[string]ptx.Entry{}, funcs: map[string]*function{}}
+	m := &Module{dev: d, name: name, entries: map[string]ptx.Entry{}, funcs: map[string]*function{}, syms: map[string]*DeviceBuffer{}}
 	for _, e := range ast.Entries() {
 		m.entries[e.Name] = e
 		m.names = append(m.names, e.Name)
 	}
 	sort.Strings(m.names)
+	for _, v := range ast.Vars {
+		if (v.Space == "global" || v.Space == "const") && !v.Extern && !ptx.IsOpaque(v.Type) {
+			m.vars = append(m.vars, v.Name)
+		}
+	}
+	sort.Strings(m.vars)
 	if err := d.enter(op); err != nil {
 		return nil, err
 	}
@@ -139,6 +149,50 @@ func (m *Module) Kernel(name string) (gpu.Kernel, error) {
 	return &Kernel{mod: m, fn: f, name: name, params: m.entries[name].Params, launchOp: "launch " + name}, nil
 }
 
+// Global gives the module's .global or .const variable name as a buffer
+// of its size at its device address (cuModuleGetGlobal). The module owns
+// it: its Free refuses, and the module's Close closes it. Each name gives
+// one buffer, however often it is asked for.
+func (m *Module) Global(name string) (gpu.DeviceBuffer, error) {
+	op := "global " + name
+	d := m.dev
+	if err := d.enter(op); err != nil {
+		return nil, err
+	}
+	defer d.leave()
+	m.use.RLock()
+	defer m.use.RUnlock()
+	if m.closed {
+		return nil, &gpu.Error{Backend: backend, Op: op, Msg: "module " + m.name + " was closed", Err: gpu.ErrClosed}
+	}
+	m.symMu.Lock()
+	defer m.symMu.Unlock()
+	if b, ok := m.syms[name]; ok {
+		return b, nil
+	}
+	var p cu.DevicePtr
+	var n int64
+	if err := d.do(func() error {
+		var err error
+		p, n, err = m.mod.Global(name)
+		return err
+	}); err != nil {
+		e := wrapErr(op, err)
+		if isResult(err, cu.NotFound) {
+			list := "none"
+			if len(m.vars) > 0 {
+				list = strings.Join(m.vars, ", ")
+			}
+			e.Msg += fmt.Sprintf(" (module %s: its .global and .const variables are %s)", m.name, list)
+		}
+		return nil, e
+	}
+	b := &DeviceBuffer{dev: d, ptr: p, size: int(n), mod: m, sym: name}
+	b.live.Store(true)
+	m.syms[name] = b
+	return b, nil
+}
+
 // Close waits for the work queued on the device, so that no launch of
 // the module is in flight, and unloads the module. It is idempotent.
 func (m *Module) Close() error {
@@ -162,8 +216,9 @@ func (m *Module) Close() error {
 	return nil
 }
 
-// markClosed marks the module closed, once the launches in progress are
-// queued; it reports whether it was open.
+// markClosed marks the module closed, with the variables Global gave,
+// once the launches in progress are queued; it reports whether it was
+// open.
 func (m *Module) markClosed() bool {
 	m.use.Lock()
 	defer m.use.Unlock()
@@ -171,6 +226,11 @@ func (m *Module) markClosed() bool {
 		return false
 	}
 	m.closed = true
+	m.symMu.Lock()
+	for _, b := range m.syms {
+		b.live.Store(false)
+	}
+	m.symMu.Unlock()
 	return true
 }
 

@@ -65,7 +65,7 @@ func (d *Device) deviceBuffer(op, what string, b gpu.DeviceBuffer) (*DeviceBuffe
 	case db.dev != d:
 		return nil, usageErr(op, "%s belongs to another device", what)
 	case !db.live.Load():
-		return nil, &gpu.Error{Backend: backend, Op: op, Msg: what + " was freed", Err: gpu.ErrClosed}
+		return nil, db.goneErr(op, what)
 	}
 	return db, nil
 }
