@@ -69,6 +69,10 @@ type argSpec struct {
 	Value any    // scalars: int8 to uint64, float32 or float64
 
 	data []byte // buf file=PATH: the file's bytes, after load
+	// flag and what name the spec in load's messages: "--arg" and "the
+	// buffer's" when empty (a --symbol's fill says "--symbol" and the
+	// variable).
+	flag, what string
 }
 
 func (a *argSpec) isBuf() bool { return a.Kind == kindBuf }
@@ -99,25 +103,8 @@ func parseArgSpec(s string) (argSpec, error) {
 		if !hasFill {
 			return a, nil
 		}
-		name, val, hasVal := strings.Cut(fill, "=")
-		switch {
-		case name == fillZero && !hasVal, name == fillIota && !hasVal:
-			a.Fill = name
-		case name == fillRand && hasVal:
-			seed, err := parseUint(val, 64)
-			if err != nil {
-				return bad("rand seed: %v", err)
-			}
-			a.Fill, a.Seed = fillRand, seed
-		case name == fillFile && hasVal:
-			if val == "" {
-				return bad("file= needs a path")
-			}
-			a.Fill, a.Path = fillFile, val
-		case name == fillRand || name == fillFile:
-			return bad("fill %s needs a value: %s=...", name, name)
-		default:
-			return bad("unknown fill %q (want zero, iota, rand=SEED or file=PATH)", fill)
+		if err := a.parseFill(fill); err != nil {
+			return bad("%v", err)
 		}
 		return a, nil
 	case kindI8, kindI16, kindI32, kindI64:
@@ -186,6 +173,31 @@ func aBits(bits int) string {
 		return "an 8-bit"
 	}
 	return fmt.Sprintf("a %d-bit", bits)
+}
+
+// parseFill reads a buffer's FILL: zero, iota, rand=SEED or file=PATH.
+func (a *argSpec) parseFill(fill string) error {
+	name, val, hasVal := strings.Cut(fill, "=")
+	switch {
+	case name == fillZero && !hasVal, name == fillIota && !hasVal:
+		a.Fill = name
+	case name == fillRand && hasVal:
+		seed, err := parseUint(val, 64)
+		if err != nil {
+			return fmt.Errorf("rand seed: %v", err)
+		}
+		a.Fill, a.Seed = fillRand, seed
+	case name == fillFile && hasVal:
+		if val == "" {
+			return fmt.Errorf("file= needs a path")
+		}
+		a.Fill, a.Path = fillFile, val
+	case name == fillRand || name == fillFile:
+		return fmt.Errorf("fill %s needs a value: %s=...", name, name)
+	default:
+		return fmt.Errorf("unknown fill %q (want zero, iota, rand=SEED or file=PATH)", fill)
+	}
+	return nil
 }
 
 // splitNumber separates an integer's sign, base and digits: decimal, or
@@ -301,14 +313,18 @@ func (a *argSpec) load() error {
 	// Reading stops one byte past the buffer: a longer file is an error
 	// whatever its length, and an endless one (/dev/zero) is no different.
 	b, err := readFileLimit(a.Path, int64(a.Bytes))
+	flag, what := a.flag, a.what
+	if flag == "" {
+		flag, what = "--arg", "the buffer's"
+	}
 	var long *tooLongError
 	switch {
 	case errors.As(err, &long) && long.Size >= 0:
-		return fmt.Errorf("--arg %q: file %s is %d bytes, more than the buffer's %d", a.Text, a.Path, long.Size, a.Bytes)
+		return fmt.Errorf("%s %q: file %s is %d bytes, more than %s %d", flag, a.Text, a.Path, long.Size, what, a.Bytes)
 	case errors.As(err, &long):
-		return fmt.Errorf("--arg %q: file %s is more than the buffer's %d bytes", a.Text, a.Path, a.Bytes)
+		return fmt.Errorf("%s %q: file %s is more than %s %d bytes", flag, a.Text, a.Path, what, a.Bytes)
 	case err != nil:
-		return fmt.Errorf("--arg %q: %v", a.Text, err)
+		return fmt.Errorf("%s %q: %v", flag, a.Text, err)
 	}
 	a.data = b
 	return nil

@@ -71,6 +71,26 @@ func (o *launchOpts) launchOnDevice(dev gpu.Device, entry kernelEntry, stdout, s
 		fmt.Fprintf(stderr, "gpubuf %s: %v\n", o.cmd, err)
 		return exitFail
 	}
+	// The module's variables: a bad name is bad input.
+	syms := map[string]gpu.DeviceBuffer{}
+	err = o.resolveSymbols(func(name string) (int, error) {
+		b, err := mod.Global(name)
+		if err != nil {
+			return 0, err
+		}
+		syms[name] = b
+		return b.Size(), nil
+	})
+	if err != nil {
+		o.removeCreated()
+		return usageFail(stderr, o.cmd, "%v", err)
+	}
+	for _, sp := range o.syms {
+		if err := syms[sp.Name].CopyFromHost(0, sp.fill.contents()); err != nil {
+			fmt.Fprintf(stderr, "gpubuf %s: --symbol %q: %v\n", o.cmd, sp.Text, err)
+			return exitFail
+		}
+	}
 	args := make([]any, len(o.specs))
 	bufs := make([]gpu.DeviceBuffer, len(o.specs))
 	defer func() {
@@ -114,16 +134,21 @@ func (o *launchOpts) launchOnDevice(dev gpu.Device, entry kernelEntry, stdout, s
 		code = exitFail
 	}
 	for _, out := range o.outs {
-		if out.Arg < 0 {
+		src := syms[out.Sym]
+		switch {
+		case out.Sym != "":
+		case out.Arg < 0:
 			continue
+		default:
+			src = bufs[out.Arg]
 		}
-		b := make([]byte, o.specs[out.Arg].Bytes)
-		rerr := bufs[out.Arg].CopyToHost(b, 0)
+		b := make([]byte, src.Size())
+		rerr := src.CopyToHost(b, 0)
 		if rerr == nil {
 			rerr = os.WriteFile(out.Path, b, 0o644)
 		}
 		if rerr != nil {
-			fmt.Fprintf(stderr, "gpubuf %s: --out %d=%s: %v\n", o.cmd, out.Arg, out.Path, rerr)
+			fmt.Fprintf(stderr, "gpubuf %s: %s: %v\n", o.cmd, out.flagText(), rerr)
 			return exitFail
 		}
 	}

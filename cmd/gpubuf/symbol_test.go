@@ -1,7 +1,15 @@
 package main
 
 import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"io"
+	"math"
+	"math/rand/v2"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -47,5 +55,137 @@ func TestLaunchNarrowArgs(t *testing.T) {
 		if code != exitUsage || !strings.Contains(stderr, c.frag) {
 			t.Errorf("%q: exit %d, want %d with %q\n%s%s", c.args, code, exitUsage, c.frag, stdout, stderr)
 		}
+	}
+}
+
+// TestLaunchSymbols sets nvcc's module variables with --symbol before the
+// launch and writes them with --out NAME=PATH: a __device__ counter that
+// bump adds to (100 + 128 threads * 3, by hand), and a __constant__ table
+// and scale that lookup reads (out[i] = table[i % 8] * scale).
+func TestLaunchSymbols(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, b []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	hundred := write("100.bin", kernels.WordBytes([]uint32{100}))
+	counter, seen := filepath.Join(dir, "counter.bin"), filepath.Join(dir, "seen.bin")
+	for _, cmd := range []string{"launch", "race"} {
+		code, stdout, stderr := runCLI(cmd, symbolsPTX, "--kernel", "bump", "--grid", "2", "--block", "64", "--arg", "u32:3",
+			"--symbol", "counter=file="+hundred, "--out", "counter="+counter, "--out", "seen="+seen)
+		if code != exitOK {
+			t.Fatalf("%s: exit %d\n%s%s", cmd, code, stdout, stderr)
+		}
+		if got := kernels.Words(readFile(t, counter)); len(got) != 1 || got[0] != 484 {
+			t.Errorf("%s: counter = %v, want [484]", cmd, got)
+		}
+		// Thread 0 of block 0 saw one of the values the counter went through.
+		if got := kernels.Words(readFile(t, seen)); len(got) != 1 || got[0] < 100 || got[0] >= 484 || (got[0]-100)%3 != 0 {
+			t.Errorf("%s: seen = %v, want one of 100, 103, ..., 481", cmd, got)
+		}
+	}
+
+	// table = iota (0..7), scale = 2.0 from a file.
+	out, table := filepath.Join(dir, "out.bin"), filepath.Join(dir, "table.bin")
+	two := write("two.bin", kernels.WordBytes([]uint32{math.Float32bits(2)}))
+	code, stdout, stderr := runCLI("launch", symbolsPTX, "--kernel", "lookup", "--grid", "1", "--block", "64", "--json",
+		"--arg", "buf:128", "--arg", "i32:32", "--symbol", "table=iota", "--symbol", "scale=file="+two,
+		"--out", "0="+out, "--out", "table="+table)
+	if code != exitOK {
+		t.Fatalf("lookup: exit %d\n%s%s", code, stdout, stderr)
+	}
+	for i, g := range kernels.Words(readFile(t, out)) {
+		if w := math.Float32bits(float32(i%8) * 2); g != w {
+			t.Errorf("lookup out[%d] = %v, want %v", i, math.Float32frombits(g), math.Float32frombits(w))
+		}
+	}
+	if got := kernels.Words(readFile(t, table)); !slices.Equal(got, []uint32{0, 1, 2, 3, 4, 5, 6, 7}) {
+		t.Errorf("table = %v, want iota's 0..7", got)
+	}
+	var j struct {
+		Outputs []struct {
+			Arg    int
+			Symbol string
+			Path   string
+			Bytes  int
+		}
+	}
+	if err := json.Unmarshal([]byte(stdout), &j); err != nil {
+		t.Fatalf("--json: %v\n%s", err, stdout)
+	}
+	if len(j.Outputs) != 2 || j.Outputs[0].Arg != 0 || j.Outputs[0].Symbol != "" || j.Outputs[0].Bytes != 128 ||
+		j.Outputs[1].Arg != -1 || j.Outputs[1].Symbol != "table" || j.Outputs[1].Bytes != 32 || j.Outputs[1].Path != table {
+		t.Errorf("json outputs = %+v", j.Outputs)
+	}
+
+	// rand=SEED fills the variable's own 32 bytes as it fills a buffer:
+	// the successive Uint64s of PCG(SEED, 0), little-endian.
+	if code, stdout, stderr := runCLI("launch", symbolsPTX, "--kernel", "lookup", "--grid", "1", "--block", "32",
+		"--arg", "buf:128", "--arg", "i32:0", "--symbol", "table=rand=9", "--out", "table="+table); code != exitOK {
+		t.Fatalf("rand: exit %d\n%s%s", code, stdout, stderr)
+	}
+	r := rand.NewPCG(9, 0)
+	var want []byte
+	for range 4 {
+		want = binary.LittleEndian.AppendUint64(want, r.Uint64())
+	}
+	if got := readFile(t, table); !bytes.Equal(got, want) {
+		t.Errorf("table=rand=9: % x, want % x", got, want)
+	}
+}
+
+// Bad --symbol and --out names and fills are usage errors (exit 2) that
+// name the flag, and leave no --out file behind.
+func TestLaunchSymbolErrors(t *testing.T) {
+	dir := t.TempDir()
+	long := filepath.Join(dir, "long.bin")
+	if err := os.WriteFile(long, make([]byte, 8), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stray := filepath.Join(dir, "stray.bin")
+	base := []string{symbolsPTX, "--kernel", "bump", "--grid", "1", "--block", "32", "--arg", "u32:1", "--out", "counter=" + stray}
+	for _, c := range []struct {
+		args []string
+		frag string
+	}{
+		{[]string{"--symbol", "nosuch=zero"}, `--symbol "nosuch=zero": module ` + symbolsPTX + `: variable nosuch: no such .global or .const variable (the module has counter, scale, seen, table)`},
+		{[]string{"--symbol", "bump=iota"}, `--symbol "bump=iota": module ` + symbolsPTX + `: variable bump: is a function`},
+		{[]string{"--symbol", "counter=file=" + long}, `--symbol "counter=file=` + long + `": file ` + long + ` is 8 bytes, more than variable counter's 4`},
+		{[]string{"--symbol", "counter=file=" + filepath.Join(dir, "missing")}, `--symbol "counter=file=` + filepath.Join(dir, "missing")},
+		{[]string{"--symbol", "counter"}, `--symbol "counter": want NAME=FILL`},
+		{[]string{"--symbol", "=zero"}, `--symbol "=zero": want NAME=FILL`},
+		{[]string{"--symbol", "1x=zero"}, `--symbol "1x=zero": want NAME=FILL`},
+		{[]string{"--symbol", "counter=ones"}, `--symbol "counter=ones": unknown fill "ones"`},
+		{[]string{"--symbol", "counter=rand"}, `--symbol "counter=rand": fill rand needs a value`},
+		{[]string{"--out", "nosuch=" + filepath.Join(dir, "x.bin")}, "--out nosuch=" + filepath.Join(dir, "x.bin") + ": module " + symbolsPTX + ": variable nosuch: no such"},
+		{[]string{"--out", "a b=x"}, `--out "a b=x": want N=PATH`},
+	} {
+		for _, cmd := range []string{"launch", "race"} {
+			code, stdout, stderr := runCLI(append(append([]string{cmd}, base...), c.args...)...)
+			if code != exitUsage || !strings.Contains(stderr, c.frag) {
+				t.Errorf("%s %q: exit %d, want %d with %q\n%s%s", cmd, c.args, code, exitUsage, c.frag, stdout, stderr)
+			}
+			for _, p := range []string{stray, filepath.Join(dir, "x.bin")} {
+				if _, err := os.Stat(p); err == nil {
+					t.Errorf("%s %q left %s behind", cmd, c.args, p)
+					os.Remove(p)
+				}
+			}
+		}
+	}
+}
+
+// A race's replay command sets the variables as the race did.
+func TestReplayCommandKeepsSymbols(t *testing.T) {
+	o, code := parseLaunchFlags(true, []string{symbolsPTX, "--kernel", "bump", "--grid", "1", "--block", "32", "--arg", "u32:1",
+		"--symbol", "counter=iota", "--symbol", "seen=file=a b.bin"}, io.Discard)
+	if o == nil {
+		t.Fatalf("parse: exit %d", code)
+	}
+	if got := o.replayCommand("--scheduler adversarial"); !strings.Contains(got, " --symbol counter=iota --symbol 'seen=file=a b.bin' --scheduler adversarial") {
+		t.Errorf("replay command %q lacks the --symbol flags", got)
 	}
 }
