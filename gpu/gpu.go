@@ -209,6 +209,13 @@ type Kernel interface {
 	Name() string
 	Params() []Param
 	Module() Module
+	// MaxCooperativeBlocks is the most blocks a cooperative launch of
+	// the kernel may have with blocks of that shape and sharedBytes of
+	// dynamic shared memory each: the blocks one SM holds at once
+	// (cuOccupancyMaxActiveBlocksPerMultiprocessor) times the device's
+	// SMs; 0 when the device cannot launch cooperatively. On the
+	// emulator, the SMs and their size are cpuemu's (DeviceSMs, ...).
+	MaxCooperativeBlocks(block Dim3, sharedBytes int) (int, error)
 }
 
 // Param is one .param of a kernel entry, laid out as the driver lays out
@@ -299,6 +306,13 @@ func (d Dim3) Count() int64 { return int64(d.X) * int64(d.Y) * int64(d.Z) }
 type LaunchConfig struct {
 	Grid, Block Dim3
 	SharedBytes int // dynamic shared memory per block
+	// Cooperative launches the grid cooperatively
+	// (cuLaunchCooperativeKernel): all its blocks are resident at once,
+	// so they may wait for each other at a grid-wide barrier
+	// (cooperative_groups::this_grid().sync()), which traps in any other
+	// launch. The grid may have at most Kernel.MaxCooperativeBlocks
+	// blocks; a larger one is refused (CUDA_ERROR_COOPERATIVE_LAUNCH_TOO_LARGE).
+	Cooperative bool
 }
 
 // ErrClosed is returned by calls on a closed device, module, stream,

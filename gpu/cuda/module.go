@@ -297,6 +297,55 @@ func (k *Kernel) MaxPotentialBlockSize(dynSMem int) (minGrid, block int, err err
 	return minGrid, block, nil
 }
 
+// MaxCooperativeBlocks is the most blocks a cooperative launch of the
+// kernel may have: the blocks of that shape and dynamic shared memory one
+// SM holds at once (cuOccupancyMaxActiveBlocksPerMultiprocessor) times
+// the SMs, or 0 when the device cannot launch cooperatively
+// (CU_DEVICE_ATTRIBUTE_COOPERATIVE_LAUNCH).
+func (k *Kernel) MaxCooperativeBlocks(block gpu.Dim3, sharedBytes int) (int, error) {
+	op := "cooperative blocks of " + k.name
+	if sharedBytes < 0 {
+		return 0, usageErr(op, "negative dynamic shared memory size %d", sharedBytes)
+	}
+	m := k.mod
+	if err := m.dev.enter(op); err != nil {
+		return 0, err
+	}
+	defer m.dev.leave()
+	m.use.RLock()
+	defer m.use.RUnlock()
+	if m.closed {
+		return 0, &gpu.Error{Backend: backend, Op: op, Msg: "module " + m.name + " was closed", Err: gpu.ErrClosed}
+	}
+	var n int
+	if err := m.dev.do(func() error {
+		var err error
+		n, err = k.cooperativeBlocks(block, sharedBytes)
+		return err
+	}); err != nil {
+		return 0, wrapErr(op, err)
+	}
+	return n, nil
+}
+
+// cooperativeBlocks is MaxCooperativeBlocks' count; the context must be
+// current. A launch above 48 KiB of dynamic shared memory opts in first,
+// so that the occupancy calculator counts the memory it will have.
+func (k *Kernel) cooperativeBlocks(block gpu.Dim3, sharedBytes int) (int, error) {
+	d := k.mod.dev
+	if !d.coop {
+		return 0, nil
+	}
+	if err := k.allowDynShared(sharedBytes); err != nil {
+		return 0, err
+	}
+	per, err := k.fn.f.MaxActiveBlocksPerMultiProcessor(int(block.Count()), int64(sharedBytes))
+	if err != nil {
+		return 0, err
+	}
+	return per * d.info.SMCount, nil
+}
+
 // defaultDynShared is the dynamic shared memory a launch may have without
 // opting in.
 const defaultDynShared = 48 << 10

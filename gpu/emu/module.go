@@ -98,6 +98,20 @@ func (k *kernel) Params() []gpu.Param {
 	return append([]gpu.Param(nil), k.params...)
 }
 
+// MaxCooperativeBlocks is cpuemu's Module.CooperativeBlocks: the emulated
+// device's SMs (cpuemu.DeviceSMs) times the blocks of that shape one holds.
+func (k *kernel) MaxCooperativeBlocks(block gpu.Dim3, sharedBytes int) (int, error) {
+	op := "cooperative blocks of " + k.entry.Name
+	if sharedBytes < 0 {
+		return 0, msgErr(op, "negative dynamic shared memory size %d", sharedBytes)
+	}
+	n, err := k.m.cm.CooperativeBlocks(k.entry.Name, cpuemu.Dim3{X: block.X, Y: block.Y, Z: block.Z}, sharedBytes)
+	if err != nil {
+		return 0, opErr(op, err)
+	}
+	return n, nil
+}
+
 // config turns a launch shape into cpuemu's, with the device's options,
 // checking it as cpuemu will, so that a bad shape is an error of the call
 // rather than of the queued work.
@@ -107,6 +121,7 @@ func (k *kernel) config(cfg gpu.LaunchConfig) (cpuemu.LaunchConfig, error) {
 		Grid:        cpuemu.Dim3{X: cfg.Grid.X, Y: cfg.Grid.Y, Z: cfg.Grid.Z},
 		Block:       cpuemu.Dim3{X: cfg.Block.X, Y: cfg.Block.Y, Z: cfg.Block.Z},
 		SharedBytes: cfg.SharedBytes,
+		Cooperative: cfg.Cooperative,
 		Scheduler:   d.sched,
 		Seed:        d.seed,
 		Check:       d.check,
