@@ -66,6 +66,7 @@ type launchOpts struct {
 	blockText  string
 	sharedText string
 	shared     int
+	coop       bool // --cooperative
 	specs      []argSpec
 	syms       []symSpec // --symbol, in order
 	outs       []outSpec
@@ -123,6 +124,7 @@ func parseLaunchFlags(race bool, args []string, stderr io.Writer) (*launchOpts, 
 	fs.StringVar(&o.gridText, "grid", "", "grid dimensions `X[,Y,Z]` (required)")
 	fs.StringVar(&o.blockText, "block", "", "block dimensions `X[,Y,Z]` (required)")
 	fs.StringVar(&o.sharedText, "shared", "", "dynamic shared memory per block, `BYTES` (k and M suffixes allowed)")
+	fs.BoolVar(&o.coop, "cooperative", false, "launch cooperatively (cuLaunchCooperativeKernel): every block resident at once, so that a grid sync (cooperative_groups::this_grid().sync()) works; the grid must fit the device at once")
 	fs.Func("arg", "kernel argument `SPEC`, once per parameter in order (see above)", func(s string) error {
 		rawArgs = append(rawArgs, s)
 		return nil
@@ -388,7 +390,7 @@ func readBuffer(dev *cpuemu.Device, specs []argSpec, ptrs []cpuemu.DevicePtr, i 
 // baseConfig is the launch configuration of the command line.
 func (o *launchOpts) baseConfig() cpuemu.LaunchConfig {
 	return cpuemu.LaunchConfig{
-		Grid: o.grid, Block: o.block, SharedBytes: o.shared,
+		Grid: o.grid, Block: o.block, SharedBytes: o.shared, Cooperative: o.coop,
 		Scheduler: o.sched, Seed: o.seed, MaxInstructions: o.maxInstr,
 		Timeout: o.timeout,
 	}
@@ -456,6 +458,7 @@ type launchJSON struct {
 	Grid             cpuemu.Dim3         `json:"grid"`
 	Block            cpuemu.Dim3         `json:"block"`
 	SharedBytes      int                 `json:"shared_bytes"`
+	Cooperative      bool                `json:"cooperative"`
 	Scheduler        string              `json:"scheduler"`
 	Seed             uint64              `json:"seed"`
 	Threads          int64               `json:"threads"`
@@ -584,6 +587,13 @@ func launchCmd(race bool, args []string, stdout, stderr io.Writer) int {
 	cfg.Check = race
 	cfg.Trace = o.trace != ""
 	cfg.TraceLimit = o.traceLimit
+	if o.coop {
+		// A grid the device cannot hold at once is a bad command line.
+		if err := m.CheckConfig(entry.Name, cfg); err != nil {
+			o.removeCreated()
+			return usageFail(stderr, o.cmd, "--cooperative --grid %s --block %s: %v", o.gridText, o.blockText, err)
+		}
+	}
 	dev := cpuemu.NewDevice()
 	largs, ptrs, err := buildArgs(dev, o.specs)
 	if err != nil {
@@ -657,7 +667,7 @@ func launchCmd(race bool, args []string, stdout, stderr io.Writer) int {
 	}
 	if o.json {
 		j := launchJSON{
-			Kernel: entry.Name, Module: m.Name(), Grid: o.grid, Block: o.block, SharedBytes: o.shared,
+			Kernel: entry.Name, Module: m.Name(), Grid: o.grid, Block: o.block, SharedBytes: o.shared, Cooperative: o.coop,
 			Scheduler: o.sched.String(), Seed: o.seed,
 			Threads: res.Threads, LaneInstructions: res.LaneInstructions, WarpInstructions: res.WarpInstructions,
 			Diagnostics: res.Diagnostics, Outputs: outs, Trace: o.trace, Error: newErrJSON(err),
@@ -854,6 +864,9 @@ func (o *launchOpts) replayCommand(flags string) string {
 	parts = append(parts, "--kernel", o.kernel, "--grid", o.gridText, "--block", o.blockText)
 	if o.sharedText != "" {
 		parts = append(parts, "--shared", o.sharedText)
+	}
+	if o.coop {
+		parts = append(parts, "--cooperative")
 	}
 	for _, s := range o.specs {
 		parts = append(parts, "--arg", s.Text)

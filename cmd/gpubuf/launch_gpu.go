@@ -71,6 +71,18 @@ func (o *launchOpts) launchOnDevice(dev gpu.Device, entry kernelEntry, stdout, s
 		fmt.Fprintf(stderr, "gpubuf %s: %v\n", o.cmd, err)
 		return exitFail
 	}
+	if o.coop {
+		// A grid the device cannot hold at once is a bad command line.
+		n, err := k.MaxCooperativeBlocks(gpu.Dim3(o.block), o.shared)
+		if err != nil {
+			fmt.Fprintf(stderr, "gpubuf %s: %v\n", o.cmd, err)
+			return exitFail
+		}
+		if o.grid.Count() > int64(n) {
+			o.removeCreated()
+			return usageFail(stderr, o.cmd, "--cooperative --grid %s --block %s: %d blocks; %s holds at most %d of them at once", o.gridText, o.blockText, o.grid.Count(), dev.Info().Name, n)
+		}
+	}
 	// The module's variables: a bad name is bad input.
 	syms := map[string]gpu.DeviceBuffer{}
 	err = o.resolveSymbols(func(name string) (int, error) {
@@ -123,7 +135,7 @@ func (o *launchOpts) launchOnDevice(dev gpu.Device, entry kernelEntry, stdout, s
 	}
 	defer st.Close()
 	start := time.Now()
-	err = st.Launch(k, gpu.LaunchConfig{Grid: gpu.Dim3(o.grid), Block: gpu.Dim3(o.block), SharedBytes: o.shared}, args...)
+	err = st.Launch(k, gpu.LaunchConfig{Grid: gpu.Dim3(o.grid), Block: gpu.Dim3(o.block), SharedBytes: o.shared, Cooperative: o.coop}, args...)
 	if err == nil {
 		err = st.Synchronize()
 	}

@@ -189,3 +189,81 @@ func TestReplayCommandKeepsSymbols(t *testing.T) {
 		t.Errorf("replay command %q lacks the --symbol flags", got)
 	}
 }
+
+// coopPTX is what nvcc 11.8 made of cpuemu/testdata/coop/coop.cu.
+const coopPTX = "../../cpuemu/testdata/coop/coop.ptx"
+
+// TestLaunchCooperative runs nvcc's grid-sync kernel with --cooperative:
+// out[i] = 2 * in[(i + 64) % 256] with in = iota, by hand; without the
+// flag the grid sync traps; race finds the grid sync orders the blocks,
+// and the racy twin's reproduction replays cooperatively; a grid the
+// device cannot hold at once is bad usage.
+func TestLaunchCooperative(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out.bin")
+	args := []string{coopPTX, "--kernel", "shift", "--grid", "4", "--block", "64",
+		"--arg", "buf:1024:iota", "--arg", "buf:1024", "--arg", "buf:1024", "--arg", "i32:256"}
+	code, stdout, stderr := runCLI(append([]string{"launch", "--cooperative", "--out", "2=" + out}, args...)...)
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
+	}
+	for i, g := range kernels.Words(readFile(t, out)) {
+		if want := uint32(2 * ((i + 64) % 256)); g != want {
+			t.Fatalf("out[%d] = %d, want %d", i, g, want)
+		}
+	}
+	code, stdout, stderr = runCLI(append([]string{"launch"}, args...)...)
+	if code != exitFail || !strings.Contains(stderr, "trap") {
+		t.Errorf("without --cooperative: exit %d, want %d and a trap\n%s%s", code, exitFail, stdout, stderr)
+	}
+	code, stdout, stderr = runCLI(append([]string{"race", "--cooperative"}, args...)...)
+	if code != exitOK || !strings.Contains(stdout+stderr, "RACECHECK SUMMARY: 0 hazards") {
+		t.Errorf("race --cooperative: exit %d, want a clean report\n%s%s", code, stdout, stderr)
+	}
+
+	racy := append([]string{"race", "--cooperative", "--json", "--seeds", "4"}, args...)
+	racy[slices.Index(racy, "shift")] = "shift_nosync"
+	code, stdout, stderr = runCLI(racy...)
+	if code != exitFail {
+		t.Fatalf("race of shift_nosync: exit %d, want %d\n%s%s", code, exitFail, stdout, stderr)
+	}
+	var j struct {
+		Report struct {
+			Hazards []struct{ Scope string }
+		}
+		Reproduction struct {
+			Replay string
+		}
+	}
+	if err := json.Unmarshal([]byte(stdout), &j); err != nil {
+		t.Fatalf("--json: %v\n%s", err, stdout)
+	}
+	inter := false
+	for _, h := range j.Report.Hazards {
+		inter = inter || h.Scope == "inter-block"
+	}
+	if !inter {
+		t.Errorf("race of shift_nosync: no inter-block hazard in %+v", j.Report.Hazards)
+	}
+	// Adversarial runs the last block first, which reads tmp before the
+	// others write it: the output differs from lockstep's.
+	if r := j.Reproduction.Replay; !strings.Contains(r, " --cooperative ") {
+		t.Errorf("replay command %q lacks --cooperative", r)
+	}
+	o, _ := parseLaunchFlags(true, append([]string{"--cooperative"}, args...), io.Discard)
+	if r := o.replayCommand(""); !strings.Contains(r, " --cooperative") {
+		t.Errorf("replay command %q lacks --cooperative", r)
+	}
+
+	for _, cmd := range []string{"launch", "race"} {
+		code, stdout, stderr := runCLI(cmd, coopPTX, "--kernel", "shift", "--grid", "1057", "--block", "256", "--cooperative", "--out", "2="+filepath.Join(dir, "never.bin"),
+			"--arg", "buf:4", "--arg", "buf:4", "--arg", "buf:4", "--arg", "i32:1")
+		want := "--cooperative --grid 1057 --block 256: kernel shift: blocks in a cooperative grid, all resident at once (the emulated device holds 132 SMs × 8 blocks of 256 threads and 0 shared bytes) 1057 exceeds the limit of 1056"
+		if code != exitUsage || !strings.Contains(stderr, want) {
+			t.Errorf("%s of 1057 blocks of 256 threads: exit %d, want %d with %q\n%s%s", cmd, code, exitUsage, want, stdout, stderr)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "never.bin")); err == nil {
+			t.Errorf("%s left its --out file behind", cmd)
+		}
+	}
+}
