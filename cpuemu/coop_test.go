@@ -324,3 +324,25 @@ DONE:
 		t.Errorf("early_exit: %v; want the instruction limit", err)
 	}
 }
+
+// The resident blocks of a cooperative grid each hold their own state, so
+// their sum is bounded: a recursive kernel's 16 KiB stack per thread
+// reaches the bound well within the blocks the device holds (rec keeps a
+// local array in each activation).
+func TestCooperativeStateLimit(t *testing.T) {
+	src, err := os.ReadFile("testdata/frontend/frontend.ptx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := ptLoad(t, "frontend.ptx", string(src))
+	cfg := cpuemu.LaunchConfig{Grid: ptD1(132 * 32), Block: ptD1(32), Cooperative: true}
+	var le *cpuemu.LimitError
+	// 4224 blocks × 32 threads × more than 16 KiB > 1 GiB.
+	if err := m.CheckConfig("_Z6recptrPi", cfg); !errors.As(err, &le) || !strings.Contains(err.Error(), "bytes of emulator state for the resident blocks of a cooperative grid") || le.Max != 1<<30 {
+		t.Errorf("a cooperative grid of 4224 recursive blocks: %v; want the state limit", err)
+	}
+	cfg.Grid = ptD1(64) // 64 × 32 × ~17 KiB: some 35 MiB
+	if err := m.CheckConfig("_Z6recptrPi", cfg); err != nil {
+		t.Errorf("64 recursive blocks: %v", err)
+	}
+}
