@@ -11,6 +11,11 @@
 // together, which reconverges them after a branch; RoundRobin, Random
 // (reproducible from a seed) and Adversarial let lanes run ahead of each
 // other, so that a missing or wrong __syncwarp shows up as a wrong result.
+// The blocks of a grid run one after another; those of a cooperative
+// launch (LaunchConfig.Cooperative) are all resident and take turns, with
+// the grid workspace at %envreg1:%envreg2, so that
+// cooperative_groups::this_grid().sync() works, on a device of DeviceSMs
+// multiprocessors that bounds how large such a grid may be.
 //
 // Warp collectives (bar.warp.sync, shfl.sync, vote.sync, match.sync,
 // redux.sync) follow the PTX ISA: a lane waits until every non-exited lane
