@@ -5,6 +5,7 @@ package cuda
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -178,7 +179,7 @@ func (m *Module) Global(name string) (gpu.DeviceBuffer, error) {
 		return err
 	}); err != nil {
 		e := wrapErr(op, err)
-		if isResult(err, cu.NotFound) {
+		if !slices.Contains(m.vars, name) { // CUDA_ERROR_NOT_FOUND, as a rule
 			list := "none"
 			if len(m.vars) > 0 {
 				list = strings.Join(m.vars, ", ")
