@@ -341,6 +341,7 @@ func toolkitHeader(name string) bool {
 	switch {
 	case strings.Contains(name, "/cuda/include/"), strings.Contains(name, "/cuda-"), strings.Contains(name, "/nvidia-cuda"),
 		strings.HasPrefix(name, "crt/"), strings.Contains(name, "/crt/"), strings.HasPrefix(name, "cooperative_groups"),
+		strings.HasPrefix(base, "cooperative_groups"), strings.Contains(name, "/cooperative_groups/"),
 		strings.HasPrefix(base, "sm_"), strings.HasPrefix(base, "device_"), strings.HasPrefix(base, "cuda_"),
 		strings.HasPrefix(base, "math_functions"), strings.HasPrefix(base, "vector_functions"):
 		return true
@@ -405,6 +406,17 @@ type LaunchConfig struct {
 	SharedBytes int // dynamic shared memory per CTA
 	Scheduler   Scheduler
 	Seed        uint64 // for Random (and the lane order of Adversarial when non-zero)
+	// Cooperative makes the launch cooperative, as
+	// cuLaunchCooperativeKernel does: every block of the grid is resident
+	// at once and the blocks run interleaved, a turn each, so that they
+	// can wait for each other (cooperative_groups::this_grid().sync()),
+	// and %envreg1:%envreg2 hold the address of a zeroed grid workspace,
+	// freed when the launch ends. In any other launch the blocks run one
+	// after another and %envreg1:%envreg2 read 0, so a grid sync finds no
+	// workspace and traps. The grid must fit the emulated device at once
+	// (Module.CooperativeBlocks): a larger one is a *LimitError, as the
+	// driver refuses it with CUDA_ERROR_COOPERATIVE_LAUNCH_TOO_LARGE.
+	Cooperative bool
 	// MaxInstructions bounds the lane-instructions of the launch; 0 means
 	// DefaultMaxInstructions. A runaway kernel becomes a LimitError.
 	MaxInstructions int64
@@ -483,11 +495,21 @@ func (m *Module) Launch(dev *Device, kernel string, cfg LaunchConfig, args ...an
 	defer dev.launchMu.Unlock()
 	dev.mu.Lock()
 	err = dev.mapModule(m)
+	constImg := dev.constImage(m)
 	dev.mu.Unlock()
 	if err != nil {
 		return nil, err
 	}
 	l := newLaunch(m, p, dev, cfg, params)
+	l.constImg = constImg
+	if cfg.Cooperative {
+		ws, err := dev.Alloc(gridWorkspaceBytes)
+		if err != nil {
+			return nil, fmt.Errorf("launch %s: the cooperative grid's workspace: %w", kernel, err)
+		}
+		defer dev.Free(ws)
+		l.workspace = uint64(ws)
+	}
 	defer func() {
 		// The printf text goes out whatever happened; failing to write
 		// it fails a launch that did not fail otherwise.
@@ -577,6 +599,11 @@ func checkConfig(kernel string, p *program, cfg *LaunchConfig) error {
 	}
 	if cfg.PrintfBytes == 0 {
 		cfg.PrintfBytes = DefaultPrintfBytes
+	}
+	if cfg.Cooperative {
+		if err := checkCooperative(kernel, p, cfg); err != nil {
+			return err
+		}
 	}
 	if cfg.MaxInstructions == 0 {
 		cfg.MaxInstructions = DefaultMaxInstructions

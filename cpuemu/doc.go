@@ -11,6 +11,11 @@
 // together, which reconverges them after a branch; RoundRobin, Random
 // (reproducible from a seed) and Adversarial let lanes run ahead of each
 // other, so that a missing or wrong __syncwarp shows up as a wrong result.
+// The blocks of a grid run one after another; those of a cooperative
+// launch (LaunchConfig.Cooperative) are all resident and take turns, with
+// the grid workspace at %envreg1:%envreg2, so that
+// cooperative_groups::this_grid().sync() works, on a device of DeviceSMs
+// multiprocessors that bounds how large such a grid may be.
 //
 // Warp collectives (bar.warp.sync, shfl.sync, vote.sync, match.sync,
 // redux.sync) follow the PTX ISA: a lane waits until every non-exited lane
@@ -22,6 +27,10 @@
 // Memory is checked: each launch sees the allocations of its Device, every
 // access is bounds- and alignment-checked, and shared memory starts filled
 // with 0xCD so that reading before writing gives a visibly wrong value.
+// A module's .global and .const variables (__device__ and __constant__
+// data) live on each Device it runs on, from its initialisers; Module.Global
+// gives their address there, as cuModuleGetGlobal does, for the host to
+// write and read between launches.
 // Undefined behaviour that the hardware would run through (a membermask
 // without the calling lane, a shuffle from an inactive lane, an integer
 // division by zero) becomes a Diagnostic on the Result; faults, deadlocks

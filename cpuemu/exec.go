@@ -463,7 +463,7 @@ func (w *warp) word32(sp space, addr uint64, write bool) []byte {
 		return sh[addr : addr+4 : addr+4]
 	case spGlobal:
 		a := w.c.l.cache
-		if a == nil || addr < a.base || addr-a.base+4 > uint64(len(a.data)) {
+		if a == nil || addr < a.base || addr-a.base+4 > uint64(len(a.data)) || write && a.readOnly {
 			return nil
 		}
 		off := addr - a.base

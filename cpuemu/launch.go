@@ -28,6 +28,7 @@ type launch struct {
 	dev      *Device
 	cfg      LaunchConfig
 	params   []byte
+	constImg []byte // the module's .const variables on dev
 	count    int64
 	wcount   int64
 	maxCount int64
@@ -51,6 +52,9 @@ type launch struct {
 	store      ctaStore
 	chk        *checker // with LaunchConfig.Check
 	tr         *tracer  // with LaunchConfig.Trace
+	// workspace is the address of a cooperative launch's grid workspace,
+	// 0 for any other launch, as the driver gives it in %envreg1:%envreg2.
+	workspace uint64
 }
 
 // ctaStore holds the memory of the block being run.
@@ -106,6 +110,10 @@ func (l *launch) run() (res *Result, err error) {
 		}
 	}()
 	l.startClock()
+	if l.cfg.Cooperative {
+		l.runCooperative()
+		return l.result(), nil
+	}
 	g := l.cfg.Grid
 	for z := uint32(0); z < g.Z; z++ {
 		for y := uint32(0); y < g.Y; y++ {
@@ -197,7 +205,11 @@ type cta struct {
 	sharedInit []bool // per shared byte: written since the block started
 	warps      []*warp
 	bars       [16]barState
-	nlive      int // warps with a live lane
+	nlive      int   // warps with a live lane
+	order      []int // the order of the warps' turns in a round
+	// chk is the checker's state of the block while another block of a
+	// cooperative grid has the turn.
+	chk *ctaCheck
 }
 
 type barState struct {
@@ -263,8 +275,12 @@ func (l *launch) newCTA(id Dim3) *cta {
 	nthreads := int(b.Count())
 	nw := (nthreads + 31) / 32
 	// The blocks of a launch run one after another, so they share one set
-	// of buffers, reset here to the state a new block starts in.
+	// of buffers, reset here to the state a new block starts in; the
+	// blocks of a cooperative grid are all resident, each with its own.
 	st := &l.store
+	if l.cfg.Cooperative {
+		st = new(ctaStore)
+	}
 	if st.regs == nil {
 		st.shared = make([]byte, p.sharedDyn+l.cfg.SharedBytes)
 		st.sharedInit = make([]bool, len(st.shared))
@@ -277,7 +293,7 @@ func (l *launch) newCTA(id Dim3) *cta {
 		clear(st.local)
 		clear(st.paramF)
 	}
-	c := &cta{l: l, id: id, shared: st.shared, sharedInit: st.sharedInit}
+	c := &cta{l: l, id: id, shared: st.shared, sharedInit: st.sharedInit, order: make([]int, nw)}
 	for i := range c.shared {
 		c.shared[i] = sharedFill
 	}
@@ -364,11 +380,15 @@ func (l *launch) newCTA(id Dim3) *cta {
 				case spcLanemaskGe:
 					v = uint64(uint32(0xffffffff << lane))
 				case spcSmid:
-					v = uint64(int64(id.X)+int64(id.Y)*int64(g.X)) % 132
+					v = uint64(int64(id.X)+int64(id.Y)*int64(g.X)) % DeviceSMs
 				case spcNsmid:
-					v = 132
+					v = DeviceSMs
 				case spcGridid:
 					v = 1
+				case spcEnvreg1: // the driver's grid workspace (cooperative_groups/details/driver_abi.h)
+					v = l.workspace >> 32
+				case spcEnvreg2:
+					v = l.workspace & 0xffffffff
 				}
 				w.r[int(s)+lane] = v
 			}
@@ -383,41 +403,51 @@ func (l *launch) newCTA(id Dim3) *cta {
 // adversarial schedulers before the CTA scheduler moves on.
 const lockstepQuantum = 1 << 12
 
+// run runs the block to its end.
 func (c *cta) run() {
-	l := c.l
-	order := make([]int, len(c.warps))
 	for {
-		for i := range order {
-			order[i] = i
-		}
-		switch l.cfg.Scheduler {
-		case Random:
-			l.rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
-		case Adversarial:
-			for i := range order {
-				order[i] = len(order) - 1 - i
-			}
-		}
-		progress, alive := false, false
-		for _, wi := range order {
-			w := c.warps[wi]
-			if w.live != 0 {
-				alive = true
-			}
-			if w.runnable() == 0 {
-				continue
-			}
-			if w.runQuantum(c.quantum()) > 0 {
-				progress = true
-			}
-		}
+		progress, alive := c.round()
 		if !alive {
 			return
 		}
 		if !progress {
-			l.fail(c.deadlock())
+			c.l.fail(c.deadlock())
 		}
 	}
+}
+
+// round gives each warp of the block a turn: a quantum of ops, in the
+// scheduler's order. It reports whether any op was issued, and whether
+// the block has a live lane. A live block that issues nothing is
+// deadlocked: its lanes wait at barriers and collectives that only its
+// own lanes can complete.
+func (c *cta) round() (progress, alive bool) {
+	l := c.l
+	order := c.order
+	for i := range order {
+		order[i] = i
+	}
+	switch l.cfg.Scheduler {
+	case Random:
+		l.rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+	case Adversarial:
+		for i := range order {
+			order[i] = len(order) - 1 - i
+		}
+	}
+	for _, wi := range order {
+		w := c.warps[wi]
+		if w.live != 0 {
+			alive = true
+		}
+		if w.runnable() == 0 {
+			continue
+		}
+		if w.runQuantum(c.quantum()) > 0 {
+			progress = true
+		}
+	}
+	return progress, alive
 }
 
 // runnable is the set of lanes that can step: live, and not waiting at a

@@ -69,7 +69,9 @@ const (
 	spcSmid
 	spcNsmid
 	spcGridid
-	spcCarry // hidden: the carry flag of add.cc/addc
+	spcEnvreg1 // the grid workspace's address, high word (cooperative launches)
+	spcEnvreg2 // and low word
+	spcCarry   // hidden: the carry flag of add.cc/addc
 	spcCount
 )
 
@@ -82,6 +84,7 @@ var specialNames = map[string]int{
 	"%lanemask_eq": spcLanemaskEq, "%lanemask_lt": spcLanemaskLt, "%lanemask_le": spcLanemaskLe,
 	"%lanemask_gt": spcLanemaskGt, "%lanemask_ge": spcLanemaskGe,
 	"%smid": spcSmid, "%nsmid": spcNsmid, "%gridid": spcGridid,
+	"%envreg1": spcEnvreg1, "%envreg2": spcEnvreg2,
 }
 
 func specialName(k int) string {

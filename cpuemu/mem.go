@@ -3,6 +3,7 @@ package cpuemu
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 )
@@ -19,13 +20,15 @@ const (
 	constWindow   = 3 << 44
 	paramWindow   = 4 << 44
 	codeWindow    = 5 << 44 // function addresses (function pointers); no memory lives here
-	moduleGlobals = 6 << 44 // each module's .global variables get a moduleWindow range
+	moduleGlobals = 6 << 44 // each module's .global and .const variables get a moduleWindow range
 	globalBase    = 7 << 44
 	windowSize    = 1 << 44
 	// moduleWindow is the address range of one module's .global
-	// variables (at least maxModuleData); Load hands the ranges out in
-	// turn, and a device refuses to map two live modules onto one range.
+	// variables, then (at constOffset) its .const variables, each at most
+	// maxModuleData; Load hands the ranges out in turn, and a device
+	// refuses to map two live modules onto one range.
 	moduleWindow = 1 << 27
+	constOffset  = moduleWindow / 2
 	moduleSlots  = (globalBase - moduleGlobals) / moduleWindow
 )
 
@@ -36,7 +39,7 @@ type Device struct {
 	mu       sync.Mutex    // guards the arena; a launch holds it throughout
 	allocs   []*allocation // sorted by base
 	next     uint64
-	modules  map[*Module]bool
+	modules  map[*Module]*moduleMap
 	launchMu sync.Mutex // one launch at a time per device
 
 	// acct guards the accounts, apart from mu, so that reserving host
@@ -50,6 +53,17 @@ type Device struct {
 type allocation struct {
 	base uint64
 	data []byte
+	// readOnly marks a module's .const variables: the host writes them
+	// (Write, as cudaMemcpyToSymbol does), kernels only read them.
+	readOnly bool
+}
+
+// moduleMap is a module's storage on one device: its .global and .const
+// variables, each nil when the module has none. Kernels of the module
+// launched on the device read its .const variables here, so a host
+// write to them is seen by later launches on this device only.
+type moduleMap struct {
+	global, cnst *allocation
 }
 
 // DefaultMemoryLimit bounds the bytes a Device may allocate (and reserve).
@@ -57,7 +71,7 @@ const DefaultMemoryLimit = 4 << 30
 
 // NewDevice returns an empty emulated device with the default memory limit.
 func NewDevice() *Device {
-	return &Device{next: globalBase, limit: DefaultMemoryLimit, modules: map[*Module]bool{}}
+	return &Device{next: globalBase, limit: DefaultMemoryLimit, modules: map[*Module]*moduleMap{}}
 }
 
 // SetMemoryLimit changes the most bytes the device may hold allocated and
@@ -229,10 +243,12 @@ func (d *Device) Size(p DevicePtr) (int, error) {
 	return len(d.allocs[i].data), nil
 }
 
-// mapModule gives a module's .global variables their storage on this device,
-// initialised from the module image, on the module's first launch here.
+// mapModule gives a module's .global and .const variables their storage
+// on this device, initialised from the module's images, on the module's
+// first launch here (or its first Global). The .global variables lie at
+// the module's range, the .const ones constOffset above it.
 func (d *Device) mapModule(m *Module) error {
-	if d.modules[m] || len(m.globalImage) == 0 {
+	if d.modules[m] != nil || len(m.globalImage) == 0 && len(m.constImage) == 0 {
 		return nil
 	}
 	for other := range d.modules {
@@ -243,12 +259,32 @@ func (d *Device) mapModule(m *Module) error {
 				Msg: fmt.Sprintf("module %s would share the .global range of module %s, still mapped on this device (ReleaseModule it first)", m.name, other.name)}
 		}
 	}
-	d.modules[m] = true
-	a := &allocation{base: m.globalBase, data: append([]byte(nil), m.globalImage...)}
+	mm := &moduleMap{}
+	if len(m.globalImage) > 0 {
+		mm.global = &allocation{base: m.globalBase, data: append([]byte(nil), m.globalImage...)}
+		d.insert(mm.global)
+	}
+	if len(m.constImage) > 0 {
+		mm.cnst = &allocation{base: m.globalBase + constOffset, data: append([]byte(nil), m.constImage...), readOnly: true}
+		d.insert(mm.cnst)
+	}
+	d.modules[m] = mm
+	return nil
+}
+
+// insert adds an allocation at its place in the sorted list.
+func (d *Device) insert(a *allocation) {
 	i := sort.Search(len(d.allocs), func(i int) bool { return d.allocs[i].base > a.base })
 	d.allocs = append(d.allocs, nil)
 	copy(d.allocs[i+1:], d.allocs[i:])
 	d.allocs[i] = a
+}
+
+// constImage is the storage of m's .const variables on d, once mapped.
+func (d *Device) constImage(m *Module) []byte {
+	if mm := d.modules[m]; mm != nil && mm.cnst != nil {
+		return mm.cnst.data
+	}
 	return nil
 }
 
@@ -296,22 +332,18 @@ func (d *Device) View(p DevicePtr, n int) ([]byte, error) {
 	return b[:n:n], nil
 }
 
-// ReleaseModule frees the storage of m's .global variables on d, which m's
-// first launch on d made from the module's initial image. A later launch of
-// m on d starts again from that image. It does nothing when m was never
-// launched on d or has no .global variables. It must not be called while a
-// launch of m on d runs.
+// ReleaseModule frees the storage of m's .global and .const variables on
+// d, which m's first launch on d (or Global) made from the module's initial
+// images. A later launch of m on d starts again from those images. It does
+// nothing when m was never mapped on d or has no such variables. It must
+// not be called while a launch of m on d runs.
 func (d *Device) ReleaseModule(m *Module) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if !d.modules[m] {
+	mm := d.modules[m]
+	if mm == nil {
 		return
 	}
 	delete(d.modules, m)
-	for i, a := range d.allocs {
-		if a.base == m.globalBase {
-			d.allocs = append(d.allocs[:i], d.allocs[i+1:]...)
-			return
-		}
-	}
+	d.allocs = slices.DeleteFunc(d.allocs, func(a *allocation) bool { return a == mm.global || a == mm.cnst })
 }

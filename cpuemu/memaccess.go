@@ -52,6 +52,9 @@ func (w *warp) mem(o *op, lane int, sp space, addr uint64, size, align int, writ
 		if off+uint64(size) > uint64(len(a.data)) {
 			w.fault(o, lane, "out of bounds", sp, addr, size)
 		}
+		if write && a.readOnly { // a module's .const variables, at their global address
+			w.fault(o, lane, "write to read-only memory", spConst, addr, size)
+		}
 		if l.chk != nil {
 			l.chk.access(w, lane, o, sp, a, off, size, write)
 		}
@@ -87,7 +90,7 @@ func (w *warp) mem(o *op, lane int, sp space, addr uint64, size, align int, writ
 		if write {
 			w.fault(o, lane, "write to read-only memory", sp, addr, size)
 		}
-		b = w.c.l.m.constImage
+		b = w.c.l.constImg
 	}
 	if addr >= uint64(len(b)) || addr+uint64(size) > uint64(len(b)) {
 		w.fault(o, lane, "out of bounds", sp, addr, size)

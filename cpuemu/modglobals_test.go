@@ -30,8 +30,8 @@ const modGlobalsPTX = `.version 7.8
 // handed out in turn; a device that still holds a module on a range
 // refuses a second one there instead of letting them share storage.
 func TestModuleGlobalRanges(t *testing.T) {
-	if moduleWindow < maxModuleData {
-		t.Fatalf("a module's range (%d bytes) is smaller than the most .global data a module may have (%d)", moduleWindow, maxModuleData)
+	if constOffset < maxModuleData || moduleWindow-constOffset < maxModuleData {
+		t.Fatalf("a module's range (%d bytes, .const at %d) cannot hold the most .global and .const data a module may have (%d each)", moduleWindow, constOffset, maxModuleData)
 	}
 	if moduleSlots < 1<<16 {
 		t.Errorf("only %d module ranges", moduleSlots)

@@ -104,32 +104,81 @@ type globalShadow struct {
 }
 
 type checker struct {
-	l       *launch
-	n       uint32 // lane slots per block (warps*32)
-	cta     int32  // linear id of the running block
-	base    uint32 // global lane id of its lane 0
-	gen     uint32
-	lanes   []laneState
-	zero    *vclock
-	shared  []cell
-	global  map[*allocation]*globalShadow
-	lastA   *allocation
-	lastG   *globalShadow
-	sets    []readSet
-	free    []int32 // indexes+1 of read sets no cell uses
-	syncs   []syncObj
-	bar     [16]*vclock // clock released to each barrier this generation
-	barSeen [16][]*vclock
-	scCTA   *vclock
-	scGPU   *vclock
+	l *launch
+	n uint32 // lane slots per block (warps*32)
+	ctaCheck
+	global map[*allocation]*globalShadow
+	lastA  *allocation
+	lastG  *globalShadow
+	sets   []readSet
+	free   []int32 // indexes+1 of read sets no cell uses
+	syncs  []syncObj
+	scGPU  *vclock
+	cur    *cta // the block whose state ctaCheck holds (cooperative launches)
 
 	hazards map[hazKey]*Hazard
 	order   []hazKey
 }
 
+// ctaCheck is the checker's state of the running block. Blocks that run
+// one after another reuse one; the blocks of a cooperative grid each have
+// their own, which enter swaps in when a block takes its turn.
+type ctaCheck struct {
+	cta     int32  // linear id of the block
+	base    uint32 // global lane id of its lane 0
+	gen     uint32
+	lanes   []laneState
+	zero    *vclock
+	shared  []cell
+	bar     [16]*vclock // clock released to each barrier this generation
+	barSeen [16][]*vclock
+	scCTA   *vclock
+}
+
 func newChecker(l *launch) *checker {
 	nw := (l.cfg.Block.Count() + 31) / 32
 	return &checker{l: l, n: uint32(nw * 32), global: map[*allocation]*globalShadow{}, hazards: map[hazKey]*Hazard{}}
+}
+
+// newCTACheck makes the state of a block of a cooperative grid, which
+// runs with the other blocks resident.
+func (c *checker) newCTACheck(ct *cta) *ctaCheck {
+	g := c.l.cfg.Grid
+	id := int32(uint32(ct.id.X) + uint32(ct.id.Y)*g.X + uint32(ct.id.Z)*g.X*g.Y)
+	s := &ctaCheck{cta: id, base: uint32(id) * c.n, gen: 1,
+		zero:   &vclock{cta: id, v: make([]uint32, c.n)},
+		lanes:  make([]laneState, c.n),
+		shared: make([]cell, (len(ct.shared)+3)/4),
+	}
+	for i := range s.lanes {
+		s.lanes[i] = laneState{base: s.zero, own: 1}
+	}
+	return s
+}
+
+// enter makes block ct's state the running one, keeping the last
+// block's.
+func (c *checker) enter(ct *cta) {
+	if c.cur == ct {
+		return
+	}
+	if c.cur != nil {
+		*c.cur.chk = c.ctaCheck
+	}
+	c.ctaCheck, c.cur = *ct.chk, ct
+}
+
+// endCTA forgets a finished block of a cooperative grid: its shared
+// words' read sets go back to the pool.
+func (c *checker) endCTA(ct *cta) {
+	c.enter(ct)
+	for i := range c.shared {
+		if ce := &c.shared[i]; ce.gen == c.gen && ce.rs != 0 {
+			c.release(ce.rs)
+			ce.rs = 0
+		}
+	}
+	c.cur, ct.chk = nil, nil
 }
 
 // startCTA resets the per-block state.

@@ -199,6 +199,21 @@ type Module interface {
 	// Kernel looks up an entry; the error lists the module's entries.
 	Kernel(name string) (Kernel, error)
 	Kernels() []string // entry names, sorted
+	// Global gives the module's variable name, a .global or .const
+	// variable of its PTX (a __device__ or __constant__ variable of its
+	// CUDA source: the PTX name, mangled where C++ mangles it), as a
+	// DeviceBuffer of the variable's size at its device address
+	// (cuModuleGetGlobal). Copy to and from it, synchronously or on a
+	// stream, to set and read the variable between launches, as
+	// cudaMemcpyToSymbol and cudaMemcpyFromSymbol do; pass it to a
+	// kernel for the variable's address. The host may write a __constant__
+	// variable; kernels only read it.
+	//
+	// The module owns the variable's memory: the buffer's Free refuses,
+	// and once the module is closed every use of the buffer is an error
+	// wrapping ErrClosed. A name that is not such a variable of the
+	// module is an error that lists the ones it has.
+	Global(name string) (DeviceBuffer, error)
 	Close() error
 }
 
@@ -207,6 +222,13 @@ type Kernel interface {
 	Name() string
 	Params() []Param
 	Module() Module
+	// MaxCooperativeBlocks is the most blocks a cooperative launch of
+	// the kernel may have with blocks of that shape and sharedBytes of
+	// dynamic shared memory each: the blocks one SM holds at once
+	// (cuOccupancyMaxActiveBlocksPerMultiprocessor) times the device's
+	// SMs; 0 when the device cannot launch cooperatively. On the
+	// emulator, the SMs and their size are cpuemu's (DeviceSMs, ...).
+	MaxCooperativeBlocks(block Dim3, sharedBytes int) (int, error)
 }
 
 // Param is one .param of a kernel entry, laid out as the driver lays out
@@ -297,6 +319,13 @@ func (d Dim3) Count() int64 { return int64(d.X) * int64(d.Y) * int64(d.Z) }
 type LaunchConfig struct {
 	Grid, Block Dim3
 	SharedBytes int // dynamic shared memory per block
+	// Cooperative launches the grid cooperatively
+	// (cuLaunchCooperativeKernel): all its blocks are resident at once,
+	// so they may wait for each other at a grid-wide barrier
+	// (cooperative_groups::this_grid().sync()), which traps in any other
+	// launch. The grid may have at most Kernel.MaxCooperativeBlocks
+	// blocks; a larger one is refused (CUDA_ERROR_COOPERATIVE_LAUNCH_TOO_LARGE).
+	Cooperative bool
 }
 
 // ErrClosed is returned by calls on a closed device, module, stream,

@@ -20,6 +20,10 @@ import (
 // Spec kinds.
 const (
 	kindBuf = "buf"
+	kindI8  = "i8"
+	kindU8  = "u8"
+	kindI16 = "i16"
+	kindU16 = "u16"
 	kindI32 = "i32"
 	kindU32 = "u32"
 	kindI64 = "i64"
@@ -46,6 +50,9 @@ const argSpecHelp = `argument specs (one --arg per kernel parameter, in order):
                     rand=SEED (bytes of math/rand/v2 PCG(SEED, 0): successive Uint64s,
                     little-endian); file=PATH (the file's bytes, zero-padded to BYTES;
                     a file longer than BYTES is an error)
+  i8:V u8:V         an 8-bit integer (.u8/.s8/.b8 parameter; nvcc declares char and
+                    signed char parameters .u8); decimal or 0x hex, range-checked
+  i16:V u16:V       a 16-bit integer (.u16/.s16/.b16 parameter; short is .u16 too)
   i32:V u32:V       a 32-bit integer (.u32/.s32/.b32 parameter); decimal or 0x hex
   i64:V u64:V       a 64-bit integer (.u64/.s64/.b64 parameter); decimal or 0x hex
   f32:V f64:V       a float (.f32/.b32 or .f64/.b64 parameter)
@@ -59,9 +66,13 @@ type argSpec struct {
 	Fill  string // buf: fillZero, fillIota, fillRand or fillFile
 	Seed  uint64 // buf rand=SEED
 	Path  string // buf file=PATH
-	Value any    // scalars: int32, uint32, int64, uint64, float32 or float64
+	Value any    // scalars: int8 to uint64, float32 or float64
 
 	data []byte // buf file=PATH: the file's bytes, after load
+	// flag and what name the spec in load's messages: "--arg" and "the
+	// buffer's" when empty (a --symbol's fill says "--symbol" and the
+	// variable).
+	flag, what string
 }
 
 func (a *argSpec) isBuf() bool { return a.Kind == kindBuf }
@@ -71,7 +82,7 @@ func parseArgSpec(s string) (argSpec, error) {
 	a := argSpec{Text: s}
 	kind, rest, ok := strings.Cut(s, ":")
 	if !ok {
-		return a, fmt.Errorf("--arg %q: want KIND:VALUE, KIND one of buf, i32, u32, i64, u64, f32, f64", s)
+		return a, fmt.Errorf("--arg %q: want KIND:VALUE, KIND one of buf, i8, u8, i16, u16, i32, u32, i64, u64, f32, f64", s)
 	}
 	a.Kind = kind
 	bad := func(format string, v ...any) (argSpec, error) {
@@ -92,54 +103,39 @@ func parseArgSpec(s string) (argSpec, error) {
 		if !hasFill {
 			return a, nil
 		}
-		name, val, hasVal := strings.Cut(fill, "=")
-		switch {
-		case name == fillZero && !hasVal, name == fillIota && !hasVal:
-			a.Fill = name
-		case name == fillRand && hasVal:
-			seed, err := parseUint(val, 64)
-			if err != nil {
-				return bad("rand seed: %v", err)
-			}
-			a.Fill, a.Seed = fillRand, seed
-		case name == fillFile && hasVal:
-			if val == "" {
-				return bad("file= needs a path")
-			}
-			a.Fill, a.Path = fillFile, val
-		case name == fillRand || name == fillFile:
-			return bad("fill %s needs a value: %s=...", name, name)
-		default:
-			return bad("unknown fill %q (want zero, iota, rand=SEED or file=PATH)", fill)
+		if err := a.parseFill(fill); err != nil {
+			return bad("%v", err)
 		}
 		return a, nil
-	case kindI32, kindI64:
-		bits := 32
-		if kind == kindI64 {
-			bits = 64
-		}
-		v, err := parseInt(rest, bits)
+	case kindI8, kindI16, kindI32, kindI64:
+		v, err := parseInt(rest, intBits[kind])
 		if err != nil {
 			return bad("%v", err)
 		}
-		if bits == 32 {
+		switch kind {
+		case kindI8:
+			a.Value = int8(v)
+		case kindI16:
+			a.Value = int16(v)
+		case kindI32:
 			a.Value = int32(v)
-		} else {
+		default:
 			a.Value = v
 		}
 		return a, nil
-	case kindU32, kindU64:
-		bits := 32
-		if kind == kindU64 {
-			bits = 64
-		}
-		v, err := parseUint(rest, bits)
+	case kindU8, kindU16, kindU32, kindU64:
+		v, err := parseUint(rest, intBits[kind])
 		if err != nil {
 			return bad("%v", err)
 		}
-		if bits == 32 {
+		switch kind {
+		case kindU8:
+			a.Value = uint8(v)
+		case kindU16:
+			a.Value = uint16(v)
+		case kindU32:
 			a.Value = uint32(v)
-		} else {
+		default:
 			a.Value = v
 		}
 		return a, nil
@@ -165,7 +161,43 @@ func parseArgSpec(s string) (argSpec, error) {
 		}
 		return a, nil
 	}
-	return a, fmt.Errorf("--arg %q: unknown kind %q (want buf, i32, u32, i64, u64, f32 or f64)", s, kind)
+	return a, fmt.Errorf("--arg %q: unknown kind %q (want buf, i8, u8, i16, u16, i32, u32, i64, u64, f32 or f64)", s, kind)
+}
+
+// intBits is the width of each integer spec kind.
+var intBits = map[string]int{kindI8: 8, kindU8: 8, kindI16: 16, kindU16: 16, kindI32: 32, kindU32: 32, kindI64: 64, kindU64: 64}
+
+// aBits writes "a 32-bit", "an 8-bit".
+func aBits(bits int) string {
+	if bits == 8 {
+		return "an 8-bit"
+	}
+	return fmt.Sprintf("a %d-bit", bits)
+}
+
+// parseFill reads a buffer's FILL: zero, iota, rand=SEED or file=PATH.
+func (a *argSpec) parseFill(fill string) error {
+	name, val, hasVal := strings.Cut(fill, "=")
+	switch {
+	case name == fillZero && !hasVal, name == fillIota && !hasVal:
+		a.Fill = name
+	case name == fillRand && hasVal:
+		seed, err := parseUint(val, 64)
+		if err != nil {
+			return fmt.Errorf("rand seed: %v", err)
+		}
+		a.Fill, a.Seed = fillRand, seed
+	case name == fillFile && hasVal:
+		if val == "" {
+			return fmt.Errorf("file= needs a path")
+		}
+		a.Fill, a.Path = fillFile, val
+	case name == fillRand || name == fillFile:
+		return fmt.Errorf("fill %s needs a value: %s=...", name, name)
+	default:
+		return fmt.Errorf("unknown fill %q (want zero, iota, rand=SEED or file=PATH)", fill)
+	}
+	return nil
 }
 
 // splitNumber separates an integer's sign, base and digits: decimal, or
@@ -201,10 +233,10 @@ func parseUint(s string, bits int) (uint64, error) {
 	}
 	v, err := strconv.ParseUint(digits, base, 64)
 	if err != nil || v > math.MaxUint64>>(64-bits) {
-		return 0, fmt.Errorf("%s out of range for a %d-bit unsigned integer", s, bits)
+		return 0, fmt.Errorf("%s out of range for %s unsigned integer", s, aBits(bits))
 	}
 	if neg && v != 0 {
-		return 0, fmt.Errorf("%s out of range for a %d-bit unsigned integer (negative)", s, bits)
+		return 0, fmt.Errorf("%s out of range for %s unsigned integer (negative)", s, aBits(bits))
 	}
 	return v, nil
 }
@@ -218,7 +250,7 @@ func parseInt(s string, bits int) (int64, error) {
 	v, err := strconv.ParseUint(digits, base, 64)
 	limit := uint64(1) << (bits - 1) // the magnitude of the most negative value
 	if err != nil || v > limit || !neg && v == limit {
-		return 0, fmt.Errorf("%s out of range for a %d-bit signed integer", s, bits)
+		return 0, fmt.Errorf("%s out of range for %s signed integer", s, aBits(bits))
 	}
 	if neg {
 		return int64(-v), nil // two's complement: -(1<<63) wraps to itself
@@ -281,14 +313,18 @@ func (a *argSpec) load() error {
 	// Reading stops one byte past the buffer: a longer file is an error
 	// whatever its length, and an endless one (/dev/zero) is no different.
 	b, err := readFileLimit(a.Path, int64(a.Bytes))
+	flag, what := a.flag, a.what
+	if flag == "" {
+		flag, what = "--arg", "the buffer's"
+	}
 	var long *tooLongError
 	switch {
 	case errors.As(err, &long) && long.Size >= 0:
-		return fmt.Errorf("--arg %q: file %s is %d bytes, more than the buffer's %d", a.Text, a.Path, long.Size, a.Bytes)
+		return fmt.Errorf("%s %q: file %s is %d bytes, more than %s %d", flag, a.Text, a.Path, long.Size, what, a.Bytes)
 	case errors.As(err, &long):
-		return fmt.Errorf("--arg %q: file %s is more than the buffer's %d bytes", a.Text, a.Path, a.Bytes)
+		return fmt.Errorf("%s %q: file %s is more than %s %d bytes", flag, a.Text, a.Path, what, a.Bytes)
 	case err != nil:
-		return fmt.Errorf("--arg %q: %v", a.Text, err)
+		return fmt.Errorf("%s %q: %v", flag, a.Text, err)
 	}
 	a.data = b
 	return nil
@@ -327,11 +363,12 @@ func paramDesc(p ptx.Param) string {
 // checker, and specOrder the order messages list them in.
 var (
 	specKinds = map[string]ptx.Arg{
-		kindBuf: {Kind: ptx.ArgPointer, Size: 8}, kindI32: {Kind: ptx.ArgInt, Size: 4}, kindU32: {Kind: ptx.ArgUint, Size: 4},
+		kindBuf: {Kind: ptx.ArgPointer, Size: 8}, kindI8: {Kind: ptx.ArgInt, Size: 1}, kindU8: {Kind: ptx.ArgUint, Size: 1},
+		kindI16: {Kind: ptx.ArgInt, Size: 2}, kindU16: {Kind: ptx.ArgUint, Size: 2}, kindI32: {Kind: ptx.ArgInt, Size: 4}, kindU32: {Kind: ptx.ArgUint, Size: 4},
 		kindI64: {Kind: ptx.ArgInt, Size: 8}, kindU64: {Kind: ptx.ArgUint, Size: 8}, kindF32: {Kind: ptx.ArgFloat, Size: 4},
 		kindF64: {Kind: ptx.ArgFloat, Size: 8},
 	}
-	specOrder = []string{kindBuf, kindI32, kindU32, kindI64, kindU64, kindF32, kindF64}
+	specOrder = []string{kindBuf, kindI8, kindU8, kindI16, kindU16, kindI32, kindU32, kindI64, kindU64, kindF32, kindF64}
 )
 
 // fits reports whether spec kind k can be passed to parameter p, and if not,
@@ -352,6 +389,10 @@ func kindDesc(k string) string {
 	switch k {
 	case kindBuf:
 		return "a buffer (an 8-byte pointer)"
+	case kindI8, kindU8:
+		return "a 1-byte integer"
+	case kindI16, kindU16:
+		return "a 2-byte integer"
 	case kindI32, kindU32:
 		return "a 4-byte integer"
 	case kindI64, kindU64:

@@ -41,6 +41,13 @@ func TestParseArgSpec(t *testing.T) {
 		{"i64:9223372036854775807", argSpec{Kind: "i64", Value: int64(math.MaxInt64)}},
 		{"u64:18446744073709551615", argSpec{Kind: "u64", Value: uint64(math.MaxUint64)}},
 		{"u64:0x100000001", argSpec{Kind: "u64", Value: uint64(1<<32 + 1)}},
+		{"u8:255", argSpec{Kind: "u8", Value: uint8(255)}},
+		{"u8:0xff", argSpec{Kind: "u8", Value: uint8(255)}},
+		{"i8:-128", argSpec{Kind: "i8", Value: int8(-128)}},
+		{"i8:127", argSpec{Kind: "i8", Value: int8(127)}},
+		{"u16:65535", argSpec{Kind: "u16", Value: uint16(65535)}},
+		{"i16:-32768", argSpec{Kind: "i16", Value: int16(-32768)}},
+		{"i16:0x7fff", argSpec{Kind: "i16", Value: int16(32767)}},
 		{"f32:1.5", argSpec{Kind: "f32", Value: float32(1.5)}},
 		{"f32:-3.25e2", argSpec{Kind: "f32", Value: float32(-325)}},
 		{"f64:0.1", argSpec{Kind: "f64", Value: 0.1}},
@@ -85,6 +92,17 @@ func TestParseArgSpec(t *testing.T) {
 		{"i32:0b101", "not an integer"},
 		{"i32:12abc", "not an integer"},
 		{"u32:4294967296", "out of range for a 32-bit unsigned"},
+		{"u8:256", "256 out of range for an 8-bit unsigned integer"},
+		{"u8:-1", "out of range for an 8-bit unsigned integer (negative)"},
+		{"i8:128", "128 out of range for an 8-bit signed integer"},
+		{"i8:-129", "out of range for an 8-bit signed integer"},
+		{"i8:0xff", "out of range for an 8-bit signed integer"},
+		{"u16:65536", "out of range for a 16-bit unsigned integer"},
+		{"i16:32768", "out of range for a 16-bit signed integer"},
+		{"i16:-32769", "out of range for a 16-bit signed integer"},
+		{"u8:1.5", "not an integer"},
+		{"i16:", "not an integer"},
+		{"u4:1", `unknown kind "u4"`},
 		{"u32:-1", "out of range for a 32-bit unsigned"},
 		{"u32:0x", "not an integer"},
 		{"u64:18446744073709551616", "out of range for a 64-bit unsigned"},
@@ -267,6 +285,33 @@ func TestCheckSpecs(t *testing.T) {
 	}
 	for _, c := range bad {
 		err := checkSpecs(e, specs(c.ss...))
+		if err == nil || !strings.Contains(err.Error(), c.frag) {
+			t.Errorf("checkSpecs %q = %v, want an error with %q", c.ss, err, c.frag)
+		}
+	}
+	// Narrow parameters take the specs of their width, signed or not (nvcc
+	// declares signed char .u8), and no other.
+	narrow := kernelEntry{Name: "narrow", Params: []ptx.Param{
+		{Index: 0, Name: "a", Type: "u8", Size: 1},
+		{Index: 1, Name: "b", Type: "s8", Size: 1},
+		{Index: 2, Name: "c", Type: "u16", Size: 2},
+		{Index: 3, Name: "d", Type: "b16", Size: 2},
+	}}
+	for _, ss := range [][]string{{"u8:1", "i8:-1", "u16:1", "i16:-1"}, {"i8:1", "u8:1", "i16:1", "u16:1"}} {
+		if err := checkSpecs(narrow, specs(ss...)); err != nil {
+			t.Errorf("checkSpecs %q: %v", ss, err)
+		}
+	}
+	for _, c := range []struct {
+		ss   []string
+		frag string
+	}{
+		{[]string{"u32:1", "i8:1", "u16:1", "i16:1"}, `parameter 0 (a .u8, 1 bytes): --arg "u32:1" is a 4-byte integer; it takes i8 or u8`},
+		{[]string{"u8:1", "i16:1", "u16:1", "i16:1"}, `parameter 1 (b .s8, 1 bytes): --arg "i16:1" is a 2-byte integer; it takes i8 or u8`},
+		{[]string{"u8:1", "i8:1", "u8:1", "i16:1"}, `parameter 2 (c .u16, 2 bytes): --arg "u8:1" is a 1-byte integer; it takes i16 or u16`},
+		{[]string{"u8:1", "i8:1", "u16:1", "i32:1"}, "it takes i16 or u16"},
+	} {
+		err := checkSpecs(narrow, specs(c.ss...))
 		if err == nil || !strings.Contains(err.Error(), c.frag) {
 			t.Errorf("checkSpecs %q = %v, want an error with %q", c.ss, err, c.frag)
 		}

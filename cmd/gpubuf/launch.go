@@ -49,7 +49,9 @@ input
 const (
 	launchBlurb = `Runs one kernel on the PTX emulator. --out N=PATH writes the final bytes of
 buffer argument N (counted from 0) to PATH, raw and little-endian, also when
-the kernel fails (what it left there).
+the kernel fails (what it left there); --out NAME=PATH writes those of the
+module variable NAME (a __device__ or __constant__ variable, by its PTX
+name). --symbol NAME=FILL sets such a variable before the launch.
 `
 	raceBlurb = `Runs one kernel on the PTX emulator under the race and sync checker and
 prints its report. When it finds hazards, it searches schedules (lockstep,
@@ -71,7 +73,9 @@ type launchOpts struct {
 	blockText  string
 	sharedText string
 	shared     int
+	coop       bool // --cooperative
 	specs      []argSpec
+	syms       []symSpec // --symbol, in order
 	outs       []outSpec
 	sched      cpuemu.Scheduler
 	seed       uint64
@@ -85,11 +89,20 @@ type launchOpts struct {
 	timeoutSet bool          // --timeout was given
 }
 
-// outSpec is one --out N=PATH.
+// outSpec is one --out N=PATH or --out NAME=PATH.
 type outSpec struct {
-	Arg     int
+	Arg     int    // the buffer argument; -1 for a variable, or the trace file
+	Sym     string // the module variable, "" for an argument
 	Path    string
 	created bool // the file did not exist before this command
+}
+
+// flagText is the --out as given.
+func (out outSpec) flagText() string {
+	if out.Sym != "" {
+		return fmt.Sprintf("--out %s=%s", out.Sym, out.Path)
+	}
+	return fmt.Sprintf("--out %d=%s", out.Arg, out.Path)
 }
 
 // usageFail prints a message naming the problem and gives exitUsage.
@@ -113,17 +126,22 @@ func parseLaunchFlags(race bool, args []string, stderr io.Writer) (*launchOpts, 
 		fmt.Fprint(stderr, "\nflags:\n")
 		fs.PrintDefaults()
 	}
-	var rawArgs, rawOuts []string
+	var rawArgs, rawOuts, rawSyms []string
 	fs.StringVar(&o.kernel, "kernel", "", "kernel entry `NAME`; without FILE, an embedded kernel")
 	fs.StringVar(&o.gridText, "grid", "", "grid dimensions `X[,Y,Z]` (required)")
 	fs.StringVar(&o.blockText, "block", "", "block dimensions `X[,Y,Z]` (required)")
 	fs.StringVar(&o.sharedText, "shared", "", "dynamic shared memory per block, `BYTES` (k and M suffixes allowed)")
+	fs.BoolVar(&o.coop, "cooperative", false, "launch cooperatively (cuLaunchCooperativeKernel): every block resident at once, so that a grid sync (cooperative_groups::this_grid().sync()) works; the grid must fit the device at once")
 	fs.Func("arg", "kernel argument `SPEC`, once per parameter in order (see above)", func(s string) error {
 		rawArgs = append(rawArgs, s)
 		return nil
 	})
-	fs.Func("out", "write buffer argument N's final bytes to PATH (`N=PATH`; repeatable)", func(s string) error {
+	fs.Func("out", "write buffer argument N's, or module variable NAME's, final bytes to PATH (`N=PATH` or NAME=PATH; repeatable)", func(s string) error {
 		rawOuts = append(rawOuts, s)
+		return nil
+	})
+	fs.Func("symbol", "set module variable NAME (a __device__ or __constant__ variable, by its PTX name) before the launch (`NAME=FILL`, FILL as for buf; the size is the variable's; repeatable)", func(s string) error {
+		rawSyms = append(rawSyms, s)
 		return nil
 	})
 	sched := fs.String("scheduler", "lockstep", "scheduler: lockstep, roundrobin, random or adversarial")
@@ -221,13 +239,24 @@ func parseLaunchFlags(race bool, args []string, stderr io.Writer) (*launchOpts, 
 		}
 		o.specs = append(o.specs, a)
 	}
+	for _, s := range rawSyms {
+		sp, err := parseSymbolSpec(s)
+		if err != nil {
+			return nil, usageFail(stderr, o.cmd, "%v", err)
+		}
+		o.syms = append(o.syms, sp)
+	}
 	for _, s := range rawOuts {
 		n, path, ok := strings.Cut(s, "=")
 		idx, err := strconv.Atoi(n)
-		if !ok || err != nil || idx < 0 || path == "" {
-			return nil, usageFail(stderr, o.cmd, "--out %q: want N=PATH, N the index of a buffer argument (from 0)", s)
+		switch {
+		case ok && path != "" && err == nil && idx >= 0:
+			o.outs = append(o.outs, outSpec{Arg: idx, Path: path})
+		case ok && path != "" && validName(n):
+			o.outs = append(o.outs, outSpec{Arg: -1, Sym: n, Path: path})
+		default:
+			return nil, usageFail(stderr, o.cmd, "--out %q: want N=PATH, N the index of a buffer argument (from 0), or NAME=PATH, NAME a module variable", s)
 		}
-		o.outs = append(o.outs, outSpec{Arg: idx, Path: path})
 	}
 	return o, exitOK
 }
@@ -302,6 +331,14 @@ func (o *launchOpts) loadEntry(emu bool) (*cpuemu.Module, kernelEntry, error) {
 func (o *launchOpts) checkOutputs() error {
 	for i := range o.outs {
 		out := &o.outs[i]
+		if out.Sym != "" { // a variable: the module says whether it has it, later
+			created, err := touch(out.Path)
+			if err != nil {
+				return fmt.Errorf("%s: cannot write: %v", out.flagText(), err)
+			}
+			out.created = out.created || created
+			continue
+		}
 		if out.Arg >= len(o.specs) {
 			return fmt.Errorf("--out %d=%s: there is no argument %d (%d --arg given)", out.Arg, out.Path, out.Arg, len(o.specs))
 		}
@@ -360,7 +397,7 @@ func readBuffer(dev *cpuemu.Device, specs []argSpec, ptrs []cpuemu.DevicePtr, i 
 // baseConfig is the launch configuration of the command line.
 func (o *launchOpts) baseConfig() cpuemu.LaunchConfig {
 	return cpuemu.LaunchConfig{
-		Grid: o.grid, Block: o.block, SharedBytes: o.shared,
+		Grid: o.grid, Block: o.block, SharedBytes: o.shared, Cooperative: o.coop,
 		Scheduler: o.sched, Seed: o.seed, MaxInstructions: o.maxInstr,
 		Timeout: o.timeout,
 	}
@@ -418,9 +455,10 @@ func newErrJSON(err error) *errJSON {
 }
 
 type outJSON struct {
-	Arg   int    `json:"arg"`
-	Path  string `json:"path"`
-	Bytes int    `json:"bytes"`
+	Arg    int    `json:"arg"`              // -1 for a module variable
+	Symbol string `json:"symbol,omitempty"` // the module variable
+	Path   string `json:"path"`
+	Bytes  int    `json:"bytes"`
 }
 
 // launchJSON is launch's --json output.
@@ -430,6 +468,7 @@ type launchJSON struct {
 	Grid             cpuemu.Dim3         `json:"grid"`
 	Block            cpuemu.Dim3         `json:"block"`
 	SharedBytes      int                 `json:"shared_bytes"`
+	Cooperative      bool                `json:"cooperative"`
 	Scheduler        string              `json:"scheduler"`
 	Seed             uint64              `json:"seed"`
 	Threads          int64               `json:"threads"`
@@ -559,6 +598,13 @@ func launchCmd(race bool, args []string, stdout, stderr io.Writer) int {
 	cfg.Check = race
 	cfg.Trace = o.trace != ""
 	cfg.TraceLimit = o.traceLimit
+	if o.coop {
+		// A grid the device cannot hold at once is a bad command line.
+		if err := m.CheckConfig(entry.Name, cfg); err != nil {
+			o.removeCreated()
+			return usageFail(stderr, o.cmd, "--cooperative --grid %s --block %s: %v", o.gridText, o.blockText, err)
+		}
+	}
 	// The kernel's printf text: standard output, or the JSON's field.
 	var printed bytes.Buffer
 	cfg.Stdout = stdout
@@ -567,6 +613,18 @@ func launchCmd(race bool, args []string, stdout, stderr io.Writer) int {
 	}
 	dev := cpuemu.NewDevice()
 	largs, ptrs, err := buildArgs(dev, o.specs)
+	if err != nil {
+		o.removeCreated()
+		return usageFail(stderr, o.cmd, "%v", err)
+	}
+	err = o.resolveSymbols(func(name string) (int, error) {
+		_, n, err := m.Global(dev, name)
+		return n, err
+	})
+	var symPtrs map[string]cpuemu.DevicePtr
+	if err == nil {
+		symPtrs, err = o.emuSymbols(m, dev)
+	}
 	if err != nil {
 		o.removeCreated()
 		return usageFail(stderr, o.cmd, "%v", err)
@@ -589,17 +647,23 @@ func launchCmd(race bool, args []string, stdout, stderr io.Writer) int {
 	// The kernel ran (perhaps to a fault): write what it left.
 	var outs []outJSON
 	for _, out := range o.outs {
-		if out.Arg < 0 {
+		var b []byte
+		var rerr error
+		switch {
+		case out.Sym != "":
+			b, rerr = readSymbol(m, dev, symPtrs, out.Sym)
+		case out.Arg < 0:
 			continue
+		default:
+			b, rerr = readBuffer(dev, o.specs, ptrs, out.Arg)
 		}
-		b, rerr := readBuffer(dev, o.specs, ptrs, out.Arg)
 		if rerr == nil {
 			rerr = os.WriteFile(out.Path, b, 0o644)
 		}
 		if rerr != nil {
-			return usageFail(stderr, o.cmd, "--out %d=%s: %v", out.Arg, out.Path, rerr)
+			return usageFail(stderr, o.cmd, "%s: %v", out.flagText(), rerr)
 		}
-		outs = append(outs, outJSON{Arg: out.Arg, Path: out.Path, Bytes: len(b)})
+		outs = append(outs, outJSON{Arg: out.Arg, Symbol: out.Sym, Path: out.Path, Bytes: len(b)})
 	}
 	if o.trace != "" {
 		if terr := writeTrace(o.trace, res); terr != nil {
@@ -620,7 +684,7 @@ func launchCmd(race bool, args []string, stdout, stderr io.Writer) int {
 	}
 	if o.json {
 		j := launchJSON{
-			Kernel: entry.Name, Module: m.Name(), Grid: o.grid, Block: o.block, SharedBytes: o.shared,
+			Kernel: entry.Name, Module: m.Name(), Grid: o.grid, Block: o.block, SharedBytes: o.shared, Cooperative: o.coop,
 			Scheduler: o.sched.String(), Seed: o.seed,
 			Threads: res.Threads, LaneInstructions: res.LaneInstructions, WarpInstructions: res.WarpInstructions,
 			Diagnostics: res.Diagnostics, Outputs: outs, Trace: o.trace, Error: newErrJSON(err),
@@ -761,6 +825,10 @@ func (o *launchOpts) search(m *cpuemu.Module, entry kernelEntry, repro *reproJSO
 		if err != nil {
 			return nil, err
 		}
+		symPtrs, err := o.emuSymbols(m, dev)
+		if err != nil {
+			return nil, err
+		}
 		_, lerr := m.Launch(dev, entry.Name, s.Config(base), args...)
 		var out []byte
 		for i := range o.specs {
@@ -768,6 +836,13 @@ func (o *launchOpts) search(m *cpuemu.Module, entry kernelEntry, repro *reproJSO
 				continue
 			}
 			b, err := readBuffer(dev, o.specs, ptrs, i)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, b...)
+		}
+		for _, name := range o.symbolNames() {
+			b, err := readSymbol(m, dev, symPtrs, name)
 			if err != nil {
 				return nil, err
 			}
@@ -810,8 +885,14 @@ func (o *launchOpts) replayCommand(flags string) string {
 	if o.sharedText != "" {
 		parts = append(parts, "--shared", o.sharedText)
 	}
+	if o.coop {
+		parts = append(parts, "--cooperative")
+	}
 	for _, s := range o.specs {
 		parts = append(parts, "--arg", s.Text)
+	}
+	for _, sp := range o.syms {
+		parts = append(parts, "--symbol", sp.Text)
 	}
 	if o.maxInstr != 0 {
 		parts = append(parts, "--max-instructions", strconv.FormatInt(o.maxInstr, 10))

@@ -73,6 +73,38 @@ func (o *launchOpts) launchOnDevice(dev gpu.Device, entry kernelEntry, stderr io
 		fmt.Fprintf(stderr, "gpubuf %s: %v\n", o.cmd, err)
 		return exitFail
 	}
+	if o.coop {
+		// A grid the device cannot hold at once is a bad command line.
+		n, err := k.MaxCooperativeBlocks(gpu.Dim3(o.block), o.shared)
+		if err != nil {
+			fmt.Fprintf(stderr, "gpubuf %s: %v\n", o.cmd, err)
+			return exitFail
+		}
+		if o.grid.Count() > int64(n) {
+			o.removeCreated()
+			return usageFail(stderr, o.cmd, "--cooperative --grid %s --block %s: %d blocks; %s holds at most %d of them at once", o.gridText, o.blockText, o.grid.Count(), dev.Info().Name, n)
+		}
+	}
+	// The module's variables: a bad name is bad input.
+	syms := map[string]gpu.DeviceBuffer{}
+	err = o.resolveSymbols(func(name string) (int, error) {
+		b, err := mod.Global(name)
+		if err != nil {
+			return 0, err
+		}
+		syms[name] = b
+		return b.Size(), nil
+	})
+	if err != nil {
+		o.removeCreated()
+		return usageFail(stderr, o.cmd, "%v", err)
+	}
+	for _, sp := range o.syms {
+		if err := syms[sp.Name].CopyFromHost(0, sp.fill.contents()); err != nil {
+			fmt.Fprintf(stderr, "gpubuf %s: --symbol %q: %v\n", o.cmd, sp.Text, err)
+			return exitFail
+		}
+	}
 	args := make([]any, len(o.specs))
 	bufs := make([]gpu.DeviceBuffer, len(o.specs))
 	defer func() {
@@ -105,7 +137,7 @@ func (o *launchOpts) launchOnDevice(dev gpu.Device, entry kernelEntry, stderr io
 	}
 	defer st.Close()
 	start := time.Now()
-	err = st.Launch(k, gpu.LaunchConfig{Grid: gpu.Dim3(o.grid), Block: gpu.Dim3(o.block), SharedBytes: o.shared}, args...)
+	err = st.Launch(k, gpu.LaunchConfig{Grid: gpu.Dim3(o.grid), Block: gpu.Dim3(o.block), SharedBytes: o.shared, Cooperative: o.coop}, args...)
 	if err == nil {
 		err = st.Synchronize()
 	}
@@ -116,16 +148,21 @@ func (o *launchOpts) launchOnDevice(dev gpu.Device, entry kernelEntry, stderr io
 		code = exitFail
 	}
 	for _, out := range o.outs {
-		if out.Arg < 0 {
+		src := syms[out.Sym]
+		switch {
+		case out.Sym != "":
+		case out.Arg < 0:
 			continue
+		default:
+			src = bufs[out.Arg]
 		}
-		b := make([]byte, o.specs[out.Arg].Bytes)
-		rerr := bufs[out.Arg].CopyToHost(b, 0)
+		b := make([]byte, src.Size())
+		rerr := src.CopyToHost(b, 0)
 		if rerr == nil {
 			rerr = os.WriteFile(out.Path, b, 0o644)
 		}
 		if rerr != nil {
-			fmt.Fprintf(stderr, "gpubuf %s: --out %d=%s: %v\n", o.cmd, out.Arg, out.Path, rerr)
+			fmt.Fprintf(stderr, "gpubuf %s: %s: %v\n", o.cmd, out.flagText(), rerr)
 			return exitFail
 		}
 	}

@@ -70,6 +70,7 @@ type Device struct {
 	ctx     cu.CUContext
 	info    gpu.Info
 	canMap  bool // CU_DEVICE_ATTRIBUTE_CAN_MAP_HOST_MEMORY
+	coop    bool // CU_DEVICE_ATTRIBUTE_COOPERATIVE_LAUNCH
 	// maxSharedOptin is the most shared memory (static and dynamic) a
 	// block can have when its kernel opts in
 	// (CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN).
@@ -166,6 +167,11 @@ func open(ordinal int) (*Device, error) {
 		return nil, wrapErr(op2+": can map host memory", err)
 	}
 	d.canMap = canMap != 0
+	coop, err := dev.Attribute(attrCooperativeLaunch)
+	if err != nil {
+		return nil, wrapErr(op2+": cooperative launch", err)
+	}
+	d.coop = coop != 0
 	d.info.Name = name
 	d.info.Backend = backend
 	d.info.TotalMemory = total

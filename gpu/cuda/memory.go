@@ -20,12 +20,16 @@ import (
 // of the default stream: when they return, the memory holds what they
 // wrote, whatever stream reads it next.
 
-// DeviceBuffer is device memory (cuMemAlloc).
+// DeviceBuffer is device memory (cuMemAlloc), or a module's variable
+// (Module.Global).
 type DeviceBuffer struct {
 	dev  *Device
 	ptr  cu.DevicePtr
 	size int
 	live atomic.Bool
+	// mod and sym name a module's variable, which the module owns.
+	mod *Module
+	sym string
 }
 
 var _ gpu.DeviceBuffer = (*DeviceBuffer)(nil)
@@ -115,7 +119,7 @@ func (b *DeviceBuffer) call(op string, n int, f func() error) error {
 	}
 	defer d.leave()
 	if !b.live.Load() {
-		return closedErr(op)
+		return b.goneErr(op, "the device buffer")
 	}
 	if n == 0 {
 		return nil
@@ -126,8 +130,21 @@ func (b *DeviceBuffer) call(op string, n int, f func() error) error {
 	return nil
 }
 
-// Free frees the memory (cuMemFree). It is idempotent.
+// goneErr is the error of a use of the buffer after its Free, or after
+// its module's Close.
+func (b *DeviceBuffer) goneErr(op, what string) *gpu.Error {
+	if b.mod != nil {
+		return &gpu.Error{Backend: backend, Op: op, Msg: fmt.Sprintf("%s is variable %s of module %s, which was closed", what, b.sym, b.mod.name), Err: gpu.ErrClosed}
+	}
+	return &gpu.Error{Backend: backend, Op: op, Msg: what + " was freed", Err: gpu.ErrClosed}
+}
+
+// Free frees the memory (cuMemFree). It is idempotent. A module's
+// variable is not freed: it lives as long as its module.
 func (b *DeviceBuffer) Free() error {
+	if b.mod != nil {
+		return usageErr("free device memory", "the device buffer is variable %s of module %s: the module owns it, and closing the module frees it", b.sym, b.mod.name)
+	}
 	d := b.dev
 	if d.enter("free device memory") != nil {
 		return nil // the device's Close freed it

@@ -5,6 +5,7 @@ package cuda
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -33,6 +34,10 @@ type Module struct {
 	entries map[string]ptx.Entry
 	names   []string             // sorted
 	funcs   map[string]*function // set by LoadModule, read-only after
+	vars    []string             // its .global and .const variables, sorted, for messages
+
+	symMu sync.Mutex
+	syms  map[string]*DeviceBuffer // the variables Global has given, closed with the module
 
 	// use is read-held by Kernel and by each launch of the module's
 	// kernels until it is queued, and write-held by Close to mark the
@@ -69,12 +74,18 @@ func (d *Device) LoadModule(name string, src []byte) (gpu.Module, error) {
 	if err != nil {
 		return nil, &gpu.Error{Backend: backend, Op: op, Msg: "reading the PTX", Err: err}
 	}
-	m := &Module{dev: d, name: name, entries: map[string]ptx.Entry{}, funcs: map[string]*function{}}
+	m := &Module{dev: d, name: name, entries: map[string]ptx.Entry{}, funcs: map[string]*function{}, syms: map[string]*DeviceBuffer{}}
 	for _, e := range ast.Entries() {
 		m.entries[e.Name] = e
 		m.names = append(m.names, e.Name)
 	}
 	sort.Strings(m.names)
+	for _, v := range ast.Vars {
+		if (v.Space == "global" || v.Space == "const") && !v.Extern && !ptx.IsOpaque(v.Type) {
+			m.vars = append(m.vars, v.Name)
+		}
+	}
+	sort.Strings(m.vars)
 	if err := d.enter(op); err != nil {
 		return nil, err
 	}
@@ -139,6 +150,50 @@ func (m *Module) Kernel(name string) (gpu.Kernel, error) {
 	return &Kernel{mod: m, fn: f, name: name, params: m.entries[name].Params, launchOp: "launch " + name}, nil
 }
 
+// Global gives the module's .global or .const variable name as a buffer
+// of its size at its device address (cuModuleGetGlobal). The module owns
+// it: its Free refuses, and the module's Close closes it. Each name gives
+// one buffer, however often it is asked for.
+func (m *Module) Global(name string) (gpu.DeviceBuffer, error) {
+	op := "global " + name
+	d := m.dev
+	if err := d.enter(op); err != nil {
+		return nil, err
+	}
+	defer d.leave()
+	m.use.RLock()
+	defer m.use.RUnlock()
+	if m.closed {
+		return nil, &gpu.Error{Backend: backend, Op: op, Msg: "module " + m.name + " was closed", Err: gpu.ErrClosed}
+	}
+	m.symMu.Lock()
+	defer m.symMu.Unlock()
+	if b, ok := m.syms[name]; ok {
+		return b, nil
+	}
+	var p cu.DevicePtr
+	var n int64
+	if err := d.do(func() error {
+		var err error
+		p, n, err = m.mod.Global(name)
+		return err
+	}); err != nil {
+		e := wrapErr(op, err)
+		if !slices.Contains(m.vars, name) { // CUDA_ERROR_NOT_FOUND, as a rule
+			list := "none"
+			if len(m.vars) > 0 {
+				list = strings.Join(m.vars, ", ")
+			}
+			e.Msg += fmt.Sprintf(" (module %s: its .global and .const variables are %s)", m.name, list)
+		}
+		return nil, e
+	}
+	b := &DeviceBuffer{dev: d, ptr: p, size: int(n), mod: m, sym: name}
+	b.live.Store(true)
+	m.syms[name] = b
+	return b, nil
+}
+
 // Close waits for the work queued on the device, so that no launch of
 // the module is in flight, and unloads the module. It is idempotent.
 func (m *Module) Close() error {
@@ -162,8 +217,9 @@ func (m *Module) Close() error {
 	return nil
 }
 
-// markClosed marks the module closed, once the launches in progress are
-// queued; it reports whether it was open.
+// markClosed marks the module closed, with the variables Global gave,
+// once the launches in progress are queued; it reports whether it was
+// open.
 func (m *Module) markClosed() bool {
 	m.use.Lock()
 	defer m.use.Unlock()
@@ -171,6 +227,11 @@ func (m *Module) markClosed() bool {
 		return false
 	}
 	m.closed = true
+	m.symMu.Lock()
+	for _, b := range m.syms {
+		b.live.Store(false)
+	}
+	m.symMu.Unlock()
 	return true
 }
 
@@ -235,6 +296,55 @@ func (k *Kernel) MaxPotentialBlockSize(dynSMem int) (minGrid, block int, err err
 		return 0, 0, wrapErr(op, err)
 	}
 	return minGrid, block, nil
+}
+
+// MaxCooperativeBlocks is the most blocks a cooperative launch of the
+// kernel may have: the blocks of that shape and dynamic shared memory one
+// SM holds at once (cuOccupancyMaxActiveBlocksPerMultiprocessor) times
+// the SMs, or 0 when the device cannot launch cooperatively
+// (CU_DEVICE_ATTRIBUTE_COOPERATIVE_LAUNCH).
+func (k *Kernel) MaxCooperativeBlocks(block gpu.Dim3, sharedBytes int) (int, error) {
+	op := "cooperative blocks of " + k.name
+	if sharedBytes < 0 {
+		return 0, usageErr(op, "negative dynamic shared memory size %d", sharedBytes)
+	}
+	m := k.mod
+	if err := m.dev.enter(op); err != nil {
+		return 0, err
+	}
+	defer m.dev.leave()
+	m.use.RLock()
+	defer m.use.RUnlock()
+	if m.closed {
+		return 0, &gpu.Error{Backend: backend, Op: op, Msg: "module " + m.name + " was closed", Err: gpu.ErrClosed}
+	}
+	var n int
+	if err := m.dev.do(func() error {
+		var err error
+		n, err = k.cooperativeBlocks(block, sharedBytes)
+		return err
+	}); err != nil {
+		return 0, wrapErr(op, err)
+	}
+	return n, nil
+}
+
+// cooperativeBlocks is MaxCooperativeBlocks' count; the context must be
+// current. A launch above 48 KiB of dynamic shared memory opts in first,
+// so that the occupancy calculator counts the memory it will have.
+func (k *Kernel) cooperativeBlocks(block gpu.Dim3, sharedBytes int) (int, error) {
+	d := k.mod.dev
+	if !d.coop {
+		return 0, nil
+	}
+	if err := k.allowDynShared(sharedBytes); err != nil {
+		return 0, err
+	}
+	per, err := k.fn.f.MaxActiveBlocksPerMultiProcessor(int(block.Count()), int64(sharedBytes))
+	if err != nil {
+		return 0, err
+	}
+	return per * d.info.SMCount, nil
 }
 
 // defaultDynShared is the dynamic shared memory a launch may have without

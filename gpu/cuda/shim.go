@@ -4,10 +4,11 @@ package cuda
 
 // The shim: the driver calls gorgonia.org/cu lacks (page-locked host memory
 // with chosen flags, host registration, mapped device pointers, function
-// attributes, the occupancy calculator) and the driver's own names and
-// texts for its error codes.
+// attributes, the occupancy calculator, cooperative launches) and the
+// driver's own names and texts for its error codes.
 
 // #cgo LDFLAGS: -lcuda
+// #include <stdlib.h>
 // #include <cuda.h>
 import "C"
 
@@ -59,7 +60,14 @@ const (
 )
 
 // Device attributes cu has no names for.
-const attrMaxSharedPerBlockOptin = cu.DeviceAttribute(C.CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN)
+const (
+	attrMaxSharedPerBlockOptin = cu.DeviceAttribute(C.CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN)
+	attrCooperativeLaunch      = cu.DeviceAttribute(C.CU_DEVICE_ATTRIBUTE_COOPERATIVE_LAUNCH)
+)
+
+// errCooperativeTooLarge is the driver's error for a cooperative grid
+// the device cannot hold at once.
+const errCooperativeTooLarge = C.CUDA_ERROR_COOPERATIVE_LAUNCH_TOO_LARGE
 
 // memHostAlloc allocates n bytes of page-locked host memory
 // (cuMemHostAlloc).
@@ -118,4 +126,34 @@ func occupancyMaxPotentialBlockSize(f cu.Function, dynSMem int) (minGrid, block 
 		return 0, 0, err
 	}
 	return int(g), int(b), nil
+}
+
+// cstream is s's CUstream, as cfunc is a function's.
+func cstream(s cu.Stream) C.CUstream {
+	var _ = [1]struct{}{}[unsafe.Sizeof(cu.Stream{})-unsafe.Sizeof(C.CUstream(nil))]
+	return *(*C.CUstream)(unsafe.Pointer(&s))
+}
+
+// launchCooperative queues f as a cooperative launch on stream
+// (cuLaunchCooperativeKernel): every block resident at once, so that they
+// may synchronise grid-wide. args point at 8-byte holders, which are
+// copied to C memory first, as cu's Launch copies them (cgo forbids Go
+// pointers to Go pointers).
+func launchCooperative(f cu.Function, grid, block gpu.Dim3, sharedBytes int, stream cu.Stream, args []unsafe.Pointer) error {
+	var argv, argp unsafe.Pointer
+	if n := len(args); n > 0 {
+		argv = C.malloc(C.size_t(8 * n))
+		argp = C.malloc(C.size_t(8 * n))
+		defer C.free(argv)
+		defer C.free(argp)
+		for i, a := range args {
+			v := unsafe.Add(argv, 8*i)
+			*(*unsafe.Pointer)(unsafe.Add(argp, 8*i)) = v
+			*(*uint64)(v) = *(*uint64)(a)
+		}
+	}
+	return check(C.cuLaunchCooperativeKernel(cfunc(f),
+		C.uint(grid.X), C.uint(grid.Y), C.uint(grid.Z),
+		C.uint(block.X), C.uint(block.Y), C.uint(block.Z),
+		C.uint(sharedBytes), cstream(stream), (*unsafe.Pointer)(argp)))
 }

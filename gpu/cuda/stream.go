@@ -65,7 +65,7 @@ func (d *Device) deviceBuffer(op, what string, b gpu.DeviceBuffer) (*DeviceBuffe
 	case db.dev != d:
 		return nil, usageErr(op, "%s belongs to another device", what)
 	case !db.live.Load():
-		return nil, &gpu.Error{Backend: backend, Op: op, Msg: what + " was freed", Err: gpu.ErrClosed}
+		return nil, db.goneErr(op, what)
 	}
 	return db, nil
 }
@@ -232,6 +232,9 @@ func (s *Stream) Launch(k gpu.Kernel, cfg gpu.LaunchConfig, args ...any) error {
 		}
 		ptrs[i] = unsafe.Pointer(&a.Raw)
 	}
+	if cfg.Cooperative {
+		return kk.launchCooperative(op, s, cfg, ptrs)
+	}
 	err = d.do(func() error {
 		if err := kk.allowDynShared(cfg.SharedBytes); err != nil {
 			return err
@@ -243,6 +246,36 @@ func (s *Stream) Launch(k gpu.Kernel, cfg gpu.LaunchConfig, args ...any) error {
 	if err != nil {
 		e := wrapErr(op, err)
 		e.Msg += fmt.Sprintf(" (grid %v, block %v, %d bytes of dynamic shared memory)", cfg.Grid, cfg.Block, cfg.SharedBytes)
+		return e
+	}
+	return nil
+}
+
+// launchCooperative queues a cooperative launch of k
+// (cuLaunchCooperativeKernel) after checking that the device can launch
+// cooperatively and holds the grid at once, so that a refusal names the
+// limit; the driver checks again.
+func (k *Kernel) launchCooperative(op string, s *Stream, cfg gpu.LaunchConfig, ptrs []unsafe.Pointer) error {
+	d := s.dev
+	if !d.coop {
+		return usageErr(op, "the device cannot launch cooperatively (CU_DEVICE_ATTRIBUTE_COOPERATIVE_LAUNCH is 0)")
+	}
+	err := d.do(func() error {
+		limit, err := k.cooperativeBlocks(cfg.Block, cfg.SharedBytes)
+		if err != nil {
+			return err
+		}
+		if n := cfg.Grid.Count(); n > int64(limit) {
+			e := resultError("", errCooperativeTooLarge)
+			e.Msg += fmt.Sprintf(": a cooperative grid of %d blocks; the device holds at most %d at once (%d SMs × %d blocks of %d threads and %d bytes of dynamic shared memory)",
+				n, limit, d.info.SMCount, limit/max(1, d.info.SMCount), cfg.Block.Count(), cfg.SharedBytes)
+			return e
+		}
+		return launchCooperative(k.fn.f, cfg.Grid, cfg.Block, cfg.SharedBytes, s.st, ptrs)
+	})
+	if err != nil {
+		e := wrapErr(op, err)
+		e.Msg += fmt.Sprintf(" (cooperative grid %v, block %v, %d bytes of dynamic shared memory)", cfg.Grid, cfg.Block, cfg.SharedBytes)
 		return e
 	}
 	return nil

@@ -8,8 +8,9 @@
 // or opens a device directly with Open.
 //
 // Each device is one cpuemu.Device, whose memory is an arena of checked
-// allocations; it runs one launch at a time, one block after another, with
-// the scheduler, seed, checker and timeout that gpu.EmuOptions name, and
+// allocations; it runs one launch at a time, one block after another (a
+// cooperative launch: every block at once, taking turns), with the
+// scheduler, seed, checker and timeout that gpu.EmuOptions name, and
 // writes what its kernels printf to gpu.EmuOptions.Stdout (nowhere when
 // it is nil), once per launch, when the launch ends. Device memory
 // and host memory, mapped or not, count against cpuemu.DefaultMemoryLimit.

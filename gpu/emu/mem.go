@@ -1,6 +1,8 @@
 package emu
 
 import (
+	"fmt"
+
 	"github.com/gpubuf/gpubuf/cpuemu"
 	"github.com/gpubuf/gpubuf/gpu"
 )
@@ -25,19 +27,50 @@ func (d *device) Alloc(n int) (gpu.DeviceBuffer, error) {
 	return b, nil
 }
 
-// deviceBuffer is one cpuemu allocation.
+// deviceBuffer is one cpuemu allocation, or a module's variable (see
+// module.Global).
 type deviceBuffer struct {
 	d    *device
 	ptr  cpuemu.DevicePtr
 	size int
 	refs refs
+	// mod and sym name a module's variable: the module owns its storage,
+	// and its users hold the module (mod.refs) instead of refs.
+	mod *module
+	sym string
 }
 
 func (b *deviceBuffer) Size() int   { return b.size }
 func (b *deviceBuffer) Ptr() uint64 { return uint64(b.ptr) }
+
+// hold adds a user of the buffer's memory, unless it is gone; drop ends
+// the use.
+func (b *deviceBuffer) hold() bool {
+	if b.mod != nil {
+		return b.mod.refs.acquire()
+	}
+	return b.refs.acquire()
+}
+
+func (b *deviceBuffer) drop() {
+	if b.mod != nil {
+		b.mod.launchDone()
+		return
+	}
+	b.refs.release()
+}
+
+// gone says why the buffer cannot be used any more.
+func (b *deviceBuffer) gone() string {
+	if b.mod != nil {
+		return fmt.Sprintf("module %s, whose variable %s the device buffer is, is closed", b.mod.Name(), b.sym)
+	}
+	return "device buffer was freed"
+}
+
 func (b *deviceBuffer) use(op string) error {
-	if !b.refs.acquire() {
-		return closedErr(op, "device buffer was freed")
+	if !b.hold() {
+		return closedErr(op, b.gone())
 	}
 	return nil
 }
@@ -47,7 +80,7 @@ func (b *deviceBuffer) CopyFromHost(off int, src []byte) error {
 	if err := b.use(op); err != nil {
 		return err
 	}
-	defer b.refs.release()
+	defer b.drop()
 	if err := checkRange(op, "device buffer", off, len(src), b.size); err != nil {
 		return err
 	}
@@ -59,7 +92,7 @@ func (b *deviceBuffer) CopyToHost(dst []byte, off int) error {
 	if err := b.use(op); err != nil {
 		return err
 	}
-	defer b.refs.release()
+	defer b.drop()
 	if err := checkRange(op, "device buffer", off, len(dst), b.size); err != nil {
 		return err
 	}
@@ -71,7 +104,7 @@ func (b *deviceBuffer) Memset(off, n int, v byte) error {
 	if err := b.use(op); err != nil {
 		return err
 	}
-	defer b.refs.release()
+	defer b.drop()
 	if err := checkRange(op, "device buffer", off, n, b.size); err != nil {
 		return err
 	}
@@ -112,7 +145,11 @@ func (b *deviceBuffer) memset(op string, off, n int, v byte) error {
 
 // Free waits for the queued work that uses the buffer, then frees it.
 // Later uses return an error wrapping gpu.ErrClosed. Free is idempotent.
+// A module's variable is not freed: it lives as long as its module.
 func (b *deviceBuffer) Free() error {
+	if b.mod != nil {
+		return msgErr("free", "the device buffer is variable %s of module %s: the module owns it, and closing the module frees it", b.sym, b.mod.Name())
+	}
 	first, _ := b.refs.close()
 	if !first {
 		return nil

@@ -42,11 +42,29 @@ func (m *module) Kernel(name string) (gpu.Kernel, error) {
 	return &kernel{m: m, entry: e, params: e.Params}, nil
 }
 
+// Global gives the module's .global or .const variable name as a buffer
+// of its size (cpuemu's Module.Global), mapping the module's variables on
+// the device if no launch has. The buffer holds the module while it is
+// used; after the module's Close it is closed too, and its Free refuses.
+func (m *module) Global(name string) (gpu.DeviceBuffer, error) {
+	op := "global " + name
+	if !m.refs.acquire() {
+		return nil, closedErr(op, "module "+m.Name()+" is closed")
+	}
+	defer m.launchDone()
+	p, n, err := m.cm.Global(m.d.mem, name)
+	if err != nil {
+		return nil, opErr(op, err)
+	}
+	return &deviceBuffer{d: m.d, ptr: p, size: n, mod: m, sym: name}, nil
+}
+
 // Close closes the module. Its kernels keep the Go objects alive, but
-// further launches of them, and Kernel, return an error wrapping
-// gpu.ErrClosed. Launches already queued run to completion; the module's
-// device storage (its .global variables) is freed when the last of them
-// has finished, or at once when none is pending. Close is idempotent.
+// further launches of them, Kernel, Global and uses of the buffers Global
+// gave return an error wrapping gpu.ErrClosed. Launches and copies already
+// queued run to completion; the module's device storage (its .global and
+// .const variables) is freed when the last of them has finished, or at
+// once when none is pending. Close is idempotent.
 func (m *module) Close() error {
 	first, idle := m.refs.close()
 	if !first {
@@ -59,7 +77,8 @@ func (m *module) Close() error {
 	return nil
 }
 
-// launchDone drops a pending launch's hold on the module.
+// launchDone drops a hold on the module: a pending launch's, or a use of
+// one of its variables.
 func (m *module) launchDone() {
 	if m.refs.release() {
 		m.d.mem.ReleaseModule(m.cm)
@@ -79,6 +98,20 @@ func (k *kernel) Params() []gpu.Param {
 	return append([]gpu.Param(nil), k.params...)
 }
 
+// MaxCooperativeBlocks is cpuemu's Module.CooperativeBlocks: the emulated
+// device's SMs (cpuemu.DeviceSMs) times the blocks of that shape one holds.
+func (k *kernel) MaxCooperativeBlocks(block gpu.Dim3, sharedBytes int) (int, error) {
+	op := "cooperative blocks of " + k.entry.Name
+	if sharedBytes < 0 {
+		return 0, msgErr(op, "negative dynamic shared memory size %d", sharedBytes)
+	}
+	n, err := k.m.cm.CooperativeBlocks(k.entry.Name, cpuemu.Dim3{X: block.X, Y: block.Y, Z: block.Z}, sharedBytes)
+	if err != nil {
+		return 0, opErr(op, err)
+	}
+	return n, nil
+}
+
 // config turns a launch shape into cpuemu's, with the device's options,
 // checking it as cpuemu will, so that a bad shape is an error of the call
 // rather than of the queued work.
@@ -88,6 +121,7 @@ func (k *kernel) config(cfg gpu.LaunchConfig) (cpuemu.LaunchConfig, error) {
 		Grid:        cpuemu.Dim3{X: cfg.Grid.X, Y: cfg.Grid.Y, Z: cfg.Grid.Z},
 		Block:       cpuemu.Dim3{X: cfg.Block.X, Y: cfg.Block.Y, Z: cfg.Block.Z},
 		SharedBytes: cfg.SharedBytes,
+		Cooperative: cfg.Cooperative,
 		Scheduler:   d.sched,
 		Seed:        d.seed,
 		Check:       d.check,

@@ -180,10 +180,10 @@ func (s *stream) CopyHtoD(dst gpu.DeviceBuffer, dstOff int, src gpu.HostBuffer, 
 	}
 	hb, err := s.hostBuf(op, src)
 	if err != nil {
-		db.refs.release()
+		db.drop()
 		return err
 	}
-	free := func() { db.refs.release(); hb.refs.release() }
+	free := func() { db.drop(); hb.refs.release() }
 	if err := checkRange(op, "device buffer", dstOff, n, db.size); err != nil {
 		free()
 		return err
@@ -209,7 +209,7 @@ func (s *stream) CopyDtoH(dst gpu.HostBuffer, dstOff int, src gpu.DeviceBuffer, 
 		hb.refs.release()
 		return err
 	}
-	free := func() { db.refs.release(); hb.refs.release() }
+	free := func() { db.drop(); hb.refs.release() }
 	if err := checkRange(op, "host buffer", dstOff, n, len(hb.bytes)); err != nil {
 		free()
 		return err
@@ -231,12 +231,12 @@ func (s *stream) Memset(dst gpu.DeviceBuffer, off, n int, b byte) error {
 		return err
 	}
 	if err := checkRange(op, "device buffer", off, n, db.size); err != nil {
-		db.refs.release()
+		db.drop()
 		return err
 	}
 	return s.enqueue(op, task{
 		run:  func(error) error { return db.memset(op, off, n, b) },
-		free: func() { db.refs.release() },
+		free: db.drop,
 	})
 }
 
@@ -263,10 +263,10 @@ func (s *stream) Launch(k gpu.Kernel, cfg gpu.LaunchConfig, args ...any) error {
 	if err != nil {
 		return opErr(op, err)
 	}
-	var held []*refs
+	var held []func() // what free releases
 	free := func() {
-		for _, r := range held {
-			r.release()
+		for _, release := range held {
+			release()
 		}
 	}
 	values := make([]any, len(checked))
@@ -278,11 +278,11 @@ func (s *stream) Launch(k gpu.Kernel, cfg gpu.LaunchConfig, args ...any) error {
 				free()
 				return msgErr(op, "argument %d (%s): device buffer belongs to another device", i, a.Param.Name)
 			}
-			if !db.refs.acquire() {
+			if !db.hold() {
 				free()
-				return closedErr(op, fmt.Sprintf("argument %d (%s): device buffer was freed", i, a.Param.Name))
+				return closedErr(op, fmt.Sprintf("argument %d (%s): %s", i, a.Param.Name, db.gone()))
 			}
-			held = append(held, &db.refs)
+			held = append(held, db.drop)
 			values[i] = db.ptr
 		case a.Host != nil:
 			hb, ok := a.Host.(*hostBuffer)
@@ -294,7 +294,7 @@ func (s *stream) Launch(k gpu.Kernel, cfg gpu.LaunchConfig, args ...any) error {
 				free()
 				return closedErr(op, fmt.Sprintf("argument %d (%s): host buffer was freed", i, a.Param.Name))
 			}
-			held = append(held, &hb.refs)
+			held = append(held, func() { hb.refs.release() })
 			values[i] = hb.ptr
 		default:
 			values[i] = a.Value

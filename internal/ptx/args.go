@@ -105,18 +105,28 @@ func CheckArgs(kernel string, params []Param, args []Arg) error {
 //   - an integer takes an integer or bit parameter of its size (Go's int
 //     and uint: of any size its value fits);
 //   - a float takes a float or bit parameter of its size;
-//   - raw bytes take any parameter of their size.
+//   - raw bytes take any parameter of their size, and are all an array or
+//     vector parameter (a struct passed by value) takes: one value cannot
+//     say what its elements are.
 func CheckArg(kernel string, p Param, a Arg) error {
 	bad := func(format string, v ...any) error {
 		return &ArgError{Kernel: kernel, Msg: fmt.Sprintf("argument %d (%s .%s, %d bytes) ", p.Index, p.Name, p.Type, p.Size) + fmt.Sprintf(format, v...)}
 	}
 	isFloat := IsFloat(p.Type)
-	switch a.Kind {
-	case ArgBytes:
+	if a.Kind == ArgBytes {
 		if len(a.Bytes) != p.Size {
 			return bad("given %d bytes", len(a.Bytes))
 		}
 		return nil
+	}
+	if n := TypeSize(p.Type); n > 0 && p.Size > n {
+		what := a.desc()
+		if a.Kind == ArgInt || a.Kind == ArgUint {
+			what = fmt.Sprintf("%s %d", what, intValue(a))
+		}
+		return bad("is an array or a struct, given %s (pass its bytes)", what)
+	}
+	switch a.Kind {
 	case ArgPointer:
 		if p.Size != 8 {
 			return bad("given a 8-byte %s", a.desc())
@@ -130,9 +140,6 @@ func CheckArg(kernel string, p Param, a Arg) error {
 			return bad("is a float, given an integer %s", a.desc())
 		}
 		if a.Size == 0 {
-			if p.Size != 1 && p.Size != 2 && p.Size != 4 && p.Size != 8 {
-				return bad("is an array or a struct, given %s %d (pass its bytes)", a.desc(), intValue(a))
-			}
 			if !intFits(a, p.Size) {
 				return bad("given %s %d, which does not fit %d bits", a.desc(), intValue(a), 8*p.Size)
 			}

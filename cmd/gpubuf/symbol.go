@@ -1,0 +1,124 @@
+package main
+
+// Module variables on the command line: --symbol NAME=FILL sets a
+// __device__ or __constant__ variable before the launch, and --out
+// NAME=PATH writes one's final bytes.
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/gpubuf/gpubuf/cpuemu"
+)
+
+// symSpec is one --symbol NAME=FILL.
+type symSpec struct {
+	Text string // NAME=FILL, as given
+	Name string
+	// fill is the FILL as a buffer spec; its size is the variable's,
+	// set once the module says what it is (resolveSymbols).
+	fill argSpec
+}
+
+// parseSymbolSpec reads one --symbol value. It reads no file.
+func parseSymbolSpec(s string) (symSpec, error) {
+	name, fill, ok := strings.Cut(s, "=")
+	if !ok || !validName(name) || fill == "" {
+		return symSpec{}, fmt.Errorf("--symbol %q: want NAME=FILL, NAME a .global or .const variable of the module (its PTX name) and FILL zero, iota, rand=SEED or file=PATH", s)
+	}
+	sp := symSpec{Text: s, Name: name, fill: argSpec{Text: s, Kind: kindBuf, flag: "--symbol", what: "variable " + name + "'s"}}
+	if err := sp.fill.parseFill(fill); err != nil {
+		return symSpec{}, fmt.Errorf("--symbol %q: %v", s, err)
+	}
+	return sp, nil
+}
+
+// validName reports whether s can be a PTX identifier: a letter, _, $ or
+// % first, then letters, digits, _ and $.
+func validName(s string) bool {
+	for i, c := range s {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c == '_', c == '$':
+		case c == '%' && i == 0:
+		case c >= '0' && c <= '9' && i > 0:
+		default:
+			return false
+		}
+	}
+	return s != ""
+}
+
+// symbolNames lists the variables the command names, each once: those of
+// --symbol, then those of --out, in order.
+func (o *launchOpts) symbolNames() []string {
+	var names []string
+	seen := map[string]bool{}
+	add := func(n string) {
+		if n != "" && !seen[n] {
+			seen[n] = true
+			names = append(names, n)
+		}
+	}
+	for _, sp := range o.syms {
+		add(sp.Name)
+	}
+	for _, out := range o.outs {
+		add(out.Sym)
+	}
+	return names
+}
+
+// resolveSymbols asks global for every variable the command names, which
+// gives its size or why it is not a variable of the module, sizes each
+// --symbol fill to its variable and reads its file.
+func (o *launchOpts) resolveSymbols(global func(name string) (int, error)) error {
+	for i := range o.syms {
+		sp := &o.syms[i]
+		n, err := global(sp.Name)
+		if err != nil {
+			return fmt.Errorf("--symbol %q: %v", sp.Text, err)
+		}
+		sp.fill.Bytes = n
+		if err := sp.fill.load(); err != nil {
+			return err
+		}
+	}
+	for _, out := range o.outs {
+		if out.Sym == "" {
+			continue
+		}
+		if _, err := global(out.Sym); err != nil {
+			return fmt.Errorf("%s: %v", out.flagText(), err)
+		}
+	}
+	return nil
+}
+
+// emuSymbols maps the command's variables on dev, writes the --symbol
+// fills, and gives each variable's address.
+func (o *launchOpts) emuSymbols(m *cpuemu.Module, dev *cpuemu.Device) (map[string]cpuemu.DevicePtr, error) {
+	ptrs := map[string]cpuemu.DevicePtr{}
+	for _, name := range o.symbolNames() {
+		p, _, err := m.Global(dev, name)
+		if err != nil {
+			return nil, err
+		}
+		ptrs[name] = p
+	}
+	for _, sp := range o.syms {
+		if err := dev.Write(ptrs[sp.Name], sp.fill.contents()); err != nil {
+			return nil, fmt.Errorf("--symbol %q: %v", sp.Text, err)
+		}
+	}
+	return ptrs, nil
+}
+
+// readSymbol reads back a variable of the emulated device.
+func readSymbol(m *cpuemu.Module, dev *cpuemu.Device, ptrs map[string]cpuemu.DevicePtr, name string) ([]byte, error) {
+	_, n, err := m.Global(dev, name)
+	if err != nil {
+		return nil, err
+	}
+	b := make([]byte, n)
+	return b, dev.Read(b, ptrs[name])
+}

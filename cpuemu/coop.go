@@ -1,0 +1,149 @@
+package cpuemu
+
+import "fmt"
+
+// Cooperative launches: the grid's blocks are all resident at once and
+// take turns, so that they can wait for each other at a grid-wide
+// barrier (cooperative_groups::this_grid().sync(), which spins on an
+// arrival word of the driver's grid workspace).
+
+// The emulated device's size, which bounds a cooperative grid: DeviceSMs
+// multiprocessors (as %nsmid says), each holding at most MaxBlocksPerSM
+// blocks, MaxWarpsPerSM warps and SharedBytesPerSM bytes of shared memory
+// at once, of which each block takes ReservedSharedPerBlock besides its
+// own, as an sm_90 (H100 SXM) does. Registers do not limit it: the
+// emulator has no register file to share.
+const (
+	DeviceSMs              = 132
+	MaxBlocksPerSM         = 32
+	MaxWarpsPerSM          = 64
+	SharedBytesPerSM       = 228 << 10
+	ReservedSharedPerBlock = 1 << 10
+)
+
+// gridWorkspaceBytes is the size of the grid workspace of a cooperative
+// launch: cooperative_groups' grid_workspace, a size word and the
+// barrier's arrival word.
+const gridWorkspaceBytes = 8
+
+// maxCooperativeStateBytes bounds what the emulator holds for the
+// resident blocks of one cooperative launch: their registers, local
+// memory, call frames and shared memory, which a launch of blocks one
+// after another holds for one block only.
+const maxCooperativeStateBytes = 1 << 30
+
+// CooperativeBlocks is the most blocks a cooperative launch of kernel may
+// have with blocks of the given shape and sharedBytes of dynamic shared
+// memory each: DeviceSMs times the blocks one SM holds at once, as
+// cudaOccupancyMaxActiveBlocksPerMultiprocessor counts them (registers
+// aside) times the SM count. It is 0 when not one block fits an SM.
+func (m *Module) CooperativeBlocks(kernel string, block Dim3, sharedBytes int) (int, error) {
+	p, err := m.program(kernel)
+	if err != nil {
+		return 0, err
+	}
+	return cooperativeBlocks(p, block, sharedBytes), nil
+}
+
+// blocksPerSM is how many blocks of the shape one SM holds at once.
+func blocksPerSM(p *program, block Dim3, sharedBytes int) int {
+	warps := int((block.Count() + 31) / 32)
+	if warps == 0 {
+		return 0
+	}
+	n := min(MaxBlocksPerSM, MaxWarpsPerSM/warps)
+	shared := p.sharedDyn + sharedBytes + ReservedSharedPerBlock
+	return min(n, SharedBytesPerSM/shared)
+}
+
+func cooperativeBlocks(p *program, block Dim3, sharedBytes int) int {
+	return DeviceSMs * blocksPerSM(p, block, sharedBytes)
+}
+
+// checkCooperative refuses a cooperative grid that the emulated device
+// cannot hold at once, or whose resident blocks the emulator cannot hold.
+func checkCooperative(kernel string, p *program, cfg *LaunchConfig) error {
+	per := blocksPerSM(p, cfg.Block, cfg.SharedBytes)
+	if n := cfg.Grid.Count(); n > int64(DeviceSMs*per) {
+		return &LimitError{Kernel: kernel, Value: n, Max: int64(DeviceSMs * per),
+			Limit: fmt.Sprintf("blocks in a cooperative grid, all resident at once (the emulated device holds %d SMs × %d blocks of %d threads and %d shared bytes)",
+				DeviceSMs, per, cfg.Block.Count(), p.sharedDyn+cfg.SharedBytes)}
+	}
+	nw := (cfg.Block.Count() + 31) / 32
+	perBlock := nw*32*(int64(p.nslots)*8+int64(p.localSize)+int64(p.paramFSize)) + int64(p.sharedDyn+cfg.SharedBytes)
+	if total := perBlock * cfg.Grid.Count(); total > maxCooperativeStateBytes {
+		return &LimitError{Kernel: kernel, Limit: "bytes of emulator state for the resident blocks of a cooperative grid (registers, local and shared memory)", Value: total, Max: maxCooperativeStateBytes}
+	}
+	return nil
+}
+
+// runCooperative runs every block of the grid at once: each takes a turn
+// in a round (a quantum of ops per warp: about as many as a spinning lane
+// needs to see that it spins), in linear order, the reverse under the
+// adversarial scheduler and a shuffle under the random one, until all
+// have ended. A block that cannot move is deadlocked, whatever the others
+// do: nothing outside a block completes its barriers and collectives.
+func (l *launch) runCooperative() {
+	g := l.cfg.Grid
+	ctas := make([]*cta, 0, g.Count())
+	for z := uint32(0); z < g.Z; z++ {
+		for y := uint32(0); y < g.Y; y++ {
+			for x := uint32(0); x < g.X; x++ {
+				c := l.newCTA(Dim3{x, y, z})
+				if l.chk != nil {
+					c.chk = l.chk.newCTACheck(c)
+				}
+				ctas = append(ctas, c)
+			}
+		}
+	}
+	order := make([]*cta, len(ctas))
+	for {
+		l.checkClock()
+		copy(order, ctas)
+		switch l.cfg.Scheduler {
+		case Random:
+			l.rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+		case Adversarial:
+			for i := range order {
+				order[i] = ctas[len(ctas)-1-i]
+			}
+		}
+		alive := false
+		for _, c := range order {
+			if c == nil {
+				continue
+			}
+			l.enterCTA(c)
+			progress, live := c.round()
+			if !live {
+				if l.chk != nil {
+					l.chk.endCTA(c)
+				}
+				ctas[c.linear()] = nil // its memory can go
+				continue
+			}
+			alive = true
+			if !progress {
+				l.fail(c.deadlock())
+			}
+		}
+		if !alive {
+			return
+		}
+	}
+}
+
+// enterCTA gives block c the turn: the checker takes up its state.
+func (l *launch) enterCTA(c *cta) {
+	l.curCTA = c
+	if l.chk != nil {
+		l.chk.enter(c)
+	}
+}
+
+// linear is the block's index in the grid, x fastest.
+func (c *cta) linear() int {
+	g := c.l.cfg.Grid
+	return int(c.id.X) + int(c.id.Y)*int(g.X) + int(c.id.Z)*int(g.X)*int(g.Y)
+}
