@@ -871,3 +871,60 @@ func f16Bits(v float64) uint16 {
 	frac := (v/math.Ldexp(1, e) - 1) * 1024
 	return sign | uint16(e+15)<<10 | uint16(frac)
 }
+
+// TestArrayOperands: an array element as an operand (PTX ISA "Arrays as
+// operands"): in ld and st it is the element, in mov its address. Each
+// index counts elements of its dimension; a register index is scaled too.
+func TestArrayOperands(t *testing.T) {
+	src := ptIO("arr", `
+.const .align 8 .b16 cp[4] = {10, 20, 30, 40};
+.global .align 4 .u32 g2[2][3] = {{1, 2, 3}, {4, 5, 6}};
+`, `
+	{
+	.reg .b16 %h<4>;
+	.reg .s32 %s<4>;
+	ld.const.b16 %h1, cp[3];              // 40
+	cvt.u32.u16 %r1, %h1;
+	and.b32 %r2, %r0, 1;                  // 0 or 1
+	ld.global.u32 %r3, g2[%r2][2];        // 3 or 6
+	mov.u64 %rd3, g2[1][1];
+	mov.u64 %rd4, g2;
+	sub.u64 %rd5, %rd3, %rd4;             // 16
+	cvt.u32.u64 %r4, %rd5;
+	mov.s32 %s1, -1;
+	ld.global.u32 %r5, g2[1][%s1+1];      // g2[1][0] = 4
+	add.u32 %r6, %r1, %r3;
+	add.u32 %r6, %r6, %r4;
+	add.u32 %r6, %r6, %r5;
+	st.global.u32 [%rd2], %r6;
+	}`)
+	ptRunIO(t, src, "arr", 32, func(l uint32) uint32 { return 40 + 3 + 3*(l&1) + 16 + 4 })
+
+	for _, c := range []struct{ decl, body, want string }{
+		{"", "ld.global.u32 %r1, %rd1[0];", "%rd1 is a register, not an array"},
+		{".global .u32 g[4];", "ld.global.u32 %r1, g[0][1];", "g has 1 dimensions; 2 indices given"},
+		{".global .u32 s;", "ld.global.u32 %r1, s[0];", "s has 0 dimensions; 1 indices given"},
+		{".global .u32 g[4];", "ld.global.u32 %r1, g[%p1];", "the index %p1 is not a 32- or 64-bit integer register"},
+		{".global .u32 g[4];", "mov.u16 %rs1, g[1];", "an element's address is an integer of 32 or 64 bits"},
+		{".global .u32 g[4];", "ld.shared.u32 %r1, g[1];", "g is a .global variable, accessed as .shared"},
+	} {
+		src := ptHeader + c.decl + `
+.visible .entry k(.param .u64 p)
+{
+	.reg .pred %p<2>;
+	.reg .b16 %rs<2>;
+	.reg .b32 %r<2>;
+	.reg .b64 %rd<2>;
+	` + c.body + `
+	ret;
+}
+`
+		m, err := cpuemu.Load("arr", []byte(src))
+		if err != nil {
+			t.Fatalf("%s: %v", c.body, err)
+		}
+		if _, err := m.Kernel("k"); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v; want %q", c.body, err, c.want)
+		}
+	}
+}

@@ -126,7 +126,8 @@ type varInfo struct {
 	size  int
 	align int
 	rel   reloc
-	err   error // a module variable that cannot be used (an .extern without a definition, a .texref)
+	err   error    // a module variable that cannot be used (an .extern without a definition, a .texref)
+	decl  *ptx.Var // the declaration: its element type and dimensions index it (a[i])
 }
 
 type regInfo struct {
@@ -232,7 +233,7 @@ func place(v *ptx.Var, sp space, top *int, rel reloc) varInfo {
 		al = max(v.ElemSize(), 1)
 	}
 	*top = alignUp(*top, al)
-	vi := varInfo{space: sp, addr: uint64(*top), size: v.Size(), align: al, rel: rel}
+	vi := varInfo{space: sp, addr: uint64(*top), size: v.Size(), align: al, rel: rel, decl: v}
 	*top += vi.size
 	return vi
 }
@@ -268,7 +269,7 @@ func (lw *lowerer) function() error {
 		}
 		for i, pd := range f.Params {
 			p := ps[i]
-			fv[pd.Name] = varInfo{space: spParam, addr: uint64(p.Offset), size: p.Size, align: p.Align}
+			fv[pd.Name] = varInfo{space: spParam, addr: uint64(p.Offset), size: p.Size, align: p.Align, decl: pd}
 		}
 		fn.params, fn.paramSize = ps, size
 	} else {
@@ -458,7 +459,7 @@ func (lw *lowerer) decl(v *ptx.Var) error {
 		}
 	case "shared":
 		if v.Extern && v.ArrayLen() < 0 {
-			lw.vars[len(lw.vars)-1][v.Name] = varInfo{space: spShared, align: 16, rel: relDynShared}
+			lw.vars[len(lw.vars)-1][v.Name] = varInfo{space: spShared, align: 16, rel: relDynShared, decl: v}
 			lw.f.dynAlign = max(lw.f.dynAlign, v.Align)
 			return nil
 		}
@@ -594,6 +595,12 @@ func (lw *lowerer) src(in *ptx.Instr, o ptx.Operand, t ptype) (int32, error) {
 		return 0, lw.unsupported(in, "a negated source (-"+o.Name+") here")
 	}
 	switch o.Kind {
+	case ptx.OpIndex: // an array element as a value is its address
+		if t.float() || t == tPred || t.size() < 4 {
+			return 0, lw.errAt(in.Line, "%s: an element's address is an integer of 32 or 64 bits, not .%s", o.Name, t)
+		}
+		slot, _, err := lw.elementAddr(in, o)
+		return slot, err
 	case ptx.OpName:
 		_, isReg := lw.lookupReg(o.Name)
 		_, isSpecial := specialNames[o.Name]
@@ -780,7 +787,7 @@ func (m *Module) layoutModuleData() error {
 		case v.Space == "shared":
 			if v.Extern && v.ArrayLen() < 0 {
 				// The dynamic shared array: it starts after the static part.
-				m.modVars[v.Name] = varInfo{space: spShared, align: 16, rel: relDynShared}
+				m.modVars[v.Name] = varInfo{space: spShared, align: 16, rel: relDynShared, decl: v}
 				m.dynAlign = max(m.dynAlign, v.Align)
 				continue
 			}

@@ -409,7 +409,7 @@ func (lw *lowerer) lowerOp(in *ptx.Instr, ms *modSet, o *op) error {
 				return lw.errAt(in.Line, "pmevent takes an immediate")
 			}
 		} else {
-			if in.Args[0].Kind != ptx.OpAddr {
+			if !isAddress(in.Args[0]) {
 				return lw.errAt(in.Line, "%s needs an [address] operand", in.Op)
 			}
 			scratch := newOp(opNop, in.Line)
@@ -1145,7 +1145,7 @@ func (lw *lowerer) lowerLdSt(in *ptx.Instr, ms *modSet, o *op) error {
 	if o.code == opSt {
 		addr, val = in.Args[0], in.Args[1]
 	}
-	if addr.Kind != ptx.OpAddr {
+	if !isAddress(addr) {
 		return lw.errAt(in.Line, "%s needs an [address] operand", in.Op)
 	}
 	if err := lw.address(in, o, addr); err != nil {
@@ -1174,10 +1174,121 @@ func (lw *lowerer) lowerLdSt(in *ptx.Instr, ms *modSet, o *op) error {
 	return nil
 }
 
-// address lowers [base+off] into o.a[0] and o.off. A variable name resolves
-// to its address in its own space; when the instruction names no space the
-// variable's space is used.
+// isAddress reports whether a is a memory operand: [address], or an array
+// element a[i], which stands for [a + i*size].
+func isAddress(a ptx.Operand) bool { return a.Kind == ptx.OpAddr || a.Kind == ptx.OpIndex }
+
+// maxIndexStride bounds an index's stride, so that a register index is
+// scaled by a 32-bit multiply and a constant one cannot overflow.
+const maxIndexStride = 1 << 30
+
+// element resolves an array element a[i][j]... (PTX ISA "Arrays as
+// operands") to its array, the constant part of its byte offset and, when
+// an index is a register, a slot that holds the rest (noSlot otherwise).
+// Each index counts elements of its dimension: a[i] of .b16 a[4] is 2*i
+// bytes in, a[i] of .b32 a[4][3] is 12*i. A 32-bit register index is
+// zero-extended, or sign-extended when it is .s32.
+func (lw *lowerer) element(in *ptx.Instr, a ptx.Operand) (varInfo, int64, int32, error) {
+	v, ok := lw.lookupVar(a.Name)
+	if !ok {
+		if _, isReg := lw.lookupReg(a.Name); isReg {
+			return v, 0, noSlot, lw.errAt(in.Line, "%s is a register, not an array: index memory with [%s+offset]", a.Name, a.Name)
+		}
+		return v, 0, noSlot, lw.errAt(in.Line, "undefined name %s", a.Name)
+	}
+	if v.err != nil {
+		return v, 0, noSlot, lw.withLine(v.err, in)
+	}
+	d := v.decl
+	if d == nil || len(a.Elems) > len(d.Dims) {
+		return v, 0, noSlot, lw.errAt(in.Line, "%s has %d dimensions; %d indices given", a.Name, len(dimsOf(d)), len(a.Elems))
+	}
+	var off int64
+	idx := int32(noSlot)
+	for k, ix := range a.Elems {
+		stride := int64(d.ElemSize())
+		for _, n := range d.Dims[k+1:] {
+			stride *= int64(max(n, 0))
+			if stride > maxIndexStride {
+				return v, 0, noSlot, lw.errAt(in.Line, "%s: an element of more than %d bytes", a.Name, maxIndexStride)
+			}
+		}
+		c := ix.Imm
+		if ix.Kind == ptx.OpName {
+			c = ix.Off
+		}
+		if c > maxIndexStride || c < -maxIndexStride {
+			return v, 0, noSlot, lw.errAt(in.Line, "%s: index %d is out of range", a.Name, c)
+		}
+		off += c * stride
+		if ix.Kind != ptx.OpName {
+			continue
+		}
+		r, ok := lw.lookupReg(ix.Name)
+		if !ok || r.slot == noSlot || r.typ.float() || r.typ == tPred || r.typ.size() < 4 {
+			return v, 0, noSlot, lw.errAt(in.Line, "%s: the index %s is not a 32- or 64-bit integer register", a.Name, ix.Name)
+		}
+		term := newOp(opMulWide, in.Line)
+		term.typ = tU32
+		if r.typ == tS32 {
+			term.typ = tS32
+		}
+		if r.typ.size() == 8 {
+			term.code, term.typ = opMul, tU64
+		}
+		term.a[0], term.a[1] = r.slot, lw.constSlot(uint64(stride))
+		term.d[0] = lw.tempSlot()
+		lw.emit(term)
+		if idx == noSlot {
+			idx = term.d[0]
+			continue
+		}
+		sum := newOp(opAdd, in.Line)
+		sum.typ = tU64
+		sum.a[0], sum.a[1], sum.d[0] = idx, term.d[0], lw.tempSlot()
+		lw.emit(sum)
+		idx = sum.d[0]
+	}
+	return v, off, idx, nil
+}
+
+func dimsOf(d *ptx.Var) []int {
+	if d == nil {
+		return nil
+	}
+	return d.Dims
+}
+
+// elementAddr is the address of an array element in a slot: the
+// variable's address plus its offset, plus the register part if any.
+func (lw *lowerer) elementAddr(in *ptx.Instr, a ptx.Operand) (int32, varInfo, error) {
+	v, off, idx, err := lw.element(in, a)
+	if err != nil {
+		return 0, v, err
+	}
+	base := lw.varConst(v, off)
+	if idx == noSlot {
+		return base, v, nil
+	}
+	sum := newOp(opAdd, in.Line)
+	sum.typ = tU64
+	sum.a[0], sum.a[1], sum.d[0] = base, idx, lw.tempSlot()
+	lw.emit(sum)
+	return sum.d[0], v, nil
+}
+
+// address lowers [base+off], or an array element a[i], into o.a[0] and
+// o.off. A variable name resolves to its address in its own space; when
+// the instruction names no space the variable's space is used.
 func (lw *lowerer) address(in *ptx.Instr, o *op, a ptx.Operand) error {
+	if a.Kind == ptx.OpIndex {
+		slot, v, err := lw.elementAddr(in, a)
+		if err != nil {
+			return err
+		}
+		o.a[0], o.off = slot, 0
+		return lw.addressSpace(in, o, a.Name, v)
+	}
 	if len(a.Elems) > 0 {
 		return lw.unsupported(in, "a bracketed operand list (texture or surface access)")
 	}
@@ -1208,10 +1319,16 @@ func (lw *lowerer) address(in *ptx.Instr, o *op, a ptx.Operand) error {
 		return lw.withLine(v.err, in)
 	}
 	o.a[0] = lw.varConst(v, 0)
+	return lw.addressSpace(in, o, a.Name, v)
+}
+
+// addressSpace gives an access through variable v the variable's space
+// when the instruction names none, and refuses another one.
+func (lw *lowerer) addressSpace(in *ptx.Instr, o *op, name string, v varInfo) error {
 	if o.space == spGeneric {
 		o.space = v.space
 	} else if o.space != v.space && !(o.space == spParam && v.space == spParamF) {
-		return lw.errAt(in.Line, "%s is a .%s variable, accessed as .%s", a.Name, v.space, o.space)
+		return lw.errAt(in.Line, "%s is a .%s variable, accessed as .%s", name, v.space, o.space)
 	}
 	if o.space == spParam && v.space == spParamF {
 		o.space = spParamF
@@ -1277,7 +1394,7 @@ func (lw *lowerer) lowerAtom(in *ptx.Instr, ms *modSet, o *op) error {
 	if len(args) != want {
 		return lw.errAt(in.Line, "%s.%s takes %d operands after the destination", in.Op, in.Mods, want)
 	}
-	if args[0].Kind != ptx.OpAddr {
+	if !isAddress(args[0]) {
 		return lw.errAt(in.Line, "%s needs an [address] operand", in.Op)
 	}
 	if err := lw.address(in, o, args[0]); err != nil {

@@ -209,6 +209,11 @@ const (
 	OpList                     // (a, b, ...), in call
 	OpPair                     // a|b
 	OpSink                     // _
+	// OpIndex is an array element, a[i] or a[i][j] (PTX ISA "Arrays as
+	// operands"): Name is the array, Elems its indices, each an OpImm or
+	// an OpName register with an optional Off. It stands for the
+	// element in ld, st and atom, and for its address elsewhere.
+	OpIndex
 )
 
 // Operand is one operand of an instruction.

@@ -1054,6 +1054,9 @@ func (p *parser) operand(call bool, depth int) (Operand, error) {
 	case t.kind == tIdent && t.s != "WARP_SZ" && !strings.HasPrefix(t.s, "."):
 		p.next()
 		op := Operand{Kind: OpName, Name: t.s}
+		if depth == 0 && p.is("[") {
+			return p.indices(op)
+		}
 		var err error
 		op.Off, err = p.nameOffset()
 		return op, err
@@ -1061,6 +1064,44 @@ func (p *parser) operand(call bool, depth int) (Operand, error) {
 		return p.number()
 	}
 	return Operand{}, p.errf("expected an operand, found %s", p.describe())
+}
+
+// maxIndices bounds a[i][j]...: more dimensions than any declaration
+// holds are a syntax error rather than an unbounded list.
+const maxIndices = 8
+
+// indices reads the [i] after an array's name: each index is a constant
+// expression, a register, or a register plus or minus a constant.
+func (p *parser) indices(arr Operand) (Operand, error) {
+	arr.Kind = OpIndex
+	for p.accept("[") {
+		if len(arr.Elems) == maxIndices {
+			return arr, p.errf("more than %d indices on %s", maxIndices, arr.Name)
+		}
+		if err := p.count(1); err != nil {
+			return arr, err
+		}
+		var ix Operand
+		if t := p.peek(); t.kind == tIdent && t.s != "WARP_SZ" && !strings.HasPrefix(t.s, ".") {
+			p.next()
+			ix = Operand{Kind: OpName, Name: t.s}
+			var err error
+			if ix.Off, err = p.nameOffset(); err != nil {
+				return arr, err
+			}
+		} else {
+			n, err := p.intExpr()
+			if err != nil {
+				return arr, err
+			}
+			ix = Operand{Kind: OpImm, Imm: n}
+		}
+		if err := p.expect("]"); err != nil {
+			return arr, err
+		}
+		arr.Elems = append(arr.Elems, ix)
+	}
+	return arr, nil
 }
 
 // address reads the inside of [ ... ]: name, number, name+imm, name-imm, or

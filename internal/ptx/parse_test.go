@@ -376,6 +376,44 @@ func TestOperands(t *testing.T) {
 	expect("64-bit literal wraps", op(16, 1).Imm == -1)
 }
 
+// TestArrayIndices: an array element as an operand (PTX ISA "Arrays as
+// operands": ld.global.u32 s, a[0]; mov.u32 s, a[1]): the indices are
+// constant expressions or registers with an optional offset.
+func TestArrayIndices(t *testing.T) {
+	m := mustParse(t, `
+.entry k() {
+	ld.const.b16 %h1, tbl[3];
+	ld.global.u32 %r1, grid[%r2][N-1];
+	mov.u64 %rd1, grid[%rd2+1][2*2];
+}
+`)
+	var ins []*ptx.Instr
+	for _, s := range m.Funcs[0].Body {
+		if s.Kind == ptx.StmtInstr {
+			ins = append(ins, s.Instr)
+		}
+	}
+	a0, a1, a2 := ins[0].Args[1], ins[1].Args[1], ins[2].Args[1]
+	if a0.Kind != ptx.OpIndex || a0.Name != "tbl" || len(a0.Elems) != 1 || a0.Elems[0].Kind != ptx.OpImm || a0.Elems[0].Imm != 3 {
+		t.Errorf("tbl[3]: %+v", a0)
+	}
+	if a1.Kind != ptx.OpIndex || len(a1.Elems) != 2 || a1.Elems[0].Name != "%r2" {
+		t.Errorf("grid[%%r2][N-1]: %+v", a1)
+	}
+	if a2.Kind != ptx.OpIndex || a2.Elems[0].Name != "%rd2" || a2.Elems[0].Off != 1 || a2.Elems[1].Imm != 4 {
+		t.Errorf("grid[%%rd2+1][2*2]: %+v", a2)
+	}
+	for _, bad := range []string{
+		"ld.u32 %r1, a[1;",
+		"ld.u32 %r1, a[];",
+		"ld.u32 %r1, a[1][2][3][4][5][6][7][8][9];",
+	} {
+		if _, err := ptx.Parse([]byte(".entry k() {\n\t" + bad + "\n}\n")); err == nil {
+			t.Errorf("%s: parsed", bad)
+		}
+	}
+}
+
 // TestVmadMinus: vmad, and only vmad, takes a negated source register
 // (PTX ISA §9.7.18.1.3: vmad d, {-}a{.asel}, {-}b{.bsel}, {-}c); a '-'
 // before a number is the number's sign everywhere.
