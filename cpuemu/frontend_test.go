@@ -821,12 +821,14 @@ func TestIndirectCallTargets(t *testing.T) {
 }
 
 // TestCallShapes: a call's arguments and results must have their
-// parameters' sizes, and a .reg parameter is a scalar.
+// parameters' sizes, and a vector .reg parameter takes a vector.
 func TestCallShapes(t *testing.T) {
 	for _, c := range []struct{ decls, body, want string }{
 		{".func f(.param .b32 x) { ret; }", "{ .param .b64 a; st.param.b64 [a], 1; call.uni f, (a); }", "call argument 0 is 8 bytes; the parameter x is 4"},
 		{".func (.param .b64 r) f() { ret; }", "{ .param .b32 rv; call.uni (rv), f, (); }", "call result 0 is 4 bytes; the parameter r is 8"},
-		{".func f(.reg .v2 .b32 x) { ret; }", "call.uni f, (%r1);", "parameter x"},
+		{".func f(.reg .v2 .b32 x) { ret; }", "call.uni f, (%r1);", "the parameter x is a .v2 .b32 register; pass a vector register or a brace list of 2 elements"},
+		{".func f(.reg .v2 .b32 x) { ret; }", "call.uni f, ({%r1, %rd1});", "element %rd1 is 8 bytes; the parameter x's elements are 4"},
+		{".func (.reg .v2 .b32 r) f() { ret; }", "call.uni ({%r1, _}), f, ();", "a call result cannot be _"},
 	} {
 		m := ptLoad(t, "shapes", ptIO("k", c.decls, c.body))
 		if _, err := m.Kernel("k"); err == nil || !strings.Contains(err.Error(), c.want) {
@@ -927,4 +929,33 @@ func TestArrayOperands(t *testing.T) {
 			t.Errorf("%s: %v; want %q", c.body, err, c.want)
 		}
 	}
+}
+
+// TestVectorRegParams: a function's .reg parameters and results may be
+// vectors (.reg .v2 .u32 x); a call passes a vector register or a brace
+// list, and mov packs a whole vector register into a scalar and back.
+// The second call's results show the packing kept v.x in the low word.
+func TestVectorRegParams(t *testing.T) {
+	src := ptIO("vreg", `
+.func (.reg .v2 .u32 out) sum2(.reg .v2 .u32 in)
+{
+	.reg .u32 s;
+	add.u32 s, in.x, in.y;
+	mov.v2.u32 out, {s, in.x};
+	ret;
+}
+`, `
+	{
+	.reg .v2 .u32 v, w;
+	.reg .b64 packed;
+	add.u32 %r1, %r9, 1;
+	add.u32 %r2, %r9, 2;
+	call (v), sum2, ({%r1, %r2});         // v = {2in+3, in+1}
+	mov.b64 packed, v;                    // v.x low, v.y high
+	mov.b64 w, packed;
+	call ({%r3, %r4}), sum2, (w);         // {3in+4, 2in+3}: w.x is v.x
+	mad.lo.u32 %r5, %r4, 100, %r3;
+	st.global.u32 [%rd2], %r5;
+	}`)
+	ptRunIO(t, src, "vreg", 32, func(l uint32) uint32 { return (2*l+3)*100 + 3*l + 4 })
 }

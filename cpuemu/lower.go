@@ -370,11 +370,21 @@ func (lw *lowerer) formals(vars []*ptx.Var, fv map[string]varInfo) ([]argLoc, er
 			fv[pd.Name] = vi
 			out = append(out, argLoc{kind: locParamF, off: int32(vi.addr), size: vi.size})
 		case "reg":
-			if pd.Vec > 0 || pd.Range > 0 || len(pd.Dims) > 0 {
-				return nil, lw.unsupportedAt(pd.Line, fmt.Sprintf(".reg parameter %s that is a vector, a range or an array", pd.Name))
+			if pd.Range > 0 || len(pd.Dims) > 0 {
+				return nil, lw.unsupportedAt(pd.Line, fmt.Sprintf(".reg parameter %s that is a range or an array", pd.Name))
 			}
 			if err := lw.decl(pd); err != nil {
 				return nil, err
+			}
+			if pd.Vec > 0 {
+				// A vector passes as its elements, each a register: a
+				// call's vector argument expands the same way.
+				whole, _ := lw.lookupReg(pd.Name)
+				regs, _ := lw.vecRegs(pd.Name)
+				for _, r := range regs {
+					out = append(out, argLoc{kind: locSlot, off: r, size: whole.typ.size()})
+				}
+				continue
 			}
 			r, _ := lw.lookupReg(pd.Name)
 			out = append(out, argLoc{kind: locSlot, off: r.slot, size: r.typ.size()})

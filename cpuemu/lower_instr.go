@@ -519,6 +519,20 @@ func (lw *lowerer) vecOperands(v ptx.Operand, n int) ([]ptx.Operand, bool) {
 	return out, true
 }
 
+// wholeVec turns an operand that names a whole vector register into the
+// brace list of its elements; any other operand stays as it is.
+func (lw *lowerer) wholeVec(o ptx.Operand) ptx.Operand {
+	if o.Kind != ptx.OpName || o.Off != 0 || o.Neg || o.Minus {
+		return o
+	}
+	regs, ok := lw.vecRegs(o.Name)
+	if !ok {
+		return o
+	}
+	elems, _ := lw.vecOperands(o, len(regs))
+	return ptx.Operand{Kind: ptx.OpVec, Elems: elems}
+}
+
 // lowerVecMov lowers mov.v2/.v4: element-wise moves between vector
 // registers and brace lists. Every source is read before any destination
 // is written, so {a, b} <- {b, a} swaps.
@@ -575,9 +589,13 @@ func (lw *lowerer) lowerMov(in *ptx.Instr, ms *modSet, o *op) error {
 	if vec >= 0 {
 		return lw.lowerVecMov(in, o, t, 2<<vec)
 	}
-	d, a := in.Args[0], in.Args[1]
+	// A whole vector register packs or unpacks as the list of its
+	// elements: mov.b64 d, v is mov.b64 d, {v.x, v.y}.
+	d, a := lw.wholeVec(in.Args[0]), lw.wholeVec(in.Args[1])
 	o.typ = t
 	switch {
+	case d.Kind == ptx.OpVec && a.Kind == ptx.OpVec:
+		return lw.errAt(in.Line, "mov.%s between two vectors needs .v2 or .v4", t)
 	case d.Kind == ptx.OpVec: // mov.b64 {lo, hi}, a
 		if len(d.Elems) < 2 || len(d.Elems) > 4 || t.size()%len(d.Elems) != 0 {
 			return lw.errAt(in.Line, "cannot unpack .%s into %d parts", t, len(d.Elems))
@@ -1481,6 +1499,14 @@ func (lw *lowerer) lowerCall(in *ptx.Instr, ms *modSet, o *op) error {
 		return lw.errAt(in.Line, "call to %s passes %d arguments and %d results; it takes %d and %d", target.Name, len(params), len(rets), len(formalParams), len(formalRets))
 	}
 	for i, a := range params {
+		if f := formalParams[i]; f.Space == "reg" && f.Vec > 0 {
+			ls, err := lw.vecArgs(in, "argument", i, a, f, false)
+			if err != nil {
+				return err
+			}
+			fc.args = append(fc.args, ls...)
+			continue
+		}
 		l, err := lw.argSrc(in, a, formalParams[i])
 		if err != nil {
 			return err
@@ -1491,6 +1517,14 @@ func (lw *lowerer) lowerCall(in *ptx.Instr, ms *modSet, o *op) error {
 		fc.args = append(fc.args, l)
 	}
 	for i, r := range rets {
+		if f := formalRets[i]; f.Space == "reg" && f.Vec > 0 {
+			ls, err := lw.vecArgs(in, "result", i, r, f, true)
+			if err != nil {
+				return err
+			}
+			fc.rets = append(fc.rets, ls...)
+			continue
+		}
 		l, err := lw.argDst(in, r, formalRets[i])
 		if err != nil {
 			return err
@@ -1503,6 +1537,41 @@ func (lw *lowerer) lowerCall(in *ptx.Instr, ms *modSet, o *op) error {
 	fc.op = lw.emit(*o)
 	lw.f.fcalls = append(lw.f.fcalls, fc)
 	return nil
+}
+
+// vecArgs expands a call's argument or result for a vector .reg parameter
+// (.reg .v2 .u32 x) into its elements: a vector register or a brace list
+// of as many registers (or, for an argument, immediates) of the element's
+// size, which pass one by one as the callee's formals do (formals).
+func (lw *lowerer) vecArgs(in *ptx.Instr, what string, i int, a ptx.Operand, formal *ptx.Var, result bool) ([]argLoc, error) {
+	t, ok := regType(formal.Type)
+	elems, okv := lw.vecOperands(a, formal.Vec)
+	if !ok || !okv {
+		return nil, lw.errAt(in.Line, "call %s %d: the parameter %s is a .v%d .%s register; pass a vector register or a brace list of %d elements", what, i, formal.Name, formal.Vec, formal.Type, formal.Vec)
+	}
+	out := make([]argLoc, len(elems))
+	for k, e := range elems {
+		if e.Kind == ptx.OpName {
+			if r, ok := lw.lookupReg(e.Name); ok && r.slot != noSlot && r.typ.size() != t.size() {
+				return nil, lw.errAt(in.Line, "call %s %d: element %s is %d bytes; the parameter %s's elements are %d", what, i, e.Name, r.typ.size(), formal.Name, t.size())
+			}
+		}
+		var s int32
+		var err error
+		if result {
+			if e.Kind == ptx.OpSink {
+				return nil, lw.errAt(in.Line, "a call result cannot be _")
+			}
+			s, err = lw.dst(in, e)
+		} else {
+			s, err = lw.src(in, e, t)
+		}
+		if err != nil {
+			return nil, err
+		}
+		out[k] = argLoc{kind: locSlot, off: s, size: t.size()}
+	}
+	return out, nil
 }
 
 // argSize checks that a call's argument or result has the size of the
