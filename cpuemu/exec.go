@@ -493,6 +493,9 @@ func (w *warp) load(o *op, ex uint32) {
 	}
 	size := o.typ.size()
 	align := size * int(o.vec)
+	if o.sub2 > 1 { // the first half of a .v8 access checks the whole one's alignment
+		align *= int(o.sub2)
+	}
 	adversarial := w.c.l.cfg.Scheduler == Adversarial
 	for m := ex; m != 0; m &= m - 1 {
 		lane := bits.TrailingZeros32(m)
@@ -537,6 +540,9 @@ func (w *warp) store(o *op, ex uint32) {
 	}
 	size := o.typ.size()
 	align := size * int(o.vec)
+	if o.sub2 > 1 { // the first half of a .v8 access checks the whole one's alignment
+		align *= int(o.sub2)
+	}
 	for m := ex; m != 0; m &= m - 1 {
 		lane := bits.TrailingZeros32(m)
 		addr := r[o.a[0]+int32(lane)] + uint64(o.off)

@@ -423,3 +423,71 @@ func TestCallOperandChecks(t *testing.T) {
 		}
 	}
 }
+
+// TestV8Access: ld.global.v8 and st.global.v8 of 32-bit elements (PTX ISA
+// 8.8, sm_100) move 32 bytes, which must be 32-byte aligned; other forms
+// of .v8 are refused.
+func TestV8Access(t *testing.T) {
+	src := `.version 8.8
+.target sm_100
+.address_size 64
+.visible .entry k(.param .u64 in, .param .u64 out, .param .u64 skew)
+{
+	.reg .b32 %r<8>;
+	.reg .f32 %f<8>;
+	.reg .b64 %rd<8>;
+	ld.param.u64 %rd1, [in];
+	ld.param.u64 %rd2, [out];
+	ld.param.u64 %rd3, [skew];
+	add.u64 %rd1, %rd1, %rd3;
+	ld.global.v8.u32 {%r0, %r1, %r2, %r3, %r4, %r5, %r6, %r7}, [%rd1];
+	st.global.v8.b32 [%rd2], {%r7, %r6, %r5, %r4, %r3, %r2, %r1, %r0};
+	ret;
+}
+`
+	m := ptLoad(t, "v8", src)
+	d := cpuemu.NewDevice()
+	words := []uint32{10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21}
+	in := ptBuf(t, d, 48, ptBytes(words...))
+	out := ptBuf(t, d, 32, nil)
+	if _, err := m.Launch(d, "k", cpuemu.LaunchConfig{Grid: ptD1(1), Block: ptD1(1)}, in, out, uint64(0)); err != nil {
+		t.Fatal(err)
+	}
+	got := ptWords(ptRead(t, d, out, 32))
+	for i, g := range got {
+		if g != words[7-i] {
+			t.Errorf("out[%d] = %d, want %d", i, g, words[7-i])
+		}
+	}
+	// 16 bytes in: aligned for a .v4, not for a .v8.
+	_, err := m.Launch(d, "k", cpuemu.LaunchConfig{Grid: ptD1(1), Block: ptD1(1)}, in, out, uint64(16))
+	var fe *cpuemu.FaultError
+	if !errors.As(err, &fe) || fe.Kind != "misaligned" {
+		t.Errorf("a .v8 load 16 bytes into a buffer: %v; want a misaligned fault", err)
+	}
+	for _, c := range []struct{ header, body, want string }{
+		{".version 8.8\n.target sm_100\n", "ld.global.v8.u16 {%rs0, %rs1, %rs2, %rs3, %rs4, %rs5, %rs6, %rs7}, [%rd1];", ".v8 takes 32-bit elements"},
+		{".version 8.8\n.target sm_100\n", "ld.shared.v8.u32 {%r0, %r1, %r2, %r3, %r4, %r5, %r6, %r7}, [%rd1];", ".v8 accesses the .global space"},
+		{".version 8.7\n.target sm_100\n", "ld.global.v8.u32 {%r0, %r1, %r2, %r3, %r4, %r5, %r6, %r7}, [%rd1];", "ld.v8 requires PTX ISA 8.8"},
+		{".version 8.8\n.target sm_90\n", "st.global.v8.u32 [%rd1], {%r0, %r1, %r2, %r3, %r4, %r5, %r6, %r7};", "st.v8 requires sm_100"},
+		{".version 8.8\n.target sm_100\n", "ld.global.v8.u32 {%r0, %r1, %r2, %r3}, [%rd1];", "needs a vector of 8 registers"},
+	} {
+		src := c.header + `.address_size 64
+.visible .entry k(.param .u64 p)
+{
+	.reg .b16 %rs<8>;
+	.reg .b32 %r<8>;
+	.reg .b64 %rd<4>;
+	` + c.body + `
+	ret;
+}
+`
+		m, err := cpuemu.Load("v8", []byte(src))
+		if err != nil {
+			t.Fatalf("%s: %v", c.body, err)
+		}
+		if _, err := m.Kernel("k"); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v; want %q", c.body, err, c.want)
+		}
+	}
+}

@@ -1131,11 +1131,13 @@ func (lw *lowerer) lowerLdSt(in *ptx.Instr, ms *modSet, o *op) error {
 	for ms.takeOne(cacheOps...) >= 0 {
 	}
 	o.vec = 1
-	switch ms.takeOne("v2", "v4") {
+	switch ms.takeOne("v2", "v4", "v8") {
 	case 0:
 		o.vec = 2
 	case 1:
 		o.vec = 4
+	case 2:
+		o.vec = 8
 	}
 	t, err := lw.oneType(in, ms)
 	if err != nil {
@@ -1143,6 +1145,19 @@ func (lw *lowerer) lowerLdSt(in *ptx.Instr, ms *modSet, o *op) error {
 	}
 	if t == tPred || t == tB128 {
 		return lw.unsupported(in, "type")
+	}
+	if o.vec == 8 {
+		// PTX ISA 8.8: 256-bit accesses, .v8 of 32-bit elements, from
+		// sm_100, in the global space.
+		if t.size() != 4 || in.Op == "ldu" {
+			return lw.unsupported(in, ".v8 takes 32-bit elements (a 256-bit access)")
+		}
+		if o.space != spGlobal {
+			return lw.unsupported(in, ".v8 accesses the .global space")
+		}
+		if err := lw.require(in, 100, 88, in.Op+".v8"); err != nil {
+			return err
+		}
 	}
 	o.typ = t
 	// .L2::cache_hint takes a 64-bit cache policy after the operands: a
@@ -1176,18 +1191,32 @@ func (lw *lowerer) lowerLdSt(in *ptx.Instr, ms *modSet, o *op) error {
 			return lw.errAt(in.Line, "%s.v%d needs a vector of %d registers", in.Op, o.vec, o.vec)
 		}
 	}
+	var slots [8]int32
 	for i, e := range elems {
 		if o.code == opLd {
-			o.d[i], err = lw.dst(in, e)
+			slots[i], err = lw.dst(in, e)
 		} else if e.Kind == ptx.OpSink {
 			return lw.errAt(in.Line, "st stores every element: _ is for destinations")
 		} else {
-			o.d[i], err = lw.src(in, e, t)
+			slots[i], err = lw.src(in, e, t)
 		}
 		if err != nil {
 			return err
 		}
 	}
+	if o.vec <= 4 {
+		copy(o.d[:], slots[:o.vec])
+		lw.emit(*o)
+		return nil
+	}
+	// A .v8 access is two .v4 ones, 16 bytes apart; the first checks the
+	// alignment of all 32 (sub2). Its 32-bit destinations cannot be the
+	// 64-bit address register the second reads.
+	o.vec, o.sub2 = 4, 2
+	copy(o.d[:], slots[:4])
+	lw.emit(*o)
+	o.sub2, o.off = 0, o.off+16
+	copy(o.d[:], slots[4:])
 	lw.emit(*o)
 	return nil
 }
