@@ -200,12 +200,12 @@ func dotBytes(a, b, c uint32, aSigned, bSigned bool, n int, first uint) uint32 {
 	d := c
 	for i := uint(0); i < uint(n); i++ {
 		x := int64(a>>(w*i)) & (1<<w - 1)
-		if aSigned && x&(1<<(w-1)) != 0 {
-			x -= 1 << w
+		if aSigned {
+			x = sext(uint64(x), int(w))
 		}
 		y := int64(b>>(8*(first+i))) & 0xff
-		if bSigned && y&0x80 != 0 {
-			y -= 0x100
+		if bSigned {
+			y = sext(uint64(y), 8)
 		}
 		d += uint32(x * y)
 	}

@@ -187,13 +187,13 @@ func elemBits(t ptype) uint {
 // narrowValue reads one element of a conversion's source as a float64:
 // exactly for floats; for an integer, rounded to odd at 53 bits, which
 // rounds correctly to any narrow format after.
-func narrowValue(st ptype, x uint64, ftz bool) (float64, bool) {
+func narrowValue(st ptype, x uint64, ftz bool) float64 {
 	switch {
 	case st.narrow():
 		f, _ := st.halfFmt()
-		return f.toF64(x), true
+		return f.toF64(x)
 	case st.float():
-		return widenFloat(st, x, ftz), true
+		return widenFloat(st, x, ftz)
 	}
 	m, neg := aluIntSource(x, st.bits(), st.signed())
 	var v float64
@@ -210,7 +210,7 @@ func narrowValue(st ptype, x uint64, ftz bool) (float64, bool) {
 	if neg {
 		v = -v
 	}
-	return v, false
+	return v
 }
 
 // cvtNarrowElem converts one element where the source or the destination
@@ -222,7 +222,7 @@ func cvtNarrowElem(o *op, x uint64) uint64 {
 	dt, st := o.typ, o.typ2
 	r := rounding(o.sub)
 	ftz, sat := o.flags&fFtz != 0, o.flags&fSat != 0
-	v, isFloat := narrowValue(st, x, ftz)
+	v := narrowValue(st, x, ftz)
 	switch {
 	case dt.narrow():
 		f, _ := dt.halfFmt()
@@ -255,7 +255,6 @@ func cvtNarrowElem(o *op, x uint64) uint64 {
 		}
 		return bf64(v)
 	}
-	_ = isFloat
 	w := cvtFloatToInt(v, true, r, dt.bits(), dt.signed())
 	if sat && !dt.signed() && v < 0 {
 		w = 0
@@ -282,6 +281,13 @@ func cvtNarrow(o *op, a, b uint64) uint64 {
 	if o.typ2.narrow() {
 		n = max(n, uint(o.typ2.bits())/sw)
 	}
+	if n == 1 && !o.typ.narrow() {
+		// One element into an integer or a wide float: a signed result
+		// stays sign-extended to the register's width, as every cvt's
+		// does (PTX ISA §6.4.1, "Operand Size Exceeding Instruction-Type
+		// Size").
+		return cvtNarrowElem(o, a&smask)
+	}
 	var out uint64
 	for i := range n {
 		out |= (cvtNarrowElem(o, a>>(i*sw)&smask) & dmask) << (i * dw)
@@ -296,7 +302,7 @@ func cvtPack(o *op, a, b, c uint64) uint64 {
 	n := uint(o.sub)
 	signed := o.typ.signed()
 	sat := func(x uint64) uint64 {
-		v := int64(int32(x))
+		v := sext(x, 32)
 		lo, hi := int64(0), int64(1)<<n-1
 		if signed {
 			lo, hi = -(int64(1) << (n - 1)), int64(1)<<(n-1)-1

@@ -123,10 +123,6 @@ func partSelect(x uint32, signed bool, sel uint8) int64 {
 	return int64(x)
 }
 
-// wrapSigned is x's low n bits read as an n-bit two's complement value:
-// what a value held in an .sN variable of the pseudo-code keeps.
-func wrapSigned(x int64, n uint) int64 { return x << (64 - n) >> (64 - n) }
-
 // videoCompare is vset's compare(ta, tb, cmp) on two .s33 values.
 func videoCompare(cmp uint8, x, y int64) bool {
 	switch cmp {
@@ -169,7 +165,7 @@ func videoSaturate(tmp int64, sat, signed bool, dsel uint8) int64 {
 		}
 		tmp = min(max(tmp, lo), hi)
 	}
-	return wrapSigned(tmp, 33)
+	return sext(uint64(tmp), 33)
 }
 
 // videoMerge is optMerge: tmp's low byte or half-word put in place dsel
@@ -207,7 +203,7 @@ func video(v videoSpec, a, b, c uint32) uint32 {
 			n = min(n, 32)
 		}
 		if v.vop == vShl {
-			tmp = wrapSigned(ta<<n, 34) // the low 34 bits, as the ISA's .s34 result keeps
+			tmp = sext(uint64(ta<<n), 34) // the low 34 bits, as the ISA's .s34 result keeps
 		} else {
 			tmp = ta >> n
 		}

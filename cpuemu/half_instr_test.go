@@ -1,7 +1,10 @@
 package cpuemu_test
 
 import (
+	"strings"
 	"testing"
+
+	"github.com/gpubuf/gpubuf/cpuemu"
 )
 
 // Half-precision and fp8 instructions (PTX ISA §9.7.4, §9.7.8.21-22). The
@@ -134,6 +137,18 @@ var halfTests = []aluTest{
 	{name: "cvt.rni.s32.f16", body: "\tcvt.rni.s32.f16 %r10, %rs1;", cases: []aluCase{
 		{a: 0x4100, r10: 2}, {a: 0x4300, r10: 4}, {a: 0x7FFF, r10: 0}, // 2.5, 3.5, NaN
 	}},
+	// A signed result is sign-extended to the register's width (PTX ISA
+	// §6.4.1), as for the f32 sources: -1.0 (0xBC00) is all ones.
+	{name: "cvt.rni.s8.f16 into .b32", body: "\tcvt.rni.s8.f16 %r10, %rs1;\n\tcvt.rni.u8.f16 %r11, %rs1;", cases: []aluCase{
+		{a: 0xBC00, r10: 0xffffffff, r11: 0}, // u8 of -1 clamps to 0
+		{a: 0x5BF8, r10: 0x7f, r11: 0xff},    // 255: s8 clamps to 127
+	}},
+	{name: "cvt.rni.s16.f16 into .b32", body: "\tcvt.rni.s16.f16 %r10, %rs1;", cases: []aluCase{
+		{a: 0xBC00, r10: 0xffffffff},
+	}},
+	{name: "cvt.rzi.s32.f16 into .b64", body: "\tcvt.rzi.s32.f16 %rd13, %rs1;", cases: []aluCase{
+		{a: 0xBE00, rd13: ones64}, // -1.5 truncates to -1
+	}},
 	{name: "cvt.rn.bf16.f32", header: hdr80, body: "\tcvt.rn.bf16.f32 %rs3, %f1;" + toR10, cases: []aluCase{
 		{a: 0x3F808000, r10: 0x3F80}, // 1 + 2^-8: a tie, to even
 		{a: 0x3F80C000, r10: 0x3F81},
@@ -173,6 +188,34 @@ var halfTests = []aluTest{
 	{name: "cvt.pack.sat.s4.s32.b32", header: hdr80, body: "\tcvt.pack.sat.s4.s32.b32 %r10, %r1, %r2, %r3;", cases: []aluCase{
 		{a: 100, b: 0xFFFFFF00, c: 0x1, r10: 0x178}, // {7, -8} above c = 1: 1<<8 | 0x7<<4 | 0x8
 	}},
+}
+
+// TestHalfRegisterWidths: a packed half result needs a 32-bit register (a
+// 16-bit one would lose the high half); cvt lets a register be wider.
+func TestHalfRegisterWidths(t *testing.T) {
+	for _, c := range []struct{ body, want string }{
+		{"cvt.rn.f16x2.f32 %rs1, %f1, %f1;", "register %rs1 is .b16 (2 bytes); the instruction's type takes 4"},
+		{"cvt.rn.f16.f32 %r1, %f1;", ""},
+		{"cvt.f32.f16 %f1, %r1;", ""},
+	} {
+		src := hdr80 + `.visible .entry k(.param .u64 p)
+{
+	.reg .b16 %rs<2>;
+	.reg .b32 %r<2>;
+	.reg .f32 %f<2>;
+	` + c.body + `
+	ret;
+}
+`
+		m, err := cpuemu.Load("w", []byte(src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = m.Kernel("k")
+		if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
+			t.Errorf("%s: %v; want %q", c.body, err, c.want)
+		}
+	}
 }
 
 func TestHalfInstructions(t *testing.T) {

@@ -127,6 +127,8 @@ func TestExtendedIntegerTargets(t *testing.T) {
 		{"", "match.any.b32 %r1, %r2;", "match needs .sync"},
 		{".version 6.4\n.target sm_70\n", "vote.any.pred %p1, %p2;", "vote without .sync: PTX ISA 6.4 removed it for sm_70 and later (the module is 6.4); use vote.sync"},
 		{".version 7.0\n.target sm_75\n", "shfl.idx.b32 %r1, %r2, 0, 31;", "shfl without .sync: PTX ISA 6.4 removed it"},
+		{".version 6.0\n.target sm_20\n", "shfl.idx.b32 %r1, %r2, 0, 31;", "shfl requires sm_30"},
+		{".target sm_70\n", "vote.any.pred %p1, %p2;", "(the module is no .version)"},
 	} {
 		header := c.header
 		if header == "" {
@@ -489,5 +491,35 @@ func TestV8Access(t *testing.T) {
 		if _, err := m.Kernel("k"); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v; want %q", c.body, err, c.want)
 		}
+	}
+}
+
+// TestLegacyShflInactiveSource: a shfl without .sync that reads a lane not
+// executing it with the reader is reported as such (it has no membermask).
+func TestLegacyShflInactiveSource(t *testing.T) {
+	src := `.version 6.0
+.target sm_70
+.address_size 64
+.visible .entry k(.param .u64 out)
+{
+	.reg .pred %p<2>;
+	.reg .b32 %r<4>;
+	mov.u32 %r0, %tid.x;
+	setp.lt.u32 %p1, %r0, 4;
+	@!%p1 bra done;
+	shfl.idx.b32 %r1, %r0, 7, 31;  // lane 7 is not among lanes 0-3
+done:
+	ret;
+}
+`
+	m := ptLoad(t, "legacyshfl", src)
+	d := cpuemu.NewDevice()
+	res, err := m.Launch(d, "k", cpuemu.LaunchConfig{Grid: ptD1(1), Block: ptD1(32)}, ptBuf(t, d, 4, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dg := ptDiag(t, res, "shfl-invalid-source")
+	if !strings.Contains(dg.Msg, "lane 0 reads lane 7, which has exited or is not executing this shfl with it (lanes 0x0000000f execute it)") {
+		t.Errorf("%s", dg)
 	}
 }

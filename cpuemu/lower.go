@@ -596,6 +596,33 @@ func (lw *lowerer) varConst(v varInfo, off int64) int32 {
 	return lw.relConst(v.addr+uint64(off), v.rel)
 }
 
+// regFits checks a register operand's width against the want bytes of the
+// instruction's type: exactly, or at least that many where the ISA lets
+// the register be wider (ld, st and cvt: §6.4.1, "Operand Size Exceeding
+// Instruction-Type Size"). A narrower register would lose bits. Other
+// operands (immediates, names that are not registers) pass.
+func (lw *lowerer) regFits(in *ptx.Instr, x ptx.Operand, want int, wider bool) error {
+	if x.Kind == ptx.OpPair || x.Kind == ptx.OpVec {
+		for _, e := range x.Elems {
+			if err := lw.regFits(in, e, want, wider); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if x.Kind != ptx.OpName {
+		return nil
+	}
+	r, ok := lw.lookupReg(x.Name)
+	if !ok || r.slot == noSlot || r.typ == tPred {
+		return nil
+	}
+	if got := r.typ.size(); got < want || got > want && !wider {
+		return lw.unsupported(in, fmt.Sprintf("register %s is .%s (%d bytes); the instruction's type takes %d", x.Name, r.typ, got, want))
+	}
+	return nil
+}
+
 // src resolves a source operand of type t to a slot.
 func (lw *lowerer) src(in *ptx.Instr, o ptx.Operand, t ptype) (int32, error) {
 	if o.Neg {
@@ -895,3 +922,41 @@ const maxModuleData = 64 << 20
 // and special registers), which keeps a warp's register file at most
 // maxSlots*256 bytes.
 const maxSlots = 1 << 15
+
+// smOf reads the sm_NN of a .target list ("sm_90a" counts as 90), 0 when
+// there is none.
+func smOf(targets []string) int {
+	for _, t := range targets {
+		if n, ok := strings.CutPrefix(t, "sm_"); ok {
+			n = strings.TrimRight(n, "abf")
+			if v, err := strconv.Atoi(n); err == nil {
+				return v
+			}
+		}
+	}
+	return 0
+}
+
+// versionOf reads .version M.N as 10*M + N, 0 when absent or odd.
+func versionOf(v string) int {
+	maj, min, ok := strings.Cut(v, ".")
+	a, err1 := strconv.Atoi(maj)
+	b, err2 := strconv.Atoi(min)
+	if !ok || err1 != nil || err2 != nil || b > 9 {
+		return 0
+	}
+	return 10*a + b
+}
+
+// require refuses a form that needs a newer target or PTX version than
+// the module declares (ptxas refuses it too); a module without .target or
+// .version is not checked.
+func (lw *lowerer) require(in *ptx.Instr, sm, version int, what string) error {
+	if s := lw.m.sm; sm > 0 && s > 0 && s < sm {
+		return lw.unsupported(in, fmt.Sprintf("%s requires sm_%d; the module targets sm_%d", what, sm, s))
+	}
+	if v := lw.m.ptxVersion; version > 0 && v > 0 && v < version {
+		return lw.unsupported(in, fmt.Sprintf("%s requires PTX ISA %d.%d; the module is %d.%d", what, version/10, version%10, v/10, v%10))
+	}
+	return nil
+}

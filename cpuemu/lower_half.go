@@ -2,8 +2,6 @@ package cpuemu
 
 import (
 	"fmt"
-	"strconv"
-	"strings"
 
 	"github.com/gpubuf/gpubuf/internal/ptx"
 )
@@ -18,44 +16,6 @@ import (
 var halfOps = map[string]bool{
 	"add": true, "sub": true, "mul": true, "fma": true, "neg": true, "abs": true, "min": true, "max": true,
 	"ex2": true, "tanh": true, "setp": true, "set": true, "cvt": true, "mov": true,
-}
-
-// smOf reads the sm_NN of a .target list ("sm_90a" counts as 90), 0 when
-// there is none.
-func smOf(targets []string) int {
-	for _, t := range targets {
-		if n, ok := strings.CutPrefix(t, "sm_"); ok {
-			n = strings.TrimRight(n, "abf")
-			if v, err := strconv.Atoi(n); err == nil {
-				return v
-			}
-		}
-	}
-	return 0
-}
-
-// versionOf reads .version M.N as 10*M + N, 0 when absent or odd.
-func versionOf(v string) int {
-	maj, min, ok := strings.Cut(v, ".")
-	a, err1 := strconv.Atoi(maj)
-	b, err2 := strconv.Atoi(min)
-	if !ok || err1 != nil || err2 != nil || b > 9 {
-		return 0
-	}
-	return 10*a + b
-}
-
-// require refuses a form that needs a newer target or PTX version than
-// the module declares (ptxas refuses it too); a module without .target or
-// .version is not checked.
-func (lw *lowerer) require(in *ptx.Instr, sm, version int, what string) error {
-	if s := lw.m.sm; sm > 0 && s > 0 && s < sm {
-		return lw.unsupported(in, fmt.Sprintf("%s requires sm_%d; the module targets sm_%d", what, sm, s))
-	}
-	if v := lw.m.ptxVersion; version > 0 && v > 0 && v < version {
-		return lw.unsupported(in, fmt.Sprintf("%s requires PTX ISA %d.%d; the module is %d.%d", what, version/10, version%10, v/10, v%10))
-	}
-	return nil
 }
 
 // lowerHalf lowers add, sub, mul, fma, neg, abs, min, max, ex2 and tanh on
@@ -162,6 +122,11 @@ func (lw *lowerer) lowerHalf(in *ptx.Instr, ms *modSet, o *op) error {
 			o.flags |= f
 		}
 	}
+	for _, x := range in.Args {
+		if err := lw.regFits(in, x, t.size(), false); err != nil {
+			return err
+		}
+	}
 	return lw.dstSrcs(in, o, t, n)
 }
 
@@ -202,7 +167,7 @@ func (lw *lowerer) lowerHalfCmp(in *ptx.Instr, ms *modSet, o *op, cmp uint8, bop
 		case dt.kind() == kH || dt.kind() == kBF:
 			okDst = dt.size() == 2
 		default:
-			okDst = dt == tU16 || dt == tS16 || dt == tU32 || dt == tS32 || dt == tF32
+			okDst = dt == tU16 || dt == tS16 || dt == tU32 || dt == tS32
 		}
 		if !okDst || !st.narrow() && !dt.narrow() {
 			return lw.unsupported(in, fmt.Sprintf("set.%s.%s", dt, st))
@@ -211,8 +176,13 @@ func (lw *lowerer) lowerHalfCmp(in *ptx.Instr, ms *modSet, o *op, cmp uint8, bop
 	} else if !st.narrow() {
 		return lw.unsupported(in, "setp of ."+st.String())
 	}
+	if bad := cmpFits(st, cmp); bad != "" {
+		return lw.unsupported(in, bad)
+	}
 	if ftz {
-		if st.kind() != kH && st != tF32 {
+		// .ftz is on the .f16 forms (and an f32 source compared into an
+		// .f16 destination); the .bf16 ones have none.
+		if st.kind() != kH && st != tF32 || dt.kind() == kBF {
 			return lw.unsupported(in, ".ftz on "+name)
 		}
 		o.flags |= fFtz
@@ -232,6 +202,16 @@ func (lw *lowerer) lowerHalfCmp(in *ptx.Instr, ms *modSet, o *op, cmp uint8, bop
 	}
 	if err := lw.nargs(in, want); err != nil {
 		return err
+	}
+	for i := 1; i < 3; i++ {
+		if err := lw.regFits(in, in.Args[i], st.size(), false); err != nil {
+			return err
+		}
+	}
+	if in.Op == "set" {
+		if err := lw.regFits(in, in.Args[0], dt.size(), false); err != nil {
+			return err
+		}
 	}
 	var err error
 	d := in.Args[0]
@@ -375,8 +355,17 @@ func (lw *lowerer) lowerCvtNarrow(in *ptx.Instr, ms *modSet, o *op) error {
 	if o.flags&fFtz != 0 && dt != tF32 && st != tF32 {
 		return lw.unsupported(in, ".ftz applies to conversions from or to .f32")
 	}
-	if o.flags&fSat != 0 && (isF8(dt) || isPair(dt)) {
-		return lw.unsupported(in, ".sat on "+name)
+	// .ftz and .sat belong to the scalar form cvt{.rnd}{.ftz}{.sat}; the
+	// .relu, .satfinite, pair and fp8 forms have neither.
+	if special := relu || satfinite || isPair(dt) || isF8(dt) || isF8(st); special && o.flags&(fFtz|fSat) != 0 {
+		q := ".ftz"
+		if o.flags&fSat != 0 {
+			q = ".sat"
+		}
+		return lw.unsupported(in, q+" on "+name+" with .relu, .satfinite or a pair")
+	}
+	if o.flags&fFtz != 0 && dt == tF32 && st == tBF16 {
+		sm, ver = 90, 78 // cvt.ftz.f32.bf16 came after the plain form
 	}
 	if relu {
 		o.flags |= fRelu
@@ -389,6 +378,15 @@ func (lw *lowerer) lowerCvtNarrow(in *ptx.Instr, ms *modSet, o *op) error {
 	}
 	if err := lw.nargs(in, n); err != nil {
 		return err
+	}
+	for i, x := range in.Args {
+		size := dt.size()
+		if i > 0 {
+			size = st.size()
+		}
+		if err := lw.regFits(in, x, size, true); err != nil {
+			return err
+		}
 	}
 	var err error
 	if o.d[0], err = lw.dst(in, in.Args[0]); err != nil {

@@ -51,6 +51,16 @@ func (ms *modSet) take(m string) bool {
 	return false
 }
 
+// has reports whether modifier m is present, without consuming it.
+func (ms *modSet) has(m string) bool {
+	for i, o := range ms.other {
+		if o == m && !ms.used[i] {
+			return true
+		}
+	}
+	return false
+}
+
 // takeOne consumes the first present modifier of the list, returning its index or -1.
 func (ms *modSet) takeOne(list ...string) int {
 	for i, o := range ms.other {
@@ -583,6 +593,9 @@ func (lw *lowerer) lowerMov(in *ptx.Instr, ms *modSet, o *op) error {
 	if err != nil {
 		return err
 	}
+	if k := t.kind(); k == kE4 || k == kE5 {
+		return lw.unsupported(in, "mov of ."+t.String()+" (fp8 types are for cvt; move the bits as .b16)")
+	}
 	if err := lw.nargs(in, 2); err != nil {
 		return err
 	}
@@ -882,6 +895,33 @@ func (lw *lowerer) lowerBits(in *ptx.Instr, ms *modSet, o *op) error {
 	return lw.unsupported(in, "unknown bit-field operation")
 }
 
+// cmpFits says what is wrong with comparison cmp on type t, or "": floats
+// take eq..ge, their unordered forms equ..geu, num and nan; signed
+// integers eq..ge; unsigned ones those and lo, ls, hi, hs; bit-size types
+// eq and ne (PTX ISA, setp: "Operators for Signed Integer, Unsigned
+// Integer, and Bit-Size Types" and "for Floating-Point Types").
+func cmpFits(t ptype, cmp uint8) string {
+	var name string
+	for n, c := range cmpNames {
+		if c == cmp {
+			name = n
+		}
+	}
+	switch {
+	case t.float() || t.narrow():
+		if cmp >= cmpLO && cmp <= cmpHS {
+			return "." + name + " compares unsigned integers, not ." + t.String()
+		}
+	case cmp >= cmpEQU:
+		return "." + name + " compares floats, not ." + t.String()
+	case t.signed() && cmp >= cmpLO:
+		return "." + name + " compares unsigned integers, not ." + t.String() + " (use ." + [...]string{"lt", "le", "gt", "ge"}[cmp-cmpLO] + ")"
+	case t.kind() == kB && cmp != cmpEQ && cmp != cmpNE:
+		return "a bit-size type (." + t.String() + ") compares with .eq and .ne only"
+	}
+	return ""
+}
+
 func (lw *lowerer) lowerSetp(in *ptx.Instr, ms *modSet, o *op) error {
 	cmp := ms.takeName(cmpNames)
 	if cmp < 0 {
@@ -909,6 +949,9 @@ func (lw *lowerer) lowerSetp(in *ptx.Instr, ms *modSet, o *op) error {
 			return lw.errAt(in.Line, "set needs a destination and a source type")
 		}
 		o.typ, o.typ2 = ts[0], ts[1]
+	}
+	if bad := cmpFits(o.typ2, o.sub); bad != "" {
+		return lw.unsupported(in, bad)
 	}
 	if ftz {
 		if o.typ2 != tF32 {
@@ -1883,8 +1926,19 @@ func (lw *lowerer) legacyWarp(in *ptx.Instr) (*ptx.Instr, error) {
 	if in.Op != "vote" && in.Op != "shfl" {
 		return nil, lw.unsupported(in, in.Op+" needs .sync")
 	}
-	if v, sm := lw.m.ptxVersion, lw.m.sm; v >= 64 && (sm == 0 || sm >= 70) {
-		return nil, lw.unsupported(in, fmt.Sprintf("%s without .sync: PTX ISA 6.4 removed it for sm_70 and later (the module is %d.%d); use %s.sync", in.Op, v/10, v%10, in.Op))
+	// Allowed before PTX ISA 6.4, and on targets before sm_70; a module
+	// that says neither is not known to be either.
+	if v, sm := lw.m.ptxVersion, lw.m.sm; !(v > 0 && v < 64) && !(sm > 0 && sm < 70) {
+		ver := "no .version"
+		if v > 0 {
+			ver = fmt.Sprintf("%d.%d", v/10, v%10)
+		}
+		return nil, lw.unsupported(in, fmt.Sprintf("%s without .sync: PTX ISA 6.4 removed it for sm_70 and later (the module is %s); use %s.sync", in.Op, ver, in.Op))
+	}
+	if in.Op == "shfl" {
+		if err := lw.require(in, 30, 30, "shfl"); err != nil {
+			return nil, err
+		}
 	}
 	in2 := *in
 	in2.Args = append(slices.Clip(in.Args), ptx.Operand{Kind: ptx.OpImm})

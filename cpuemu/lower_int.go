@@ -5,16 +5,6 @@ import "github.com/gpubuf/gpubuf/internal/ptx"
 // Integer instructions beyond add/mul/mad: extended-precision mad
 // (mad.cc, madc), the dot products dp4a and dp2a, bmsk and szext.
 
-// has reports whether modifier m is present, without consuming it.
-func (ms *modSet) has(m string) bool {
-	for i, o := range ms.other {
-		if o == m && !ms.used[i] {
-			return true
-		}
-	}
-	return false
-}
-
 // lowerMadCC lowers mad{.lo,.hi}.cc and madc{.lo,.hi}{.cc} (the ISA's
 // Extended-Precision Arithmetic Instructions): d = (a*b).lo or .hi + c,
 // plus CC.CF for madc, with the carry out of that addition written to

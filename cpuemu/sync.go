@@ -139,10 +139,17 @@ func (w *warp) complete(group, mask uint32) {
 				// membermask is undefined. Hardware reads that lane's
 				// register as it is; so do we, and report it.
 				why := "is not in the membermask"
-				if mask&(1<<src) != 0 {
+				switch {
+				case o.flags&fLegacy != 0: // no membermask: the lanes executing it together
+					why = "has exited or is not executing this shfl with it"
+				case mask&(1<<src) != 0:
 					why = "has exited or is not active"
 				}
-				l.diag("shfl-invalid-source", o, w, 1<<lane, "lane %d reads lane %d, which %s (membermask %#08x)", lane, src, why, mask)
+				if o.flags&fLegacy != 0 {
+					l.diag("shfl-invalid-source", o, w, 1<<lane, "lane %d reads lane %d, which %s (lanes %#08x execute it)", lane, src, why, mask)
+				} else {
+					l.diag("shfl-invalid-source", o, w, 1<<lane, "lane %d reads lane %d, which %s (membermask %#08x)", lane, src, why, mask)
+				}
 			}
 			vals[lane] = r[o.a[0]+int32(src)]
 			oks[lane] = ok
