@@ -36,23 +36,43 @@ const maxCooperativeStateBytes = 1 << 30
 // have with blocks of the given shape and sharedBytes of dynamic shared
 // memory each: DeviceSMs times the blocks one SM holds at once, as
 // cudaOccupancyMaxActiveBlocksPerMultiprocessor counts them (registers
-// aside) times the SM count. It is 0 when not one block fits an SM.
+// aside) times the SM count. It is 0 when not one block fits an SM, as
+// when sharedBytes is more than an SM's shared memory. A block with a
+// zero dimension or more than MaxThreadsPerBlock threads, or a negative
+// sharedBytes, is an *ArgError.
 func (m *Module) CooperativeBlocks(kernel string, block Dim3, sharedBytes int) (int, error) {
 	p, err := m.program(kernel)
 	if err != nil {
 		return 0, err
 	}
+	bad := func(format string, a ...any) error {
+		return &ArgError{Kernel: kernel, Msg: "cooperative blocks: " + fmt.Sprintf(format, a...)}
+	}
+	switch {
+	case block.X == 0 || block.Y == 0 || block.Z == 0:
+		return 0, bad("block %s has a zero dimension", block)
+	case block.Count() > MaxThreadsPerBlock:
+		return 0, bad("block %s has %d threads; the most is %d", block, block.Count(), MaxThreadsPerBlock)
+	case sharedBytes < 0:
+		return 0, bad("negative dynamic shared memory %d", sharedBytes)
+	}
 	return cooperativeBlocks(p, block, sharedBytes), nil
 }
 
-// blocksPerSM is how many blocks of the shape one SM holds at once.
+// blocksPerSM is how many blocks of the shape one SM holds at once: 0
+// for an empty block, or one that needs more warps or shared memory than
+// an SM has.
 func blocksPerSM(p *program, block Dim3, sharedBytes int) int {
-	warps := int((block.Count() + 31) / 32)
-	if warps == 0 {
+	warps := (block.Count() + 31) / 32
+	if warps == 0 || warps > MaxWarpsPerSM || sharedBytes < 0 {
 		return 0
 	}
-	n := min(MaxBlocksPerSM, MaxWarpsPerSM/warps)
-	shared := p.sharedDyn + sharedBytes + ReservedSharedPerBlock
+	// Compared before adding, so that a huge sharedBytes cannot overflow.
+	if int64(sharedBytes) > int64(SharedBytesPerSM)-ReservedSharedPerBlock-int64(p.sharedDyn) {
+		return 0
+	}
+	n := min(MaxBlocksPerSM, MaxWarpsPerSM/int(warps))
+	shared := p.sharedDyn + sharedBytes + ReservedSharedPerBlock // at least 1 KiB
 	return min(n, SharedBytesPerSM/shared)
 }
 

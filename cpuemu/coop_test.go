@@ -3,6 +3,7 @@ package cpuemu_test
 import (
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"strings"
@@ -278,6 +279,38 @@ func TestCooperativeGridLimit(t *testing.T) {
 	for i, g := range ptWords(ptRead(t, d, out, 4*n)) {
 		if g != want[i] {
 			t.Fatalf("out[%d] = %d, want %d", i, g, want[i])
+		}
+	}
+}
+
+// CooperativeBlocks refuses shapes no launch may have with an *ArgError
+// naming the problem, rather than dividing by zero (-1024 shared bytes
+// cancel the 1 KiB reserved per block) or counting negative blocks; a
+// dynamic shared size larger than an SM's 228 KiB fits no block: 0.
+func TestCooperativeBlocksBadShape(t *testing.T) {
+	m := coopModule(t)
+	for _, c := range []struct {
+		block  cpuemu.Dim3
+		shared int
+		want   string
+	}{
+		{ptD1(64), -1024, "negative dynamic shared memory -1024"},
+		{ptD1(64), -5000, "negative dynamic shared memory -5000"},
+		{ptD1(64), math.MinInt, "negative dynamic shared memory"},
+		{ptD1(0), 0, "zero dimension"},
+		{cpuemu.Dim3{X: 32, Y: 0, Z: 1}, 0, "zero dimension"},
+		{ptD1(1025), 0, "1025 threads; the most is 1024"},
+		{cpuemu.Dim3{X: 1 << 16, Y: 1 << 16, Z: 1}, 0, "4294967296 threads; the most is 1024"},
+	} {
+		n, err := m.CooperativeBlocks("shift", c.block, c.shared)
+		var ae *cpuemu.ArgError
+		if n != 0 || !errors.As(err, &ae) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("CooperativeBlocks(block %s, %d shared bytes) = %d, %v; want an *ArgError saying %q", c.block, c.shared, n, err, c.want)
+		}
+	}
+	for _, shared := range []int{228<<10 - 1<<10 + 1, 1 << 40, math.MaxInt} {
+		if n, err := m.CooperativeBlocks("shift", ptD1(64), shared); n != 0 || err != nil {
+			t.Errorf("CooperativeBlocks(block 64, %d shared bytes) = %d, %v; want 0: no block fits an SM", shared, n, err)
 		}
 	}
 }
