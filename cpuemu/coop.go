@@ -1,6 +1,9 @@
 package cpuemu
 
-import "fmt"
+import (
+	"fmt"
+	"unsafe"
+)
 
 // Cooperative launches: the grid's blocks are all resident at once and
 // take turns, so that they can wait for each other at a grid-wide
@@ -29,7 +32,8 @@ const gridWorkspaceBytes = 8
 // maxCooperativeStateBytes bounds what the emulator holds for the
 // resident blocks of one cooperative launch: their registers, local
 // memory, call frames and shared memory, which a launch of blocks one
-// after another holds for one block only.
+// after another holds for one block only, and under LaunchConfig.Check
+// the race checker's state of each block (checkerBlockBytes).
 const maxCooperativeStateBytes = 1 << 30
 
 // CooperativeBlocks is the most blocks a cooperative launch of kernel may
@@ -80,6 +84,25 @@ func cooperativeBlocks(p *program, block Dim3, sharedBytes int) int {
 	return DeviceSMs * blocksPerSM(p, block, sharedBytes)
 }
 
+// checkerBlockBytes estimates the race checker's state (race.go) for one
+// resident block of lanes lane slots (its warps × 32) and shared bytes
+// of shared memory, from the sizes of its data structures: a shadow cell
+// per 4-byte word of shared memory (44 bytes on 64-bit machines); per
+// lane its laneState and one vector clock of its own, a 4-byte entry per
+// lane of the block (a fence, and a release store, take a snapshot of the
+// lane's clock that is the lane's alone; the clocks lanes share after a
+// sync are fewer), so the clocks grow with the square of the block's
+// size; and the block's own clocks (its start, one per named barrier and
+// its fence.sc order). Read sets of words that many lanes read and the
+// shadow of global memory are not per block, and not counted.
+func checkerBlockBytes(lanes, shared int64) int64 {
+	clock := int64(unsafe.Sizeof(vclock{})) + 4*lanes
+	cells := (shared + 3) / 4 * int64(unsafe.Sizeof(cell{}))
+	perLane := int64(unsafe.Sizeof(laneState{})) + clock
+	block := int64(unsafe.Sizeof(ctaCheck{})) + int64(2+len(ctaCheck{}.bar))*clock
+	return cells + lanes*perLane + block
+}
+
 // checkCooperative refuses a cooperative grid that the emulated device
 // cannot hold at once, or whose resident blocks the emulator cannot hold.
 func checkCooperative(kernel string, p *program, cfg *LaunchConfig) error {
@@ -89,10 +112,16 @@ func checkCooperative(kernel string, p *program, cfg *LaunchConfig) error {
 			Limit: fmt.Sprintf("blocks in a cooperative grid, all resident at once (the emulated device holds %d SMs × %d blocks of %d threads and %d shared bytes)",
 				DeviceSMs, per, cfg.Block.Count(), p.sharedDyn+cfg.SharedBytes)}
 	}
-	nw := (cfg.Block.Count() + 31) / 32
-	perBlock := nw*32*(int64(p.nslots)*8+int64(p.localSize)+int64(p.paramFSize)) + int64(p.sharedDyn+cfg.SharedBytes)
+	lanes := (cfg.Block.Count() + 31) / 32 * 32
+	shared := int64(p.sharedDyn) + int64(cfg.SharedBytes)
+	perBlock := lanes*(int64(p.nslots)*8+int64(p.localSize)+int64(p.paramFSize)) + shared
+	what := "bytes of emulator state for the resident blocks of a cooperative grid (registers, local and shared memory)"
+	if cfg.Check {
+		perBlock += checkerBlockBytes(lanes, shared)
+		what = "bytes of emulator state for the resident blocks of a cooperative grid (registers, local and shared memory, and the race checker's clocks and shadow cells)"
+	}
 	if total := perBlock * cfg.Grid.Count(); total > maxCooperativeStateBytes {
-		return &LimitError{Kernel: kernel, Limit: "bytes of emulator state for the resident blocks of a cooperative grid (registers, local and shared memory)", Value: total, Max: maxCooperativeStateBytes}
+		return &LimitError{Kernel: kernel, Limit: what, Value: total, Max: maxCooperativeStateBytes}
 	}
 	return nil
 }

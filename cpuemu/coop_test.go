@@ -315,6 +315,29 @@ func TestCooperativeBlocksBadShape(t *testing.T) {
 	}
 }
 
+// Under Check the race checker's state of every resident block counts
+// towards the 1 GiB bound: per block of 1024 lanes, a 4 KiB vector clock
+// (plus its 40-byte header) and a 40-byte laneState per lane, some 4.2
+// MiB, times the 264 blocks the device holds is 1.1 GiB; without Check
+// the same grid holds a few hundred bytes per lane, and 200 checked
+// blocks hold some 0.85 GiB.
+func TestCooperativeCheckerState(t *testing.T) {
+	m := coopModule(t)
+	cfg := coopCfg(132*2, 1024, cpuemu.Lockstep, true)
+	var le *cpuemu.LimitError
+	if err := m.CheckConfig("shift", cfg); !errors.As(err, &le) || le.Max != 1<<30 || le.Value <= 1<<30 || !strings.Contains(err.Error(), "race checker") {
+		t.Errorf("a checked cooperative grid of 264 blocks of 1024 threads: %v; want the state limit, counting the race checker", err)
+	}
+	cfg.Check = false
+	if err := m.CheckConfig("shift", cfg); err != nil {
+		t.Errorf("264 blocks of 1024 threads without Check: %v", err)
+	}
+	cfg.Check, cfg.Grid = true, ptD1(200)
+	if err := m.CheckConfig("shift", cfg); err != nil {
+		t.Errorf("a checked grid of 200 blocks of 1024 threads: %v", err)
+	}
+}
+
 // Deadlock detection holds in a cooperative grid: a block whose lanes all
 // wait at collectives that cannot complete is reported, while the other
 // blocks are still running. A block that returns before the grid sync
