@@ -148,7 +148,7 @@ func (lw *lowerer) lowerBuiltin(in *ptx.Instr, o *op, b uint8, rets, params []pt
 	}
 	// vprintf's result may be left out, as a call that ignores it may.
 	if len(params) != len(bf.params) || len(rets) > nret {
-		return lw.errAt(in.Line, "call to %s passes %d arguments and %d results; it takes %d and %d", bf.name, len(params), len(rets), len(bf.params), nret)
+		return lw.errAt(in.Line, "call to %s passes %s and %s; it takes %d and %d", bf.name, counted(len(params), "argument"), counted(len(rets), "result"), len(bf.params), nret)
 	}
 	for i, a := range params {
 		formal := &ptx.Var{Space: "param", Type: bf.params[i], Name: fmt.Sprintf("%s_param_%d", bf.name, i)}

@@ -551,7 +551,7 @@ func TestBuiltinCalls(t *testing.T) {
 	}
 	for _, c := range []struct{ entry, want string }{
 		{"usesmalloc", "call to external function malloc"},
-		{"oneArg", "call to vprintf passes 1 arguments and 1 results; it takes 2 and 1"},
+		{"oneArg", "call to vprintf passes 1 argument and 1 result; it takes 2 and 1"},
 		{"wideResult", "call result 0 is 8 bytes; the parameter vprintf_retval is 4"},
 	} {
 		if _, err := m.Kernel(c.entry); err == nil || !strings.Contains(err.Error(), c.want) {
