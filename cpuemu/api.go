@@ -434,7 +434,11 @@ type LaunchConfig struct {
 	// Check turns on the race and sync checker (see race.go): vector
 	// clocks per lane and shadow state per shared and global word. The
 	// Result then carries a Report, and a report that is not clean makes
-	// Launch return a *CheckError.
+	// Launch return a *CheckError. A cooperative launch holds the
+	// checker's state of every resident block at once, some 4n² bytes
+	// for a block of n lanes (a clock per lane) plus 11 per shared byte,
+	// and counts it towards the bound on the launch's emulator state (a
+	// *LimitError).
 	Check bool
 	// Stdout receives the text the kernel's printf (and a failed
 	// assert) writes, once, when the launch ends, also when it fails;

@@ -1,6 +1,9 @@
 package cpuemu
 
-import "fmt"
+import (
+	"fmt"
+	"unsafe"
+)
 
 // Cooperative launches: the grid's blocks are all resident at once and
 // take turns, so that they can wait for each other at a grid-wide
@@ -29,35 +32,75 @@ const gridWorkspaceBytes = 8
 // maxCooperativeStateBytes bounds what the emulator holds for the
 // resident blocks of one cooperative launch: their registers, local
 // memory, call frames and shared memory, which a launch of blocks one
-// after another holds for one block only.
+// after another holds for one block only, and under LaunchConfig.Check
+// the race checker's state of each block (checkerBlockBytes).
 const maxCooperativeStateBytes = 1 << 30
 
 // CooperativeBlocks is the most blocks a cooperative launch of kernel may
 // have with blocks of the given shape and sharedBytes of dynamic shared
 // memory each: DeviceSMs times the blocks one SM holds at once, as
 // cudaOccupancyMaxActiveBlocksPerMultiprocessor counts them (registers
-// aside) times the SM count. It is 0 when not one block fits an SM.
+// aside) times the SM count. It is 0 when not one block fits an SM, as
+// when sharedBytes is more than an SM's shared memory. A block with a
+// zero dimension or more than MaxThreadsPerBlock threads, or a negative
+// sharedBytes, is an *ArgError.
 func (m *Module) CooperativeBlocks(kernel string, block Dim3, sharedBytes int) (int, error) {
 	p, err := m.program(kernel)
 	if err != nil {
 		return 0, err
 	}
+	bad := func(format string, a ...any) error {
+		return &ArgError{Kernel: kernel, Msg: "cooperative blocks: " + fmt.Sprintf(format, a...)}
+	}
+	switch {
+	case block.X == 0 || block.Y == 0 || block.Z == 0:
+		return 0, bad("block %s has a zero dimension", block)
+	case block.Count() > MaxThreadsPerBlock:
+		return 0, bad("block %s has %d threads; the most is %d", block, block.Count(), MaxThreadsPerBlock)
+	case sharedBytes < 0:
+		return 0, bad("negative dynamic shared memory %d", sharedBytes)
+	}
 	return cooperativeBlocks(p, block, sharedBytes), nil
 }
 
-// blocksPerSM is how many blocks of the shape one SM holds at once.
+// blocksPerSM is how many blocks of the shape one SM holds at once: 0
+// for an empty block, or one that needs more warps or shared memory than
+// an SM has.
 func blocksPerSM(p *program, block Dim3, sharedBytes int) int {
-	warps := int((block.Count() + 31) / 32)
-	if warps == 0 {
+	warps := (block.Count() + 31) / 32
+	if warps == 0 || warps > MaxWarpsPerSM || sharedBytes < 0 {
 		return 0
 	}
-	n := min(MaxBlocksPerSM, MaxWarpsPerSM/warps)
-	shared := p.sharedDyn + sharedBytes + ReservedSharedPerBlock
+	// Compared before adding, so that a huge sharedBytes cannot overflow.
+	if int64(sharedBytes) > int64(SharedBytesPerSM)-ReservedSharedPerBlock-int64(p.sharedDyn) {
+		return 0
+	}
+	n := min(MaxBlocksPerSM, MaxWarpsPerSM/int(warps))
+	shared := p.sharedDyn + sharedBytes + ReservedSharedPerBlock // at least 1 KiB
 	return min(n, SharedBytesPerSM/shared)
 }
 
 func cooperativeBlocks(p *program, block Dim3, sharedBytes int) int {
 	return DeviceSMs * blocksPerSM(p, block, sharedBytes)
+}
+
+// checkerBlockBytes estimates the race checker's state (race.go) for one
+// resident block of lanes lane slots (its warps × 32) and shared bytes
+// of shared memory, from the sizes of its data structures: a shadow cell
+// per 4-byte word of shared memory (44 bytes on 64-bit machines); per
+// lane its laneState and one vector clock of its own, a 4-byte entry per
+// lane of the block (a fence, and a release store, take a snapshot of the
+// lane's clock that is the lane's alone; the clocks lanes share after a
+// sync are fewer), so the clocks grow with the square of the block's
+// size; and the block's own clocks (its start, one per named barrier and
+// its fence.sc order). Read sets of words that many lanes read and the
+// shadow of global memory are not per block, and not counted.
+func checkerBlockBytes(lanes, shared int64) int64 {
+	clock := int64(unsafe.Sizeof(vclock{})) + 4*lanes
+	cells := (shared + 3) / 4 * int64(unsafe.Sizeof(cell{}))
+	perLane := int64(unsafe.Sizeof(laneState{})) + clock
+	block := int64(unsafe.Sizeof(ctaCheck{})) + int64(2+len(ctaCheck{}.bar))*clock
+	return cells + lanes*perLane + block
 }
 
 // checkCooperative refuses a cooperative grid that the emulated device
@@ -69,10 +112,16 @@ func checkCooperative(kernel string, p *program, cfg *LaunchConfig) error {
 			Limit: fmt.Sprintf("blocks in a cooperative grid, all resident at once (the emulated device holds %d SMs × %d blocks of %d threads and %d shared bytes)",
 				DeviceSMs, per, cfg.Block.Count(), p.sharedDyn+cfg.SharedBytes)}
 	}
-	nw := (cfg.Block.Count() + 31) / 32
-	perBlock := nw*32*(int64(p.nslots)*8+int64(p.localSize)+int64(p.paramFSize)) + int64(p.sharedDyn+cfg.SharedBytes)
+	lanes := (cfg.Block.Count() + 31) / 32 * 32
+	shared := int64(p.sharedDyn) + int64(cfg.SharedBytes)
+	perBlock := lanes*(int64(p.nslots)*8+int64(p.localSize)+int64(p.paramFSize)) + shared
+	what := "bytes of emulator state for the resident blocks of a cooperative grid (registers, local and shared memory)"
+	if cfg.Check {
+		perBlock += checkerBlockBytes(lanes, shared)
+		what = "bytes of emulator state for the resident blocks of a cooperative grid (registers, local and shared memory, and the race checker's clocks and shadow cells)"
+	}
 	if total := perBlock * cfg.Grid.Count(); total > maxCooperativeStateBytes {
-		return &LimitError{Kernel: kernel, Limit: "bytes of emulator state for the resident blocks of a cooperative grid (registers, local and shared memory)", Value: total, Max: maxCooperativeStateBytes}
+		return &LimitError{Kernel: kernel, Limit: what, Value: total, Max: maxCooperativeStateBytes}
 	}
 	return nil
 }

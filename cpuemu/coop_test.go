@@ -3,6 +3,7 @@ package cpuemu_test
 import (
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"strings"
@@ -279,6 +280,61 @@ func TestCooperativeGridLimit(t *testing.T) {
 		if g != want[i] {
 			t.Fatalf("out[%d] = %d, want %d", i, g, want[i])
 		}
+	}
+}
+
+// CooperativeBlocks refuses shapes no launch may have with an *ArgError
+// naming the problem, rather than dividing by zero (-1024 shared bytes
+// cancel the 1 KiB reserved per block) or counting negative blocks; a
+// dynamic shared size larger than an SM's 228 KiB fits no block: 0.
+func TestCooperativeBlocksBadShape(t *testing.T) {
+	m := coopModule(t)
+	for _, c := range []struct {
+		block  cpuemu.Dim3
+		shared int
+		want   string
+	}{
+		{ptD1(64), -1024, "negative dynamic shared memory -1024"},
+		{ptD1(64), -5000, "negative dynamic shared memory -5000"},
+		{ptD1(64), math.MinInt, "negative dynamic shared memory"},
+		{ptD1(0), 0, "zero dimension"},
+		{cpuemu.Dim3{X: 32, Y: 0, Z: 1}, 0, "zero dimension"},
+		{ptD1(1025), 0, "1025 threads; the most is 1024"},
+		{cpuemu.Dim3{X: 1 << 16, Y: 1 << 16, Z: 1}, 0, "4294967296 threads; the most is 1024"},
+	} {
+		n, err := m.CooperativeBlocks("shift", c.block, c.shared)
+		var ae *cpuemu.ArgError
+		if n != 0 || !errors.As(err, &ae) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("CooperativeBlocks(block %s, %d shared bytes) = %d, %v; want an *ArgError saying %q", c.block, c.shared, n, err, c.want)
+		}
+	}
+	for _, shared := range []int{228<<10 - 1<<10 + 1, 1 << 40, math.MaxInt} {
+		if n, err := m.CooperativeBlocks("shift", ptD1(64), shared); n != 0 || err != nil {
+			t.Errorf("CooperativeBlocks(block 64, %d shared bytes) = %d, %v; want 0: no block fits an SM", shared, n, err)
+		}
+	}
+}
+
+// Under Check the race checker's state of every resident block counts
+// towards the 1 GiB bound: per block of 1024 lanes, a 4 KiB vector clock
+// (plus its 40-byte header) and a 40-byte laneState per lane, some 4.2
+// MiB, times the 264 blocks the device holds is 1.1 GiB; without Check
+// the same grid holds a few hundred bytes per lane, and 200 checked
+// blocks hold some 0.85 GiB.
+func TestCooperativeCheckerState(t *testing.T) {
+	m := coopModule(t)
+	cfg := coopCfg(132*2, 1024, cpuemu.Lockstep, true)
+	var le *cpuemu.LimitError
+	if err := m.CheckConfig("shift", cfg); !errors.As(err, &le) || le.Max != 1<<30 || le.Value <= 1<<30 || !strings.Contains(err.Error(), "race checker") {
+		t.Errorf("a checked cooperative grid of 264 blocks of 1024 threads: %v; want the state limit, counting the race checker", err)
+	}
+	cfg.Check = false
+	if err := m.CheckConfig("shift", cfg); err != nil {
+		t.Errorf("264 blocks of 1024 threads without Check: %v", err)
+	}
+	cfg.Check, cfg.Grid = true, ptD1(200)
+	if err := m.CheckConfig("shift", cfg); err != nil {
+		t.Errorf("a checked grid of 200 blocks of 1024 threads: %v", err)
 	}
 }
 

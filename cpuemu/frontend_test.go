@@ -846,6 +846,14 @@ func TestCallShapes(t *testing.T) {
 		{".func f(.reg .v2 .b32 x) { ret; }", "call.uni f, (%r1);", "the parameter x is a .v2 .b32 register; pass a vector register or a brace list of 2 elements"},
 		{".func f(.reg .v2 .b32 x) { ret; }", "call.uni f, ({%r1, %rd1});", "element %rd1 is 8 bytes; the parameter x's elements are 4"},
 		{".func (.reg .v2 .b32 r) f() { ret; }", "call.uni ({%r1, _}), f, ();", "a call result cannot be _"},
+		// Counts and sizes of one are singular.
+		{".func (.param .b32 r) f() { ret; }", "{ .param .b8 rv; call.uni (rv), f, (); }", "call result 0 is 1 byte; the parameter r is 4"},
+		{".func f(.param .b32 x) { ret; }", "{ .param .b8 a; st.param.b8 [a], 1; call.uni f, (a); }", "call argument 0 is 1 byte; the parameter x is 4"},
+		{".func f(.param .b32 x, .param .b32 y) { ret; }", "call.uni f, (%r1);", "call to f passes 1 argument and 0 results; it takes 2 and 0"},
+		{".func (.param .b32 r) f() { ret; }", "call.uni (%r1, %r2), f, ();", "call to f passes 0 arguments and 2 results; it takes 0 and 1"},
+		{".func (.param .b32 r) f(.param .b32 x) { ret; }", "call.uni (%r1), f, (%r1, %r2);", "call to f passes 2 arguments and 1 result; it takes 1 and 1"},
+		{".func f(.param .b32 x) { ret; }", "{ .reg .b8 %c; mov.b8 %c, 1; call.uni f, (%c); }", "call argument %c is 1 byte; the parameter x is 4"},
+		{".func f(.reg .v2 .b16 x) { ret; }", "{ .reg .b8 %c; mov.b8 %c, 1; call.uni f, ({%c, %c}); }", "element %c is 1 byte; the parameter x's elements are 2"},
 	} {
 		m := ptLoad(t, "shapes", ptIO("k", c.decls, c.body))
 		if _, err := m.Kernel("k"); err == nil || !strings.Contains(err.Error(), c.want) {

@@ -1568,7 +1568,7 @@ func (lw *lowerer) lowerCall(in *ptx.Instr, ms *modSet, o *op) error {
 		o.code = opCallInd
 	}
 	if len(params) != len(formalParams) || len(rets) != len(formalRets) {
-		return lw.errAt(in.Line, "call to %s passes %d arguments and %d results; it takes %d and %d", target.Name, len(params), len(rets), len(formalParams), len(formalRets))
+		return lw.errAt(in.Line, "call to %s passes %s and %s; it takes %d and %d", target.Name, counted(len(params), "argument"), counted(len(rets), "result"), len(formalParams), len(formalRets))
 	}
 	for i, a := range params {
 		if f := formalParams[i]; f.Space == "reg" && f.Vec > 0 {
@@ -1625,7 +1625,7 @@ func (lw *lowerer) vecArgs(in *ptx.Instr, what string, i int, a ptx.Operand, for
 	for k, e := range elems {
 		if e.Kind == ptx.OpName {
 			if r, ok := lw.lookupReg(e.Name); ok && r.slot != noSlot && r.typ.size() != t.size() {
-				return nil, lw.errAt(in.Line, "call %s %d: element %s is %d bytes; the parameter %s's elements are %d", what, i, e.Name, r.typ.size(), formal.Name, t.size())
+				return nil, lw.errAt(in.Line, "call %s %d: element %s is %s; the parameter %s's elements are %d", what, i, e.Name, counted(r.typ.size(), "byte"), formal.Name, t.size())
 			}
 		}
 		var s int32
@@ -1656,7 +1656,7 @@ func (lw *lowerer) argSize(in *ptx.Instr, what string, i int, l argLoc, formal *
 		want = t.size()
 	}
 	if l.size != want {
-		return lw.errAt(in.Line, "call %s %d is %d bytes; the parameter %s is %d", what, i, l.size, formal.Name, want)
+		return lw.errAt(in.Line, "call %s %d is %s; the parameter %s is %d", what, i, counted(l.size, "byte"), formal.Name, want)
 	}
 	return nil
 }
@@ -1675,7 +1675,7 @@ func (lw *lowerer) argSrc(in *ptx.Instr, a ptx.Operand, formal *ptx.Var) (argLoc
 	}
 	if a.Kind == ptx.OpName {
 		if reg, ok := lw.lookupReg(a.Name); ok && reg.slot != noSlot && reg.typ.size() != t.size() {
-			return argLoc{}, lw.errAt(in.Line, "call argument %s is %d bytes; the parameter %s is %d", a.Name, reg.typ.size(), formal.Name, t.size())
+			return argLoc{}, lw.errAt(in.Line, "call argument %s is %s; the parameter %s is %d", a.Name, counted(reg.typ.size(), "byte"), formal.Name, t.size())
 		}
 	}
 	s, err := lw.src(in, a, t)

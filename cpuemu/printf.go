@@ -55,6 +55,66 @@ func (m *Module) builtin(name string) (uint8, bool) {
 	return 0, false
 }
 
+// declMismatch compares the module's own declarations of builtin b (the
+// functions of its name without a body: it is declared, or the call
+// could not have reached it) with CUDA's: the same count of parameters,
+// of the same sizes, and a result of the same size, or none where CUDA
+// has none. It says what differs, "" when nothing does.
+func (m *Module) declMismatch(b uint8) string {
+	bf := builtins[b]
+	for _, f := range m.ast.Funcs {
+		if f.Name != bf.name || f.HasBody() {
+			continue
+		}
+		at := fmt.Sprintf("the module's declaration of %s (ptx line %d)", bf.name, f.Line)
+		if len(f.Params) != len(bf.params) {
+			return fmt.Sprintf("%s has %s; CUDA's takes %d", at, counted(len(f.Params), "parameter"), len(bf.params))
+		}
+		for i, v := range f.Params {
+			if got, want := declSize(v), ptx.TypeSize(bf.params[i]); got != want {
+				return fmt.Sprintf("%s: parameter %d (%s) is %s; CUDA's is .%s, %s", at, i, v.Name, sizeText(got), bf.params[i], counted(want, "byte"))
+			}
+		}
+		switch {
+		case len(f.Rets) > 1:
+			return fmt.Sprintf("%s has %d results; CUDA's has at most one", at, len(f.Rets))
+		case bf.ret == "" && len(f.Rets) == 1:
+			return fmt.Sprintf("%s has a result; CUDA's has none", at)
+		case bf.ret != "" && len(f.Rets) == 0:
+			return fmt.Sprintf("%s has no result; CUDA's returns .%s", at, bf.ret)
+		case bf.ret != "":
+			if got, want := declSize(f.Rets[0]), ptx.TypeSize(bf.ret); got != want {
+				return fmt.Sprintf("%s: its result (%s) is %s; CUDA's is .%s, %s", at, f.Rets[0].Name, sizeText(got), bf.ret, counted(want, "byte"))
+			}
+		}
+	}
+	return ""
+}
+
+// declSize is the size a declared parameter passes, as argSize counts
+// it; -1 for an unsized array.
+func declSize(v *ptx.Var) int {
+	if v.ArrayLen() < 0 {
+		return -1
+	}
+	if v.Space == "reg" && v.Vec == 0 {
+		if t, ok := regType(v.Type); ok {
+			return t.size()
+		}
+	}
+	return v.Size()
+}
+
+func sizeText(n int) string {
+	if n < 0 {
+		return "an unsized array"
+	}
+	return counted(n, "byte")
+}
+
+// counted is "1 byte", "2 bytes".
+func counted(n int, noun string) string { return fmt.Sprintf("%d %s%s", n, noun, plural(n)) }
+
 // Printf limits.
 const (
 	// DefaultPrintfBytes is a launch's printf buffer when
@@ -77,13 +137,18 @@ const (
 // builtin op itself reads and writes registers only.
 func (lw *lowerer) lowerBuiltin(in *ptx.Instr, o *op, b uint8, rets, params []ptx.Operand) error {
 	bf := builtins[b]
+	// The module's declaration must be CUDA's: the emulator passes the
+	// arguments as CUDA's vprintf and __assertfail take them.
+	if what := lw.m.declMismatch(b); what != "" {
+		return lw.unsupported(in, what)
+	}
 	nret := 0
 	if bf.ret != "" {
 		nret = 1
 	}
 	// vprintf's result may be left out, as a call that ignores it may.
 	if len(params) != len(bf.params) || len(rets) > nret {
-		return lw.errAt(in.Line, "call to %s passes %d arguments and %d results; it takes %d and %d", bf.name, len(params), len(rets), len(bf.params), nret)
+		return lw.errAt(in.Line, "call to %s passes %s and %s; it takes %d and %d", bf.name, counted(len(params), "argument"), counted(len(rets), "result"), len(bf.params), nret)
 	}
 	for i, a := range params {
 		formal := &ptx.Var{Space: "param", Type: bf.params[i], Name: fmt.Sprintf("%s_param_%d", bf.name, i)}

@@ -551,7 +551,7 @@ func TestBuiltinCalls(t *testing.T) {
 	}
 	for _, c := range []struct{ entry, want string }{
 		{"usesmalloc", "call to external function malloc"},
-		{"oneArg", "call to vprintf passes 1 arguments and 1 results; it takes 2 and 1"},
+		{"oneArg", "call to vprintf passes 1 argument and 1 result; it takes 2 and 1"},
 		{"wideResult", "call result 0 is 8 bytes; the parameter vprintf_retval is 4"},
 	} {
 		if _, err := m.Kernel(c.entry); err == nil || !strings.Contains(err.Error(), c.want) {
@@ -561,6 +561,58 @@ func TestBuiltinCalls(t *testing.T) {
 	var ue *cpuemu.UnsupportedError
 	if _, err := m.Kernel("usesmalloc"); !errors.As(err, &ue) {
 		t.Errorf("usesmalloc: %v; want an *UnsupportedError", err)
+	}
+}
+
+// The module's own declaration of vprintf or __assertfail must have
+// CUDA's shape, (.param .b32 r) vprintf(.param .b64 fmt, .param .b64
+// args) and __assertfail(.param .b64 msg, .param .b64 file, .param .b32
+// line, .param .b64 func, .param .b64 charSize), whatever its calls pass:
+// the emulator passes what CUDA's take. A mismatch makes the entry that
+// calls it unsupported, saying what differs.
+func TestBuiltinDeclarations(t *testing.T) {
+	const vcall = "call (%r1), vprintf, (%rd1, %rd2);"
+	const acall = "call __assertfail, (%rd1, %rd1, %r1, %rd1, %rd1);"
+	for _, c := range []struct{ decl, call, want string }{
+		{".extern .func vprintf(.param .b32 x);", vcall,
+			"the module's declaration of vprintf (ptx line 4) has 1 parameter; CUDA's takes 2"},
+		{".extern .func (.param .b32 r) vprintf(.param .b64 f);", vcall,
+			"has 1 parameter; CUDA's takes 2"},
+		{".extern .func (.param .b32 r) vprintf(.param .b64 f, .param .b64 a, .param .b64 b);", vcall,
+			"has 3 parameters; CUDA's takes 2"},
+		{".extern .func (.param .b32 r) vprintf(.param .b64 f, .param .b32 a);", vcall,
+			"parameter 1 (a) is 4 bytes; CUDA's is .b64, 8 bytes"},
+		{".extern .func (.param .b32 r) vprintf(.param .b8 f[], .param .b64 a);", vcall,
+			"parameter 0 (f) is an unsized array; CUDA's is .b64, 8 bytes"},
+		{".extern .func (.param .b64 r) vprintf(.param .b64 f, .param .b64 a);", "call (%rd3), vprintf, (%rd1, %rd2);",
+			"its result (r) is 8 bytes; CUDA's is .b32, 4 bytes"},
+		{".extern .func vprintf(.param .b64 f, .param .b64 a);", "call vprintf, (%rd1, %rd2);",
+			"has no result; CUDA's returns .b32"},
+		{".extern .func (.param .b32 r) __assertfail(.param .b64 m, .param .b64 f, .param .b32 l, .param .b64 fn, .param .b64 cs);", acall,
+			"the module's declaration of __assertfail (ptx line 4) has a result; CUDA's has none"},
+		{".extern .func __assertfail(.param .b64 m, .param .b64 f, .param .b64 l, .param .b64 fn, .param .b64 cs);", acall,
+			"parameter 2 (l) is 8 bytes; CUDA's is .b32, 4 bytes"},
+		{".extern .func __assertfail(.param .b64 m, .param .b64 f, .param .b32 l, .param .b64 fn);", acall,
+			"has 4 parameters; CUDA's takes 5"},
+	} {
+		src := ptHeader + c.decl + `
+.visible .entry k()
+{
+	.reg .b32 %r<2>;
+	.reg .b64 %rd<4>;
+	mov.u32 %r1, 0;
+	mov.u64 %rd1, 0;
+	mov.u64 %rd2, 0;
+	` + c.call + `
+	ret;
+}
+`
+		m := ptLoad(t, "decl.ptx", src)
+		_, err := m.Kernel("k")
+		var ue *cpuemu.UnsupportedError
+		if !errors.As(err, &ue) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s\n%s\n%v; want an *UnsupportedError saying %q", c.decl, c.call, err, c.want)
+		}
 	}
 }
 

@@ -51,9 +51,13 @@ const maxSpecNumber = 1 << 31
 // (glibc where C leaves it open: "(nil)", "(null)", the sign of a NaN,
 // %a's leading digit), with CUDA's rules on top: at most maxPrintfArgs
 // arguments, after which each conversion is printed as it stands, and
-// any other conversion (%n, %F, %ls, ...) printed as it stands without
-// taking an argument. It returns the text and the number of arguments
-// read. Output past limit bytes is not made: over says there was more.
+// any other conversion (%n, %F, %Lf, ...) printed as it stands without
+// taking an argument. A length modifier on c or s is ignored, as CUDA's
+// device printf has no wide characters: %lc, %hc, ... print the int
+// argument's low byte as %c does, and %ls, %lls, %hs, ... take a pointer
+// to bytes and print them as %s does. It returns the text and the number
+// of arguments read. Output past limit bytes is not made: over says
+// there was more.
 // strMax bounds each %s string that has no precision: a longer one
 // cannot fit the buffer, and makes over true.
 func formatPrintf(format []byte, mem printfMem, limit, strMax int) (text []byte, nargs int, over bool) {

@@ -227,6 +227,13 @@ func TestPrintfSpecialCases(t *testing.T) {
 		{"%d %", []any{cInt(1)}, "1 %"},
 		{"%d %-5", []any{cInt(1)}, "1 %-5"},
 		{"[%y] [%n] [%F] [%Lf] %d", []any{cInt(2)}, "[%y] [%n] [%F] [%Lf] 2"},
+		// A length modifier on c or s is ignored (CUDA's device printf has
+		// no wide characters; glibc's %ls would read wchar_t): each takes
+		// its argument, an int or a pointer to bytes, and prints it as %c
+		// or %s, so the %d after them reads the last int.
+		{"[%ls] [%lls] [%hs] [%hhs] [%5ls] [%.2ls] [%lc%hc%llc%hhc] [%3lc] %d",
+			[]any{"wide", "long", "half", "hh", "ab", "xyz", cInt(0x141), cInt('b'), cInt(256 + 'c'), cInt('d'), cInt('e'), cInt(9)},
+			"[wide] [long] [half] [hh] [   ab] [xy] [Abcd] [  e] 9"},
 	})
 }
 

@@ -209,7 +209,8 @@ type Module interface {
 	// kernel for the variable's address. The host may write a __constant__
 	// variable; kernels only read it.
 	//
-	// The module owns the variable's memory: the buffer's Free refuses,
+	// One name gives one buffer, however often it is asked for, owned by
+	// the module with the variable's memory: the buffer's Free refuses,
 	// and once the module is closed every use of the buffer is an error
 	// wrapping ErrClosed. A name that is not such a variable of the
 	// module is an error that lists the ones it has.

@@ -6,6 +6,7 @@ package main
 
 import (
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
@@ -19,17 +20,18 @@ import (
 
 // Spec kinds.
 const (
-	kindBuf = "buf"
-	kindI8  = "i8"
-	kindU8  = "u8"
-	kindI16 = "i16"
-	kindU16 = "u16"
-	kindI32 = "i32"
-	kindU32 = "u32"
-	kindI64 = "i64"
-	kindU64 = "u64"
-	kindF32 = "f32"
-	kindF64 = "f64"
+	kindBuf   = "buf"
+	kindBytes = "bytes"
+	kindI8    = "i8"
+	kindU8    = "u8"
+	kindI16   = "i16"
+	kindU16   = "u16"
+	kindI32   = "i32"
+	kindU32   = "u32"
+	kindI64   = "i64"
+	kindU64   = "u64"
+	kindF32   = "f32"
+	kindF64   = "f64"
 )
 
 // Buffer fills.
@@ -56,6 +58,10 @@ const argSpecHelp = `argument specs (one --arg per kernel parameter, in order):
   i32:V u32:V       a 32-bit integer (.u32/.s32/.b32 parameter); decimal or 0x hex
   i64:V u64:V       a 64-bit integer (.u64/.s64/.b64 parameter); decimal or 0x hex
   f32:V f64:V       a float (.f32/.b32 or .f64/.b64 parameter)
+  bytes:HEX         the parameter's bytes, in memory order, as hex digits (two per
+                    byte, exactly the parameter's size): what a struct passed by
+                    value (a .b8 array parameter) takes, e.g. bytes:0100000002000000
+                    for a struct of two 32-bit ints 1 and 2; any parameter takes it
 `
 
 // argSpec is one parsed --arg.
@@ -66,7 +72,7 @@ type argSpec struct {
 	Fill  string // buf: fillZero, fillIota, fillRand or fillFile
 	Seed  uint64 // buf rand=SEED
 	Path  string // buf file=PATH
-	Value any    // scalars: int8 to uint64, float32 or float64
+	Value any    // scalars: int8 to uint64, float32 or float64; bytes: []byte
 
 	data []byte // buf file=PATH: the file's bytes, after load
 	// flag and what name the spec in load's messages: "--arg" and "the
@@ -82,7 +88,7 @@ func parseArgSpec(s string) (argSpec, error) {
 	a := argSpec{Text: s}
 	kind, rest, ok := strings.Cut(s, ":")
 	if !ok {
-		return a, fmt.Errorf("--arg %q: want KIND:VALUE, KIND one of buf, i8, u8, i16, u16, i32, u32, i64, u64, f32, f64", s)
+		return a, fmt.Errorf("--arg %q: want KIND:VALUE, KIND one of buf, i8, u8, i16, u16, i32, u32, i64, u64, f32, f64, bytes", s)
 	}
 	a.Kind = kind
 	bad := func(format string, v ...any) (argSpec, error) {
@@ -160,8 +166,39 @@ func parseArgSpec(s string) (argSpec, error) {
 			a.Value = v
 		}
 		return a, nil
+	case kindBytes:
+		b, err := parseHexBytes(rest)
+		if err != nil {
+			return bad("%v", err)
+		}
+		a.Value = b
+		return a, nil
 	}
-	return a, fmt.Errorf("--arg %q: unknown kind %q (want buf, i8, u8, i16, u16, i32, u32, i64, u64, f32 or f64)", s, kind)
+	return a, fmt.Errorf("--arg %q: unknown kind %q (want buf, i8, u8, i16, u16, i32, u32, i64, u64, f32, f64 or bytes)", s, kind)
+}
+
+// parseHexBytes reads a bytes: spec's HEX: two hex digits per byte, at
+// most a kernel parameter buffer's worth.
+func parseHexBytes(s string) ([]byte, error) {
+	if s == "" {
+		return nil, fmt.Errorf("want hex digits, two per byte")
+	}
+	if len(s) > 2*ptx.MaxParamBytes {
+		return nil, fmt.Errorf("%d hex digits: a parameter is at most %d bytes (%d digits)", len(s), ptx.MaxParamBytes, 2*ptx.MaxParamBytes)
+	}
+	for i, c := range s {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+			return nil, fmt.Errorf("%q at offset %d is not a hex digit (want two hex digits per byte, no 0x)", c, i)
+		}
+	}
+	if len(s)%2 != 0 {
+		return nil, fmt.Errorf("%d hex digits, an odd count: want two per byte", len(s))
+	}
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		return nil, err
+	}
+	return b, nil
 }
 
 // intBits is the width of each integer spec kind.
@@ -371,20 +408,43 @@ var (
 	specOrder = []string{kindBuf, kindI8, kindU8, kindI16, kindU16, kindI32, kindU32, kindI64, kindU64, kindF32, kindF64}
 )
 
-// fits reports whether spec kind k can be passed to parameter p, and if not,
-// which kinds could. The front end's checker decides.
-func fits(k string, p ptx.Param) (bool, string) {
-	if ptx.CheckArg("", p, specKinds[k]) == nil {
+// fits reports whether spec s can be passed to parameter p, and if not,
+// which kinds could: those of specKinds that fit, or else bytes:HEX of
+// the parameter's size, which any parameter takes. The front end's
+// checker decides.
+func fits(s argSpec, p ptx.Param) (bool, string) {
+	a := specKinds[s.Kind]
+	if s.Kind == kindBytes {
+		b := s.Value.([]byte)
+		a = ptx.Arg{Kind: ptx.ArgBytes, Size: len(b), Bytes: b}
+	}
+	if ptx.CheckArg("", p, a) == nil {
 		return true, ""
 	}
 	want := ptx.Fits(p, specKinds, specOrder)
-	if len(want) == 0 {
-		return false, "no --arg kind fits it"
+	if len(want) == 0 || s.Kind == kindBytes {
+		return false, fmt.Sprintf("it takes bytes:HEX of %s (%d hex digits)", byteCount(p.Size), 2*p.Size)
 	}
 	return false, "it takes " + ptx.OrList(want)
 }
 
-// kindDesc says what a spec passes, for messages.
+// specDesc says what a spec passes, for messages.
+func specDesc(s argSpec) string {
+	if s.Kind == kindBytes {
+		return byteCount(len(s.Value.([]byte)))
+	}
+	return kindDesc(s.Kind)
+}
+
+// byteCount writes "1 byte", "8 bytes".
+func byteCount(n int) string {
+	if n == 1 {
+		return "1 byte"
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// kindDesc says what a spec kind passes, for messages.
 func kindDesc(k string) string {
 	switch k {
 	case kindBuf:
@@ -423,8 +483,8 @@ func checkSpecs(e kernelEntry, specs []argSpec) error {
 	}
 	for i, s := range specs {
 		p := e.Params[i]
-		if ok, want := fits(s.Kind, p); !ok {
-			return fmt.Errorf("kernel %s %s: --arg %q is %s; %s", e.Name, paramDesc(p), s.Text, kindDesc(s.Kind), want)
+		if ok, want := fits(s, p); !ok {
+			return fmt.Errorf("kernel %s %s: --arg %q is %s; %s", e.Name, paramDesc(p), s.Text, specDesc(s), want)
 		}
 	}
 	return nil

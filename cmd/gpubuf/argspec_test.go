@@ -52,6 +52,9 @@ func TestParseArgSpec(t *testing.T) {
 		{"f32:-3.25e2", argSpec{Kind: "f32", Value: float32(-325)}},
 		{"f64:0.1", argSpec{Kind: "f64", Value: 0.1}},
 		{"f64:1e300", argSpec{Kind: "f64", Value: 1e300}},
+		{"bytes:0100000002000000", argSpec{Kind: "bytes", Value: []byte{1, 0, 0, 0, 2, 0, 0, 0}}},
+		{"bytes:aBcD", argSpec{Kind: "bytes", Value: []byte{0xab, 0xcd}}},
+		{"bytes:00", argSpec{Kind: "bytes", Value: []byte{0}}},
 	}
 	for _, c := range good {
 		got, err := parseArgSpec(c.in)
@@ -112,6 +115,12 @@ func TestParseArgSpec(t *testing.T) {
 		{"f32:", "want a number"},
 		{"f32: 1", "want a number"},
 		{"f64:1e400", "out of range for f64"},
+		{"bytes:", "want hex digits, two per byte"},
+		{"bytes:123", "3 hex digits, an odd count"},
+		{"bytes:0x01", "'x' at offset 1 is not a hex digit"},
+		{"bytes:01 02", "' ' at offset 2 is not a hex digit"},
+		{"bytes:zz", "'z' at offset 0 is not a hex digit"},
+		{"bytes:" + strings.Repeat("00", 32765), "65530 hex digits: a parameter is at most 32764 bytes"},
 	}
 	for _, c := range bad {
 		_, err := parseArgSpec(c.in)
@@ -316,10 +325,26 @@ func TestCheckSpecs(t *testing.T) {
 			t.Errorf("checkSpecs %q = %v, want an error with %q", c.ss, err, c.frag)
 		}
 	}
-	// A by-value struct (.b8 array) takes no spec.
+	// A by-value struct (.b8 array) takes its bytes, exactly its size, and
+	// no scalar; any parameter takes bytes of its size.
 	arr := kernelEntry{Name: "k", Params: []ptx.Param{{Index: 0, Name: "s", Type: "b8", Size: 16}}}
-	if err := checkSpecs(arr, specs("u64:1")); err == nil || !strings.Contains(err.Error(), "no --arg kind fits") {
-		t.Errorf("checkSpecs of a .b8 array: %v", err)
+	if err := checkSpecs(arr, specs("bytes:"+strings.Repeat("ab", 16))); err != nil {
+		t.Errorf("checkSpecs of 16 bytes for a 16-byte .b8 array: %v", err)
+	}
+	for _, c := range []struct{ spec, frag string }{
+		{"u64:1", `parameter 0 (s .b8, 16 bytes): --arg "u64:1" is an 8-byte integer; it takes bytes:HEX of 16 bytes (32 hex digits)`},
+		{"bytes:0102030405060708", `--arg "bytes:0102030405060708" is 8 bytes; it takes bytes:HEX of 16 bytes (32 hex digits)`},
+		{"bytes:" + strings.Repeat("00", 17), "is 17 bytes; it takes bytes:HEX of 16 bytes"},
+	} {
+		if err := checkSpecs(arr, specs(c.spec)); err == nil || !strings.Contains(err.Error(), c.frag) {
+			t.Errorf("checkSpecs %q of a .b8 array: %v, want an error with %q", c.spec, err, c.frag)
+		}
+	}
+	if err := checkSpecs(narrow, specs("bytes:01", "bytes:ff", "bytes:0100", "bytes:ffff")); err != nil {
+		t.Errorf("checkSpecs of bytes of each parameter's size: %v", err)
+	}
+	if err := checkSpecs(narrow, specs("bytes:0100", "i8:1", "u16:1", "i16:1")); err == nil || !strings.Contains(err.Error(), `--arg "bytes:0100" is 2 bytes; it takes bytes:HEX of 1 byte (2 hex digits)`) {
+		t.Errorf("checkSpecs of 2 bytes for a .u8: %v", err)
 	}
 }
 

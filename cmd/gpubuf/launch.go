@@ -541,6 +541,9 @@ func encodeTrace(w io.Writer, t traceJSON) error {
 	return err
 }
 
+// launchDevice opens launch's device; tests replace it.
+var launchDevice = openDevice
+
 // launchCmd runs 'gpubuf launch' (race false) and 'gpubuf race' (race true).
 func launchCmd(race bool, args []string, stdout, stderr io.Writer) int {
 	o, code := parseLaunchFlags(race, args, stderr)
@@ -550,7 +553,7 @@ func launchCmd(race bool, args []string, stdout, stderr io.Writer) int {
 	// Race runs on the emulator; launch runs where --backend says.
 	var gpuDev gpu.Device
 	if !race {
-		dev, err := openDevice(o.backend, gpu.EmuOptions{})
+		dev, err := launchDevice(o.backend, gpu.EmuOptions{})
 		if err != nil {
 			return usageFail(stderr, o.cmd, "%v", err)
 		}

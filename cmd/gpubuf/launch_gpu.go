@@ -58,6 +58,15 @@ func (o *launchOpts) emuOnly() []string {
 // kernel prints is the driver's to print, on the process's standard
 // output; the summary goes to stderr.
 func (o *launchOpts) launchOnDevice(dev gpu.Device, entry kernelEntry, stderr io.Writer) int {
+	// A failure before the launch leaves none of the output files this
+	// command created, as on the emulator; after it they get what the
+	// buffers hold.
+	launched := false
+	defer func() {
+		if !launched {
+			o.removeCreated()
+		}
+	}()
 	name, ptx, err := o.ptxSource()
 	if err != nil {
 		return usageFail(stderr, o.cmd, "%v", err)
@@ -81,7 +90,6 @@ func (o *launchOpts) launchOnDevice(dev gpu.Device, entry kernelEntry, stderr io
 			return exitFail
 		}
 		if o.grid.Count() > int64(n) {
-			o.removeCreated()
 			return usageFail(stderr, o.cmd, "--cooperative --grid %s --block %s: %d blocks; %s holds at most %d of them at once", o.gridText, o.blockText, o.grid.Count(), dev.Info().Name, n)
 		}
 	}
@@ -96,7 +104,6 @@ func (o *launchOpts) launchOnDevice(dev gpu.Device, entry kernelEntry, stderr io
 		return b.Size(), nil
 	})
 	if err != nil {
-		o.removeCreated()
 		return usageFail(stderr, o.cmd, "%v", err)
 	}
 	for _, sp := range o.syms {
@@ -136,6 +143,7 @@ func (o *launchOpts) launchOnDevice(dev gpu.Device, entry kernelEntry, stderr io
 		return exitFail
 	}
 	defer st.Close()
+	launched = true
 	start := time.Now()
 	err = st.Launch(k, gpu.LaunchConfig{Grid: gpu.Dim3(o.grid), Block: gpu.Dim3(o.block), SharedBytes: o.shared, Cooperative: o.coop}, args...)
 	if err == nil {

@@ -58,6 +58,55 @@ func TestLaunchNarrowArgs(t *testing.T) {
 	}
 }
 
+// TestLaunchStructArg passes a struct by value (a .b8 array parameter)
+// with --arg bytes:HEX: the kernel stores its two little-endian words,
+// 1 and 2 by hand from the hex, to its output; a spec of another size, or
+// a scalar, is a usage error naming the --arg and the parameter's size.
+func TestLaunchStructArg(t *testing.T) {
+	const src = `.version 7.8
+.target sm_70
+.address_size 64
+
+.visible .entry pair(.param .align 4 .b8 p[8], .param .u64 out)
+{
+	.reg .b32 %r<3>;
+	.reg .b64 %rd<2>;
+	ld.param.u32 %r1, [p];
+	ld.param.u32 %r2, [p+4];
+	ld.param.u64 %rd1, [out];
+	cvta.to.global.u64 %rd1, %rd1;
+	st.global.u32 [%rd1], %r1;
+	st.global.u32 [%rd1+4], %r2;
+	ret;
+}
+`
+	dir := t.TempDir()
+	ptxPath, out := filepath.Join(dir, "pair.ptx"), filepath.Join(dir, "out.bin")
+	if err := os.WriteFile(ptxPath, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, cmd := range []string{"launch", "race"} {
+		code, stdout, stderr := runCLI(cmd, ptxPath, "--kernel", "pair", "--grid", "1", "--block", "1",
+			"--arg", "bytes:0100000002000000", "--arg", "buf:8", "--out", "1="+out)
+		if code != exitOK {
+			t.Fatalf("%s: exit %d\n%s%s", cmd, code, stdout, stderr)
+		}
+		if got := kernels.Words(readFile(t, out)); !slices.Equal(got, []uint32{1, 2}) {
+			t.Errorf("%s: out = %v, want [1 2]", cmd, got)
+		}
+	}
+	for _, c := range []struct{ arg, frag string }{
+		{"bytes:01000000", `parameter 0 (p .b8, 8 bytes): --arg "bytes:01000000" is 4 bytes; it takes bytes:HEX of 8 bytes (16 hex digits)`},
+		{"u64:1", `--arg "u64:1" is an 8-byte integer; it takes bytes:HEX of 8 bytes (16 hex digits)`},
+		{"bytes:010000000200000", `--arg "bytes:010000000200000": 15 hex digits, an odd count`},
+	} {
+		code, stdout, stderr := runCLI("launch", ptxPath, "--kernel", "pair", "--grid", "1", "--block", "1", "--arg", c.arg, "--arg", "buf:8")
+		if code != exitUsage || !strings.Contains(stderr, c.frag) {
+			t.Errorf("--arg %s: exit %d, want %d with %q\n%s%s", c.arg, code, exitUsage, c.frag, stdout, stderr)
+		}
+	}
+}
+
 // TestLaunchSymbols sets nvcc's module variables with --symbol before the
 // launch and writes them with --out NAME=PATH: a __device__ counter that
 // bump adds to (100 + 128 threads * 3, by hand), and a __constant__ table

@@ -2,6 +2,7 @@ package emu
 
 import (
 	"strings"
+	"sync"
 
 	"github.com/gpubuf/gpubuf/cpuemu"
 	"github.com/gpubuf/gpubuf/gpu"
@@ -12,6 +13,9 @@ type module struct {
 	d    *device
 	cm   *cpuemu.Module
 	refs refs // pending launches of its kernels
+
+	symMu sync.Mutex
+	syms  map[string]*deviceBuffer // the variables Global has given
 }
 
 func newModule(d *device, cm *cpuemu.Module) *module { return &module{d: d, cm: cm} }
@@ -44,19 +48,31 @@ func (m *module) Kernel(name string) (gpu.Kernel, error) {
 
 // Global gives the module's .global or .const variable name as a buffer
 // of its size (cpuemu's Module.Global), mapping the module's variables on
-// the device if no launch has. The buffer holds the module while it is
-// used; after the module's Close it is closed too, and its Free refuses.
+// the device if no launch has. Each name gives one buffer, however often
+// it is asked for, as on the CUDA backend. The buffer holds the module
+// while it is used; after the module's Close it is closed too, and its
+// Free refuses.
 func (m *module) Global(name string) (gpu.DeviceBuffer, error) {
 	op := "global " + name
 	if !m.refs.acquire() {
 		return nil, closedErr(op, "module "+m.Name()+" is closed")
 	}
 	defer m.launchDone()
+	m.symMu.Lock()
+	defer m.symMu.Unlock()
+	if b, ok := m.syms[name]; ok {
+		return b, nil
+	}
 	p, n, err := m.cm.Global(m.d.mem, name)
 	if err != nil {
 		return nil, opErr(op, err)
 	}
-	return &deviceBuffer{d: m.d, ptr: p, size: n, mod: m, sym: name}, nil
+	b := &deviceBuffer{d: m.d, ptr: p, size: n, mod: m, sym: name}
+	if m.syms == nil {
+		m.syms = map[string]*deviceBuffer{}
+	}
+	m.syms[name] = b
+	return b, nil
 }
 
 // Close closes the module. Its kernels keep the Go objects alive, but

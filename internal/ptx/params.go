@@ -65,8 +65,8 @@ func Layout(vars []*Var) ([]Param, int, error) {
 		}
 		size := v.Size()
 		off = (off + al - 1) / al * al
-		if off+size > maxParamBytes {
-			return nil, 0, &LimitError{Limit: "parameter bytes of a kernel", Value: int64(off + size), Max: maxParamBytes}
+		if off+size > MaxParamBytes {
+			return nil, 0, &LimitError{Limit: "parameter bytes of a kernel", Value: int64(off + size), Max: MaxParamBytes}
 		}
 		ps = append(ps, Param{Index: i, Name: v.Name, Type: v.Type, Size: size, Align: al, Offset: off})
 		off += size
@@ -74,9 +74,10 @@ func Layout(vars []*Var) ([]Param, int, error) {
 	return ps, off, nil
 }
 
-// maxParamBytes bounds a kernel's parameter buffer: the driver takes
-// 4 KiB, and 32 764 bytes from CUDA 12.1 on Volta and newer.
-const maxParamBytes = 32764
+// MaxParamBytes bounds a kernel's parameter buffer, and so any one
+// parameter: the driver takes 4 KiB, and 32 764 bytes from CUDA 12.1 on
+// Volta and newer.
+const MaxParamBytes = 32764
 
 // ParamList writes ".u64 in, .u32 n" for messages.
 func ParamList(ps []Param) string {
