@@ -54,7 +54,7 @@ func TestNarrowParams(t *testing.T) {
 		args []any
 		want string
 	}{
-		{[]any{256, -5, 0, 0, out}, "argument 0 (narrow_param_0 .u8, 1 bytes) given int 256, which does not fit 8 bits"},
+		{[]any{256, -5, 0, 0, out}, "argument 0 (narrow_param_0 .u8, 1 byte) given int 256, which does not fit 8 bits"},
 		{[]any{0, -129, 0, 0, out}, "given int -129, which does not fit 8 bits"},
 		{[]any{0, 0, 65536, 0, out}, "given int 65536, which does not fit 16 bits"},
 		{[]any{0, 0, 0, -32769, out}, "given int -32769, which does not fit 16 bits"},

@@ -393,7 +393,7 @@ func (a *argSpec) contents() []byte {
 
 // paramDesc names a kernel parameter in messages.
 func paramDesc(p ptx.Param) string {
-	return fmt.Sprintf("parameter %d (%s .%s, %d bytes)", p.Index, p.Name, p.Type, p.Size)
+	return fmt.Sprintf("parameter %d (%s .%s, %s)", p.Index, p.Name, p.Type, ptx.SizeText(p.Size))
 }
 
 // specKinds is what each spec kind passes, for the front end's argument

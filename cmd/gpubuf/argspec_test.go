@@ -315,8 +315,8 @@ func TestCheckSpecs(t *testing.T) {
 		ss   []string
 		frag string
 	}{
-		{[]string{"u32:1", "i8:1", "u16:1", "i16:1"}, `parameter 0 (a .u8, 1 bytes): --arg "u32:1" is a 4-byte integer; it takes i8 or u8`},
-		{[]string{"u8:1", "i16:1", "u16:1", "i16:1"}, `parameter 1 (b .s8, 1 bytes): --arg "i16:1" is a 2-byte integer; it takes i8 or u8`},
+		{[]string{"u32:1", "i8:1", "u16:1", "i16:1"}, `parameter 0 (a .u8, 1 byte): --arg "u32:1" is a 4-byte integer; it takes i8 or u8`},
+		{[]string{"u8:1", "i16:1", "u16:1", "i16:1"}, `parameter 1 (b .s8, 1 byte): --arg "i16:1" is a 2-byte integer; it takes i8 or u8`},
 		{[]string{"u8:1", "i8:1", "u8:1", "i16:1"}, `parameter 2 (c .u16, 2 bytes): --arg "u8:1" is a 1-byte integer; it takes i16 or u16`},
 		{[]string{"u8:1", "i8:1", "u16:1", "i32:1"}, "it takes i16 or u16"},
 	} {

@@ -110,7 +110,7 @@ func CheckArgs(kernel string, params []Param, args []Arg) error {
 //     say what its elements are.
 func CheckArg(kernel string, p Param, a Arg) error {
 	bad := func(format string, v ...any) error {
-		return &ArgError{Kernel: kernel, Msg: fmt.Sprintf("argument %d (%s .%s, %d bytes) ", p.Index, p.Name, p.Type, p.Size) + fmt.Sprintf(format, v...)}
+		return &ArgError{Kernel: kernel, Msg: fmt.Sprintf("argument %d (%s .%s, %s) ", p.Index, p.Name, p.Type, SizeText(p.Size)) + fmt.Sprintf(format, v...)}
 	}
 	isFloat := IsFloat(p.Type)
 	if a.Kind == ArgBytes {
@@ -224,4 +224,12 @@ func OrList(xs []string) string {
 		return xs[0]
 	}
 	return strings.Join(xs[:len(xs)-1], ", ") + " or " + xs[len(xs)-1]
+}
+
+// SizeText is "1 byte" or "n bytes", for messages about sizes.
+func SizeText(n int) string {
+	if n == 1 {
+		return "1 byte"
+	}
+	return fmt.Sprintf("%d bytes", n)
 }
