@@ -486,33 +486,43 @@ func TestRefusedForms(t *testing.T) {
 		{"vavrg2.u32.u32.u32 %r1, %r2, %r3, %r4;", "unknown opcode"},
 		{"vset2.u32.u32.lt %r1, %r2, %r3, %r4;", "unknown opcode"},
 	} {
-		src := ptHeader + `.visible .entry k(.param .u64 p)
+		ptRefuses(t, ptHeader, c.body, c.want)
+	}
+}
+
+// ptRefuses checks that an entry whose body is body, under header (its
+// .version and .target lines and .address_size), loads and is refused
+// with an *UnsupportedError or *SyntaxError that says want and names the
+// body's last line. The entry declares %p<4>, %rs<8>, %r<8>, %f<4>,
+// %rd<4> and %fd<4>.
+func ptRefuses(t *testing.T, header, body, want string) {
+	t.Helper()
+	src := header + `.visible .entry k(.param .u64 p)
 {
 	.reg .pred %p<4>;
-	.reg .b16 %rs<4>;
+	.reg .b16 %rs<8>;
 	.reg .b32 %r<8>;
 	.reg .f32 %f<4>;
 	.reg .b64 %rd<4>;
 	.reg .f64 %fd<4>;
-	` + c.body + ` // HERE
+	` + body + ` // HERE
 	ret;
 }
 `
-		m, err := cpuemu.Load("forms", []byte(src))
-		if err != nil {
-			t.Errorf("%s: Load: %v", c.body, err)
-			continue
-		}
-		_, err = m.Kernel("k")
-		var ue *cpuemu.UnsupportedError
-		var se *cpuemu.SyntaxError
-		if err == nil || !strings.Contains(err.Error(), c.want) || !errors.As(err, &ue) && !errors.As(err, &se) {
-			t.Errorf("%s: %v; want a refusal that says %q", c.body, err, c.want)
-			continue
-		}
-		if line := ptLine(t, src, "// HERE"); !strings.Contains(err.Error(), fmt.Sprintf("ptx line %d", line)) {
-			t.Errorf("%s: %v does not name line %d", c.body, err, line)
-		}
+	m, err := cpuemu.Load("forms", []byte(src))
+	if err != nil {
+		t.Errorf("%s: Load: %v", body, err)
+		return
+	}
+	_, err = m.Kernel("k")
+	var ue *cpuemu.UnsupportedError
+	var se *cpuemu.SyntaxError
+	if err == nil || !strings.Contains(err.Error(), want) || !errors.As(err, &ue) && !errors.As(err, &se) {
+		t.Errorf("%s: %v; want a refusal that says %q", body, err, want)
+		return
+	}
+	if line := ptLine(t, src, "// HERE"); !strings.Contains(err.Error(), fmt.Sprintf("ptx line %d", line)) {
+		t.Errorf("%s: %v does not name line %d", body, err, line)
 	}
 }
 

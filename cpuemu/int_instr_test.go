@@ -136,26 +136,7 @@ func TestExtendedIntegerTargets(t *testing.T) {
 		} else {
 			header += ".address_size 64\n"
 		}
-		src := header + `.visible .entry k(.param .u64 p)
-{
-	.reg .pred %p<4>;
-	.reg .b16 %rs<4>;
-	.reg .b32 %r<8>;
-	.reg .b64 %rd<4>;
-	` + c.body + ` // HERE
-	ret;
-}
-`
-		m, err := cpuemu.Load("forms", []byte(src))
-		if err != nil {
-			t.Errorf("%s: Load: %v", c.body, err)
-			continue
-		}
-		_, err = m.Kernel("k")
-		var ue *cpuemu.UnsupportedError
-		if !errors.As(err, &ue) || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("%s under %q: %v; want a refusal that says %q", c.body, c.header, err, c.want)
-		}
+		ptRefuses(t, header, c.body, c.want)
 	}
 }
 
@@ -474,23 +455,7 @@ func TestV8Access(t *testing.T) {
 		{".version 8.8\n.target sm_90\n", "st.global.v8.u32 [%rd1], {%r0, %r1, %r2, %r3, %r4, %r5, %r6, %r7};", "st.v8 requires sm_100"},
 		{".version 8.8\n.target sm_100\n", "ld.global.v8.u32 {%r0, %r1, %r2, %r3}, [%rd1];", "needs a vector of 8 registers"},
 	} {
-		src := c.header + `.address_size 64
-.visible .entry k(.param .u64 p)
-{
-	.reg .b16 %rs<8>;
-	.reg .b32 %r<8>;
-	.reg .b64 %rd<4>;
-	` + c.body + `
-	ret;
-}
-`
-		m, err := cpuemu.Load("v8", []byte(src))
-		if err != nil {
-			t.Fatalf("%s: %v", c.body, err)
-		}
-		if _, err := m.Kernel("k"); err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("%s: %v; want %q", c.body, err, c.want)
-		}
+		ptRefuses(t, c.header+".address_size 64\n", c.body, c.want)
 	}
 }
 

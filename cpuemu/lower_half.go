@@ -194,13 +194,8 @@ func (lw *lowerer) lowerHalfCmp(in *ptx.Instr, ms *modSet, o *op, cmp uint8, bop
 	if err := lw.require(in, sm, ver, name); err != nil {
 		return err
 	}
-	want := 3
-	if bop >= 0 {
-		want = 4
-		o.flags |= fHasC
-		o.sub2 = uint8(bop)
-	}
-	if err := lw.nargs(in, want); err != nil {
+	want, err := lw.cmpOperands(in, o, bop)
+	if err != nil {
 		return err
 	}
 	for i := 1; i < 3; i++ {
@@ -213,7 +208,6 @@ func (lw *lowerer) lowerHalfCmp(in *ptx.Instr, ms *modSet, o *op, cmp uint8, bop
 			return err
 		}
 	}
-	var err error
 	d := in.Args[0]
 	switch {
 	case d.Kind == ptx.OpPair:
@@ -233,18 +227,7 @@ func (lw *lowerer) lowerHalfCmp(in *ptx.Instr, ms *modSet, o *op, cmp uint8, bop
 			return err
 		}
 	}
-	for i := 1; i < 3; i++ {
-		if o.a[i-1], err = lw.src(in, in.Args[i], st); err != nil {
-			return err
-		}
-	}
-	if want == 4 {
-		if o.a[2], err = lw.negPred(in, o, in.Args[3]); err != nil {
-			return err
-		}
-	}
-	lw.emit(*o)
-	return nil
+	return lw.cmpSources(in, o, st, want)
 }
 
 // lowerCvtNarrow lowers a cvt whose source or destination is a narrow

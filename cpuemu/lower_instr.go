@@ -959,16 +959,10 @@ func (lw *lowerer) lowerSetp(in *ptx.Instr, ms *modSet, o *op) error {
 		}
 		o.flags |= fFtz
 	}
-	want := 3
-	if bop >= 0 {
-		want = 4
-		o.flags |= fHasC
-		o.sub2 = uint8(bop)
-	}
-	if err := lw.nargs(in, want); err != nil {
+	want, err := lw.cmpOperands(in, o, bop)
+	if err != nil {
 		return err
 	}
-	var err error
 	d := in.Args[0]
 	if d.Kind == ptx.OpPair {
 		if o.code != opSetp {
@@ -983,8 +977,27 @@ func (lw *lowerer) lowerSetp(in *ptx.Instr, ms *modSet, o *op) error {
 	} else if o.d[0], err = lw.dst(in, d); err != nil {
 		return err
 	}
+	return lw.cmpSources(in, o, o.typ2, want)
+}
+
+// cmpOperands takes a comparison's bool operation (-1 for none) and
+// checks its operand count: d, a, b and, with a bool operation, {!}c.
+func (lw *lowerer) cmpOperands(in *ptx.Instr, o *op, bop int) (int, error) {
+	want := 3
+	if bop >= 0 {
+		want = 4
+		o.flags |= fHasC
+		o.sub2 = uint8(bop)
+	}
+	return want, lw.nargs(in, want)
+}
+
+// cmpSources lowers a comparison's a and b, of type t, and its {!}c when
+// it has one (want 4), then emits it.
+func (lw *lowerer) cmpSources(in *ptx.Instr, o *op, t ptype, want int) error {
+	var err error
 	for i := 1; i < 3; i++ {
-		if o.a[i-1], err = lw.src(in, in.Args[i], o.typ2); err != nil {
+		if o.a[i-1], err = lw.src(in, in.Args[i], t); err != nil {
 			return err
 		}
 	}
