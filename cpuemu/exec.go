@@ -434,6 +434,12 @@ func (w *warp) setArg(lane int, a argLoc, b []byte) {
 	w.r[a.off+int32(lane)] = binary.LittleEndian.Uint64(v[:])
 }
 
+// accessAlign is the alignment an ld or st needs: its whole size, which
+// for the first half of a .v8 access (sub2 2) is twice its own.
+func accessAlign(o *op) int {
+	return o.typ.size() * int(o.vec) * max(int(o.sub2), 1)
+}
+
 func (w *warp) setPC(m uint32, pc int32) {
 	for ; m != 0; m &= m - 1 {
 		w.pc[bits.TrailingZeros32(m)] = pc
@@ -492,10 +498,7 @@ func (w *warp) load(o *op, ex uint32) {
 		return
 	}
 	size := o.typ.size()
-	align := size * int(o.vec)
-	if o.sub2 > 1 { // the first half of a .v8 access checks the whole one's alignment
-		align *= int(o.sub2)
-	}
+	align := accessAlign(o)
 	adversarial := w.c.l.cfg.Scheduler == Adversarial
 	for m := ex; m != 0; m &= m - 1 {
 		lane := bits.TrailingZeros32(m)
@@ -539,10 +542,7 @@ func (w *warp) store(o *op, ex uint32) {
 		return
 	}
 	size := o.typ.size()
-	align := size * int(o.vec)
-	if o.sub2 > 1 { // the first half of a .v8 access checks the whole one's alignment
-		align *= int(o.sub2)
-	}
+	align := accessAlign(o)
 	for m := ex; m != 0; m &= m - 1 {
 		lane := bits.TrailingZeros32(m)
 		addr := r[o.a[0]+int32(lane)] + uint64(o.off)
@@ -612,7 +612,7 @@ func (w *warp) atomic(o *op, ex uint32) {
 			}
 		}
 		putLE(b, size, nv)
-		if o.code == opAtom && o.d[0] != noSlot {
+		if o.code == opAtom {
 			r[o.d[0]+int32(lane)] = old
 		}
 	}

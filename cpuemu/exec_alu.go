@@ -367,6 +367,13 @@ func (w *warp) aluLane(o *op, lane int32, mask uint32) {
 	t := o.typ
 	nb := t.bits()
 	get := func(s int32) uint64 { return r[s+lane] }
+	// opt reads an operand some forms of an op lack; absent, it is 0.
+	opt := func(s int32) uint64 {
+		if s == noSlot {
+			return 0
+		}
+		return r[s+lane]
+	}
 	set := func(v uint64) { r[o.d[0]+lane] = v }
 	rnd := rounding(o.sub)
 	ftz := o.flags&fFtz != 0
@@ -674,9 +681,7 @@ func (w *warp) aluLane(o *op, lane int32, mask uint32) {
 			p, q = boolOp(o.sub2, p, cv), boolOp(o.sub2, q, cv)
 		}
 		if o.code == opSetp {
-			if o.d[0] != noSlot {
-				set(b2u(p))
-			}
+			set(b2u(p))
 			if o.d[1] != noSlot {
 				r[o.d[1]+lane] = b2u(q)
 			}
@@ -715,53 +720,27 @@ func (w *warp) aluLane(o *op, lane int32, mask uint32) {
 		}
 	case opCvt:
 		if o.typ.narrow() || o.typ2.narrow() {
-			b := uint64(0)
-			if o.a[1] != noSlot {
-				b = get(o.a[1])
-			}
-			set(cvtNarrow(o, get(o.a[0]), b))
+			set(cvtNarrow(o, get(o.a[0]), opt(o.a[1])))
 			return
 		}
 		set(cvt(o, get(o.a[0])))
 	case opCvtPack:
-		c := uint64(0)
-		if o.a[2] != noSlot {
-			c = get(o.a[2])
-		}
-		set(cvtPack(o, get(o.a[0]), get(o.a[1]), c))
+		set(cvtPack(o, get(o.a[0]), get(o.a[1]), opt(o.a[2])))
 	case opVideo:
-		var c uint64
-		if o.a[2] != noSlot {
-			c = get(o.a[2])
-		}
-		set(uint64(video(unpackVideo(o.off), uint32(get(o.a[0])), uint32(get(o.a[1])), uint32(c))))
+		set(uint64(video(unpackVideo(o.off), uint32(get(o.a[0])), uint32(get(o.a[1])), uint32(opt(o.a[2])))))
 	case opHalf:
-		var b, c uint64
-		if o.a[1] != noSlot {
-			b = get(o.a[1])
-		}
-		if o.a[2] != noSlot {
-			c = get(o.a[2])
-		}
-		set(halfOp(o, get(o.a[0]), b, c))
+		set(halfOp(o, get(o.a[0]), opt(o.a[1]), opt(o.a[2])))
 	case opHalfCmp:
-		c := uint64(0)
-		if o.a[2] != noSlot {
-			c = get(o.a[2])
-		}
-		lo, hi := halfCmp(o, get(o.a[0]), get(o.a[1]), c)
+		lo, hi := halfCmp(o, get(o.a[0]), get(o.a[1]), opt(o.a[2]))
 		if o.typ == tPred {
-			if o.d[0] != noSlot {
-				set(b2u(lo))
-			}
+			set(b2u(lo))
 			if o.d[1] != noSlot {
 				r[o.d[1]+lane] = b2u(hi)
 			}
 			return
 		}
-		if _, lanes := o.typ2.halfFmt(); lanes == 2 && o.typ2 != tF32 {
-			ew := uint(16)
-			set(halfSetValue(o.typ, lo)&0xffff | halfSetValue(o.typ, hi)&0xffff<<ew)
+		if o.typ2 == tF16x2 || o.typ2 == tBF16x2 { // one result per half
+			set(halfSetValue(o.typ, lo)&0xffff | halfSetValue(o.typ, hi)&0xffff<<16)
 			return
 		}
 		set(halfSetValue(o.typ, lo))

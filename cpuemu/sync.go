@@ -138,18 +138,14 @@ func (w *warp) complete(group, mask uint32) {
 				// §9.7.8.6: reading an inactive lane or one outside the
 				// membermask is undefined. Hardware reads that lane's
 				// register as it is; so do we, and report it.
-				why := "is not in the membermask"
+				why, of := "is not in the membermask", "membermask %#08x"
 				switch {
 				case o.flags&fLegacy != 0: // no membermask: the lanes executing it together
-					why = "has exited or is not executing this shfl with it"
+					why, of = "has exited or is not executing this shfl with it", "lanes %#08x execute it"
 				case mask&(1<<src) != 0:
 					why = "has exited or is not active"
 				}
-				if o.flags&fLegacy != 0 {
-					l.diag("shfl-invalid-source", o, w, 1<<lane, "lane %d reads lane %d, which %s (lanes %#08x execute it)", lane, src, why, mask)
-				} else {
-					l.diag("shfl-invalid-source", o, w, 1<<lane, "lane %d reads lane %d, which %s (membermask %#08x)", lane, src, why, mask)
-				}
+				l.diag("shfl-invalid-source", o, w, 1<<lane, "lane %d reads lane %d, which %s ("+of+")", lane, src, why, mask)
 			}
 			vals[lane] = r[o.a[0]+int32(src)]
 			oks[lane] = ok
@@ -158,9 +154,7 @@ func (w *warp) complete(group, mask uint32) {
 		for m := group; m != 0; m &= m - 1 {
 			lane := bits.TrailingZeros32(m)
 			o := &ops[w.pc[lane]]
-			if o.d[0] != noSlot {
-				r[o.d[0]+int32(lane)] = uint64(uint32(vals[lane]))
-			}
+			r[o.d[0]+int32(lane)] = uint64(uint32(vals[lane]))
 			if o.d[1] != noSlot {
 				r[o.d[1]+int32(lane)] = preds[lane]
 			}
@@ -192,9 +186,7 @@ func (w *warp) complete(group, mask uint32) {
 			case 3: // ballot: non-members and exited lanes give 0
 				res = uint64(ballot)
 			}
-			if o.d[0] != noSlot {
-				r[o.d[0]+int32(lane)] = res
-			}
+			r[o.d[0]+int32(lane)] = res
 		}
 	case opMatch:
 		var vals [32]uint64
@@ -227,9 +219,7 @@ func (w *warp) complete(group, mask uint32) {
 			} else if allSame {
 				res, p = uint64(group), true
 			}
-			if o.d[0] != noSlot {
-				r[o.d[0]+int32(lane)] = res
-			}
+			r[o.d[0]+int32(lane)] = res
 			if o.d[1] != noSlot {
 				r[o.d[1]+int32(lane)] = b2u(p)
 			}
@@ -267,9 +257,7 @@ func (w *warp) complete(group, mask uint32) {
 		for m := group; m != 0; m &= m - 1 {
 			lane := bits.TrailingZeros32(m)
 			o := &ops[w.pc[lane]]
-			if o.d[0] != noSlot {
-				r[o.d[0]+int32(lane)] = acc
-			}
+			r[o.d[0]+int32(lane)] = acc
 		}
 	}
 	// bar.warp.sync orders the participants' memory accesses: that
