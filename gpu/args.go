@@ -1,7 +1,6 @@
 package gpu
 
 import (
-	"encoding/binary"
 	"fmt"
 
 	"github.com/gpubuf/gpubuf/internal/ptx"
@@ -36,8 +35,8 @@ func CheckArgs(kernel string, params []Param, args []any) ([]Arg, error) {
 	bad := func(format string, a ...any) error {
 		return &Error{Op: "launch " + kernel, Msg: fmt.Sprintf(format, a...)}
 	}
-	if len(args) != len(params) {
-		return nil, bad("%s", ptx.CheckArgs(kernel, params, make([]ptx.Arg, len(args))).(*ptx.ArgError).Msg)
+	if err := ptx.CheckCount(kernel, params, len(args)); err != nil {
+		return nil, bad("%s", err.(*ptx.ArgError).Msg)
 	}
 	out := make([]Arg, len(args))
 	for i, a := range args {
@@ -72,14 +71,7 @@ func CheckArgs(kernel string, params []Param, args []any) ([]Arg, error) {
 		if err := ptx.CheckArg(kernel, p, pa); err != nil {
 			return nil, bad("%s", err.(*ptx.ArgError).Msg)
 		}
-		if pa.Kind == ptx.ArgBytes {
-			copy(arg.Raw[:], pa.Bytes)
-		} else {
-			binary.LittleEndian.PutUint64(arg.Raw[:], pa.Bits)
-			if p.Size < 8 { // an int of a narrower parameter: its low bytes
-				clear(arg.Raw[p.Size:])
-			}
-		}
+		pa.Put(arg.Raw[:p.Size])
 		out[i] = arg
 	}
 	return out, nil

@@ -423,7 +423,7 @@ func fits(s argSpec, p ptx.Param) (bool, string) {
 	}
 	want := ptx.Fits(p, specKinds, specOrder)
 	if len(want) == 0 || s.Kind == kindBytes {
-		return false, fmt.Sprintf("it takes bytes:HEX of %s (%d hex digits)", byteCount(p.Size), 2*p.Size)
+		return false, fmt.Sprintf("it takes bytes:HEX of %s (%d hex digits)", ptx.SizeText(p.Size), 2*p.Size)
 	}
 	return false, "it takes " + ptx.OrList(want)
 }
@@ -431,17 +431,9 @@ func fits(s argSpec, p ptx.Param) (bool, string) {
 // specDesc says what a spec passes, for messages.
 func specDesc(s argSpec) string {
 	if s.Kind == kindBytes {
-		return byteCount(len(s.Value.([]byte)))
+		return ptx.SizeText(len(s.Value.([]byte)))
 	}
 	return kindDesc(s.Kind)
-}
-
-// byteCount writes "1 byte", "8 bytes".
-func byteCount(n int) string {
-	if n == 1 {
-		return "1 byte"
-	}
-	return fmt.Sprintf("%d bytes", n)
 }
 
 // kindDesc says what a spec kind passes, for messages.

@@ -43,7 +43,7 @@ func (m *module) Kernel(name string) (gpu.Kernel, error) {
 	if e.Err != nil { // an entry the emulator cannot run; the others can
 		return nil, opErr(op, e.Err)
 	}
-	return &kernel{m: m, entry: e, params: e.Params}, nil
+	return &kernel{m: m, entry: e}, nil
 }
 
 // Global gives the module's .global or .const variable name as a buffer
@@ -103,15 +103,14 @@ func (m *module) launchDone() {
 
 // kernel is an entry of a module.
 type kernel struct {
-	m      *module
-	entry  cpuemu.Entry
-	params []gpu.Param
+	m     *module
+	entry cpuemu.Entry
 }
 
 func (k *kernel) Name() string       { return k.entry.Name }
 func (k *kernel) Module() gpu.Module { return k.m }
 func (k *kernel) Params() []gpu.Param {
-	return append([]gpu.Param(nil), k.params...)
+	return append([]gpu.Param(nil), k.entry.Params...)
 }
 
 // MaxCooperativeBlocks is cpuemu's Module.CooperativeBlocks: the emulated

@@ -255,7 +255,7 @@ func (s *stream) Launch(k gpu.Kernel, cfg gpu.LaunchConfig, args ...any) error {
 	if kk.m.d != s.d {
 		return msgErr(op, "kernel belongs to another device")
 	}
-	checked, err := gpu.CheckArgs(name, kk.params, args)
+	checked, err := gpu.CheckArgs(name, kk.entry.Params, args)
 	if err != nil {
 		return ownErr(err)
 	}

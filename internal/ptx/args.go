@@ -89,13 +89,21 @@ func GoArg(v any) (Arg, bool) {
 // CheckArgs checks args against params: their count, and each one with
 // CheckArg. Errors are *ArgError.
 func CheckArgs(kernel string, params []Param, args []Arg) error {
-	if len(args) != len(params) {
-		return &ArgError{Kernel: kernel, Msg: fmt.Sprintf("got %d arguments, the kernel takes %d (%s)", len(args), len(params), ParamList(params))}
+	if err := CheckCount(kernel, params, len(args)); err != nil {
+		return err
 	}
 	for i, a := range args {
 		if err := CheckArg(kernel, params[i], a); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// CheckCount checks that a launch passes n arguments, one per parameter.
+func CheckCount(kernel string, params []Param, n int) error {
+	if n != len(params) {
+		return &ArgError{Kernel: kernel, Msg: fmt.Sprintf("got %d arguments, the kernel takes %d (%s)", n, len(params), ParamList(params))}
 	}
 	return nil
 }
@@ -191,15 +199,22 @@ func Pack(params []Param, size int, args []Arg) []byte {
 	buf := make([]byte, size)
 	for i, a := range args {
 		p := params[i]
-		if a.Kind == ArgBytes {
-			copy(buf[p.Offset:], a.Bytes)
-			continue
-		}
-		var tmp [8]byte
-		binary.LittleEndian.PutUint64(tmp[:], a.Bits)
-		copy(buf[p.Offset:p.Offset+min(p.Size, 8)], tmp[:])
+		a.Put(buf[p.Offset : p.Offset+p.Size])
 	}
 	return buf
+}
+
+// Put writes a checked argument's value into dst, its parameter's bytes:
+// raw bytes as they are, a number little-endian in its low min(len, 8)
+// bytes.
+func (a Arg) Put(dst []byte) {
+	if a.Kind == ArgBytes {
+		copy(dst, a.Bytes)
+		return
+	}
+	var tmp [8]byte
+	binary.LittleEndian.PutUint64(tmp[:], a.Bits)
+	copy(dst, tmp[:min(len(dst), 8)])
 }
 
 // Fits lists the kinds of argument that parameter p takes, among the

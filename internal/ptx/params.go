@@ -23,7 +23,6 @@ type Entry struct {
 	Name       string
 	Params     []Param
 	ParamBytes int // the parameter buffer's size
-	Func       *Func
 	Err        error
 }
 
@@ -36,7 +35,7 @@ func (m *Module) Entries() []Entry {
 			continue
 		}
 		ps, n, err := Layout(f.Params)
-		out = append(out, Entry{Name: f.Name, Params: ps, ParamBytes: n, Func: f, Err: err})
+		out = append(out, Entry{Name: f.Name, Params: ps, ParamBytes: n, Err: err})
 	}
 	return out
 }
