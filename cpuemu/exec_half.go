@@ -25,16 +25,10 @@ func halfElem(o *op, f halfFormat, x, y, z uint64) uint64 {
 	if ftz {
 		x, y, z = f.halfFTZ(x), f.halfFTZ(y), f.halfFTZ(z)
 	}
-	var r uint64
+	var r uint64 // canonical when NaN: halfArith and fromF64 see to it
 	switch o.sub {
-	case hAdd:
-		r = f.halfArith(0, x, y, 0, rndRN, ftz)
-	case hSub:
-		r = f.halfArith(1, x, y, 0, rndRN, ftz)
-	case hMul:
-		r = f.halfArith(2, x, y, 0, rndRN, ftz)
-	case hFma:
-		r = f.halfArith(3, x, y, z, rndRN, ftz)
+	case hAdd, hSub, hMul, hFma: // halfArith numbers them the same
+		r = f.halfArith(int(o.sub-hAdd), x, y, z, rndRN, false)
 	case hNeg:
 		return x ^ f.signBit() // the sign bit, whatever the value
 	case hAbs:
@@ -45,9 +39,6 @@ func halfElem(o *op, f halfFormat, x, y, z uint64) uint64 {
 		r = f.fromF64(math.Exp2(f.toF64(x)), rndRN, false)
 	case hTanh:
 		r = f.fromF64(math.Tanh(f.toF64(x)), rndRN, false)
-	}
-	if f.isNaN(r) {
-		r = f.nan
 	}
 	switch {
 	case o.flags&fSat != 0:

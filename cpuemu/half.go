@@ -94,18 +94,12 @@ func (f halfFormat) fromF64(x float64, r rounding, satfinite bool) uint64 {
 		sign = f.signBit()
 	}
 	a := math.Abs(x)
-	overflow := func() uint64 {
-		up := false // away from zero, to infinity
-		switch aluFloatMode(r) {
-		case rndRN:
-			up = true
-		case rndRP:
-			up = sign == 0
-		case rndRM:
-			up = sign != 0
-		}
+	// beyond is what a magnitude past the largest finite value becomes:
+	// that value when the rounding goes toward zero (toInf false) or with
+	// satfinite, else infinity, or NaN in a format without one.
+	beyond := func(toInf bool) uint64 {
 		switch {
-		case !up || satfinite:
+		case !toInf || satfinite:
 			return sign | f.maxFinite()
 		case f.finite:
 			return f.nan
@@ -113,13 +107,7 @@ func (f halfFormat) fromF64(x float64, r rounding, satfinite bool) uint64 {
 		return sign | f.inf()
 	}
 	if math.IsInf(a, 0) {
-		if satfinite {
-			return sign | f.maxFinite()
-		}
-		if f.finite {
-			return f.nan
-		}
-		return sign | f.inf()
+		return beyond(true)
 	}
 	if a == 0 {
 		return sign
@@ -133,16 +121,7 @@ func (f halfFormat) fromF64(x float64, r rounding, satfinite bool) uint64 {
 	q := math.Ldexp(a, int(f.manBits)-e) // a in units of the last place: exact
 	n := math.Floor(q)
 	frac := q - n
-	up := false
-	switch aluFloatMode(r) {
-	case rndRN:
-		up = frac > 0.5 || frac == 0.5 && math.Mod(n, 2) == 1
-	case rndRP:
-		up = frac > 0 && sign == 0
-	case rndRM:
-		up = frac > 0 && sign != 0
-	}
-	if up {
+	if aluRoundUp(frac != 0, aluCmp(frac, 0.5), math.Mod(n, 2) == 1, sign != 0, r) {
 		n++
 	}
 	m := uint64(n)
@@ -162,7 +141,10 @@ func (f halfFormat) fromF64(x float64, r rounding, satfinite bool) uint64 {
 		code = uint64(e+f.bias())<<f.manBits | m&f.manMask()
 	}
 	if code > f.maxFinite() {
-		return overflow()
+		// Rounded past the largest value: to nearest, or away from zero
+		// in the value's direction, goes on to infinity.
+		m := aluFloatMode(r)
+		return beyond(m == rndRN || m == rndRP && sign == 0 || m == rndRM && sign != 0)
 	}
 	return sign | code
 }

@@ -223,3 +223,11 @@ func TestHalfInstructions(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) { runALU(t, tc) })
 	}
 }
+
+// TestHalfQualifierErrorStable: a form with two qualifiers its type lacks
+// is refused naming the first of them, every time.
+func TestHalfQualifierErrorStable(t *testing.T) {
+	for range 20 {
+		ptRefuses(t, hdr90, "add.ftz.sat.bf16 %rs1, %rs2, %rs3;", ".ftz on add.bf16")
+	}
+}

@@ -106,9 +106,14 @@ func (lw *lowerer) lowerHalf(in *ptx.Instr, ms *modSet, o *op) error {
 	case "ex2":
 		allowed["ftz"] = bf
 	}
-	for q, on := range map[string]bool{"ftz": ftz, "sat": sat, "relu": relu, "NaN": nan, "xorsign": xorsign} {
-		if on && !allowed[q] {
-			return lw.unsupported(in, fmt.Sprintf(".%s on %s", q, name))
+	quals := []struct {
+		name string
+		on   bool
+		flag uint32
+	}{{"ftz", ftz, fFtz}, {"sat", sat, fSat}, {"relu", relu, fRelu}, {"NaN", nan, fNaN}, {"xorsign", xorsign, fXorsign}}
+	for _, q := range quals { // in this order, so that the error is always the same
+		if q.on && !allowed[q.name] {
+			return lw.unsupported(in, fmt.Sprintf(".%s on %s", q.name, name))
 		}
 	}
 	if in.Op != "fma" && in.Op != "add" && in.Op != "sub" && in.Op != "mul" && rnd != rndNone {
@@ -117,9 +122,9 @@ func (lw *lowerer) lowerHalf(in *ptx.Instr, ms *modSet, o *op) error {
 	if err := lw.require(in, sm, ver, name); err != nil {
 		return err
 	}
-	for f, on := range map[uint32]bool{fFtz: ftz, fSat: sat, fRelu: relu, fNaN: nan, fXorsign: xorsign} {
-		if on {
-			o.flags |= f
+	for _, q := range quals {
+		if q.on {
+			o.flags |= q.flag
 		}
 	}
 	for _, x := range in.Args {
