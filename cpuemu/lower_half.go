@@ -304,29 +304,7 @@ func (lw *lowerer) lowerCvtNarrow(in *ptx.Instr, ms *modSet, o *op) error {
 		return lw.unsupported(in, name)
 	default:
 		// Scalar f16 and bf16: the wide floats' rounding table.
-		dF, sF := dt.narrow() || dt.float(), st.narrow() || st.float()
-		intR, floatR := r >= rndRNI, r >= rndRN && r <= rndRP
-		lossy := dF && sF && (dt.size() < st.size() || dt.size() == st.size() && dt != st)
-		var need string
-		switch {
-		case sF && !dF:
-			if !intR {
-				need = "an integer rounding modifier (.rni, .rzi, .rmi or .rpi)"
-			}
-		case dF && (!sF || lossy):
-			if !floatR {
-				need = "a float rounding modifier (.rn, .rz, .rm or .rp)"
-			}
-		case dF && dt == st:
-			if floatR {
-				need = "no float rounding modifier (.rni, .rzi, .rmi or .rpi round to an integral value)"
-			}
-		default:
-			if r != rndNone {
-				need = "no rounding modifier"
-			}
-		}
-		if need != "" {
+		if need := cvtRounding(dt, st, r); need != "" {
 			return lw.errAt(in.Line, "%s takes %s", name, need)
 		}
 		// f16 converts everywhere; bf16 from f32 with .rn or .rz, and to
@@ -339,9 +317,6 @@ func (lw *lowerer) lowerCvtNarrow(in *ptx.Instr, ms *modSet, o *op) error {
 		case dt == tBF16 || st == tBF16:
 			sm, ver = 90, 78
 		}
-	}
-	if o.flags&fFtz != 0 && dt != tF32 && st != tF32 {
-		return lw.unsupported(in, ".ftz applies to conversions from or to .f32")
 	}
 	// .ftz and .sat belong to the scalar form cvt{.rnd}{.ftz}{.sat}; the
 	// .relu, .satfinite, pair and fp8 forms have neither.
@@ -376,17 +351,7 @@ func (lw *lowerer) lowerCvtNarrow(in *ptx.Instr, ms *modSet, o *op) error {
 			return err
 		}
 	}
-	var err error
-	if o.d[0], err = lw.dst(in, in.Args[0]); err != nil {
-		return err
-	}
-	for i := 1; i < n; i++ {
-		if o.a[i-1], err = lw.src(in, in.Args[i], st); err != nil {
-			return err
-		}
-	}
-	lw.emit(*o)
-	return nil
+	return lw.dstSrcs(in, o, st, n)
 }
 
 // lowerCvtPack lowers cvt.pack.sat.{u16,s16}.s32 d, a, b and

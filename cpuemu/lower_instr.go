@@ -322,7 +322,7 @@ func (lw *lowerer) lowerOp(in *ptx.Instr, ms *modSet, o *op) error {
 		return lw.lowerFloat1(in, ms, o)
 	case "copysign":
 		t, err := lw.oneType(in, ms)
-		if err != nil || !t.float() || t == tF16 {
+		if err != nil || !t.float() {
 			return lw.unsupported(in, "copysign takes .f32 or .f64")
 		}
 		o.code, o.typ = opCopysign, t
@@ -330,7 +330,7 @@ func (lw *lowerer) lowerOp(in *ptx.Instr, ms *modSet, o *op) error {
 	case "testp":
 		k := ms.takeOne("finite", "infinite", "number", "notanumber", "normal", "subnormal")
 		t, err := lw.oneType(in, ms)
-		if k < 0 || err != nil || !t.float() || t == tF16 {
+		if k < 0 || err != nil || !t.float() {
 			return lw.unsupported(in, "testp needs a test and .f32 or .f64")
 		}
 		o.code, o.typ, o.sub = opTestp, t, uint8(k)
@@ -773,9 +773,6 @@ func (lw *lowerer) lowerArith(in *ptx.Instr, ms *modSet, o *op) error {
 		o.code, n = opSad, 4
 	}
 	if t.float() {
-		if t == tF16 {
-			return lw.unsupported(in, "half-precision arithmetic")
-		}
 		o.sub = uint8(ms.rounding())
 		if rounding(o.sub) > rndRP {
 			return lw.unsupported(in, "integer rounding ("+roundNames[o.sub-1]+") on a float result")
@@ -853,7 +850,7 @@ func (lw *lowerer) lowerUnary(in *ptx.Instr, ms *modSet, o *op) error {
 	o.typ = t
 	o.code = map[string]opcode{"abs": opAbs, "neg": opNeg, "not": opNot, "cnot": opCnot, "popc": opPopc, "clz": opClz, "brev": opBrev}[in.Op]
 	if t.float() {
-		if o.code != opAbs && o.code != opNeg || t == tF16 {
+		if o.code != opAbs && o.code != opNeg {
 			return lw.unsupported(in, "float type")
 		}
 		if ms.take("ftz") {
@@ -1030,54 +1027,48 @@ func (lw *lowerer) lowerCvt(in *ptx.Instr, ms *modSet, o *op) error {
 	if o.typ == tPred || o.typ2 == tPred || o.typ == tB128 || o.typ2 == tB128 {
 		return lw.unsupported(in, "cvt of this type")
 	}
-	if o.typ.narrow() || o.typ2.narrow() {
-		return lw.lowerCvtNarrow(in, ms, o)
-	}
-	// Rounding (PTX ISA §9.7.8.21): integer rounding is required from a
-	// float to an integer and optional between floats of one size (it
-	// rounds to an integral value); float rounding is required from an
-	// integer to a float and from a float to a narrower one. Any other
-	// rounding is illegal.
-	r := rounding(o.sub)
-	dF, sF := o.typ.float(), o.typ2.float()
-	intR, floatR := r >= rndRNI, r >= rndRN && r <= rndRP
-	var need string
-	switch {
-	case sF && !dF:
-		if !intR {
-			need = "an integer rounding modifier (.rni, .rzi, .rmi or .rpi)"
-		}
-	case dF && (!sF || o.typ.size() < o.typ2.size()):
-		if !floatR {
-			need = "a float rounding modifier (.rn, .rz, .rm or .rp)"
-		}
-	case dF && o.typ.size() == o.typ2.size():
-		if floatR {
-			need = "no float rounding modifier (.rni, .rzi, .rmi or .rpi round to an integral value)"
-		}
-	default:
-		if r != rndNone {
-			need = "no rounding modifier"
-		}
-	}
-	if need != "" {
-		return lw.errAt(in.Line, "cvt.%s.%s takes %s", o.typ, o.typ2, need)
-	}
 	if o.flags&fFtz != 0 && o.typ != tF32 && o.typ2 != tF32 {
 		return lw.unsupported(in, ".ftz applies to conversions from or to .f32")
 	}
-	if err := lw.nargs(in, 2); err != nil {
-		return err
+	if o.typ.narrow() || o.typ2.narrow() {
+		return lw.lowerCvtNarrow(in, ms, o)
 	}
-	var err error
-	if o.d[0], err = lw.dst(in, in.Args[0]); err != nil {
-		return err
+	if need := cvtRounding(o.typ, o.typ2, rounding(o.sub)); need != "" {
+		return lw.errAt(in.Line, "cvt.%s.%s takes %s", o.typ, o.typ2, need)
 	}
-	if o.a[0], err = lw.src(in, in.Args[1], o.typ2); err != nil {
-		return err
+	return lw.dstSrcs(in, o, o.typ2, 2)
+}
+
+// cvtRounding says what rounding modifier a scalar cvt from st to dt
+// lacks or has too many, or "" when r is right (PTX ISA §9.7.8.21):
+// integer rounding is required from a float to an integer and optional
+// between floats of one format (it rounds to an integral value); float
+// rounding is required from an integer to a float and from a float to a
+// narrower or another one of its size (f16 and bf16); any other rounding
+// is illegal.
+func cvtRounding(dt, st ptype, r rounding) string {
+	dF, sF := dt.float() || dt.narrow(), st.float() || st.narrow()
+	intR, floatR := r >= rndRNI, r >= rndRN && r <= rndRP
+	lossy := dF && sF && (dt.size() < st.size() || dt.size() == st.size() && dt != st)
+	switch {
+	case sF && !dF:
+		if !intR {
+			return "an integer rounding modifier (.rni, .rzi, .rmi or .rpi)"
+		}
+	case dF && (!sF || lossy):
+		if !floatR {
+			return "a float rounding modifier (.rn, .rz, .rm or .rp)"
+		}
+	case dF && dt == st:
+		if floatR {
+			return "no float rounding modifier (.rni, .rzi, .rmi or .rpi round to an integral value)"
+		}
+	default:
+		if r != rndNone {
+			return "no rounding modifier"
+		}
 	}
-	lw.emit(*o)
-	return nil
+	return ""
 }
 
 func (lw *lowerer) lowerCvta(in *ptx.Instr, ms *modSet, o *op) error {
@@ -1122,7 +1113,7 @@ func (lw *lowerer) lowerFloat1(in *ptx.Instr, ms *modSet, o *op) error {
 	if err != nil {
 		return err
 	}
-	if !t.float() || t == tF16 {
+	if !t.float() {
 		return lw.unsupported(in, "type")
 	}
 	o.typ = t
@@ -1470,7 +1461,7 @@ func (lw *lowerer) lowerAtom(in *ptx.Instr, ms *modSet, o *op) error {
 	if err != nil {
 		return err
 	}
-	if t.size() < 4 || t == tB128 || t == tF16 {
+	if t.size() < 4 || t == tB128 {
 		return lw.unsupported(in, "atomic type")
 	}
 	if t.float() && o.sub != atomAdd && o.sub != atomExch && o.sub != atomMin && o.sub != atomMax {
