@@ -68,7 +68,7 @@ func halfSat(f halfFormat, b uint64) uint64 {
 // (.relu).
 func halfRelu(f halfFormat, b uint64) uint64 {
 	if f.isNaN(b) {
-		return f.nan
+		return f.nan()
 	}
 	if b&f.signBit() != 0 {
 		return 0
@@ -90,7 +90,7 @@ func halfMinMax(f halfFormat, x, y uint64, isMax, nanProp, xorsign bool) uint64 
 	var r uint64
 	switch {
 	case xn && yn, (xn || yn) && nanProp:
-		return f.nan
+		return f.nan()
 	case xn:
 		r = y
 	case yn:
@@ -222,7 +222,7 @@ func cvtNarrowElem(o *op, x uint64) uint64 {
 		}
 		b := f.fromF64(v, r, o.flags&fSatFinite != 0)
 		if f.isNaN(b) {
-			b = f.nan
+			b = f.nan()
 		}
 		if sat {
 			b = halfSat(f, b)

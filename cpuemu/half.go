@@ -17,14 +17,13 @@ type halfFormat struct {
 	// finite says the format has no infinities: the all-ones exponent
 	// holds numbers, and only the all-ones code is NaN (e4m3, §5.2.5.1).
 	finite bool
-	nan    uint64 // the canonical NaN
 }
 
 var (
-	fmtF16  = halfFormat{name: "f16", expBits: 5, manBits: 10, nan: 0x7fff}
-	fmtBF16 = halfFormat{name: "bf16", expBits: 8, manBits: 7, nan: 0x7fff}
-	fmtE4M3 = halfFormat{name: "e4m3", expBits: 4, manBits: 3, finite: true, nan: 0x7f}
-	fmtE5M2 = halfFormat{name: "e5m2", expBits: 5, manBits: 2, nan: 0x7f}
+	fmtF16  = halfFormat{name: "f16", expBits: 5, manBits: 10}
+	fmtBF16 = halfFormat{name: "bf16", expBits: 8, manBits: 7}
+	fmtE4M3 = halfFormat{name: "e4m3", expBits: 4, manBits: 3, finite: true}
+	fmtE5M2 = halfFormat{name: "e5m2", expBits: 5, manBits: 2}
 )
 
 func (f halfFormat) bits() uint      { return 1 + f.expBits + f.manBits }
@@ -42,6 +41,10 @@ func (f halfFormat) maxFinite() uint64 {
 }
 
 func (f halfFormat) inf() uint64 { return f.expMask() }
+
+// nan is the canonical NaN: every exponent and fraction bit set (0x7fff,
+// 0x7f), as the hardware gives it for these formats.
+func (f halfFormat) nan() uint64 { return f.expMask() | f.manMask() }
 
 func (f halfFormat) isNaN(b uint64) bool {
 	b &^= f.signBit()
@@ -87,7 +90,7 @@ func (f halfFormat) toF64(b uint64) float64 {
 // format without infinities and without satfinite gives NaN on overflow.
 func (f halfFormat) fromF64(x float64, r rounding, satfinite bool) uint64 {
 	if x != x {
-		return f.nan
+		return f.nan()
 	}
 	var sign uint64
 	if math.Signbit(x) {
@@ -102,7 +105,7 @@ func (f halfFormat) fromF64(x float64, r rounding, satfinite bool) uint64 {
 		case !toInf || satfinite:
 			return sign | f.maxFinite()
 		case f.finite:
-			return f.nan
+			return f.nan()
 		}
 		return sign | f.inf()
 	}
@@ -183,7 +186,7 @@ func (f halfFormat) halfArith(op int, a, b, c uint64, r rounding, ftz bool) uint
 		res = f.addExact(x*y, z, r) // the product is exact
 	}
 	if f.isNaN(res) {
-		res = f.nan
+		res = f.nan()
 	}
 	if ftz {
 		res = f.halfFTZ(res)

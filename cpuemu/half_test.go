@@ -117,7 +117,7 @@ func (o *halfOracle) round(x *big.Rat, r rounding, satfinite bool) uint64 {
 		case satfinite:
 			return sign | o.f.maxFinite()
 		case o.f.finite:
-			return o.f.nan
+			return o.f.nan()
 		}
 		return sign | o.f.inf()
 	}
@@ -154,8 +154,8 @@ func TestHalfDecode(t *testing.T) {
 				}
 			}
 		}
-		if !f.isNaN(f.nan) || f.toF64(f.nan) == f.toF64(f.nan) {
-			t.Errorf("%s: canonical NaN %#x", f.name, f.nan)
+		if !f.isNaN(f.nan()) || f.toF64(f.nan()) == f.toF64(f.nan()) {
+			t.Errorf("%s: canonical NaN %#x", f.name, f.nan())
 		}
 	}
 	// By hand: f16 65504 = 0x7bff, 2^-24 = 0x0001; bf16 1.0 = 0x3f80;
@@ -226,12 +226,12 @@ func TestHalfRound(t *testing.T) {
 		if f.fromF64(math.Copysign(0, -1), rndRN, false) != f.signBit() || f.fromF64(0, rndRN, false) != 0 {
 			t.Errorf("%s: signed zeros", f.name)
 		}
-		if got := f.fromF64(math.NaN(), rndRN, true); got != f.nan {
+		if got := f.fromF64(math.NaN(), rndRN, true); got != f.nan() {
 			t.Errorf("%s: NaN gives %#x", f.name, got)
 		}
 		wantInf := f.inf()
 		if f.finite {
-			wantInf = f.nan
+			wantInf = f.nan()
 		}
 		if got := f.fromF64(math.Inf(1), rndRN, false); got != wantInf {
 			t.Errorf("%s: +Inf gives %#x, want %#x", f.name, got, wantInf)
@@ -264,7 +264,7 @@ func TestHalfArith(t *testing.T) {
 	for _, f := range halfFormats {
 		o := newHalfOracle(f)
 		n := uint64(1) << f.bits()
-		special := []uint64{0, f.signBit(), 1, f.maxFinite(), f.signBit() | f.maxFinite(), f.inf(), f.nan, f.expMask() >> 1}
+		special := []uint64{0, f.signBit(), 1, f.maxFinite(), f.signBit() | f.maxFinite(), f.inf(), f.nan(), f.expMask() >> 1}
 		pick := func() uint64 {
 			if rng.Intn(8) == 0 {
 				return special[rng.Intn(len(special))]
@@ -328,7 +328,7 @@ func halfArithOracle(o *halfOracle, op int, x, y, z float64, r rounding) uint64 
 	}
 	v := o.round(exact, r, false)
 	if f.isNaN(v) {
-		return f.nan
+		return f.nan()
 	}
 	return v
 }

@@ -311,10 +311,9 @@ func (l *launch) newCTA(id Dim3) *cta {
 			local:  local[wi*32*p.localSize : (wi+1)*32*p.localSize],
 			paramF: paramF[wi*32*p.paramFSize : (wi+1)*32*p.paramFSize],
 		}
-		start := int32(p.funcStart[p.name])
 		for lane := 0; lane < 32; lane++ {
 			t := wi*32 + lane
-			w.pc[lane] = start
+			w.pc[lane] = 0 // the entry's first op: link puts the entry first
 			if t >= nthreads {
 				w.st[lane] = stExit
 				continue

@@ -25,7 +25,6 @@ type program struct {
 	calls      []callSite
 	indirect   []indirectSite
 	brTables   [][]int32
-	funcStart  map[string]int
 	funcs      []string // the linked functions, entry first
 	opFunc     []int32  // per op: index into funcs
 	regNames   []string // per slot, for dumps
@@ -91,7 +90,6 @@ type callSite struct {
 // may reach, by address.
 type indirectSite struct {
 	targets []indirectTarget
-	line    int
 }
 
 type indirectTarget struct {
@@ -108,7 +106,6 @@ type fnCall struct {
 	args    []argLoc
 	rets    []argLoc
 	op      int
-	line    int
 }
 
 // reach lists the functions an entry reaches, the entry first, and the
@@ -396,7 +393,6 @@ func (m *Module) link(entry *fnIR) (*program, error) {
 		name: entry.name, params: entry.params, paramSize: entry.paramSize,
 		sharedSize: fr.sharedSize, sharedDyn: m.dynShared(fns, fr),
 		localSize: fr.localSize, paramFSize: fr.paramFSize,
-		funcStart: map[string]int{},
 		ops:       make([]op, 0, fr.ops),
 		opFunc:    make([]int32, 0, fr.ops),
 		recursive: rec, stackBase: int32(fr.stackBase),
@@ -408,7 +404,6 @@ func (m *Module) link(entry *fnIR) (*program, error) {
 	for i, f := range fns {
 		index[f] = i
 		starts[i] = n
-		p.funcStart[f.name] = n
 		p.funcs = append(p.funcs, f.name)
 		n += len(f.ops)
 	}
@@ -473,7 +468,7 @@ func (m *Module) link(entry *fnIR) (*program, error) {
 				p.calls = append(p.calls, callSite{args: copies(i, c.args, gi, g.paramLocs), rets: copies(gi, g.retLocs, i, c.rets), callee: int32(gi)})
 			case opCallInd:
 				c := callOf[oi]
-				site := indirectSite{line: c.line}
+				site := indirectSite{}
 				for _, g := range m.indirectTargets(c) {
 					gi := index[g]
 					site.targets = append(site.targets, indirectTarget{addr: fnAddr(g.index), start: int32(starts[gi]), call: int32(len(p.calls))})

@@ -162,9 +162,10 @@ type fnIR struct {
 }
 
 type lowerer struct {
+	sink     int32 // the register _ writes to, when hasSink
+	hasSink  bool
 	m        *Module
 	f        *fnIR
-	fdecl    *ptx.Func
 	scopes   []map[string]regInfo
 	ranges   []map[string]regRange // per scope, its register ranges
 	vars     []map[string]varInfo  // innermost last; [0] = module scope
@@ -199,7 +200,7 @@ func (m *Module) lowerFunc(fn *fnIR) {
 	for i := range fn.specials {
 		fn.specials[i] = noSlot
 	}
-	lw := &lowerer{m: m, f: fn, fdecl: f, constOf: map[slotConst]int32{}, labels: map[string]int{}, curLoc: -1,
+	lw := &lowerer{m: m, f: fn, constOf: map[slotConst]int32{}, labels: map[string]int{}, curLoc: -1,
 		protos: map[string]*ptx.Proto{}, tables: map[string]*ptx.Stmt{}}
 	lw.vars = []map[string]varInfo{m.modVars}
 	if err := lw.function(); err != nil {
@@ -256,7 +257,7 @@ func (lw *lowerer) unsupportedAt(line int, what string) error {
 }
 
 func (lw *lowerer) function() error {
-	f := lw.fdecl
+	f := lw.f.decl
 	fn := lw.f
 	lw.scopes = []map[string]regInfo{{}}
 	lw.ranges = []map[string]regRange{nil}
@@ -749,7 +750,10 @@ func (lw *lowerer) dst(in *ptx.Instr, o ptx.Operand) (int32, error) {
 	case ptx.OpSink:
 		// _ discards the result: it goes to a register nobody reads, so
 		// that no instruction has to know it has no destination.
-		return lw.tempSlot(), nil
+		if !lw.hasSink {
+			lw.sink, lw.hasSink = lw.tempSlot(), true
+		}
+		return lw.sink, nil
 	case ptx.OpName:
 		if o.Neg || o.Minus || o.Off != 0 {
 			return 0, lw.errAt(in.Line, "destination %s is not a register", operandText(o))

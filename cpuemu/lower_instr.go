@@ -391,7 +391,7 @@ func (lw *lowerer) lowerOp(in *ptx.Instr, ms *modSet, o *op) error {
 	case "ret":
 		ms.take("uni")
 		o.code = opRet
-		if lw.fdecl.Entry {
+		if lw.f.decl.Entry {
 			o.code = opExit
 		}
 		lw.emit(*o)
@@ -1169,7 +1169,7 @@ func (lw *lowerer) lowerLdSt(in *ptx.Instr, ms *modSet, o *op) error {
 		}
 	}
 	o.space, _ = ms.stateSpace()
-	if o.space == spParam && !lw.fdecl.Entry {
+	if o.space == spParam && !lw.f.decl.Entry {
 		o.space = spParamF
 	}
 	if ms.take("nc") {
@@ -1527,7 +1527,7 @@ func (lw *lowerer) lowerCall(in *ptx.Instr, ms *modSet, o *op) error {
 		params = args[0].Elems
 		args = args[1:]
 	}
-	fc := fnCall{line: in.Line}
+	var fc fnCall
 	var formalParams, formalRets []*ptx.Var
 	_, isReg := lw.lookupReg(target.Name)
 	if f := lw.m.fnByName(target.Name); f != nil && !isReg {
