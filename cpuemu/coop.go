@@ -146,20 +146,13 @@ func (l *launch) runCooperative() {
 			}
 		}
 	}
-	order := make([]*cta, len(ctas))
+	order := make([]int, len(ctas))
 	for {
 		l.checkClock()
-		copy(order, ctas)
-		switch l.cfg.Scheduler {
-		case Random:
-			l.rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
-		case Adversarial:
-			for i := range order {
-				order[i] = ctas[len(ctas)-1-i]
-			}
-		}
+		l.turnOrder(order)
 		alive := false
-		for _, c := range order {
+		for _, i := range order {
+			c := ctas[i]
 			if c == nil {
 				continue
 			}

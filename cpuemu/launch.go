@@ -421,19 +421,8 @@ func (c *cta) run() {
 // deadlocked: its lanes wait at barriers and collectives that only its
 // own lanes can complete.
 func (c *cta) round() (progress, alive bool) {
-	l := c.l
 	order := c.order
-	for i := range order {
-		order[i] = i
-	}
-	switch l.cfg.Scheduler {
-	case Random:
-		l.rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
-	case Adversarial:
-		for i := range order {
-			order[i] = len(order) - 1 - i
-		}
-	}
+	c.l.turnOrder(order)
 	for _, wi := range order {
 		w := c.warps[wi]
 		if w.live != 0 {
@@ -447,6 +436,23 @@ func (c *cta) round() (progress, alive bool) {
 		}
 	}
 	return progress, alive
+}
+
+// turnOrder fills order with the order of a round's turns: 0, 1, ... in
+// lockstep and round robin, the reverse under the adversarial scheduler,
+// a shuffle under the random one.
+func (l *launch) turnOrder(order []int) {
+	for i := range order {
+		order[i] = i
+	}
+	switch l.cfg.Scheduler {
+	case Random:
+		l.rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+	case Adversarial:
+		for i := range order {
+			order[i] = len(order) - 1 - i
+		}
+	}
 }
 
 // runnable is the set of lanes that can step: live, and not waiting at a

@@ -143,8 +143,7 @@ func newChecker(l *launch) *checker {
 // newCTACheck makes the state of a block of a cooperative grid, which
 // runs with the other blocks resident.
 func (c *checker) newCTACheck(ct *cta) *ctaCheck {
-	g := c.l.cfg.Grid
-	id := int32(uint32(ct.id.X) + uint32(ct.id.Y)*g.X + uint32(ct.id.Z)*g.X*g.Y)
+	id := int32(ct.linear())
 	s := &ctaCheck{cta: id, base: uint32(id) * c.n, gen: 1,
 		zero:   &vclock{cta: id, v: make([]uint32, c.n)},
 		lanes:  make([]laneState, c.n),
@@ -172,29 +171,27 @@ func (c *checker) enter(ct *cta) {
 // words' read sets go back to the pool.
 func (c *checker) endCTA(ct *cta) {
 	c.enter(ct)
+	c.releaseShared()
+	c.cur, ct.chk = nil, nil
+}
+
+// releaseShared gives the read sets of the running block's shared words
+// back to the pool.
+func (c *checker) releaseShared() {
 	for i := range c.shared {
 		if ce := &c.shared[i]; ce.gen == c.gen && ce.rs != 0 {
 			c.release(ce.rs)
 			ce.rs = 0
 		}
 	}
-	c.cur, ct.chk = nil, nil
 }
 
 // startCTA resets the per-block state.
 func (c *checker) startCTA(ct *cta) {
-	g := c.l.cfg.Grid
-	c.cta = int32(uint32(ct.id.X) + uint32(ct.id.Y)*g.X + uint32(ct.id.Z)*g.X*g.Y)
+	c.cta = int32(ct.linear())
 	c.base = uint32(c.cta) * c.n
-	if c.shared != nil {
-		// The old block's shared words are forgotten: so are their read sets.
-		for i := range c.shared {
-			if ce := &c.shared[i]; ce.gen == c.gen && ce.rs != 0 {
-				c.release(ce.rs)
-				ce.rs = 0
-			}
-		}
-	}
+	// The old block's shared words are forgotten: so are their read sets.
+	c.releaseShared()
 	c.gen++
 	c.zero = &vclock{cta: c.cta, v: make([]uint32, c.n)}
 	if c.lanes == nil {
