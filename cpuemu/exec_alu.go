@@ -672,14 +672,7 @@ func (w *warp) aluLane(o *op, lane int32, mask uint32) {
 		set(trunc(get(o.a[2])+diff, nb))
 	case opSetp, opSet:
 		tv := compare(o.typ2, o.sub, get(o.a[0]), get(o.a[1]), ftz)
-		p, q := tv, !tv
-		if o.flags&fHasC != 0 {
-			cv := get(o.a[2])&1 != 0
-			if o.flags&fNegC != 0 {
-				cv = !cv
-			}
-			p, q = boolOp(o.sub2, p, cv), boolOp(o.sub2, q, cv)
-		}
+		p, q := cmpBoolOp(o, tv, opt(o.a[2])), cmpBoolOp(o, !tv, opt(o.a[2]))
 		if o.code == opSetp {
 			set(b2u(p))
 			if o.d[1] != noSlot {
@@ -687,14 +680,7 @@ func (w *warp) aluLane(o *op, lane int32, mask uint32) {
 			}
 			return
 		}
-		switch {
-		case !p:
-			set(0)
-		case t == tF32:
-			set(bf32(1))
-		default:
-			set(0xffffffff)
-		}
+		set(setValue(t, p))
 	case opSelp:
 		if get(o.a[2])&1 != 0 {
 			set(get(o.a[0]))
@@ -740,10 +726,10 @@ func (w *warp) aluLane(o *op, lane int32, mask uint32) {
 			return
 		}
 		if o.typ2 == tF16x2 || o.typ2 == tBF16x2 { // one result per half
-			set(halfSetValue(o.typ, lo)&0xffff | halfSetValue(o.typ, hi)&0xffff<<16)
+			set(setValue(o.typ, lo)&0xffff | setValue(o.typ, hi)&0xffff<<16)
 			return
 		}
-		set(halfSetValue(o.typ, lo))
+		set(setValue(o.typ, lo))
 	case opCvta:
 		x := get(o.a[0])
 		switch o.space {

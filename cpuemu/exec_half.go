@@ -135,21 +135,27 @@ func halfCmp(o *op, a, b, c uint64) (lo, hi bool) {
 		if st != tF32 {
 			x, y = a>>sh&0xffff, b>>sh&0xffff
 		}
-		res[i] = halfCmpElem(st, o.sub, x, y, ftz)
-		if o.flags&fHasC != 0 {
-			cv := c&1 != 0
-			if o.flags&fNegC != 0 {
-				cv = !cv
-			}
-			res[i] = boolOp(o.sub2, res[i], cv)
-		}
+		res[i] = cmpBoolOp(o, halfCmpElem(st, o.sub, x, y, ftz), c)
 	}
 	return res[0], res[1]
 }
 
-// halfSetValue is what set writes for one element's result: 1.0 in a
-// half destination, all ones in an integer one, 1.0f in f32.
-func halfSetValue(dt ptype, v bool) uint64 {
+// cmpBoolOp combines a setp or set comparison's result v with its {!}c
+// by its boolean operation, when it has one.
+func cmpBoolOp(o *op, v bool, c uint64) bool {
+	if o.flags&fHasC == 0 {
+		return v
+	}
+	cv := c&1 != 0
+	if o.flags&fNegC != 0 {
+		cv = !cv
+	}
+	return boolOp(o.sub2, v, cv)
+}
+
+// setValue is what set writes for one element's result: 1.0 in a float
+// destination (f32 or a half type), all ones in an integer one.
+func setValue(dt ptype, v bool) uint64 {
 	if !v {
 		return 0
 	}
