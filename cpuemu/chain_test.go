@@ -55,7 +55,9 @@ func TestCallChain(t *testing.T) {
 		t.Errorf("chain of 1000: got %d", got)
 	}
 	e, _ := m.Entry("k")
-	// Each function is 5 ops (4 for the last), plus its end; the entry 7 + end.
+	// An op per PTX instruction, plus an end per function: each of f0..f998
+	// has 7 instructions (ld.param, add, st.param, call, ld.param,
+	// st.param, ret), f999 4 (no call), and the entry 7.
 	if want := 999*8 + 5 + 8; e.Ops != want {
 		t.Errorf("Ops = %d, want %d: each function once", e.Ops, want)
 	}

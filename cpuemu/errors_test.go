@@ -578,7 +578,7 @@ func TestEntryUnsupported(t *testing.T) {
 				t.Errorf("error does not name %q and the entry: instr %q what %q: %v", c.instr, ue.Instr, ue.What, err)
 			}
 			dev := cpuemu.NewDevice()
-			out, _ := dev.Alloc(4)
+			out := ptBuf(t, dev, 4, nil)
 			cfg := cpuemu.LaunchConfig{Grid: cpuemu.Dim3{X: 1, Y: 1, Z: 1}, Block: cpuemu.Dim3{X: 1, Y: 1, Z: 1}}
 			if _, err := m.Launch(dev, "bad", cfg, out); !errors.As(err, &ue) {
 				t.Errorf("Launch(bad) = %v, want the *UnsupportedError", err)
@@ -586,9 +586,7 @@ func TestEntryUnsupported(t *testing.T) {
 			if _, err := m.Launch(dev, "good", cfg, out); err != nil {
 				t.Fatalf("Launch(good): %v", err)
 			}
-			b := make([]byte, 4)
-			dev.Read(b, out)
-			if b[0] != 42 {
+			if b := ptRead(t, dev, out, 4); b[0] != 42 {
 				t.Errorf("good wrote %v, want 42", b)
 			}
 			es := m.Entries()
@@ -749,6 +747,9 @@ func TestLaunchLimits(t *testing.T) {
 		if !errors.As(err, &le) {
 			t.Errorf("limit case %d: got %v, want a *LimitError", i, err)
 		}
+	}
+	if got := ptWords(ptRead(t, d, out, 4))[0]; got != 0xaaaaaaaa {
+		t.Errorf("a launch past a limit ran the kernel: out = %#x", got)
 	}
 	// The ceiling itself is allowed.
 	if _, err := m.Launch(d, "put", cpuemu.LaunchConfig{Grid: ptD1(1), Block: ptD1(1), Trace: true, TraceLimit: 1 << 21}, out, uint32(1)); err != nil {

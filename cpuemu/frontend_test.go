@@ -497,6 +497,17 @@ func TestRefusedForms(t *testing.T) {
 // %rd<4> and %fd<4>.
 func ptRefuses(t *testing.T, header, body, want string) {
 	t.Helper()
+	ptRefusal(t, header, body, want, false)
+}
+
+// ptUnsupported is ptRefuses for an *UnsupportedError alone.
+func ptUnsupported(t *testing.T, header, body, want string) {
+	t.Helper()
+	ptRefusal(t, header, body, want, true)
+}
+
+func ptRefusal(t *testing.T, header, body, want string, unsupportedOnly bool) {
+	t.Helper()
 	src := header + `.visible .entry k(.param .u64 p)
 {
 	.reg .pred %p<4>;
@@ -517,7 +528,7 @@ func ptRefuses(t *testing.T, header, body, want string) {
 	_, err = m.Kernel("k")
 	var ue *cpuemu.UnsupportedError
 	var se *cpuemu.SyntaxError
-	if err == nil || !strings.Contains(err.Error(), want) || !errors.As(err, &ue) && !errors.As(err, &se) {
+	if err == nil || !strings.Contains(err.Error(), want) || !errors.As(err, &ue) && (unsupportedOnly || !errors.As(err, &se)) {
 		t.Errorf("%s: %v; want a refusal that says %q", body, err, want)
 		return
 	}
@@ -654,14 +665,12 @@ func TestFrontendCUDA(t *testing.T) {
 	t.Run("half precision", func(t *testing.T) {
 		// c[i] = a[i] + b[i] with a[i] = i and b[i] = 0.25, all exact in
 		// binary16 (f16Bits writes a value by the format's definition).
-		a, b, c := ptBuf(t, d, 64, nil), ptBuf(t, d, 64, nil), ptBuf(t, d, 64, nil)
 		var ab, bb []byte
 		for i := range 32 {
 			ab = binary.LittleEndian.AppendUint16(ab, f16Bits(float64(i)))
 			bb = binary.LittleEndian.AppendUint16(bb, f16Bits(0.25))
 		}
-		d.Write(a, ab)
-		d.Write(b, bb)
+		a, b, c := ptBuf(t, d, 64, ab), ptBuf(t, d, 64, bb), ptBuf(t, d, 64, nil)
 		launch(t, "_Z6halvesP6__halfS0_S0_", 32, 0, a, b, c)
 		got := ptRead(t, d, c, 64)
 		for i := range 32 {
@@ -848,7 +857,8 @@ func TestIndirectCallTargets(t *testing.T) {
 }
 
 // TestCallShapes: a call's arguments and results must have their
-// parameters' sizes, and a vector .reg parameter takes a vector.
+// parameters' sizes, a vector .reg parameter takes a vector, and a result
+// cannot be _.
 func TestCallShapes(t *testing.T) {
 	for _, c := range []struct{ decls, body, want string }{
 		{".func f(.param .b32 x) { ret; }", "{ .param .b64 a; st.param.b64 [a], 1; call.uni f, (a); }", "call argument 0 is 8 bytes; the parameter x is 4"},
@@ -864,11 +874,13 @@ func TestCallShapes(t *testing.T) {
 		{".func (.param .b32 r) f(.param .b32 x) { ret; }", "call.uni (%r1), f, (%r1, %r2);", "call to f passes 2 arguments and 1 result; it takes 1 and 1"},
 		{".func f(.param .b32 x) { ret; }", "{ .reg .b8 %c; mov.b8 %c, 1; call.uni f, (%c); }", "call argument %c is 1 byte; the parameter x is 4"},
 		{".func f(.reg .v2 .b16 x) { ret; }", "{ .reg .b8 %c; mov.b8 %c, 1; call.uni f, ({%c, %c}); }", "element %c is 1 byte; the parameter x's elements are 2"},
+		// A call's result cannot be _; a register passed for a .reg
+		// parameter has the parameter's size.
+		{".func (.reg .b32 r) f(.reg .b32 x) { add.u32 r, x, 1; ret; }", "call (_), f, (%r1);", "a call result cannot be _"},
+		{".func (.reg .b32 r) f(.reg .b32 x) { add.u32 r, x, 1; ret; }", "call (%r2), f, (%rd1);", "call argument %rd1 is 8 bytes; the parameter x is 4"},
+		{".func (.reg .b32 r) f(.reg .b32 x) { add.u32 r, x, 1; ret; }", "call (%rd1), f, (%r1);", "call result 0 is 8 bytes; the parameter r is 4"},
 	} {
-		m := ptLoad(t, "shapes", ptIO("k", c.decls, c.body))
-		if _, err := m.Kernel("k"); err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("%s: %v; want %q", c.body, err, c.want)
-		}
+		ptRefuses(t, ptHeader+c.decls+"\n", c.body, c.want)
 	}
 }
 

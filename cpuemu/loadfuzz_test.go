@@ -18,13 +18,18 @@ import (
 // launches or fails with a launch error, never with a load error.
 func FuzzLoadLaunch(f *testing.F) {
 	for _, name := range kernels.Files() {
-		src, _ := kernels.ReadFile(name)
+		src, err := kernels.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
 		f.Add(src, uint8(0))
 	}
 	for _, p := range []string{"testdata/ordinary/ordinary.ptx", "testdata/races/races.ptx", "testdata/ir/callseq.ptx", "testdata/frontend/frontend.ptx"} {
-		if src, err := os.ReadFile(p); err == nil {
-			f.Add(src, uint8(1))
+		src, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
 		}
+		f.Add(src, uint8(1))
 	}
 	f.Add([]byte(ptChain(20)), uint8(2))
 	f.Fuzz(func(t *testing.T, src []byte, shape uint8) {

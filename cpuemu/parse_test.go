@@ -60,13 +60,18 @@ func TestGoldenIR(t *testing.T) {
 // error, never panic or hang. The corpus is seeded with the kernels' PTX.
 func FuzzParse(f *testing.F) {
 	for _, name := range kernels.Files() {
-		src, _ := kernels.ReadFile(name)
+		src, err := kernels.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
 		f.Add(src)
 	}
 	for _, p := range []string{"testdata/ir/saxpy.ptx", "testdata/ir/callseq.ptx", "testdata/ordinary/ordinary.ptx", "testdata/frontend/frontend.ptx"} {
-		if src, err := os.ReadFile(p); err == nil {
-			f.Add(src)
+		src, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
 		}
+		f.Add(src)
 	}
 	f.Add([]byte(".version 7.8\n.target sm_70\n.address_size 64\n.visible .entry k() { ret; }"))
 	f.Add([]byte(".entry k(.param .u64 p) { .reg .b32 %r<2>; @%p1 bra L; L: exit; }"))
