@@ -556,6 +556,11 @@ func (p *parser) varName(v *Var) error {
 		if err != nil {
 			return err
 		}
+		if n == 0 {
+			// ArrayLen reads 0 as "not an array", so a[0] would lay out
+			// as a scalar.
+			return p.errf("array %s has a dimension of length 0", name)
+		}
 		total *= max(n, 1)
 		if n < 0 || total > 1<<31 {
 			return p.errf("array %s: size %d out of range", name, n)

@@ -168,6 +168,9 @@ func TestParseErrors(t *testing.T) {
 		{"loc attr", ".entry k() { .loc 1 2 3, what x\n ret; }", `unknown .loc attribute "what"`},
 		{"nesting", ".global .u32 x = " + strings.Repeat("{", 40) + "1" + strings.Repeat("}", 40) + ";", "nested too deeply"},
 		{"range", ".entry k() { .reg .b32 %r<5000000>; }", "out of range"},
+		{"zero-length param", ".entry k(.param .b8 a[0]) { ret; }", "array a has a dimension of length 0"},
+		{"zero-length global", ".global .u32 g[0];", "array g has a dimension of length 0"},
+		{"zero-length inner", ".global .u32 g2[4][0];", "array g2 has a dimension of length 0"},
 	} {
 		_, err := ptx.Parse([]byte(c.src))
 		var se *ptx.SyntaxError
