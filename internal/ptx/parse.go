@@ -561,10 +561,11 @@ func (p *parser) varName(v *Var) error {
 			// as a scalar.
 			return p.errf("array %s has a dimension of length 0", name)
 		}
-		total *= max(n, 1)
-		if n < 0 || total > 1<<31 {
+		// n is bounded before it multiplies, so total cannot overflow.
+		if n < 0 || n > 1<<31 || total*n > 1<<31 {
 			return p.errf("array %s: size %d out of range", name, n)
 		}
+		total *= n
 		v.Dims = append(v.Dims, int(n))
 		if err := p.expect("]"); err != nil {
 			return err
