@@ -412,22 +412,9 @@ func (p *parser) attributeList() ([]string, error) {
 // skipAttributes skips .attribute(...) lists, which describe linking and
 // do not change what the code computes.
 func (p *parser) skipAttributes() error {
-	for p.is(".attribute") {
-		p.next()
-		if err := p.expect("("); err != nil {
+	for p.accept(".attribute") {
+		if _, err := p.attributeList(); err != nil {
 			return err
-		}
-		depth := 1
-		for depth > 0 {
-			t := p.next()
-			switch {
-			case t.kind == tEOF || t.kind == tErr:
-				return &SyntaxError{t.line, "unterminated .attribute"}
-			case t.kind == tPunct && t.s == "(":
-				depth++
-			case t.kind == tPunct && t.s == ")":
-				depth--
-			}
 		}
 	}
 	return nil

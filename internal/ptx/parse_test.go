@@ -171,6 +171,8 @@ func TestParseErrors(t *testing.T) {
 		{"zero-length param", ".entry k(.param .b8 a[0]) { ret; }", "array a has a dimension of length 0"},
 		{"zero-length global", ".global .u32 g[0];", "array g has a dimension of length 0"},
 		{"zero-length inner", ".global .u32 g2[4][0];", "array g2 has a dimension of length 0"},
+		{"func attribute", ".func .attribute(.unified(1, 2) f() { ret; }", "unterminated .attribute"},
+		{"func attribute paren", ".func .attribute .unified f() { ret; }", `expected "("`},
 		{"size overflow", ".global .u32 h[2][0x4000000000000000];", "array h: size 4611686018427387904 out of range"},
 		{"too large", ".global .u32 h[65536][65536];", "array h: size 65536 out of range"},
 	} {
