@@ -420,6 +420,23 @@ func TestArrayIndices(t *testing.T) {
 	}
 }
 
+// TestAddressConstant: an address may be any constant expression, with
+// the unary operators an operand's constant takes ([!0] is [1]).
+func TestAddressConstant(t *testing.T) {
+	m := mustParse(t, `.entry k() {
+	ld.global.u32 %r1, [(4+4)*2];
+	ld.global.u32 %r1, [!0];
+	ld.global.u32 %r1, [WARP_SZ];
+}
+`)
+	for i, want := range []int64{16, 1, 32} {
+		a := m.Funcs[0].Body[i].Instr.Args[1]
+		if a.Kind != ptx.OpAddr || !a.AddrImm || a.Imm != want || a.Name != "" {
+			t.Errorf("address %d: %+v, want the constant %d", i, a, want)
+		}
+	}
+}
+
 // TestVmadMinus: vmad, and only vmad, takes a negated source register
 // (PTX ISA §9.7.18.1.3: vmad d, {-}a{.asel}, {-}b{.bsel}, {-}c); a '-'
 // before a number is the number's sign everywhere.
