@@ -626,13 +626,14 @@ func launchCmd(race bool, args []string, stdout, stderr io.Writer) int {
 		o.removeCreated()
 		return usageFail(stderr, o.cmd, "%v", err)
 	}
+	syms := map[string]emuSym{}
 	err = o.resolveSymbols(func(name string) (int, error) {
-		_, n, err := m.Global(dev, name)
+		p, n, err := m.Global(dev, name)
+		syms[name] = emuSym{p, n}
 		return n, err
 	})
-	var symPtrs map[string]cpuemu.DevicePtr
 	if err == nil {
-		symPtrs, err = o.emuSymbols(m, dev)
+		err = o.writeSymbols(dev, syms)
 	}
 	if err != nil {
 		o.removeCreated()
@@ -660,7 +661,7 @@ func launchCmd(race bool, args []string, stdout, stderr io.Writer) int {
 		var rerr error
 		switch {
 		case out.Sym != "":
-			b, rerr = readSymbol(m, dev, symPtrs, out.Sym)
+			b, rerr = readSymbol(dev, syms[out.Sym])
 		case out.Arg < 0:
 			continue
 		default:
@@ -834,7 +835,7 @@ func (o *launchOpts) search(m *cpuemu.Module, entry kernelEntry, repro *reproJSO
 		if err != nil {
 			return nil, err
 		}
-		symPtrs, err := o.emuSymbols(m, dev)
+		syms, err := o.emuSymbols(m, dev)
 		if err != nil {
 			return nil, err
 		}
@@ -851,7 +852,7 @@ func (o *launchOpts) search(m *cpuemu.Module, entry kernelEntry, repro *reproJSO
 			out = append(out, b...)
 		}
 		for _, name := range o.symbolNames() {
-			b, err := readSymbol(m, dev, symPtrs, name)
+			b, err := readSymbol(dev, syms[name])
 			if err != nil {
 				return nil, err
 			}
