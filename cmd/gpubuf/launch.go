@@ -261,11 +261,14 @@ func parseLaunchFlags(race bool, args []string, stderr io.Writer) (*launchOpts, 
 	return o, exitOK
 }
 
-// kernelEntry is the kernel a command runs: its name and parameters.
+// kernelEntry is the kernel a command runs: its name and parameters, and
+// the PTX text it came from, which a GPU loads.
 type kernelEntry struct {
 	Name   string
 	Params []ptx.Param
-	err    error // for a GPU: why its .param list cannot be laid out
+	err    error  // why the backend cannot run it, ready to print
+	file   string // the module's name: the file, or the embedded kernel's
+	src    []byte // the module's PTX text
 }
 
 // loadEntry reads the PTX and finds the kernel. On the emulator (emu) it
@@ -286,7 +289,11 @@ func (o *launchOpts) loadEntry(emu bool) (*cpuemu.Module, kernelEntry, error) {
 			return nil, kernelEntry{}, err
 		}
 		for _, e := range m.Entries() {
-			entries = append(entries, kernelEntry{e.Name, e.Params, nil})
+			ke := kernelEntry{Name: e.Name, Params: e.Params, file: name, src: src}
+			if e.Err != nil { // worded as cpuemu's Kernel words it
+				ke.err = fmt.Errorf("load %s: %w (see 'gpubuf kernels %s')", name, e.Err, name)
+			}
+			entries = append(entries, ke)
 		}
 	} else {
 		ast, err := ptx.Parse(src)
@@ -294,7 +301,11 @@ func (o *launchOpts) loadEntry(emu bool) (*cpuemu.Module, kernelEntry, error) {
 			return nil, kernelEntry{}, fmt.Errorf("%s: %w", name, err)
 		}
 		for _, e := range ast.Entries() {
-			entries = append(entries, kernelEntry{e.Name, e.Params, e.Err})
+			ke := kernelEntry{Name: e.Name, Params: e.Params, file: name, src: src}
+			if e.Err != nil {
+				ke.err = fmt.Errorf("%s: entry %s: %w", name, e.Name, e.Err)
+			}
+			entries = append(entries, ke)
 		}
 	}
 	for _, e := range entries {
@@ -313,13 +324,8 @@ func (o *launchOpts) loadEntry(emu bool) (*cpuemu.Module, kernelEntry, error) {
 		if e.Name != o.kernel {
 			continue
 		}
-		if m != nil {
-			if _, err := m.Kernel(e.Name); err != nil {
-				return nil, kernelEntry{}, fmt.Errorf("%w (see 'gpubuf kernels %s')", err, name)
-			}
-		}
 		if e.err != nil {
-			return nil, kernelEntry{}, fmt.Errorf("%s: entry %s: %w", name, e.Name, e.err)
+			return nil, kernelEntry{}, e.err
 		}
 		return m, e, nil
 	}
@@ -620,13 +626,14 @@ func launchCmd(race bool, args []string, stdout, stderr io.Writer) int {
 		o.removeCreated()
 		return usageFail(stderr, o.cmd, "%v", err)
 	}
+	syms := map[string]emuSym{}
 	err = o.resolveSymbols(func(name string) (int, error) {
-		_, n, err := m.Global(dev, name)
+		p, n, err := m.Global(dev, name)
+		syms[name] = emuSym{p, n}
 		return n, err
 	})
-	var symPtrs map[string]cpuemu.DevicePtr
 	if err == nil {
-		symPtrs, err = o.emuSymbols(m, dev)
+		err = o.writeSymbols(dev, syms)
 	}
 	if err != nil {
 		o.removeCreated()
@@ -654,7 +661,7 @@ func launchCmd(race bool, args []string, stdout, stderr io.Writer) int {
 		var rerr error
 		switch {
 		case out.Sym != "":
-			b, rerr = readSymbol(m, dev, symPtrs, out.Sym)
+			b, rerr = readSymbol(dev, syms[out.Sym])
 		case out.Arg < 0:
 			continue
 		default:
@@ -828,7 +835,7 @@ func (o *launchOpts) search(m *cpuemu.Module, entry kernelEntry, repro *reproJSO
 		if err != nil {
 			return nil, err
 		}
-		symPtrs, err := o.emuSymbols(m, dev)
+		syms, err := o.emuSymbols(m, dev)
 		if err != nil {
 			return nil, err
 		}
@@ -845,7 +852,7 @@ func (o *launchOpts) search(m *cpuemu.Module, entry kernelEntry, repro *reproJSO
 			out = append(out, b...)
 		}
 		for _, name := range o.symbolNames() {
-			b, err := readSymbol(m, dev, symPtrs, name)
+			b, err := readSymbol(dev, syms[name])
 			if err != nil {
 				return nil, err
 			}

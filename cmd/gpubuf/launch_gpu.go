@@ -67,11 +67,7 @@ func (o *launchOpts) launchOnDevice(dev gpu.Device, entry kernelEntry, stderr io
 			o.removeCreated()
 		}
 	}()
-	name, ptx, err := o.ptxSource()
-	if err != nil {
-		return usageFail(stderr, o.cmd, "%v", err)
-	}
-	mod, err := dev.LoadModule(name, ptx)
+	mod, err := dev.LoadModule(entry.file, entry.src)
 	if err != nil {
 		fmt.Fprintf(stderr, "gpubuf %s: %v\n", o.cmd, err)
 		return exitFail

@@ -110,3 +110,19 @@ func TestLaunchOnDeviceFailsCleanly(t *testing.T) {
 		t.Errorf("no failure: --out is %d bytes, %v; want 16", len(b), err)
 	}
 }
+
+// TestLoadEntryKeepsSource: the entry loadEntry finds carries the PTX it
+// read, which a GPU loads without reading the file again.
+func TestLoadEntryKeepsSource(t *testing.T) {
+	want, err := os.ReadFile("testdata/mixed.ptx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, emu := range []bool{false, true} {
+		o := &launchOpts{file: "testdata/mixed.ptx", kernel: "fill"}
+		_, e, err := o.loadEntry(emu)
+		if err != nil || e.file != "testdata/mixed.ptx" || string(e.src) != string(want) {
+			t.Errorf("emu %v: entry %s from %q, %d bytes of PTX, %v", emu, e.Name, e.file, len(e.src), err)
+		}
+	}
+}

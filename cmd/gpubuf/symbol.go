@@ -68,13 +68,24 @@ func (o *launchOpts) symbolNames() []string {
 	return names
 }
 
-// resolveSymbols asks global for every variable the command names, which
-// gives its size or why it is not a variable of the module, sizes each
-// --symbol fill to its variable and reads its file.
+// resolveSymbols asks global for every variable the command names, once
+// each, which gives its size or why it is not a variable of the module,
+// sizes each --symbol fill to its variable and reads its file.
 func (o *launchOpts) resolveSymbols(global func(name string) (int, error)) error {
+	sizes := map[string]int{}
+	size := func(name string) (int, error) {
+		if n, ok := sizes[name]; ok {
+			return n, nil
+		}
+		n, err := global(name)
+		if err == nil {
+			sizes[name] = n
+		}
+		return n, err
+	}
 	for i := range o.syms {
 		sp := &o.syms[i]
-		n, err := global(sp.Name)
+		n, err := size(sp.Name)
 		if err != nil {
 			return fmt.Errorf("--symbol %q: %v", sp.Text, err)
 		}
@@ -87,38 +98,48 @@ func (o *launchOpts) resolveSymbols(global func(name string) (int, error)) error
 		if out.Sym == "" {
 			continue
 		}
-		if _, err := global(out.Sym); err != nil {
+		if _, err := size(out.Sym); err != nil {
 			return fmt.Errorf("%s: %v", out.flagText(), err)
 		}
 	}
 	return nil
 }
 
+// emuSym is a variable of the module on an emulated device.
+type emuSym struct {
+	ptr  cpuemu.DevicePtr
+	size int
+}
+
 // emuSymbols maps the command's variables on dev, writes the --symbol
-// fills, and gives each variable's address.
-func (o *launchOpts) emuSymbols(m *cpuemu.Module, dev *cpuemu.Device) (map[string]cpuemu.DevicePtr, error) {
-	ptrs := map[string]cpuemu.DevicePtr{}
+// fills, and gives each variable's address and size.
+func (o *launchOpts) emuSymbols(m *cpuemu.Module, dev *cpuemu.Device) (map[string]emuSym, error) {
+	syms := map[string]emuSym{}
 	for _, name := range o.symbolNames() {
-		p, _, err := m.Global(dev, name)
+		p, n, err := m.Global(dev, name)
 		if err != nil {
 			return nil, err
 		}
-		ptrs[name] = p
+		syms[name] = emuSym{p, n}
 	}
+	if err := o.writeSymbols(dev, syms); err != nil {
+		return nil, err
+	}
+	return syms, nil
+}
+
+// writeSymbols writes the --symbol fills to their variables on dev.
+func (o *launchOpts) writeSymbols(dev *cpuemu.Device, syms map[string]emuSym) error {
 	for _, sp := range o.syms {
-		if err := dev.Write(ptrs[sp.Name], sp.fill.contents()); err != nil {
-			return nil, fmt.Errorf("--symbol %q: %v", sp.Text, err)
+		if err := dev.Write(syms[sp.Name].ptr, sp.fill.contents()); err != nil {
+			return fmt.Errorf("--symbol %q: %v", sp.Text, err)
 		}
 	}
-	return ptrs, nil
+	return nil
 }
 
 // readSymbol reads back a variable of the emulated device.
-func readSymbol(m *cpuemu.Module, dev *cpuemu.Device, ptrs map[string]cpuemu.DevicePtr, name string) ([]byte, error) {
-	_, n, err := m.Global(dev, name)
-	if err != nil {
-		return nil, err
-	}
-	b := make([]byte, n)
-	return b, dev.Read(b, ptrs[name])
+func readSymbol(dev *cpuemu.Device, s emuSym) ([]byte, error) {
+	b := make([]byte, s.size)
+	return b, dev.Read(b, s.ptr)
 }

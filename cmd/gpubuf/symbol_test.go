@@ -316,3 +316,29 @@ func TestLaunchCooperative(t *testing.T) {
 		}
 	}
 }
+
+// TestResolveSymbolsAsksOnce: a variable named by --symbol twice and by
+// --out is looked up once, and every fill gets its size.
+func TestResolveSymbolsAsksOnce(t *testing.T) {
+	o := &launchOpts{outs: []outSpec{{Arg: -1, Sym: "g", Path: "unused"}, {Arg: -1, Sym: "h", Path: "unused"}}}
+	for _, s := range []string{"g=zero", "g=iota", "h=zero"} {
+		sp, err := parseSymbolSpec(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.syms = append(o.syms, sp)
+	}
+	asked := map[string]int{}
+	err := o.resolveSymbols(func(name string) (int, error) {
+		asked[name]++
+		return 8, nil
+	})
+	if err != nil || asked["g"] != 1 || asked["h"] != 1 || len(asked) != 2 {
+		t.Errorf("asked %v, %v", asked, err)
+	}
+	for _, sp := range o.syms {
+		if sp.fill.Bytes != 8 || len(sp.fill.contents()) != 8 {
+			t.Errorf("%s: %d bytes", sp.Text, sp.fill.Bytes)
+		}
+	}
+}

@@ -125,6 +125,14 @@ func (d *Device) LoadModule(name string, src []byte) (gpu.Module, error) {
 
 func (m *Module) Name() string { return m.name }
 
+// closedErr is the error of op on the module after its Close: the
+// package's closedErr, naming the module.
+func (m *Module) closedErr(op string) error {
+	e := closedErr(op)
+	e.Msg = "module " + m.name + " was closed"
+	return e
+}
+
 // Kernels lists the module's entries, sorted.
 func (m *Module) Kernels() []string { return append([]string(nil), m.names...) }
 
@@ -134,7 +142,7 @@ func (m *Module) Kernel(name string) (gpu.Kernel, error) {
 	m.use.RLock()
 	defer m.use.RUnlock()
 	if m.closed {
-		return nil, &gpu.Error{Backend: backend, Op: op, Msg: "module " + m.name + " was closed", Err: gpu.ErrClosed}
+		return nil, m.closedErr(op)
 	}
 	f, ok := m.funcs[name]
 	if !ok {
@@ -164,7 +172,7 @@ func (m *Module) Global(name string) (gpu.DeviceBuffer, error) {
 	m.use.RLock()
 	defer m.use.RUnlock()
 	if m.closed {
-		return nil, &gpu.Error{Backend: backend, Op: op, Msg: "module " + m.name + " was closed", Err: gpu.ErrClosed}
+		return nil, m.closedErr(op)
 	}
 	m.symMu.Lock()
 	defer m.symMu.Unlock()
@@ -273,27 +281,13 @@ func (k *Kernel) Params() []gpu.Param { return append([]gpu.Param(nil), k.params
 // shared memory, and the smallest grid that reaches that occupancy on the
 // whole device (cuOccupancyMaxPotentialBlockSize).
 func (k *Kernel) MaxPotentialBlockSize(dynSMem int) (minGrid, block int, err error) {
-	op := "occupancy of " + k.name
-	if dynSMem < 0 {
-		return 0, 0, usageErr(op, "negative dynamic shared memory size %d", dynSMem)
-	}
-	m := k.mod
-	// The device's lock before the module's, as everywhere.
-	if err := m.dev.enter(op); err != nil {
-		return 0, 0, err
-	}
-	defer m.dev.leave()
-	m.use.RLock()
-	defer m.use.RUnlock()
-	if m.closed {
-		return 0, 0, &gpu.Error{Backend: backend, Op: op, Msg: "module " + m.name + " was closed", Err: gpu.ErrClosed}
-	}
-	if err := m.dev.do(func() error {
+	err = k.occupancy("occupancy of "+k.name, dynSMem, func() error {
 		var err error
 		minGrid, block, err = occupancyMaxPotentialBlockSize(k.fn.f, dynSMem)
 		return err
-	}); err != nil {
-		return 0, 0, wrapErr(op, err)
+	})
+	if err != nil {
+		return 0, 0, err
 	}
 	return minGrid, block, nil
 }
@@ -304,29 +298,40 @@ func (k *Kernel) MaxPotentialBlockSize(dynSMem int) (minGrid, block int, err err
 // the SMs, or 0 when the device cannot launch cooperatively
 // (CU_DEVICE_ATTRIBUTE_COOPERATIVE_LAUNCH).
 func (k *Kernel) MaxCooperativeBlocks(block gpu.Dim3, sharedBytes int) (int, error) {
-	op := "cooperative blocks of " + k.name
-	if sharedBytes < 0 {
-		return 0, usageErr(op, "negative dynamic shared memory size %d", sharedBytes)
+	var n int
+	err := k.occupancy("cooperative blocks of "+k.name, sharedBytes, func() error {
+		var err error
+		n, err = k.cooperativeBlocks(block, sharedBytes)
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// occupancy runs query, an occupancy query of the kernel for blocks with
+// dynSMem bytes of dynamic shared memory, with the context current and
+// the module open; op names it in errors.
+func (k *Kernel) occupancy(op string, dynSMem int, query func() error) error {
+	if dynSMem < 0 {
+		return usageErr(op, "negative dynamic shared memory size %d", dynSMem)
 	}
 	m := k.mod
+	// The device's lock before the module's, as everywhere.
 	if err := m.dev.enter(op); err != nil {
-		return 0, err
+		return err
 	}
 	defer m.dev.leave()
 	m.use.RLock()
 	defer m.use.RUnlock()
 	if m.closed {
-		return 0, &gpu.Error{Backend: backend, Op: op, Msg: "module " + m.name + " was closed", Err: gpu.ErrClosed}
+		return m.closedErr(op)
 	}
-	var n int
-	if err := m.dev.do(func() error {
-		var err error
-		n, err = k.cooperativeBlocks(block, sharedBytes)
-		return err
-	}); err != nil {
-		return 0, wrapErr(op, err)
+	if err := m.dev.do(query); err != nil {
+		return wrapErr(op, err)
 	}
-	return n, nil
+	return nil
 }
 
 // cooperativeBlocks is MaxCooperativeBlocks' count; the context must be

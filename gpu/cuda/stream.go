@@ -200,7 +200,7 @@ func (s *Stream) Launch(k gpu.Kernel, cfg gpu.LaunchConfig, args ...any) error {
 	m.use.RLock()
 	defer m.use.RUnlock()
 	if m.closed {
-		return &gpu.Error{Backend: backend, Op: op, Msg: "module " + m.name + " was closed", Err: gpu.ErrClosed}
+		return m.closedErr(op)
 	}
 	if err := d.checkConfig(op, cfg); err != nil {
 		return err

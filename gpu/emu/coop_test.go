@@ -7,6 +7,7 @@ import (
 
 	"github.com/gpubuf/gpubuf/cpuemu"
 	"github.com/gpubuf/gpubuf/gpu"
+	"github.com/gpubuf/gpubuf/kernels"
 )
 
 // TestEmuCooperative runs nvcc's grid-sync kernel (cpuemu's testdata)
@@ -37,8 +38,7 @@ func TestEmuCooperative(t *testing.T) {
 	must(t, s.Synchronize())
 	got := make([]byte, 4*n)
 	must(t, out.CopyToHost(got, 0))
-	for i := range n {
-		w := uint32(got[4*i]) | uint32(got[4*i+1])<<8 | uint32(got[4*i+2])<<16 | uint32(got[4*i+3])<<24
+	for i, w := range kernels.Words(got) {
 		if want := 2 * in[(i+block)%n]; w != want {
 			t.Fatalf("out[%d] = %d, want %d", i, w, want)
 		}

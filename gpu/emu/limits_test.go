@@ -3,6 +3,7 @@ package emu_test
 import (
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -69,36 +70,17 @@ func TestEmuHostMemoryLimit(t *testing.T) {
 	}
 }
 
-// spinPTX never ends: one loop that branches back to itself.
-const spinPTX = `
-.version 7.0
-.target sm_70
-.address_size 64
-
-.visible .entry spin(
-	.param .u64 spin_param_0
-)
-{
-	.reg .b32 	%r<2>;
-	.reg .b64 	%rd<3>;
-
-	ld.param.u64 	%rd1, [spin_param_0];
-	cvta.to.global.u64 	%rd2, %rd1;
-	mov.u32 	%r1, 0;
-$L_top:
-	add.s32 	%r1, %r1, 1;
-	st.global.u32 	[%rd2], %r1;
-	bra.uni 	$L_top;
-}
-`
-
 // TestEmuTimeout: EmuOptions.Timeout reaches every launch: a kernel that
 // never ends fails its stream with cpuemu's *TimeoutError, and the stream
 // and device go on working.
 func TestEmuTimeout(t *testing.T) {
 	const timeout = 50 * time.Millisecond
 	d := open(t, gpu.EmuOptions{Timeout: timeout})
-	m, err := d.LoadModule("spin.ptx", []byte(spinPTX))
+	// The CLI's spin kernel never ends: one loop that branches back to
+	// itself.
+	spin, err := os.ReadFile("../../cmd/gpubuf/testdata/spin.ptx")
+	must(t, err)
+	m, err := d.LoadModule("spin.ptx", spin)
 	must(t, err)
 	k, err := m.Kernel("spin")
 	must(t, err)

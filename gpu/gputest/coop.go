@@ -105,14 +105,7 @@ $L_done:
 func (s *suite) testCooperative(t *testing.T) {
 	dev := s.device(t)
 	be := dev.Info().Backend
-	m, err := dev.LoadModule("gridsync.ptx", []byte(gridSyncPTX))
-	must(t, err, "LoadModule(gridsync.ptx)")
-	t.Cleanup(func() {
-		if err := m.Close(); err != nil {
-			t.Errorf("closing gridsync.ptx: %v", err)
-		}
-	})
-	k := kernelOf(t, m, "shift")
+	k := kernelOf(t, loadModule(t, dev, "gridsync.ptx", []byte(gridSyncPTX)), "shift")
 	const block = 64
 	limit, err := k.MaxCooperativeBlocks(gpu.D1(block), 0)
 	must(t, err, "MaxCooperativeBlocks")

@@ -177,16 +177,21 @@ func loadCatalogued(t *testing.T, dev gpu.Device, kernel string) gpu.Kernel {
 	if !ok {
 		t.Fatalf("no kernel %q in the catalogue", kernel)
 	}
-	m, err := dev.LoadModule(k.File, k.PTX())
-	must(t, err, "LoadModule(%s)", k.File)
+	return kernelOf(t, loadModule(t, dev, k.File, k.PTX()), kernel)
+}
+
+// loadModule loads src on dev as module name; the module closes when t
+// ends.
+func loadModule(t *testing.T, dev gpu.Device, name string, src []byte) gpu.Module {
+	t.Helper()
+	m, err := dev.LoadModule(name, src)
+	must(t, err, "LoadModule(%s)", name)
 	t.Cleanup(func() {
 		if err := m.Close(); err != nil {
-			t.Errorf("closing module %s: %v", k.File, err)
+			t.Errorf("closing module %s: %v", name, err)
 		}
 	})
-	kern, err := m.Kernel(kernel)
-	must(t, err, "Kernel(%s)", kernel)
-	return kern
+	return m
 }
 
 // newStream makes a stream that closes when t ends.

@@ -191,29 +191,14 @@ const widePTX = `
 
 func loadWide(t *testing.T, dev gpu.Device) gpu.Kernel {
 	t.Helper()
-	m, err := dev.LoadModule("wide.ptx", []byte(widePTX))
-	must(t, err, "LoadModule(wide.ptx)")
-	t.Cleanup(func() {
-		if err := m.Close(); err != nil {
-			t.Errorf("closing wide.ptx: %v", err)
-		}
-	})
-	k, err := m.Kernel("wide")
-	must(t, err, "Kernel(wide)")
-	return k
+	return kernelOf(t, loadModule(t, dev, "wide.ptx", []byte(widePTX)), "wide")
 }
 
 func (s *suite) testModule(t *testing.T) {
 	dev := s.device(t)
 	be := dev.Info().Backend
 	lh, _ := kernels.Lookup("lane_handoff")
-	m, err := dev.LoadModule("handoff.ptx", lh.PTX())
-	must(t, err, "LoadModule(handoff.ptx)")
-	t.Cleanup(func() {
-		if err := m.Close(); err != nil {
-			t.Errorf("closing handoff.ptx: %v", err)
-		}
-	})
+	m := loadModule(t, dev, "handoff.ptx", lh.PTX())
 	if m.Name() != "handoff.ptx" {
 		t.Errorf("module Name %q, want handoff.ptx", m.Name())
 	}

@@ -74,14 +74,7 @@ const symbolsPTX = `
 // loadSymbols loads symbolsPTX on dev; the module closes when t ends.
 func loadSymbols(t *testing.T, dev gpu.Device) gpu.Module {
 	t.Helper()
-	m, err := dev.LoadModule("symbols.ptx", []byte(symbolsPTX))
-	must(t, err, "LoadModule(symbols.ptx)")
-	t.Cleanup(func() {
-		if err := m.Close(); err != nil {
-			t.Errorf("closing symbols.ptx: %v", err)
-		}
-	})
-	return m
+	return loadModule(t, dev, "symbols.ptx", []byte(symbolsPTX))
 }
 
 func kernelOf(t *testing.T, m gpu.Module, name string) gpu.Kernel {

@@ -412,22 +412,9 @@ func (p *parser) attributeList() ([]string, error) {
 // skipAttributes skips .attribute(...) lists, which describe linking and
 // do not change what the code computes.
 func (p *parser) skipAttributes() error {
-	for p.is(".attribute") {
-		p.next()
-		if err := p.expect("("); err != nil {
+	for p.accept(".attribute") {
+		if _, err := p.attributeList(); err != nil {
 			return err
-		}
-		depth := 1
-		for depth > 0 {
-			t := p.next()
-			switch {
-			case t.kind == tEOF || t.kind == tErr:
-				return &SyntaxError{t.line, "unterminated .attribute"}
-			case t.kind == tPunct && t.s == "(":
-				depth++
-			case t.kind == tPunct && t.s == ")":
-				depth--
-			}
 		}
 	}
 	return nil
@@ -556,10 +543,16 @@ func (p *parser) varName(v *Var) error {
 		if err != nil {
 			return err
 		}
-		total *= max(n, 1)
-		if n < 0 || total > 1<<31 {
+		if n == 0 {
+			// ArrayLen reads 0 as "not an array", so a[0] would lay out
+			// as a scalar.
+			return p.errf("array %s has a dimension of length 0", name)
+		}
+		// n is bounded before it multiplies, so total cannot overflow.
+		if n < 0 || n > 1<<31 || total*n > 1<<31 {
 			return p.errf("array %s: size %d out of range", name, n)
 		}
+		total *= n
 		v.Dims = append(v.Dims, int(n))
 		if err := p.expect("]"); err != nil {
 			return err
@@ -612,7 +605,7 @@ func (p *parser) initializer(v *Var) ([]InitElem, error) {
 				return err
 			}
 			out = append(out, e)
-		case t.kind == tIdent && t.s != "WARP_SZ" && !strings.HasPrefix(t.s, "."):
+		case isName(t):
 			p.next()
 			if p.accept("=") { // a .samplerref field: name = value
 				val := p.next()
@@ -995,10 +988,20 @@ func (p *parser) instruction() (*Instr, error) {
 	return in, nil
 }
 
+// isName reports whether t is a name (a register, variable, label or
+// function) rather than a directive or WARP_SZ, which begins a number.
+func isName(t token) bool {
+	return t.kind == tIdent && t.s != "WARP_SZ" && !strings.HasPrefix(t.s, ".")
+}
+
 // isRegisterName reports whether t names a register (or another
-// operand name) rather than beginning a number.
-func isRegisterName(t token) bool {
-	return t.kind == tIdent && t.s != "WARP_SZ" && t.s != "_" && !strings.HasPrefix(t.s, ".")
+// operand name) rather than beginning a number or being the sink _.
+func isRegisterName(t token) bool { return isName(t) && t.s != "_" }
+
+// startsNumber reports whether t can begin a constant expression: a
+// literal, WARP_SZ, a unary operator or a parenthesis (what unary reads).
+func startsNumber(t token) bool {
+	return t.kind == tNum || t.kind == tIdent && t.s == "WARP_SZ" || t.kind == tPunct && strings.Contains("-+~(!", t.s)
 }
 
 // operand reads one operand at nesting depth depth. In a call,
@@ -1037,7 +1040,7 @@ func (p *parser) operand(call bool, depth int) (Operand, error) {
 			}
 		}
 		return op, nil
-	case t.kind == tPunct && t.s == "!" && p.peekN(1).kind == tIdent && p.peekN(1).s != "WARP_SZ":
+	case t.kind == tPunct && t.s == "!" && isName(p.peekN(1)):
 		p.next()
 		op, err := p.operand(false, 2)
 		if err != nil {
@@ -1051,7 +1054,7 @@ func (p *parser) operand(call bool, depth int) (Operand, error) {
 	case t.kind == tIdent && t.s == "_":
 		p.next()
 		return Operand{Kind: OpSink}, nil
-	case t.kind == tIdent && t.s != "WARP_SZ" && !strings.HasPrefix(t.s, "."):
+	case isName(t):
 		p.next()
 		op := Operand{Kind: OpName, Name: t.s}
 		if depth == 0 && p.is("[") {
@@ -1060,7 +1063,7 @@ func (p *parser) operand(call bool, depth int) (Operand, error) {
 		var err error
 		op.Off, err = p.nameOffset()
 		return op, err
-	case t.kind == tNum || t.kind == tIdent && t.s == "WARP_SZ" || t.kind == tPunct && strings.Contains("-+~(!", t.s):
+	case startsNumber(t):
 		return p.number()
 	}
 	return Operand{}, p.errf("expected an operand, found %s", p.describe())
@@ -1082,7 +1085,7 @@ func (p *parser) indices(arr Operand) (Operand, error) {
 			return arr, err
 		}
 		var ix Operand
-		if t := p.peek(); t.kind == tIdent && t.s != "WARP_SZ" && !strings.HasPrefix(t.s, ".") {
+		if t := p.peek(); isName(t) {
 			p.next()
 			ix = Operand{Kind: OpName, Name: t.s}
 			var err error
@@ -1110,10 +1113,10 @@ func (p *parser) address() (Operand, error) {
 	op := Operand{Kind: OpAddr}
 	t := p.peek()
 	switch {
-	case t.kind == tIdent && t.s != "WARP_SZ" && !strings.HasPrefix(t.s, "."):
+	case isName(t):
 		p.next()
 		op.Name = t.s
-	case t.kind == tNum || t.kind == tIdent && t.s == "WARP_SZ" || t.kind == tPunct && strings.Contains("-+~(", t.s):
+	case startsNumber(t):
 		n, err := p.intExpr()
 		if err != nil {
 			return op, err

@@ -168,6 +168,13 @@ func TestParseErrors(t *testing.T) {
 		{"loc attr", ".entry k() { .loc 1 2 3, what x\n ret; }", `unknown .loc attribute "what"`},
 		{"nesting", ".global .u32 x = " + strings.Repeat("{", 40) + "1" + strings.Repeat("}", 40) + ";", "nested too deeply"},
 		{"range", ".entry k() { .reg .b32 %r<5000000>; }", "out of range"},
+		{"zero-length param", ".entry k(.param .b8 a[0]) { ret; }", "array a has a dimension of length 0"},
+		{"zero-length global", ".global .u32 g[0];", "array g has a dimension of length 0"},
+		{"zero-length inner", ".global .u32 g2[4][0];", "array g2 has a dimension of length 0"},
+		{"func attribute", ".func .attribute(.unified(1, 2) f() { ret; }", "unterminated .attribute"},
+		{"func attribute paren", ".func .attribute .unified f() { ret; }", `expected "("`},
+		{"size overflow", ".global .u32 h[2][0x4000000000000000];", "array h: size 4611686018427387904 out of range"},
+		{"too large", ".global .u32 h[65536][65536];", "array h: size 65536 out of range"},
 	} {
 		_, err := ptx.Parse([]byte(c.src))
 		var se *ptx.SyntaxError
@@ -409,6 +416,23 @@ func TestArrayIndices(t *testing.T) {
 	} {
 		if _, err := ptx.Parse([]byte(".entry k() {\n\t" + c.src + "\n}\n")); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v; want an error with %q", c.src, err, c.want)
+		}
+	}
+}
+
+// TestAddressConstant: an address may be any constant expression, with
+// the unary operators an operand's constant takes ([!0] is [1]).
+func TestAddressConstant(t *testing.T) {
+	m := mustParse(t, `.entry k() {
+	ld.global.u32 %r1, [(4+4)*2];
+	ld.global.u32 %r1, [!0];
+	ld.global.u32 %r1, [WARP_SZ];
+}
+`)
+	for i, want := range []int64{16, 1, 32} {
+		a := m.Funcs[0].Body[i].Instr.Args[1]
+		if a.Kind != ptx.OpAddr || !a.AddrImm || a.Imm != want || a.Name != "" {
+			t.Errorf("address %d: %+v, want the constant %d", i, a, want)
 		}
 	}
 }
