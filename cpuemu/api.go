@@ -183,20 +183,16 @@ func (m *Module) entryInfo(f *fnIR) Entry {
 	if f.params == nil && f.err == nil {
 		e.Params = []Param{}
 	}
-	fns, err := m.reach(f)
+	a, err := m.analyse(f)
 	if err != nil {
 		e.Err = err
 		if e.Params == nil {
 			ps, _, _ := ptx.Layout(f.decl.Params)
 			e.Params = ps
 		}
-		return e
 	}
-	rec := recursive(m, fns)
-	fr := layoutFrames(m, fns, rec)
-	e.SharedBytes, e.LocalBytes, e.Ops = fr.sharedSize, fr.localSize, fr.ops
-	if n := len(assignSlots(fns, fr, rec, m.dynShared(fns, fr)).names); n > maxSlots {
-		e.Err = &LimitError{Kernel: f.name, Limit: "registers and constants in a kernel", Value: int64(n), Max: maxSlots}
+	if a != nil {
+		e.SharedBytes, e.LocalBytes, e.Ops = a.fr.sharedSize, a.fr.localSize, a.fr.ops
 	}
 	return e
 }

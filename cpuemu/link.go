@@ -381,14 +381,42 @@ func assignSlots(fns []*fnIR, fr frames, recursive bool, sharedDyn int) *slotMap
 	return sm
 }
 
-// link builds the program of one entry.
-func (m *Module) link(entry *fnIR) (*program, error) {
+// analysis is what linking an entry needs to know first: the functions it
+// reaches (the entry first), whether they recurse, their frames, and the
+// program's registers. Load computes it for each entry's description, and
+// link again when the entry is first launched: keeping it for every entry
+// of a large module would cost more than computing it twice.
+type analysis struct {
+	fns []*fnIR
+	rec bool
+	fr  frames
+	sm  *slotMap
+}
+
+// analyse analyses an entry; an error says why it cannot run (a function
+// that did not lower, a call it cannot make, too many registers), with
+// the analysis so far when the frames could be laid out.
+func (m *Module) analyse(entry *fnIR) (*analysis, error) {
 	fns, err := m.reach(entry)
 	if err != nil {
 		return nil, err
 	}
-	rec := recursive(m, fns)
-	fr := layoutFrames(m, fns, rec)
+	a := &analysis{fns: fns, rec: recursive(m, fns)}
+	a.fr = layoutFrames(m, fns, a.rec)
+	a.sm = assignSlots(fns, a.fr, a.rec, m.dynShared(fns, a.fr))
+	if n := len(a.sm.names); n > maxSlots {
+		return a, &LimitError{Kernel: entry.name, Limit: "registers and constants in a kernel", Value: int64(n), Max: maxSlots}
+	}
+	return a, nil
+}
+
+// link builds the program of one entry.
+func (m *Module) link(entry *fnIR) (*program, error) {
+	a, err := m.analyse(entry)
+	if err != nil {
+		return nil, err
+	}
+	fns, rec, fr := a.fns, a.rec, a.fr
 	p := &program{
 		name: entry.name, params: entry.params, paramSize: entry.paramSize,
 		sharedSize: fr.sharedSize, sharedDyn: m.dynShared(fns, fr),
@@ -407,12 +435,9 @@ func (m *Module) link(entry *fnIR) (*program, error) {
 		p.funcs = append(p.funcs, f.name)
 		n += len(f.ops)
 	}
-	sm := assignSlots(fns, fr, rec, p.sharedDyn)
+	sm := a.sm
 	maps := sm.maps
 	p.frames, p.consts, p.specials, p.regNames, p.nslots = sm.frames, sm.consts, sm.specials, sm.names, len(sm.names)
-	if p.nslots > maxSlots {
-		return nil, &LimitError{Kernel: entry.name, Limit: "registers and constants in a kernel", Value: int64(p.nslots), Max: maxSlots}
-	}
 	slot := func(i int, s int32) int32 {
 		if s == noSlot {
 			return noSlot
