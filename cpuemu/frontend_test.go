@@ -957,24 +957,7 @@ func TestArrayOperands(t *testing.T) {
 		{".global .u32 g[4];", "mov.u16 %rs1, g[1];", "an element's address is an integer of 32 or 64 bits"},
 		{".global .u32 g[4];", "ld.shared.u32 %r1, g[1];", "g is a .global variable, accessed as .shared"},
 	} {
-		src := ptHeader + c.decl + `
-.visible .entry k(.param .u64 p)
-{
-	.reg .pred %p<2>;
-	.reg .b16 %rs<2>;
-	.reg .b32 %r<2>;
-	.reg .b64 %rd<2>;
-	` + c.body + `
-	ret;
-}
-`
-		m, err := cpuemu.Load("arr", []byte(src))
-		if err != nil {
-			t.Fatalf("%s: %v", c.body, err)
-		}
-		if _, err := m.Kernel("k"); err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("%s: %v; want %q", c.body, err, c.want)
-		}
+		ptRefuses(t, ptHeader+c.decl+"\n", c.body, c.want)
 	}
 }
 

@@ -1,10 +1,7 @@
 package cpuemu_test
 
 import (
-	"strings"
 	"testing"
-
-	"github.com/gpubuf/gpubuf/cpuemu"
 )
 
 // Half-precision and fp8 instructions (PTX ISA §9.7.4, §9.7.8.21-22). The
@@ -198,22 +195,13 @@ func TestHalfRegisterWidths(t *testing.T) {
 		{"cvt.rn.f16.f32 %r1, %f1;", ""},
 		{"cvt.f32.f16 %f1, %r1;", ""},
 	} {
-		src := hdr80 + `.visible .entry k(.param .u64 p)
-{
-	.reg .b16 %rs<2>;
-	.reg .b32 %r<2>;
-	.reg .f32 %f<2>;
-	` + c.body + `
-	ret;
-}
-`
-		m, err := cpuemu.Load("w", []byte(src))
-		if err != nil {
-			t.Fatal(err)
+		if c.want != "" {
+			ptRefuses(t, hdr80, c.body, c.want)
+			continue
 		}
-		_, err = m.Kernel("k")
-		if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
-			t.Errorf("%s: %v; want %q", c.body, err, c.want)
+		m := ptLoad(t, "w", hdr80+".visible .entry k(.param .u64 p)\n{\n\t.reg .b16 %rs<2>;\n\t.reg .b32 %r<2>;\n\t.reg .f32 %f<2>;\n\t"+c.body+"\n\tret;\n}\n")
+		if _, err := m.Kernel("k"); err != nil {
+			t.Errorf("%s: %v", c.body, err)
 		}
 	}
 }
