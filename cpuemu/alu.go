@@ -260,21 +260,17 @@ func bmsk(a, b uint32, clamp bool) uint32 {
 // zero-extended to 32. N = 0 gives 0; N >= 32 gives a with .clamp and
 // N mod 32 with .wrap.
 func szext(a, b uint32, clamp, signed bool) uint32 {
-	b1 := b & 0x1f
-	tooLarge := b >= 32 && clamp
-	var mask uint32
-	if !tooLarge {
-		mask = ^uint32(0) << b1
+	if clamp && b >= 32 {
+		return a
 	}
-	sign := false
-	if b1 != 0 && !tooLarge && signed {
-		sign = a>>((b1-1)&0x1f)&1 != 0
+	n := int(b & 31)
+	switch {
+	case n == 0:
+		return 0
+	case signed:
+		return uint32(sext(uint64(a), n))
 	}
-	d := a &^ mask
-	if sign {
-		d |= mask
-	}
-	return d
+	return uint32(trunc(uint64(a), n))
 }
 
 // mul24Hi is the high 32 bits of the 48-bit product of a's and b's low
