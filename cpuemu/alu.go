@@ -273,13 +273,20 @@ func szext(a, b uint32, clamp, signed bool) uint32 {
 	return uint32(trunc(uint64(a), n))
 }
 
-// mul24Hi is the high 32 bits of the 48-bit product of a's and b's low
-// 24 bits (mul24.hi, mad24.hi), sign-extended first when signed.
-func mul24Hi(a, b uint32, signed bool) uint32 {
+// low24 is x's low 24 bits, sign-extended when signed: what mul24 and
+// mad24 multiply.
+func low24(x uint64, signed bool) uint64 {
 	if signed {
-		return uint32((sext(uint64(a), 24) * sext(uint64(b), 24)) >> 16)
+		return uint64(sext(x, 24))
 	}
-	return uint32((uint64(a&0xffffff) * uint64(b&0xffffff)) >> 16)
+	return trunc(x, 24)
+}
+
+// mul24Hi is the high 32 bits of the 48-bit product of a's and b's low
+// 24 bits (mul24.hi, mad24.hi), sign-extended first when signed. The
+// product fits in an int64 either way, so the shift is arithmetic.
+func mul24Hi(a, b uint32, signed bool) uint32 {
+	return uint32(int64(low24(uint64(a), signed)*low24(uint64(b), signed)) >> 16)
 }
 
 // lop3 implements lop3.b32 (§9.7.7.6): result bit = imm[4a+2b+c].

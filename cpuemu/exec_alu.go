@@ -432,11 +432,7 @@ func (w *warp) aluLane(o *op, lane int32, mask uint32) {
 		}
 		x, y := get(o.a[0]), get(o.a[1])
 		if o.sub2 == 24 { // mul24/mad24: the low 24 bits of each operand
-			if t.signed() {
-				x, y = uint64(sext(x, 24)), uint64(sext(y, 24))
-			} else {
-				x, y = x&0xffffff, y&0xffffff
-			}
+			x, y = low24(x, t.signed()), low24(y, t.signed())
 		}
 		switch o.code {
 		case opAdd:
