@@ -109,6 +109,19 @@ func (ms *modSet) rounding() rounding {
 	return rounding(i + 1)
 }
 
+// clampWrap consumes the mode of shf, bmsk, szext, vshl and vshr: clamp
+// is true for .clamp and false for .wrap; ok is false when neither is
+// there.
+func (ms *modSet) clampWrap() (clamp, ok bool) {
+	switch ms.takeOne("clamp", "wrap") {
+	case 0:
+		return true, true
+	case 1:
+		return false, true
+	}
+	return false, false
+}
+
 func (ms *modSet) scope() uint8 {
 	switch ms.takeOne("cta", "cluster", "gpu", "sys") {
 	case 0:
@@ -261,12 +274,12 @@ func (lw *lowerer) lowerOp(in *ptx.Instr, ms *modSet, o *op) error {
 		default:
 			return lw.unsupported(in, "shf needs .l or .r")
 		}
-		switch ms.takeOne("clamp", "wrap") {
-		case 0:
-			o.sub2 = 1
-		case 1:
-		default:
+		clamp, ok := ms.clampWrap()
+		if !ok {
 			return lw.unsupported(in, "shf needs .clamp or .wrap")
+		}
+		if clamp {
+			o.sub2 = 1
 		}
 		if t, err := lw.oneType(in, ms); err != nil || t != tB32 {
 			return lw.unsupported(in, "shf works on .b32")
