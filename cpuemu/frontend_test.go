@@ -864,6 +864,8 @@ func TestCallShapes(t *testing.T) {
 		{".func (.param .b32 r) f(.param .b32 x) { ret; }", "call.uni (%r1), f, (%r1, %r2);", "call to f passes 2 arguments and 1 result; it takes 1 and 1"},
 		{".func f(.param .b32 x) { ret; }", "{ .reg .b8 %c; mov.b8 %c, 1; call.uni f, (%c); }", "call argument %c is 1 byte; the parameter x is 4"},
 		{".func f(.reg .v2 .b16 x) { ret; }", "{ .reg .b8 %c; mov.b8 %c, 1; call.uni f, ({%c, %c}); }", "element %c is 1 byte; the parameter x's elements are 2"},
+		// A prototype's unsized array takes no argument a call can pass.
+		{"", "{ .param .b32 x; .reg .b64 %q; mov.u64 %q, 0;\n\tproto: .callprototype _ (.param .b8 _[]);\n\tcall %q, (x), proto; }", "call argument 0 is 4 bytes; the parameter _ is an unsized array"},
 	} {
 		m := ptLoad(t, "shapes", ptIO("k", c.decls, c.body))
 		if _, err := m.Kernel("k"); err == nil || !strings.Contains(err.Error(), c.want) {

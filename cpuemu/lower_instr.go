@@ -1651,7 +1651,7 @@ func (lw *lowerer) vecArgs(in *ptx.Instr, what string, i int, a ptx.Operand, for
 	for k, e := range elems {
 		if e.Kind == ptx.OpName {
 			if r, ok := lw.lookupReg(e.Name); ok && r.slot != noSlot && r.typ.size() != t.size() {
-				return nil, lw.errAt(in.Line, "call %s %d: element %s is %s; the parameter %s's elements are %d", what, i, e.Name, counted(r.typ.size(), "byte"), formal.Name, t.size())
+				return nil, lw.errAt(in.Line, "call %s %d: element %s is %s; the parameter %s's elements are %s", what, i, e.Name, ptx.SizeText(r.typ.size()), formal.Name, ptx.SizeText(t.size()))
 			}
 		}
 		var s int32
@@ -1676,13 +1676,8 @@ func (lw *lowerer) vecArgs(in *ptx.Instr, what string, i int, a ptx.Operand, for
 // callee's (or the prototype's) parameter: PTX passes them as they are,
 // so a mismatch would cut or pad a value.
 func (lw *lowerer) argSize(in *ptx.Instr, what string, i int, l argLoc, formal *ptx.Var) error {
-	want := formal.Size()
-	if formal.Space == "reg" {
-		t, _ := regType(formal.Type)
-		want = t.size()
-	}
-	if l.size != want {
-		return lw.errAt(in.Line, "call %s %d is %s; the parameter %s is %d", what, i, counted(l.size, "byte"), formal.Name, want)
+	if want := declSize(formal); l.size != want {
+		return lw.errAt(in.Line, "call %s %d is %s; the parameter %s is %s", what, i, ptx.SizeText(l.size), formal.Name, sizeText(want))
 	}
 	return nil
 }
@@ -1701,7 +1696,7 @@ func (lw *lowerer) argSrc(in *ptx.Instr, a ptx.Operand, formal *ptx.Var) (argLoc
 	}
 	if a.Kind == ptx.OpName {
 		if reg, ok := lw.lookupReg(a.Name); ok && reg.slot != noSlot && reg.typ.size() != t.size() {
-			return argLoc{}, lw.errAt(in.Line, "call argument %s is %s; the parameter %s is %d", a.Name, counted(reg.typ.size(), "byte"), formal.Name, t.size())
+			return argLoc{}, lw.errAt(in.Line, "call argument %s is %s; the parameter %s is %s", a.Name, ptx.SizeText(reg.typ.size()), formal.Name, ptx.SizeText(t.size()))
 		}
 	}
 	s, err := lw.src(in, a, t)
