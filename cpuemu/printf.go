@@ -44,9 +44,7 @@ var builtins = [...]builtinFunc{
 
 // builtin says whether name (or what it is an .alias of) is a builtin.
 func (m *Module) builtin(name string) (uint8, bool) {
-	if a, ok := m.ast.Aliases[name]; ok {
-		name = a
-	}
+	name = m.resolveAlias(name)
 	for i, b := range builtins {
 		if b.name == name {
 			return uint8(i), true
