@@ -213,6 +213,7 @@ done:
 		}
 	}
 	var n int
+	named := map[string]int{} // the collective each names
 	for _, dg := range res.Diagnostics {
 		if dg.Kind != "legacy-warp-collective" {
 			t.Errorf("unexpected diagnostic %s", dg)
@@ -221,10 +222,18 @@ done:
 		if !strings.Contains(dg.Msg, "deprecated since PTX ISA 6.0") {
 			t.Errorf("diagnostic %s does not say it is deprecated", dg)
 		}
+		for _, op := range []string{"vote", "shfl"} {
+			if strings.HasPrefix(dg.Msg, op+" without .sync") && strings.Contains(dg.Msg, "use "+op+".sync") {
+				named[op]++
+			}
+		}
 		n++
 	}
 	if n != 8 { // four collectives on each side of the branch
 		t.Errorf("%d legacy-warp-collective diagnostics, want 8: %v", n, res.Diagnostics)
+	}
+	if named["vote"] != 6 || named["shfl"] != 2 {
+		t.Errorf("diagnostics name vote %d times and shfl %d; want 6 and 2: %v", named["vote"], named["shfl"], res.Diagnostics)
 	}
 	// The race checker counts it among the sync findings.
 	res, err = m.Launch(d, "k", cpuemu.LaunchConfig{Grid: ptD1(1), Block: ptD1(32), Check: true}, in, out)
