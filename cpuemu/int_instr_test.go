@@ -129,6 +129,9 @@ func TestExtendedIntegerTargets(t *testing.T) {
 		{".version 7.0\n.target sm_75\n", "shfl.idx.b32 %r1, %r2, 0, 31;", "shfl without .sync: PTX ISA 6.4 removed it"},
 		{".version 6.0\n.target sm_20\n", "shfl.idx.b32 %r1, %r2, 0, 31;", "shfl requires sm_30"},
 		{".target sm_70\n", "vote.any.pred %p1, %p2;", "(the module is no .version)"},
+		// The legacy forms have no membermask operand.
+		{".version 6.0\n.target sm_70\n", "shfl.idx.b32 %r1, %r2, 0, 31, -1;", "shfl takes [4] operands, found 5"},
+		{".version 6.0\n.target sm_70\n", "vote.any.pred %p1, %p2, -1;", "vote takes [2] operands, found 3"},
 	} {
 		header := c.header
 		if header == "" {

@@ -1825,13 +1825,13 @@ func (lw *lowerer) lowerBar(in *ptx.Instr, ms *modSet, o *op) error {
 
 func (lw *lowerer) lowerWarp(in *ptx.Instr, ms *modSet, o *op) error {
 	legacy := !ms.take("sync")
+	nmask := 1 // the membermask operand, last; a legacy form has none
 	if legacy {
-		in2, err := lw.legacyWarp(in)
-		if err != nil {
+		if err := lw.legacyWarp(in); err != nil {
 			return err
 		}
-		in = in2
 		o.flags |= fLegacy
+		nmask = 0
 	}
 	t, err := lw.oneType(in, ms)
 	if err != nil {
@@ -1862,13 +1862,13 @@ func (lw *lowerer) lowerWarp(in *ptx.Instr, ms *modSet, o *op) error {
 		if t.size() != 4 {
 			return lw.unsupported(in, "shfl.sync works on 32-bit values")
 		}
-		if err := lw.nargs(in, 5); err != nil {
+		if err := lw.nargs(in, 4+nmask); err != nil {
 			return err
 		}
 		if err := dst(); err != nil {
 			return err
 		}
-		for i := 1; i < 5; i++ {
+		for i := 1; i < 4+nmask; i++ {
 			st := tB32
 			if i == 1 {
 				st = t
@@ -1909,7 +1909,7 @@ func (lw *lowerer) lowerWarp(in *ptx.Instr, ms *modSet, o *op) error {
 			}
 			o.sub = uint8(m)
 		}
-		if err := lw.nargs(in, 3); err != nil {
+		if err := lw.nargs(in, 2+nmask); err != nil {
 			return err
 		}
 		if err := dst(); err != nil {
@@ -1923,29 +1923,23 @@ func (lw *lowerer) lowerWarp(in *ptx.Instr, ms *modSet, o *op) error {
 		if err != nil {
 			return err
 		}
-		if o.a[1], err = lw.src(in, args[2], tB32); err != nil {
-			return err
+		if !legacy {
+			if o.a[1], err = lw.src(in, args[2], tB32); err != nil {
+				return err
+			}
 		}
 	}
-	if legacy {
-		if o.code == opShfl {
-			o.a[3] = noSlot
-		} else {
-			o.a[1] = noSlot
-		}
-	}
-	lw.emit(*o)
+	lw.emit(*o) // a legacy form's membermask slot stays noSlot
 	return nil
 }
 
 // legacyWarp checks vote or shfl without .sync, which PTX ISA 6.4 removed
-// for sm_70 and later targets, and returns the instruction with a
-// placeholder membermask so that it lowers as the .sync form; the caller
-// then drops that operand, and execution uses the lanes that execute the
+// for sm_70 and later targets. It lowers as the .sync form without the
+// membermask operand; execution uses the lanes that execute the
 // instruction together.
-func (lw *lowerer) legacyWarp(in *ptx.Instr) (*ptx.Instr, error) {
+func (lw *lowerer) legacyWarp(in *ptx.Instr) error {
 	if in.Op != "vote" && in.Op != "shfl" {
-		return nil, lw.unsupported(in, in.Op+" needs .sync")
+		return lw.unsupported(in, in.Op+" needs .sync")
 	}
 	// Allowed before PTX ISA 6.4, and on targets before sm_70; a module
 	// that says neither is not known to be either.
@@ -1954,14 +1948,10 @@ func (lw *lowerer) legacyWarp(in *ptx.Instr) (*ptx.Instr, error) {
 		if v > 0 {
 			ver = fmt.Sprintf("%d.%d", v/10, v%10)
 		}
-		return nil, lw.unsupported(in, fmt.Sprintf("%s without .sync: PTX ISA 6.4 removed it for sm_70 and later (the module is %s); use %s.sync", in.Op, ver, in.Op))
+		return lw.unsupported(in, fmt.Sprintf("%s without .sync: PTX ISA 6.4 removed it for sm_70 and later (the module is %s); use %s.sync", in.Op, ver, in.Op))
 	}
 	if in.Op == "shfl" {
-		if err := lw.require(in, 30, 30, "shfl"); err != nil {
-			return nil, err
-		}
+		return lw.require(in, 30, 30, "shfl")
 	}
-	in2 := *in
-	in2.Args = append(slices.Clip(in.Args), ptx.Operand{Kind: ptx.OpImm})
-	return &in2, nil
+	return nil
 }
