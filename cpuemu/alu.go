@@ -260,30 +260,33 @@ func bmsk(a, b uint32, clamp bool) uint32 {
 // zero-extended to 32. N = 0 gives 0; N >= 32 gives a with .clamp and
 // N mod 32 with .wrap.
 func szext(a, b uint32, clamp, signed bool) uint32 {
-	b1 := b & 0x1f
-	tooLarge := b >= 32 && clamp
-	var mask uint32
-	if !tooLarge {
-		mask = ^uint32(0) << b1
+	if clamp && b >= 32 {
+		return a
 	}
-	sign := false
-	if b1 != 0 && !tooLarge && signed {
-		sign = a>>((b1-1)&0x1f)&1 != 0
+	n := int(b & 31)
+	switch {
+	case n == 0:
+		return 0
+	case signed:
+		return uint32(sext(uint64(a), n))
 	}
-	d := a &^ mask
-	if sign {
-		d |= mask
+	return uint32(trunc(uint64(a), n))
+}
+
+// low24 is x's low 24 bits, sign-extended when signed: what mul24 and
+// mad24 multiply.
+func low24(x uint64, signed bool) uint64 {
+	if signed {
+		return uint64(sext(x, 24))
 	}
-	return d
+	return trunc(x, 24)
 }
 
 // mul24Hi is the high 32 bits of the 48-bit product of a's and b's low
-// 24 bits (mul24.hi, mad24.hi), sign-extended first when signed.
+// 24 bits (mul24.hi, mad24.hi), sign-extended first when signed. The
+// product fits in an int64 either way, so the shift is arithmetic.
 func mul24Hi(a, b uint32, signed bool) uint32 {
-	if signed {
-		return uint32((sext(uint64(a), 24) * sext(uint64(b), 24)) >> 16)
-	}
-	return uint32((uint64(a&0xffffff) * uint64(b&0xffffff)) >> 16)
+	return uint32(int64(low24(uint64(a), signed)*low24(uint64(b), signed)) >> 16)
 }
 
 // lop3 implements lop3.b32 (§9.7.7.6): result bit = imm[4a+2b+c].

@@ -151,28 +151,31 @@ func LoadWithLimits(name string, src []byte, lim LoadLimits) (*Module, error) {
 	return m, nil
 }
 
-// fnByName finds a function with a body by name, through .alias, or nil.
-func (m *Module) fnByName(name string) *fnIR {
+// resolveAlias is the function name stands for: name itself, or what its
+// .alias chain ends at. A chain of more than 8 (a cycle) stops there.
+func (m *Module) resolveAlias(name string) string {
 	for range 8 {
-		if i, ok := m.fnIndex[name]; ok {
-			return m.fns[i]
-		}
 		a, ok := m.ast.Aliases[name]
 		if !ok {
-			return nil
+			break
 		}
 		name = a
+	}
+	return name
+}
+
+// fnByName finds a function with a body by name, through .alias, or nil.
+func (m *Module) fnByName(name string) *fnIR {
+	if i, ok := m.fnIndex[m.resolveAlias(name)]; ok {
+		return m.fns[i]
 	}
 	return nil
 }
 
 // declared reports whether the module declares a function of that name,
-// with or without a body.
+// through .alias, with or without a body.
 func (m *Module) declared(name string) bool {
-	if a, ok := m.ast.Aliases[name]; ok {
-		name = a
-	}
-	return m.declNames[name]
+	return m.declNames[m.resolveAlias(name)]
 }
 
 // entryInfo describes an entry without linking it: its parameters, the

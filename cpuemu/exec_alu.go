@@ -17,7 +17,8 @@ func b2u(b bool) uint64 {
 }
 
 // Fast forms: ops that lowering recognises as plain integer operations
-// with their own loops in alu. Everything else goes through aluLane.
+// with their own loops in alu. Everything else goes through aluLane, but
+// for the video instructions, whose spec alu unpacks once for all lanes.
 const (
 	fastNone uint8 = iota
 	fastMov
@@ -348,6 +349,18 @@ func (w *warp) alu(o *op, ex, mask uint32) {
 			dd[i] = uint64(int64(int32(aa[i])) * int64(int32(bb[i])))
 		}
 	default:
+		if o.code == opVideo { // its spec unpacked once, not per lane
+			v := unpackVideo(o.off)
+			for m := ex; m != 0; m &= m - 1 {
+				i := bits.TrailingZeros32(m) & 31
+				var ci uint32 // c, read by a secondary operation, a merge or vmad
+				if cc != nil {
+					ci = uint32(cc[i])
+				}
+				dd[i] = uint64(video(v, uint32(aa[i]), uint32(bb[i]), ci))
+			}
+			return
+		}
 		for m := ex; m != 0; m &= m - 1 {
 			w.aluLane(o, int32(bits.TrailingZeros32(m)), mask)
 		}
@@ -419,11 +432,7 @@ func (w *warp) aluLane(o *op, lane int32, mask uint32) {
 		}
 		x, y := get(o.a[0]), get(o.a[1])
 		if o.sub2 == 24 { // mul24/mad24: the low 24 bits of each operand
-			if t.signed() {
-				x, y = uint64(sext(x, 24)), uint64(sext(y, 24))
-			} else {
-				x, y = x&0xffffff, y&0xffffff
-			}
+			x, y = low24(x, t.signed()), low24(y, t.signed())
 		}
 		switch o.code {
 		case opAdd:
@@ -712,8 +721,6 @@ func (w *warp) aluLane(o *op, lane int32, mask uint32) {
 		set(cvt(o, get(o.a[0])))
 	case opCvtPack:
 		set(cvtPack(o, get(o.a[0]), get(o.a[1]), opt(o.a[2])))
-	case opVideo:
-		set(uint64(video(unpackVideo(o.off), uint32(get(o.a[0])), uint32(get(o.a[1])), uint32(opt(o.a[2])))))
 	case opHalf:
 		set(halfOp(o, get(o.a[0]), opt(o.a[1]), opt(o.a[2])))
 	case opHalfCmp:

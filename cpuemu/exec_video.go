@@ -99,45 +99,28 @@ func unpackVideo(p int64) videoSpec {
 	}
 }
 
+// selField is where part selector sel lies in a word: bit shift and
+// width; selWord (or any other value) is the whole word.
+func selField(sel uint8) (shift uint, width int) {
+	switch sel {
+	case selB0, selB1, selB2, selB3:
+		return 8 * uint(sel-selB0), 8
+	case selH0, selH1:
+		return 16 * uint(sel-selH0), 16
+	}
+	return 0, 32
+}
+
 // partSelect is the ISA's partSelectSignExtend: the byte, half-word or
 // word sel names in x, sign-extended if signed and zero-extended if not,
 // as an .s33 value.
 func partSelect(x uint32, signed bool, sel uint8) int64 {
-	switch sel {
-	case selB0, selB1, selB2, selB3:
-		v := uint8(x >> (8 * (sel - selB0)))
-		if signed {
-			return int64(int8(v))
-		}
-		return int64(v)
-	case selH0, selH1:
-		v := uint16(x >> (16 * (sel - selH0)))
-		if signed {
-			return int64(int16(v))
-		}
-		return int64(v)
-	}
+	shift, width := selField(sel)
+	v := uint64(x >> shift)
 	if signed {
-		return int64(int32(x))
+		return sext(v, width)
 	}
-	return int64(x)
-}
-
-// videoCompare is vset's compare(ta, tb, cmp) on two .s33 values.
-func videoCompare(cmp uint8, x, y int64) bool {
-	switch cmp {
-	case cmpEQ:
-		return x == y
-	case cmpNE:
-		return x != y
-	case cmpLT:
-		return x < y
-	case cmpLE:
-		return x <= y
-	case cmpGT:
-		return x > y
-	}
-	return x >= y // cmpGE
+	return int64(trunc(v, width))
 }
 
 // videoSaturate is optSaturate: with .sat, tmp clamped to the range of
@@ -145,23 +128,10 @@ func videoCompare(cmp uint8, x, y int64) bool {
 // (§9.7.18.1). The result is an .s33.
 func videoSaturate(tmp int64, sat, signed bool, dsel uint8) int64 {
 	if sat {
-		var lo, hi int64
-		switch {
-		case dsel >= selB0 && dsel <= selB3:
-			lo, hi = 0, 0xff
-			if signed {
-				lo, hi = -0x80, 0x7f
-			}
-		case dsel == selH0 || dsel == selH1:
-			lo, hi = 0, 0xffff
-			if signed {
-				lo, hi = -0x8000, 0x7fff
-			}
-		default:
-			lo, hi = 0, 0xffffffff
-			if signed {
-				lo, hi = -0x80000000, 0x7fffffff
-			}
+		_, width := selField(dsel)
+		lo, hi := int64(0), int64(1)<<width-1
+		if signed {
+			lo, hi = -1<<(width-1), 1<<(width-1)-1
 		}
 		tmp = min(max(tmp, lo), hi)
 	}
@@ -171,17 +141,12 @@ func videoSaturate(tmp int64, sat, signed bool, dsel uint8) int64 {
 // videoMerge is optMerge: tmp's low byte or half-word put in place dsel
 // of c, the rest of c kept.
 func videoMerge(dsel uint8, tmp int64, c uint32) uint32 {
-	var mask uint32
-	var shift uint
-	switch dsel {
-	case selB0, selB1, selB2, selB3:
-		mask, shift = 0xff, 8*uint(dsel-selB0)
-	case selH0, selH1:
-		mask, shift = 0xffff, 16*uint(dsel-selH0)
-	default:
+	shift, width := selField(dsel)
+	if width == 32 {
 		return uint32(tmp)
 	}
-	return (uint32(tmp)&mask)<<shift | c&^(mask<<shift)
+	mask := uint32(trunc(^uint64(0), width)) << shift
+	return uint32(tmp)<<shift&mask | c&^mask
 }
 
 // video evaluates a scalar video instruction on one lane's a, b and c (c
@@ -225,8 +190,9 @@ func video(v videoSpec, a, b, c uint32) uint32 {
 			tmp = max(ta, tb)
 		case vSet:
 			// §9.7.18.1.4: the comparison's 1 or 0 is unsigned, and so
-			// are d and c; vset has no .sat.
-			tmp = int64(b2u(videoCompare(v.cmp, ta, tb)))
+			// are d and c; vset has no .sat. The .s33 values compare
+			// exactly as .s64 ones.
+			tmp = int64(b2u(compareInt(tS64, v.cmp, uint64(ta), uint64(tb))))
 		}
 	}
 	tmp = videoSaturate(tmp, v.sat, v.dSigned, v.dsel)

@@ -879,6 +879,8 @@ func TestCallShapes(t *testing.T) {
 		{".func (.reg .b32 r) f(.reg .b32 x) { add.u32 r, x, 1; ret; }", "call (_), f, (%r1);", "a call result cannot be _"},
 		{".func (.reg .b32 r) f(.reg .b32 x) { add.u32 r, x, 1; ret; }", "call (%r2), f, (%rd1);", "call argument %rd1 is 8 bytes; the parameter x is 4"},
 		{".func (.reg .b32 r) f(.reg .b32 x) { add.u32 r, x, 1; ret; }", "call (%rd1), f, (%r1);", "call result 0 is 8 bytes; the parameter r is 4"},
+		// A prototype's unsized array takes no argument a call can pass.
+		{"", "{ .param .b32 x; .reg .b64 %q; mov.u64 %q, 0;\n\tproto: .callprototype _ (.param .b8 _[]);\n\tcall %q, (x), proto; }", "call argument 0 is 4 bytes; the parameter _ is an unsized array"},
 	} {
 		ptRefuses(t, ptHeader+c.decls+"\n", c.body, c.want)
 	}

@@ -138,6 +138,10 @@ func TestExtendedIntegerTargets(t *testing.T) {
 		}
 		ptUnsupported(t, header, c.body, c.want)
 	}
+	// The legacy forms have no membermask operand (a syntax error).
+	legacy := ".version 6.0\n.target sm_70\n.address_size 64\n"
+	ptRefuses(t, legacy, "shfl.idx.b32 %r1, %r2, 0, 31, -1;", "shfl takes [4] operands, found 5")
+	ptRefuses(t, legacy, "vote.any.pred %p1, %p2, -1;", "vote takes [2] operands, found 3")
 }
 
 // TestLegacyVoteShfl: in PTX ISA 6.0, vote and shfl without .sync act on
@@ -213,6 +217,7 @@ done:
 		}
 	}
 	var n int
+	named := map[string]int{} // the collective each names
 	for _, dg := range res.Diagnostics {
 		if dg.Kind != "legacy-warp-collective" {
 			t.Errorf("unexpected diagnostic %s", dg)
@@ -221,10 +226,18 @@ done:
 		if !strings.Contains(dg.Msg, "deprecated since PTX ISA 6.0") {
 			t.Errorf("diagnostic %s does not say it is deprecated", dg)
 		}
+		for _, op := range []string{"vote", "shfl"} {
+			if strings.HasPrefix(dg.Msg, op+" without .sync") && strings.Contains(dg.Msg, "use "+op+".sync") {
+				named[op]++
+			}
+		}
 		n++
 	}
 	if n != 8 { // four collectives on each side of the branch
 		t.Errorf("%d legacy-warp-collective diagnostics, want 8: %v", n, res.Diagnostics)
+	}
+	if named["vote"] != 6 || named["shfl"] != 2 {
+		t.Errorf("diagnostics name vote %d times and shfl %d; want 6 and 2: %v", named["vote"], named["shfl"], res.Diagnostics)
 	}
 	// The race checker counts it among the sync findings.
 	res, err = m.Launch(d, "k", cpuemu.LaunchConfig{Grid: ptD1(1), Block: ptD1(32), Check: true}, in, out)

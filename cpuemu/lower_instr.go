@@ -109,6 +109,19 @@ func (ms *modSet) rounding() rounding {
 	return rounding(i + 1)
 }
 
+// clampWrap consumes the mode of shf, bmsk, szext, vshl and vshr: clamp
+// is true for .clamp and false for .wrap; ok is false when neither is
+// there.
+func (ms *modSet) clampWrap() (clamp, ok bool) {
+	switch ms.takeOne("clamp", "wrap") {
+	case 0:
+		return true, true
+	case 1:
+		return false, true
+	}
+	return false, false
+}
+
 func (ms *modSet) scope() uint8 {
 	switch ms.takeOne("cta", "cluster", "gpu", "sys") {
 	case 0:
@@ -261,12 +274,12 @@ func (lw *lowerer) lowerOp(in *ptx.Instr, ms *modSet, o *op) error {
 		default:
 			return lw.unsupported(in, "shf needs .l or .r")
 		}
-		switch ms.takeOne("clamp", "wrap") {
-		case 0:
-			o.sub2 = 1
-		case 1:
-		default:
+		clamp, ok := ms.clampWrap()
+		if !ok {
 			return lw.unsupported(in, "shf needs .clamp or .wrap")
+		}
+		if clamp {
+			o.sub2 = 1
 		}
 		if t, err := lw.oneType(in, ms); err != nil || t != tB32 {
 			return lw.unsupported(in, "shf works on .b32")
@@ -1629,7 +1642,7 @@ func (lw *lowerer) vecArgs(in *ptx.Instr, what string, i int, a ptx.Operand, for
 	for k, e := range elems {
 		if e.Kind == ptx.OpName {
 			if r, ok := lw.lookupReg(e.Name); ok && r.slot != noSlot && r.typ.size() != t.size() {
-				return nil, lw.errAt(in.Line, "call %s %d: element %s is %s; the parameter %s's elements are %d", what, i, e.Name, counted(r.typ.size(), "byte"), formal.Name, t.size())
+				return nil, lw.errAt(in.Line, "call %s %d: element %s is %s; the parameter %s's elements are %s", what, i, e.Name, ptx.SizeText(r.typ.size()), formal.Name, ptx.SizeText(t.size()))
 			}
 		}
 		var s int32
@@ -1654,13 +1667,8 @@ func (lw *lowerer) vecArgs(in *ptx.Instr, what string, i int, a ptx.Operand, for
 // callee's (or the prototype's) parameter: PTX passes them as they are,
 // so a mismatch would cut or pad a value.
 func (lw *lowerer) argSize(in *ptx.Instr, what string, i int, l argLoc, formal *ptx.Var) error {
-	want := formal.Size()
-	if formal.Space == "reg" {
-		t, _ := regType(formal.Type)
-		want = t.size()
-	}
-	if l.size != want {
-		return lw.errAt(in.Line, "call %s %d is %s; the parameter %s is %d", what, i, counted(l.size, "byte"), formal.Name, want)
+	if want := declSize(formal); l.size != want {
+		return lw.errAt(in.Line, "call %s %d is %s; the parameter %s is %s", what, i, ptx.SizeText(l.size), formal.Name, sizeText(want))
 	}
 	return nil
 }
@@ -1679,7 +1687,7 @@ func (lw *lowerer) argSrc(in *ptx.Instr, a ptx.Operand, formal *ptx.Var) (argLoc
 	}
 	if a.Kind == ptx.OpName {
 		if reg, ok := lw.lookupReg(a.Name); ok && reg.slot != noSlot && reg.typ.size() != t.size() {
-			return argLoc{}, lw.errAt(in.Line, "call argument %s is %s; the parameter %s is %d", a.Name, counted(reg.typ.size(), "byte"), formal.Name, t.size())
+			return argLoc{}, lw.errAt(in.Line, "call argument %s is %s; the parameter %s is %s", a.Name, ptx.SizeText(reg.typ.size()), formal.Name, ptx.SizeText(t.size()))
 		}
 	}
 	s, err := lw.src(in, a, t)
@@ -1808,13 +1816,13 @@ func (lw *lowerer) lowerBar(in *ptx.Instr, ms *modSet, o *op) error {
 
 func (lw *lowerer) lowerWarp(in *ptx.Instr, ms *modSet, o *op) error {
 	legacy := !ms.take("sync")
+	nmask := 1 // the membermask operand, last; a legacy form has none
 	if legacy {
-		in2, err := lw.legacyWarp(in)
-		if err != nil {
+		if err := lw.legacyWarp(in); err != nil {
 			return err
 		}
-		in = in2
 		o.flags |= fLegacy
+		nmask = 0
 	}
 	t, err := lw.oneType(in, ms)
 	if err != nil {
@@ -1845,13 +1853,13 @@ func (lw *lowerer) lowerWarp(in *ptx.Instr, ms *modSet, o *op) error {
 		if t.size() != 4 {
 			return lw.unsupported(in, "shfl.sync works on 32-bit values")
 		}
-		if err := lw.nargs(in, 5); err != nil {
+		if err := lw.nargs(in, 4+nmask); err != nil {
 			return err
 		}
 		if err := dst(); err != nil {
 			return err
 		}
-		for i := 1; i < 5; i++ {
+		for i := 1; i < 4+nmask; i++ {
 			st := tB32
 			if i == 1 {
 				st = t
@@ -1892,7 +1900,7 @@ func (lw *lowerer) lowerWarp(in *ptx.Instr, ms *modSet, o *op) error {
 			}
 			o.sub = uint8(m)
 		}
-		if err := lw.nargs(in, 3); err != nil {
+		if err := lw.nargs(in, 2+nmask); err != nil {
 			return err
 		}
 		if err := dst(); err != nil {
@@ -1906,29 +1914,23 @@ func (lw *lowerer) lowerWarp(in *ptx.Instr, ms *modSet, o *op) error {
 		if err != nil {
 			return err
 		}
-		if o.a[1], err = lw.src(in, args[2], tB32); err != nil {
-			return err
+		if !legacy {
+			if o.a[1], err = lw.src(in, args[2], tB32); err != nil {
+				return err
+			}
 		}
 	}
-	if legacy {
-		if o.code == opShfl {
-			o.a[3] = noSlot
-		} else {
-			o.a[1] = noSlot
-		}
-	}
-	lw.emit(*o)
+	lw.emit(*o) // a legacy form's membermask slot stays noSlot
 	return nil
 }
 
 // legacyWarp checks vote or shfl without .sync, which PTX ISA 6.4 removed
-// for sm_70 and later targets, and returns the instruction with a
-// placeholder membermask so that it lowers as the .sync form; the caller
-// then drops that operand, and execution uses the lanes that execute the
+// for sm_70 and later targets. It lowers as the .sync form without the
+// membermask operand; execution uses the lanes that execute the
 // instruction together.
-func (lw *lowerer) legacyWarp(in *ptx.Instr) (*ptx.Instr, error) {
+func (lw *lowerer) legacyWarp(in *ptx.Instr) error {
 	if in.Op != "vote" && in.Op != "shfl" {
-		return nil, lw.unsupported(in, in.Op+" needs .sync")
+		return lw.unsupported(in, in.Op+" needs .sync")
 	}
 	// Allowed before PTX ISA 6.4, and on targets before sm_70; a module
 	// that says neither is not known to be either.
@@ -1937,14 +1939,10 @@ func (lw *lowerer) legacyWarp(in *ptx.Instr) (*ptx.Instr, error) {
 		if v > 0 {
 			ver = fmt.Sprintf("%d.%d", v/10, v%10)
 		}
-		return nil, lw.unsupported(in, fmt.Sprintf("%s without .sync: PTX ISA 6.4 removed it for sm_70 and later (the module is %s); use %s.sync", in.Op, ver, in.Op))
+		return lw.unsupported(in, fmt.Sprintf("%s without .sync: PTX ISA 6.4 removed it for sm_70 and later (the module is %s); use %s.sync", in.Op, ver, in.Op))
 	}
 	if in.Op == "shfl" {
-		if err := lw.require(in, 30, 30, "shfl"); err != nil {
-			return nil, err
-		}
+		return lw.require(in, 30, 30, "shfl")
 	}
-	in2 := *in
-	in2.Args = append(slices.Clip(in.Args), ptx.Operand{Kind: ptx.OpImm})
-	return &in2, nil
+	return nil
 }

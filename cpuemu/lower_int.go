@@ -99,12 +99,12 @@ func (lw *lowerer) lowerDot(in *ptx.Instr, ms *modSet, o *op) error {
 // lowerMask lowers bmsk.mode.b32 and szext.mode.type (PTX ISA 7.6, sm_70);
 // o.sub is 1 for .clamp, 0 for .wrap.
 func (lw *lowerer) lowerMask(in *ptx.Instr, ms *modSet, o *op) error {
-	switch ms.takeOne("clamp", "wrap") {
-	case 0:
-		o.sub = 1
-	case 1:
-	default:
+	clamp, ok := ms.clampWrap()
+	if !ok {
 		return lw.unsupported(in, in.Op+" needs .clamp or .wrap")
+	}
+	if clamp {
+		o.sub = 1
 	}
 	t, err := lw.oneType(in, ms)
 	if err != nil {

@@ -58,19 +58,17 @@ func (lw *lowerer) lowerVideo(in *ptx.Instr, ms *modSet, o *op) error {
 		if v.bSigned {
 			return lw.unsupported(in, in.Op+"'s shift amount is .u32 (.dtype.atype.u32)")
 		}
-		switch ms.takeOne("clamp", "wrap") {
-		case 0:
-		case 1:
-			v.wrap = true
-		default:
+		clamp, ok := ms.clampWrap()
+		if !ok {
 			return lw.unsupported(in, in.Op+" needs a mode, .clamp or .wrap")
 		}
+		v.wrap = !clamp
 	case vSet:
-		i := ms.takeOne("eq", "ne", "lt", "le", "gt", "ge")
-		if i < 0 {
+		cmp := ms.takeName(cmpNames)
+		if cmp < 0 || cmp > int(cmpGE) { // not .lo .ls .hi .hs nor the float ones
 			return lw.unsupported(in, "vset needs a comparison, .eq .ne .lt .le .gt or .ge")
 		}
-		v.cmp = []uint8{cmpEQ, cmpNE, cmpLT, cmpLE, cmpGT, cmpGE}[i]
+		v.cmp = uint8(cmp)
 		if ms.take("sat") {
 			return lw.unsupported(in, "vset takes no .sat")
 		}

@@ -44,9 +44,7 @@ var builtins = [...]builtinFunc{
 
 // builtin says whether name (or what it is an .alias of) is a builtin.
 func (m *Module) builtin(name string) (uint8, bool) {
-	if a, ok := m.ast.Aliases[name]; ok {
-		name = a
-	}
+	name = m.resolveAlias(name)
 	for i, b := range builtins {
 		if b.name == name {
 			return uint8(i), true
@@ -72,7 +70,7 @@ func (m *Module) declMismatch(b uint8) string {
 		}
 		for i, v := range f.Params {
 			if got, want := declSize(v), ptx.TypeSize(bf.params[i]); got != want {
-				return fmt.Sprintf("%s: parameter %d (%s) is %s; CUDA's is .%s, %s", at, i, v.Name, sizeText(got), bf.params[i], counted(want, "byte"))
+				return fmt.Sprintf("%s: parameter %d (%s) is %s; CUDA's is .%s, %s", at, i, v.Name, sizeText(got), bf.params[i], ptx.SizeText(want))
 			}
 		}
 		switch {
@@ -84,15 +82,15 @@ func (m *Module) declMismatch(b uint8) string {
 			return fmt.Sprintf("%s has no result; CUDA's returns .%s", at, bf.ret)
 		case bf.ret != "":
 			if got, want := declSize(f.Rets[0]), ptx.TypeSize(bf.ret); got != want {
-				return fmt.Sprintf("%s: its result (%s) is %s; CUDA's is .%s, %s", at, f.Rets[0].Name, sizeText(got), bf.ret, counted(want, "byte"))
+				return fmt.Sprintf("%s: its result (%s) is %s; CUDA's is .%s, %s", at, f.Rets[0].Name, sizeText(got), bf.ret, ptx.SizeText(want))
 			}
 		}
 	}
 	return ""
 }
 
-// declSize is the size a declared parameter passes, as argSize counts
-// it; -1 for an unsized array.
+// declSize is the size a declared parameter passes, which a call's
+// argument or result must have (argSize); -1 for an unsized array.
 func declSize(v *ptx.Var) int {
 	if v.ArrayLen() < 0 {
 		return -1
@@ -109,10 +107,10 @@ func sizeText(n int) string {
 	if n < 0 {
 		return "an unsized array"
 	}
-	return counted(n, "byte")
+	return ptx.SizeText(n)
 }
 
-// counted is "1 byte", "2 bytes".
+// counted is "1 argument", "2 arguments".
 func counted(n int, noun string) string { return fmt.Sprintf("%d %s%s", n, noun, plural(n)) }
 
 // Printf limits.

@@ -564,6 +564,63 @@ func TestBuiltinCalls(t *testing.T) {
 	}
 }
 
+// A call reaches a builtin, or a function, through a chain of .alias
+// directives, and a name an alias chain leads to a function without a
+// body is that external function.
+func TestCallsThroughAliasChains(t *testing.T) {
+	src := ptHeader + `
+.extern .func (.param .b32 func_retval0) vprintf (.param .b64 vprintf_param_0, .param .b64 vprintf_param_1);
+.extern .func (.param .b64 func_retval0) malloc (.param .b64 malloc_param_0);
+.alias say, vprintf;
+.alias shout, say;
+.alias alloc, malloc;
+.alias allocate, alloc;
+.global .align 1 .b8 fmt[7] = {104, 105, 32, 37, 100, 10, 0};
+.func (.param .b32 r) seven()
+{
+	st.param.b32 [r], 7;
+	ret;
+}
+.alias sept, seven;
+.alias siete, sept;
+
+.visible .entry k()
+{
+	.local .align 4 .b8 depot[4];
+	.reg .b32 %r<4>;
+	.reg .b64 %rd<4>;
+	{
+	.param .b32 rv;
+	call (rv), siete, ();
+	ld.param.b32 %r1, [rv];
+	}
+	st.local.u32 [depot], %r1;
+	mov.u64 %rd1, depot;
+	cvta.local.u64 %rd1, %rd1;
+	mov.u64 %rd2, fmt;
+	cvta.global.u64 %rd2, %rd2;
+	call (%r2), shout, (%rd2, %rd1);
+	ret;
+}
+
+.visible .entry usesmalloc()
+{
+	.reg .b64 %rd<2>;
+	call (%rd1), allocate, (%rd1);
+	ret;
+}
+`
+	m := ptLoad(t, "aliases.ptx", src)
+	got, _, err := printfRun(t, m, cpuemu.NewDevice(), "k", cpuemu.LaunchConfig{Grid: one, Block: ptD1(1)})
+	if want := "hi 7\n"; err != nil || got != want {
+		t.Errorf("k: %q, %v; want %q", got, err, want)
+	}
+	var ue *cpuemu.UnsupportedError
+	if _, err := m.Kernel("usesmalloc"); !errors.As(err, &ue) || !strings.Contains(err.Error(), "call to external function allocate") {
+		t.Errorf("usesmalloc: %v; want an *UnsupportedError saying the call is to an external function", err)
+	}
+}
+
 // The module's own declaration of vprintf or __assertfail must have
 // CUDA's shape, (.param .b32 r) vprintf(.param .b64 fmt, .param .b64
 // args) and __assertfail(.param .b64 msg, .param .b64 file, .param .b32

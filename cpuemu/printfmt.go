@@ -186,22 +186,18 @@ func formatPrintf(format []byte, mem printfMem, limit, strMax int) (text []byte,
 			}
 			v := mem.arg(size)
 			signed := sp.conv == 'd' || sp.conv == 'i'
+			nb := 64 // l, ll
 			switch sp.length {
 			case "hh":
-				v = uint64(uint8(v))
-				if signed {
-					v = uint64(int64(int8(v)))
-				}
+				nb = 8
 			case "h":
-				v = uint64(uint16(v))
-				if signed {
-					v = uint64(int64(int16(v)))
-				}
+				nb = 16
 			case "":
-				v = uint64(uint32(v))
-				if signed {
-					v = uint64(int64(int32(v)))
-				}
+				nb = 32
+			}
+			v = trunc(v, nb)
+			if signed {
+				v = uint64(sext(v, nb))
 			}
 			neg := signed && int64(v) < 0
 			if neg {

@@ -17,10 +17,7 @@ import (
 // which lanes those are depends on the schedule, so every execution is
 // reported.
 func (w *warp) legacyCollective(o *op, pc int32, ex uint32) {
-	name := "vote"
-	if o.code == opShfl {
-		name = "shfl"
-	}
+	name := o.code.String() // "vote" or "shfl"
 	w.c.l.diag("legacy-warp-collective", o, w, ex,
 		"%s without .sync (deprecated since PTX ISA 6.0) acts on the lanes that execute it together, here %#08x; under independent thread scheduling which lanes those are depends on the schedule: use %s.sync with a membermask", name, ex, name)
 	w.setPC(ex, pc)
