@@ -397,6 +397,9 @@ const (
 	MaxThreadsPerBlock      = 1024
 	MaxGridThreads          = 1 << 26
 	maxLocalBytes           = 64 << 10 // per thread
+	// MaxWorkers bounds LaunchConfig.Workers: each worker holds one
+	// block's registers, shared and local memory.
+	MaxWorkers = 1024
 )
 
 // LaunchConfig is the shape and options of one launch.
@@ -458,6 +461,17 @@ type LaunchConfig struct {
 	// Result.TraceTruncated says whether more happened.
 	Trace      bool
 	TraceLimit int
+	// Workers is how many goroutines run the launch's blocks; 0 means
+	// GOMAXPROCS, and more than MaxWorkers is a *LimitError. The blocks
+	// of a lockstep launch without Check, Trace or printf run in
+	// parallel, each block whole on one worker, so that a result that
+	// does not depend on the order of atomics between blocks is the same
+	// bit for bit as on one worker. Every other launch runs its blocks one
+	// after another, in order (x fastest), whatever Workers says: a
+	// searched or seeded schedule, the checker's verdicts, the trace and
+	// printf's output then replay exactly. Cooperative launches keep
+	// every block resident, taking turns.
+	Workers int
 }
 
 // Result reports a finished launch.
@@ -591,7 +605,7 @@ func checkConfig(kernel string, p *program, cfg *LaunchConfig) error {
 	if cfg.Scheduler < Lockstep || cfg.Scheduler > Adversarial {
 		return bad("unknown scheduler %d", cfg.Scheduler)
 	}
-	if cfg.MaxInstructions < 0 || cfg.AdversarialBound < 0 || cfg.TraceLimit < 0 || cfg.Timeout < 0 || cfg.PrintfBytes < 0 {
+	if cfg.MaxInstructions < 0 || cfg.AdversarialBound < 0 || cfg.TraceLimit < 0 || cfg.Timeout < 0 || cfg.PrintfBytes < 0 || cfg.Workers < 0 {
 		return bad("negative limit")
 	}
 	if cfg.TraceLimit > MaxTraceLimit {
@@ -599,6 +613,9 @@ func checkConfig(kernel string, p *program, cfg *LaunchConfig) error {
 	}
 	if cfg.PrintfBytes > MaxPrintfBytes {
 		return &LimitError{Kernel: kernel, Limit: "printf buffer bytes (PrintfBytes)", Value: int64(cfg.PrintfBytes), Max: MaxPrintfBytes}
+	}
+	if cfg.Workers > MaxWorkers {
+		return &LimitError{Kernel: kernel, Limit: "workers", Value: int64(cfg.Workers), Max: MaxWorkers}
 	}
 	if cfg.PrintfBytes == 0 {
 		cfg.PrintfBytes = DefaultPrintfBytes

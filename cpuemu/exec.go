@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
+	"sync/atomic"
 )
 
 // exec runs the lane group mask, all at pc, for up to steps ops. It stops
@@ -359,9 +360,8 @@ func (w *warp) save(lane int, fn int32) *savedFrame {
 	}
 	pb := lane * p.paramFSize
 	sv.paramF = append([]byte(nil), w.paramF[pb+fr.paramF:pb+fr.paramEnd]...)
-	l.savedBytes += sv.size()
-	if l.savedBytes > maxSavedBytes {
-		l.fail(&LimitError{Kernel: p.name, Limit: "bytes saved by active recursive calls", Value: l.savedBytes, Max: maxSavedBytes})
+	if saved := l.addSaved(sv.size()); saved > maxSavedBytes {
+		l.fail(&LimitError{Kernel: p.name, Limit: "bytes saved by active recursive calls", Value: saved, Max: maxSavedBytes})
 	}
 	return sv
 }
@@ -375,7 +375,17 @@ func (w *warp) restore(lane int, fn int32, sv *savedFrame) {
 	}
 	pb := lane * p.paramFSize
 	copy(w.paramF[pb+fr.paramF:pb+fr.paramEnd], sv.paramF)
-	l.savedBytes -= sv.size()
+	l.addSaved(-sv.size())
+}
+
+// addSaved counts n more bytes saved by active recursive calls, over
+// every worker of the launch, and returns the total.
+func (l *launch) addSaved(n int64) int64 {
+	if l.par != nil {
+		return l.par.saved.Add(n)
+	}
+	l.savedBytes += n
+	return l.savedBytes
 }
 
 // callIndirect calls the function whose address one lane holds and
@@ -449,33 +459,36 @@ func (w *warp) setPC(m uint32, pc int32) {
 // word32 returns the 4 bytes at addr for a scalar 32-bit access to shared
 // or global memory when they are in range and aligned (and, for shared
 // reads, written), or nil: then the caller takes the general path, which
-// also reports what is wrong.
-func (w *warp) word32(sp space, addr uint64, write bool) []byte {
+// also reports what is wrong. atom says other workers may touch them at
+// once (global memory in a parallel launch): then they must be reached
+// through sync/atomic (globalmem.go).
+func (w *warp) word32(sp space, addr uint64, write bool) (b []byte, atom bool) {
 	if addr&3 != 0 {
-		return nil
+		return nil, false
 	}
 	switch sp {
 	case spShared:
 		sh := w.c.shared
 		if addr+4 > uint64(len(sh)) {
-			return nil
+			return nil, false
 		}
 		init := w.c.sharedInit[addr : addr+4 : addr+4]
 		if write {
 			init[0], init[1], init[2], init[3] = true, true, true, true
 		} else if !(init[0] && init[1] && init[2] && init[3]) {
-			return nil
+			return nil, false
 		}
-		return sh[addr : addr+4 : addr+4]
+		return sh[addr : addr+4 : addr+4], false
 	case spGlobal:
-		a := w.c.l.cache
+		l := w.c.l
+		a := l.cache
 		if a == nil || addr < a.base || addr-a.base+4 > uint64(len(a.data)) || write && a.readOnly {
-			return nil
+			return nil, false
 		}
 		off := addr - a.base
-		return a.data[off : off+4 : off+4]
+		return a.data[off : off+4 : off+4], l.par != nil
 	}
-	return nil
+	return nil, false
 }
 
 func (w *warp) load(o *op, ex uint32) {
@@ -485,11 +498,16 @@ func (w *warp) load(o *op, ex uint32) {
 		for m := ex; m != 0; m &= m - 1 {
 			lane := int32(bits.TrailingZeros32(m))
 			addr := r[o.a[0]+lane] + uint64(o.off)
-			b := w.word32(o.space, addr, false)
+			b, atom := w.word32(o.space, addr, false)
 			if b == nil {
-				b = w.mem(o, int(lane), o.space, addr, 4, 4, false)
+				b, atom = w.memOf(o, int(lane), o.space, addr, 4, 4, false)
 			}
-			v := uint64(binary.LittleEndian.Uint32(b))
+			var v uint64
+			if atom {
+				v = uint64(atomic.LoadUint32(word32At(b)))
+			} else {
+				v = uint64(binary.LittleEndian.Uint32(b))
+			}
 			if o.typ.signed() {
 				v = uint64(int64(int32(v)))
 			}
@@ -503,9 +521,9 @@ func (w *warp) load(o *op, ex uint32) {
 	for m := ex; m != 0; m &= m - 1 {
 		lane := bits.TrailingZeros32(m)
 		addr := r[o.a[0]+int32(lane)] + uint64(o.off)
-		b := w.mem(o, lane, o.space, addr, size*int(o.vec), align, false)
+		b, atom := w.memOf(o, lane, o.space, addr, size*int(o.vec), align, false)
 		for i := 0; i < int(o.vec); i++ {
-			v := le(b[i*size:], size)
+			v := loadLE(b[i*size:], size, atom)
 			if o.typ.signed() {
 				v = uint64(sext(v, o.typ.bits()))
 			}
@@ -533,11 +551,15 @@ func (w *warp) store(o *op, ex uint32) {
 		for m := ex; m != 0; m &= m - 1 {
 			lane := int32(bits.TrailingZeros32(m))
 			addr := r[o.a[0]+lane] + uint64(o.off)
-			b := w.word32(o.space, addr, true)
+			b, atom := w.word32(o.space, addr, true)
 			if b == nil {
-				b = w.mem(o, int(lane), o.space, addr, 4, 4, true)
+				b, atom = w.memOf(o, int(lane), o.space, addr, 4, 4, true)
 			}
-			binary.LittleEndian.PutUint32(b, uint32(r[v+lane]))
+			if atom {
+				atomic.StoreUint32(word32At(b), uint32(r[v+lane]))
+			} else {
+				binary.LittleEndian.PutUint32(b, uint32(r[v+lane]))
+			}
 		}
 		return
 	}
@@ -546,76 +568,110 @@ func (w *warp) store(o *op, ex uint32) {
 	for m := ex; m != 0; m &= m - 1 {
 		lane := bits.TrailingZeros32(m)
 		addr := r[o.a[0]+int32(lane)] + uint64(o.off)
-		b := w.mem(o, lane, o.space, addr, size*int(o.vec), align, true)
+		b, atom := w.memOf(o, lane, o.space, addr, size*int(o.vec), align, true)
 		for i := 0; i < int(o.vec); i++ {
-			putLE(b[i*size:], size, r[o.d[i]+int32(lane)])
+			storeLE(b[i*size:], size, r[o.d[i]+int32(lane)], atom)
 		}
 	}
 }
 
+// loadLE reads a little-endian value of size bytes, atomically when atom.
+func loadLE(b []byte, size int, atom bool) uint64 {
+	if atom {
+		return atomicLoad(b, size)
+	}
+	return le(b, size)
+}
+
+// storeLE writes v's low size bytes little-endian, atomically when atom.
+func storeLE(b []byte, size int, v uint64, atom bool) {
+	if atom {
+		atomicStore(b, size, v)
+		return
+	}
+	putLE(b, size, v)
+}
+
 // atomic performs atom/red lane by lane, in lane order (PTX ISA §9.7.12.4:
-// each lane's operation is atomic; their order is unspecified).
+// each lane's operation is atomic; their order is unspecified). In a
+// parallel launch each lane's read-modify-write of global memory is a
+// compare-and-swap loop, atomic against the other workers.
 func (w *warp) atomic(o *op, ex uint32) {
 	r := w.r
 	size := o.typ.size()
 	for m := ex; m != 0; m &= m - 1 {
 		lane := bits.TrailingZeros32(m)
 		addr := r[o.a[0]+int32(lane)] + uint64(o.off)
-		b := w.mem(o, lane, o.space, addr, size, size, true)
-		old := le(b, size)
+		b, atom := w.memOf(o, lane, o.space, addr, size, size, true)
 		x := r[o.a[1]+int32(lane)]
-		var nv uint64
-		t := o.typ
-		switch o.sub {
-		case atomAdd:
-			switch t {
-			case tF32:
-				nv = uint64(math.Float32bits(canon32(math.Float32frombits(uint32(old)) + math.Float32frombits(uint32(x)))))
-			case tF64:
-				nv = math.Float64bits(math.Float64frombits(old) + math.Float64frombits(x))
-			default:
-				nv = old + x
+		var old uint64
+		for {
+			old = loadLE(b, size, atom)
+			nv := w.atomResult(o, lane, old, x)
+			if !atom {
+				putLE(b, size, nv)
+				break
 			}
-		case atomMin, atomMax:
-			less := lessThan(t, x, old)
-			if o.sub == atomMax {
-				less = lessThan(t, old, x)
-			}
-			nv = old
-			if less {
-				nv = x
-			}
-		case atomExch:
-			nv = x
-		case atomCAS:
-			nv = old
-			if trunc(old, t.bits()) == trunc(x, t.bits()) {
-				nv = r[o.a[2]+int32(lane)]
-			} else if w.c.l.cfg.Scheduler == Adversarial {
-				w.yield = true // a failed CAS is a spin: let another lane run
-			}
-		case atomAnd:
-			nv = old & x
-		case atomOr:
-			nv = old | x
-		case atomXor:
-			nv = old ^ x
-		case atomInc: // ((old >= x) ? 0 : old+1), unsigned 32-bit
-			nv = uint64(uint32(old) + 1)
-			if uint32(old) >= uint32(x) {
-				nv = 0
-			}
-		case atomDec: // ((old == 0 || old > x) ? x : old-1)
-			nv = uint64(uint32(old) - 1)
-			if uint32(old) == 0 || uint32(old) > uint32(x) {
-				nv = uint64(uint32(x))
+			if atomicCAS(b, size, old, nv) {
+				break
 			}
 		}
-		putLE(b, size, nv)
 		if o.code == opAtom {
 			r[o.d[0]+int32(lane)] = old
 		}
 	}
+}
+
+// atomResult is what atom or red o by lane leaves in a location that held
+// old, with x its operand.
+func (w *warp) atomResult(o *op, lane int, old, x uint64) uint64 {
+	t := o.typ
+	switch o.sub {
+	case atomAdd:
+		switch t {
+		case tF32:
+			return uint64(math.Float32bits(canon32(math.Float32frombits(uint32(old)) + math.Float32frombits(uint32(x)))))
+		case tF64:
+			return math.Float64bits(math.Float64frombits(old) + math.Float64frombits(x))
+		}
+		return old + x
+	case atomMin, atomMax:
+		less := lessThan(t, x, old)
+		if o.sub == atomMax {
+			less = lessThan(t, old, x)
+		}
+		if less {
+			return x
+		}
+		return old
+	case atomExch:
+		return x
+	case atomCAS:
+		if trunc(old, t.bits()) == trunc(x, t.bits()) {
+			return w.r[o.a[2]+int32(lane)]
+		}
+		if w.c.l.cfg.Scheduler == Adversarial {
+			w.yield = true // a failed CAS is a spin: let another lane run
+		}
+		return old
+	case atomAnd:
+		return old & x
+	case atomOr:
+		return old | x
+	case atomXor:
+		return old ^ x
+	case atomInc: // ((old >= x) ? 0 : old+1), unsigned 32-bit
+		if uint32(old) >= uint32(x) {
+			return 0
+		}
+		return uint64(uint32(old) + 1)
+	case atomDec: // ((old == 0 || old > x) ? x : old-1)
+		if uint32(old) == 0 || uint32(old) > uint32(x) {
+			return uint64(uint32(x))
+		}
+		return uint64(uint32(old) - 1)
+	}
+	return old
 }
 
 // lessThan compares two values of type t: a < b.

@@ -1,12 +1,16 @@
 package cpuemu
 
 import (
+	"errors"
 	"fmt"
 	"math/bits"
 	"math/rand/v2"
+	"runtime"
 	"runtime/debug"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -55,6 +59,12 @@ type launch struct {
 	// workspace is the address of a cooperative launch's grid workspace,
 	// 0 for any other launch, as the driver gives it in %envreg1:%envreg2.
 	workspace uint64
+	// par is what the workers of a parallel launch share, nil on one
+	// worker; then this launch is one worker's copy (see worker).
+	par       *parState
+	published int64   // the part of count already added to par.total
+	block     int64   // the linear index of the block being run
+	diagBlock []int64 // per entry of order: the block that first reported it
 }
 
 // ctaStore holds the memory of the block being run.
@@ -88,49 +98,224 @@ func newLaunch(m *Module, p *program, dev *Device, cfg LaunchConfig, params []by
 	return l
 }
 
-// abort is what the hot loop panics with; run recovers it once per launch.
+// abort is what the hot loop panics with; run recovers it once per launch
+// (once per block when blocks run in parallel).
 type abort struct{ err error }
+
+// errCancelled stops a parallel worker's block when a block before it in
+// the grid has failed: that block's error is the launch's.
+var errCancelled = errors.New("cancelled: an earlier block failed")
 
 func (l *launch) run() (res *Result, err error) {
 	l.dev.mu.Lock()
 	defer l.dev.mu.Unlock()
+	l.startClock()
+	if l.cfg.Cooperative {
+		err = l.guard(l.runCooperative)
+		return l.finish(err)
+	}
+	n := l.cfg.Grid.Count()
+	if w := l.workers(); w > 1 {
+		return l.runParallel(w, n)
+	}
+	err = l.guard(func() {
+		for b := range n {
+			// Blocks that run few instructions each may never reach a
+			// checkpoint: read the clock between blocks too.
+			l.checkClock()
+			l.runBlock(b)
+		}
+	})
+	return l.finish(err)
+}
+
+// finish is the launch's outcome: its result with err, or no result for
+// an emulator bug.
+func (l *launch) finish(err error) (*Result, error) {
+	if _, ok := err.(*InternalError); ok {
+		return nil, err
+	}
+	return l.result(), err
+}
+
+// guard runs f, turning what the hot loop panics with into an error: the
+// abort's error, or an *InternalError for anything else (an emulator bug).
+func (l *launch) guard(f func()) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			if a, ok := r.(abort); ok {
-				// The result still carries the counts and the
-				// diagnostics, which often explain the fault.
-				res, err = l.result(), a.err
+				err = a.err
 				return
 			}
 			site := Site{}
 			if int(l.curPC) < len(l.p.ops) {
 				site = l.m.site(&l.p.ops[l.curPC])
 			}
-			res, err = nil, &InternalError{Kernel: l.p.name, Site: site, Panic: r, Stack: string(debug.Stack())}
+			err = &InternalError{Kernel: l.p.name, Site: site, Panic: r, Stack: string(debug.Stack())}
 		}
 	}()
-	l.startClock()
-	if l.cfg.Cooperative {
-		l.runCooperative()
-		return l.result(), nil
-	}
+	f()
+	return nil
+}
+
+// runBlock runs block b (its linear index, x fastest) to its end.
+func (l *launch) runBlock(b int64) {
 	g := l.cfg.Grid
-	for z := uint32(0); z < g.Z; z++ {
-		for y := uint32(0); y < g.Y; y++ {
-			for x := uint32(0); x < g.X; x++ {
-				// Blocks that run few instructions each may never reach a
-				// checkpoint: read the clock between blocks too.
-				l.checkClock()
-				c := l.newCTA(Dim3{x, y, z})
-				l.curCTA = c
-				if l.chk != nil {
-					l.chk.startCTA(c)
+	id := Dim3{uint32(b % int64(g.X)), uint32(b / int64(g.X) % int64(g.Y)), uint32(b / (int64(g.X) * int64(g.Y)))}
+	l.block = b
+	c := l.newCTA(id)
+	l.curCTA = c
+	if l.chk != nil {
+		l.chk.startCTA(c)
+	}
+	c.run()
+}
+
+// workers is how many goroutines run the launch's blocks: one unless the
+// launch is lockstep without the checker, a trace or printf (see
+// LaunchConfig.Workers), and never more than it has blocks.
+func (l *launch) workers() int {
+	if l.cfg.Scheduler != Lockstep || l.chk != nil || l.tr != nil || l.p.builtins || !wordAtomicHost {
+		return 1
+	}
+	n := l.cfg.Workers
+	if n == 0 {
+		n = runtime.GOMAXPROCS(0)
+	}
+	return int(min(int64(n), l.cfg.Grid.Count()))
+}
+
+// parState is what the workers of a parallel launch share. Each field is
+// touched once per block or once per checkpoint, never per instruction.
+type parState struct {
+	next   atomic.Int64 // the next block to hand out
+	failAt atomic.Int64 // the lowest block that failed; the grid's size while none has
+	total  atomic.Int64 // lane-instructions the workers have published at their checkpoints
+	saved  atomic.Int64 // bytes saved by active recursive calls, over every worker
+}
+
+// blockErr is a failed block of a parallel launch.
+type blockErr struct {
+	block int64
+	err   error
+}
+
+// runParallel runs the grid's n blocks on w workers. Each worker takes the
+// next block from a shared counter and runs it whole with its own copy of
+// the launch's mutable state (counts, diagnostics, the block's buffers).
+// When a block fails, the blocks after it stop and the blocks before it
+// run on, so the error returned is the one of the first failing block, as
+// on one worker.
+func (l *launch) runParallel(w int, n int64) (*Result, error) {
+	ps := &parState{}
+	ps.failAt.Store(n)
+	ws := make([]*launch, w)
+	errs := make([]blockErr, w)
+	var wg sync.WaitGroup
+	for i := range ws {
+		wl := l.worker(ps)
+		ws[i] = wl
+		wg.Go(func() {
+			for {
+				b := ps.next.Add(1) - 1
+				if b >= n || b > ps.failAt.Load() {
+					return
 				}
-				c.run()
+				err := wl.guard(func() {
+					wl.checkClock()
+					wl.runBlock(b)
+				})
+				if err == nil {
+					continue
+				}
+				if err != errCancelled {
+					errs[i] = blockErr{b, err}
+					for {
+						f := ps.failAt.Load()
+						if b >= f || ps.failAt.CompareAndSwap(f, b) {
+							break
+						}
+					}
+				}
+				return
+			}
+		})
+	}
+	wg.Wait()
+	l.merge(ws)
+	var first *blockErr
+	for i := range errs {
+		if e := &errs[i]; e.err != nil && (first == nil || e.block < first.block) {
+			first = e
+		}
+	}
+	if first == nil {
+		return l.finish(nil)
+	}
+	if te, ok := first.err.(*TimeoutError); ok {
+		te.LaneInstructions = l.count // the launch's, not the worker's
+	}
+	return l.finish(first.err)
+}
+
+// worker is a copy of the launch for one worker of a parallel launch: the
+// configuration and the device are shared, the counts, diagnostics and
+// the block's buffers are its own.
+func (l *launch) worker(ps *parState) *launch {
+	wl := &launch{
+		m: l.m, p: l.p, dev: l.dev, cfg: l.cfg, params: l.params, constImg: l.constImg,
+		maxCount: l.maxCount, start: l.start, deadline: l.deadline, workspace: l.workspace,
+		diags: map[diagKey]*Diagnostic{},
+		rng:   rand.New(rand.NewPCG(l.cfg.Seed, 0x9e3779b97f4a7c15)),
+		par:   ps,
+	}
+	wl.checkAt = min(wl.maxCount, timeoutCheckInterval)
+	return wl
+}
+
+// merge adds the workers' counts and diagnostics to the launch's. A
+// diagnostic's first report is the one from the lowest block, and they
+// come in the order they would on one worker: by the block that first
+// reported them, then in the order that block did.
+func (l *launch) merge(ws []*launch) {
+	type first struct {
+		d     *Diagnostic
+		block int64
+		seq   int
+	}
+	firsts := map[diagKey]*first{}
+	for _, wl := range ws {
+		l.count += wl.count
+		l.wcount += wl.wcount
+		for i, k := range wl.order {
+			d := wl.diags[k]
+			f := firsts[k]
+			switch {
+			case f == nil:
+				firsts[k] = &first{d, wl.diagBlock[i], i}
+			case wl.diagBlock[i] < f.block:
+				d.Count += f.d.Count
+				*f = first{d, wl.diagBlock[i], i}
+			default:
+				f.d.Count += d.Count
 			}
 		}
 	}
-	return l.result(), nil
+	keys := make([]diagKey, 0, len(firsts))
+	for k := range firsts {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		a, b := firsts[keys[i]], firsts[keys[j]]
+		if a.block != b.block {
+			return a.block < b.block
+		}
+		return a.seq < b.seq
+	})
+	for _, k := range keys {
+		l.diags[k] = firsts[k].d
+		l.order = append(l.order, k)
+	}
 }
 
 // timeoutCheckInterval is how many lane-instructions a launch with a
@@ -153,11 +338,32 @@ func (l *launch) startClock() {
 // instruction limit first, being deterministic), and sets the next
 // checkpoint.
 func (l *launch) checkpoint() {
+	if l.par != nil {
+		l.parCheckpoint()
+		return
+	}
 	if l.count > l.maxCount {
 		l.fail(&LimitError{Kernel: l.p.name, Limit: "lane-instructions", Value: l.count, Max: l.maxCount})
 	}
 	l.checkClock()
 	l.checkAt = min(l.maxCount, l.count+timeoutCheckInterval)
+}
+
+// parCheckpoint is a parallel worker's checkpoint, every
+// timeoutCheckInterval lane-instructions: it publishes its count to the
+// launch's total, which the instruction limit bounds, stops its block when
+// an earlier block has failed, and reads the clock.
+func (l *launch) parCheckpoint() {
+	total := l.par.total.Add(l.count - l.published)
+	l.published = l.count
+	if total > l.maxCount {
+		l.fail(&LimitError{Kernel: l.p.name, Limit: "lane-instructions", Value: total, Max: l.maxCount})
+	}
+	if l.par.failAt.Load() < l.block {
+		l.fail(errCancelled)
+	}
+	l.checkClock()
+	l.checkAt = l.count + timeoutCheckInterval
 }
 
 // checkClock raises a *TimeoutError when the launch is past its deadline.
@@ -190,6 +396,7 @@ func (l *launch) diag(kind string, o *op, w *warp, lanes uint32, format string, 
 		d.Count++
 		return
 	}
+	l.diagBlock = append(l.diagBlock, l.block)
 	d := &Diagnostic{Kind: kind, Msg: fmt.Sprintf(format, args...), Site: l.m.site(o), Lanes: lanes, Count: 1}
 	if w != nil {
 		d.CTA, d.Warp = w.c.id, w.id

@@ -36,6 +36,10 @@ type program struct {
 	// stackBase to localSize.
 	recursive bool
 	frames    []fnFrame // per function
+	// builtins says the program calls vprintf or __assertfail, whose
+	// output comes in the order the lanes ran them: its launches run
+	// their blocks one at a time.
+	builtins bool
 	stackBase int32
 }
 
@@ -491,6 +495,8 @@ func (m *Module) link(entry *fnIR) (*program, error) {
 				o.target = int32(starts[gi])
 				o.aux = int32(len(p.calls))
 				p.calls = append(p.calls, callSite{args: copies(i, c.args, gi, g.paramLocs), rets: copies(gi, g.retLocs, i, c.rets), callee: int32(gi)})
+			case opCallBuiltin:
+				p.builtins = true
 			case opCallInd:
 				c := callOf[oi]
 				site := indirectSite{}

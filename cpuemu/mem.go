@@ -52,7 +52,7 @@ type Device struct {
 
 type allocation struct {
 	base uint64
-	data []byte
+	data []byte // from newMemory: aligned host words, for parallel launches
 	// readOnly marks a module's .const variables: the host writes them
 	// (Write, as cudaMemcpyToSymbol does), kernels only read them.
 	readOnly bool
@@ -120,7 +120,7 @@ func (d *Device) Alloc(n int) (DevicePtr, error) {
 	// A 256-byte guard gap after each allocation turns small overruns into
 	// faults instead of silent writes into a neighbour.
 	d.next = (base + uint64(n) + 256 + 255) &^ 255
-	a := &allocation{base: base, data: make([]byte, n)}
+	a := &allocation{base: base, data: newMemory(n)}
 	d.allocs = append(d.allocs, a)
 	return DevicePtr(base), nil
 }
@@ -261,11 +261,13 @@ func (d *Device) mapModule(m *Module) error {
 	}
 	mm := &moduleMap{}
 	if len(m.globalImage) > 0 {
-		mm.global = &allocation{base: m.globalBase, data: append([]byte(nil), m.globalImage...)}
+		mm.global = &allocation{base: m.globalBase, data: newMemory(len(m.globalImage))}
+		copy(mm.global.data, m.globalImage)
 		d.insert(mm.global)
 	}
 	if len(m.constImage) > 0 {
-		mm.cnst = &allocation{base: m.globalBase + constOffset, data: append([]byte(nil), m.constImage...), readOnly: true}
+		mm.cnst = &allocation{base: m.globalBase + constOffset, data: newMemory(len(m.constImage)), readOnly: true}
+		copy(mm.cnst.data, m.constImage)
 		d.insert(mm.cnst)
 	}
 	d.modules[m] = mm

@@ -26,16 +26,24 @@ func decodeGeneric(addr uint64) (space, uint64) {
 	return spGlobal, addr
 }
 
-// mem returns the bytes an access of size bytes at addr touches. write
-// accesses to read-only spaces fault. align is the required alignment.
+// mem returns the bytes an access of size bytes at addr touches, for a
+// caller that only runs on one worker (printf's).
 func (w *warp) mem(o *op, lane int, sp space, addr uint64, size, align int, write bool) []byte {
+	b, _ := w.memOf(o, lane, sp, addr, size, align, write)
+	return b
+}
+
+// memOf returns the bytes an access of size bytes at addr touches. write
+// accesses to read-only spaces fault. align is the required alignment.
+// atom says other workers may touch the bytes at once (global memory in a
+// parallel launch): then they must be reached through sync/atomic.
+func (w *warp) memOf(o *op, lane int, sp space, addr uint64, size, align int, write bool) (b []byte, atom bool) {
 	if sp == spGeneric {
 		sp, addr = decodeGeneric(addr)
 	}
 	if addr&(uint64(align)-1) != 0 { // align is a power of two
 		w.fault(o, lane, "misaligned", sp, addr, size)
 	}
-	var b []byte
 	switch sp {
 	case spGlobal:
 		l := w.c.l
@@ -58,7 +66,7 @@ func (w *warp) mem(o *op, lane int, sp space, addr uint64, size, align int, writ
 		if l.chk != nil {
 			l.chk.access(w, lane, o, sp, a, off, size, write)
 		}
-		return a.data[off : off+uint64(size)]
+		return a.data[off : off+uint64(size)], l.par != nil
 	case spShared:
 		b = w.c.shared
 		if addr < uint64(len(b)) && addr+uint64(size) <= uint64(len(b)) {
@@ -73,14 +81,14 @@ func (w *warp) mem(o *op, lane int, sp space, addr uint64, size, align int, writ
 			w.fault(o, lane, "out of bounds", sp, addr, size)
 		}
 		base := uint64(lane) * n
-		return w.local[base+addr : base+addr+uint64(size)]
+		return w.local[base+addr : base+addr+uint64(size)], false
 	case spParamF:
 		n := uint64(w.c.l.p.paramFSize)
 		if addr+uint64(size) > n || addr >= n {
 			w.fault(o, lane, "out of bounds", sp, addr, size)
 		}
 		base := uint64(lane) * n
-		return w.paramF[base+addr : base+addr+uint64(size)]
+		return w.paramF[base+addr : base+addr+uint64(size)], false
 	case spParam:
 		if write {
 			w.fault(o, lane, "write to read-only memory", sp, addr, size)
@@ -95,7 +103,7 @@ func (w *warp) mem(o *op, lane int, sp space, addr uint64, size, align int, writ
 	if addr >= uint64(len(b)) || addr+uint64(size) > uint64(len(b)) {
 		w.fault(o, lane, "out of bounds", sp, addr, size)
 	}
-	return b[addr : addr+uint64(size)]
+	return b[addr : addr+uint64(size)], false
 }
 
 // trackShared keeps a written-bit per shared byte and reports a read of
