@@ -39,7 +39,7 @@ type program struct {
 	// builtins says the program calls vprintf or __assertfail, whose
 	// output comes in the order the lanes ran them: its launches run
 	// their blocks one at a time.
-	builtins bool
+	builtins  bool
 	stackBase int32
 }
 
