@@ -262,7 +262,16 @@ func (l *launch) runParallel(w int, n int64) (*Result, error) {
 // configuration and the device are shared, the counts, diagnostics and
 // the block's buffers are its own.
 func (l *launch) worker(ps *parState) *launch {
-	wl := &launch{
+	// The hot loop writes the counts on every instruction: padding keeps
+	// two workers' copies off one cache line.
+	type padded struct {
+		_ [64]byte
+		l launch
+		_ [64]byte
+	}
+	pl := &padded{}
+	wl := &pl.l
+	*wl = launch{
 		m: l.m, p: l.p, dev: l.dev, cfg: l.cfg, params: l.params, constImg: l.constImg,
 		maxCount: l.maxCount, start: l.start, deadline: l.deadline, workspace: l.workspace,
 		diags: map[diagKey]*Diagnostic{},
