@@ -10,7 +10,9 @@ import (
 )
 
 // The emulator's speed in lane-instructions per second: every lane that
-// executes an instruction (guard true) counts once.
+// executes an instruction (guard true) counts once. These run on one
+// worker, so they measure one core; BenchmarkParallelBlocks measures
+// what more workers add.
 
 func benchKernel(b *testing.B, name string, s cpuemu.Scheduler, setup func(d *cpuemu.Device) (cpuemu.LaunchConfig, []any)) {
 	m := module(b, name)
@@ -18,6 +20,7 @@ func benchKernel(b *testing.B, name string, s cpuemu.Scheduler, setup func(d *cp
 	cfg, args := setup(d)
 	cfg.Scheduler = s
 	cfg.Seed = 1
+	cfg.Workers = 1
 	var instr int64
 	b.ResetTimer()
 	for range b.N {
@@ -99,6 +102,7 @@ func BenchmarkCheckOverhead(b *testing.B) {
 			m := module(b, c.kernel)
 			d := cpuemu.NewDevice()
 			cfg, args := c.setup(d)
+			cfg.Workers = 1 // a checked launch runs on one worker: compare like with like
 			checked := cfg
 			checked.Check = true
 			var plain, check time.Duration

@@ -149,7 +149,7 @@ func (l *launch) runCooperative() {
 	order := make([]int, len(ctas))
 	for {
 		l.checkClock()
-		l.turnOrder(order)
+		l.sch.order(order)
 		alive := false
 		for _, i := range order {
 			c := ctas[i]

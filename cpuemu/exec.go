@@ -177,7 +177,7 @@ func (w *warp) exec(pc int32, mask uint32, steps int, limit int32, lockstep bool
 				w.fault(o, bits.TrailingZeros32(ex), "breakpoint (brkpt) with no debugger", spGeneric, 0, 0)
 			}
 		case opNanosleep:
-			if ex != 0 && l.cfg.Scheduler == Adversarial {
+			if ex != 0 && l.yields {
 				w.yield = true
 				w.setPC(mask, pc+1)
 				return n
@@ -493,7 +493,7 @@ func (w *warp) word32(sp space, addr uint64, write bool) (b []byte, atom bool) {
 
 func (w *warp) load(o *op, ex uint32) {
 	r := w.r
-	if o.vec == 1 && o.typ.size() == 4 && w.c.l.cfg.Scheduler != Adversarial && w.c.l.chk == nil {
+	if o.vec == 1 && o.typ.size() == 4 && !w.c.l.yields && w.c.l.chk == nil {
 		d := o.d[0]
 		for m := ex; m != 0; m &= m - 1 {
 			lane := int32(bits.TrailingZeros32(m))
@@ -517,7 +517,7 @@ func (w *warp) load(o *op, ex uint32) {
 	}
 	size := o.typ.size()
 	align := accessAlign(o)
-	adversarial := w.c.l.cfg.Scheduler == Adversarial
+	yields := w.c.l.yields
 	for m := ex; m != 0; m &= m - 1 {
 		lane := bits.TrailingZeros32(m)
 		addr := r[o.a[0]+int32(lane)] + uint64(o.off)
@@ -531,7 +531,7 @@ func (w *warp) load(o *op, ex uint32) {
 				r[d+int32(lane)] = v
 			}
 		}
-		if adversarial && (o.space == spGlobal || o.space == spShared || o.space == spGeneric) {
+		if yields && (o.space == spGlobal || o.space == spShared || o.space == spGeneric) {
 			// A lane re-reading an unchanged location is polling: let
 			// another lane run, so that spin-waits make progress as
 			// independent thread scheduling guarantees they do.
@@ -650,7 +650,7 @@ func (w *warp) atomResult(o *op, lane int, old, x uint64) uint64 {
 		if trunc(old, t.bits()) == trunc(x, t.bits()) {
 			return w.r[o.a[2]+int32(lane)]
 		}
-		if w.c.l.cfg.Scheduler == Adversarial {
+		if w.c.l.yields {
 			w.yield = true // a failed CAS is a spin: let another lane run
 		}
 		return old

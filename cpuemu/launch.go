@@ -59,6 +59,11 @@ type launch struct {
 	// workspace is the address of a cooperative launch's grid workspace,
 	// 0 for any other launch, as the driver gives it in %envreg1:%envreg2.
 	workspace uint64
+	// sch is the launch's scheduling policy (sched.go); reconverge and
+	// yields are what the hot loop needs of it, read once.
+	sch        scheduler
+	reconverge bool
+	yields     bool
 	// par is what the workers of a parallel launch share, nil on one
 	// worker; then this launch is one worker's copy (see worker).
 	par       *parState
@@ -89,6 +94,7 @@ func newLaunch(m *Module, p *program, dev *Device, cfg LaunchConfig, params []by
 		diags:    map[diagKey]*Diagnostic{},
 		rng:      rand.New(rand.NewPCG(cfg.Seed, 0x9e3779b97f4a7c15)),
 	}
+	l.setScheduler()
 	if cfg.Check {
 		l.chk = newChecker(l)
 	}
@@ -279,6 +285,7 @@ func (l *launch) worker(ps *parState) *launch {
 		par:   ps,
 	}
 	wl.checkAt = min(wl.maxCount, timeoutCheckInterval)
+	wl.setScheduler()
 	return wl
 }
 
@@ -614,10 +621,6 @@ func (l *launch) newCTA(id Dim3) *cta {
 	return c
 }
 
-// lockstepQuantum is how many ops a warp issues under the lockstep and
-// adversarial schedulers before the CTA scheduler moves on.
-const lockstepQuantum = 1 << 12
-
 // run runs the block to its end.
 func (c *cta) run() {
 	for {
@@ -638,7 +641,8 @@ func (c *cta) run() {
 // own lanes can complete.
 func (c *cta) round() (progress, alive bool) {
 	order := c.order
-	c.l.turnOrder(order)
+	sch := c.l.sch
+	sch.order(order)
 	for _, wi := range order {
 		w := c.warps[wi]
 		if w.live != 0 {
@@ -647,161 +651,34 @@ func (c *cta) round() (progress, alive bool) {
 		if w.runnable() == 0 {
 			continue
 		}
-		if w.runQuantum(c.quantum()) > 0 {
+		if w.runQuantum(sch.quantum()) > 0 {
 			progress = true
 		}
 	}
 	return progress, alive
 }
 
-// turnOrder fills order with the order of a round's turns: 0, 1, ... in
-// lockstep and round robin, the reverse under the adversarial scheduler,
-// a shuffle under the random one.
-func (l *launch) turnOrder(order []int) {
-	for i := range order {
-		order[i] = i
-	}
-	switch l.cfg.Scheduler {
-	case Random:
-		l.rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
-	case Adversarial:
-		for i := range order {
-			order[i] = len(order) - 1 - i
-		}
-	}
-}
-
 // runnable is the set of lanes that can step: live, and not waiting at a
 // collective or a barrier.
 func (w *warp) runnable() uint32 { return w.live &^ (w.waiting | w.barWait) }
 
-// quantum is how many ops a warp issues before the next warp's turn. The
-// schedulers that hunt for races interleave warps finely too: round-robin
-// one op per warp, random a random 1..64 ops.
-func (c *cta) quantum() int {
-	switch c.l.cfg.Scheduler {
-	case RoundRobin:
-		return 1
-	case Random:
-		return 1 + c.l.rng.IntN(64)
-	}
-	return lockstepQuantum
-}
-
-// runQuantum lets the warp's scheduler pick lane groups and run them until
+// runQuantum lets the scheduler pick lane groups and run them until
 // quantum ops are issued or no lane can run. It returns the ops issued.
 func (w *warp) runQuantum(quantum int) int {
-	l := w.c.l
+	sch := w.c.l.sch
+	reconverge := w.c.l.reconverge
 	issued := 0
 	for issued < quantum {
 		run := w.runnable()
 		if run == 0 {
 			break
 		}
-		var pc int32
-		var mask uint32
-		steps := quantum - issued
-		limit := noLimit
-		switch l.cfg.Scheduler {
-		case Lockstep:
-			pc = noLimit
-			for m := run; m != 0; m &= m - 1 {
-				if p := w.pc[bits.TrailingZeros32(m)]; p < pc {
-					pc = p
-				}
-			}
-			for m := run; m != 0; m &= m - 1 {
-				lane := bits.TrailingZeros32(m)
-				if p := w.pc[lane]; p == pc {
-					mask |= 1 << lane
-				} else if p < limit {
-					limit = p
-				}
-			}
-		case RoundRobin:
-			lane := nextLane(run, w.rr)
-			pc = w.pc[lane]
-			mask = w.atPC(run, pc)
-			w.rr = 31 - bits.LeadingZeros32(mask)
-			steps = 1
-		case Random:
-			lanes := bits.OnesCount32(run)
-			k := l.rng.IntN(lanes)
-			m := run
-			for ; k > 0; k-- {
-				m &= m - 1
-			}
-			lane := bits.TrailingZeros32(m)
-			pc = w.pc[lane]
-			if l.rng.IntN(2) == 0 {
-				mask = 1 << lane
-			} else {
-				mask = w.atPC(run, pc)
-			}
-			steps = 1 + l.rng.IntN(4)
-		case Adversarial:
-			if w.adv < 0 || run&(1<<w.adv) == 0 || w.yield {
-				w.adv = w.pickAdversarial(run)
-				w.advRun = 0
-				w.yield = false
-			}
-			pc = w.pc[w.adv]
-			mask = 1 << w.adv
-			steps = min(steps, l.cfg.AdversarialBound-w.advRun)
-		}
-		n := w.exec(pc, mask, steps, limit, l.cfg.Scheduler == Lockstep)
+		pc, mask, steps, limit := sch.group(w, run, quantum-issued)
+		n := w.exec(pc, mask, steps, limit, reconverge)
 		issued += n
-		if l.cfg.Scheduler == Adversarial {
-			w.advRun += n
-			if w.advRun >= l.cfg.AdversarialBound {
-				w.yield = true
-			}
-		}
+		sch.ran(w, n)
 	}
 	return issued
-}
-
-// pickAdversarial chooses the lane to run alone: the highest-numbered
-// runnable lane, or after a yield the next lower one (cyclically), so that a
-// spinning lane hands over. A non-zero seed rotates the starting lane.
-func (w *warp) pickAdversarial(run uint32) int {
-	if w.adv >= 0 && w.yield {
-		for i := 1; i <= 32; i++ {
-			lane := (w.adv - i + 64) % 32
-			if run&(1<<lane) != 0 {
-				return lane
-			}
-		}
-	}
-	rot := int(w.c.l.cfg.Seed % 32)
-	for i := 0; i < 32; i++ {
-		lane := (31 - i - rot + 64) % 32
-		if run&(1<<lane) != 0 {
-			return lane
-		}
-	}
-	return bits.TrailingZeros32(run)
-}
-
-func nextLane(run uint32, after int) int {
-	for i := 1; i <= 32; i++ {
-		lane := (after + i) % 32
-		if run&(1<<lane) != 0 {
-			return lane
-		}
-	}
-	return bits.TrailingZeros32(run)
-}
-
-func (w *warp) atPC(run uint32, pc int32) uint32 {
-	var m uint32
-	for x := run; x != 0; x &= x - 1 {
-		lane := bits.TrailingZeros32(x)
-		if w.pc[lane] == pc {
-			m |= 1 << lane
-		}
-	}
-	return m
 }
 
 // exitLanes marks lanes exited and lets barriers and collectives that were
