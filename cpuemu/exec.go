@@ -153,8 +153,13 @@ func (w *warp) exec(pc int32, mask uint32, steps int, limit int32, lockstep bool
 				// Fast path: the whole group named by the mask is here,
 				// at one instruction, and nobody else waits: complete the
 				// rendezvous at once and keep going.
+				mm := uint32(r[w.maskSlot(o)+int32(bits.TrailingZeros32(ex))])
+				if o.code == opShfl {
+					w.shflConverged(o, ex, mm)
+					break
+				}
 				w.setPC(ex, pc)
-				w.complete(ex, uint32(r[w.maskSlot(o)+int32(bits.TrailingZeros32(ex))]))
+				w.complete(ex, mm)
 				break
 			}
 			w.setPC(mask, pc+1)

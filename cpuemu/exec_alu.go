@@ -173,6 +173,9 @@ func (w *warp) alu(o *op, ex, mask uint32) {
 	if c != noSlot {
 		cc = r[c : c+32 : c+32]
 	}
+	if ex == ^uint32(0) && o.fast != fastNone && w.aluFull(o) {
+		return
+	}
 	switch o.fast {
 	case fastMov:
 		for m := ex; m != 0; m &= m - 1 {
@@ -365,6 +368,132 @@ func (w *warp) alu(o *op, ex, mask uint32) {
 			w.aluLane(o, int32(bits.TrailingZeros32(m)), mask)
 		}
 	}
+}
+
+// aluFull runs the common fast forms over a whole warp: a plain loop over
+// 32 lanes, which the compiler keeps free of bounds checks and the CPU
+// overlaps, instead of a walk over the bits of the lane mask. It reports
+// whether o was one of them; alu runs the others.
+func (w *warp) aluFull(o *op) bool {
+	r := w.r
+	lanes := func(s int32) *[32]uint64 { return (*[32]uint64)(r[s : s+32]) }
+	switch o.fast {
+	case fastMov:
+		d, a := lanes(o.d[0]), lanes(o.a[0])
+		*d = *a
+	case fastAdd32:
+		d, a, b := lanes(o.d[0]), lanes(o.a[0]), lanes(o.a[1])
+		for i := range d {
+			d[i] = uint64(uint32(a[i]) + uint32(b[i]))
+		}
+	case fastAdd64:
+		d, a, b := lanes(o.d[0]), lanes(o.a[0]), lanes(o.a[1])
+		for i := range d {
+			d[i] = a[i] + b[i]
+		}
+	case fastSub32:
+		d, a, b := lanes(o.d[0]), lanes(o.a[0]), lanes(o.a[1])
+		for i := range d {
+			d[i] = uint64(uint32(a[i]) - uint32(b[i]))
+		}
+	case fastMul32:
+		d, a, b := lanes(o.d[0]), lanes(o.a[0]), lanes(o.a[1])
+		for i := range d {
+			d[i] = uint64(uint32(a[i]) * uint32(b[i]))
+		}
+	case fastMad32:
+		d, a, b, c := lanes(o.d[0]), lanes(o.a[0]), lanes(o.a[1]), lanes(o.a[2])
+		for i := range d {
+			d[i] = uint64(uint32(a[i])*uint32(b[i]) + uint32(c[i]))
+		}
+	case fastAnd, fastOr, fastXor:
+		d, a, b := lanes(o.d[0]), lanes(o.a[0]), lanes(o.a[1])
+		k := ^uint64(0) >> (64 - o.typ.bits())
+		switch o.fast {
+		case fastAnd:
+			for i := range d {
+				d[i] = a[i] & b[i] & k
+			}
+		case fastOr:
+			for i := range d {
+				d[i] = (a[i] | b[i]) & k
+			}
+		default:
+			for i := range d {
+				d[i] = (a[i] ^ b[i]) & k
+			}
+		}
+	case fastShl32:
+		d, a, b := lanes(o.d[0]), lanes(o.a[0]), lanes(o.a[1])
+		for i := range d {
+			d[i] = uint64(uint32(a[i]) << uint32(b[i]))
+		}
+	case fastShl64:
+		d, a, b := lanes(o.d[0]), lanes(o.a[0]), lanes(o.a[1])
+		for i := range d {
+			d[i] = a[i] << uint32(b[i])
+		}
+	case fastShrU32:
+		d, a, b := lanes(o.d[0]), lanes(o.a[0]), lanes(o.a[1])
+		for i := range d {
+			d[i] = uint64(uint32(a[i]) >> uint32(b[i]))
+		}
+	case fastSetpU32, fastSetpS32, fastSetpU64:
+		if o.d[0] == noSlot || o.d[1] != noSlot {
+			return false
+		}
+		d, a, b := lanes(o.d[0]), lanes(o.a[0]), lanes(o.a[1])
+		table := uint64(cmpTable[o.sub])
+		switch o.fast {
+		case fastSetpU32:
+			for i := range d {
+				x, y := uint32(a[i]), uint32(b[i])
+				d[i] = table >> (b2u(x >= y) + b2u(x > y)) & 1
+			}
+		case fastSetpS32:
+			for i := range d {
+				x, y := int32(a[i]), int32(b[i])
+				d[i] = table >> (b2u(x >= y) + b2u(x > y)) & 1
+			}
+		default:
+			for i := range d {
+				x, y := a[i], b[i]
+				d[i] = table >> (b2u(x >= y) + b2u(x > y)) & 1
+			}
+		}
+	case fastSelp:
+		d, a, b, c := lanes(o.d[0]), lanes(o.a[0]), lanes(o.a[1]), lanes(o.a[2])
+		for i := range d {
+			v := b[i]
+			if c[i]&1 != 0 {
+				v = a[i]
+			}
+			d[i] = v
+		}
+	case fastCvtU64U32, fastCvtU32U64:
+		d, a := lanes(o.d[0]), lanes(o.a[0])
+		for i := range d {
+			d[i] = uint64(uint32(a[i]))
+		}
+	case fastCvtS64S32:
+		d, a := lanes(o.d[0]), lanes(o.a[0])
+		for i := range d {
+			d[i] = uint64(int64(int32(a[i])))
+		}
+	case fastMulWideU32:
+		d, a, b := lanes(o.d[0]), lanes(o.a[0]), lanes(o.a[1])
+		for i := range d {
+			d[i] = uint64(uint32(a[i])) * uint64(uint32(b[i]))
+		}
+	case fastMulWideS32:
+		d, a, b := lanes(o.d[0]), lanes(o.a[0]), lanes(o.a[1])
+		for i := range d {
+			d[i] = uint64(int64(int32(a[i])) * int64(int32(b[i])))
+		}
+	default:
+		return false
+	}
+	return true
 }
 
 // cmpTable gives, per integer comparison, which of less (bit 0), equal

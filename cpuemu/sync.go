@@ -114,6 +114,52 @@ func (w *warp) tryRendezvous() {
 	}
 }
 
+// shflInvalid reports lane reading lane src, which does not take part
+// in shfl o: §9.7.8.6 leaves the value undefined. Hardware reads that
+// lane's register as it is; so does the emulator, and it says so.
+func (w *warp) shflInvalid(o *op, lane, src int, mask uint32) {
+	why, of := "is not in the membermask", "membermask %#08x"
+	switch {
+	case o.flags&fLegacy != 0: // no membermask: the lanes executing it together
+		why, of = "has exited or is not executing this shfl with it", "lanes %#08x execute it"
+	case mask&(1<<src) != 0:
+		why = "has exited or is not active"
+	}
+	w.c.l.diag("shfl-invalid-source", o, w, 1<<lane, "lane %d reads lane %d, which %s ("+of+")", lane, src, why, mask)
+}
+
+// shflConverged is shfl o run by the lanes group, all at o and forming
+// its whole rendezvous by themselves (convergedCollective): complete's
+// work without looking up each lane's instruction or moving PCs.
+func (w *warp) shflConverged(o *op, group, mask uint32) {
+	r := w.r
+	aa := (*[32]uint64)(r[o.a[0] : o.a[0]+32])
+	bb := (*[32]uint64)(r[o.a[1] : o.a[1]+32])
+	cc := (*[32]uint64)(r[o.a[2] : o.a[2]+32])
+	var vals, preds [32]uint64
+	for m := group; m != 0; m &= m - 1 {
+		lane := bits.TrailingZeros32(m)
+		src, ok := shflSource(o.sub, lane, uint32(bb[lane]), uint32(cc[lane]))
+		if ok && group&(1<<src) == 0 {
+			w.shflInvalid(o, lane, src, mask)
+		}
+		vals[lane] = aa[src&31]
+		preds[lane] = b2u(ok)
+	}
+	dd := (*[32]uint64)(r[o.d[0] : o.d[0]+32])
+	for m := group; m != 0; m &= m - 1 {
+		lane := bits.TrailingZeros32(m)
+		dd[lane] = uint64(uint32(vals[lane]))
+	}
+	if o.d[1] != noSlot {
+		pp := (*[32]uint64)(r[o.d[1] : o.d[1]+32])
+		for m := group; m != 0; m &= m - 1 {
+			lane := bits.TrailingZeros32(m)
+			pp[lane] = preds[lane]
+		}
+	}
+}
+
 // complete performs a collective for its participants. Each participant
 // uses the operands of its own instruction (they may sit at different PCs);
 // values are gathered before any result is written, so d may alias a.
@@ -125,27 +171,15 @@ func (w *warp) complete(group, mask uint32) {
 	switch first.code {
 	case opShfl:
 		var vals, preds [32]uint64
-		var oks [32]bool
 		for m := group; m != 0; m &= m - 1 {
 			lane := bits.TrailingZeros32(m)
 			o := &ops[w.pc[lane]]
 			b, c := uint32(r[o.a[1]+int32(lane)]), uint32(r[o.a[2]+int32(lane)])
 			src, ok := shflSource(o.sub, lane, b, c)
 			if ok && group&(1<<src) == 0 {
-				// §9.7.8.6: reading an inactive lane or one outside the
-				// membermask is undefined. Hardware reads that lane's
-				// register as it is; so do we, and report it.
-				why, of := "is not in the membermask", "membermask %#08x"
-				switch {
-				case o.flags&fLegacy != 0: // no membermask: the lanes executing it together
-					why, of = "has exited or is not executing this shfl with it", "lanes %#08x execute it"
-				case mask&(1<<src) != 0:
-					why = "has exited or is not active"
-				}
-				l.diag("shfl-invalid-source", o, w, 1<<lane, "lane %d reads lane %d, which %s ("+of+")", lane, src, why, mask)
+				w.shflInvalid(o, lane, src, mask)
 			}
 			vals[lane] = r[o.a[0]+int32(src)]
-			oks[lane] = ok
 			preds[lane] = b2u(ok)
 		}
 		for m := group; m != 0; m &= m - 1 {
