@@ -479,8 +479,8 @@ func (w *warp) word32(sp space, addr uint64, write bool) (b []byte, atom bool) {
 		}
 		init := w.c.sharedInit[addr : addr+4 : addr+4]
 		if write {
-			init[0], init[1], init[2], init[3] = true, true, true, true
-		} else if !(init[0] && init[1] && init[2] && init[3]) {
+			binary.LittleEndian.PutUint32(init, allWritten)
+		} else if binary.LittleEndian.Uint32(init) != allWritten {
 			return nil, false
 		}
 		return sh[addr : addr+4 : addr+4], false
@@ -496,9 +496,56 @@ func (w *warp) word32(sp space, addr uint64, write bool) (b []byte, atom bool) {
 	return nil, false
 }
 
+// load32Shared is ld.shared of a scalar 32-bit value over the lanes ex,
+// the fast path of load: a lane whose word is misaligned, out of range or
+// not yet written takes the general path, which reports it.
+func (w *warp) load32Shared(o *op, ex uint32) {
+	r := w.r
+	sh, init := w.c.shared, w.c.sharedInit
+	d, a := o.d[0], o.a[0]
+	signed := o.typ.signed()
+	for m := ex; m != 0; m &= m - 1 {
+		lane := int32(bits.TrailingZeros32(m))
+		addr := r[a+lane] + uint64(o.off)
+		var v uint64
+		if addr&3 == 0 && addr+4 <= uint64(len(sh)) && binary.LittleEndian.Uint32(init[addr:addr+4]) == allWritten {
+			v = uint64(binary.LittleEndian.Uint32(sh[addr : addr+4]))
+		} else {
+			v = uint64(binary.LittleEndian.Uint32(w.mem(o, int(lane), spShared, addr, 4, 4, false)))
+		}
+		if signed {
+			v = uint64(int64(int32(v)))
+		}
+		r[d+lane] = v
+	}
+}
+
+// store32Shared is st.shared of a scalar 32-bit value, store's fast path.
+func (w *warp) store32Shared(o *op, ex uint32) {
+	r := w.r
+	sh, init := w.c.shared, w.c.sharedInit
+	v, a := o.d[0], o.a[0]
+	for m := ex; m != 0; m &= m - 1 {
+		lane := int32(bits.TrailingZeros32(m))
+		addr := r[a+lane] + uint64(o.off)
+		var b []byte
+		if addr&3 == 0 && addr+4 <= uint64(len(sh)) {
+			binary.LittleEndian.PutUint32(init[addr:addr+4], allWritten)
+			b = sh[addr : addr+4]
+		} else {
+			b = w.mem(o, int(lane), spShared, addr, 4, 4, true)
+		}
+		binary.LittleEndian.PutUint32(b, uint32(r[v+lane]))
+	}
+}
+
 func (w *warp) load(o *op, ex uint32) {
 	r := w.r
 	if o.vec == 1 && o.typ.size() == 4 && !w.c.l.yields && w.c.l.chk == nil {
+		if o.space == spShared {
+			w.load32Shared(o, ex)
+			return
+		}
 		d := o.d[0]
 		for m := ex; m != 0; m &= m - 1 {
 			lane := int32(bits.TrailingZeros32(m))
@@ -552,6 +599,10 @@ func (w *warp) load(o *op, ex uint32) {
 func (w *warp) store(o *op, ex uint32) {
 	r := w.r
 	if o.vec == 1 && o.typ.size() == 4 && w.c.l.chk == nil {
+		if o.space == spShared {
+			w.store32Shared(o, ex)
+			return
+		}
 		v := o.d[0]
 		for m := ex; m != 0; m &= m - 1 {
 			lane := int32(bits.TrailingZeros32(m))

@@ -75,7 +75,7 @@ type launch struct {
 // ctaStore holds the memory of the block being run.
 type ctaStore struct {
 	shared     []byte
-	sharedInit []bool
+	sharedInit []byte
 	regs       []uint64
 	local      []byte
 	paramF     []byte
@@ -425,7 +425,7 @@ type cta struct {
 	l          *launch
 	id         Dim3
 	shared     []byte
-	sharedInit []bool // per shared byte: written since the block started
+	sharedInit []byte // per shared byte: 1 once written since the block started
 	warps      []*warp
 	bars       [16]barState
 	nlive      int   // warps with a live lane
@@ -506,7 +506,7 @@ func (l *launch) newCTA(id Dim3) *cta {
 	}
 	if st.regs == nil {
 		st.shared = make([]byte, p.sharedDyn+l.cfg.SharedBytes)
-		st.sharedInit = make([]bool, len(st.shared))
+		st.sharedInit = make([]byte, len(st.shared))
 		st.regs = make([]uint64, nw*p.nslots*32)
 		st.local = make([]byte, nw*32*p.localSize)
 		st.paramF = make([]byte, nw*32*p.paramFSize)

@@ -1,5 +1,7 @@
 package cpuemu
 
+import "encoding/binary"
+
 // Memory access from kernels. Every access is bounds- and alignment-checked;
 // a bad one raises a FaultError that aborts the launch.
 
@@ -112,17 +114,20 @@ func (c *cta) trackShared(o *op, w *warp, lane int, addr uint64, size int, write
 	init := c.sharedInit[addr : addr+uint64(size)]
 	if write {
 		for i := range init {
-			init[i] = true
+			init[i] = 1
 		}
 		return
 	}
-	if size == 4 && init[0] && init[1] && init[2] && init[3] {
+	if size == 4 && binary.LittleEndian.Uint32(init) == allWritten {
 		return
 	}
 	for _, ok := range init {
-		if !ok {
+		if ok == 0 {
 			c.l.diag("uninitialised-shared-read", o, w, 1<<lane, "lane %d reads %d bytes of shared memory at offset %#x that no thread of the block has written", lane, size, addr)
 			return
 		}
 	}
 }
+
+// allWritten is four bytes of sharedInit that have all been written.
+const allWritten = 0x01010101
