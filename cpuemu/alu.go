@@ -326,31 +326,51 @@ func brev64(a uint64) uint64 { return bits.Reverse64(a) }
 // shflSource computes the source lane of shfl.sync (§9.7.8.6).
 // mode 0 up, 1 down, 2 bfly, 3 idx. Out of range -> (lane, false).
 func shflSource(mode uint8, lane int, b, c uint32) (src int, inRange bool) {
-	bval := int(b & 31)
-	cval := int(c & 31)
-	seg := int((c >> 8) & 31)
-	maxLane := (lane & seg) | (cval &^ seg)
-	minLane := lane & seg
 	var j int
 	var ok bool
 	switch mode {
-	case 0: // up
-		j = lane - bval
-		ok = j >= maxLane
-	case 1: // down
-		j = lane + bval
-		ok = j <= maxLane
-	case 2: // bfly
-		j = lane ^ bval
-		ok = j <= maxLane
-	default: // idx
-		j = minLane | (bval &^ seg)
-		ok = j <= maxLane
+	case 0:
+		j, ok = shflUp(lane, b, c)
+	case 1:
+		j, ok = shflDown(lane, b, c)
+	case 2:
+		j, ok = shflBfly(lane, b, c)
+	default:
+		j, ok = shflIdx(lane, b, c)
 	}
 	if !ok {
 		return lane, false
 	}
 	return j, true
+}
+
+// The four modes of shfl, each small enough to inline into a loop over
+// lanes: the lane j that lane reads, and whether j is within the lane's
+// segment (c's mask in bits 8-12, its clamp in bits 0-4). j is
+// meaningful only when in range.
+
+func shflUp(lane int, b, c uint32) (int, bool) {
+	seg := int(c >> 8 & 31)
+	j := lane - int(b&31)
+	return j, j >= lane&seg|int(c&31)&^seg
+}
+
+func shflDown(lane int, b, c uint32) (int, bool) {
+	seg := int(c >> 8 & 31)
+	j := lane + int(b&31)
+	return j, j <= lane&seg|int(c&31)&^seg
+}
+
+func shflBfly(lane int, b, c uint32) (int, bool) {
+	seg := int(c >> 8 & 31)
+	j := lane ^ int(b&31)
+	return j, j <= lane&seg|int(c&31)&^seg
+}
+
+func shflIdx(lane int, b, c uint32) (int, bool) {
+	seg := int(c >> 8 & 31)
+	j := lane&seg | int(b&31)&^seg
+	return j, j <= lane&seg|int(c&31)&^seg
 }
 
 // sext sign-extends the low bits of x (bits in 1..64).

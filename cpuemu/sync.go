@@ -130,32 +130,65 @@ func (w *warp) shflInvalid(o *op, lane, src int, mask uint32) {
 
 // shflConverged is shfl o run by the lanes group, all at o and forming
 // its whole rendezvous by themselves (convergedCollective): complete's
-// work without looking up each lane's instruction or moving PCs.
+// work without looking up each lane's instruction or moving PCs, one
+// loop per mode. The values are read before any is written, as d may be
+// a.
 func (w *warp) shflConverged(o *op, group, mask uint32) {
 	r := w.r
-	aa := (*[32]uint64)(r[o.a[0] : o.a[0]+32])
+	in := *(*[32]uint64)(r[o.a[0] : o.a[0]+32])
+	aa := &in
 	bb := (*[32]uint64)(r[o.a[1] : o.a[1]+32])
 	cc := (*[32]uint64)(r[o.a[2] : o.a[2]+32])
-	var vals, preds [32]uint64
-	for m := group; m != 0; m &= m - 1 {
-		lane := bits.TrailingZeros32(m)
-		src, ok := shflSource(o.sub, lane, uint32(bb[lane]), uint32(cc[lane]))
-		if ok && group&(1<<src) == 0 {
-			w.shflInvalid(o, lane, src, mask)
-		}
-		vals[lane] = aa[src&31]
-		preds[lane] = b2u(ok)
-	}
 	dd := (*[32]uint64)(r[o.d[0] : o.d[0]+32])
-	for m := group; m != 0; m &= m - 1 {
-		lane := bits.TrailingZeros32(m)
-		dd[lane] = uint64(uint32(vals[lane]))
-	}
+	var preds [32]uint64
+	pp := &preds
 	if o.d[1] != noSlot {
-		pp := (*[32]uint64)(r[o.d[1] : o.d[1]+32])
+		pp = (*[32]uint64)(r[o.d[1] : o.d[1]+32])
+	}
+	switch o.sub {
+	case 0:
 		for m := group; m != 0; m &= m - 1 {
 			lane := bits.TrailingZeros32(m)
-			pp[lane] = preds[lane]
+			j, ok := shflUp(lane, uint32(bb[lane]), uint32(cc[lane]))
+			if !ok {
+				j = lane
+			} else if group&(1<<(j&31)) == 0 {
+				w.shflInvalid(o, lane, j, mask)
+			}
+			dd[lane], pp[lane] = uint64(uint32(aa[j&31])), b2u(ok)
+		}
+	case 1:
+		for m := group; m != 0; m &= m - 1 {
+			lane := bits.TrailingZeros32(m)
+			j, ok := shflDown(lane, uint32(bb[lane]), uint32(cc[lane]))
+			if !ok {
+				j = lane
+			} else if group&(1<<(j&31)) == 0 {
+				w.shflInvalid(o, lane, j, mask)
+			}
+			dd[lane], pp[lane] = uint64(uint32(aa[j&31])), b2u(ok)
+		}
+	case 2:
+		for m := group; m != 0; m &= m - 1 {
+			lane := bits.TrailingZeros32(m)
+			j, ok := shflBfly(lane, uint32(bb[lane]), uint32(cc[lane]))
+			if !ok {
+				j = lane
+			} else if group&(1<<(j&31)) == 0 {
+				w.shflInvalid(o, lane, j, mask)
+			}
+			dd[lane], pp[lane] = uint64(uint32(aa[j&31])), b2u(ok)
+		}
+	default:
+		for m := group; m != 0; m &= m - 1 {
+			lane := bits.TrailingZeros32(m)
+			j, ok := shflIdx(lane, uint32(bb[lane]), uint32(cc[lane]))
+			if !ok {
+				j = lane
+			} else if group&(1<<(j&31)) == 0 {
+				w.shflInvalid(o, lane, j, mask)
+			}
+			dd[lane], pp[lane] = uint64(uint32(aa[j&31])), b2u(ok)
 		}
 	}
 }
