@@ -461,39 +461,17 @@ func (w *warp) setPC(m uint32, pc int32) {
 	}
 }
 
-// word32 returns the 4 bytes at addr for a scalar 32-bit access to shared
-// or global memory when they are in range and aligned (and, for shared
-// reads, written), or nil: then the caller takes the general path, which
-// also reports what is wrong. atom says other workers may touch them at
-// once (global memory in a parallel launch): then they must be reached
-// through sync/atomic (globalmem.go).
-func (w *warp) word32(sp space, addr uint64, write bool) (b []byte, atom bool) {
-	if addr&3 != 0 {
-		return nil, false
+// global32 returns the 4 bytes of global memory at addr for a scalar
+// 32-bit access when they lie in the allocation the launch last touched,
+// aligned (and, for a write, writable), or nil: then the caller takes the
+// general path, which finds the allocation or reports what is wrong.
+func (l *launch) global32(addr uint64, write bool) []byte {
+	a := l.cache
+	if a == nil || addr&3 != 0 || addr < a.base || addr-a.base+4 > uint64(len(a.data)) || write && a.readOnly {
+		return nil
 	}
-	switch sp {
-	case spShared:
-		sh := w.c.shared
-		if addr+4 > uint64(len(sh)) {
-			return nil, false
-		}
-		init := w.c.sharedInit[addr : addr+4 : addr+4]
-		if write {
-			binary.LittleEndian.PutUint32(init, allWritten)
-		} else if binary.LittleEndian.Uint32(init) != allWritten {
-			return nil, false
-		}
-		return sh[addr : addr+4 : addr+4], false
-	case spGlobal:
-		l := w.c.l
-		a := l.cache
-		if a == nil || addr < a.base || addr-a.base+4 > uint64(len(a.data)) || write && a.readOnly {
-			return nil, false
-		}
-		off := addr - a.base
-		return a.data[off : off+4 : off+4], l.par != nil
-	}
-	return nil, false
+	off := addr - a.base
+	return a.data[off : off+4 : off+4]
 }
 
 // load32Shared is ld.shared of a scalar 32-bit value over the lanes ex,
@@ -546,11 +524,16 @@ func (w *warp) load(o *op, ex uint32) {
 			w.load32Shared(o, ex)
 			return
 		}
+		l := w.c.l
 		d := o.d[0]
 		for m := ex; m != 0; m &= m - 1 {
 			lane := int32(bits.TrailingZeros32(m))
 			addr := r[o.a[0]+lane] + uint64(o.off)
-			b, atom := w.word32(o.space, addr, false)
+			var b []byte
+			atom := l.par != nil
+			if o.space == spGlobal {
+				b = l.global32(addr, false)
+			}
 			if b == nil {
 				b, atom = w.memOf(o, int(lane), o.space, addr, 4, 4, false)
 			}
@@ -603,11 +586,16 @@ func (w *warp) store(o *op, ex uint32) {
 			w.store32Shared(o, ex)
 			return
 		}
+		l := w.c.l
 		v := o.d[0]
 		for m := ex; m != 0; m &= m - 1 {
 			lane := int32(bits.TrailingZeros32(m))
 			addr := r[o.a[0]+lane] + uint64(o.off)
-			b, atom := w.word32(o.space, addr, true)
+			var b []byte
+			atom := l.par != nil
+			if o.space == spGlobal {
+				b = l.global32(addr, true)
+			}
 			if b == nil {
 				b, atom = w.memOf(o, int(lane), o.space, addr, 4, 4, true)
 			}
