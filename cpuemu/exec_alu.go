@@ -438,6 +438,46 @@ func (w *warp) aluFull(o *op) bool {
 		for i := range d {
 			d[i] = uint64(uint32(a[i]) >> uint32(b[i]))
 		}
+	case fastShrS32:
+		d, a, b := lanes(o.d[0]), lanes(o.a[0]), lanes(o.a[1])
+		for i := range d {
+			d[i] = uint64(uint32(int32(a[i]) >> uint32(b[i])))
+		}
+	case fastShrU64:
+		d, a, b := lanes(o.d[0]), lanes(o.a[0]), lanes(o.a[1])
+		for i := range d {
+			d[i] = a[i] >> uint32(b[i])
+		}
+	case fastSub64:
+		d, a, b := lanes(o.d[0]), lanes(o.a[0]), lanes(o.a[1])
+		for i := range d {
+			d[i] = a[i] - b[i]
+		}
+	case fastMul64:
+		d, a, b := lanes(o.d[0]), lanes(o.a[0]), lanes(o.a[1])
+		for i := range d {
+			d[i] = a[i] * b[i]
+		}
+	case fastMinU32:
+		d, a, b := lanes(o.d[0]), lanes(o.a[0]), lanes(o.a[1])
+		for i := range d {
+			d[i] = uint64(min(uint32(a[i]), uint32(b[i])))
+		}
+	case fastMaxU32:
+		d, a, b := lanes(o.d[0]), lanes(o.a[0]), lanes(o.a[1])
+		for i := range d {
+			d[i] = uint64(max(uint32(a[i]), uint32(b[i])))
+		}
+	case fastMinS32:
+		d, a, b := lanes(o.d[0]), lanes(o.a[0]), lanes(o.a[1])
+		for i := range d {
+			d[i] = uint64(uint32(min(int32(a[i]), int32(b[i]))))
+		}
+	case fastMaxS32:
+		d, a, b := lanes(o.d[0]), lanes(o.a[0]), lanes(o.a[1])
+		for i := range d {
+			d[i] = uint64(uint32(max(int32(a[i]), int32(b[i]))))
+		}
 	case fastSetpU32, fastSetpS32, fastSetpU64:
 		if o.d[0] == noSlot || o.d[1] != noSlot {
 			return false
