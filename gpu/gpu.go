@@ -61,6 +61,10 @@ type EmuOptions struct {
 	// PrintfBytes is each launch's printf buffer (cpuemu's
 	// LaunchConfig.PrintfBytes): 0 means CUDA's 1 MiB.
 	PrintfBytes int
+	// Workers is how many goroutines run each launch's blocks (cpuemu's
+	// LaunchConfig.Workers): 0 means GOMAXPROCS. Only lockstep launches
+	// without the checker or printf run blocks in parallel.
+	Workers int
 }
 
 // Driver is a backend. Backends register themselves from an init function,

@@ -85,6 +85,7 @@ type launchOpts struct {
 	traceLimit int
 	backend    string
 	maxInstr   int64
+	workers    int
 	timeout    time.Duration // in effect: --timeout, or the default for the launch's size
 	timeoutSet bool          // --timeout was given
 }
@@ -155,6 +156,7 @@ func parseLaunchFlags(race bool, args []string, stderr io.Writer) (*launchOpts, 
 	fs.IntVar(&o.traceLimit, "trace-limit", cpuemu.DefaultTraceLimit, fmt.Sprintf("the most trace events to keep (`N`, at most %d); the file says when more happened", cpuemu.MaxTraceLimit))
 	fs.Int64Var(&o.maxInstr, "max-instructions", 0, "deterministic bound on lane-instructions, the same on every machine (0: the emulator's default, 2^32)")
 	fs.DurationVar(&o.timeout, "timeout", 0, timeoutHelp)
+	fs.IntVar(&o.workers, "workers", 0, "emulator: goroutines that run the blocks (`N`; 0: one per CPU); only a lockstep launch without the checker, a trace or printf runs blocks in parallel")
 
 	// The flag package stops at the first non-flag: parse, take one
 	// positional, parse the rest again.
@@ -224,6 +226,9 @@ func parseLaunchFlags(race bool, args []string, stderr io.Writer) (*launchOpts, 
 	}
 	if o.maxInstr < 0 {
 		return nil, usageFail(stderr, o.cmd, "--max-instructions %d: must not be negative", o.maxInstr)
+	}
+	if o.workers < 0 || o.workers > cpuemu.MaxWorkers {
+		return nil, usageFail(stderr, o.cmd, "--workers %d: want 0 (one per CPU) to %d", o.workers, cpuemu.MaxWorkers)
 	}
 	fs.Visit(func(f *flag.Flag) { o.timeoutSet = o.timeoutSet || f.Name == "timeout" })
 	switch {
@@ -405,7 +410,7 @@ func (o *launchOpts) baseConfig() cpuemu.LaunchConfig {
 	return cpuemu.LaunchConfig{
 		Grid: o.grid, Block: o.block, SharedBytes: o.shared, Cooperative: o.coop,
 		Scheduler: o.sched, Seed: o.seed, MaxInstructions: o.maxInstr,
-		Timeout: o.timeout,
+		Timeout: o.timeout, Workers: o.workers,
 	}
 }
 

@@ -340,6 +340,8 @@ func TestLaunchBadInput(t *testing.T) {
 		{cat(h, three, []string{"--scheduler", "fastest"}), "--scheduler"},
 		{cat(h, three, []string{"--shared", "1M"}), "--shared 1M"},
 		{cat(h, three, []string{"--max-instructions", "-1"}), "--max-instructions"},
+		{cat(h, three, []string{"--workers", "-1"}), "--workers -1: want 0 (one per CPU) to 1024"},
+		{cat(h, three, []string{"--workers", "1025"}), "--workers 1025"},
 		{cat(h, three, []string{"--trace-limit", "0"}), "--trace-limit 0"},
 		{cat(h, three, []string{"--trace-limit", "2097153"}), "--trace-limit 2097153: want 1..2097152"},
 		{cat(h, three, []string{"--bogus"}), "bogus"},

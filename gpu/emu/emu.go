@@ -87,6 +87,9 @@ func Open(opts gpu.Options) (gpu.Device, error) {
 	if n := opts.Emu.PrintfBytes; n < 0 || n > cpuemu.MaxPrintfBytes {
 		return nil, msgErr("open", "printf buffer of %d bytes: want 0 (CUDA's 1 MiB) to %d", n, cpuemu.MaxPrintfBytes)
 	}
+	if n := opts.Emu.Workers; n < 0 || n > cpuemu.MaxWorkers {
+		return nil, msgErr("open", "%d workers: want 0 (GOMAXPROCS) to %d", n, cpuemu.MaxWorkers)
+	}
 	mem := cpuemu.NewDevice()
 	mem.SetMemoryLimit(limit)
 	d := &device{
@@ -97,12 +100,13 @@ func Open(opts gpu.Options) (gpu.Device, error) {
 		timeout: opts.Emu.Timeout,
 		stdout:  opts.Emu.Stdout,
 		printf:  opts.Emu.PrintfBytes,
+		workers: opts.Emu.Workers,
 		info: gpu.Info{
 			Name:              deviceName,
 			Backend:           gpu.BackendEmu,
 			ComputeCapability: [2]int{7, 0}, // the PTX target the kernels are built for
 			TotalMemory:       limit,
-			SMCount:           1, // one block at a time
+			SMCount:           cpuemu.DeviceSMs, // what %nsmid reads and cooperative grids are sized by
 			WarpSize:          32,
 			Driver:            "cpuemu (" + sched.String() + ")",
 		},
@@ -123,6 +127,7 @@ type device struct {
 	timeout time.Duration
 	stdout  io.Writer // printf's text (gpu.EmuOptions.Stdout)
 	printf  int       // printf buffer bytes
+	workers int       // goroutines per launch (cpuemu.LaunchConfig.Workers)
 
 	mu      sync.Mutex // guards what follows
 	closed  bool

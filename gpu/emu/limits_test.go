@@ -62,11 +62,13 @@ func TestEmuHostMemoryLimit(t *testing.T) {
 	_, err = open(t, gpu.EmuOptions{}).AllocHost(5<<30, 0)
 	overLimit("AllocHost(5 GiB)", err)
 
-	if d, err := gpu.Open(gpu.Options{Backend: gpu.BackendEmu, Emu: gpu.EmuOptions{MemoryLimit: -1}}); err == nil {
-		d.Close()
-		t.Error("MemoryLimit -1: no error")
-	} else {
-		emuError(t, err)
+	for _, o := range []gpu.EmuOptions{{MemoryLimit: -1}, {Workers: -1}, {Workers: cpuemu.MaxWorkers + 1}} {
+		if d, err := gpu.Open(gpu.Options{Backend: gpu.BackendEmu, Emu: o}); err == nil {
+			d.Close()
+			t.Errorf("%+v: no error", o)
+		} else {
+			emuError(t, err)
+		}
 	}
 }
 

@@ -141,6 +141,7 @@ func (k *kernel) config(cfg gpu.LaunchConfig) (cpuemu.LaunchConfig, error) {
 		Seed:        d.seed,
 		Check:       d.check,
 		Timeout:     d.timeout,
+		Workers:     d.workers,
 		Stdout:      d.stdout,
 		PrintfBytes: d.printf,
 	}
