@@ -11,7 +11,11 @@
 // together, which reconverges them after a branch; RoundRobin, Random
 // (reproducible from a seed) and Adversarial let lanes run ahead of each
 // other, so that a missing or wrong __syncwarp shows up as a wrong result.
-// The blocks of a grid run one after another; those of a cooperative
+// The blocks of a lockstep grid run on LaunchConfig.Workers goroutines,
+// each block whole on one, global memory reached through sync/atomic;
+// under the other schedulers, the checker, a trace or printf they run one
+// after another, in order, so that a seed replays exactly. Those of a
+// cooperative
 // launch (LaunchConfig.Cooperative) are all resident and take turns, with
 // the grid workspace at %envreg1:%envreg2, so that
 // cooperative_groups::this_grid().sync() works, on a device of DeviceSMs

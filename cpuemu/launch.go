@@ -497,8 +497,8 @@ func (l *launch) newCTA(id Dim3) *cta {
 	b := l.cfg.Block
 	nthreads := int(b.Count())
 	nw := (nthreads + 31) / 32
-	// The blocks of a launch run one after another, so they share one set
-	// of buffers, reset here to the state a new block starts in; the
+	// The blocks a worker runs come one after another, so they share one
+	// set of buffers, reset here to the state a new block starts in; the
 	// blocks of a cooperative grid are all resident, each with its own.
 	st := &l.store
 	if l.cfg.Cooperative {
