@@ -15,9 +15,8 @@
 // each block whole on one, global memory reached through sync/atomic;
 // under the other schedulers, the checker, a trace or printf they run one
 // after another, in order, so that a seed replays exactly. Those of a
-// cooperative
-// launch (LaunchConfig.Cooperative) are all resident and take turns, with
-// the grid workspace at %envreg1:%envreg2, so that
+// cooperative launch (LaunchConfig.Cooperative) are all resident and take
+// turns, with the grid workspace at %envreg1:%envreg2, so that
 // cooperative_groups::this_grid().sync() works, on a device of DeviceSMs
 // multiprocessors that bounds how large such a grid may be.
 //
