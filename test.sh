@@ -43,6 +43,10 @@ trap 'rm -rf "$bin"' EXIT
 go build -tags cuda -o "$bin/gpubuf-cuda" ./cmd/gpubuf
 echo "== go test -race"
 go test -race -count=1 ./...
+# The emulator runs a lockstep launch's blocks on GOMAXPROCS workers by
+# default: run its suites again on one worker and on four.
+echo "== the emulator on one worker and on four (go test -cpu 1,4)"
+go test -count=1 -cpu 1,4 ./cpuemu/... ./gpu/emu ./internal/kcheck
 echo "== OpenGL viewer (-tags gl, under Xvfb with Mesa)"
 go vet -tags gl ./...
 xvfb-run -a -s "-screen 0 1600x1200x24" go test -race -tags gl -count=1 ./view/... ./cmd/gpubuf/ -run 'View|GL'
