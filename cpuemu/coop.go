@@ -29,12 +29,22 @@ const (
 // barrier's arrival word.
 const gridWorkspaceBytes = 8
 
-// maxCooperativeStateBytes bounds what the emulator holds for the
-// resident blocks of one cooperative launch: their registers, local
-// memory, call frames and shared memory, which a launch of blocks one
-// after another holds for one block only, and under LaunchConfig.Check
-// the race checker's state of each block (checkerBlockBytes).
-const maxCooperativeStateBytes = 1 << 30
+// maxResidentStateBytes bounds what the emulator holds for the blocks of
+// one launch that are live at once: their registers, local memory, call
+// frames and shared memory (blockStateBytes), and under LaunchConfig.Check
+// the race checker's state of each (checkerBlockBytes). A cooperative
+// grid larger than that is refused; a parallel launch runs on fewer
+// workers, one at least.
+const maxResidentStateBytes = 1 << 30
+
+// blockStateBytes is what the emulator holds for one live block of p's
+// shape: registers, local memory and parameter frames per lane, and
+// shared memory.
+func blockStateBytes(p *program, cfg *LaunchConfig) int64 {
+	lanes := (cfg.Block.Count() + 31) / 32 * 32
+	shared := int64(p.sharedDyn) + int64(cfg.SharedBytes)
+	return lanes*(int64(p.nslots)*8+int64(p.localSize)+int64(p.paramFSize)) + shared
+}
 
 // CooperativeBlocks is the most blocks a cooperative launch of kernel may
 // have with blocks of the given shape and sharedBytes of dynamic shared
@@ -114,14 +124,14 @@ func checkCooperative(kernel string, p *program, cfg *LaunchConfig) error {
 	}
 	lanes := (cfg.Block.Count() + 31) / 32 * 32
 	shared := int64(p.sharedDyn) + int64(cfg.SharedBytes)
-	perBlock := lanes*(int64(p.nslots)*8+int64(p.localSize)+int64(p.paramFSize)) + shared
+	perBlock := blockStateBytes(p, cfg)
 	what := "bytes of emulator state for the resident blocks of a cooperative grid (registers, local and shared memory)"
 	if cfg.Check {
 		perBlock += checkerBlockBytes(lanes, shared)
 		what = "bytes of emulator state for the resident blocks of a cooperative grid (registers, local and shared memory, and the race checker's clocks and shadow cells)"
 	}
-	if total := perBlock * cfg.Grid.Count(); total > maxCooperativeStateBytes {
-		return &LimitError{Kernel: kernel, Limit: what, Value: total, Max: maxCooperativeStateBytes}
+	if total := perBlock * cfg.Grid.Count(); total > maxResidentStateBytes {
+		return &LimitError{Kernel: kernel, Limit: what, Value: total, Max: maxResidentStateBytes}
 	}
 	return nil
 }

@@ -179,7 +179,8 @@ func (l *launch) runBlock(b int64) {
 
 // workers is how many goroutines run the launch's blocks: one unless the
 // launch is lockstep without the checker, a trace or printf (see
-// LaunchConfig.Workers), and never more than it has blocks.
+// LaunchConfig.Workers), never more than it has blocks, and no more than
+// maxResidentStateBytes of live blocks hold.
 func (l *launch) workers() int {
 	if l.cfg.Scheduler != Lockstep || l.chk != nil || l.tr != nil || l.p.builtins || !wordAtomicHost {
 		return 1
@@ -188,7 +189,8 @@ func (l *launch) workers() int {
 	if n == 0 {
 		n = runtime.GOMAXPROCS(0)
 	}
-	return int(min(int64(n), l.cfg.Grid.Count()))
+	n = min(n, int(maxResidentStateBytes/max(1, blockStateBytes(l.p, &l.cfg))))
+	return int(min(int64(max(n, 1)), l.cfg.Grid.Count()))
 }
 
 // parState is what the workers of a parallel launch share. Each field is
