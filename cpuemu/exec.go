@@ -365,8 +365,9 @@ func (w *warp) save(lane int, fn int32) *savedFrame {
 	}
 	pb := lane * p.paramFSize
 	sv.paramF = append([]byte(nil), w.paramF[pb+fr.paramF:pb+fr.paramEnd]...)
-	if saved := l.addSaved(sv.size()); saved > maxSavedBytes {
-		l.fail(&LimitError{Kernel: p.name, Limit: "bytes saved by active recursive calls", Value: saved, Max: maxSavedBytes})
+	l.savedBytes += sv.size()
+	if l.savedBytes > maxSavedBytes {
+		l.fail(&LimitError{Kernel: p.name, Limit: "bytes saved by active recursive calls", Value: l.savedBytes, Max: maxSavedBytes})
 	}
 	return sv
 }
@@ -380,17 +381,7 @@ func (w *warp) restore(lane int, fn int32, sv *savedFrame) {
 	}
 	pb := lane * p.paramFSize
 	copy(w.paramF[pb+fr.paramF:pb+fr.paramEnd], sv.paramF)
-	l.addSaved(-sv.size())
-}
-
-// addSaved counts n more bytes saved by active recursive calls, over
-// every worker of the launch, and returns the total.
-func (l *launch) addSaved(n int64) int64 {
-	if l.par != nil {
-		return l.par.saved.Add(n)
-	}
-	l.savedBytes += n
-	return l.savedBytes
+	l.savedBytes -= sv.size()
 }
 
 // callIndirect calls the function whose address one lane holds and
@@ -486,7 +477,7 @@ func (w *warp) load32Shared(o *op, ex uint32) {
 		lane := int32(bits.TrailingZeros32(m))
 		addr := r[a+lane] + uint64(o.off)
 		var v uint64
-		if addr&3 == 0 && addr+4 <= uint64(len(sh)) && binary.LittleEndian.Uint32(init[addr:addr+4]) == allWritten {
+		if addr&3 == 0 && addr < uint64(len(sh)) && addr+4 <= uint64(len(sh)) && binary.LittleEndian.Uint32(init[addr:addr+4]) == allWritten {
 			v = uint64(binary.LittleEndian.Uint32(sh[addr : addr+4]))
 		} else {
 			v = uint64(binary.LittleEndian.Uint32(w.mem(o, int(lane), spShared, addr, 4, 4, false)))
@@ -507,7 +498,7 @@ func (w *warp) store32Shared(o *op, ex uint32) {
 		lane := int32(bits.TrailingZeros32(m))
 		addr := r[a+lane] + uint64(o.off)
 		var b []byte
-		if addr&3 == 0 && addr+4 <= uint64(len(sh)) {
+		if addr&3 == 0 && addr < uint64(len(sh)) && addr+4 <= uint64(len(sh)) {
 			binary.LittleEndian.PutUint32(init[addr:addr+4], allWritten)
 			b = sh[addr : addr+4]
 		} else {

@@ -959,9 +959,11 @@ func (w *warp) aluLane(o *op, lane int32, mask uint32) {
 			set(b2u(testp(o.sub, f64(get(o.a[0])))))
 		}
 	case opClock:
+		// The block's own count (the launch's in a cooperative grid), so
+		// that a block reads the same clock on any number of workers.
 		l := w.c.l
 		l.clock++
-		v := uint64(l.wcount) + l.clock
+		v := uint64(l.wcount-l.blockW0) + l.clock
 		switch o.sub {
 		case 0:
 			v = uint64(uint32(v))

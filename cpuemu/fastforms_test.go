@@ -45,14 +45,17 @@ func TestFastForms(t *testing.T) {
 		for i := range f.srcs {
 			o.a[i] = int32(32 * (i + 1))
 		}
+		if f.code == opSetp && f.sub%2 == 1 {
+			o.d[1] = 128 // the complement too (setp's |q), in every other comparison
+		}
 		fast := classifyFast(&o)
 		if fast == fastNone {
 			continue
 		}
 		covered[fast] = true
 		for round := range 40 {
-			regs := make([]uint64, 4*32)
-			for i := 32; i < len(regs); i++ {
+			regs := make([]uint64, 5*32)
+			for i := 32; i < 128; i++ {
 				if round < 20 {
 					regs[i] = edges[rng.IntN(len(edges))]
 				} else {
@@ -70,11 +73,11 @@ func TestFastForms(t *testing.T) {
 				for _, m := range masks {
 					w.alu(&oo, m, ^uint32(0))
 				}
-				return w.r[:32]
+				return append(append([]uint64(nil), w.r[:32]...), w.r[128:160]...)
 			}
 			var want []uint64
 			if f.code == opMov {
-				want = regs[32:64] // mov has no general path: it is always a fast form
+				want = append(append([]uint64(nil), regs[32:64]...), regs[128:160]...) // mov has no general path: it is always a fast form
 			} else {
 				want = run(fastNone, ^uint32(0))
 			}
@@ -86,7 +89,7 @@ func TestFastForms(t *testing.T) {
 			if f.typ.size() == 4 && f.code != opMulWide {
 				keep = 0xffffffff
 			}
-			for lane := range 32 {
+			for lane := range 64 { // d, then setp's complement
 				if full[lane]&keep != want[lane]&keep || part[lane]&keep != want[lane]&keep {
 					t.Fatalf("%s.%s (typ2 %s, sub %d, fast form %d) lane %d, sources %#x %#x %#x: general %#x, whole warp %#x, partial %#x",
 						f.code, f.typ, f.typ2, f.sub, fast, lane, regs[32+lane], regs[64+lane], regs[96+lane], want[lane], full[lane], part[lane])

@@ -67,9 +67,20 @@ type launch struct {
 	// par is what the workers of a parallel launch share, nil on one
 	// worker; then this launch is one worker's copy (see worker).
 	par       *parState
-	published int64   // the part of count already added to par.total
-	block     int64   // the linear index of the block being run
-	diagBlock []int64 // per entry of order: the block that first reported it
+	published int64      // the part of count already added to par.total
+	block     int64      // the linear index of the block being run
+	blockW0   int64      // wcount when the block started: %clock counts from it
+	runs      []blockRun // a parallel worker's blocks, each with what it counted and reported
+}
+
+// blockRun is what one block of a parallel launch counted and reported:
+// the launch keeps those of the blocks up to the first that failed, as
+// one worker would have run them.
+type blockRun struct {
+	block         int64
+	count, wcount int64
+	diags         map[diagKey]*Diagnostic
+	order         []diagKey
 }
 
 // ctaStore holds the memory of the block being run.
@@ -169,6 +180,7 @@ func (l *launch) runBlock(b int64) {
 	g := l.cfg.Grid
 	id := Dim3{uint32(b % int64(g.X)), uint32(b / int64(g.X) % int64(g.Y)), uint32(b / (int64(g.X) * int64(g.Y)))}
 	l.block = b
+	l.blockW0, l.clock = l.wcount, 0
 	c := l.newCTA(id)
 	l.curCTA = c
 	if l.chk != nil {
@@ -179,10 +191,11 @@ func (l *launch) runBlock(b int64) {
 
 // workers is how many goroutines run the launch's blocks: one unless the
 // launch is lockstep without the checker, a trace or printf (see
-// LaunchConfig.Workers), never more than it has blocks, and no more than
+// LaunchConfig.Workers) and its program is not recursive (whose saved
+// frames are bounded per launch, maxSavedBytes), never more than it has blocks, and no more than
 // maxResidentStateBytes of live blocks hold.
 func (l *launch) workers() int {
-	if l.cfg.Scheduler != Lockstep || l.chk != nil || l.tr != nil || l.p.builtins || !wordAtomicHost {
+	if l.cfg.Scheduler != Lockstep || l.chk != nil || l.tr != nil || l.p.builtins || l.p.recursive || !wordAtomicHost {
 		return 1
 	}
 	n := l.cfg.Workers
@@ -199,7 +212,6 @@ type parState struct {
 	next   atomic.Int64 // the next block to hand out
 	failAt atomic.Int64 // the lowest block that failed; the grid's size while none has
 	total  atomic.Int64 // lane-instructions the workers have published at their checkpoints
-	saved  atomic.Int64 // bytes saved by active recursive calls, over every worker
 }
 
 // blockErr is a failed block of a parallel launch.
@@ -229,10 +241,15 @@ func (l *launch) runParallel(w int, n int64) (*Result, error) {
 				if b >= n || b > ps.failAt.Load() {
 					return
 				}
+				count, wcount := wl.count, wl.wcount
 				err := wl.guard(func() {
 					wl.checkClock()
 					wl.runBlock(b)
 				})
+				wl.runs = append(wl.runs, blockRun{block: b, count: wl.count - count, wcount: wl.wcount - wcount, diags: wl.diags, order: wl.order})
+				if len(wl.order) > 0 {
+					wl.diags, wl.order = map[diagKey]*Diagnostic{}, nil
+				}
 				if err == nil {
 					continue
 				}
@@ -250,14 +267,23 @@ func (l *launch) runParallel(w int, n int64) (*Result, error) {
 		})
 	}
 	wg.Wait()
-	l.merge(ws)
 	var first *blockErr
 	for i := range errs {
 		if e := &errs[i]; e.err != nil && (first == nil || e.block < first.block) {
 			first = e
 		}
 	}
+	last := n - 1
+	if first != nil {
+		last = first.block
+	}
+	l.merge(ws, last)
 	if first == nil {
+		if l.count > l.maxCount {
+			// Blocks that ended between two checkpoints: the limit is on
+			// the launch's total, whatever the workers saw.
+			return l.finish(&LimitError{Kernel: l.p.name, Limit: "lane-instructions", Value: l.count, Max: l.maxCount})
+		}
 		return l.finish(nil)
 	}
 	if te, ok := first.err.(*TimeoutError); ok {
@@ -291,48 +317,34 @@ func (l *launch) worker(ps *parState) *launch {
 	return wl
 }
 
-// merge adds the workers' counts and diagnostics to the launch's. A
-// diagnostic's first report is the one from the lowest block, and they
-// come in the order they would on one worker: by the block that first
-// reported them, then in the order that block did.
-func (l *launch) merge(ws []*launch) {
-	type first struct {
-		d     *Diagnostic
-		block int64
-		seq   int
-	}
-	firsts := map[diagKey]*first{}
+// merge adds the workers' counts and diagnostics, of the blocks up to
+// last, to the launch's: what one worker would have counted and reported
+// running those blocks in order (the blocks after a failing block stop or
+// never start on one worker). A diagnostic's first report is the one from
+// the lowest block, and they come in the order one worker reports them:
+// by the block that first reported each, then in that block's order.
+func (l *launch) merge(ws []*launch, last int64) {
+	var runs []blockRun
 	for _, wl := range ws {
-		l.count += wl.count
-		l.wcount += wl.wcount
-		for i, k := range wl.order {
-			d := wl.diags[k]
-			f := firsts[k]
-			switch {
-			case f == nil:
-				firsts[k] = &first{d, wl.diagBlock[i], i}
-			case wl.diagBlock[i] < f.block:
-				d.Count += f.d.Count
-				*f = first{d, wl.diagBlock[i], i}
-			default:
-				f.d.Count += d.Count
+		for _, r := range wl.runs {
+			if r.block <= last {
+				runs = append(runs, r)
 			}
 		}
 	}
-	keys := make([]diagKey, 0, len(firsts))
-	for k := range firsts {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool {
-		a, b := firsts[keys[i]], firsts[keys[j]]
-		if a.block != b.block {
-			return a.block < b.block
+	sort.Slice(runs, func(i, j int) bool { return runs[i].block < runs[j].block })
+	for _, r := range runs {
+		l.count += r.count
+		l.wcount += r.wcount
+		for _, k := range r.order {
+			d := r.diags[k]
+			if f, ok := l.diags[k]; ok {
+				f.Count += d.Count
+				continue
+			}
+			l.diags[k] = d
+			l.order = append(l.order, k)
 		}
-		return a.seq < b.seq
-	})
-	for _, k := range keys {
-		l.diags[k] = firsts[k].d
-		l.order = append(l.order, k)
 	}
 }
 
@@ -381,7 +393,9 @@ func (l *launch) parCheckpoint() {
 		l.fail(errCancelled)
 	}
 	l.checkClock()
-	l.checkAt = l.count + timeoutCheckInterval
+	// Check again after the interval, or sooner when the launch's total
+	// may cross the limit before that.
+	l.checkAt = l.count + min(timeoutCheckInterval, l.maxCount-total+1)
 }
 
 // checkClock raises a *TimeoutError when the launch is past its deadline.
@@ -414,7 +428,6 @@ func (l *launch) diag(kind string, o *op, w *warp, lanes uint32, format string, 
 		d.Count++
 		return
 	}
-	l.diagBlock = append(l.diagBlock, l.block)
 	d := &Diagnostic{Kind: kind, Msg: fmt.Sprintf(format, args...), Site: l.m.site(o), Lanes: lanes, Count: 1}
 	if w != nil {
 		d.CTA, d.Warp = w.c.id, w.id

@@ -27,11 +27,14 @@ func (s Schedule) String() string {
 	return s.Scheduler.String()
 }
 
-// Config applies the schedule to a launch config: it sets Scheduler and Seed
-// and leaves the rest as it was.
+// Config applies the schedule to a launch config: it sets Scheduler and
+// Seed, and one worker, so that the schedule alone decides the run (a
+// lockstep reference on several workers would let blocks that race each
+// other differ from run to run); it leaves the rest as it was.
 func (s Schedule) Config(cfg LaunchConfig) LaunchConfig {
 	cfg.Scheduler = s.Scheduler
 	cfg.Seed = s.Seed
+	cfg.Workers = 1
 	return cfg
 }
 
