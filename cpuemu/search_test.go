@@ -430,10 +430,10 @@ func TestScheduleStringConfigJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(`{"scheduler":"fifo"}`), new(Schedule)); err == nil {
 		t.Error("unknown scheduler name accepted")
 	}
-	cfg := LaunchConfig{Grid: Dim3{2, 1, 1}, Block: Dim3{64, 1, 1}, MaxInstructions: 99, Check: true}
+	cfg := LaunchConfig{Grid: Dim3{2, 1, 1}, Block: Dim3{64, 1, 1}, MaxInstructions: 99, Check: true, Workers: 8}
 	got := Schedule{Random, 11}.Config(cfg)
 	want := cfg
-	want.Scheduler, want.Seed = Random, 11
+	want.Scheduler, want.Seed, want.Workers = Random, 11, 1 // a schedule runs on one worker
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Config: %+v, want %+v", got, want)
 	}
