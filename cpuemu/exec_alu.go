@@ -350,7 +350,7 @@ func (w *warp) alu(o *op, ex, mask uint32) {
 		}
 	default:
 		if o.code == opVideo { // its spec unpacked once, not per lane
-			v := o.video()
+			v := unpackVideo(o.off) // not o.video(): its copy would cost alu 16 bytes of frame
 			for m := ex; m != 0; m &= m - 1 {
 				i := bits.TrailingZeros32(m) & 31
 				var ci uint32 // c, read by a secondary operation, a merge or vmad
