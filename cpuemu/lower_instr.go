@@ -779,6 +779,22 @@ func (lw *lowerer) lowerArith(in *ptx.Instr, ms *modSet, o *op) error {
 	case "sad":
 		o.code, n = opSad, 4
 	}
+	if o.code == opAddCC {
+		// Before the float modifiers below: an add.cc.f32 ran as an
+		// integer addition with a carry, and sub.cc.rn.f32 as addc.
+		name := in.Op
+		if in.Op == "add" || in.Op == "sub" {
+			name += ".cc"
+		}
+		if t != tU32 && t != tS32 && t != tU64 && t != tS64 {
+			return lw.unsupported(in, name+" takes .u32, .s32, .u64 or .s64")
+		}
+		if t.size() == 8 {
+			if err := lw.require(in, 20, 43, name+" on 64 bits"); err != nil {
+				return err
+			}
+		}
+	}
 	if t.float() {
 		o.setRounding(ms.rounding())
 		if o.rounding() > rndRP {
@@ -831,6 +847,10 @@ func arithQualifiers(in *ptx.Instr, o *op, t ptype) string {
 	switch {
 	case in.Op == "rem" && t.float():
 		return "rem takes integer types"
+	case o.code == opSad && (t.kind() != kU && t.kind() != kS || t.size() < 2):
+		return "sad takes .u16, .u32, .u64, .s16, .s32 or .s64"
+	case (o.code == opMin || o.code == opMax) && o.rounding() != rndNone:
+		return "." + o.rounding().String() + " on " + in.Op + ": min and max take no rounding modifier"
 	case f&fFtz != 0 && t != tF32:
 		return ".ftz applies to .f32 only"
 	case f&(fApprox|fFull) != 0 && t != tF32:
