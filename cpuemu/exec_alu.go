@@ -55,6 +55,7 @@ const (
 // classifyFast picks the fast form of o, if it has one.
 func classifyFast(o *op) uint8 {
 	t := o.typ
+	// Of the ops with fast forms only mul24 and mad24 have a sub2.
 	plain := o.mulMode() == mulWhole && o.flags&(fSat|fCC) == 0 && !t.float()
 	if !plain && o.code != opMov && o.code != opSelp && o.code != opCvt && o.code != opSetp {
 		return fastNone
