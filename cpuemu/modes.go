@@ -394,10 +394,10 @@ var reduxModes = modeTable{"redux operation", []string{
 func (o *op) setRedux(k reduxOp) { o.code, o.sub = opRedux, uint8(k) }
 func (o *op) reduxOp() reduxOp   { return reduxOp(o.sub) }
 
-// modes is both mode fields as one number, whatever they mean: what
-// rendezvousKey compares, so that collectives of different modes do not
-// meet.
-func (o *op) modes() uint16 { return uint16(o.sub)<<8 | uint16(o.sub2) }
+// collectiveMode is a warp collective's mode, whatever its kind, for
+// rendezvousKey: collectives of different modes do not meet. (They keep
+// nothing in sub2.)
+func (o *op) collectiveMode() uint8 { return o.sub }
 
 // --- bar.red: sub of opBar ---
 

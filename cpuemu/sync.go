@@ -27,7 +27,7 @@ func (w *warp) legacyCollective(o *op, pc int32, ex uint32) {
 // rendezvousKey identifies "the same instruction kind and qualifiers". A
 // negated operand (vote's !p) is not a qualifier: it does not split groups.
 func rendezvousKey(o *op) uint32 {
-	return uint32(o.code)<<24 | uint32(o.modes())<<8 | uint32(o.typ)
+	return uint32(o.code)<<16 | uint32(o.collectiveMode())<<8 | uint32(o.typ)
 }
 
 func (w *warp) arriveWarp(o *op, pc int32, ex uint32) {
