@@ -16,7 +16,11 @@ import "fmt"
 // first half, lop3's table and a video instruction's spec in off); their
 // setters and accessors are here too. TestOpTable checks that every
 // opcode has a name and an executor and that every mode value has a name;
-// TestModeFieldsSetHere that nothing outside this file writes sub or sub2.
+// TestLoweredModes that the lowering writes only named values, where
+// opTable says; TestModeFieldsSetHere that nothing outside this file
+// writes sub or sub2, and nothing reads them but exec.go's atomics (the
+// atom* operations, like the cmp* comparisons, are plain uint8 constants)
+// and its accessAlign.
 
 // modeTable names the values of one kind of mode.
 type modeTable struct {
