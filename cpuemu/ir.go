@@ -428,8 +428,8 @@ type op struct {
 	code   opcode
 	typ    ptype // the instruction type
 	typ2   ptype // second type: cvt source, setp/slct compare type
-	sub    uint8 // mode: cmp, rounding, shfl mode, atom op, float fn, space for cvta, ...
-	sub2   uint8 // second mode: setp bool op, cvt rounding, ...
+	sub    uint8 // a mode (which one opTable says): set and read through modes.go
+	sub2   uint8 // a second mode, the same way
 	space  space
 	sem    uint8
 	scope  uint8
@@ -438,7 +438,7 @@ type op struct {
 	guard  int32 // predicate slot base, noSlot when unguarded
 	d      [4]int32
 	a      [4]int32
-	off    int64 // address offset or immediate
+	off    int64 // address offset; lop3's table, a video instruction's spec (modes.go)
 	target int32 // branch or call target (op index)
 	line   int32 // PTX line
 	loc    int32 // index into the module's source-location table, -1 if none
