@@ -23,6 +23,7 @@ const (
 	rndRZI                  // .rzi
 	rndRMI                  // .rmi
 	rndRPI                  // .rpi
+	roundingCount
 )
 
 // aluFloatMode maps any modifier to one of rndRN/RZ/RM/RP (rndNone -> RN;
@@ -42,8 +43,8 @@ func aluFloatMode(r rounding) rounding {
 // ---------------------------------------------------------------------------
 // Integer and bit operations (§9.7.1, §9.7.7, §9.7.8.7)
 
-// prmt implements prmt.b32{.mode} (§9.7.8.7). mode: 0 generic, 1 f4e, 2 b4e,
-// 3 rc8, 4 ecl, 5 ecr, 6 rc16 (others act as generic).
+// prmt implements prmt.b32{.mode} (§9.7.8.7); mode is a prmtMode, and
+// values past them act as generic.
 func prmt(a, b, c uint32, mode uint8) uint32 {
 	src := uint64(b)<<32 | uint64(a)
 	byteAt := func(i uint32) uint32 { return uint32(src>>(8*(i&7))) & 0xff }
@@ -51,18 +52,18 @@ func prmt(a, b, c uint32, mode uint8) uint32 {
 	s := c & 3
 	for k := uint32(0); k < 4; k++ {
 		var v uint32
-		switch mode {
-		case 1: // f4e
+		switch prmtMode(mode) {
+		case prmtF4E:
 			v = byteAt(s + k)
-		case 2: // b4e
+		case prmtB4E:
 			v = byteAt(s - k) // &7 in byteAt gives (s-k) mod 8
-		case 3: // rc8
+		case prmtRC8:
 			v = byteAt(s)
-		case 4: // ecl
+		case prmtECL:
 			v = byteAt(max(k, s))
-		case 5: // ecr
+		case prmtECR:
 			v = byteAt(min(k, s))
-		case 6: // rc16
+		case prmtRC16:
 			v = byteAt(2*(s&1) + (k & 1))
 		default: // generic: nibble k of c selects; bit 3 = sign replicate
 			sel := (c >> (4 * k)) & 0xf
@@ -323,20 +324,20 @@ func brev32(a uint32) uint32 { return bits.Reverse32(a) }
 // brev64 implements brev.b64 (§9.7.1.16).
 func brev64(a uint64) uint64 { return bits.Reverse64(a) }
 
-// shflSource computes the source lane of shfl.sync (§9.7.8.6).
-// mode 0 up, 1 down, 2 bfly, 3 idx. Out of range -> (lane, false).
+// shflSource computes the source lane of shfl.sync (§9.7.8.6); mode is
+// a shflMode. Out of range -> (lane, false).
 func shflSource(mode uint8, lane int, b, c uint32) (src int, inRange bool) {
 	var j int
 	var ok bool
-	switch mode {
-	case 0:
-		j, ok = shflUp(lane, b, c)
-	case 1:
-		j, ok = shflDown(lane, b, c)
-	case 2:
-		j, ok = shflBfly(lane, b, c)
-	default:
-		j, ok = shflIdx(lane, b, c)
+	switch shflMode(mode) {
+	case shflUp:
+		j, ok = shflUpSrc(lane, b, c)
+	case shflDown:
+		j, ok = shflDownSrc(lane, b, c)
+	case shflBfly:
+		j, ok = shflBflySrc(lane, b, c)
+	default: // shflIdx
+		j, ok = shflIdxSrc(lane, b, c)
 	}
 	if !ok {
 		return lane, false
@@ -349,25 +350,25 @@ func shflSource(mode uint8, lane int, b, c uint32) (src int, inRange bool) {
 // segment (c's mask in bits 8-12, its clamp in bits 0-4). j is
 // meaningful only when in range.
 
-func shflUp(lane int, b, c uint32) (int, bool) {
+func shflUpSrc(lane int, b, c uint32) (int, bool) {
 	seg := int(c >> 8 & 31)
 	j := lane - int(b&31)
 	return j, j >= lane&seg|int(c&31)&^seg
 }
 
-func shflDown(lane int, b, c uint32) (int, bool) {
+func shflDownSrc(lane int, b, c uint32) (int, bool) {
 	seg := int(c >> 8 & 31)
 	j := lane + int(b&31)
 	return j, j <= lane&seg|int(c&31)&^seg
 }
 
-func shflBfly(lane int, b, c uint32) (int, bool) {
+func shflBflySrc(lane int, b, c uint32) (int, bool) {
 	seg := int(c >> 8 & 31)
 	j := lane ^ int(b&31)
 	return j, j <= lane&seg|int(c&31)&^seg
 }
 
-func shflIdx(lane int, b, c uint32) (int, bool) {
+func shflIdxSrc(lane int, b, c uint32) (int, bool) {
 	seg := int(c >> 8 & 31)
 	j := lane&seg | int(b&31)&^seg
 	return j, j <= lane&seg|int(c&31)&^seg
@@ -1046,25 +1047,25 @@ func copysignF64(a, b float64) float64 {
 func aluTestp(kind uint8, x, minNormal float64) bool {
 	nan := x != x
 	inf := math.IsInf(x, 0)
-	switch kind {
-	case 0:
+	switch testpMode(kind) {
+	case testpFinite:
 		return !nan && !inf
-	case 1:
+	case testpInfinite:
 		return inf
-	case 2:
+	case testpNumber:
 		return !nan
-	case 3:
+	case testpNotANumber:
 		return nan
-	case 4:
+	case testpNormal:
 		return !nan && !inf && (x == 0 || math.Abs(x) >= minNormal)
-	case 5:
+	case testpSubnormal:
 		return x != 0 && math.Abs(x) < minNormal
 	}
 	return false
 }
 
-// testp implements testp.op.f64 (§9.7.3.5); kinds 0 finite, 1 infinite,
-// 2 number, 3 notanumber, 4 normal (±0 counts as normal), 5 subnormal.
+// testp implements testp.op.f64 (§9.7.3.5); kind is a testpMode (±0
+// counts as normal).
 func testp(kind uint8, x float64) bool { return aluTestp(kind, x, 0x1p-1022) }
 
 // testpF32 implements testp.op.f32 (§9.7.3.5).

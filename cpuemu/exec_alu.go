@@ -55,7 +55,8 @@ const (
 // classifyFast picks the fast form of o, if it has one.
 func classifyFast(o *op) uint8 {
 	t := o.typ
-	plain := o.sub2 == 0 && o.flags&(fSat|fCC) == 0 && !t.float()
+	// Of the ops with fast forms only mul24 and mad24 have a sub2.
+	plain := o.mulMode() == mulWhole && o.flags&(fSat|fCC) == 0 && !t.float()
 	if !plain && o.code != opMov && o.code != opSelp && o.code != opCvt && o.code != opSetp {
 		return fastNone
 	}
@@ -118,7 +119,7 @@ func classifyFast(o *op) uint8 {
 			}
 		}
 	case opSetp:
-		if o.flags&(fHasC|fFtz) == 0 && !o.typ2.float() && o.sub <= cmpHS {
+		if o.flags&(fHasC|fFtz) == 0 && !o.typ2.float() && o.cmp() <= cmpHS {
 			switch {
 			case o.typ2.size() == 4 && o.typ2.signed():
 				return fastSetpS32
@@ -283,7 +284,7 @@ func (w *warp) alu(o *op, ex, mask uint32) {
 	case fastSetpU32, fastSetpS32, fastSetpU64:
 		// Branch-free: the comparison's truth table over (less, equal,
 		// greater) is a 3-bit mask indexed by [x >= y] + [x > y].
-		table := uint64(cmpTable[o.sub])
+		table := uint64(cmpTable[o.cmp()])
 		if dd == nil { // only the complement is wanted: rare
 			for m := ex; m != 0; m &= m - 1 {
 				w.aluLane(o, int32(bits.TrailingZeros32(m)), mask)
@@ -353,7 +354,7 @@ func (w *warp) alu(o *op, ex, mask uint32) {
 		}
 	default:
 		if o.code == opVideo { // its spec unpacked once, not per lane
-			v := unpackVideo(o.off)
+			v := unpackVideo(o.off) // not o.video(): its copy would cost alu 16 bytes of frame
 			for m := ex; m != 0; m &= m - 1 {
 				i := bits.TrailingZeros32(m) & 31
 				var ci uint32 // c, read by a secondary operation, a merge or vmad
@@ -483,7 +484,7 @@ func (w *warp) aluFull(o *op) bool {
 			return false
 		}
 		d, a, b := lanes(o.d[0]), lanes(o.a[0]), lanes(o.a[1])
-		table := uint64(cmpTable[o.sub])
+		table := uint64(cmpTable[o.cmp()])
 		switch o.fast {
 		case fastSetpU32:
 			for i := range d {
@@ -557,7 +558,7 @@ func (w *warp) aluLane(o *op, lane int32, mask uint32) {
 		return r[s+lane]
 	}
 	set := func(v uint64) { r[o.d[0]+lane] = v }
-	rnd := rounding(o.sub)
+	rnd := o.rounding()
 	ftz := o.flags&fFtz != 0
 	sat := o.flags&fSat != 0
 	switch o.code {
@@ -600,7 +601,7 @@ func (w *warp) aluLane(o *op, lane int32, mask uint32) {
 			return
 		}
 		x, y := get(o.a[0]), get(o.a[1])
-		if o.sub2 == 24 { // mul24/mad24: the low 24 bits of each operand
+		if o.mulMode() == mul24 { // the low 24 bits of each operand
 			x, y = low24(x, t.signed()), low24(y, t.signed())
 		}
 		switch o.code {
@@ -622,7 +623,7 @@ func (w *warp) aluLane(o *op, lane int32, mask uint32) {
 			set(trunc(x*y+get(o.a[2]), nb))
 		}
 	case opMulHi:
-		if o.sub2 == 24 {
+		if o.mulMode() == mul24 {
 			set(uint64(mul24Hi(uint32(get(o.a[0])), uint32(get(o.a[1])), t.signed())))
 			return
 		}
@@ -631,7 +632,7 @@ func (w *warp) aluLane(o *op, lane int32, mask uint32) {
 		set(mulWide(get(o.a[0]), get(o.a[1]), nb, t.signed()))
 	case opMadHi:
 		var h uint64
-		if o.sub2 == 24 {
+		if o.mulMode() == mul24 {
 			h = uint64(mul24Hi(uint32(get(o.a[0])), uint32(get(o.a[1])), t.signed()))
 		} else {
 			h = mulHi(get(o.a[0]), get(o.a[1]), nb, t.signed())
@@ -645,16 +646,15 @@ func (w *warp) aluLane(o *op, lane int32, mask uint32) {
 	case opMadWide:
 		set(trunc(mulWide(get(o.a[0]), get(o.a[1]), nb, t.signed())+get(o.a[2]), 2*nb))
 	case opAddCC:
-		// sub 0 add.cc, 1 addc, 2 sub.cc, 3 subc: the extended ones
-		// take the carry flag in, sub.cc takes 1.
+		// addc and subc take the carry flag in, add.cc 0 and sub.cc 1.
 		cin := get(o.a[2]) & 1
-		switch o.sub {
-		case 0:
+		switch o.carryMode() {
+		case carryAdd:
 			cin = 0
-		case 2:
+		case carrySub:
 			cin = 1
 		}
-		v, cout := addCarry(get(o.a[0]), get(o.a[1]), cin, nb, o.sub >= 2)
+		v, cout := addCarry(get(o.a[0]), get(o.a[1]), cin, nb, o.carryMode().subtracts())
 		set(v)
 		if o.flags&fCC != 0 {
 			r[o.d[1]+lane] = cout
@@ -792,9 +792,9 @@ func (w *warp) aluLane(o *op, lane int32, mask uint32) {
 			}
 		}
 	case opShf:
-		set(uint64(shf(uint32(get(o.a[0])), uint32(get(o.a[1])), uint32(get(o.a[2])), o.sub == 1, o.sub2 == 1)))
+		set(uint64(shf(uint32(get(o.a[0])), uint32(get(o.a[1])), uint32(get(o.a[2])), o.shfDir() == shfL, o.shfClamp() == modeClamp)))
 	case opLop3:
-		set(uint64(lop3(uint32(get(o.a[0])), uint32(get(o.a[1])), uint32(get(o.a[2])), uint8(o.off))))
+		set(uint64(lop3(uint32(get(o.a[0])), uint32(get(o.a[1])), uint32(get(o.a[2])), o.lut())))
 	case opPopc:
 		set(uint64(bits.OnesCount64(trunc(get(o.a[0]), nb))))
 	case opClz:
@@ -828,17 +828,17 @@ func (w *warp) aluLane(o *op, lane int32, mask uint32) {
 		}
 	case opDp4a:
 		a, b, c := uint32(get(o.a[0])), uint32(get(o.a[1])), uint32(get(o.a[2]))
-		if o.sub == 0 {
+		if o.dotMode() == dot4 {
 			set(uint64(dp4a(a, b, c, o.typ.signed(), o.typ2.signed())))
 		} else {
-			set(uint64(dp2a(a, b, c, o.typ.signed(), o.typ2.signed(), o.sub == 2)))
+			set(uint64(dp2a(a, b, c, o.typ.signed(), o.typ2.signed(), o.dotMode() == dot2Hi)))
 		}
 	case opBmsk:
-		set(uint64(bmsk(uint32(get(o.a[0])), uint32(get(o.a[1])), o.sub == 1)))
+		set(uint64(bmsk(uint32(get(o.a[0])), uint32(get(o.a[1])), o.maskClamp() == modeClamp)))
 	case opSzext:
-		set(uint64(szext(uint32(get(o.a[0])), uint32(get(o.a[1])), o.sub == 1, o.typ.signed())))
+		set(uint64(szext(uint32(get(o.a[0])), uint32(get(o.a[1])), o.maskClamp() == modeClamp, o.typ.signed())))
 	case opPrmt:
-		set(uint64(prmt(uint32(get(o.a[0])), uint32(get(o.a[1])), uint32(get(o.a[2])), o.sub)))
+		set(uint64(prmt(uint32(get(o.a[0])), uint32(get(o.a[1])), uint32(get(o.a[2])), uint8(o.prmtMode()))))
 	case opSad:
 		x, y := get(o.a[0]), get(o.a[1])
 		var diff uint64
@@ -849,7 +849,7 @@ func (w *warp) aluLane(o *op, lane int32, mask uint32) {
 		}
 		set(trunc(get(o.a[2])+diff, nb))
 	case opSetp, opSet:
-		tv := compare(o.typ2, o.sub, get(o.a[0]), get(o.a[1]), ftz)
+		tv := compare(o.typ2, o.cmp(), get(o.a[0]), get(o.a[1]), ftz)
 		p, q := cmpBoolOp(o, tv, opt(o.a[2])), cmpBoolOp(o, !tv, opt(o.a[2]))
 		if o.code == opSetp {
 			set(b2u(p))
@@ -954,9 +954,9 @@ func (w *warp) aluLane(o *op, lane int32, mask uint32) {
 		}
 	case opTestp:
 		if t == tF32 {
-			set(b2u(testpF32(o.sub, f32(get(o.a[0])))))
+			set(b2u(testpF32(uint8(o.testpMode()), f32(get(o.a[0])))))
 		} else {
-			set(b2u(testp(o.sub, f64(get(o.a[0])))))
+			set(b2u(testp(uint8(o.testpMode()), f64(get(o.a[0])))))
 		}
 	case opClock:
 		// The block's own count (the launch's in a cooperative grid), so
@@ -964,12 +964,12 @@ func (w *warp) aluLane(o *op, lane int32, mask uint32) {
 		l := w.c.l
 		l.clock++
 		v := uint64(l.wcount-l.blockW0) + l.clock
-		switch o.sub {
-		case 0:
+		switch o.clockReg() {
+		case clkClock:
 			v = uint64(uint32(v))
-		case 3:
+		case clkGlobaltimerLo:
 			v = uint64(uint32(v))
-		case 4:
+		case clkGlobaltimerHi:
 			v >>= 32
 		}
 		set(v)
@@ -978,11 +978,11 @@ func (w *warp) aluLane(o *op, lane int32, mask uint32) {
 	}
 }
 
-func boolOp(k uint8, x, y bool) bool {
+func boolOp(k boolMode, x, y bool) bool {
 	switch k {
-	case 0:
+	case boolAnd:
 		return x && y
-	case 1:
+	case boolOr:
 		return x || y
 	}
 	return x != y
@@ -1062,7 +1062,7 @@ func compareFloat(cmp uint8, x, y float64) bool {
 // ISA §9.7.8.18, rules in §6.5); cvtNarrow takes the narrow floats.
 func cvt(o *op, x uint64) uint64 {
 	dt, st := o.typ, o.typ2
-	rnd := rounding(o.sub)
+	rnd := o.rounding()
 	ftz := o.flags&fFtz != 0
 	sat := o.flags&fSat != 0
 	switch {
@@ -1139,15 +1139,15 @@ func widenFloat(t ptype, x uint64, ftz bool) float64 {
 func float1(o *op, x uint64) uint64 {
 	ftz := o.flags&fFtz != 0
 	approx := o.flags&fApprox != 0
-	rnd := rounding(o.sub2)
+	rnd := o.fnRounding()
 	if o.typ == tF64 {
 		v := f64(x)
 		switch {
-		case o.sub == fnRcp && approx:
+		case o.floatFn() == fnRcp && approx:
 			return bf64(rcpApproxFtzF64(v))
-		case o.sub == fnRsqrt:
+		case o.floatFn() == fnRsqrt:
 			return bf64(rsqrtApproxF64(v))
-		case o.sub == fnRcp:
+		case o.floatFn() == fnRcp:
 			return bf64(rcpF64(v, rnd))
 		default:
 			return bf64(sqrtF64(v, rnd))
@@ -1155,7 +1155,7 @@ func float1(o *op, x uint64) uint64 {
 	}
 	v := f32(x)
 	var out float32
-	switch o.sub {
+	switch o.floatFn() {
 	case fnRcp:
 		if approx {
 			out = rcpApproxF32(v, ftz)

@@ -26,15 +26,15 @@ func halfElem(o *op, f halfFormat, x, y, z uint64) uint64 {
 		x, y, z = f.halfFTZ(x), f.halfFTZ(y), f.halfFTZ(z)
 	}
 	var r uint64 // canonical when NaN: halfArith and fromF64 see to it
-	switch o.sub {
+	switch fn := o.halfFn(); fn {
 	case hAdd, hSub, hMul, hFma: // halfArith numbers them the same
-		r = f.halfArith(int(o.sub-hAdd), x, y, z, rndRN, false)
+		r = f.halfArith(int(fn-hAdd), x, y, z, rndRN, false)
 	case hNeg:
 		return x ^ f.signBit() // the sign bit, whatever the value
 	case hAbs:
 		return x &^ f.signBit()
 	case hMin, hMax:
-		return halfMinMax(f, x, y, o.sub == hMax, o.flags&fNaN != 0, o.flags&fXorsign != 0)
+		return halfMinMax(f, x, y, fn == hMax, o.flags&fNaN != 0, o.flags&fXorsign != 0)
 	case hEx2:
 		r = f.fromF64(math.Exp2(f.toF64(x)), rndRN, false)
 	case hTanh:
@@ -135,7 +135,7 @@ func halfCmp(o *op, a, b, c uint64) (lo, hi bool) {
 		if st != tF32 {
 			x, y = a>>sh&0xffff, b>>sh&0xffff
 		}
-		res[i] = cmpBoolOp(o, halfCmpElem(st, o.sub, x, y, ftz), c)
+		res[i] = cmpBoolOp(o, halfCmpElem(st, o.cmp(), x, y, ftz), c)
 	}
 	return res[0], res[1]
 }
@@ -150,7 +150,7 @@ func cmpBoolOp(o *op, v bool, c uint64) bool {
 	if o.flags&fNegC != 0 {
 		cv = !cv
 	}
-	return boolOp(o.sub2, v, cv)
+	return boolOp(o.boolMode(), v, cv)
 }
 
 // setValue is what set writes for one element's result: 1.0 in a float
@@ -217,7 +217,7 @@ func narrowValue(st ptype, x uint64, ftz bool) float64 {
 // finite value), .ftz on an f32 side.
 func cvtNarrowElem(o *op, x uint64) uint64 {
 	dt, st := o.typ, o.typ2
-	r := rounding(o.sub)
+	r := o.rounding()
 	ftz, sat := o.flags&fFtz != 0, o.flags&fSat != 0
 	v := narrowValue(st, x, ftz)
 	switch {
@@ -296,7 +296,7 @@ func cvtNarrow(o *op, a, b uint64) uint64 {
 // destination's n bits (signed or not), a above b, and for the narrow
 // forms the low bits of c above both.
 func cvtPack(o *op, a, b, c uint64) uint64 {
-	n := uint(o.sub)
+	n := o.packBits()
 	signed := o.typ.signed()
 	sat := func(x uint64) uint64 {
 		v := sext(x, 32)

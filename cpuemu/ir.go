@@ -151,25 +151,25 @@ const (
 	opBfind
 	opPrmt
 	opSad
-	opDp4a // dp4a, dp2a: sub 0 dp4a, 1 dp2a.lo, 2 dp2a.hi; typ and typ2 the a and b types
+	opDp4a // dp4a, dp2a: typ and typ2 the a and b types
 	opBmsk
 	opSzext
-	opHalf    // narrow-float arithmetic: sub = hAdd..., typ = the packed or scalar type
+	opHalf    // narrow-float arithmetic: typ = the packed or scalar type
 	opHalfCmp // narrow-float setp/set: typ2 = the compared type
-	opCvtPack // cvt.pack.sat: sub = the destination's bits, signed per typ; a[2] = c
-	opVideo   // scalar video instruction: off = its videoSpec, packed; a[2] = c
-	opAddCC   // add.cc / addc / sub.cc / subc: sub = 0 add.cc, 1 addc, 2 sub.cc, 3 subc; flag .cc on addc/subc
+	opCvtPack // cvt.pack.sat: signed per typ; a[2] = c
+	opVideo   // scalar video instruction: a[2] = c
+	opAddCC   // add.cc / addc / sub.cc / subc; fCC when it writes the carry
 	opSetp
 	opSet
 	opSelp
 	opSlct
 	opCvt
-	opCvta   // to generic: sub = space
-	opCvtaTo // from generic: sub = space
+	opCvta   // to generic from space
+	opCvtaTo // from generic to space
 	opIsspacep
 	opPack   // mov.bN d, {a, b, ...}
 	opUnpack // mov.bN {d0, d1, ...}, a
-	opFloat1 // unary float function: sub = fn
+	opFloat1 // unary float function
 	opCopysign
 	opTestp
 	opClock
@@ -196,20 +196,125 @@ const (
 	opBrx     // brx.idx: aux = branch table
 	opCallInd // call through a function pointer in a[0]: aux = indirect site
 	// opCallBuiltin is a call to a function the emulator provides
-	// (vprintf, __assertfail): sub = builtin, see printf.go.
+	// (vprintf, __assertfail), see printf.go.
 	opCallBuiltin
 	opCount
 )
 
-var opNames = [...]string{
-	"nop", "mov", "add", "sub", "mul", "mul.hi", "mul.wide", "mad", "mad.hi", "mad.wide", "div", "rem",
-	"abs", "neg", "min", "max", "and", "or", "xor", "not", "cnot", "shl", "shr", "shf", "lop3", "popc", "clz",
-	"brev", "bfe", "bfi", "bfind", "prmt", "sad", "dp4a", "bmsk", "szext", "half", "half.cmp", "cvt.pack", "video", "addc", "setp", "set", "selp", "slct", "cvt", "cvta",
-	"cvta.to", "isspacep", "pack", "unpack", "float1", "copysign", "testp", "clock", "ld", "st", "atom", "red",
-	"fence", "bra", "call", "ret", "exit", "trap", "nanosleep", "activemask", "bar.warp.sync", "shfl", "vote",
-	"match", "redux", "bar", "bar.arrive", "brkpt", "brx.idx", "call.indirect",
-	"call.builtin",
+// opExec says which part of the interpreter runs an opcode.
+type opExec uint8
+
+const (
+	// execLoop: a case of warp.exec's own switch (control flow, memory,
+	// collectives, barriers, calls).
+	execLoop opExec = iota + 1
+	// execALU: warp.alu, through a fast form or aluLane.
+	execALU
+	// execFast: warp.alu, always through a fast form (classifyFast gives
+	// every op of the opcode one).
+	execFast
+)
+
+// opInfo is what the interpreter knows of an opcode: its name in dumps
+// and reports, the executor that runs it, and the table (modes.go) whose
+// values its sub and sub2 hold; nil when the field is not used, quantity
+// when it holds a number.
+type opInfo struct {
+	name      string
+	exec      opExec
+	sub, sub2 *modeTable
 }
+
+// opTable has a row for every opcode; TestOpTable checks that none is
+// missing and that each executor has the opcode among its cases.
+var opTable = [opCount]opInfo{
+	opNop:         {"nop", execLoop, nil, nil},
+	opMov:         {"mov", execFast, nil, nil},
+	opAdd:         {"add", execALU, &roundingModes, nil},
+	opSub:         {"sub", execALU, &roundingModes, nil},
+	opMul:         {"mul", execALU, &roundingModes, &mulModes},
+	opMulHi:       {"mul.hi", execALU, nil, &mulModes},
+	opMulWide:     {"mul.wide", execALU, nil, nil},
+	opMad:         {"mad", execALU, &roundingModes, &mulModes},
+	opMadHi:       {"mad.hi", execALU, nil, &mulModes},
+	opMadWide:     {"mad.wide", execALU, nil, nil},
+	opDiv:         {"div", execALU, &roundingModes, nil},
+	opRem:         {"rem", execALU, nil, nil},
+	opAbs:         {"abs", execALU, nil, nil},
+	opNeg:         {"neg", execALU, nil, nil},
+	opMin:         {"min", execALU, nil, nil},
+	opMax:         {"max", execALU, nil, nil},
+	opAnd:         {"and", execALU, nil, nil},
+	opOr:          {"or", execALU, nil, nil},
+	opXor:         {"xor", execALU, nil, nil},
+	opNot:         {"not", execALU, nil, nil},
+	opCnot:        {"cnot", execALU, nil, nil},
+	opShl:         {"shl", execALU, nil, nil},
+	opShr:         {"shr", execALU, nil, nil},
+	opShf:         {"shf", execALU, &shfDirModes, &clampModes},
+	opLop3:        {"lop3", execALU, nil, nil},
+	opPopc:        {"popc", execALU, nil, nil},
+	opClz:         {"clz", execALU, nil, nil},
+	opBrev:        {"brev", execALU, nil, nil},
+	opBfe:         {"bfe", execALU, nil, nil},
+	opBfi:         {"bfi", execALU, nil, nil},
+	opBfind:       {"bfind", execALU, nil, nil},
+	opPrmt:        {"prmt", execALU, &prmtModes, nil},
+	opSad:         {"sad", execALU, nil, nil},
+	opDp4a:        {"dp4a", execALU, &dotModes, nil},
+	opBmsk:        {"bmsk", execALU, &clampModes, nil},
+	opSzext:       {"szext", execALU, &clampModes, nil},
+	opHalf:        {"half", execALU, &halfFnModes, nil},
+	opHalfCmp:     {"half.cmp", execALU, &cmpModes, &boolModes},
+	opCvtPack:     {"cvt.pack", execALU, quantity, nil},
+	opVideo:       {"video", execALU, nil, nil},
+	opAddCC:       {"addc", execALU, &carryModes, nil},
+	opSetp:        {"setp", execALU, &cmpModes, &boolModes},
+	opSet:         {"set", execALU, &cmpModes, &boolModes},
+	opSelp:        {"selp", execALU, nil, nil},
+	opSlct:        {"slct", execALU, nil, nil},
+	opCvt:         {"cvt", execALU, &roundingModes, nil},
+	opCvta:        {"cvta", execALU, nil, nil},
+	opCvtaTo:      {"cvta.to", execALU, nil, nil},
+	opIsspacep:    {"isspacep", execALU, nil, nil},
+	opPack:        {"pack", execALU, nil, nil},
+	opUnpack:      {"unpack", execALU, nil, nil},
+	opFloat1:      {"float1", execALU, &floatFnModes, &roundingModes},
+	opCopysign:    {"copysign", execALU, nil, nil},
+	opTestp:       {"testp", execALU, &testpModes, nil},
+	opClock:       {"clock", execALU, &clockModes, nil},
+	opLd:          {"ld", execLoop, nil, quantity},
+	opSt:          {"st", execLoop, nil, quantity},
+	opAtom:        {"atom", execLoop, &atomModes, nil},
+	opRed:         {"red", execLoop, &atomModes, nil},
+	opFence:       {"fence", execLoop, nil, nil},
+	opBra:         {"bra", execLoop, nil, nil},
+	opCall:        {"call", execLoop, nil, nil},
+	opRet:         {"ret", execLoop, nil, nil},
+	opExit:        {"exit", execLoop, nil, nil},
+	opTrap:        {"trap", execLoop, nil, nil},
+	opNanosleep:   {"nanosleep", execLoop, nil, nil},
+	opActivemask:  {"activemask", execLoop, nil, nil},
+	opWarpSync:    {"bar.warp.sync", execLoop, nil, nil},
+	opShfl:        {"shfl", execLoop, &shflModes, nil},
+	opVote:        {"vote", execLoop, &voteModes, nil},
+	opMatch:       {"match", execLoop, &matchModes, nil},
+	opRedux:       {"redux", execLoop, &reduxModes, nil},
+	opBar:         {"bar", execLoop, &barRedModes, nil},
+	opBarArrive:   {"bar.arrive", execLoop, nil, nil},
+	opBrkpt:       {"brkpt", execLoop, nil, nil},
+	opBrx:         {"brx.idx", execLoop, nil, nil},
+	opCallInd:     {"call.indirect", execLoop, nil, nil},
+	opCallBuiltin: {"call.builtin", execLoop, &builtinModes, nil},
+}
+
+// opNames are the opcodes' names, from opTable.
+var opNames = func() (n [opCount]string) {
+	for c, info := range opTable {
+		n[c] = info.name
+	}
+	return n
+}()
 
 func (o opcode) String() string {
 	if int(o) < len(opNames) {
@@ -239,21 +344,14 @@ const (
 	fPair      // cvt of two sources into a packed pair
 	fSatFinite // cvt .satfinite
 	fLegacy    // vote or shfl without .sync: its membermask is the lanes that execute it together
+	flagEnd    // not a flag: the bit after the last
 )
 
-// Narrow-float operations (opHalf's sub).
-const (
-	hAdd uint8 = iota
-	hSub
-	hMul
-	hFma
-	hNeg
-	hAbs
-	hMin
-	hMax
-	hEx2
-	hTanh
-)
+// flagNames are the flags' names in the IR dump, by bit.
+var flagNames = [...]string{
+	"ftz", "sat", "approx", "full", "NaN", "relu", "volatile", "nc", "aligned", "uni", "cc",
+	"negc", "hasc", "shiftamt", "guardneg", "xorsign", "pair", "satfinite", "legacy",
+}
 
 // Memory-order semantics of ld/st/atom (for the checker: strong vs weak).
 const (
@@ -264,6 +362,7 @@ const (
 	semAcqRel
 	semVolatile
 	semSC
+	semCount
 )
 
 // Scopes.
@@ -273,18 +372,7 @@ const (
 	scopeCluster
 	scopeGPU
 	scopeSys
-)
-
-// float1 functions.
-const (
-	fnRcp uint8 = iota
-	fnSqrt
-	fnRsqrt
-	fnSin
-	fnCos
-	fnLg2
-	fnEx2
-	fnTanh
+	scopeCount
 )
 
 // Comparison operators for setp/set/slct.
@@ -307,14 +395,17 @@ const (
 	cmpGEU
 	cmpNUM
 	cmpNAN
+	cmpCount
 )
 
-var cmpNames = map[string]uint8{
-	"eq": cmpEQ, "ne": cmpNE, "lt": cmpLT, "le": cmpLE, "gt": cmpGT, "ge": cmpGE,
-	"lo": cmpLO, "ls": cmpLS, "hi": cmpHI, "hs": cmpHS,
-	"equ": cmpEQU, "neu": cmpNEU, "ltu": cmpLTU, "leu": cmpLEU, "gtu": cmpGTU, "geu": cmpGEU,
-	"num": cmpNUM, "nan": cmpNAN,
-}
+// cmpNames gives a comparison by its PTX name (cmpModes, modes.go, by value).
+var cmpNames = func() map[string]uint8 {
+	m := map[string]uint8{}
+	for v, n := range cmpModes.names {
+		m[n] = uint8(v)
+	}
+	return m
+}()
 
 // Atomic operations.
 const (
@@ -328,12 +419,8 @@ const (
 	atomXor
 	atomInc
 	atomDec
+	atomCount
 )
-
-var atomNames = map[string]uint8{
-	"add": atomAdd, "min": atomMin, "max": atomMax, "exch": atomExch, "cas": atomCAS,
-	"and": atomAnd, "or": atomOr, "xor": atomXor, "inc": atomInc, "dec": atomDec,
-}
 
 // op is one lowered instruction. Slot fields hold slot*32 (the base of the
 // slot's 32 lanes); noSlot marks an absent operand.
@@ -341,8 +428,8 @@ type op struct {
 	code   opcode
 	typ    ptype // the instruction type
 	typ2   ptype // second type: cvt source, setp/slct compare type
-	sub    uint8 // mode: cmp, rounding, shfl mode, atom op, float fn, space for cvta, ...
-	sub2   uint8 // second mode: setp bool op, cvt rounding, ...
+	sub    uint8 // a mode (which one opTable says): set and read through modes.go
+	sub2   uint8 // a second mode, the same way
 	space  space
 	sem    uint8
 	scope  uint8
@@ -351,7 +438,7 @@ type op struct {
 	guard  int32 // predicate slot base, noSlot when unguarded
 	d      [4]int32
 	a      [4]int32
-	off    int64 // address offset or immediate
+	off    int64 // address offset; lop3's table, a video instruction's spec (modes.go)
 	target int32 // branch or call target (op index)
 	line   int32 // PTX line
 	loc    int32 // index into the module's source-location table, -1 if none

@@ -96,9 +96,6 @@ func specialName(k int) string {
 	return "%carry"
 }
 
-// Clock-like special registers are read by opClock: sub selects which.
-var clockNames = map[string]uint8{"%clock": 0, "%clock64": 1, "%globaltimer": 2, "%globaltimer_lo": 3, "%globaltimer_hi": 4}
-
 // reloc says how link rebases a constant: the offset of a function's own
 // .shared, .local or call-parameter variable becomes an address of the
 // program's frame, and a reference into the dynamic shared array becomes
@@ -721,7 +718,7 @@ func (lw *lowerer) nameSrc(in *ptx.Instr, name string, t ptype) (int32, error) {
 		lw.m.addrTaken[f.index] = true
 		return lw.constSlot(fnAddr(f.index)), nil
 	}
-	if _, ok := clockNames[name]; ok {
+	if _, ok := clockModes.value(name); ok {
 		return 0, lw.unsupported(in, name+" as an operand outside mov")
 	}
 	if strings.HasPrefix(name, "%envreg") || strings.HasPrefix(name, "%pm") || strings.HasPrefix(name, "%cluster") ||

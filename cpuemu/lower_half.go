@@ -30,7 +30,9 @@ func (lw *lowerer) lowerHalf(in *ptx.Instr, ms *modSet, o *op) error {
 	}
 	bf := t.kind() == kBF
 	name := in.Op + "." + t.String()
-	o.code, o.typ = opHalf, t
+	fn, _ := halfFnModes.value(in.Op)
+	o.setHalf(halfFn(fn))
+	o.typ = t
 	// .rn is the only rounding; fma requires it.
 	rnd := ms.rounding()
 	if rnd != rndNone && rnd != rndRN {
@@ -49,13 +51,12 @@ func (lw *lowerer) lowerHalf(in *ptx.Instr, ms *modSet, o *op) error {
 	var sm, ver int
 	switch in.Op {
 	case "add", "sub", "mul":
-		o.sub = map[string]uint8{"add": hAdd, "sub": hSub, "mul": hMul}[in.Op]
 		sm, ver = 53, 42
 		if bf {
 			sm, ver = 90, 78
 		}
 	case "fma":
-		o.sub, n = hFma, 4
+		n = 4
 		if rnd == rndNone {
 			return lw.errAt(in.Line, "fma.%s needs .rn", t)
 		}
@@ -67,19 +68,18 @@ func (lw *lowerer) lowerHalf(in *ptx.Instr, ms *modSet, o *op) error {
 			return lw.unsupported(in, ".sat and .relu together")
 		}
 	case "neg", "abs":
-		o.sub, n = map[string]uint8{"neg": hNeg, "abs": hAbs}[in.Op], 2
+		n = 2
 		sm, ver = 53, 60
 		if bf {
 			sm, ver = 80, 70
 		}
 	case "min", "max":
-		o.sub = map[string]uint8{"min": hMin, "max": hMax}[in.Op]
 		sm, ver = 80, 70
 		if xorsign {
 			sm, ver = 86, 72
 		}
 	case "ex2", "tanh":
-		o.sub, n = map[string]uint8{"ex2": hEx2, "tanh": hTanh}[in.Op], 2
+		n = 2
 		if !ms.take("approx") {
 			return lw.unsupported(in, in.Op+" on ."+t.String()+" exists only as .approx")
 		}
@@ -141,7 +141,8 @@ func (lw *lowerer) lowerHalf(in *ptx.Instr, ms *modSet, o *op) error {
 // with a half source or destination. bf16 comparisons need sm_90.
 func (lw *lowerer) lowerHalfCmp(in *ptx.Instr, ms *modSet, o *op, cmp uint8, bop int, ftz bool) error {
 	ts := ms.typeList()
-	o.code, o.sub = opHalfCmp, cmp
+	o.code = opHalfCmp
+	o.setCmp(cmp)
 	if in.Op == "setp" {
 		if len(ts) != 1 {
 			return lw.errAt(in.Line, "setp needs one type")
@@ -249,7 +250,7 @@ func (lw *lowerer) lowerHalfCmp(in *ptx.Instr, ms *modSet, o *op, cmp uint8, bop
 // wide floats.
 func (lw *lowerer) lowerCvtNarrow(in *ptx.Instr, ms *modSet, o *op) error {
 	dt, st := o.typ, o.typ2
-	r := rounding(o.sub)
+	r := o.rounding()
 	relu, satfinite := ms.take("relu"), ms.take("satfinite")
 	name := "cvt." + dt.String() + "." + st.String()
 	isPair := func(t ptype) bool { return t == tF16x2 || t == tBF16x2 }
@@ -362,23 +363,24 @@ func (lw *lowerer) lowerCvtPack(in *ptx.Instr, ms *modSet, o *op) error {
 	}
 	narrow := ms.takeOne("u2", "s2", "u4", "s4")
 	ts := ms.typeList()
-	o.code = opCvtPack
 	var dt ptype
+	var bits uint8 // the width of each destination part
 	switch {
 	case narrow >= 0 && len(ts) == 2 && ts[0] == tS32 && ts[1] == tB32:
-		o.sub = uint8(2 << (narrow / 2))
+		bits = uint8(2 << (narrow / 2))
 		if narrow%2 == 1 {
 			dt = tS32
 		} else {
 			dt = tU32
 		}
 	case narrow < 0 && len(ts) == 3 && (ts[0] == tU8 || ts[0] == tS8) && ts[1] == tS32 && ts[2] == tB32:
-		o.sub, dt = 8, ts[0]
+		bits, dt = 8, ts[0]
 	case narrow < 0 && len(ts) == 2 && (ts[0] == tU16 || ts[0] == tS16) && ts[1] == tS32:
-		o.sub, dt = 16, ts[0]
+		bits, dt = 16, ts[0]
 	default:
 		return lw.unsupported(in, "cvt.pack form")
 	}
+	o.setCvtPack(bits)
 	o.typ = tU32
 	if dt.signed() {
 		o.typ = tS32
@@ -387,7 +389,7 @@ func (lw *lowerer) lowerCvtPack(in *ptx.Instr, ms *modSet, o *op) error {
 		return err
 	}
 	n := 3
-	if o.sub < 16 {
+	if bits < 16 {
 		n = 4
 	}
 	return lw.dstSrcs(in, o, tB32, n)

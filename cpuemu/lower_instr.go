@@ -77,13 +77,19 @@ func (ms *modSet) takeOne(list ...string) int {
 	return -1
 }
 
-// takeName consumes the first modifier that names an entry of names and
-// returns its value, or -1.
-func (ms *modSet) takeName(names map[string]uint8) int {
+// takeMode consumes the first modifier that names a value of t (other
+// than its quiet one, which PTX writes no modifier for) and returns the
+// value, or -1.
+func (ms *modSet) takeMode(t *modeTable) int {
 	for i, o := range ms.other {
-		if v, ok := names[o]; ok && !ms.used[i] {
-			ms.used[i] = true
-			return int(v)
+		if ms.used[i] {
+			continue
+		}
+		for v, n := range t.names {
+			if o == n && v != t.quiet {
+				ms.used[i] = true
+				return v
+			}
 		}
 	}
 	return -1
@@ -99,27 +105,19 @@ func (ms *modSet) leftover() []string {
 	return out
 }
 
-var roundNames = []string{"rn", "rz", "rm", "rp", "rni", "rzi", "rmi", "rpi"}
-
 func (ms *modSet) rounding() rounding {
-	i := ms.takeOne(roundNames...)
-	if i < 0 {
+	r := ms.takeMode(&roundingModes)
+	if r < 0 {
 		return rndNone
 	}
-	return rounding(i + 1)
+	return rounding(r)
 }
 
-// clampWrap consumes the mode of shf, bmsk, szext, vshl and vshr: clamp
-// is true for .clamp and false for .wrap; ok is false when neither is
-// there.
-func (ms *modSet) clampWrap() (clamp, ok bool) {
-	switch ms.takeOne("clamp", "wrap") {
-	case 0:
-		return true, true
-	case 1:
-		return false, true
-	}
-	return false, false
+// clampWrap consumes the mode of shf, bmsk, szext, vshl and vshr, .clamp
+// or .wrap; ok is false when neither is there.
+func (ms *modSet) clampWrap() (m clampMode, ok bool) {
+	c := ms.takeMode(&clampModes)
+	return clampMode(max(c, 0)), c >= 0
 }
 
 func (ms *modSet) scope() uint8 {
@@ -266,21 +264,15 @@ func (lw *lowerer) lowerOp(in *ptx.Instr, ms *modSet, o *op) error {
 		}
 		return lw.typedOps(in, o, t, tU32) // the amount is always .u32
 	case "shf":
-		o.code = opShf
-		switch ms.takeOne("l", "r") {
-		case 0:
-			o.sub = 1
-		case 1:
-		default:
+		dir := ms.takeMode(&shfDirModes)
+		if dir < 0 {
 			return lw.unsupported(in, "shf needs .l or .r")
 		}
 		clamp, ok := ms.clampWrap()
 		if !ok {
 			return lw.unsupported(in, "shf needs .clamp or .wrap")
 		}
-		if clamp {
-			o.sub2 = 1
-		}
+		o.setShf(shfDir(dir), clamp)
 		if t, err := lw.oneType(in, ms); err != nil || t != tB32 {
 			return lw.unsupported(in, "shf works on .b32")
 		}
@@ -297,7 +289,8 @@ func (lw *lowerer) lowerOp(in *ptx.Instr, ms *modSet, o *op) error {
 		if in.Args[4].Kind != ptx.OpImm || in.Args[4].Imm < 0 || in.Args[4].Imm > 255 {
 			return lw.errAt(in.Line, "lop3 needs an immediate lookup table from 0 to 255")
 		}
-		o.code, o.typ, o.off = opLop3, t, in.Args[4].Imm&0xff
+		o.setLop3(uint8(in.Args[4].Imm))
+		o.typ = t
 		in2 := *in
 		in2.Args = in.Args[:4]
 		return lw.dstSrcs(&in2, o, tU32, 4)
@@ -341,12 +334,13 @@ func (lw *lowerer) lowerOp(in *ptx.Instr, ms *modSet, o *op) error {
 		o.code, o.typ = opCopysign, t
 		return lw.dstSrcs(in, o, t, 3)
 	case "testp":
-		k := ms.takeOne("finite", "infinite", "number", "notanumber", "normal", "subnormal")
+		k := ms.takeMode(&testpModes)
 		t, err := lw.oneType(in, ms)
 		if k < 0 || err != nil || !t.float() {
 			return lw.unsupported(in, "testp needs a test and .f32 or .f64")
 		}
-		o.code, o.typ, o.sub = opTestp, t, uint8(k)
+		o.setTestp(testpMode(k))
+		o.typ = t
 		return lw.dstSrcs(in, o, t, 2)
 	case "ld", "ldu", "st":
 		return lw.lowerLdSt(in, ms, o)
@@ -656,11 +650,11 @@ func (lw *lowerer) lowerMov(in *ptx.Instr, ms *modSet, o *op) error {
 			return err
 		}
 	default:
-		if k, ok := clockNames[a.Name]; ok && a.Kind == ptx.OpName {
+		if k, ok := clockModes.value(a.Name); ok && a.Kind == ptx.OpName {
 			if a.Off != 0 {
 				return lw.unsupported(in, a.Name+" plus an offset")
 			}
-			o.code, o.sub = opClock, k
+			o.setClock(clockReg(k))
 		} else {
 			o.code = opMov
 			if o.a[0], err = lw.src(in, a, t); err != nil {
@@ -698,16 +692,16 @@ func (lw *lowerer) lowerArith(in *ptx.Instr, ms *modSet, o *op) error {
 			o.code = opSub
 		}
 		if ms.take("cc") {
-			o.code, o.flags = opAddCC, o.flags|fCC
+			o.flags |= fCC
+			o.setCarry(carryAdd)
 			if in.Op == "sub" {
-				o.sub = 2
+				o.setCarry(carrySub)
 			}
 		}
 	case "addc", "subc":
-		o.code = opAddCC
-		o.sub = 1
+		o.setCarry(carryAddc)
 		if in.Op == "subc" {
-			o.sub = 3
+			o.setCarry(carrySubc)
 		}
 		if ms.take("cc") {
 			o.flags |= fCC
@@ -732,7 +726,7 @@ func (lw *lowerer) lowerArith(in *ptx.Instr, ms *modSet, o *op) error {
 				if t != tU32 && t != tS32 {
 					return lw.unsupported(in, "mul24 takes .u32 or .s32")
 				}
-				o.sub2 = 24 // 24-bit operands; see exec
+				o.setMulMode(mul24)
 			}
 		}
 	case "mad", "fma", "mad24":
@@ -759,7 +753,7 @@ func (lw *lowerer) lowerArith(in *ptx.Instr, ms *modSet, o *op) error {
 				if t != tU32 && t != tS32 {
 					return lw.unsupported(in, "mad24 takes .u32 or .s32")
 				}
-				o.sub2 = 24 // 24-bit operands; see exec
+				o.setMulMode(mul24)
 			}
 		}
 	case "div":
@@ -785,10 +779,26 @@ func (lw *lowerer) lowerArith(in *ptx.Instr, ms *modSet, o *op) error {
 	case "sad":
 		o.code, n = opSad, 4
 	}
+	if o.code == opAddCC {
+		// Before the float modifiers below: an add.cc.f32 ran as an
+		// integer addition with a carry, and sub.cc.rn.f32 as addc.
+		name := in.Op
+		if in.Op == "add" || in.Op == "sub" {
+			name += ".cc"
+		}
+		if t != tU32 && t != tS32 && t != tU64 && t != tS64 {
+			return lw.unsupported(in, name+" takes .u32, .s32, .u64 or .s64")
+		}
+		if t.size() == 8 {
+			if err := lw.require(in, 20, 43, name+" on 64 bits"); err != nil {
+				return err
+			}
+		}
+	}
 	if t.float() {
-		o.sub = uint8(ms.rounding())
-		if rounding(o.sub) > rndRP {
-			return lw.unsupported(in, "integer rounding ("+roundNames[o.sub-1]+") on a float result")
+		o.setRounding(ms.rounding())
+		if o.rounding() > rndRP {
+			return lw.unsupported(in, "integer rounding ("+o.rounding().String()+") on a float result")
 		}
 		if ms.take("ftz") {
 			o.flags |= fFtz
@@ -837,11 +847,15 @@ func arithQualifiers(in *ptx.Instr, o *op, t ptype) string {
 	switch {
 	case in.Op == "rem" && t.float():
 		return "rem takes integer types"
+	case o.code == opSad && (t.kind() != kU && t.kind() != kS || t.size() < 2):
+		return "sad takes .u16, .u32, .u64, .s16, .s32 or .s64"
+	case (o.code == opMin || o.code == opMax) && o.rounding() != rndNone:
+		return "." + o.rounding().String() + " on " + in.Op + ": min and max take no rounding modifier"
 	case f&fFtz != 0 && t != tF32:
 		return ".ftz applies to .f32 only"
 	case f&(fApprox|fFull) != 0 && t != tF32:
 		return ".approx and .full division are .f32 only"
-	case f&(fApprox|fFull) != 0 && o.sub != uint8(rndNone):
+	case f&(fApprox|fFull) != 0 && o.rounding() != rndNone:
 		return ".approx or .full division takes no rounding modifier"
 	case f&fNaN != 0 && t != tF32:
 		return ".NaN applies to .f32 here (.f16 and .bf16 are not supported)"
@@ -896,10 +910,7 @@ func (lw *lowerer) lowerBits(in *ptx.Instr, ms *modSet, o *op) error {
 		}
 		return lw.dstSrcs(in, o, t, 2)
 	case "prmt":
-		o.code = opPrmt
-		if i := ms.takeOne("f4e", "b4e", "rc8", "ecl", "ecr", "rc16"); i >= 0 {
-			o.sub = uint8(i + 1)
-		}
+		o.setPrmt(prmtMode(max(ms.takeMode(&prmtModes), int(prmtGeneric))))
 		return lw.dstSrcs(in, o, tU32, 4)
 	}
 	return lw.unsupported(in, "unknown bit-field operation")
@@ -911,12 +922,7 @@ func (lw *lowerer) lowerBits(in *ptx.Instr, ms *modSet, o *op) error {
 // eq and ne (PTX ISA, setp: "Operators for Signed Integer, Unsigned
 // Integer, and Bit-Size Types" and "for Floating-Point Types").
 func cmpFits(t ptype, cmp uint8) string {
-	var name string
-	for n, c := range cmpNames {
-		if c == cmp {
-			name = n
-		}
-	}
+	name := cmpModes.name(cmp)
 	switch {
 	case t.float() || t.narrow():
 		if cmp >= cmpLO && cmp <= cmpHS {
@@ -933,12 +939,12 @@ func cmpFits(t ptype, cmp uint8) string {
 }
 
 func (lw *lowerer) lowerSetp(in *ptx.Instr, ms *modSet, o *op) error {
-	cmp := ms.takeName(cmpNames)
+	cmp := ms.takeMode(&cmpModes)
 	if cmp < 0 {
 		return lw.unsupported(in, "missing comparison")
 	}
-	o.sub = uint8(cmp)
-	bop := ms.takeOne("and", "or", "xor")
+	o.setCmp(uint8(cmp))
+	bop := ms.takeMode(&boolModes)
 	ftz := ms.take("ftz")
 	for _, t := range ms.types {
 		if t.narrow() {
@@ -960,7 +966,7 @@ func (lw *lowerer) lowerSetp(in *ptx.Instr, ms *modSet, o *op) error {
 		}
 		o.typ, o.typ2 = ts[0], ts[1]
 	}
-	if bad := cmpFits(o.typ2, o.sub); bad != "" {
+	if bad := cmpFits(o.typ2, o.cmp()); bad != "" {
 		return lw.unsupported(in, bad)
 	}
 	if ftz {
@@ -997,7 +1003,7 @@ func (lw *lowerer) cmpOperands(in *ptx.Instr, o *op, bop int) (int, error) {
 	if bop >= 0 {
 		want = 4
 		o.flags |= fHasC
-		o.sub2 = uint8(bop)
+		o.setBoolMode(boolMode(bop))
 	}
 	return want, lw.nargs(in, want)
 }
@@ -1025,7 +1031,7 @@ func (lw *lowerer) lowerCvt(in *ptx.Instr, ms *modSet, o *op) error {
 		return lw.lowerCvtPack(in, ms, o)
 	}
 	o.code = opCvt
-	o.sub = uint8(ms.rounding())
+	o.setRounding(ms.rounding())
 	if ms.take("ftz") {
 		o.flags |= fFtz
 	}
@@ -1046,7 +1052,7 @@ func (lw *lowerer) lowerCvt(in *ptx.Instr, ms *modSet, o *op) error {
 	if o.typ.narrow() || o.typ2.narrow() {
 		return lw.lowerCvtNarrow(in, ms, o)
 	}
-	if need := cvtRounding(o.typ, o.typ2, rounding(o.sub)); need != "" {
+	if need := cvtRounding(o.typ, o.typ2, o.rounding()); need != "" {
 		return lw.errAt(in.Line, "cvt.%s.%s takes %s", o.typ, o.typ2, need)
 	}
 	return lw.dstSrcs(in, o, o.typ2, 2)
@@ -1113,12 +1119,13 @@ func (lw *lowerer) lowerCvta(in *ptx.Instr, ms *modSet, o *op) error {
 }
 
 func (lw *lowerer) lowerFloat1(in *ptx.Instr, ms *modSet, o *op) error {
-	o.code = opFloat1
-	o.sub = map[string]uint8{"rcp": fnRcp, "sqrt": fnSqrt, "rsqrt": fnRsqrt, "sin": fnSin, "cos": fnCos, "lg2": fnLg2, "ex2": fnEx2, "tanh": fnTanh}[in.Op]
+	k, _ := floatFnModes.value(in.Op)
+	fn := floatFn(k)
 	if ms.take("approx") {
 		o.flags |= fApprox
 	}
-	o.sub2 = uint8(ms.rounding())
+	rnd := ms.rounding()
+	o.setFloat1(fn, rnd)
 	if ms.take("ftz") {
 		o.flags |= fFtz
 	}
@@ -1130,23 +1137,23 @@ func (lw *lowerer) lowerFloat1(in *ptx.Instr, ms *modSet, o *op) error {
 		return lw.unsupported(in, "type")
 	}
 	o.typ = t
-	approxOnly := o.sub >= fnRsqrt
-	if (o.flags&fApprox != 0) == (o.sub2 != 0) {
+	approxOnly := fn >= fnRsqrt
+	if (o.flags&fApprox != 0) == (rnd != rndNone) {
 		return lw.unsupported(in, "needs exactly one of .approx or a rounding modifier")
 	}
 	if approxOnly && o.flags&fApprox == 0 {
 		return lw.unsupported(in, in.Op+" exists only as .approx")
 	}
-	if t == tF64 && o.flags&fApprox != 0 && !(o.sub == fnRcp && o.flags&fFtz != 0 || o.sub == fnRsqrt) {
+	if t == tF64 && o.flags&fApprox != 0 && !(fn == fnRcp && o.flags&fFtz != 0 || fn == fnRsqrt) {
 		return lw.unsupported(in, ".approx.f64")
 	}
 	if t == tF64 && o.flags&fFtz != 0 && o.flags&fApprox == 0 {
 		return lw.unsupported(in, ".ftz applies to .f32 only (and to rcp.approx.ftz.f64, rsqrt.approx.ftz.f64)")
 	}
-	if rounding(o.sub2) > rndRP {
-		return lw.unsupported(in, "integer rounding ("+roundNames[o.sub2-1]+") on a float result")
+	if rnd > rndRP {
+		return lw.unsupported(in, "integer rounding ("+rnd.String()+") on a float result")
 	}
-	if o.sub == fnTanh && t != tF32 {
+	if fn == fnTanh && t != tF32 {
 		return lw.unsupported(in, "tanh.approx is .f32 only")
 	}
 	return lw.dstSrcs(in, o, t, 2)
@@ -1270,12 +1277,14 @@ func (lw *lowerer) lowerLdSt(in *ptx.Instr, ms *modSet, o *op) error {
 		return nil
 	}
 	// A .v8 access is two .v4 ones, 16 bytes apart; the first checks the
-	// alignment of all 32 (sub2). Its 32-bit destinations cannot be the
-	// 64-bit address register the second reads.
-	o.vec, o.sub2 = 4, 2
+	// alignment of all 32. Its 32-bit destinations cannot be the 64-bit
+	// address register the second reads.
+	o.vec = 4
+	o.setAlignMultiple(2)
 	copy(o.d[:], slots[:4])
 	lw.emit(*o)
-	o.sub2, o.off = 0, o.off+16
+	o.setAlignMultiple(0)
+	o.off += 16
 	copy(o.d[:], slots[4:])
 	lw.emit(*o)
 	return nil
@@ -1444,10 +1453,11 @@ func (lw *lowerer) addressSpace(in *ptx.Instr, o *op, name string, v varInfo) er
 }
 
 func (lw *lowerer) lowerAtom(in *ptx.Instr, ms *modSet, o *op) error {
-	o.code = opAtom
+	code := opAtom
 	if in.Op == "red" {
-		o.code = opRed
+		code = opRed
 	}
+	o.code = code
 	o.sem = semRelaxed
 	switch ms.takeOne("relaxed", "acquire", "release", "acq_rel") {
 	case 1:
@@ -1465,11 +1475,12 @@ func (lw *lowerer) lowerAtom(in *ptx.Instr, ms *modSet, o *op) error {
 	if o.space != spGeneric && o.space != spGlobal && o.space != spShared {
 		return lw.unsupported(in, "atomics work on .global and .shared")
 	}
-	k := ms.takeName(atomNames)
-	if k < 0 {
+	m := ms.takeMode(&atomModes)
+	if m < 0 {
 		return lw.unsupported(in, "missing atomic operation")
 	}
-	o.sub = uint8(k)
+	k := uint8(m)
+	o.setAtom(code, k)
 	t, err := lw.oneType(in, ms)
 	if err != nil {
 		return err
@@ -1477,7 +1488,7 @@ func (lw *lowerer) lowerAtom(in *ptx.Instr, ms *modSet, o *op) error {
 	if t.size() < 4 || t == tB128 {
 		return lw.unsupported(in, "atomic type")
 	}
-	if t.float() && o.sub != atomAdd && o.sub != atomExch && o.sub != atomMin && o.sub != atomMax {
+	if t.float() && k != atomAdd && k != atomExch && k != atomMin && k != atomMax {
 		return lw.unsupported(in, "float atomic operation")
 	}
 	o.typ = t
@@ -1492,7 +1503,7 @@ func (lw *lowerer) lowerAtom(in *ptx.Instr, ms *modSet, o *op) error {
 		args = args[1:]
 	}
 	want := 2
-	if o.sub == atomCAS {
+	if k == atomCAS {
 		want = 3
 		if o.code == opRed {
 			return lw.unsupported(in, "red.cas")
@@ -1765,10 +1776,11 @@ func (lw *lowerer) lowerBar(in *ptx.Instr, ms *modSet, o *op) error {
 		o.code = opBarArrive
 	case 2:
 		o.code = opBar
-		o.sub = 1 + uint8(ms.takeOne("popc", "and", "or"))
-		if o.sub == 0 {
+		red := ms.takeMode(&barRedModes)
+		if red < 0 {
 			return lw.unsupported(in, "bar.red needs .popc, .and or .or")
 		}
+		o.setBarRed(barRed(red))
 	default:
 		if in.Op == "bar" && len(ms.other) == 0 { // plain "bar 0" is bar.sync
 			o.code = opBar
@@ -1777,7 +1789,7 @@ func (lw *lowerer) lowerBar(in *ptx.Instr, ms *modSet, o *op) error {
 		return lw.unsupported(in, "barrier operation")
 	}
 	args := in.Args
-	if o.sub > 0 {
+	if o.barRed() != barNoRed {
 		t, err := lw.oneType(in, ms)
 		if err != nil {
 			return err
@@ -1844,12 +1856,11 @@ func (lw *lowerer) lowerWarp(in *ptx.Instr, ms *modSet, o *op) error {
 	}
 	switch in.Op {
 	case "shfl":
-		o.code = opShfl
-		m := ms.takeOne("up", "down", "bfly", "idx")
+		m := ms.takeMode(&shflModes)
 		if m < 0 {
 			return lw.unsupported(in, "shfl mode")
 		}
-		o.sub = uint8(m)
+		o.setShfl(shflMode(m))
 		if t.size() != 4 {
 			return lw.unsupported(in, "shfl.sync works on 32-bit values")
 		}
@@ -1873,32 +1884,30 @@ func (lw *lowerer) lowerWarp(in *ptx.Instr, ms *modSet, o *op) error {
 		srcType := t
 		switch in.Op {
 		case "vote":
-			o.code, srcType = opVote, tPred
-			m := ms.takeOne("all", "any", "uni", "ballot")
+			srcType = tPred
+			m := ms.takeMode(&voteModes)
 			if m < 0 {
 				return lw.unsupported(in, "vote mode")
 			}
-			o.sub = uint8(m)
-			if (m == 3) != (t == tB32) {
+			o.setVote(voteMode(m))
+			if (o.voteMode() == voteBallot) != (t == tB32) {
 				return lw.unsupported(in, "vote.ballot gives .b32, the others .pred")
 			}
 		case "match":
-			o.code = opMatch
-			m := ms.takeOne("any", "all")
+			m := ms.takeMode(&matchModes)
 			if m < 0 {
 				return lw.unsupported(in, "match mode")
 			}
-			o.sub = uint8(m)
+			o.setMatch(matchMode(m))
 			if t != tB32 && t != tB64 {
 				return lw.unsupported(in, "match takes .b32 or .b64")
 			}
 		case "redux":
-			o.code = opRedux
-			m := ms.takeOne("add", "min", "max", "and", "or", "xor")
+			m := ms.takeMode(&reduxModes)
 			if m < 0 {
 				return lw.unsupported(in, "redux operation")
 			}
-			o.sub = uint8(m)
+			o.setRedux(reduxOp(m))
 		}
 		if err := lw.nargs(in, 2+nmask); err != nil {
 			return err

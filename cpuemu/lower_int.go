@@ -46,10 +46,10 @@ func (lw *lowerer) lowerMadCC(in *ptx.Instr, ms *modSet, o *op) error {
 	mul.d[0] = lw.tempSlot()
 	lw.emit(mul)
 
-	o.code, o.typ = opAddCC, t
-	o.sub = 0 // mad.cc: no carry in
+	o.typ = t
+	o.setCarry(carryAdd) // mad.cc: no carry in
 	if in.Op == "madc" {
-		o.sub = 1
+		o.setCarry(carryAddc)
 	}
 	if cc {
 		o.flags |= fCC
@@ -70,13 +70,13 @@ func (lw *lowerer) lowerMadCC(in *ptx.Instr, ms *modSet, o *op) error {
 // lowerDot lowers dp4a.atype.btype and dp2a.mode.atype.btype (PTX ISA 5.0,
 // sm_61). d and c are .u32 when both types are, else .s32; the sum wraps.
 func (lw *lowerer) lowerDot(in *ptx.Instr, ms *modSet, o *op) error {
-	o.code = opDp4a
+	o.setDot(dot4)
 	if in.Op == "dp2a" {
 		switch ms.takeOne("lo", "hi") {
 		case 0:
-			o.sub = 1
+			o.setDot(dot2Lo)
 		case 1:
-			o.sub = 2
+			o.setDot(dot2Hi)
 		default:
 			return lw.unsupported(in, "dp2a needs .lo or .hi")
 		}
@@ -96,15 +96,11 @@ func (lw *lowerer) lowerDot(in *ptx.Instr, ms *modSet, o *op) error {
 	return lw.typedOps(in, o, o.typ, o.typ2, ct)
 }
 
-// lowerMask lowers bmsk.mode.b32 and szext.mode.type (PTX ISA 7.6, sm_70);
-// o.sub is 1 for .clamp, 0 for .wrap.
+// lowerMask lowers bmsk.mode.b32 and szext.mode.type (PTX ISA 7.6, sm_70).
 func (lw *lowerer) lowerMask(in *ptx.Instr, ms *modSet, o *op) error {
 	clamp, ok := ms.clampWrap()
 	if !ok {
 		return lw.unsupported(in, in.Op+" needs .clamp or .wrap")
-	}
-	if clamp {
-		o.sub = 1
 	}
 	t, err := lw.oneType(in, ms)
 	if err != nil {
@@ -118,12 +114,12 @@ func (lw *lowerer) lowerMask(in *ptx.Instr, ms *modSet, o *op) error {
 		if t != tB32 {
 			return lw.unsupported(in, "bmsk takes .b32")
 		}
-		o.code = opBmsk
+		o.setMask(opBmsk, clamp)
 		return lw.typedOps(in, o, tU32, tU32)
 	}
 	if t != tU32 && t != tS32 {
 		return lw.unsupported(in, "szext takes .u32 or .s32")
 	}
-	o.code = opSzext
+	o.setMask(opSzext, clamp)
 	return lw.typedOps(in, o, t, tU32)
 }

@@ -47,7 +47,7 @@ func (lw *lowerer) lowerVideo(in *ptx.Instr, ms *modSet, o *op) error {
 	} else {
 		v.dSigned, v.aSigned, v.bSigned = ts[0] == tS32, ts[1] == tS32, ts[2] == tS32
 	}
-	o.code, o.typ, o.sub = opVideo, ts[0], v.vop
+	o.typ = ts[0]
 	if v.vop == vSet {
 		o.typ = tU32 // vset's result is unsigned
 	}
@@ -62,9 +62,9 @@ func (lw *lowerer) lowerVideo(in *ptx.Instr, ms *modSet, o *op) error {
 		if !ok {
 			return lw.unsupported(in, in.Op+" needs a mode, .clamp or .wrap")
 		}
-		v.wrap = !clamp
+		v.wrap = clamp == modeWrap
 	case vSet:
-		cmp := ms.takeName(cmpNames)
+		cmp := ms.takeMode(&cmpModes)
 		if cmp < 0 || cmp > int(cmpGE) { // not .lo .ls .hi .hs nor the float ones
 			return lw.unsupported(in, "vset needs a comparison, .eq .ne .lt .le .gt or .ge")
 		}
@@ -150,7 +150,7 @@ func (lw *lowerer) lowerVideo(in *ptx.Instr, ms *modSet, o *op) error {
 	if err := lw.require(in, 20, 20, in.Op); err != nil {
 		return err
 	}
-	o.off = v.pack()
+	o.setVideo(v)
 	for _, x := range []ptx.Operand{d, a, b, c}[:n] {
 		if err := lw.videoReg(in, x); err != nil {
 			return err

@@ -12,15 +12,34 @@ import (
 	"github.com/gpubuf/gpubuf/kernels"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden IR dumps in testdata/ir")
+var update = flag.Bool("update", false, "rewrite the golden files: the IR dumps in testdata/ir and the checker's reports in testdata/reports")
+
+// goldenIRMore are PTX files kept elsewhere whose IR dumps are golden
+// too, in testdata/ir/NAME.golden: real nvcc output with intrinsics
+// (addc, madc, dp2a, dp4a, prmt), module variables, and the kernels
+// package's deadlocking divergent_syncwarp and its pingpong with shf.
+var goldenIRMore = []string{
+	"testdata/intrinsics/intrinsics.ptx",
+	"testdata/symbols/symbols.ptx",
+	"../kernels/divergent.ptx",
+	"../kernels/pingpong.ptx",
+}
 
 // TestGoldenIR lowers small PTX files and compares the IR dump with the
-// golden file next to each. Run with -update after an intended change and
-// review the diff.
+// golden file next to each (or, for goldenIRMore, in testdata/ir). Run
+// with -update after an intended change and review the diff.
 func TestGoldenIR(t *testing.T) {
 	files, err := filepath.Glob("testdata/ir/*.ptx")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no testdata/ir/*.ptx: %v", err)
+	}
+	goldens := map[string]string{}
+	for _, f := range files {
+		goldens[f] = strings.TrimSuffix(f, ".ptx") + ".golden"
+	}
+	for _, f := range goldenIRMore {
+		files = append(files, f)
+		goldens[f] = filepath.Join("testdata", "ir", strings.TrimSuffix(filepath.Base(f), ".ptx")+".golden")
 	}
 	for _, f := range files {
 		src, err := os.ReadFile(f)
@@ -39,7 +58,7 @@ func TestGoldenIR(t *testing.T) {
 			}
 			b.WriteString(d)
 		}
-		golden := strings.TrimSuffix(f, ".ptx") + ".golden"
+		golden := goldens[f]
 		if *update {
 			if err := os.WriteFile(golden, []byte(b.String()), 0o644); err != nil {
 				t.Fatal(err)

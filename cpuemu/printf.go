@@ -23,10 +23,13 @@ import (
 // "printf-buffer-full" diagnostic, so what comes out is always a prefix
 // of what the kernel printed.
 
-// Builtins, in an opCallBuiltin's sub.
+// builtinID is a builtin, in an opCallBuiltin's sub (modes.go).
+type builtinID uint8
+
 const (
-	builtinVprintf uint8 = iota
+	builtinVprintf builtinID = iota
 	builtinAssertfail
+	builtinCount
 )
 
 // builtinFunc is a function without a body that the emulator provides,
@@ -37,17 +40,17 @@ type builtinFunc struct {
 	ret    string   // the type of its result, "" for none
 }
 
-var builtins = [...]builtinFunc{
+var builtins = [builtinCount]builtinFunc{
 	builtinVprintf:    {"vprintf", []string{"b64", "b64"}, "b32"},
 	builtinAssertfail: {"__assertfail", []string{"b64", "b64", "b32", "b64", "b64"}, ""},
 }
 
 // builtin says whether name (or what it is an .alias of) is a builtin.
-func (m *Module) builtin(name string) (uint8, bool) {
+func (m *Module) builtin(name string) (builtinID, bool) {
 	name = m.resolveAlias(name)
 	for i, b := range builtins {
 		if b.name == name {
-			return uint8(i), true
+			return builtinID(i), true
 		}
 	}
 	return 0, false
@@ -58,7 +61,7 @@ func (m *Module) builtin(name string) (uint8, bool) {
 // could not have reached it) with CUDA's: the same count of parameters,
 // of the same sizes, and a result of the same size, or none where CUDA
 // has none. It says what differs, "" when nothing does.
-func (m *Module) declMismatch(b uint8) string {
+func (m *Module) declMismatch(b builtinID) string {
 	bf := builtins[b]
 	for _, f := range m.ast.Funcs {
 		if f.Name != bf.name || f.HasBody() {
@@ -133,7 +136,7 @@ const (
 // caller), and vprintf's result is stored back the same way, by
 // ordinary ld.param and st.param ops under the call's guard, so the
 // builtin op itself reads and writes registers only.
-func (lw *lowerer) lowerBuiltin(in *ptx.Instr, o *op, b uint8, rets, params []ptx.Operand) error {
+func (lw *lowerer) lowerBuiltin(in *ptx.Instr, o *op, b builtinID, rets, params []ptx.Operand) error {
 	bf := builtins[b]
 	// The module's declaration must be CUDA's: the emulator passes the
 	// arguments as CUDA's vprintf and __assertfail take them.
@@ -166,7 +169,8 @@ func (lw *lowerer) lowerBuiltin(in *ptx.Instr, o *op, b uint8, rets, params []pt
 			o.a[i] = lw.paramAccess(o, opLd, t, l.off, lw.tempSlot(), in.Line)
 		}
 	}
-	o.code, o.sub, o.typ = opCallBuiltin, b, tB32
+	o.setBuiltin(b)
+	o.typ = tB32
 	if len(rets) == 0 {
 		lw.emit(*o)
 		return nil
@@ -216,7 +220,7 @@ func (w *warp) callBuiltin(o *op, ex uint32) {
 	if ex == 0 {
 		return
 	}
-	switch o.sub {
+	switch o.builtin() {
 	case builtinVprintf:
 		for m := ex; m != 0; m &= m - 1 {
 			w.vprintf(o, bits.TrailingZeros32(m))

@@ -27,7 +27,7 @@ func (w *warp) legacyCollective(o *op, pc int32, ex uint32) {
 // rendezvousKey identifies "the same instruction kind and qualifiers". A
 // negated operand (vote's !p) is not a qualifier: it does not split groups.
 func rendezvousKey(o *op) uint32 {
-	return uint32(o.code)<<16 | uint32(o.sub)<<8 | uint32(o.typ)
+	return uint32(o.code)<<16 | uint32(o.collectiveMode())<<8 | uint32(o.typ)
 }
 
 func (w *warp) arriveWarp(o *op, pc int32, ex uint32) {
@@ -145,11 +145,11 @@ func (w *warp) shflConverged(o *op, group, mask uint32) {
 	if o.d[1] != noSlot {
 		pp = (*[32]uint64)(r[o.d[1] : o.d[1]+32])
 	}
-	switch o.sub {
-	case 0:
+	switch o.shflMode() {
+	case shflUp:
 		for m := group; m != 0; m &= m - 1 {
 			lane := bits.TrailingZeros32(m)
-			j, ok := shflUp(lane, uint32(bb[lane]), uint32(cc[lane]))
+			j, ok := shflUpSrc(lane, uint32(bb[lane]), uint32(cc[lane]))
 			if !ok {
 				j = lane
 			} else if group&(1<<(j&31)) == 0 {
@@ -157,10 +157,10 @@ func (w *warp) shflConverged(o *op, group, mask uint32) {
 			}
 			dd[lane], pp[lane] = uint64(uint32(aa[j&31])), b2u(ok)
 		}
-	case 1:
+	case shflDown:
 		for m := group; m != 0; m &= m - 1 {
 			lane := bits.TrailingZeros32(m)
-			j, ok := shflDown(lane, uint32(bb[lane]), uint32(cc[lane]))
+			j, ok := shflDownSrc(lane, uint32(bb[lane]), uint32(cc[lane]))
 			if !ok {
 				j = lane
 			} else if group&(1<<(j&31)) == 0 {
@@ -168,10 +168,10 @@ func (w *warp) shflConverged(o *op, group, mask uint32) {
 			}
 			dd[lane], pp[lane] = uint64(uint32(aa[j&31])), b2u(ok)
 		}
-	case 2:
+	case shflBfly:
 		for m := group; m != 0; m &= m - 1 {
 			lane := bits.TrailingZeros32(m)
-			j, ok := shflBfly(lane, uint32(bb[lane]), uint32(cc[lane]))
+			j, ok := shflBflySrc(lane, uint32(bb[lane]), uint32(cc[lane]))
 			if !ok {
 				j = lane
 			} else if group&(1<<(j&31)) == 0 {
@@ -179,10 +179,10 @@ func (w *warp) shflConverged(o *op, group, mask uint32) {
 			}
 			dd[lane], pp[lane] = uint64(uint32(aa[j&31])), b2u(ok)
 		}
-	default:
+	default: // shflIdx
 		for m := group; m != 0; m &= m - 1 {
 			lane := bits.TrailingZeros32(m)
-			j, ok := shflIdx(lane, uint32(bb[lane]), uint32(cc[lane]))
+			j, ok := shflIdxSrc(lane, uint32(bb[lane]), uint32(cc[lane]))
 			if !ok {
 				j = lane
 			} else if group&(1<<(j&31)) == 0 {
@@ -208,7 +208,7 @@ func (w *warp) complete(group, mask uint32) {
 			lane := bits.TrailingZeros32(m)
 			o := &ops[w.pc[lane]]
 			b, c := uint32(r[o.a[1]+int32(lane)]), uint32(r[o.a[2]+int32(lane)])
-			src, ok := shflSource(o.sub, lane, b, c)
+			src, ok := shflSource(uint8(o.shflMode()), lane, b, c)
 			if ok && group&(1<<src) == 0 {
 				w.shflInvalid(o, lane, src, mask)
 			}
@@ -240,14 +240,14 @@ func (w *warp) complete(group, mask uint32) {
 			lane := bits.TrailingZeros32(m)
 			o := &ops[w.pc[lane]]
 			var res uint64
-			switch o.sub {
-			case 0: // all
+			switch o.voteMode() {
+			case voteAll:
 				res = b2u(ballot == group)
-			case 1: // any
+			case voteAny:
 				res = b2u(ballot != 0)
-			case 2: // uni
+			case voteUni:
 				res = b2u(ballot == 0 || ballot == group)
-			case 3: // ballot: non-members and exited lanes give 0
+			case voteBallot: // non-members and exited lanes give 0
 				res = uint64(ballot)
 			}
 			r[o.d[0]+int32(lane)] = res
@@ -271,7 +271,7 @@ func (w *warp) complete(group, mask uint32) {
 			o := &ops[w.pc[lane]]
 			var res uint64
 			var p bool
-			if o.sub == 0 { // any
+			if o.matchMode() == matchAny {
 				var same uint32
 				for k := group; k != 0; k &= k - 1 {
 					j := bits.TrailingZeros32(k)
@@ -299,22 +299,22 @@ func (w *warp) complete(group, mask uint32) {
 				acc, firstLane = v, false
 				continue
 			}
-			switch o.sub {
-			case 0:
+			switch o.reduxOp() {
+			case reduxAdd:
 				acc = uint64(uint32(acc + v))
-			case 1:
+			case reduxMin:
 				if lessThan(o.typ, v, acc) {
 					acc = v
 				}
-			case 2:
+			case reduxMax:
 				if lessThan(o.typ, acc, v) {
 					acc = v
 				}
-			case 3:
+			case reduxAnd:
 				acc &= v
-			case 4:
+			case reduxOr:
 				acc |= v
-			case 5:
+			case reduxXor:
 				acc ^= v
 			}
 		}
@@ -391,20 +391,20 @@ func (w *warp) arriveBar(o *op, pc int32, ex uint32) {
 		if c.l.chk != nil {
 			c.l.chk.barArrive(int(id), uint32(w.id*32+lane))
 		}
-		if o.sub > 0 { // bar.red
+		if red := o.barRed(); red != barNoRed {
 			p := r[o.a[2]+int32(lane)]&1 != 0
 			if o.flags&fNegC != 0 {
 				p = !p
 			}
-			switch o.sub {
-			case 1:
+			switch red {
+			case barRedPopc:
 				b.red += uint32(b2u(p))
-			case 2:
+			case barRedAnd:
 				if !b.redInit {
 					b.red = 1
 				}
 				b.red &= uint32(b2u(p))
-			case 3:
+			case barRedOr:
 				b.red |= uint32(b2u(p))
 			}
 			b.redInit = true
@@ -459,7 +459,7 @@ func (c *cta) checkBar(id int) {
 		for lane := 0; lane < 32; lane++ {
 			if w.st[lane] == stBar && int(w.barID[lane]) == id {
 				o := &ops[w.pc[lane]]
-				if o.sub > 0 && o.d[0] != noSlot {
+				if o.barRed() != barNoRed && o.d[0] != noSlot {
 					w.r[o.d[0]+int32(lane)] = uint64(b.red)
 				}
 				w.st[lane] = stRun

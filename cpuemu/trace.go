@@ -66,7 +66,7 @@ func opName(o *op) string {
 			return o.code.String() + "." + o.space.String()
 		}
 	case opCallBuiltin:
-		return "call " + builtins[o.sub].name
+		return "call " + builtins[o.builtin()].name
 	}
 	return o.code.String()
 }
