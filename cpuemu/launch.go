@@ -90,6 +90,7 @@ type ctaStore struct {
 	regs       []uint64
 	local      []byte
 	paramF     []byte
+	warps      []warp
 }
 
 type diagKey struct {
@@ -519,15 +520,24 @@ func (l *launch) newCTA(id Dim3) *cta {
 	if l.cfg.Cooperative {
 		st = new(ctaStore)
 	}
-	if st.regs == nil {
+	fresh := st.regs == nil
+	if fresh {
 		st.shared = make([]byte, p.sharedDyn+l.cfg.SharedBytes)
 		st.sharedInit = make([]byte, len(st.shared))
 		st.regs = make([]uint64, nw*p.nslots*32)
 		st.local = make([]byte, nw*32*p.localSize)
 		st.paramF = make([]byte, nw*32*p.paramFSize)
+		st.warps = make([]warp, nw)
 	} else {
+		// The constants stay as the first block found them; every other
+		// register starts at zero again.
 		clear(st.sharedInit)
-		clear(st.regs)
+		for wi := range nw {
+			r := st.regs[wi*p.nslots*32 : (wi+1)*p.nslots*32]
+			for _, run := range p.varRuns {
+				clear(r[run[0]:run[1]])
+			}
+		}
 		clear(st.local)
 		clear(st.paramF)
 	}
@@ -535,16 +545,24 @@ func (l *launch) newCTA(id Dim3) *cta {
 	for i := range c.shared {
 		c.shared[i] = sharedFill
 	}
+	// One allocation each for the barriers' per-warp state and for the
+	// warps: a block of a large grid may run only a few thousand
+	// instructions, and its setup then counts.
+	nb := len(c.bars)
+	u32 := make([]uint32, 2*nb*nw)
+	i32 := make([]int32, nb*nw)
+	done := make([]bool, nb*nw)
 	for i := range c.bars {
-		c.bars[i].arrived = make([]uint32, nw)
-		c.bars[i].done = make([]bool, nw)
-		c.bars[i].warpPC = make([]int32, nw)
-		c.bars[i].liveAt = make([]uint32, nw)
+		c.bars[i].arrived = u32[(2*i)*nw : (2*i+1)*nw : (2*i+1)*nw]
+		c.bars[i].liveAt = u32[(2*i+1)*nw : (2*i+2)*nw : (2*i+2)*nw]
+		c.bars[i].done = done[i*nw : (i+1)*nw : (i+1)*nw]
+		c.bars[i].warpPC = i32[i*nw : (i+1)*nw : (i+1)*nw]
 	}
+	c.warps = make([]*warp, 0, nw)
 	regs, local, paramF := st.regs, st.local, st.paramF
-	g := l.cfg.Grid
 	for wi := 0; wi < nw; wi++ {
-		w := &warp{c: c, id: wi, adv: -1,
+		w := &st.warps[wi]
+		*w = warp{c: c, id: wi, adv: -1,
 			r:      regs[wi*p.nslots*32 : (wi+1)*p.nslots*32 : (wi+1)*p.nslots*32],
 			local:  local[wi*32*p.localSize : (wi+1)*32*p.localSize],
 			paramF: paramF[wi*32*p.paramFSize : (wi+1)*32*p.paramFSize],
@@ -563,77 +581,95 @@ func (l *launch) newCTA(id Dim3) *cta {
 		for lane := range w.sp {
 			w.sp[lane] = p.stackBase
 		}
-		for _, k := range p.consts {
-			for lane := 0; lane < 32; lane++ {
-				w.r[int(k.slot)+lane] = k.val
+		if fresh {
+			for _, k := range p.consts {
+				for lane := 0; lane < 32; lane++ {
+					w.r[int(k.slot)+lane] = k.val
+				}
 			}
 		}
 		for k, s := range p.specials {
 			if s == noSlot {
 				continue
 			}
-			for lane := 0; lane < 32; lane++ {
-				t := w.tid[lane]
-				var v uint64
-				switch k {
-				case spcTidX:
-					v = uint64(t.X)
-				case spcTidY:
-					v = uint64(t.Y)
-				case spcTidZ:
-					v = uint64(t.Z)
-				case spcNtidX:
-					v = uint64(b.X)
-				case spcNtidY:
-					v = uint64(b.Y)
-				case spcNtidZ:
-					v = uint64(b.Z)
-				case spcCtaidX:
-					v = uint64(id.X)
-				case spcCtaidY:
-					v = uint64(id.Y)
-				case spcCtaidZ:
-					v = uint64(id.Z)
-				case spcNctaidX:
-					v = uint64(g.X)
-				case spcNctaidY:
-					v = uint64(g.Y)
-				case spcNctaidZ:
-					v = uint64(g.Z)
-				case spcLaneid:
-					v = uint64(lane)
-				case spcWarpid:
-					v = uint64(wi)
-				case spcNwarpid:
-					v = 64
-				case spcLanemaskEq:
-					v = 1 << lane
-				case spcLanemaskLt:
-					v = 1<<lane - 1
-				case spcLanemaskLe:
-					v = uint64(uint32(2<<lane - 1))
-				case spcLanemaskGt:
-					v = uint64(uint32(0xfffffffe << lane))
-				case spcLanemaskGe:
-					v = uint64(uint32(0xffffffff << lane))
-				case spcSmid:
-					v = uint64(int64(id.X)+int64(id.Y)*int64(g.X)) % DeviceSMs
-				case spcNsmid:
-					v = DeviceSMs
-				case spcGridid:
-					v = 1
-				case spcEnvreg1: // the driver's grid workspace (cooperative_groups/details/driver_abi.h)
-					v = l.workspace >> 32
-				case spcEnvreg2:
-					v = l.workspace & 0xffffffff
+			r := w.r[s : s+32 : s+32]
+			switch k {
+			case spcTidX, spcTidY, spcTidZ, spcLaneid, spcLanemaskEq, spcLanemaskLt, spcLanemaskLe, spcLanemaskGt, spcLanemaskGe:
+				for lane := range r {
+					r[lane] = l.special(k, w, lane)
 				}
-				w.r[int(s)+lane] = v
+			default: // the same in every lane
+				v := l.special(k, w, 0)
+				for lane := range r {
+					r[lane] = v
+				}
 			}
 		}
 		c.warps = append(c.warps, w)
 	}
 	c.nlive = nw
 	return c
+}
+
+// special is the value special register k (spc*) holds in one lane of
+// warp w of the block being made.
+func (l *launch) special(k int, w *warp, lane int) uint64 {
+	b, g, id, wi := l.cfg.Block, l.cfg.Grid, w.c.id, w.id
+	t := w.tid[lane]
+	var v uint64
+	switch k {
+	case spcTidX:
+		v = uint64(t.X)
+	case spcTidY:
+		v = uint64(t.Y)
+	case spcTidZ:
+		v = uint64(t.Z)
+	case spcNtidX:
+		v = uint64(b.X)
+	case spcNtidY:
+		v = uint64(b.Y)
+	case spcNtidZ:
+		v = uint64(b.Z)
+	case spcCtaidX:
+		v = uint64(id.X)
+	case spcCtaidY:
+		v = uint64(id.Y)
+	case spcCtaidZ:
+		v = uint64(id.Z)
+	case spcNctaidX:
+		v = uint64(g.X)
+	case spcNctaidY:
+		v = uint64(g.Y)
+	case spcNctaidZ:
+		v = uint64(g.Z)
+	case spcLaneid:
+		v = uint64(lane)
+	case spcWarpid:
+		v = uint64(wi)
+	case spcNwarpid:
+		v = 64
+	case spcLanemaskEq:
+		v = 1 << lane
+	case spcLanemaskLt:
+		v = 1<<lane - 1
+	case spcLanemaskLe:
+		v = uint64(uint32(2<<lane - 1))
+	case spcLanemaskGt:
+		v = uint64(uint32(0xfffffffe << lane))
+	case spcLanemaskGe:
+		v = uint64(uint32(0xffffffff << lane))
+	case spcSmid:
+		v = uint64(int64(id.X)+int64(id.Y)*int64(g.X)) % DeviceSMs
+	case spcNsmid:
+		v = DeviceSMs
+	case spcGridid:
+		v = 1
+	case spcEnvreg1: // the driver's grid workspace (cooperative_groups/details/driver_abi.h)
+		v = l.workspace >> 32
+	case spcEnvreg2:
+		v = l.workspace & 0xffffffff
+	}
+	return v
 }
 
 // run runs the block to its end.

@@ -36,6 +36,10 @@ type program struct {
 	// stackBase to localSize.
 	recursive bool
 	frames    []fnFrame // per function
+	// varRuns are the runs of register-file words (start, end; slot*32
+	// units) that a block starts with zeroed: every slot but the
+	// constants, which nothing writes, so a worker fills them once.
+	varRuns [][2]int32
 	// builtins says the program calls vprintf or __assertfail, whose
 	// output comes in the order the lanes ran them: its launches run
 	// their blocks one at a time.
@@ -442,6 +446,7 @@ func (m *Module) link(entry *fnIR) (*program, error) {
 	sm := a.sm
 	maps := sm.maps
 	p.frames, p.consts, p.specials, p.regNames, p.nslots = sm.frames, sm.consts, sm.specials, sm.names, len(sm.names)
+	p.varRuns = variableRuns(p.nslots, p.consts)
 	slot := func(i int, s int32) int32 {
 		if s == noSlot {
 			return noSlot
@@ -513,4 +518,27 @@ func (m *Module) link(entry *fnIR) (*program, error) {
 		}
 	}
 	return p, nil
+}
+
+// variableRuns gives the runs of a warp's register file, in words, that
+// hold no constant: the slots a new block must zero.
+func variableRuns(nslots int, consts []slotConst) [][2]int32 {
+	isConst := make([]bool, nslots)
+	for _, k := range consts {
+		isConst[k.slot/32] = true
+	}
+	var runs [][2]int32
+	for i := 0; i < nslots; {
+		if isConst[i] {
+			i++
+			continue
+		}
+		j := i
+		for j < nslots && !isConst[j] {
+			j++
+		}
+		runs = append(runs, [2]int32{int32(32 * i), int32(32 * j)})
+		i = j
+	}
+	return runs
 }

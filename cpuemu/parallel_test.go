@@ -444,3 +444,42 @@ func TestWorkersLimits(t *testing.T) {
 		t.Errorf("Workers %d: got %v, want a *LimitError on workers", cpuemu.MaxWorkers+1, err)
 	}
 }
+
+// TestBlockStartsClean: a worker reuses one register file for its blocks,
+// keeping the constants and zeroing the rest. Each block reads %r1 before
+// writing it (undefined in PTX; the emulator gives 0) and then leaves 77
+// and 0x12345 in %r1 and %r3: every block of 16, on one worker and on
+// four, must still read 0, and the immediates must still hold.
+func TestBlockStartsClean(t *testing.T) {
+	const src = ptHeader + `
+.visible .entry clean(.param .u64 p_out)
+{
+	.reg .b32 %r<5>;
+	.reg .b64 %rd<5>;
+	ld.param.u64 %rd1, [p_out];
+	mov.u32 %r2, %r1;
+	mov.u32 %r4, %ctaid.x;
+	mul.wide.u32 %rd2, %r4, 8;
+	add.u64 %rd3, %rd1, %rd2;
+	st.global.u32 [%rd3], %r2;
+	mov.u32 %r1, 77;
+	add.u32 %r3, %r1, 0x12345;
+	st.global.u32 [%rd3+4], %r3;
+	ret;
+}
+`
+	m := ptLoad(t, "clean", src)
+	for _, workers := range []int{1, 4} {
+		d := cpuemu.NewDevice()
+		out := ptBuf(t, d, 8*16, nil)
+		if _, err := m.Launch(d, "clean", cpuemu.LaunchConfig{Grid: ptD1(16), Block: ptD1(64), Workers: workers}, out); err != nil {
+			t.Fatal(err)
+		}
+		w := ptWords(ptRead(t, d, out, 8*16))
+		for b := range 16 {
+			if w[2*b] != 0 || w[2*b+1] != 77+0x12345 {
+				t.Errorf("workers=%d, block %d: read %#x before writing (want 0), computed %#x (want %#x)", workers, b, w[2*b], w[2*b+1], 77+0x12345)
+			}
+		}
+	}
+}
