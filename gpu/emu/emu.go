@@ -17,7 +17,13 @@
 //
 // Streams are ordered queues, each served by its own goroutine: copies,
 // memsets, launches, event records and waits return as soon as their
-// arguments are checked, and run in order later. The first error of a
+// arguments are checked, and run in order later. A copy, a memset, an
+// event record, or a wait for a record that has completed, queued on a
+// stream with nothing queued or running, would run next anyway: it runs
+// at once, on the caller's goroutine, and has completed when the call
+// returns (a goroutine handoff costs more than such a task). Launches
+// always run on the stream's goroutine, so queuing one never waits for
+// the kernel. The first error of a
 // stream's work (a fault, a deadlock, a non-clean checker report) is sticky:
 // Synchronize returns it, so do Query and Synchronize of every event
 // recorded on the stream after it, and the stream skips the work queued

@@ -3,23 +3,36 @@ package emu
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gpubuf/gpubuf/gpu"
 )
 
-// stream is a FIFO of tasks run by its own goroutine.
+// stream is a FIFO of tasks run by its own goroutine. A task that cannot
+// take long (a copy, a memset, an event record, a wait for a record that
+// has completed) runs at once on the goroutine that queues it when the
+// stream has nothing queued or running: it would run next anyway, and the
+// hop to the stream's goroutine and back costs more than the task.
+// Launches always go to the stream's goroutine, so that queuing one never
+// waits for the kernel.
 type stream struct {
 	d      *device
 	exited chan struct{} // closed when the goroutine ends
 
-	mu      sync.Mutex
-	cond    sync.Cond // broadcast when work is queued or done, and at shutdown
-	queue   []task
-	closing bool
-	queued  uint64 // tasks ever queued
-	done    uint64 // tasks finished (run or skipped)
-	err     error  // the first error of the stream's work: sticky
+	mu sync.Mutex
+	// work wakes the goroutine: a task is queued and none is running, or
+	// the stream is closing. progress wakes Synchronize: a task finished.
+	// They are apart so that a task run inline, with the goroutine idle,
+	// wakes nobody who has nothing to do.
+	work     sync.Cond
+	progress sync.Cond
+	queue    []task
+	running  bool // a task is running, on the goroutine or inline
+	closing  bool
+	queued   uint64 // tasks ever queued
+	done     uint64 // tasks finished (run or skipped)
+	err      error  // the first error of the stream's work: sticky
 }
 
 // task is one queued operation.
@@ -29,21 +42,25 @@ type task struct {
 	run    func(failed error) error
 	always bool   // run even after the stream failed (records and waits)
 	free   func() // drops what the task holds (buffers, the module); may be nil
+	// inline: the task is short and never blocks, so it may run on the
+	// goroutine that queues it when the stream is idle.
+	inline bool
 }
 
 func newStream(d *device) *stream {
 	s := &stream{d: d, exited: make(chan struct{})}
-	s.cond.L = &s.mu
+	s.work.L = &s.mu
+	s.progress.L = &s.mu
 	go s.loop()
 	return s
 }
 
 func (s *stream) loop() {
 	defer close(s.exited)
+	s.mu.Lock()
 	for {
-		s.mu.Lock()
-		for len(s.queue) == 0 && !s.closing {
-			s.cond.Wait()
+		for (len(s.queue) == 0 || s.running) && !(s.closing && len(s.queue) == 0) {
+			s.work.Wait()
 		}
 		if len(s.queue) == 0 {
 			s.mu.Unlock()
@@ -52,25 +69,39 @@ func (s *stream) loop() {
 		t := s.queue[0]
 		s.queue[0] = task{}
 		s.queue = s.queue[1:]
+		s.running = true
 		failed := s.err
 		s.mu.Unlock()
-
-		var err error
-		if failed == nil || t.always {
-			err = runTask(t, failed)
-		}
-		if t.free != nil {
-			t.free()
-		}
-
+		err := execute(t, failed)
 		s.mu.Lock()
-		if err != nil && s.err == nil {
-			s.err = err
-		}
-		s.done++
-		s.cond.Broadcast()
-		s.mu.Unlock()
+		s.finishLocked(err)
 	}
+}
+
+// execute runs t unless the stream has failed and t is not one that runs
+// anyway, and then drops what t holds.
+func execute(t task, failed error) error {
+	var err error
+	if failed == nil || t.always {
+		err = runTask(t, failed)
+	}
+	if t.free != nil {
+		t.free()
+	}
+	return err
+}
+
+// finishLocked accounts for the task that was running; s.mu is held.
+func (s *stream) finishLocked(err error) {
+	if err != nil && s.err == nil {
+		s.err = err
+	}
+	s.running = false
+	s.done++
+	if len(s.queue) > 0 {
+		s.work.Signal()
+	}
+	s.progress.Broadcast()
 }
 
 // runTask runs t, turning a panic (a bug in this package or the emulator)
@@ -84,19 +115,35 @@ func runTask(t task, failed error) (err error) {
 	return t.run(failed)
 }
 
-// enqueue queues t, or frees it and fails when the stream is closed.
+// enqueue queues t, or frees it and fails when the stream is closed. An
+// inline task that finds the stream idle (nothing queued, nothing running)
+// runs at once, on the caller's goroutine, in the stream's place: nothing
+// else on the stream runs until it is done, so the stream's order holds.
 func (s *stream) enqueue(op string, t task) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.closing {
+		s.mu.Unlock()
 		if t.free != nil {
 			t.free()
 		}
 		return closedErr(op, "stream is closed")
 	}
-	s.queue = append(s.queue, t)
 	s.queued++
-	s.cond.Broadcast()
+	if t.inline && !s.running && len(s.queue) == 0 {
+		s.running = true
+		failed := s.err
+		s.mu.Unlock()
+		err := execute(t, failed)
+		s.mu.Lock()
+		s.finishLocked(err)
+		s.mu.Unlock()
+		return nil
+	}
+	s.queue = append(s.queue, t)
+	if !s.running {
+		s.work.Signal()
+	}
+	s.mu.Unlock()
 	return nil
 }
 
@@ -105,19 +152,20 @@ func (s *stream) sync() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for target := s.queued; s.done < target; {
-		s.cond.Wait()
+		s.progress.Wait()
 	}
 	return s.err
 }
 
-// shutdown stops the stream taking work, waits for the work queued, and
-// for the goroutine to end.
+// shutdown stops the stream taking work, waits for the work queued
+// (including a task running inline), and for the goroutine to end.
 func (s *stream) shutdown() {
 	s.mu.Lock()
 	s.closing = true
-	s.cond.Broadcast()
+	s.work.Signal()
 	s.mu.Unlock()
 	<-s.exited
+	s.sync()
 }
 
 func (s *stream) isClosed() bool {
@@ -193,8 +241,9 @@ func (s *stream) CopyHtoD(dst gpu.DeviceBuffer, dstOff int, src gpu.HostBuffer, 
 		return err
 	}
 	return s.enqueue(op, task{
-		run:  func(error) error { return db.write(op, dstOff, hb.bytes[srcOff:srcOff+n]) },
-		free: free,
+		run:    func(error) error { return db.write(op, dstOff, hb.bytes[srcOff:srcOff+n]) },
+		free:   free,
+		inline: true,
 	})
 }
 
@@ -219,8 +268,9 @@ func (s *stream) CopyDtoH(dst gpu.HostBuffer, dstOff int, src gpu.DeviceBuffer, 
 		return err
 	}
 	return s.enqueue(op, task{
-		run:  func(error) error { return db.read(op, hb.bytes[dstOff:dstOff+n], srcOff) },
-		free: free,
+		run:    func(error) error { return db.read(op, hb.bytes[dstOff:dstOff+n], srcOff) },
+		free:   free,
+		inline: true,
 	})
 }
 
@@ -235,8 +285,9 @@ func (s *stream) Memset(dst gpu.DeviceBuffer, off, n int, b byte) error {
 		return err
 	}
 	return s.enqueue(op, task{
-		run:  func(error) error { return db.memset(op, off, n, b) },
-		free: db.drop,
+		run:    func(error) error { return db.memset(op, off, n, b) },
+		free:   db.drop,
+		inline: true,
 	})
 }
 
@@ -326,20 +377,52 @@ type event struct {
 }
 
 // record is one Record of an event: it completes when its stream reaches it.
+// Most records complete before anyone waits for them (a record on an idle
+// stream completes as it is made), so the channel a waiter sleeps on is
+// made only by a waiter that comes first.
 type record struct {
-	done chan struct{} // closed on completion; at and err are set before
-	at   time.Time
-	err  error // the stream's sticky error when it got there
+	done atomic.Bool   // set on completion; at and err are set before
+	at   time.Duration // since epoch
+	err  error         // the stream's sticky error when it got there
+
+	mu   sync.Mutex
+	wake chan struct{} // made by the first waiter before completion; closed on it
 }
 
-func (r *record) completed() bool {
-	select {
-	case <-r.done:
-		return true
-	default:
-		return false
+// complete marks r completed at at, carrying err.
+func (r *record) complete(at time.Duration, err error) {
+	r.mu.Lock()
+	r.at, r.err = at, err
+	r.done.Store(true)
+	if r.wake != nil {
+		close(r.wake)
 	}
+	r.mu.Unlock()
 }
+
+// wait waits for r to complete.
+func (r *record) wait() {
+	if r.done.Load() {
+		return
+	}
+	r.mu.Lock()
+	if r.done.Load() {
+		r.mu.Unlock()
+		return
+	}
+	if r.wake == nil {
+		r.wake = make(chan struct{})
+	}
+	wake := r.wake
+	r.mu.Unlock()
+	<-wake
+}
+
+// epoch is the origin of the records' times: a monotonic clock read
+// (time.Since) costs half a time.Now.
+var epoch = time.Now()
+
+func (r *record) completed() bool { return r.done.Load() }
 
 // ev checks that e is an open event of this device.
 func (s *stream) ev(op string, e gpu.Event) (*event, error) {
@@ -384,12 +467,12 @@ func (s *stream) Record(e gpu.Event) error {
 	if err != nil {
 		return err
 	}
-	r := &record{done: make(chan struct{})}
+	r := new(record)
 	err = s.enqueue(op, task{
 		always: true,
+		inline: true,
 		run: func(failed error) error {
-			r.at, r.err = time.Now(), failed
-			close(r.done)
+			r.complete(time.Since(epoch), failed)
 			return nil
 		},
 	})
@@ -420,8 +503,10 @@ func (s *stream) Wait(e gpu.Event) error {
 	}
 	return s.enqueue(op, task{
 		always: true,
+		// A wait for a record that has completed cannot block.
+		inline: r.completed(),
 		run: func(failed error) error {
-			<-r.done
+			r.wait()
 			if failed == nil {
 				return r.err
 			}
@@ -456,7 +541,7 @@ func (e *event) Synchronize() error {
 	if r == nil {
 		return nil
 	}
-	<-r.done
+	r.wait()
 	return r.err
 }
 
@@ -493,7 +578,7 @@ func (e *event) Elapsed(start gpu.Event) (time.Duration, error) {
 			return 0, c.r.err
 		}
 	}
-	return re.at.Sub(rs.at), nil
+	return re.at - rs.at, nil
 }
 
 // Close closes the event: later calls with it return an error wrapping
