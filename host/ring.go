@@ -240,7 +240,7 @@ type frame struct {
 type job struct {
 	Batch
 	slot      *Slot
-	submitted time.Time
+	submitted time.Duration // since the ring started (stats.now)
 	f         *frame
 	err       error // a failure found when queuing it
 	synced    bool  // err came from queuing; the events may not be recorded
@@ -460,7 +460,7 @@ func (r *Ring) lend(s *Slot) (*Slot, error) {
 		r.free <- s
 		return nil, err
 	}
-	r.setState(s, SlotFilling)
+	r.setState(s, SlotFilling, 0)
 	return s, nil
 }
 
@@ -501,9 +501,10 @@ func (r *Ring) Submit(s *Slot, n int, tag uint64) error {
 		r.giveBackLocked(s)
 		return fmt.Errorf("host: Submit: %w", err)
 	}
-	j := &job{Batch: Batch{Seq: r.nextSeq, Tag: tag, N: n, Slot: s.index}, slot: s, submitted: time.Now()}
+	now := r.stats.now()
+	j := &job{Batch: Batch{Seq: r.nextSeq, Tag: tag, N: n, Slot: s.index}, slot: s, submitted: now}
 	r.nextSeq++
-	r.setState(s, SlotQueued)
+	r.setStateAt(now, s, SlotQueued, 0)
 	r.stats.submitted.Add(1)
 	r.subq <- j // room for every slot: never blocks
 	return nil
@@ -542,7 +543,7 @@ func (r *Ring) giveBack(s *Slot) {
 }
 
 func (r *Ring) giveBackLocked(s *Slot) {
-	r.setState(s, SlotFree)
+	r.setState(s, SlotFree, 0)
 	if r.freedSlots {
 		s.buf.Free()
 		return
@@ -645,9 +646,15 @@ func (r *Ring) stop(b Batch, cause error) {
 	})
 }
 
-func (r *Ring) setState(s *Slot, st SlotState) {
+// setState moves s to st, and the batches in flight by inflight, in the
+// slot's state and the stats.
+func (r *Ring) setState(s *Slot, st SlotState, inflight int) {
+	r.setStateAt(r.stats.now(), s, st, inflight)
+}
+
+func (r *Ring) setStateAt(now time.Duration, s *Slot, st SlotState, inflight int) {
 	old := SlotState(s.state.Swap(int32(st)))
-	r.stats.slotMoved(old, st)
+	r.stats.moved(now, old, st, inflight)
 }
 
 // SlotStates is a snapshot of every slot's state.
@@ -710,12 +717,14 @@ func (r *Ring) cancelled(j *job) bool {
 // finishJob delivers j's completion (in order, when the ring is ordered)
 // and frees its frame.
 func (r *Ring) finishJob(j *job, result []byte, err error) {
-	c := Completion{Batch: j.Batch, Result: result, Err: err, Latency: time.Since(j.submitted)}
+	now := r.stats.now()
+	c := Completion{Batch: j.Batch, Result: result, Err: err, Latency: now - j.submitted}
 	f := j.f
-	r.stats.complete(c)
+	inflight := 0
 	if f != nil {
-		r.stats.inflight(-1)
+		inflight = -1
 	}
+	r.stats.complete(now, c, inflight)
 	r.cq.push(c, r.opts.Order == Ordered)
 	if f != nil {
 		r.frames <- f

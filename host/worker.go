@@ -28,8 +28,7 @@ type worker struct {
 func (w *worker) submit(j *job) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.r.setState(j.slot, SlotInFlight)
-	w.r.stats.inflight(+1)
+	w.r.setState(j.slot, SlotInFlight, +1)
 	if w.broken == nil {
 		w.enqueue(j)
 	}
