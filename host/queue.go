@@ -39,6 +39,15 @@ func (q *completionQueue) push(c Completion, ordered bool) {
 	q.cond.Broadcast()
 }
 
+// accepts reports whether a push of seq would go in without waiting: it is
+// next (when ordered) and there is room. An ordered queue goes on
+// accepting it until it is pushed: only seq's push moves next.
+func (q *completionQueue) accepts(seq uint64, ordered bool) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return (!ordered || seq == q.next) && (q.unbounded || len(q.items) < q.capacity)
+}
+
 // pop takes the oldest completion, waiting for one; it returns io.EOF once
 // the queue is finished and empty, and how long it waited.
 func (q *completionQueue) pop(ctx context.Context) (Completion, time.Duration, error) {

@@ -232,7 +232,7 @@ type frame struct {
 	staging gpu.DeviceBuffer // nil in zero-copy mode
 	stage   Frame            // nil without a stage
 	w       *worker
-	copied  gpu.Event // recorded after the staging copy
+	copied  gpu.Event // recorded after the staging copy; nil without a stage, when done says it
 	done    gpu.Event // recorded after the stage's work
 }
 
@@ -354,8 +354,12 @@ func (r *Ring) allocate() error {
 				return fmt.Errorf("staging buffer %d: %w", i, err)
 			}
 		}
-		if f.copied, err = r.dev.NewEvent(); err != nil {
-			return fmt.Errorf("event: %w", err)
+		// Without a stage the copy is the batch's last work: one event
+		// says when it is done, and one record per batch is all it costs.
+		if o.Stage != nil {
+			if f.copied, err = r.dev.NewEvent(); err != nil {
+				return fmt.Errorf("event: %w", err)
+			}
 		}
 		if f.done, err = r.dev.NewEvent(); err != nil {
 			return fmt.Errorf("event: %w", err)

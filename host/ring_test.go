@@ -51,6 +51,10 @@ func TestRingHammer(t *testing.T) {
 		{"ordered/echo/many-consumers", RingOptions{Slots: 6, SlotSize: 512, Depth: 3, Streams: 3, Completions: 2}, echo, 8, 4},
 		{"unordered/echo", RingOptions{Slots: 5, SlotSize: 512, Depth: 5, Streams: 2, Order: Unordered}, echo, 8, 4},
 		{"ordered/no-stage", RingOptions{Slots: 3, SlotSize: 300, Depth: 2, Streams: 1}, none, 5, 3},
+		// The dispatcher completes a copy it finds done itself, unless the
+		// completion queue (of one) is full or another batch comes first:
+		// then the worker does. Both paths, in one order.
+		{"ordered/no-stage/two-streams", RingOptions{Slots: 4, SlotSize: 256, Depth: 4, Streams: 2, Completions: 1}, none, 4, 2},
 		{"unordered/no-stage/one-slot", RingOptions{Slots: 1, SlotSize: 64, Order: Unordered}, none, 4, 2},
 		{"ordered/zero-copy", RingOptions{Slots: 4, SlotSize: 256, Depth: 2, Streams: 2, ZeroCopy: true}, sums, 4, 1},
 		{"unordered/zero-copy", RingOptions{Slots: 4, SlotSize: 256, Depth: 3, Streams: 3, ZeroCopy: true, Order: Unordered}, sums, 4, 3},
