@@ -42,9 +42,6 @@ type task struct {
 	run    func(failed error) error
 	always bool   // run even after the stream failed (records and waits)
 	free   func() // drops what the task holds (buffers, the module); may be nil
-	// inline: the task is short and never blocks, so it may run on the
-	// goroutine that queues it when the stream is idle.
-	inline bool
 }
 
 func newStream(d *device) *stream {
@@ -83,7 +80,7 @@ func (s *stream) loop() {
 func execute(t task, failed error) error {
 	var err error
 	if failed == nil || t.always {
-		err = runTask(t, failed)
+		err = protect(t.run, failed)
 	}
 	if t.free != nil {
 		t.free()
@@ -104,21 +101,50 @@ func (s *stream) finishLocked(err error) {
 	s.progress.Broadcast()
 }
 
-// runTask runs t, turning a panic (a bug in this package or the emulator)
-// into the stream's error instead of a crash.
-func runTask(t task, failed error) (err error) {
+// protect runs run, turning a panic (a bug in this package or the
+// emulator) into the stream's error instead of a crash.
+func protect(run func(failed error) error, failed error) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = msgErr("stream", "emulator panic: %v", r)
 		}
 	}()
-	return t.run(failed)
+	return run(failed)
 }
 
-// enqueue queues t, or frees it and fails when the stream is closed. An
-// inline task that finds the stream idle (nothing queued, nothing running)
-// runs at once, on the caller's goroutine, in the stream's place: nothing
-// else on the stream runs until it is done, so the stream's order holds.
+// runNow runs a short task that never blocks at once, on the caller's
+// goroutine, in the stream's place, when the stream is idle (nothing
+// queued, nothing running): it would run next anyway. Nothing else on the
+// stream runs until it is done, so the stream's order holds. It reports
+// whether it ran the task (or skipped it, the stream having failed and
+// always unset: as the stream's goroutine would); when it did not, the
+// caller queues the task. The task is not kept, so the caller's closure
+// need not live on the heap; the caller drops what the task holds.
+func (s *stream) runNow(op string, always bool, run func(failed error) error) (ran bool, err error) {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		return false, closedErr(op, "stream is closed")
+	}
+	if s.running || len(s.queue) > 0 {
+		s.mu.Unlock()
+		return false, nil
+	}
+	s.queued++
+	s.running = true
+	failed := s.err
+	s.mu.Unlock()
+	var terr error
+	if failed == nil || always {
+		terr = protect(run, failed)
+	}
+	s.mu.Lock()
+	s.finishLocked(terr)
+	s.mu.Unlock()
+	return true, nil
+}
+
+// enqueue queues t, or frees it and fails when the stream is closed.
 func (s *stream) enqueue(op string, t task) error {
 	s.mu.Lock()
 	if s.closing {
@@ -129,16 +155,6 @@ func (s *stream) enqueue(op string, t task) error {
 		return closedErr(op, "stream is closed")
 	}
 	s.queued++
-	if t.inline && !s.running && len(s.queue) == 0 {
-		s.running = true
-		failed := s.err
-		s.mu.Unlock()
-		err := execute(t, failed)
-		s.mu.Lock()
-		s.finishLocked(err)
-		s.mu.Unlock()
-		return nil
-	}
 	s.queue = append(s.queue, t)
 	if !s.running {
 		s.work.Signal()
@@ -231,19 +247,22 @@ func (s *stream) CopyHtoD(dst gpu.DeviceBuffer, dstOff int, src gpu.HostBuffer, 
 		db.drop()
 		return err
 	}
-	free := func() { db.drop(); hb.refs.release() }
-	if err := checkRange(op, "device buffer", dstOff, n, db.size); err != nil {
-		free()
-		return err
+	err = checkRange(op, "device buffer", dstOff, n, db.size)
+	if err == nil {
+		err = checkRange(op, "host buffer", srcOff, n, len(hb.bytes))
 	}
-	if err := checkRange(op, "host buffer", srcOff, n, len(hb.bytes)); err != nil {
-		free()
+	ran := false
+	if err == nil {
+		ran, err = s.runNow(op, false, func(error) error { return db.write(op, dstOff, hb.bytes[srcOff:srcOff+n]) })
+	}
+	if err != nil || ran {
+		db.drop()
+		hb.refs.release()
 		return err
 	}
 	return s.enqueue(op, task{
-		run:    func(error) error { return db.write(op, dstOff, hb.bytes[srcOff:srcOff+n]) },
-		free:   free,
-		inline: true,
+		run:  func(error) error { return db.write(op, dstOff, hb.bytes[srcOff:srcOff+n]) },
+		free: func() { db.drop(); hb.refs.release() },
 	})
 }
 
@@ -258,19 +277,22 @@ func (s *stream) CopyDtoH(dst gpu.HostBuffer, dstOff int, src gpu.DeviceBuffer, 
 		hb.refs.release()
 		return err
 	}
-	free := func() { db.drop(); hb.refs.release() }
-	if err := checkRange(op, "host buffer", dstOff, n, len(hb.bytes)); err != nil {
-		free()
-		return err
+	err = checkRange(op, "host buffer", dstOff, n, len(hb.bytes))
+	if err == nil {
+		err = checkRange(op, "device buffer", srcOff, n, db.size)
 	}
-	if err := checkRange(op, "device buffer", srcOff, n, db.size); err != nil {
-		free()
+	ran := false
+	if err == nil {
+		ran, err = s.runNow(op, false, func(error) error { return db.read(op, hb.bytes[dstOff:dstOff+n], srcOff) })
+	}
+	if err != nil || ran {
+		db.drop()
+		hb.refs.release()
 		return err
 	}
 	return s.enqueue(op, task{
-		run:    func(error) error { return db.read(op, hb.bytes[dstOff:dstOff+n], srcOff) },
-		free:   free,
-		inline: true,
+		run:  func(error) error { return db.read(op, hb.bytes[dstOff:dstOff+n], srcOff) },
+		free: func() { db.drop(); hb.refs.release() },
 	})
 }
 
@@ -280,14 +302,18 @@ func (s *stream) Memset(dst gpu.DeviceBuffer, off, n int, b byte) error {
 	if err != nil {
 		return err
 	}
-	if err := checkRange(op, "device buffer", off, n, db.size); err != nil {
+	err = checkRange(op, "device buffer", off, n, db.size)
+	ran := false
+	if err == nil {
+		ran, err = s.runNow(op, false, func(error) error { return db.memset(op, off, n, b) })
+	}
+	if err != nil || ran {
 		db.drop()
 		return err
 	}
 	return s.enqueue(op, task{
-		run:    func(error) error { return db.memset(op, off, n, b) },
-		free:   db.drop,
-		inline: true,
+		run:  func(error) error { return db.memset(op, off, n, b) },
+		free: db.drop,
 	})
 }
 
@@ -468,14 +494,19 @@ func (s *stream) Record(e gpu.Event) error {
 		return err
 	}
 	r := new(record)
-	err = s.enqueue(op, task{
-		always: true,
-		inline: true,
-		run: func(failed error) error {
-			r.complete(time.Since(epoch), failed)
-			return nil
-		},
+	ran, err := s.runNow(op, true, func(failed error) error {
+		r.complete(time.Since(epoch), failed)
+		return nil
 	})
+	if err == nil && !ran {
+		err = s.enqueue(op, task{
+			always: true,
+			run: func(failed error) error {
+				r.complete(time.Since(epoch), failed)
+				return nil
+			},
+		})
+	}
 	if err != nil {
 		return err
 	}
@@ -501,18 +532,19 @@ func (s *stream) Wait(e gpu.Event) error {
 		}
 		return nil
 	}
-	return s.enqueue(op, task{
-		always: true,
-		// A wait for a record that has completed cannot block.
-		inline: r.completed(),
-		run: func(failed error) error {
-			r.wait()
-			if failed == nil {
-				return r.err
-			}
-			return nil
-		},
-	})
+	wait := func(failed error) error {
+		r.wait()
+		if failed == nil {
+			return r.err
+		}
+		return nil
+	}
+	if r.completed() { // the wait cannot block
+		if ran, err := s.runNow(op, true, wait); err != nil || ran {
+			return err
+		}
+	}
+	return s.enqueue(op, task{always: true, run: wait})
 }
 
 // Query reports whether e's last Record has completed (true for an event
