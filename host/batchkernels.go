@@ -38,9 +38,14 @@ type KernelSpec struct {
 	// record). The kernel must cover any record count with any grid
 	// (grid-stride loops), because the grid is capped at MaxBlocks.
 	ThreadsPerRecord int
-	// Block is the threads per block (default 128, a multiple of 32);
-	// MaxBlocks caps the grid (default 1024).
-	Block     int
+	// Block is the threads per block (default 128, a multiple of 32).
+	Block int
+	// MaxBlocks caps the grid. The default is 8 blocks per SM of the
+	// device (gpu.Info.SMCount): on a GPU about as many as it holds at
+	// once, on the emulator, which runs one block after another, 8. A
+	// bigger grid only makes more blocks to start: the emulator sets up
+	// each block's warps, registers and shared memory anew, which cost
+	// batch_reduce on 256-byte records a third of its time at 1024 blocks.
 	MaxBlocks int
 
 	// bytesPerThread, for the embedded kernels that walk a batch by byte
@@ -127,8 +132,8 @@ var batchKernels = map[string]BatchKernelInfo{
 func Words(out []byte) []uint32 { return kernels.Words(out) }
 
 // withDefaults checks s for records of recordSize bytes and fills in its
-// defaults.
-func (s KernelSpec) withDefaults(recordSize int) (KernelSpec, error) {
+// defaults for a device of sms SMs.
+func (s KernelSpec) withDefaults(recordSize, sms int) (KernelSpec, error) {
 	if s.Name == "" {
 		return s, fmt.Errorf("kernel has no Name")
 	}
@@ -165,7 +170,7 @@ func (s KernelSpec) withDefaults(recordSize int) (KernelSpec, error) {
 		return s, fmt.Errorf("kernel %s: Block %d: want a multiple of 32 in 32..1024", s.Name, s.Block)
 	}
 	if s.MaxBlocks == 0 {
-		s.MaxBlocks = 1024
+		s.MaxBlocks = 8 * max(1, sms)
 	}
 	if s.MaxBlocks < 0 {
 		return s, fmt.Errorf("kernel %s: MaxBlocks %d: must be positive", s.Name, s.MaxBlocks)

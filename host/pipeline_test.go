@@ -5,10 +5,15 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"math/rand/v2"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/gpubuf/gpubuf/gpu"
 )
 
 // records makes n records of size bytes from a seeded generator.
@@ -275,5 +280,96 @@ func TestPipelineBadOptions(t *testing.T) {
 	defer p.Close()
 	if err := p.Push(context.Background(), make([]byte, 12)); err == nil || !strings.Contains(err.Error(), "not a whole number of 8-byte records (4 left over)") {
 		t.Errorf("Push of 12 bytes: %v", err)
+	}
+}
+
+// gridSpy is a device of a given SM count whose streams report every
+// launch's grid.
+type gridSpy struct {
+	gpu.Device
+	sms  int
+	mu   *sync.Mutex
+	grid *[]uint32
+}
+
+func (d gridSpy) Info() gpu.Info {
+	in := d.Device.Info()
+	in.SMCount = d.sms
+	return in
+}
+
+func (d gridSpy) NewStream() (gpu.Stream, error) {
+	s, err := d.Device.NewStream()
+	return gridSpyStream{s, d}, err
+}
+
+type gridSpyStream struct {
+	gpu.Stream
+	d gridSpy
+}
+
+func (s gridSpyStream) Launch(k gpu.Kernel, cfg gpu.LaunchConfig, args ...any) error {
+	s.d.mu.Lock()
+	*s.d.grid = append(*s.d.grid, cfg.Grid.X)
+	s.d.mu.Unlock()
+	return s.Stream.Launch(k, cfg, args...)
+}
+
+// TestPipelineGrid: a stage's grid is a warp a record, 128 threads a block,
+// capped by default at 8 blocks per SM of the device (so at 8 on the
+// emulator, which runs one block at a time and sets each up anew), or at
+// the spec's MaxBlocks; the output is the same whatever the grid.
+func TestPipelineGrid(t *testing.T) {
+	reduce, err := BatchKernel("batch_reduce")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const recSize = 64
+	// Slots of 1024 records (256 blocks uncapped), then 10 (3 blocks).
+	in := records(3, 1034, recSize)
+	for _, c := range []struct {
+		sms, maxBlocks int
+		want           []uint32
+	}{
+		{1, 0, []uint32{8, 3}},    // the emulator's SM count
+		{0, 0, []uint32{8, 3}},    // a device that does not say
+		{3, 0, []uint32{24, 3}},   // 8 per SM
+		{40, 0, []uint32{256, 3}}, // the cap is above what the batch needs
+		{3, 5, []uint32{5, 3}},    // the spec's own cap
+	} {
+		t.Run(fmt.Sprintf("sms=%d,max=%d", c.sms, c.maxBlocks), func(t *testing.T) {
+			var (
+				mu   sync.Mutex
+				grid []uint32
+			)
+			dev := gridSpy{Device: openEmu(t), sms: c.sms, mu: &mu, grid: &grid}
+			spec := reduce.Spec
+			spec.MaxBlocks = c.maxBlocks
+			p, err := NewPipeline(dev, PipelineOptions{Stages: []KernelSpec{spec}, RecordSize: recSize, SlotSize: 1024 * recSize, Slots: 2, Streams: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			go func() {
+				if err := p.Push(context.Background(), in); err != nil {
+					t.Error(err)
+				}
+				if err := p.Close(); err != nil {
+					t.Error(err)
+				}
+			}()
+			var res []Result
+			for r := range p.Results() {
+				res = append(res, r)
+			}
+			outs := reassemble(t, res, 1034, true)
+			if want := reduce.Reference(in, recSize); !bytes.Equal(bytes.Join(outs, nil), want) {
+				t.Error("output differs from the Go reference")
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if !slices.Equal(grid, c.want) {
+				t.Errorf("grids %v, want %v", grid, c.want)
+			}
+		})
 	}
 }
