@@ -208,8 +208,11 @@ type Ring struct {
 	closing chan struct{} // closed by Close and Abort: wakes Acquire
 	stopCh  chan struct{} // closed when the policy Stop stops the ring
 	abortCh chan struct{} // closed by Abort
-	cq      completionQueue
-	stats   stats
+	// halted is set before stopCh or abortCh is closed: the dispatcher
+	// reads it once a batch instead of a select on both.
+	halted atomic.Bool
+	cq     completionQueue
+	stats  stats
 
 	mu        sync.Mutex // guards the fields below and sends on subq
 	closed    bool
@@ -220,6 +223,17 @@ type Ring struct {
 	stopOnce  sync.Once
 
 	dispatched sync.WaitGroup // the dispatcher and workers
+
+	// held are batches the dispatcher completed itself (see worker.submit)
+	// and has not handed over yet, their completions reserved in the
+	// completion queue; only the dispatcher touches it. Handing them over
+	// a run at a time, slots first and then completions, wakes a waiting
+	// producer and a waiting consumer once a run instead of once a batch.
+	// The dispatcher hands them over before it waits for anything, and
+	// whenever it holds holdMax of them.
+	held       []*job
+	holdMax    int
+	heldOut    []Completion // flush's buffer
 	shutdown   sync.Once
 	closeErr   error
 	freedSlots bool
@@ -257,7 +271,7 @@ func NewRing(dev gpu.Device, opts RingOptions) (*Ring, error) {
 		return nil, err
 	}
 	r := &Ring{
-		dev: dev, opts: o,
+		dev: dev, opts: o, holdMax: max(1, o.Slots/2),
 		free:    make(chan *Slot, o.Slots),
 		frames:  make(chan *frame, o.Depth),
 		subq:    make(chan *job, o.Slots),
@@ -547,7 +561,11 @@ func (r *Ring) giveBack(s *Slot) {
 }
 
 func (r *Ring) giveBackLocked(s *Slot) {
-	r.setState(s, SlotFree, 0)
+	r.giveBackLockedAt(r.stats.now(), s)
+}
+
+func (r *Ring) giveBackLockedAt(now time.Duration, s *Slot) {
+	r.setStateAt(now, s, SlotFree, 0)
 	if r.freedSlots {
 		s.buf.Free()
 		return
@@ -623,7 +641,10 @@ func (r *Ring) Close() error {
 // ErrAborted, and returned here, in submission order. Batches already on
 // the device complete normally. Abort then frees the ring as Close does.
 func (r *Ring) Abort() ([]Batch, error) {
-	r.abortOnce.Do(func() { close(r.abortCh) })
+	r.abortOnce.Do(func() {
+		r.halted.Store(true)
+		close(r.abortCh)
+	})
 	err := r.Close()
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -646,6 +667,7 @@ func (r *Ring) stop(b Batch, cause error) {
 		r.mu.Lock()
 		r.stopErr = fmt.Errorf("%w: %v failed: %w", ErrStopped, b, cause)
 		r.mu.Unlock()
+		r.halted.Store(true)
 		close(r.stopCh)
 	})
 }
@@ -675,32 +697,92 @@ func (r *Ring) SlotStates() []SlotState {
 func (r *Ring) dispatch() {
 	defer r.dispatched.Done()
 	defer func() {
+		r.flush()
 		for _, w := range r.workers {
 			w.close()
 		}
 	}()
-	for j := range r.subq {
+	for {
+		var j *job
+		var ok bool
+		select {
+		case j, ok = <-r.subq:
+		default:
+			r.flush() // about to wait for work
+			j, ok = <-r.subq
+		}
+		if !ok {
+			return
+		}
 		if r.cancelled(j) {
 			continue
 		}
 		var f *frame
 		select {
-		case f = <-r.frames:
-		case <-r.abortCh:
-			r.cancelled(j)
-			continue
-		case <-r.stopCh:
-			r.cancelled(j)
-			continue
+		case f = <-r.frames: // a free frame: no need to watch for a halt
+		default:
+			r.flush() // about to wait for a frame
+			select {
+			case f = <-r.frames:
+			case <-r.abortCh:
+				r.cancelled(j)
+				continue
+			case <-r.stopCh:
+				r.cancelled(j)
+				continue
+			}
 		}
 		j.f = f
 		f.w.submit(j)
+		if len(r.held) >= r.holdMax {
+			r.flush()
+		}
 	}
+}
+
+// hold completes j on the dispatcher: its work has completed without
+// error, and its completion is reserved in the completion queue. Its frame
+// is free at once; its slot and completion wait in r.held for the next
+// flush.
+func (r *Ring) hold(j *job) {
+	r.frames <- j.f // room for every frame: never blocks
+	r.held = append(r.held, j)
+}
+
+// flush hands over the batches the dispatcher holds: their slots go back
+// to the free list, then their completions to the completion queue (a
+// batch is delivered only once its slot is free, as the workers do it),
+// each with one clock read and one wake-up for the lot.
+func (r *Ring) flush() {
+	if len(r.held) == 0 {
+		return
+	}
+	now := r.stats.now()
+	r.mu.Lock()
+	for _, j := range r.held {
+		r.giveBackLockedAt(now, j.slot)
+	}
+	r.mu.Unlock()
+	cs := r.heldOut[:0]
+	for _, j := range r.held {
+		cs = append(cs, Completion{Batch: j.Batch, Latency: now - j.submitted})
+	}
+	r.stats.completeRun(now, cs)
+	r.cq.pushReserved(cs, r.opts.Order == Ordered)
+	clear(cs)
+	r.heldOut = cs[:0]
+	clear(r.held)
+	r.held = r.held[:0]
 }
 
 // cancelled completes j without running it when the ring was aborted or
 // stopped, and reports whether it did.
 func (r *Ring) cancelled(j *job) bool {
+	if !r.halted.Load() {
+		return false
+	}
+	// Its completion may have to wait for those the dispatcher holds.
+	r.flush()
 	var err error
 	select {
 	case <-r.abortCh:

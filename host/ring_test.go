@@ -918,3 +918,48 @@ func TestRingPending(t *testing.T) {
 	}
 	rtClose(t, r)
 }
+
+// TestRingSlotBackBeforeCompletion: a batch is delivered only once its
+// slot is free again, also when the dispatcher completes copies itself and
+// hands them over a run at a time: with every slot submitted, each Next
+// leaves one more slot that TryAcquire takes without waiting.
+func TestRingSlotBackBeforeCompletion(t *testing.T) {
+	for _, opts := range []RingOptions{
+		{Slots: 4, SlotSize: 64, Streams: 1},
+		{Slots: 8, SlotSize: 64, Streams: 2},
+		{Slots: 5, SlotSize: 64, Streams: 2, Order: Unordered},
+	} {
+		t.Run(fmt.Sprintf("slots=%d,streams=%d,%v", opts.Slots, opts.Streams, opts.Order), func(t *testing.T) {
+			r, err := NewRing(openEmu(t), opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := rtCtx(t)
+			for round := range 200 {
+				for i := range opts.Slots {
+					if err := r.Produce(ctx, uint64(i), func([]byte) (int, error) { return 64, nil }); err != nil {
+						t.Fatal(err)
+					}
+				}
+				var taken []*Slot
+				for i := range opts.Slots {
+					c, err := r.Next(ctx)
+					if err != nil || c.Err != nil {
+						t.Fatalf("round %d: Next: %v, %v", round, err, c.Err)
+					}
+					s, ok := r.TryAcquire()
+					if !ok {
+						t.Fatalf("round %d: after %d completions, %d slots taken back, TryAcquire found no free slot", round, i+1, len(taken))
+					}
+					taken = append(taken, s)
+				}
+				for _, s := range taken {
+					if err := r.Release(s); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			rtClose(t, r)
+		})
+	}
+}

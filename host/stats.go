@@ -158,6 +158,23 @@ func (s *stats) complete(now time.Duration, c Completion, inflight int) {
 		s.inFlight += inflight
 		s.sampleLocked(now)
 	}
+	s.countLocked(c)
+}
+
+// completeRun accounts for cs, batches that were on the device, all
+// delivered at now.
+func (s *stats) completeRun(now time.Duration, cs []Completion) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.advanceLocked(now)
+	s.inFlight -= len(cs)
+	s.sampleLocked(now)
+	for _, c := range cs {
+		s.countLocked(c)
+	}
+}
+
+func (s *stats) countLocked(c Completion) {
 	s.completed++
 	switch {
 	case c.Err == nil:

@@ -30,12 +30,13 @@ type worker struct {
 // When the ring has no stage, j's copy is done by the time it is queued
 // (the emulator runs a copy and an event record at once on an idle
 // stream), nothing else of the stream's is being waited for, and the
-// completion queue takes j's completion without waiting, the dispatcher
-// completes j itself instead of waking the worker for it: the worker would
-// only have found its events done and done the same. Only the dispatcher
-// gives the worker batches, so the worker stays idle meanwhile. A stage's
-// Collect is the caller's code, which may take its time: it always runs
-// on the worker, so that it holds back no other stream's batches.
+// completion queue has room for j's completion in its turn, the
+// dispatcher completes j itself (Ring.hold) instead of waking the worker
+// for it: the worker would only have found its event done and done the
+// same. Only the dispatcher gives the worker batches, so the worker stays
+// idle meanwhile. A stage's Collect is the caller's code, which may take
+// its time: it always runs on the worker, so that it holds back no other
+// stream's batches.
 func (w *worker) submit(j *job) {
 	r := w.r
 	w.mu.Lock()
@@ -43,16 +44,16 @@ func (w *worker) submit(j *job) {
 	if w.broken == nil {
 		w.enqueue(j)
 	}
-	direct := j.f.stage == nil && w.broken == nil && !w.busy && len(w.queue) == 0 && !j.synced &&
-		r.cq.accepts(j.Seq, r.opts.Order == Ordered) && succeeded(j.f.done)
+	direct := j.f.stage == nil && w.broken == nil && !w.busy && len(w.queue) == 0 &&
+		!j.synced && j.err == nil && succeeded(j.f.done) &&
+		r.cq.reserve(j.Seq, r.opts.Order == Ordered)
 	if !direct {
 		w.queue = append(w.queue, j)
 		w.cond.Signal()
 	}
-	s := w.stream
 	w.mu.Unlock()
 	if direct {
-		w.run(j, s)
+		r.hold(j)
 	}
 }
 
