@@ -741,18 +741,18 @@ func (r *Ring) dispatch() {
 }
 
 // hold completes j on the dispatcher: its work has completed without
-// error, and its completion is reserved in the completion queue. Its frame
-// is free at once; its slot and completion wait in r.held for the next
-// flush.
+// error, and its completion is reserved in the completion queue. Its slot,
+// frame and completion wait in r.held for the next flush: until then it
+// counts as in flight, as a batch a worker is completing does.
 func (r *Ring) hold(j *job) {
-	r.frames <- j.f // room for every frame: never blocks
 	r.held = append(r.held, j)
 }
 
 // flush hands over the batches the dispatcher holds: their slots go back
 // to the free list, then their completions to the completion queue (a
 // batch is delivered only once its slot is free, as the workers do it),
-// each with one clock read and one wake-up for the lot.
+// with one clock read and one wake-up for the lot, and their frames to the
+// dispatcher's own pool.
 func (r *Ring) flush() {
 	if len(r.held) == 0 {
 		return
@@ -769,6 +769,9 @@ func (r *Ring) flush() {
 	}
 	r.stats.completeRun(now, cs)
 	r.cq.pushReserved(cs, r.opts.Order == Ordered)
+	for _, j := range r.held {
+		r.frames <- j.f // room for every frame: never blocks
+	}
 	clear(cs)
 	r.heldOut = cs[:0]
 	clear(r.held)
