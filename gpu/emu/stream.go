@@ -398,8 +398,8 @@ type event struct {
 	d *device
 
 	mu     sync.Mutex
-	cur    *record // the last Record's; nil before the first
-	closed bool
+	cur    *record     // the last Record's; nil before the first
+	closed atomic.Bool // set once; read without the lock
 }
 
 // record is one Record of an event: it completes when its stream reaches it.
@@ -466,11 +466,8 @@ func (s *stream) ev(op string, e gpu.Event) (*event, error) {
 
 // check fails when the event or its device is closed.
 func (e *event) check(op string) error {
-	e.mu.Lock()
-	closed := e.closed
-	e.mu.Unlock()
 	switch {
-	case closed:
+	case e.closed.Load():
 		return closedErr(op, "event is closed")
 	case e.d.isClosed():
 		return closedErr(op, "device is closed")
@@ -617,8 +614,6 @@ func (e *event) Elapsed(start gpu.Event) (time.Duration, error) {
 // gpu.ErrClosed. Records already queued still complete, so streams waiting
 // on them go on. Close is idempotent.
 func (e *event) Close() error {
-	e.mu.Lock()
-	e.closed = true
-	e.mu.Unlock()
+	e.closed.Store(true)
 	return nil
 }
