@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -283,18 +284,19 @@ func TestPipelineBadOptions(t *testing.T) {
 	}
 }
 
-// gridSpy is a device of a given SM count whose streams report every
-// launch's grid.
+// gridSpy is a device of a given backend and SM count whose streams
+// report every launch's grid.
 type gridSpy struct {
 	gpu.Device
-	sms  int
-	mu   *sync.Mutex
-	grid *[]uint32
+	backend string
+	sms     int
+	mu      *sync.Mutex
+	grid    *[]uint32
 }
 
 func (d gridSpy) Info() gpu.Info {
 	in := d.Device.Info()
-	in.SMCount = d.sms
+	in.Backend, in.SMCount = d.backend, d.sms
 	return in
 }
 
@@ -316,36 +318,40 @@ func (s gridSpyStream) Launch(k gpu.Kernel, cfg gpu.LaunchConfig, args ...any) e
 }
 
 // TestPipelineGrid: a stage's grid is a warp a record, 128 threads a block,
-// capped by default at 8 blocks per SM of the device (so at 8 on the
-// emulator, which runs one block at a time and sets each up anew), or at
-// the spec's MaxBlocks; the output is the same whatever the grid.
+// capped by default at 8 blocks for each processor that runs them (a GPU's
+// SMs; on the emulator, whatever SM count it reports, the GOMAXPROCS
+// goroutines that run its blocks, each block set up anew), or at the
+// spec's MaxBlocks; the output is the same whatever the grid.
 func TestPipelineGrid(t *testing.T) {
 	reduce, err := BatchKernel("batch_reduce")
 	if err != nil {
 		t.Fatal(err)
 	}
 	const recSize = 64
-	// Slots of 1024 records (256 blocks uncapped), then 10 (3 blocks).
-	in := records(3, 1034, recSize)
+	// Slots of 4096 records (1024 blocks uncapped), then 10 (3 blocks).
+	const nrec = 4096 + 10
+	in := records(3, nrec, recSize)
+	emuCap := uint32(min(8*runtime.GOMAXPROCS(0), 1024))
 	for _, c := range []struct {
+		backend        string
 		sms, maxBlocks int
 		want           []uint32
 	}{
-		{1, 0, []uint32{8, 3}},    // the emulator's SM count
-		{0, 0, []uint32{8, 3}},    // a device that does not say
-		{3, 0, []uint32{24, 3}},   // 8 per SM
-		{40, 0, []uint32{256, 3}}, // the cap is above what the batch needs
-		{3, 5, []uint32{5, 3}},    // the spec's own cap
+		{gpu.BackendEmu, 132, 0, []uint32{emuCap, 3}}, // the emulator's SM count, not its goroutines
+		{gpu.BackendCUDA, 3, 0, []uint32{24, 3}},      // 8 per SM
+		{gpu.BackendCUDA, 0, 0, []uint32{8, 3}},       // a device that does not say
+		{gpu.BackendCUDA, 200, 0, []uint32{1024, 3}},  // the cap is above what the batch needs
+		{gpu.BackendCUDA, 3, 5, []uint32{5, 3}},       // the spec's own cap
 	} {
-		t.Run(fmt.Sprintf("sms=%d,max=%d", c.sms, c.maxBlocks), func(t *testing.T) {
+		t.Run(fmt.Sprintf("%s,sms=%d,max=%d", c.backend, c.sms, c.maxBlocks), func(t *testing.T) {
 			var (
 				mu   sync.Mutex
 				grid []uint32
 			)
-			dev := gridSpy{Device: openEmu(t), sms: c.sms, mu: &mu, grid: &grid}
+			dev := gridSpy{Device: openEmu(t), backend: c.backend, sms: c.sms, mu: &mu, grid: &grid}
 			spec := reduce.Spec
 			spec.MaxBlocks = c.maxBlocks
-			p, err := NewPipeline(dev, PipelineOptions{Stages: []KernelSpec{spec}, RecordSize: recSize, SlotSize: 1024 * recSize, Slots: 2, Streams: 1})
+			p, err := NewPipeline(dev, PipelineOptions{Stages: []KernelSpec{spec}, RecordSize: recSize, SlotSize: 4096 * recSize, Slots: 2, Streams: 1})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -361,7 +367,7 @@ func TestPipelineGrid(t *testing.T) {
 			for r := range p.Results() {
 				res = append(res, r)
 			}
-			outs := reassemble(t, res, 1034, true)
+			outs := reassemble(t, res, nrec, true)
 			if want := reduce.Reference(in, recSize); !bytes.Equal(bytes.Join(outs, nil), want) {
 				t.Error("output differs from the Go reference")
 			}
