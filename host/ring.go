@@ -430,13 +430,13 @@ func (r *Ring) Options() RingOptions { return r.opts }
 // Acquire lends a free slot to the caller, waiting while every slot is in
 // use (backpressure) until ctx is done or the ring closes.
 func (r *Ring) Acquire(ctx context.Context) (*Slot, error) {
-	if err := r.admissionErr(); err != nil {
-		return nil, err
-	}
 	select {
 	case s := <-r.free:
-		return r.lend(s)
+		return r.lend(s) // which refuses it when the ring takes no work
 	default:
+	}
+	if err := r.admissionErr(); err != nil {
+		return nil, err
 	}
 	start := time.Now()
 	r.stats.blockedAcquire()
@@ -561,11 +561,13 @@ func (r *Ring) giveBack(s *Slot) {
 }
 
 func (r *Ring) giveBackLocked(s *Slot) {
-	r.giveBackLockedAt(r.stats.now(), s)
+	r.setState(s, SlotFree, 0)
+	r.putFreeLocked(s)
 }
 
-func (r *Ring) giveBackLockedAt(now time.Duration, s *Slot) {
-	r.setStateAt(now, s, SlotFree, 0)
+// putFreeLocked puts s, marked free, in the free list, or frees it when
+// the ring was shut down while it was lent out; r.mu is held.
+func (r *Ring) putFreeLocked(s *Slot) {
 	if r.freedSlots {
 		s.buf.Free()
 		return
@@ -759,8 +761,13 @@ func (r *Ring) flush() {
 	}
 	now := r.stats.now()
 	r.mu.Lock()
+	var from [4]int
 	for _, j := range r.held {
-		r.giveBackLockedAt(now, j.slot)
+		from[SlotState(j.slot.state.Swap(int32(SlotFree)))]++
+	}
+	r.stats.movedRun(now, from, SlotFree)
+	for _, j := range r.held {
+		r.putFreeLocked(j.slot)
 	}
 	r.mu.Unlock()
 	cs := r.heldOut[:0]

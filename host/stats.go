@@ -148,6 +148,19 @@ func (s *stats) moved(now time.Duration, from, to SlotState, inflight int) {
 	s.mu.Unlock()
 }
 
+// movedRun accounts, at now, for slots moving to one state: from[st]
+// of them from state st.
+func (s *stats) movedRun(now time.Duration, from [4]int, to SlotState) {
+	s.mu.Lock()
+	s.advanceLocked(now)
+	for st, n := range from {
+		s.slots[st] -= n
+		s.slots[to] += n
+	}
+	s.sampleLocked(now)
+	s.mu.Unlock()
+}
+
 // complete accounts for c, delivered at now; inflight is -1 when c's batch
 // was on the device, 0 when it never got there.
 func (s *stats) complete(now time.Duration, c Completion, inflight int) {
