@@ -112,9 +112,10 @@ func protect(run func(failed error) error, failed error) (err error) {
 	return run(failed)
 }
 
-// runNow runs a short task that never blocks at once, on the caller's
-// goroutine, in the stream's place, when the stream is idle (nothing
-// queued, nothing running): it would run next anyway. Nothing else on the
+// runNow runs a task that is short and never blocks (a copy, a memset, an
+// event record) at once, on the caller's goroutine, in the stream's place,
+// when the stream is idle (nothing queued, nothing running): it would run
+// next anyway. Nothing else on the
 // stream runs until it is done, so the stream's order holds. It reports
 // whether it ran the task (or skipped it, the stream having failed and
 // always unset: as the stream's goroutine would); when it did not, the
