@@ -76,6 +76,13 @@ func TestRing(t *testing.T) {
 		if r.MeanLatency <= 0 || r.MaxLatency < r.MeanLatency || r.MaxLatency > r.Elapsed {
 			t.Errorf("%+v: latency mean %v, max %v, in %v", c.in, r.MeanLatency, r.MaxLatency, r.Elapsed)
 		}
+		if r.PerBatch != r.Elapsed/time.Duration(r.Batches) {
+			t.Errorf("%+v: %v per batch, %v for %d batches", c.in, r.PerBatch, r.Elapsed, r.Batches)
+		}
+		// The ring's own work: as many batches, on streams that do no work.
+		if r.OwnBatches != c.want || r.OwnPerBatch <= 0 {
+			t.Errorf("%+v: the ring's own work: %d batches, %v each; want %d batches", c.in, r.OwnBatches, r.OwnPerBatch, c.want)
+		}
 	}
 	// A duration budget runs at least two batches, and for about as long.
 	r, err := bench.Ring(dev, bench.RingCase{SlotSize: 1024, Depth: 2, Budget: bench.Budget{Duration: 20 * time.Millisecond}})
@@ -84,6 +91,10 @@ func TestRing(t *testing.T) {
 	}
 	if r.Batches < 2 || r.Elapsed < 20*time.Millisecond {
 		t.Errorf("20ms budget: %d batches in %v", r.Batches, r.Elapsed)
+	}
+	// The ring's own work runs for a quarter of it.
+	if r.OwnBatches < 2 || r.OwnPerBatch <= 0 || time.Duration(r.OwnBatches)*r.OwnPerBatch < 5*time.Millisecond {
+		t.Errorf("20ms budget: the ring's own work: %d batches of %v", r.OwnBatches, r.OwnPerBatch)
 	}
 	for _, c := range []bench.RingCase{
 		{SlotSize: 0, Depth: 2},

@@ -6,7 +6,9 @@
 //
 //   - Ring: the staging ring (host.Ring, copy only) fed by one producer
 //     goroutine and drained by one consumer, in GB/s and batches/s, for one
-//     slot size and depth per call.
+//     slot size and depth per call; and the ring's own work per batch, the
+//     same ring on streams that do no work, so that it stays visible on a
+//     GPU, where the driver's calls make most of a batch's time.
 //   - Transfer: the three ways to get a message of a given size to a
 //     kernel (Mode: a pageable copy, a page-locked staged copy, or the
 //     kernel reading mapped host memory directly), each followed by the

@@ -43,6 +43,18 @@ type RingResult struct {
 	ProducerBlocked time.Duration `json:"producer_blocked_ns"`
 	// MeanInFlight is the time-weighted mean of batches on the device.
 	MeanInFlight float64 `json:"mean_in_flight"`
+	// PerBatch is Elapsed/Batches.
+	PerBatch time.Duration `json:"per_batch_ns"`
+	// OwnPerBatch is the ring's own work per batch: Elapsed/Batches of the
+	// same ring (slot size, slots, depth, streams; one producer, one
+	// consumer) on streams that do no device work, whose copies and
+	// events are done the moment they are queued. It is what the ring
+	// itself costs a batch (its goroutines, locks, queues and stats) with
+	// the device taken out: on a GPU, where the driver's calls make most
+	// of PerBatch, the part the ring can change. OwnBatches batches were
+	// timed for it.
+	OwnPerBatch time.Duration `json:"own_per_batch_ns"`
+	OwnBatches  int           `json:"own_batches"`
 }
 
 func (c RingCase) withDefaults() (RingCase, error) {
@@ -72,17 +84,59 @@ func (c RingCase) withDefaults() (RingCase, error) {
 // acquires each slot, writes the batch number into its first bytes (the
 // rest of the slot is sent as it is) and submits all SlotSize bytes; one
 // consumer takes the completions. A failed batch is an error. The time to
-// allocate the ring and free it is not counted.
+// allocate the ring, to write every slot whole once before the clock
+// starts, and to free the ring is not counted. Then it measures the
+// ring's own work per batch (RingResult.OwnPerBatch) the same way on
+// streams that do no work, for the same number of batches when the budget
+// is a count, else for a quarter of its duration.
 func Ring(dev gpu.Device, c RingCase) (RingResult, error) {
 	c, err := c.withDefaults()
 	if err != nil {
 		return RingResult{}, err
 	}
+	res, err := runRing(dev, c)
+	if err != nil {
+		return res, err
+	}
+	own := c
+	if own.Budget.N == 0 {
+		own.Budget.Duration /= 4
+	}
+	o, err := runRing(workless{dev}, own)
+	if err != nil {
+		return res, fmt.Errorf("bench: the ring's own work: %w", err)
+	}
+	res.OwnPerBatch, res.OwnBatches = o.PerBatch, o.Batches
+	return res, nil
+}
+
+// runRing is one measurement of Ring.
+func runRing(dev gpu.Device, c RingCase) (RingResult, error) {
 	r, err := host.NewRing(dev, host.RingOptions{Slots: c.Slots, SlotSize: c.SlotSize, Depth: c.Depth, Streams: c.Streams})
 	if err != nil {
 		return RingResult{}, fmt.Errorf("bench: ring of %d-byte slots, depth %d: %w", c.SlotSize, c.Depth, err)
 	}
 	ctx := context.Background()
+	// Write every slot whole first, untimed: a page never written reads
+	// as the kernel's one zero page, which a copy reads from cache, much
+	// faster than memory.
+	var slots []*host.Slot
+	for range c.Slots {
+		s, err := r.Acquire(ctx)
+		if err != nil {
+			return RingResult{}, errors.Join(fmt.Errorf("bench: ring of %d-byte slots, depth %d: %w", c.SlotSize, c.Depth, err), r.Close())
+		}
+		b := s.Bytes()
+		for i := range b {
+			b[i] = byte(i)
+		}
+		slots = append(slots, s)
+	}
+	for _, s := range slots {
+		if err := r.Release(s); err != nil {
+			return RingResult{}, errors.Join(fmt.Errorf("bench: ring of %d-byte slots, depth %d: %w", c.SlotSize, c.Depth, err), r.Close())
+		}
+	}
 	produced := make(chan error, 1)
 	start := time.Now()
 	go func() {
@@ -137,5 +191,34 @@ func Ring(dev gpu.Device, c RingCase) (RingResult, error) {
 	res.MeanLatency, res.MaxLatency = st.MeanLatency, st.MaxLatency
 	res.ProducerBlocked = st.ProducerBlocked
 	res.MeanInFlight = st.MeanInFlight
+	if res.Batches > 0 {
+		res.PerBatch = res.Elapsed / time.Duration(res.Batches)
+	}
 	return res, nil
 }
+
+// workless is dev with streams that do no work: every copy, memset,
+// launch and wait is done the moment it is queued, and so is every event
+// record. Memory still comes from dev.
+type workless struct{ gpu.Device }
+
+func (d workless) NewStream() (gpu.Stream, error) { return worklessStream{}, nil }
+func (d workless) NewEvent() (gpu.Event, error)   { return worklessEvent{}, nil }
+
+type worklessStream struct{}
+
+func (worklessStream) CopyHtoD(gpu.DeviceBuffer, int, gpu.HostBuffer, int, int) error { return nil }
+func (worklessStream) CopyDtoH(gpu.HostBuffer, int, gpu.DeviceBuffer, int, int) error { return nil }
+func (worklessStream) Memset(gpu.DeviceBuffer, int, int, byte) error                  { return nil }
+func (worklessStream) Launch(gpu.Kernel, gpu.LaunchConfig, ...any) error              { return nil }
+func (worklessStream) Record(gpu.Event) error                                         { return nil }
+func (worklessStream) Wait(gpu.Event) error                                           { return nil }
+func (worklessStream) Synchronize() error                                             { return nil }
+func (worklessStream) Close() error                                                   { return nil }
+
+type worklessEvent struct{}
+
+func (worklessEvent) Query() (bool, error)                     { return true, nil }
+func (worklessEvent) Synchronize() error                       { return nil }
+func (worklessEvent) Elapsed(gpu.Event) (time.Duration, error) { return 0, nil }
+func (worklessEvent) Close() error                             { return nil }

@@ -266,7 +266,7 @@ func newKernelStage(dev gpu.Device, opts PipelineOptions) (*kernelStage, int, Pi
 	st := &kernelStage{opts: opts, maxRecs: perSlot}
 	rec := opts.RecordSize
 	for i, s := range opts.Stages {
-		s, err := s.withDefaults(rec)
+		s, err := s.withDefaults(rec, blockProcessors(dev.Info()))
 		if err != nil {
 			return nil, 0, opts, fmt.Errorf("stage %d: %w", i, err)
 		}

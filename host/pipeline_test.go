@@ -5,10 +5,16 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"math/rand/v2"
+	"runtime"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/gpubuf/gpubuf/gpu"
 )
 
 // records makes n records of size bytes from a seeded generator.
@@ -275,5 +281,101 @@ func TestPipelineBadOptions(t *testing.T) {
 	defer p.Close()
 	if err := p.Push(context.Background(), make([]byte, 12)); err == nil || !strings.Contains(err.Error(), "not a whole number of 8-byte records (4 left over)") {
 		t.Errorf("Push of 12 bytes: %v", err)
+	}
+}
+
+// gridSpy is a device of a given backend and SM count whose streams
+// report every launch's grid.
+type gridSpy struct {
+	gpu.Device
+	backend string
+	sms     int
+	mu      *sync.Mutex
+	grid    *[]uint32
+}
+
+func (d gridSpy) Info() gpu.Info {
+	in := d.Device.Info()
+	in.Backend, in.SMCount = d.backend, d.sms
+	return in
+}
+
+func (d gridSpy) NewStream() (gpu.Stream, error) {
+	s, err := d.Device.NewStream()
+	return gridSpyStream{s, d}, err
+}
+
+type gridSpyStream struct {
+	gpu.Stream
+	d gridSpy
+}
+
+func (s gridSpyStream) Launch(k gpu.Kernel, cfg gpu.LaunchConfig, args ...any) error {
+	s.d.mu.Lock()
+	*s.d.grid = append(*s.d.grid, cfg.Grid.X)
+	s.d.mu.Unlock()
+	return s.Stream.Launch(k, cfg, args...)
+}
+
+// TestPipelineGrid: a stage's grid is a warp a record, 128 threads a block,
+// capped by default at 8 blocks for each processor that runs them (a GPU's
+// SMs; on the emulator, whatever SM count it reports, the GOMAXPROCS
+// goroutines that run its blocks, each block set up anew), or at the
+// spec's MaxBlocks; the output is the same whatever the grid.
+func TestPipelineGrid(t *testing.T) {
+	reduce, err := BatchKernel("batch_reduce")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const recSize = 64
+	// Slots of 4096 records (1024 blocks uncapped), then 10 (3 blocks).
+	const nrec = 4096 + 10
+	in := records(3, nrec, recSize)
+	emuCap := uint32(min(8*runtime.GOMAXPROCS(0), 1024))
+	for _, c := range []struct {
+		backend        string
+		sms, maxBlocks int
+		want           []uint32
+	}{
+		{gpu.BackendEmu, 132, 0, []uint32{emuCap, 3}}, // the emulator's SM count, not its goroutines
+		{gpu.BackendCUDA, 3, 0, []uint32{24, 3}},      // 8 per SM
+		{gpu.BackendCUDA, 0, 0, []uint32{8, 3}},       // a device that does not say
+		{gpu.BackendCUDA, 200, 0, []uint32{1024, 3}},  // the cap is above what the batch needs
+		{gpu.BackendCUDA, 3, 5, []uint32{5, 3}},       // the spec's own cap
+	} {
+		t.Run(fmt.Sprintf("%s,sms=%d,max=%d", c.backend, c.sms, c.maxBlocks), func(t *testing.T) {
+			var (
+				mu   sync.Mutex
+				grid []uint32
+			)
+			dev := gridSpy{Device: openEmu(t), backend: c.backend, sms: c.sms, mu: &mu, grid: &grid}
+			spec := reduce.Spec
+			spec.MaxBlocks = c.maxBlocks
+			p, err := NewPipeline(dev, PipelineOptions{Stages: []KernelSpec{spec}, RecordSize: recSize, SlotSize: 4096 * recSize, Slots: 2, Streams: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			go func() {
+				if err := p.Push(context.Background(), in); err != nil {
+					t.Error(err)
+				}
+				if err := p.Close(); err != nil {
+					t.Error(err)
+				}
+			}()
+			var res []Result
+			for r := range p.Results() {
+				res = append(res, r)
+			}
+			outs := reassemble(t, res, nrec, true)
+			if want := reduce.Reference(in, recSize); !bytes.Equal(bytes.Join(outs, nil), want) {
+				t.Error("output differs from the Go reference")
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if !slices.Equal(grid, c.want) {
+				t.Errorf("grids %v, want %v", grid, c.want)
+			}
+		})
 	}
 }

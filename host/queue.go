@@ -19,6 +19,9 @@ type completionQueue struct {
 	unbounded bool   // Close is draining: never wait for the consumer
 	next      uint64 // the next Seq to deliver, when ordered
 	finished  bool   // nothing more will be pushed
+	// reserved counts completions promised by reserve and not yet pushed:
+	// they hold room in the queue, and, ordered, the Seqs from next.
+	reserved int
 }
 
 func (q *completionQueue) init(capacity int) {
@@ -29,12 +32,42 @@ func (q *completionQueue) init(capacity int) {
 func (q *completionQueue) push(c Completion, ordered bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	for (ordered && c.Seq != q.next) || (!q.unbounded && len(q.items) >= q.capacity) {
+	for (ordered && c.Seq != q.next) || (!q.unbounded && len(q.items)+q.reserved >= q.capacity) {
 		q.cond.Wait()
 	}
 	q.items = append(q.items, c)
 	if ordered {
 		q.next++
+	}
+	q.cond.Broadcast()
+}
+
+// reserve promises seq's completion a place in the queue, if it can have
+// one without waiting: it comes right after the completions already
+// reserved (when ordered: only those and seq's own push move next), and
+// there is room for it. pushReserved then delivers it.
+func (q *completionQueue) reserve(seq uint64, ordered bool) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if ordered && seq != q.next+uint64(q.reserved) {
+		return false
+	}
+	if !q.unbounded && len(q.items)+q.reserved >= q.capacity {
+		return false
+	}
+	q.reserved++
+	return true
+}
+
+// pushReserved delivers reserved completions, in the order reserved, with
+// one wake-up for them all.
+func (q *completionQueue) pushReserved(cs []Completion, ordered bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.items = append(q.items, cs...)
+	q.reserved -= len(cs)
+	if ordered {
+		q.next += uint64(len(cs))
 	}
 	q.cond.Broadcast()
 }

@@ -208,8 +208,11 @@ type Ring struct {
 	closing chan struct{} // closed by Close and Abort: wakes Acquire
 	stopCh  chan struct{} // closed when the policy Stop stops the ring
 	abortCh chan struct{} // closed by Abort
-	cq      completionQueue
-	stats   stats
+	// halted is set before stopCh or abortCh is closed: the dispatcher
+	// reads it once a batch instead of a select on both.
+	halted atomic.Bool
+	cq     completionQueue
+	stats  stats
 
 	mu        sync.Mutex // guards the fields below and sends on subq
 	closed    bool
@@ -220,6 +223,17 @@ type Ring struct {
 	stopOnce  sync.Once
 
 	dispatched sync.WaitGroup // the dispatcher and workers
+
+	// held are batches the dispatcher completed itself (see worker.submit)
+	// and has not handed over yet, their completions reserved in the
+	// completion queue; only the dispatcher touches it. Handing them over
+	// a run at a time, slots first and then completions, wakes a waiting
+	// producer and a waiting consumer once a run instead of once a batch.
+	// The dispatcher hands them over before it waits for anything, and
+	// whenever it holds holdMax of them.
+	held       []*job
+	holdMax    int
+	heldOut    []Completion // flush's buffer
 	shutdown   sync.Once
 	closeErr   error
 	freedSlots bool
@@ -232,7 +246,7 @@ type frame struct {
 	staging gpu.DeviceBuffer // nil in zero-copy mode
 	stage   Frame            // nil without a stage
 	w       *worker
-	copied  gpu.Event // recorded after the staging copy
+	copied  gpu.Event // recorded after the staging copy; nil without a stage, when done says it
 	done    gpu.Event // recorded after the stage's work
 }
 
@@ -240,7 +254,7 @@ type frame struct {
 type job struct {
 	Batch
 	slot      *Slot
-	submitted time.Time
+	submitted time.Duration // since the ring started (stats.now)
 	f         *frame
 	err       error // a failure found when queuing it
 	synced    bool  // err came from queuing; the events may not be recorded
@@ -257,7 +271,7 @@ func NewRing(dev gpu.Device, opts RingOptions) (*Ring, error) {
 		return nil, err
 	}
 	r := &Ring{
-		dev: dev, opts: o,
+		dev: dev, opts: o, holdMax: max(1, o.Slots/2),
 		free:    make(chan *Slot, o.Slots),
 		frames:  make(chan *frame, o.Depth),
 		subq:    make(chan *job, o.Slots),
@@ -354,8 +368,12 @@ func (r *Ring) allocate() error {
 				return fmt.Errorf("staging buffer %d: %w", i, err)
 			}
 		}
-		if f.copied, err = r.dev.NewEvent(); err != nil {
-			return fmt.Errorf("event: %w", err)
+		// Without a stage the copy is the batch's last work: one event
+		// says when it is done, and one record per batch is all it costs.
+		if o.Stage != nil {
+			if f.copied, err = r.dev.NewEvent(); err != nil {
+				return fmt.Errorf("event: %w", err)
+			}
 		}
 		if f.done, err = r.dev.NewEvent(); err != nil {
 			return fmt.Errorf("event: %w", err)
@@ -412,13 +430,13 @@ func (r *Ring) Options() RingOptions { return r.opts }
 // Acquire lends a free slot to the caller, waiting while every slot is in
 // use (backpressure) until ctx is done or the ring closes.
 func (r *Ring) Acquire(ctx context.Context) (*Slot, error) {
-	if err := r.admissionErr(); err != nil {
-		return nil, err
-	}
 	select {
 	case s := <-r.free:
-		return r.lend(s)
+		return r.lend(s) // which refuses it when the ring takes no work
 	default:
+	}
+	if err := r.admissionErr(); err != nil {
+		return nil, err
 	}
 	start := time.Now()
 	r.stats.blockedAcquire()
@@ -460,7 +478,7 @@ func (r *Ring) lend(s *Slot) (*Slot, error) {
 		r.free <- s
 		return nil, err
 	}
-	r.setState(s, SlotFilling)
+	r.setState(s, SlotFilling, 0)
 	return s, nil
 }
 
@@ -501,9 +519,10 @@ func (r *Ring) Submit(s *Slot, n int, tag uint64) error {
 		r.giveBackLocked(s)
 		return fmt.Errorf("host: Submit: %w", err)
 	}
-	j := &job{Batch: Batch{Seq: r.nextSeq, Tag: tag, N: n, Slot: s.index}, slot: s, submitted: time.Now()}
+	now := r.stats.now()
+	j := &job{Batch: Batch{Seq: r.nextSeq, Tag: tag, N: n, Slot: s.index}, slot: s, submitted: now}
 	r.nextSeq++
-	r.setState(s, SlotQueued)
+	r.setStateAt(now, s, SlotQueued, 0)
 	r.stats.submitted.Add(1)
 	r.subq <- j // room for every slot: never blocks
 	return nil
@@ -542,7 +561,13 @@ func (r *Ring) giveBack(s *Slot) {
 }
 
 func (r *Ring) giveBackLocked(s *Slot) {
-	r.setState(s, SlotFree)
+	r.setState(s, SlotFree, 0)
+	r.putFreeLocked(s)
+}
+
+// putFreeLocked puts s, marked free, in the free list, or frees it when
+// the ring was shut down while it was lent out; r.mu is held.
+func (r *Ring) putFreeLocked(s *Slot) {
 	if r.freedSlots {
 		s.buf.Free()
 		return
@@ -618,7 +643,10 @@ func (r *Ring) Close() error {
 // ErrAborted, and returned here, in submission order. Batches already on
 // the device complete normally. Abort then frees the ring as Close does.
 func (r *Ring) Abort() ([]Batch, error) {
-	r.abortOnce.Do(func() { close(r.abortCh) })
+	r.abortOnce.Do(func() {
+		r.halted.Store(true)
+		close(r.abortCh)
+	})
 	err := r.Close()
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -641,13 +669,20 @@ func (r *Ring) stop(b Batch, cause error) {
 		r.mu.Lock()
 		r.stopErr = fmt.Errorf("%w: %v failed: %w", ErrStopped, b, cause)
 		r.mu.Unlock()
+		r.halted.Store(true)
 		close(r.stopCh)
 	})
 }
 
-func (r *Ring) setState(s *Slot, st SlotState) {
+// setState moves s to st, and the batches in flight by inflight, in the
+// slot's state and the stats.
+func (r *Ring) setState(s *Slot, st SlotState, inflight int) {
+	r.setStateAt(r.stats.now(), s, st, inflight)
+}
+
+func (r *Ring) setStateAt(now time.Duration, s *Slot, st SlotState, inflight int) {
 	old := SlotState(s.state.Swap(int32(st)))
-	r.stats.slotMoved(old, st)
+	r.stats.moved(now, old, st, inflight)
 }
 
 // SlotStates is a snapshot of every slot's state.
@@ -664,32 +699,100 @@ func (r *Ring) SlotStates() []SlotState {
 func (r *Ring) dispatch() {
 	defer r.dispatched.Done()
 	defer func() {
+		r.flush()
 		for _, w := range r.workers {
 			w.close()
 		}
 	}()
-	for j := range r.subq {
+	for {
+		var j *job
+		var ok bool
+		select {
+		case j, ok = <-r.subq:
+		default:
+			r.flush() // about to wait for work
+			j, ok = <-r.subq
+		}
+		if !ok {
+			return
+		}
 		if r.cancelled(j) {
 			continue
 		}
 		var f *frame
 		select {
-		case f = <-r.frames:
-		case <-r.abortCh:
-			r.cancelled(j)
-			continue
-		case <-r.stopCh:
-			r.cancelled(j)
-			continue
+		case f = <-r.frames: // a free frame: no need to watch for a halt
+		default:
+			r.flush() // about to wait for a frame
+			select {
+			case f = <-r.frames:
+			case <-r.abortCh:
+				r.cancelled(j)
+				continue
+			case <-r.stopCh:
+				r.cancelled(j)
+				continue
+			}
 		}
 		j.f = f
 		f.w.submit(j)
+		if len(r.held) >= r.holdMax {
+			r.flush()
+		}
 	}
+}
+
+// hold completes j on the dispatcher: its work has completed without
+// error, and its completion is reserved in the completion queue. Its slot,
+// frame and completion wait in r.held for the next flush: until then it
+// counts as in flight, as a batch a worker is completing does.
+func (r *Ring) hold(j *job) {
+	r.held = append(r.held, j)
+}
+
+// flush hands over the batches the dispatcher holds: their slots go back
+// to the free list, then their completions to the completion queue (a
+// batch is delivered only once its slot is free, as the workers do it),
+// with one clock read and one wake-up for the lot, and their frames to the
+// dispatcher's own pool.
+func (r *Ring) flush() {
+	if len(r.held) == 0 {
+		return
+	}
+	now := r.stats.now()
+	r.mu.Lock()
+	var from [4]int
+	for _, j := range r.held {
+		from[SlotState(j.slot.state.Swap(int32(SlotFree)))]++
+	}
+	r.stats.movedRun(now, from, SlotFree)
+	for _, j := range r.held {
+		r.putFreeLocked(j.slot)
+	}
+	r.mu.Unlock()
+	cs := r.heldOut[:0]
+	for _, j := range r.held {
+		cs = append(cs, Completion{Batch: j.Batch, Latency: now - j.submitted})
+	}
+	r.stats.completeRun(now, cs)
+	r.cq.pushReserved(cs, r.opts.Order == Ordered)
+	for _, j := range r.held {
+		r.frames <- j.f // room for every frame: never blocks
+	}
+	clear(cs)
+	r.heldOut = cs[:0]
+	clear(r.held)
+	r.held = r.held[:0]
 }
 
 // cancelled completes j without running it when the ring was aborted or
 // stopped, and reports whether it did.
 func (r *Ring) cancelled(j *job) bool {
+	if !r.halted.Load() {
+		return false
+	}
+	// Its completion may have to wait for those the dispatcher holds.
+	r.flush()
 	var err error
 	select {
 	case <-r.abortCh:
@@ -710,12 +813,14 @@ func (r *Ring) cancelled(j *job) bool {
 // finishJob delivers j's completion (in order, when the ring is ordered)
 // and frees its frame.
 func (r *Ring) finishJob(j *job, result []byte, err error) {
-	c := Completion{Batch: j.Batch, Result: result, Err: err, Latency: time.Since(j.submitted)}
+	now := r.stats.now()
+	c := Completion{Batch: j.Batch, Result: result, Err: err, Latency: now - j.submitted}
 	f := j.f
-	r.stats.complete(c)
+	inflight := 0
 	if f != nil {
-		r.stats.inflight(-1)
+		inflight = -1
 	}
+	r.stats.complete(now, c, inflight)
 	r.cq.push(c, r.opts.Order == Ordered)
 	if f != nil {
 		r.frames <- f

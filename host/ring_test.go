@@ -51,6 +51,10 @@ func TestRingHammer(t *testing.T) {
 		{"ordered/echo/many-consumers", RingOptions{Slots: 6, SlotSize: 512, Depth: 3, Streams: 3, Completions: 2}, echo, 8, 4},
 		{"unordered/echo", RingOptions{Slots: 5, SlotSize: 512, Depth: 5, Streams: 2, Order: Unordered}, echo, 8, 4},
 		{"ordered/no-stage", RingOptions{Slots: 3, SlotSize: 300, Depth: 2, Streams: 1}, none, 5, 3},
+		// The dispatcher completes a copy it finds done itself, unless the
+		// completion queue (of one) is full or another batch comes first:
+		// then the worker does. Both paths, in one order.
+		{"ordered/no-stage/two-streams", RingOptions{Slots: 4, SlotSize: 256, Depth: 4, Streams: 2, Completions: 1}, none, 4, 2},
 		{"unordered/no-stage/one-slot", RingOptions{Slots: 1, SlotSize: 64, Order: Unordered}, none, 4, 2},
 		{"ordered/zero-copy", RingOptions{Slots: 4, SlotSize: 256, Depth: 2, Streams: 2, ZeroCopy: true}, sums, 4, 1},
 		{"unordered/zero-copy", RingOptions{Slots: 4, SlotSize: 256, Depth: 3, Streams: 3, ZeroCopy: true, Order: Unordered}, sums, 4, 3},
@@ -913,4 +917,49 @@ func TestRingPending(t *testing.T) {
 		t.Fatalf("Pending = %d after one Next, want 2", p)
 	}
 	rtClose(t, r)
+}
+
+// TestRingSlotBackBeforeCompletion: a batch is delivered only once its
+// slot is free again, also when the dispatcher completes copies itself and
+// hands them over a run at a time: with every slot submitted, each Next
+// leaves one more slot that TryAcquire takes without waiting.
+func TestRingSlotBackBeforeCompletion(t *testing.T) {
+	for _, opts := range []RingOptions{
+		{Slots: 4, SlotSize: 64, Streams: 1},
+		{Slots: 8, SlotSize: 64, Streams: 2},
+		{Slots: 5, SlotSize: 64, Streams: 2, Order: Unordered},
+	} {
+		t.Run(fmt.Sprintf("slots=%d,streams=%d,%v", opts.Slots, opts.Streams, opts.Order), func(t *testing.T) {
+			r, err := NewRing(openEmu(t), opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := rtCtx(t)
+			for round := range 200 {
+				for i := range opts.Slots {
+					if err := r.Produce(ctx, uint64(i), func([]byte) (int, error) { return 64, nil }); err != nil {
+						t.Fatal(err)
+					}
+				}
+				var taken []*Slot
+				for i := range opts.Slots {
+					c, err := r.Next(ctx)
+					if err != nil || c.Err != nil {
+						t.Fatalf("round %d: Next: %v, %v", round, err, c.Err)
+					}
+					s, ok := r.TryAcquire()
+					if !ok {
+						t.Fatalf("round %d: after %d completions, %d slots taken back, TryAcquire found no free slot", round, i+1, len(taken))
+					}
+					taken = append(taken, s)
+				}
+				for _, s := range taken {
+					if err := r.Release(s); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			rtClose(t, r)
+		})
+	}
 }

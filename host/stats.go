@@ -70,7 +70,8 @@ type stats struct {
 	streamsReplaced atomic.Uint64
 
 	mu           sync.Mutex
-	end          time.Time // set when the ring is shut down
+	end          time.Duration // since start; set when the ring is shut down
+	ended        bool
 	completed    uint64
 	cancelled    uint64
 	bytes        uint64
@@ -83,8 +84,8 @@ type stats struct {
 	slots        [4]int
 	inFlight     int
 	maxInFlight  int
-	last         time.Time // of the last occupancy change
-	busyArea     float64   // integral of SlotsBusy over time, in slot-seconds
+	last         time.Duration // since start, of the last occupancy change
+	busyArea     float64       // integral of SlotsBusy over time, in slot-seconds
 	flightArea   float64
 	samples      []OccupancySample
 	sampleStride time.Duration // minimum spacing of samples; doubles on thinning
@@ -92,7 +93,6 @@ type stats struct {
 
 func (s *stats) init(slots int) {
 	s.start = time.Now()
-	s.last = s.start
 	s.slots[SlotFree] = slots
 	s.sampleStride = 50 * time.Microsecond
 	s.samples = append(s.samples, OccupancySample{})
@@ -102,16 +102,20 @@ func (s *stats) busyLocked() int {
 	return s.slots[SlotFilling] + s.slots[SlotQueued] + s.slots[SlotInFlight]
 }
 
+// now is the time since the ring started. Every time the ring keeps is
+// one of these: a monotonic clock read, half the price of time.Now, which
+// the ring pays a few times per batch.
+func (s *stats) now() time.Duration { return time.Since(s.start) }
+
 // advanceLocked accounts for the time since the last occupancy change.
-func (s *stats) advanceLocked(now time.Time) {
-	dt := now.Sub(s.last).Seconds()
+func (s *stats) advanceLocked(now time.Duration) {
+	dt := (now - s.last).Seconds()
 	s.busyArea += float64(s.busyLocked()) * dt
 	s.flightArea += float64(s.inFlight) * dt
 	s.last = now
 }
 
-func (s *stats) sampleLocked(now time.Time) {
-	at := now.Sub(s.start)
+func (s *stats) sampleLocked(at time.Duration) {
 	if n := len(s.samples); n > 0 && at-s.samples[n-1].At < s.sampleStride {
 		s.samples[n-1].SlotsBusy, s.samples[n-1].InFlight = s.busyLocked(), s.inFlight
 		return
@@ -127,32 +131,63 @@ func (s *stats) sampleLocked(now time.Time) {
 	s.samples = append(s.samples, OccupancySample{At: at, SlotsBusy: s.busyLocked(), InFlight: s.inFlight})
 }
 
-func (s *stats) slotMoved(from, to SlotState) {
-	if from == to {
+// moved accounts, at now, for a slot moving from one state to another
+// (none when from == to) and for the batches in flight changing by
+// inflight: one clock read and one lock for both.
+func (s *stats) moved(now time.Duration, from, to SlotState, inflight int) {
+	if from == to && inflight == 0 {
 		return
 	}
-	now := time.Now()
 	s.mu.Lock()
 	s.advanceLocked(now)
 	s.slots[from]--
 	s.slots[to]++
-	s.sampleLocked(now)
-	s.mu.Unlock()
-}
-
-func (s *stats) inflight(delta int) {
-	now := time.Now()
-	s.mu.Lock()
-	s.advanceLocked(now)
-	s.inFlight += delta
+	s.inFlight += inflight
 	s.maxInFlight = max(s.maxInFlight, s.inFlight)
 	s.sampleLocked(now)
 	s.mu.Unlock()
 }
 
-func (s *stats) complete(c Completion) {
+// movedRun accounts, at now, for slots moving to one state: from[st]
+// of them from state st.
+func (s *stats) movedRun(now time.Duration, from [4]int, to SlotState) {
+	s.mu.Lock()
+	s.advanceLocked(now)
+	for st, n := range from {
+		s.slots[st] -= n
+		s.slots[to] += n
+	}
+	s.sampleLocked(now)
+	s.mu.Unlock()
+}
+
+// complete accounts for c, delivered at now; inflight is -1 when c's batch
+// was on the device, 0 when it never got there.
+func (s *stats) complete(now time.Duration, c Completion, inflight int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if inflight != 0 {
+		s.advanceLocked(now)
+		s.inFlight += inflight
+		s.sampleLocked(now)
+	}
+	s.countLocked(c)
+}
+
+// completeRun accounts for cs, batches that were on the device, all
+// delivered at now.
+func (s *stats) completeRun(now time.Duration, cs []Completion) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.advanceLocked(now)
+	s.inFlight -= len(cs)
+	s.sampleLocked(now)
+	for _, c := range cs {
+		s.countLocked(c)
+	}
+}
+
+func (s *stats) countLocked(c Completion) {
 	s.completed++
 	switch {
 	case c.Err == nil:
@@ -184,10 +219,10 @@ func (s *stats) addStarved(d time.Duration) {
 }
 
 func (s *stats) finish() {
-	now := time.Now()
+	now := s.now()
 	s.mu.Lock()
 	s.advanceLocked(now)
-	s.end = now
+	s.end, s.ended = now, true
 	s.mu.Unlock()
 }
 
@@ -196,13 +231,12 @@ func (r *Ring) Stats() Stats {
 	s := &r.stats
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := time.Now()
-	if !s.end.IsZero() {
-		now = s.end
+	elapsed := s.now()
+	if s.ended {
+		elapsed = s.end
 	}
-	elapsed := now.Sub(s.start)
 	// The areas up to now, without moving s.last.
-	dt := now.Sub(s.last).Seconds()
+	dt := (elapsed - s.last).Seconds()
 	busyArea := s.busyArea + float64(s.busyLocked())*dt
 	flightArea := s.flightArea + float64(s.inFlight)*dt
 	st := Stats{

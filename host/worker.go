@@ -19,22 +19,48 @@ type worker struct {
 	cond   sync.Cond
 	stream gpu.Stream
 	queue  []*job // queued on stream, not yet waited for
+	busy   bool   // the goroutine is waiting for (or completing) a batch
 	closed bool
 	broken error // policy Stop: the stream failed; later batches do not run
 }
 
 // submit queues j's copy and stage on the stream. Called by the dispatcher,
 // in submission order.
+//
+// When the ring has no stage, j's copy is done by the time it is queued
+// (the emulator runs a copy and an event record at once on an idle
+// stream), nothing else of the stream's is being waited for, and the
+// completion queue has room for j's completion in its turn, the
+// dispatcher completes j itself (Ring.hold) instead of waking the worker
+// for it: the worker would only have found its event done and done the
+// same. Only the dispatcher gives the worker batches, so the worker stays
+// idle meanwhile. A stage's Collect is the caller's code, which may take
+// its time: it always runs on the worker, so that it holds back no other
+// stream's batches.
 func (w *worker) submit(j *job) {
+	r := w.r
 	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.r.setState(j.slot, SlotInFlight)
-	w.r.stats.inflight(+1)
+	r.setState(j.slot, SlotInFlight, +1)
 	if w.broken == nil {
 		w.enqueue(j)
 	}
-	w.queue = append(w.queue, j)
-	w.cond.Signal()
+	direct := j.f.stage == nil && w.broken == nil && !w.busy && len(w.queue) == 0 &&
+		!j.synced && j.err == nil && succeeded(j.f.done) &&
+		r.cq.reserve(j.Seq, r.opts.Order == Ordered)
+	if !direct {
+		w.queue = append(w.queue, j)
+		w.cond.Signal()
+	}
+	w.mu.Unlock()
+	if direct {
+		r.hold(j)
+	}
+}
+
+// succeeded reports whether e's last record has completed without error.
+func succeeded(e gpu.Event) bool {
+	done, err := e.Query()
+	return done && err == nil
 }
 
 // enqueue queues j's work on the current stream; w.mu is held.
@@ -49,9 +75,11 @@ func (w *worker) enqueue(j *job) {
 		}
 		in = f.staging
 	}
-	if err := s.Record(f.copied); err != nil {
-		j.err, j.synced = fmt.Errorf("record copy event: %w", err), true
-		return
+	if f.copied != nil {
+		if err := s.Record(f.copied); err != nil {
+			j.err, j.synced = fmt.Errorf("record copy event: %w", err), true
+			return
+		}
 	}
 	if f.stage != nil {
 		if err := f.stage.Enqueue(s, in, j.Batch); err != nil {
@@ -90,12 +118,16 @@ func (w *worker) loop() {
 		w.queue[0] = nil
 		w.queue = w.queue[1:]
 		s, broken := w.stream, w.broken
+		w.busy = true
 		w.mu.Unlock()
 		if broken != nil {
 			w.notRun(j, broken)
-			continue
+		} else {
+			w.run(j, s)
 		}
-		w.run(j, s)
+		w.mu.Lock()
+		w.busy = false
+		w.mu.Unlock()
 	}
 }
 
@@ -113,8 +145,11 @@ func (w *worker) run(j *job, s gpu.Stream) {
 		return
 	}
 	slotBack := false
-	err := f.copied.Synchronize()
-	if err == nil && !r.opts.ZeroCopy {
+	var err error
+	if f.copied != nil {
+		err = f.copied.Synchronize()
+	}
+	if err == nil && f.copied != nil && !r.opts.ZeroCopy {
 		// The copy has read the slot: producers may have it again while
 		// the kernel works on the staging buffer.
 		r.giveBack(j.slot)

@@ -28,7 +28,8 @@ Measures gpubuf on the device (the emulator unless --backend or
 GPUBUF_BACKEND says otherwise), section by section:
 
   ring      host.Ring, copy only, one producer and one consumer: GB/s and
-            batches/s for every --slot-sizes and --depths
+            batches/s for every --slot-sizes and --depths, and the ring's
+            own work per batch: the same ring on streams that do no work
   transfer  a message of each --sizes moved to the device as a pageable copy,
             a page-locked staged copy, or read in place (zero-copy mapped),
             then read by batch_reduce: µs per message and GB/s, and the
@@ -319,8 +320,9 @@ func runBench(dev gpu.Device, o *benchOpts, stdout io.Writer) (bench.Results, er
 	emu := in.Backend == gpu.BackendEmu
 
 	if o.sections["ring"] {
-		fmt.Fprintf(w, "\nring: host.Ring, copy only; one producer, one consumer; slots = depth; up to %d streams\n\n", o.streams)
-		t := newTable("slot size", "depth", "streams", "batches", "bytes", "time", "GB/s", "batches/s", "mean latency", "producer blocked").alignRight(0, 1, 2, 3, 4, 5, 6, 7, 8, 9)
+		fmt.Fprintf(w, "\nring: host.Ring, copy only; one producer, one consumer; slots = depth; up to %d streams\n", o.streams)
+		fmt.Fprintf(w, "ring's own: time per batch of the same ring on streams that do no work (the device taken out)\n\n")
+		t := newTable("slot size", "depth", "streams", "batches", "bytes", "time", "GB/s", "batches/s", "mean latency", "producer blocked", "per batch", "ring's own").alignRight(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11)
 		for _, size := range o.slotSizes {
 			for _, depth := range o.depths {
 				r, err := bench.Ring(dev, bench.RingCase{SlotSize: size, Depth: depth, Streams: o.streams, Budget: o.budget})
@@ -331,7 +333,8 @@ func runBench(dev gpu.Device, o *benchOpts, stdout io.Writer) (bench.Results, er
 				res.Ring = append(res.Ring, r)
 				t.add(formatSize(size), depth, r.Streams, r.Batches, r.Bytes, shortDuration(r.Elapsed),
 					sig3(r.GBps), fmt.Sprintf("%.0f", r.BatchesPerSec),
-					shortDuration(r.MeanLatency), shortDuration(r.ProducerBlocked))
+					shortDuration(r.MeanLatency), shortDuration(r.ProducerBlocked),
+					shortDuration(r.PerBatch), shortDuration(r.OwnPerBatch))
 			}
 		}
 		t.write(w)

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gpubuf/gpubuf/bench"
 	"github.com/gpubuf/gpubuf/gpu"
@@ -44,10 +45,21 @@ func TestBenchEmulator(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
 	}
-	// Ring: a row per slot size and depth; bytes are batches * slot size.
+	// Ring: a row per slot size and depth; bytes are batches * slot size;
+	// the last two columns are the time per batch and the ring's own.
 	rows := tableRows(out, "slot size")
 	if len(rows) != 4 {
 		t.Fatalf("ring table has %d rows, want 4:\n%s", len(rows), out)
+	}
+	if !strings.Contains(out, "ring's own: time per batch of the same ring on streams that do no work") {
+		t.Errorf("the ring section does not say what the ring's own work is:\n%s", out)
+	}
+	for _, r := range rows {
+		for _, cell := range r[len(r)-2:] {
+			if d, err := time.ParseDuration(cell); err != nil || d <= 0 {
+				t.Errorf("ring row %q: per batch and ring's own %q are not durations", r, r[len(r)-2:])
+			}
+		}
 	}
 	var cases []string
 	for _, r := range rows {
@@ -126,6 +138,9 @@ func TestBenchJSON(t *testing.T) {
 		}
 		if r.Streams != min(2, r.Depth) {
 			t.Errorf("ring depth %d ran %d streams", r.Depth, r.Streams)
+		}
+		if r.PerBatch <= 0 || r.OwnBatches != 2 || r.OwnPerBatch <= 0 {
+			t.Errorf("ring %+v: per batch %v, the ring's own work %d batches of %v; want 2 batches, positive times", r, r.PerBatch, r.OwnBatches, r.OwnPerBatch)
 		}
 	}
 	for _, k := range res.Kernels {

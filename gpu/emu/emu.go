@@ -17,7 +17,13 @@
 //
 // Streams are ordered queues, each served by its own goroutine: copies,
 // memsets, launches, event records and waits return as soon as their
-// arguments are checked, and run in order later. The first error of a
+// arguments are checked, and run in order later. A copy, a memset, an
+// event record, or a wait for a record that has completed, queued on a
+// stream with nothing queued or running, would run next anyway: it runs
+// at once, on the caller's goroutine, and has completed when the call
+// returns (a goroutine handoff costs more than such a task). Launches
+// always run on the stream's goroutine, so queuing one never waits for
+// the kernel. The first error of a
 // stream's work (a fault, a deadlock, a non-clean checker report) is sticky:
 // Synchronize returns it, so do Query and Synchronize of every event
 // recorded on the stream after it, and the stream skips the work queued
@@ -48,6 +54,7 @@ import (
 	"errors"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gpubuf/gpubuf/cpuemu"
@@ -129,8 +136,10 @@ type device struct {
 	printf  int       // printf buffer bytes
 	workers int       // goroutines per launch (cpuemu.LaunchConfig.Workers)
 
-	mu      sync.Mutex // guards what follows
-	closed  bool
+	mu sync.Mutex // guards what follows; closed is also read without it
+	// closed is set once, under mu; isClosed reads it without the lock,
+	// which every event record and query asks.
+	closed  atomic.Bool
 	streams map[*stream]struct{}
 	bufs    map[*deviceBuffer]struct{}
 	hosts   map[*hostBuffer]struct{}
@@ -139,11 +148,7 @@ type device struct {
 
 func (d *device) Info() gpu.Info { return d.info }
 
-func (d *device) isClosed() bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.closed
-}
+func (d *device) isClosed() bool { return d.closed.Load() }
 
 // register adds x to one of the device's sets unless the device is closed.
 // register adds x to one of d's sets. The set is passed by address and
@@ -151,7 +156,7 @@ func (d *device) isClosed() bool {
 func register[T comparable](d *device, set *map[T]struct{}, x T, op string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.closed {
+	if d.closed.Load() {
 		return closedErr(op, "device is closed")
 	}
 	(*set)[x] = struct{}{}
@@ -200,7 +205,7 @@ func (d *device) NewEvent() (gpu.Event, error) {
 // the first stream's sticky error, if any.
 func (d *device) Synchronize() error {
 	d.mu.Lock()
-	if d.closed {
+	if d.closed.Load() {
 		d.mu.Unlock()
 		return closedErr("synchronize", "device is closed")
 	}
@@ -225,11 +230,11 @@ func (d *device) Synchronize() error {
 // idempotent.
 func (d *device) Close() error {
 	d.mu.Lock()
-	if d.closed {
+	if d.closed.Load() {
 		d.mu.Unlock()
 		return nil
 	}
-	d.closed = true
+	d.closed.Store(true)
 	streams, bufs, hosts, mods := d.streams, d.bufs, d.hosts, d.mods
 	d.streams, d.bufs, d.hosts, d.mods = map[*stream]struct{}{}, map[*deviceBuffer]struct{}{}, map[*hostBuffer]struct{}{}, map[*module]struct{}{}
 	d.mu.Unlock()

@@ -3,23 +3,36 @@ package emu
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gpubuf/gpubuf/gpu"
 )
 
-// stream is a FIFO of tasks run by its own goroutine.
+// stream is a FIFO of tasks run by its own goroutine. A task that cannot
+// take long (a copy, a memset, an event record, a wait for a record that
+// has completed) runs at once on the goroutine that queues it when the
+// stream has nothing queued or running: it would run next anyway, and the
+// hop to the stream's goroutine and back costs more than the task.
+// Launches always go to the stream's goroutine, so that queuing one never
+// waits for the kernel.
 type stream struct {
 	d      *device
 	exited chan struct{} // closed when the goroutine ends
 
-	mu      sync.Mutex
-	cond    sync.Cond // broadcast when work is queued or done, and at shutdown
-	queue   []task
-	closing bool
-	queued  uint64 // tasks ever queued
-	done    uint64 // tasks finished (run or skipped)
-	err     error  // the first error of the stream's work: sticky
+	mu sync.Mutex
+	// work wakes the goroutine: a task is queued and none is running, or
+	// the stream is closing. progress wakes Synchronize: a task finished.
+	// They are apart so that a task run inline, with the goroutine idle,
+	// wakes nobody who has nothing to do.
+	work     sync.Cond
+	progress sync.Cond
+	queue    []task
+	running  bool // a task is running, on the goroutine or inline
+	closing  bool
+	queued   uint64 // tasks ever queued
+	done     uint64 // tasks finished (run or skipped)
+	err      error  // the first error of the stream's work: sticky
 }
 
 // task is one queued operation.
@@ -33,17 +46,18 @@ type task struct {
 
 func newStream(d *device) *stream {
 	s := &stream{d: d, exited: make(chan struct{})}
-	s.cond.L = &s.mu
+	s.work.L = &s.mu
+	s.progress.L = &s.mu
 	go s.loop()
 	return s
 }
 
 func (s *stream) loop() {
 	defer close(s.exited)
+	s.mu.Lock()
 	for {
-		s.mu.Lock()
-		for len(s.queue) == 0 && !s.closing {
-			s.cond.Wait()
+		for (len(s.queue) == 0 || s.running) && !(s.closing && len(s.queue) == 0) {
+			s.work.Wait()
 		}
 		if len(s.queue) == 0 {
 			s.mu.Unlock()
@@ -52,51 +66,101 @@ func (s *stream) loop() {
 		t := s.queue[0]
 		s.queue[0] = task{}
 		s.queue = s.queue[1:]
+		s.running = true
 		failed := s.err
 		s.mu.Unlock()
-
-		var err error
-		if failed == nil || t.always {
-			err = runTask(t, failed)
-		}
-		if t.free != nil {
-			t.free()
-		}
-
+		err := execute(t, failed)
 		s.mu.Lock()
-		if err != nil && s.err == nil {
-			s.err = err
-		}
-		s.done++
-		s.cond.Broadcast()
-		s.mu.Unlock()
+		s.finishLocked(err)
 	}
 }
 
-// runTask runs t, turning a panic (a bug in this package or the emulator)
-// into the stream's error instead of a crash.
-func runTask(t task, failed error) (err error) {
+// execute runs t unless the stream has failed and t is not one that runs
+// anyway, and then drops what t holds.
+func execute(t task, failed error) error {
+	var err error
+	if failed == nil || t.always {
+		err = protect(t.run, failed)
+	}
+	if t.free != nil {
+		t.free()
+	}
+	return err
+}
+
+// finishLocked accounts for the task that was running; s.mu is held.
+func (s *stream) finishLocked(err error) {
+	if err != nil && s.err == nil {
+		s.err = err
+	}
+	s.running = false
+	s.done++
+	if len(s.queue) > 0 {
+		s.work.Signal()
+	}
+	s.progress.Broadcast()
+}
+
+// protect runs run, turning a panic (a bug in this package or the
+// emulator) into the stream's error instead of a crash.
+func protect(run func(failed error) error, failed error) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = msgErr("stream", "emulator panic: %v", r)
 		}
 	}()
-	return t.run(failed)
+	return run(failed)
+}
+
+// runNow runs a task that is short and never blocks (a copy, a memset, an
+// event record) at once, on the caller's goroutine, in the stream's place,
+// when the stream is idle (nothing queued, nothing running): it would run
+// next anyway. Nothing else on the
+// stream runs until it is done, so the stream's order holds. It reports
+// whether it ran the task (or skipped it, the stream having failed and
+// always unset: as the stream's goroutine would); when it did not, the
+// caller queues the task. The task is not kept, so the caller's closure
+// need not live on the heap; the caller drops what the task holds.
+func (s *stream) runNow(op string, always bool, run func(failed error) error) (ran bool, err error) {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		return false, closedErr(op, "stream is closed")
+	}
+	if s.running || len(s.queue) > 0 {
+		s.mu.Unlock()
+		return false, nil
+	}
+	s.queued++
+	s.running = true
+	failed := s.err
+	s.mu.Unlock()
+	var terr error
+	if failed == nil || always {
+		terr = protect(run, failed)
+	}
+	s.mu.Lock()
+	s.finishLocked(terr)
+	s.mu.Unlock()
+	return true, nil
 }
 
 // enqueue queues t, or frees it and fails when the stream is closed.
 func (s *stream) enqueue(op string, t task) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.closing {
+		s.mu.Unlock()
 		if t.free != nil {
 			t.free()
 		}
 		return closedErr(op, "stream is closed")
 	}
-	s.queue = append(s.queue, t)
 	s.queued++
-	s.cond.Broadcast()
+	s.queue = append(s.queue, t)
+	if !s.running {
+		s.work.Signal()
+	}
+	s.mu.Unlock()
 	return nil
 }
 
@@ -105,19 +169,20 @@ func (s *stream) sync() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for target := s.queued; s.done < target; {
-		s.cond.Wait()
+		s.progress.Wait()
 	}
 	return s.err
 }
 
-// shutdown stops the stream taking work, waits for the work queued, and
-// for the goroutine to end.
+// shutdown stops the stream taking work, waits for the work queued
+// (including a task running inline), and for the goroutine to end.
 func (s *stream) shutdown() {
 	s.mu.Lock()
 	s.closing = true
-	s.cond.Broadcast()
+	s.work.Signal()
 	s.mu.Unlock()
 	<-s.exited
+	s.sync()
 }
 
 func (s *stream) isClosed() bool {
@@ -183,18 +248,22 @@ func (s *stream) CopyHtoD(dst gpu.DeviceBuffer, dstOff int, src gpu.HostBuffer, 
 		db.drop()
 		return err
 	}
-	free := func() { db.drop(); hb.refs.release() }
-	if err := checkRange(op, "device buffer", dstOff, n, db.size); err != nil {
-		free()
-		return err
+	err = checkRange(op, "device buffer", dstOff, n, db.size)
+	if err == nil {
+		err = checkRange(op, "host buffer", srcOff, n, len(hb.bytes))
 	}
-	if err := checkRange(op, "host buffer", srcOff, n, len(hb.bytes)); err != nil {
-		free()
+	ran := false
+	if err == nil {
+		ran, err = s.runNow(op, false, func(error) error { return db.write(op, dstOff, hb.bytes[srcOff:srcOff+n]) })
+	}
+	if err != nil || ran {
+		db.drop()
+		hb.refs.release()
 		return err
 	}
 	return s.enqueue(op, task{
 		run:  func(error) error { return db.write(op, dstOff, hb.bytes[srcOff:srcOff+n]) },
-		free: free,
+		free: func() { db.drop(); hb.refs.release() },
 	})
 }
 
@@ -209,18 +278,22 @@ func (s *stream) CopyDtoH(dst gpu.HostBuffer, dstOff int, src gpu.DeviceBuffer, 
 		hb.refs.release()
 		return err
 	}
-	free := func() { db.drop(); hb.refs.release() }
-	if err := checkRange(op, "host buffer", dstOff, n, len(hb.bytes)); err != nil {
-		free()
-		return err
+	err = checkRange(op, "host buffer", dstOff, n, len(hb.bytes))
+	if err == nil {
+		err = checkRange(op, "device buffer", srcOff, n, db.size)
 	}
-	if err := checkRange(op, "device buffer", srcOff, n, db.size); err != nil {
-		free()
+	ran := false
+	if err == nil {
+		ran, err = s.runNow(op, false, func(error) error { return db.read(op, hb.bytes[dstOff:dstOff+n], srcOff) })
+	}
+	if err != nil || ran {
+		db.drop()
+		hb.refs.release()
 		return err
 	}
 	return s.enqueue(op, task{
 		run:  func(error) error { return db.read(op, hb.bytes[dstOff:dstOff+n], srcOff) },
-		free: free,
+		free: func() { db.drop(); hb.refs.release() },
 	})
 }
 
@@ -230,7 +303,12 @@ func (s *stream) Memset(dst gpu.DeviceBuffer, off, n int, b byte) error {
 	if err != nil {
 		return err
 	}
-	if err := checkRange(op, "device buffer", off, n, db.size); err != nil {
+	err = checkRange(op, "device buffer", off, n, db.size)
+	ran := false
+	if err == nil {
+		ran, err = s.runNow(op, false, func(error) error { return db.memset(op, off, n, b) })
+	}
+	if err != nil || ran {
 		db.drop()
 		return err
 	}
@@ -321,25 +399,57 @@ type event struct {
 	d *device
 
 	mu     sync.Mutex
-	cur    *record // the last Record's; nil before the first
-	closed bool
+	cur    *record     // the last Record's; nil before the first
+	closed atomic.Bool // set once; read without the lock
 }
 
 // record is one Record of an event: it completes when its stream reaches it.
+// Most records complete before anyone waits for them (a record on an idle
+// stream completes as it is made), so the channel a waiter sleeps on is
+// made only by a waiter that comes first.
 type record struct {
-	done chan struct{} // closed on completion; at and err are set before
-	at   time.Time
-	err  error // the stream's sticky error when it got there
+	done atomic.Bool   // set on completion; at and err are set before
+	at   time.Duration // since epoch
+	err  error         // the stream's sticky error when it got there
+
+	mu   sync.Mutex
+	wake chan struct{} // made by the first waiter before completion; closed on it
 }
 
-func (r *record) completed() bool {
-	select {
-	case <-r.done:
-		return true
-	default:
-		return false
+// complete marks r completed at at, carrying err.
+func (r *record) complete(at time.Duration, err error) {
+	r.mu.Lock()
+	r.at, r.err = at, err
+	r.done.Store(true)
+	if r.wake != nil {
+		close(r.wake)
 	}
+	r.mu.Unlock()
 }
+
+// wait waits for r to complete.
+func (r *record) wait() {
+	if r.done.Load() {
+		return
+	}
+	r.mu.Lock()
+	if r.done.Load() {
+		r.mu.Unlock()
+		return
+	}
+	if r.wake == nil {
+		r.wake = make(chan struct{})
+	}
+	wake := r.wake
+	r.mu.Unlock()
+	<-wake
+}
+
+// epoch is the origin of the records' times: a monotonic clock read
+// (time.Since) costs half a time.Now.
+var epoch = time.Now()
+
+func (r *record) completed() bool { return r.done.Load() }
 
 // ev checks that e is an open event of this device.
 func (s *stream) ev(op string, e gpu.Event) (*event, error) {
@@ -357,11 +467,8 @@ func (s *stream) ev(op string, e gpu.Event) (*event, error) {
 
 // check fails when the event or its device is closed.
 func (e *event) check(op string) error {
-	e.mu.Lock()
-	closed := e.closed
-	e.mu.Unlock()
 	switch {
-	case closed:
+	case e.closed.Load():
 		return closedErr(op, "event is closed")
 	case e.d.isClosed():
 		return closedErr(op, "device is closed")
@@ -384,15 +491,20 @@ func (s *stream) Record(e gpu.Event) error {
 	if err != nil {
 		return err
 	}
-	r := &record{done: make(chan struct{})}
-	err = s.enqueue(op, task{
-		always: true,
-		run: func(failed error) error {
-			r.at, r.err = time.Now(), failed
-			close(r.done)
-			return nil
-		},
+	r := new(record)
+	ran, err := s.runNow(op, true, func(failed error) error {
+		r.complete(time.Since(epoch), failed)
+		return nil
 	})
+	if err == nil && !ran {
+		err = s.enqueue(op, task{
+			always: true,
+			run: func(failed error) error {
+				r.complete(time.Since(epoch), failed)
+				return nil
+			},
+		})
+	}
 	if err != nil {
 		return err
 	}
@@ -418,16 +530,19 @@ func (s *stream) Wait(e gpu.Event) error {
 		}
 		return nil
 	}
-	return s.enqueue(op, task{
-		always: true,
-		run: func(failed error) error {
-			<-r.done
-			if failed == nil {
-				return r.err
-			}
-			return nil
-		},
-	})
+	wait := func(failed error) error {
+		r.wait()
+		if failed == nil {
+			return r.err
+		}
+		return nil
+	}
+	if r.completed() { // the wait cannot block
+		if ran, err := s.runNow(op, true, wait); err != nil || ran {
+			return err
+		}
+	}
+	return s.enqueue(op, task{always: true, run: wait})
 }
 
 // Query reports whether e's last Record has completed (true for an event
@@ -456,7 +571,7 @@ func (e *event) Synchronize() error {
 	if r == nil {
 		return nil
 	}
-	<-r.done
+	r.wait()
 	return r.err
 }
 
@@ -493,15 +608,13 @@ func (e *event) Elapsed(start gpu.Event) (time.Duration, error) {
 			return 0, c.r.err
 		}
 	}
-	return re.at.Sub(rs.at), nil
+	return re.at - rs.at, nil
 }
 
 // Close closes the event: later calls with it return an error wrapping
 // gpu.ErrClosed. Records already queued still complete, so streams waiting
 // on them go on. Close is idempotent.
 func (e *event) Close() error {
-	e.mu.Lock()
-	e.closed = true
-	e.mu.Unlock()
+	e.closed.Store(true)
 	return nil
 }
