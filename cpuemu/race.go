@@ -13,7 +13,11 @@ import (
 // knows of the others is an immutable vector shared by every lane that
 // learnt the same things: after a __syncwarp the 32 lanes share one
 // vector, after a __syncthreads the whole block does. So a join costs
-// O(lanes per block) once per sync, not once per lane.
+// O(lanes per block) once per sync, not once per lane. What it knows of
+// other blocks (learnt through fences and atomics) is a persistent trie
+// by block id whose leaves are the vectors those blocks released, shared
+// by pointer: a join walks only where two tries differ, so its cost does
+// not grow with the grid.
 //
 // Edges (PTX ISA §8.9): bar.warp.sync among the lanes of its mask (its
 // instruction text guarantees the store → sync → load pattern); bar.sync,
@@ -39,12 +43,33 @@ import (
 // to foreignReads per word.
 
 // vclock is what a lane knows of the others. It is never changed once a
-// lane holds it: joins build a new one.
+// lane holds it (nor once it is a word's release clock or a fence's
+// snapshot): joins build a new one, or reuse an input that already holds
+// the result.
 type vclock struct {
-	cta int32    // the block the dense part describes (linear id)
-	v   []uint32 // per lane of that block (warp*32+lane): the clock known
-	ext map[uint32]uint32
+	cta  int32    // the block the dense part describes (linear id)
+	v    []uint32 // per lane of that block (warp*32+lane): the clock known
+	ext  *extNode // what is known of the lanes of other blocks
+	leaf *extNode // v as a leaf of other clocks' ext, made when first needed
 }
+
+// extNode is a node of a persistent trie from a block's linear id to what
+// a clock knows of that block's lanes: extFan children per inner node,
+// and leaves that hold a block's vector, a dense part some clock of that
+// block had. A node never changes once made; a change copies the path
+// from the root and shares the rest. So clocks that learnt the same
+// things of other blocks share them, a leaf is the very vector the
+// releasing block made, and joins, merges and comparisons skip every
+// subtree the two sides share: they cost what differs, not the grid.
+type extNode struct {
+	kid [extFan]*extNode // inner nodes
+	v   []uint32         // leaves: per lane of the block
+}
+
+const (
+	extBits = 4
+	extFan  = 1 << extBits
+)
 
 type laneState struct {
 	base     *vclock
@@ -88,7 +113,8 @@ type readSet struct {
 
 type syncObj struct {
 	vc  *vclock
-	cta bool // released at .cta scope: only threads of vc.cta may acquire it
+	cta bool  // released at .cta scope: only threads of block blk may acquire it
+	blk int32 // the block of the last release into it
 }
 
 type hazKey struct{ prior, later int32 }
@@ -115,6 +141,7 @@ type checker struct {
 	syncs  []syncObj
 	scGPU  *vclock
 	cur    *cta // the block whose state ctaCheck holds (cooperative launches)
+	extTop int  // the shift of the root level of the ext tries: keys are block ids
 
 	hazards map[hazKey]*Hazard
 	order   []hazKey
@@ -137,7 +164,11 @@ type ctaCheck struct {
 
 func newChecker(l *launch) *checker {
 	nw := (l.cfg.Block.Count() + 31) / 32
-	return &checker{l: l, n: uint32(nw * 32), global: map[*allocation]*globalShadow{}, hazards: map[hazKey]*Hazard{}}
+	top := 0
+	for g := l.cfg.Grid.Count() - 1; g >= extFan; g >>= extBits {
+		top += extBits
+	}
+	return &checker{l: l, n: uint32(nw * 32), extTop: top, global: map[*allocation]*globalShadow{}, hazards: map[hazKey]*Hazard{}}
 }
 
 // newCTACheck makes the state of a block of a cooperative grid, which
@@ -214,9 +245,11 @@ func (c *checker) snapshot(t uint32) *vclock {
 	return v
 }
 
+// clone copies b, a clock of the running block, into a fresh vector that
+// may be changed until a lane holds it. The ext trie is shared.
 func (c *checker) clone(b *vclock) *vclock {
-	v := &vclock{cta: c.cta, v: make([]uint32, c.n)}
-	c.joinInto(v, b)
+	v := &vclock{cta: c.cta, v: make([]uint32, c.n), ext: b.ext}
+	copy(v.v, b.v)
 	return v
 }
 
@@ -226,37 +259,212 @@ func (c *checker) joinInto(dst, src *vclock) {
 		return
 	}
 	if src.cta == dst.cta {
-		for i, x := range src.v {
-			if x > dst.v[i] {
-				dst.v[i] = x
-			}
-		}
-	} else {
-		base := uint32(src.cta) * c.n
-		for i, x := range src.v {
-			if x != 0 {
-				c.extMax(dst, base+uint32(i), x)
-			}
-		}
+		maxInto(dst.v, src.v)
+		// Neither trie holds dst's own block.
+		dst.ext = c.extMerge(dst.ext, src.ext, c.extTop)
+		return
 	}
-	for k, x := range src.ext {
-		if k/c.n == uint32(dst.cta) {
-			if x > dst.v[k%c.n] {
-				dst.v[k%c.n] = x
-			}
-		} else {
-			c.extMax(dst, k, x)
+	if src.leaf == nil {
+		src.leaf = &extNode{v: src.v}
+	}
+	e := c.extMerge(dst.ext, src.ext, c.extTop)
+	e = c.extPut(e, uint32(src.cta), src.leaf, c.extTop)
+	// In a cooperative grid src may know dst's block through another:
+	// that belongs in the dense part.
+	if own := c.extFind(e, uint32(dst.cta)); own != nil {
+		maxInto(dst.v, own)
+		e = c.extDel(e, uint32(dst.cta), c.extTop)
+	}
+	dst.ext = e
+}
+
+// join is a ⊔ b as a clock of the running block, whose clock a is: a or
+// b itself when it already holds the other.
+func (c *checker) join(a, b *vclock) *vclock {
+	switch {
+	case c.covers(a, b):
+		return a
+	case b.cta == c.cta && c.covers(b, a):
+		return b
+	}
+	nv := c.clone(a)
+	c.joinInto(nv, b)
+	return nv
+}
+
+// joinAny is a ⊔ b as a clock of any block (a release clock kept on a
+// word, or the acquires pending until a fence), nil being the zero clock.
+func (c *checker) joinAny(a, b *vclock) *vclock {
+	switch {
+	case c.covers(a, b):
+		return a
+	case c.covers(b, a):
+		return b
+	}
+	nv := &vclock{cta: c.cta, v: make([]uint32, c.n)}
+	c.joinInto(nv, a)
+	c.joinInto(nv, b)
+	return nv
+}
+
+// covers reports whether clock a holds everything clock b does. It may
+// answer false for a clock that does, when saying so would take more than
+// a look at where the two differ: the join then builds what it could
+// have reused.
+func (c *checker) covers(a, b *vclock) bool {
+	switch {
+	case a == b || b == nil:
+		return true
+	case a == nil:
+		return false
+	case a.cta == b.cta:
+		return geq(a.v, b.v) && c.extCovers(a.ext, b.ext, c.extTop)
+	}
+	// b's dense part is a leaf in a's trie. b's trie knowing a's block
+	// (a cooperative grid) would need a fold: not worth it here.
+	l := c.extFind(a.ext, uint32(b.cta))
+	return l != nil && geq(l, b.v) && c.extFind(b.ext, uint32(a.cta)) == nil && c.extCovers(a.ext, b.ext, c.extTop)
+}
+
+func maxInto(dst, src []uint32) {
+	dst = dst[:len(src)]
+	for i, x := range src {
+		if x > dst[i] {
+			dst[i] = x
 		}
 	}
 }
 
-func (c *checker) extMax(dst *vclock, k, x uint32) {
-	if dst.ext == nil {
-		dst.ext = map[uint32]uint32{}
+// geq reports whether a[i] >= b[i] everywhere.
+func geq(a, b []uint32) bool {
+	if len(b) > 0 && &a[0] == &b[0] {
+		return true
 	}
-	if x > dst.ext[k] {
-		dst.ext[k] = x
+	a = a[:len(b)]
+	for i, x := range b {
+		if x > a[i] {
+			return false
+		}
 	}
+	return true
+}
+
+// extFind is the leaf of block key in trie n, nil if n knows nothing of
+// that block.
+func (c *checker) extFind(n *extNode, key uint32) []uint32 {
+	for s := c.extTop; n != nil; s -= extBits {
+		n = n.kid[key>>s&(extFan-1)]
+		if s == 0 {
+			if n == nil {
+				return nil
+			}
+			return n.v
+		}
+	}
+	return nil
+}
+
+// extMerge is the trie of a ⊔ b, level s: a or b itself where it holds the
+// other.
+func (c *checker) extMerge(a, b *extNode, s int) *extNode {
+	switch {
+	case a == b || b == nil:
+		return a
+	case a == nil:
+		return b
+	case s < 0:
+		return leafJoin(a, b)
+	}
+	var kids [extFan]*extNode
+	isA, isB := true, true
+	for i := range kids {
+		k := c.extMerge(a.kid[i], b.kid[i], s-extBits)
+		kids[i] = k
+		isA = isA && k == a.kid[i]
+		isB = isB && k == b.kid[i]
+	}
+	switch {
+	case isA:
+		return a
+	case isB:
+		return b
+	}
+	return &extNode{kid: kids}
+}
+
+// extPut joins leaf into trie n at key, level s.
+func (c *checker) extPut(n *extNode, key uint32, leaf *extNode, s int) *extNode {
+	if s < 0 {
+		if n == nil {
+			return leaf
+		}
+		return leafJoin(n, leaf)
+	}
+	i := key >> s & (extFan - 1)
+	var old *extNode
+	if n != nil {
+		old = n.kid[i]
+	}
+	k := c.extPut(old, key, leaf, s-extBits)
+	if k == old {
+		return n
+	}
+	nn := &extNode{}
+	if n != nil {
+		nn.kid = n.kid
+	}
+	nn.kid[i] = k
+	return nn
+}
+
+// extDel is trie n without block key, level s.
+func (c *checker) extDel(n *extNode, key uint32, s int) *extNode {
+	if n == nil || s < 0 {
+		return nil
+	}
+	i := key >> s & (extFan - 1)
+	k := c.extDel(n.kid[i], key, s-extBits)
+	if k == n.kid[i] {
+		return n
+	}
+	nn := &extNode{kid: n.kid}
+	nn.kid[i] = k
+	if nn.kid == ([extFan]*extNode{}) {
+		return nil
+	}
+	return nn
+}
+
+// extCovers reports whether trie a holds everything trie b does, level s.
+func (c *checker) extCovers(a, b *extNode, s int) bool {
+	switch {
+	case a == b || b == nil:
+		return true
+	case a == nil:
+		return false
+	case s < 0:
+		return geq(a.v, b.v)
+	}
+	for i := range a.kid {
+		if !c.extCovers(a.kid[i], b.kid[i], s-extBits) {
+			return false
+		}
+	}
+	return true
+}
+
+// leafJoin is the leaf of a ⊔ b: a or b itself where it holds the other.
+func leafJoin(a, b *extNode) *extNode {
+	switch {
+	case geq(a.v, b.v):
+		return a
+	case geq(b.v, a.v):
+		return b
+	}
+	v := make([]uint32, len(a.v))
+	copy(v, a.v)
+	maxInto(v, b.v)
+	return &extNode{v: v}
 }
 
 // hb reports whether access p happens before the current point of lane t.
@@ -269,7 +477,12 @@ func (c *checker) hb(p access, t uint32) bool {
 	if gt-c.base < c.n && gt >= c.base {
 		return b.v[gt-c.base] >= p.clk
 	}
-	return b.ext != nil && b.ext[gt] >= p.clk
+	if b.ext == nil {
+		return false
+	}
+	blk := gt / c.n
+	l := c.extFind(b.ext, blk)
+	return l != nil && l[gt-blk*c.n] >= p.clk
 }
 
 // acquire makes lane t know everything in v.
@@ -278,9 +491,7 @@ func (c *checker) acquire(t uint32, v *vclock) {
 		return
 	}
 	ls := &c.lanes[t]
-	nb := c.clone(ls.base)
-	c.joinInto(nb, v)
-	ls.base = nb
+	ls.base = c.join(ls.base, v)
 }
 
 // warpSync joins the clocks of the lanes of a completed bar.warp.sync.
@@ -362,16 +573,15 @@ func (c *checker) fence(o *op, t uint32) {
 		if o.scope == scopeCTA || o.scope == scopeCluster {
 			sc = &c.scCTA
 		}
-		if *sc != nil {
-			c.acquire(t, *sc)
-		}
-		nv := c.snapshot(t)
-		if *sc != nil {
-			c.joinInto(nv, *sc)
-		}
-		*sc = nv
+		c.acquire(t, *sc)
+		// The lane now holds every earlier fence.sc's clock: its
+		// snapshot is the new head of the order, and the clock a later
+		// strong write releases.
+		*sc = c.snapshot(t)
+		ls.fence = *sc
+	} else {
+		ls.fence = c.snapshot(t)
 	}
-	ls.fence = c.snapshot(t)
 	ls.fenceCTA = o.scope == scopeCTA || o.scope == scopeCluster
 	ls.own++
 }
@@ -461,10 +671,7 @@ func (c *checker) syncAccess(ce *cell, o *op, e access, t uint32) {
 		// A read-modify-write continues the release sequence.
 		s := &c.syncs[ce.sync-1]
 		if rel != nil {
-			nv := &vclock{cta: c.cta, v: make([]uint32, c.n)}
-			c.joinInto(nv, s.vc)
-			c.joinInto(nv, rel)
-			s.vc, s.cta = nv, s.cta && relCTA
+			s.vc, s.cta, s.blk = c.joinAny(s.vc, rel), s.cta && relCTA, c.cta
 		}
 		return
 	}
@@ -472,15 +679,15 @@ func (c *checker) syncAccess(ce *cell, o *op, e access, t uint32) {
 	case rel == nil:
 		ce.sync = 0 // the slot is lost to reuse until the launch ends: rare
 	case ce.sync != 0:
-		c.syncs[ce.sync-1] = syncObj{vc: rel, cta: relCTA}
+		c.syncs[ce.sync-1] = syncObj{vc: rel, cta: relCTA, blk: c.cta}
 	default:
-		c.syncs = append(c.syncs, syncObj{vc: rel, cta: relCTA})
+		c.syncs = append(c.syncs, syncObj{vc: rel, cta: relCTA, blk: c.cta})
 		ce.sync = int32(len(c.syncs))
 	}
 }
 
 func (c *checker) acquireFrom(o *op, t uint32, s *syncObj) {
-	if s.cta && s.vc.cta != c.cta {
+	if s.cta && s.blk != c.cta {
 		return // released at .cta scope, seen from another block
 	}
 	if o.sem == semAcquire || o.sem == semAcqRel {
@@ -488,10 +695,7 @@ func (c *checker) acquireFrom(o *op, t uint32, s *syncObj) {
 		return
 	}
 	ls := &c.lanes[t]
-	if ls.acq == nil {
-		ls.acq = &vclock{cta: c.cta, v: make([]uint32, c.n)}
-	}
-	c.joinInto(ls.acq, s.vc)
+	ls.acq = c.joinAny(ls.acq, s.vc)
 }
 
 // morallyStrong: both strong, the same bytes, and each scope contains the
