@@ -458,6 +458,10 @@ type LaunchConfig struct {
 	// Result.TraceTruncated says whether more happened.
 	Trace      bool
 	TraceLimit int
+
+	// shadowStats, when set on a checked launch, receives the measure of
+	// the checker's shadow of global memory as the launch ends (tests).
+	shadowStats *shadowStats
 }
 
 // Result reports a finished launch.
@@ -530,6 +534,9 @@ func (m *Module) Launch(dev *Device, kernel string, cfg LaunchConfig, args ...an
 	}
 	rep := newReport(p.name, res.Diagnostics, err)
 	rep.Hazards = l.chk.hazardList()
+	if cfg.shadowStats != nil {
+		*cfg.shadowStats = l.chk.shadowStats()
+	}
 	res.Report = rep
 	if rep.Clean() {
 		return res, nil

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unsafe"
 )
 
 // The checker across large grids: the single-pass __threadfence reduction
@@ -405,5 +406,96 @@ func TestCheckerFlagCooperative(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// ownKernel: every thread writes its own element of buf (a byte or a
+// word), and reads it back.
+func ownKernel(typ string, size int) string {
+	return fmt.Sprintf(`.version 7.8
+.target sm_70
+.address_size 64
+
+.visible .entry own(.param .u64 buf)
+{
+	.reg .b32 	%%r<6>;
+	.reg .b64 	%%rd<4>;
+
+	ld.param.u64 	%%rd0, [buf];
+	cvta.to.global.u64 	%%rd0, %%rd0;
+	mov.u32 	%%r0, %%tid.x;
+	mov.u32 	%%r1, %%ctaid.x;
+	mov.u32 	%%r2, %%ntid.x;
+	mad.lo.u32 	%%r3, %%r1, %%r2, %%r0;
+	mul.wide.u32 	%%rd1, %%r3, %d;
+	add.s64 	%%rd2, %%rd0, %%rd1;
+	st.global.%s 	[%%rd2], %%r3;
+	ld.global.%s 	%%r4, [%%rd2];
+	ret;
+}
+`, size, typ, typ)
+}
+
+// TestCheckerShadowBytes measures the checker's shadow of global memory
+// per word a kernel touches. A word touched only at full width costs its
+// cell (44 bytes on 64-bit machines) and its share of the shadow pages
+// (1024 cells, allocated as touched): at most 50 bytes for dense data,
+// where the issue found about 50. A word whose four bytes four threads
+// write and read back also costs a read set, since the four reads are
+// unordered and none may stand for another: 56 bytes, with up to as much
+// again in the pool's spare capacity, and 16 per read kept.
+func TestCheckerShadowBytes(t *testing.T) {
+	cellB, setB, accB := int64(unsafe.Sizeof(cell{})), int64(unsafe.Sizeof(readSet{})), int64(unsafe.Sizeof(access{}))
+	if cellB > 44 {
+		t.Errorf("a shadow cell is %d bytes, want at most 44", cellB)
+	}
+	perWord := func(st shadowStats) float64 { return float64(st.Bytes) / float64(st.Words) }
+
+	// The reduction: every input word read once, grid partials written
+	// and read, the result and the ticket counter.
+	const n, grid = 1 << 16, 64
+	f := newScaleFixture(t, n)
+	var st shadowStats
+	if res, err := f.launch("fence_reduce", grid, LaunchConfig{Check: true, shadowStats: &st}); err != nil {
+		t.Fatalf("%v\n%s", err, scaleReport(res, err))
+	}
+	if st.Words != n+grid+2 {
+		t.Errorf("fence_reduce: %d words touched, want %d", st.Words, n+grid+2)
+	}
+	if b := perWord(st); b > 50 {
+		t.Errorf("fence_reduce: %.1f shadow bytes per word touched, want at most 50 (%+v)", b, st)
+	}
+	t.Logf("fence_reduce: %.1f bytes per word (%+v)", perWord(st), st)
+
+	// Own words and own bytes, 16 pages of 1024 words, all touched.
+	for _, c := range []struct {
+		typ  string
+		size int
+		max  int64
+	}{
+		{"u32", 4, 50},
+		{"u8", 1, cellB + 2*setB + 4*accB},
+	} {
+		src := ownKernel(c.typ, c.size)
+		m, err := Load("own.ptx", []byte(src))
+		if err != nil {
+			t.Fatalf("%v\n%s", err, src)
+		}
+		d := NewDevice()
+		const words = 16 * pageCells
+		threads := words * 4 / c.size
+		buf := scaleAlloc(t, d, make([]uint32, words))
+		var st shadowStats
+		cfg := LaunchConfig{Grid: Dim3{X: uint32(threads / 256), Y: 1, Z: 1}, Block: Dim3{X: 256, Y: 1, Z: 1}, Check: true, shadowStats: &st}
+		if res, err := m.Launch(d, "own", cfg, buf); err != nil {
+			t.Fatalf("%s: %v\n%s", c.typ, err, scaleReport(res, err))
+		}
+		if st.Words != words {
+			t.Errorf("%s: %d words touched, want %d", c.typ, st.Words, words)
+		}
+		if b := perWord(st); b > float64(c.max) {
+			t.Errorf("%s: %.1f shadow bytes per word touched, want at most %d (%+v)", c.typ, b, c.max, st)
+		}
+		t.Logf("%s: %.1f bytes per word (%+v)", c.typ, perWord(st), st)
 	}
 }

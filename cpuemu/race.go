@@ -2,6 +2,7 @@ package cpuemu
 
 import (
 	"math/bits"
+	"unsafe"
 )
 
 // The race checker: happens-before over the PTX memory model (§8), with a
@@ -120,7 +121,7 @@ type syncObj struct {
 type hazKey struct{ prior, later int32 }
 
 const (
-	pageCells    = 1 << 12 // global shadow page: 16 KiB of memory
+	pageCells    = 1 << 10 // global shadow page: 4 KiB of memory
 	listMax      = 8       // reads kept in a list before going dense
 	foreignReads = 32
 )
@@ -834,6 +835,49 @@ func (c *checker) addListRead(rs *readSet, r access) {
 	if len(rs.list) < foreignReads {
 		rs.list = append(rs.list, r)
 	}
+}
+
+// shadowStats measures the checker's shadow of global memory (tests and
+// benchmarks ask for it through LaunchConfig.shadowStats).
+type shadowStats struct {
+	Words int64 // global words some access touched
+	// Bytes the shadow holds for them: the pages of cells (allocated as
+	// touched, so a page's untouched words count too), the read sets,
+	// and the release clocks kept on words (each distinct clock's vector
+	// once; the ext tries they share with the lanes are not counted).
+	Bytes int64
+}
+
+func (c *checker) shadowStats() shadowStats {
+	var st shadowStats
+	for _, g := range c.global {
+		st.Bytes += int64(len(g.pages)) * int64(unsafe.Sizeof(g.pages[0]))
+		for _, p := range g.pages {
+			if p == nil {
+				continue
+			}
+			st.Bytes += int64(unsafe.Sizeof(*p))
+			for i := range p {
+				if ce := &p[i]; ce.w.tid != 0 || ce.r.tid != 0 || ce.rs != 0 || ce.sync != 0 {
+					st.Words++
+				}
+			}
+		}
+	}
+	const acc = int64(unsafe.Sizeof(access{}))
+	st.Bytes += int64(cap(c.sets))*int64(unsafe.Sizeof(readSet{})) + int64(cap(c.free))*4
+	for i := range c.sets {
+		st.Bytes += int64(cap(c.sets[i].list)+cap(c.sets[i].dense)) * acc
+	}
+	st.Bytes += int64(cap(c.syncs)) * int64(unsafe.Sizeof(syncObj{}))
+	seen := map[*vclock]bool{}
+	for _, s := range c.syncs {
+		if s.vc != nil && !seen[s.vc] {
+			seen[s.vc] = true
+			st.Bytes += int64(unsafe.Sizeof(*s.vc)) + 4*int64(cap(s.vc.v))
+		}
+	}
+	return st
 }
 
 // report records a hazard between prior access p and e.
