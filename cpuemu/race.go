@@ -2,6 +2,7 @@ package cpuemu
 
 import (
 	"math/bits"
+	"slices"
 	"unsafe"
 )
 
@@ -49,10 +50,17 @@ import (
 // the result.
 type vclock struct {
 	cta  int32    // the block the dense part describes (linear id)
-	v    []uint32 // per lane of that block (warp*32+lane): the clock known
+	w    []*chunk // per warp of that block: the clocks known of its lanes
 	ext  *extNode // what is known of the lanes of other blocks
-	leaf *extNode // v as a leaf of other clocks' ext, made when first needed
+	leaf *extNode // w as a leaf of other clocks' ext, made when first needed
+	priv uint32   // while the clock is built: the chunks it made, which it may change
 }
+
+// chunk is what a clock knows of the 32 lanes of one warp; nil in
+// vclock.w knows nothing. Clocks share chunks: a __syncwarp makes a new
+// chunk for its warp and shares the others, so it costs O(warps), not
+// O(lanes), per block. A chunk never changes once shared.
+type chunk [32]uint32
 
 // extNode is a node of a persistent trie from a block's linear id to what
 // a clock knows of that block's lanes: extFan children per inner node,
@@ -64,7 +72,7 @@ type vclock struct {
 // subtree the two sides share: they cost what differs, not the grid.
 type extNode struct {
 	kid [extFan]*extNode // inner nodes
-	v   []uint32         // leaves: per lane of the block
+	w   []*chunk         // leaves: per warp of the block
 }
 
 const (
@@ -74,7 +82,7 @@ const (
 
 type laneState struct {
 	base     *vclock
-	own      uint32  // this lane's clock; base.v[me] may lag behind it
+	own      uint32  // this lane's clock; base's entry of the lane may lag behind it
 	fence    *vclock // the lane's clock at its last fence: what a later strong write releases
 	fenceCTA bool    // that fence had .cta scope
 	acq      *vclock // release clocks seen by strong reads since the last fence
@@ -177,7 +185,7 @@ func newChecker(l *launch) *checker {
 func (c *checker) newCTACheck(ct *cta) *ctaCheck {
 	id := int32(ct.linear())
 	s := &ctaCheck{cta: id, base: uint32(id) * c.n, gen: 1,
-		zero:   &vclock{cta: id, v: make([]uint32, c.n)},
+		zero:   &vclock{cta: id, w: make([]*chunk, c.n/32)},
 		lanes:  make([]laneState, c.n),
 		shared: make([]cell, (len(ct.shared)+3)/4),
 	}
@@ -225,7 +233,7 @@ func (c *checker) startCTA(ct *cta) {
 	// The old block's shared words are forgotten: so are their read sets.
 	c.releaseShared()
 	c.gen++
-	c.zero = &vclock{cta: c.cta, v: make([]uint32, c.n)}
+	c.zero = &vclock{cta: c.cta, w: make([]*chunk, c.n/32)}
 	if c.lanes == nil {
 		c.lanes = make([]laneState, c.n)
 		c.shared = make([]cell, (len(ct.shared)+3)/4)
@@ -242,38 +250,84 @@ func (c *checker) startCTA(ct *cta) {
 func (c *checker) snapshot(t uint32) *vclock {
 	ls := &c.lanes[t]
 	v := c.clone(ls.base)
-	v.v[t] = ls.own
+	v.raise(t, ls.own)
 	return v
 }
 
-// clone copies b, a clock of the running block, into a fresh vector that
-// may be changed until a lane holds it. The ext trie is shared.
+// clone copies b, a clock of the running block, into a fresh clock that
+// may be changed until a lane holds it. Chunks and the ext trie are
+// shared.
 func (c *checker) clone(b *vclock) *vclock {
-	v := &vclock{cta: c.cta, v: make([]uint32, c.n), ext: b.ext}
-	copy(v.v, b.v)
-	return v
+	return &vclock{cta: c.cta, w: slices.Clone(b.w), ext: b.ext}
 }
 
-// joinInto raises dst (a fresh vector of the running block) to src.
+// raise makes v (a clock being built) know at least x of lane i of its
+// block.
+func (v *vclock) raise(i, x uint32) {
+	k := i / 32
+	ch := v.w[k]
+	if ch != nil && ch[i%32] >= x {
+		return
+	}
+	if v.priv&(1<<k) == 0 {
+		nc := new(chunk)
+		if ch != nil {
+			*nc = *ch
+		}
+		ch, v.w[k] = nc, nc
+		v.priv |= 1 << k
+	}
+	ch[i%32] = x
+}
+
+// joinChunks raises the chunks w of a clock being built, of which priv
+// are its own, to src; it returns the new priv.
+func joinChunks(w, src []*chunk, priv uint32) uint32 {
+	for k, b := range src {
+		a := w[k]
+		switch {
+		case b == nil || a == b:
+		case a == nil:
+			w[k] = b
+		case priv&(1<<k) != 0:
+			for i, x := range b {
+				a[i] = max(a[i], x)
+			}
+		case geqChunk(a, b):
+		case geqChunk(b, a):
+			w[k] = b
+		default:
+			nc := *a
+			for i, x := range b {
+				nc[i] = max(nc[i], x)
+			}
+			w[k] = &nc
+			priv |= 1 << k
+		}
+	}
+	return priv
+}
+
+// joinInto raises dst (a clock of the running block being built) to src.
 func (c *checker) joinInto(dst, src *vclock) {
 	if src == nil {
 		return
 	}
 	if src.cta == dst.cta {
-		maxInto(dst.v, src.v)
+		dst.priv = joinChunks(dst.w, src.w, dst.priv)
 		// Neither trie holds dst's own block.
 		dst.ext = c.extMerge(dst.ext, src.ext, c.extTop)
 		return
 	}
 	if src.leaf == nil {
-		src.leaf = &extNode{v: src.v}
+		src.leaf = &extNode{w: src.w}
 	}
 	e := c.extMerge(dst.ext, src.ext, c.extTop)
 	e = c.extPut(e, uint32(src.cta), src.leaf, c.extTop)
 	// In a cooperative grid src may know dst's block through another:
 	// that belongs in the dense part.
 	if own := c.extFind(e, uint32(dst.cta)); own != nil {
-		maxInto(dst.v, own)
+		dst.priv = joinChunks(dst.w, own, dst.priv)
 		e = c.extDel(e, uint32(dst.cta), c.extTop)
 	}
 	dst.ext = e
@@ -302,7 +356,7 @@ func (c *checker) joinAny(a, b *vclock) *vclock {
 	case c.covers(b, a):
 		return b
 	}
-	nv := &vclock{cta: c.cta, v: make([]uint32, c.n)}
+	nv := &vclock{cta: c.cta, w: make([]*chunk, c.n/32)}
 	c.joinInto(nv, a)
 	c.joinInto(nv, b)
 	return nv
@@ -319,29 +373,30 @@ func (c *checker) covers(a, b *vclock) bool {
 	case a == nil:
 		return false
 	case a.cta == b.cta:
-		return geq(a.v, b.v) && c.extCovers(a.ext, b.ext, c.extTop)
+		return geqChunks(a.w, b.w) && c.extCovers(a.ext, b.ext, c.extTop)
 	}
 	// b's dense part is a leaf in a's trie. b's trie knowing a's block
 	// (a cooperative grid) would need a fold: not worth it here.
 	l := c.extFind(a.ext, uint32(b.cta))
-	return l != nil && geq(l, b.v) && c.extFind(b.ext, uint32(a.cta)) == nil && c.extCovers(a.ext, b.ext, c.extTop)
+	return l != nil && geqChunks(l, b.w) && c.extFind(b.ext, uint32(a.cta)) == nil && c.extCovers(a.ext, b.ext, c.extTop)
 }
 
-func maxInto(dst, src []uint32) {
-	dst = dst[:len(src)]
-	for i, x := range src {
-		if x > dst[i] {
-			dst[i] = x
-		}
-	}
-}
-
-// geq reports whether a[i] >= b[i] everywhere.
-func geq(a, b []uint32) bool {
+// geqChunks reports whether chunks a know at least what chunks b do. A
+// nil chunk of a against a chunk of b that knows only zeros says no.
+func geqChunks(a, b []*chunk) bool {
 	if len(b) > 0 && &a[0] == &b[0] {
 		return true
 	}
 	a = a[:len(b)]
+	for k, y := range b {
+		if x := a[k]; x != y && y != nil && (x == nil || !geqChunk(x, y)) {
+			return false
+		}
+	}
+	return true
+}
+
+func geqChunk(a, b *chunk) bool {
 	for i, x := range b {
 		if x > a[i] {
 			return false
@@ -352,14 +407,14 @@ func geq(a, b []uint32) bool {
 
 // extFind is the leaf of block key in trie n, nil if n knows nothing of
 // that block.
-func (c *checker) extFind(n *extNode, key uint32) []uint32 {
+func (c *checker) extFind(n *extNode, key uint32) []*chunk {
 	for s := c.extTop; n != nil; s -= extBits {
 		n = n.kid[key>>s&(extFan-1)]
 		if s == 0 {
 			if n == nil {
 				return nil
 			}
-			return n.v
+			return n.w
 		}
 	}
 	return nil
@@ -444,7 +499,7 @@ func (c *checker) extCovers(a, b *extNode, s int) bool {
 	case a == nil:
 		return false
 	case s < 0:
-		return geq(a.v, b.v)
+		return geqChunks(a.w, b.w)
 	}
 	for i := range a.kid {
 		if !c.extCovers(a.kid[i], b.kid[i], s-extBits) {
@@ -457,15 +512,14 @@ func (c *checker) extCovers(a, b *extNode, s int) bool {
 // leafJoin is the leaf of a ⊔ b: a or b itself where it holds the other.
 func leafJoin(a, b *extNode) *extNode {
 	switch {
-	case geq(a.v, b.v):
+	case geqChunks(a.w, b.w):
 		return a
-	case geq(b.v, a.v):
+	case geqChunks(b.w, a.w):
 		return b
 	}
-	v := make([]uint32, len(a.v))
-	copy(v, a.v)
-	maxInto(v, b.v)
-	return &extNode{v: v}
+	w := slices.Clone(a.w)
+	joinChunks(w, b.w, 0)
+	return &extNode{w: w}
 }
 
 // hb reports whether access p happens before the current point of lane t.
@@ -475,15 +529,21 @@ func (c *checker) hb(p access, t uint32) bool {
 		return true
 	}
 	b := c.lanes[t].base
-	if gt-c.base < c.n && gt >= c.base {
-		return b.v[gt-c.base] >= p.clk
+	if i := gt - c.base; i < c.n && gt >= c.base {
+		ch := b.w[i/32]
+		return ch != nil && ch[i%32] >= p.clk
 	}
 	if b.ext == nil {
 		return false
 	}
 	blk := gt / c.n
 	l := c.extFind(b.ext, blk)
-	return l != nil && l[gt-blk*c.n] >= p.clk
+	if l == nil {
+		return false
+	}
+	i := gt - blk*c.n
+	ch := l[i/32]
+	return ch != nil && ch[i%32] >= p.clk
 }
 
 // acquire makes lane t know everything in v.
@@ -497,31 +557,31 @@ func (c *checker) acquire(t uint32, v *vclock) {
 
 // warpSync joins the clocks of the lanes of a completed bar.warp.sync.
 func (c *checker) warpSync(w *warp, group uint32) {
-	first := uint32(w.id*32 + bits.TrailingZeros32(group))
-	nb := c.clone(c.lanes[first].base)
-	prev := c.lanes[first].base
+	lanes := c.lanes[w.id*32 : w.id*32+32]
+	first := lanes[bits.TrailingZeros32(group)].base
+	nb := c.clone(first)
+	prev := first
 	for m := group; m != 0; m &= m - 1 {
-		t := uint32(w.id*32 + bits.TrailingZeros32(m))
-		if b := c.lanes[t].base; b != prev && b != nb {
+		if b := lanes[bits.TrailingZeros32(m)].base; b != prev {
 			c.joinInto(nb, b)
 			prev = b
 		}
 	}
 	for m := group; m != 0; m &= m - 1 {
-		t := uint32(w.id*32 + bits.TrailingZeros32(m))
-		nb.v[t] = c.lanes[t].own
+		l := bits.TrailingZeros32(m)
+		nb.raise(uint32(w.id*32+l), lanes[l].own)
 	}
 	for m := group; m != 0; m &= m - 1 {
-		t := uint32(w.id*32 + bits.TrailingZeros32(m))
-		c.lanes[t].base = nb
-		c.lanes[t].own++
+		ls := &lanes[bits.TrailingZeros32(m)]
+		ls.base = nb
+		ls.own++
 	}
 }
 
 // barArrive releases lane t's clock to barrier id.
 func (c *checker) barArrive(id int, t uint32) {
 	if c.bar[id] == nil {
-		c.bar[id] = &vclock{cta: c.cta, v: make([]uint32, c.n)}
+		c.bar[id] = &vclock{cta: c.cta, w: make([]*chunk, c.n/32)}
 	}
 	ls := &c.lanes[t]
 	seen := false
@@ -535,9 +595,7 @@ func (c *checker) barArrive(id int, t uint32) {
 		c.joinInto(c.bar[id], ls.base)
 		c.barSeen[id] = append(c.barSeen[id], ls.base)
 	}
-	if ls.own > c.bar[id].v[t] {
-		c.bar[id].v[t] = ls.own
-	}
+	c.bar[id].raise(t, ls.own)
 	ls.own++
 }
 
@@ -870,11 +928,18 @@ func (c *checker) shadowStats() shadowStats {
 		st.Bytes += int64(cap(c.sets[i].list)+cap(c.sets[i].dense)) * acc
 	}
 	st.Bytes += int64(cap(c.syncs)) * int64(unsafe.Sizeof(syncObj{}))
-	seen := map[*vclock]bool{}
+	seen, seenChunk := map[*vclock]bool{}, map[*chunk]bool{}
 	for _, s := range c.syncs {
-		if s.vc != nil && !seen[s.vc] {
-			seen[s.vc] = true
-			st.Bytes += int64(unsafe.Sizeof(*s.vc)) + 4*int64(cap(s.vc.v))
+		if s.vc == nil || seen[s.vc] {
+			continue
+		}
+		seen[s.vc] = true
+		st.Bytes += int64(unsafe.Sizeof(*s.vc)) + int64(cap(s.vc.w))*int64(unsafe.Sizeof(s.vc.w[0]))
+		for _, ch := range s.vc.w {
+			if ch != nil && !seenChunk[ch] {
+				seenChunk[ch] = true
+				st.Bytes += int64(unsafe.Sizeof(*ch))
+			}
 		}
 	}
 	return st
