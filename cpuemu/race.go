@@ -524,18 +524,26 @@ func leafJoin(a, b *extNode) *extNode {
 
 // hb reports whether access p happens before the current point of lane t.
 func (c *checker) hb(p access, t uint32) bool {
-	gt := p.tid - 1
-	if gt == c.base+t {
+	// i wraps past c.n for a thread of an earlier block: block ids and
+	// lane slots keep global lane ids far below 2^32 - c.n.
+	i := p.tid - 1 - c.base
+	switch {
+	case i >= c.n:
+		return c.hbOther(p, t)
+	case i == t:
 		return true
 	}
+	ch := c.lanes[t].base.w[i/32]
+	return ch != nil && ch[i%32] >= p.clk
+}
+
+// hbOther is hb for an access p by a thread of another block.
+func (c *checker) hbOther(p access, t uint32) bool {
 	b := c.lanes[t].base
-	if i := gt - c.base; i < c.n && gt >= c.base {
-		ch := b.w[i/32]
-		return ch != nil && ch[i%32] >= p.clk
-	}
 	if b.ext == nil {
 		return false
 	}
+	gt := p.tid - 1
 	blk := gt / c.n
 	l := c.extFind(b.ext, blk)
 	if l == nil {
@@ -678,11 +686,9 @@ func (c *checker) access(w *warp, lane int, o *op, sp space, a *allocation, off 
 	t := uint32(w.id*32 + lane)
 	pc := w.c.l.curPC
 	var flags uint8
-	switch o.code {
-	case opAtom, opRed:
-		flags = accAtomic | accStrong | accWrite
-		write = true
-	default:
+	if o.code == opAtom || o.code == opRed {
+		flags, write = accAtomic|accStrong|accWrite, true
+	} else {
 		if o.sem != semWeak {
 			flags = accStrong
 		}
@@ -692,6 +698,12 @@ func (c *checker) access(w *warp, lane int, o *op, sp space, a *allocation, off 
 	}
 	if flags&accStrong != 0 && (o.scope == scopeGPU || o.scope == scopeSys) && sp == spGlobal {
 		flags |= accWide
+	}
+	if size == 4 && off&3 == 0 && flags&accStrong == 0 {
+		// A weak access to one whole word: most of them.
+		e := access{tid: c.base + t + 1, clk: c.lanes[t].own, op: pc, mask: 0xF, flags: flags}
+		c.check(c.cellAt(sp, a, off), e, t, sp, off, size)
+		return
 	}
 	for end := off + uint64(size); off < end; {
 		wordEnd := (off | 3) + 1
@@ -771,22 +783,25 @@ func (c *checker) morallyStrong(p, e access) bool {
 
 // conflict reports whether prior access p races with e by lane t.
 func (c *checker) conflict(p, e access, t uint32) bool {
-	return p.tid != 0 && p.tid != e.tid && p.mask&e.mask != 0 && !c.hb(p, t) && !c.morallyStrong(p, e)
+	return p.tid != 0 && p.tid != e.tid && p.mask&e.mask != 0 && c.unordered(p, e, t)
+}
+
+func (c *checker) unordered(p, e access, t uint32) bool {
+	return !c.hb(p, t) && !c.morallyStrong(p, e)
 }
 
 func (c *checker) check(ce *cell, e access, t uint32, sp space, addr uint64, size int) {
+	// conflict, its cheap tests written out: most priors are the same
+	// thread's or none.
+	if p := ce.w; p.tid != 0 && p.tid != e.tid && p.mask&e.mask != 0 && c.unordered(p, e, t) {
+		c.report(p, e, sp, addr, size)
+	}
 	if e.flags&accWrite == 0 {
-		if c.conflict(ce.w, e, t) {
-			c.report(ce.w, e, sp, addr, size)
-		}
 		c.addRead(ce, e, t)
 		return
 	}
-	if c.conflict(ce.w, e, t) {
-		c.report(ce.w, e, sp, addr, size)
-	}
-	if ce.r.tid != 0 && c.conflict(ce.r, e, t) {
-		c.report(ce.r, e, sp, addr, size)
+	if p := ce.r; p.tid != 0 && p.tid != e.tid && p.mask&e.mask != 0 && c.unordered(p, e, t) {
+		c.report(p, e, sp, addr, size)
 	}
 	if ce.rs != 0 {
 		rs := &c.sets[ce.rs-1]
