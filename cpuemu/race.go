@@ -15,11 +15,13 @@ import (
 // knows of the others is an immutable vector shared by every lane that
 // learnt the same things: after a __syncwarp the 32 lanes share one
 // vector, after a __syncthreads the whole block does. So a join costs
-// O(lanes per block) once per sync, not once per lane. What it knows of
-// other blocks (learnt through fences and atomics) is a persistent trie
-// by block id whose leaves are the vectors those blocks released, shared
-// by pointer: a join walks only where two tries differ, so its cost does
-// not grow with the grid.
+// O(lanes per block) once per sync, not once per lane, and less: the
+// vector is in chunks of a warp, shared between clocks, and a join skips
+// the chunks both sides share. What a lane knows of other blocks (learnt
+// through fences and atomics) is a persistent trie by block id whose
+// leaves are the vectors those blocks released, shared by pointer: a join
+// walks only where two tries differ, so its cost does not grow with the
+// grid.
 //
 // Edges (PTX ISA §8.9): bar.warp.sync among the lanes of its mask (its
 // instruction text guarantees the store → sync → load pattern); bar.sync,
