@@ -110,7 +110,14 @@ func scaleReport(res *Result, err error) string {
 // the fences and the ticket order every partial before the last block's
 // reads (PTX ISA §8.8, §8.9.4).
 func TestFenceReduceCUDA(t *testing.T) {
-	f := newScaleFixture(t, 40000)
+	const n = 40000
+	f := newScaleFixture(t, n)
+	// The input is i*0x9E3779B1 + 7: its sum is 0x9E3779B1*n(n-1)/2 + 7n,
+	// mod 2^32.
+	k, pairs := uint32(0x9E3779B1), uint32(n*(n-1)/2)
+	if want := k*pairs + 7*n; f.sum != want {
+		t.Fatalf("the input sums to %#x, want %#x", f.sum, want)
+	}
 	count, _, err := f.m.Global(f.d, "retirement_count")
 	if err != nil {
 		t.Fatal(err)
