@@ -462,8 +462,9 @@ type LaunchConfig struct {
 	Trace      bool
 	TraceLimit int
 	// Workers is how many goroutines run the launch's blocks; 0 means
-	// GOMAXPROCS, and more than MaxWorkers is a *LimitError. The blocks
-	// of a lockstep launch without Check, Trace or printf run in
+	// GOMAXPROCS, and more than MaxWorkers is a *LimitError (fewer run
+	// when 1 GiB would not hold their blocks' state). The blocks of a
+	// lockstep launch without Check, Trace, printf or recursion run in
 	// parallel, each block whole on one worker, so that a result that
 	// does not depend on the order of atomics between blocks is the same
 	// bit for bit as on one worker. Every other launch runs its blocks one
@@ -472,6 +473,10 @@ type LaunchConfig struct {
 	// printf's output then replay exactly. Cooperative launches keep
 	// every block resident, taking turns.
 	Workers int
+
+	// shadowStats, when set on a checked launch, receives the measure of
+	// the checker's shadow of global memory as the launch ends (tests).
+	shadowStats *shadowStats
 }
 
 // Result reports a finished launch.
@@ -544,6 +549,9 @@ func (m *Module) Launch(dev *Device, kernel string, cfg LaunchConfig, args ...an
 	}
 	rep := newReport(p.name, res.Diagnostics, err)
 	rep.Hazards = l.chk.hazardList()
+	if cfg.shadowStats != nil {
+		*cfg.shadowStats = l.chk.shadowStats()
+	}
 	res.Report = rep
 	if rep.Clean() {
 		return res, nil

@@ -99,14 +99,16 @@ func cooperativeBlocks(p *program, block Dim3, sharedBytes int) int {
 // of shared memory, from the sizes of its data structures: a shadow cell
 // per 4-byte word of shared memory (44 bytes on 64-bit machines); per
 // lane its laneState and one vector clock of its own, a 4-byte entry per
-// lane of the block (a fence, and a release store, take a snapshot of the
-// lane's clock that is the lane's alone; the clocks lanes share after a
-// sync are fewer), so the clocks grow with the square of the block's
-// size; and the block's own clocks (its start, one per named barrier and
-// its fence.sc order). Read sets of words that many lanes read and the
-// shadow of global memory are not per block, and not counted.
+// lane of the block in chunks of a warp's lanes (a fence, and a release
+// store, take a snapshot of the lane's clock that is the lane's alone,
+// though it shares most chunks with other clocks; the clocks lanes share
+// after a sync are fewer), so the clocks grow at most with the square of
+// the block's size; and the block's own clocks (its start, one per named
+// barrier and its fence.sc order). Read sets of words that many lanes
+// read and the shadow of global memory are not per block, and not
+// counted.
 func checkerBlockBytes(lanes, shared int64) int64 {
-	clock := int64(unsafe.Sizeof(vclock{})) + 4*lanes
+	clock := int64(unsafe.Sizeof(vclock{})) + lanes/32*int64(unsafe.Sizeof(&chunk{})+unsafe.Sizeof(chunk{}))
 	cells := (shared + 3) / 4 * int64(unsafe.Sizeof(cell{}))
 	perLane := int64(unsafe.Sizeof(laneState{})) + clock
 	block := int64(unsafe.Sizeof(ctaCheck{})) + int64(2+len(ctaCheck{}.bar))*clock

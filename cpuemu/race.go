@@ -2,6 +2,8 @@ package cpuemu
 
 import (
 	"math/bits"
+	"slices"
+	"unsafe"
 )
 
 // The race checker: happens-before over the PTX memory model (§8), with a
@@ -13,7 +15,13 @@ import (
 // knows of the others is an immutable vector shared by every lane that
 // learnt the same things: after a __syncwarp the 32 lanes share one
 // vector, after a __syncthreads the whole block does. So a join costs
-// O(lanes per block) once per sync, not once per lane.
+// O(lanes per block) once per sync, not once per lane, and less: the
+// vector is in chunks of a warp, shared between clocks, and a join skips
+// the chunks both sides share. What a lane knows of other blocks (learnt
+// through fences and atomics) is a persistent trie by block id whose
+// leaves are the vectors those blocks released, shared by pointer: a join
+// walks only where two tries differ, so its cost does not grow with the
+// grid.
 //
 // Edges (PTX ISA §8.9): bar.warp.sync among the lanes of its mask (its
 // instruction text guarantees the store → sync → load pattern); bar.sync,
@@ -39,16 +47,44 @@ import (
 // to foreignReads per word.
 
 // vclock is what a lane knows of the others. It is never changed once a
-// lane holds it: joins build a new one.
+// lane holds it (nor once it is a word's release clock or a fence's
+// snapshot): joins build a new one, or reuse an input that already holds
+// the result.
 type vclock struct {
-	cta int32    // the block the dense part describes (linear id)
-	v   []uint32 // per lane of that block (warp*32+lane): the clock known
-	ext map[uint32]uint32
+	cta  int32    // the block the dense part describes (linear id)
+	w    []*chunk // per warp of that block: the clocks known of its lanes
+	ext  *extNode // what is known of the lanes of other blocks
+	leaf *extNode // w as a leaf of other clocks' ext, made when first needed
+	priv uint32   // while the clock is built: the chunks it made, which it may change
 }
+
+// chunk is what a clock knows of the 32 lanes of one warp; nil in
+// vclock.w knows nothing. Clocks share chunks: a __syncwarp makes a new
+// chunk for its warp and shares the others, so it costs O(warps), not
+// O(lanes), per block. A chunk never changes once shared.
+type chunk [32]uint32
+
+// extNode is a node of a persistent trie from a block's linear id to what
+// a clock knows of that block's lanes: extFan children per inner node,
+// and leaves that hold a block's vector, a dense part some clock of that
+// block had. A node never changes once made; a change copies the path
+// from the root and shares the rest. So clocks that learnt the same
+// things of other blocks share them, a leaf is the very vector the
+// releasing block made, and joins, merges and comparisons skip every
+// subtree the two sides share: they cost what differs, not the grid.
+type extNode struct {
+	kid [extFan]*extNode // inner nodes
+	w   []*chunk         // leaves: per warp of the block
+}
+
+const (
+	extBits = 4
+	extFan  = 1 << extBits
+)
 
 type laneState struct {
 	base     *vclock
-	own      uint32  // this lane's clock; base.v[me] may lag behind it
+	own      uint32  // this lane's clock; base's entry of the lane may lag behind it
 	fence    *vclock // the lane's clock at its last fence: what a later strong write releases
 	fenceCTA bool    // that fence had .cta scope
 	acq      *vclock // release clocks seen by strong reads since the last fence
@@ -88,13 +124,14 @@ type readSet struct {
 
 type syncObj struct {
 	vc  *vclock
-	cta bool // released at .cta scope: only threads of vc.cta may acquire it
+	cta bool  // released at .cta scope: only threads of block blk may acquire it
+	blk int32 // the block of the last release into it
 }
 
 type hazKey struct{ prior, later int32 }
 
 const (
-	pageCells    = 1 << 12 // global shadow page: 16 KiB of memory
+	pageCells    = 1 << 10 // global shadow page: 4 KiB of memory
 	listMax      = 8       // reads kept in a list before going dense
 	foreignReads = 32
 )
@@ -115,6 +152,7 @@ type checker struct {
 	syncs  []syncObj
 	scGPU  *vclock
 	cur    *cta // the block whose state ctaCheck holds (cooperative launches)
+	extTop int  // the shift of the root level of the ext tries: keys are block ids
 
 	hazards map[hazKey]*Hazard
 	order   []hazKey
@@ -137,7 +175,11 @@ type ctaCheck struct {
 
 func newChecker(l *launch) *checker {
 	nw := (l.cfg.Block.Count() + 31) / 32
-	return &checker{l: l, n: uint32(nw * 32), global: map[*allocation]*globalShadow{}, hazards: map[hazKey]*Hazard{}}
+	top := 0
+	for g := l.cfg.Grid.Count() - 1; g >= extFan; g >>= extBits {
+		top += extBits
+	}
+	return &checker{l: l, n: uint32(nw * 32), extTop: top, global: map[*allocation]*globalShadow{}, hazards: map[hazKey]*Hazard{}}
 }
 
 // newCTACheck makes the state of a block of a cooperative grid, which
@@ -145,7 +187,7 @@ func newChecker(l *launch) *checker {
 func (c *checker) newCTACheck(ct *cta) *ctaCheck {
 	id := int32(ct.linear())
 	s := &ctaCheck{cta: id, base: uint32(id) * c.n, gen: 1,
-		zero:   &vclock{cta: id, v: make([]uint32, c.n)},
+		zero:   &vclock{cta: id, w: make([]*chunk, c.n/32)},
 		lanes:  make([]laneState, c.n),
 		shared: make([]cell, (len(ct.shared)+3)/4),
 	}
@@ -193,7 +235,7 @@ func (c *checker) startCTA(ct *cta) {
 	// The old block's shared words are forgotten: so are their read sets.
 	c.releaseShared()
 	c.gen++
-	c.zero = &vclock{cta: c.cta, v: make([]uint32, c.n)}
+	c.zero = &vclock{cta: c.cta, w: make([]*chunk, c.n/32)}
 	if c.lanes == nil {
 		c.lanes = make([]laneState, c.n)
 		c.shared = make([]cell, (len(ct.shared)+3)/4)
@@ -210,66 +252,308 @@ func (c *checker) startCTA(ct *cta) {
 func (c *checker) snapshot(t uint32) *vclock {
 	ls := &c.lanes[t]
 	v := c.clone(ls.base)
-	v.v[t] = ls.own
+	v.raise(t, ls.own)
 	return v
 }
 
+// clone copies b, a clock of the running block, into a fresh clock that
+// may be changed until a lane holds it. Chunks and the ext trie are
+// shared.
 func (c *checker) clone(b *vclock) *vclock {
-	v := &vclock{cta: c.cta, v: make([]uint32, c.n)}
-	c.joinInto(v, b)
-	return v
+	return &vclock{cta: c.cta, w: slices.Clone(b.w), ext: b.ext}
 }
 
-// joinInto raises dst (a fresh vector of the running block) to src.
+// raise makes v (a clock being built) know at least x of lane i of its
+// block.
+func (v *vclock) raise(i, x uint32) {
+	k := i / 32
+	ch := v.w[k]
+	if ch != nil && ch[i%32] >= x {
+		return
+	}
+	if v.priv&(1<<k) == 0 {
+		nc := new(chunk)
+		if ch != nil {
+			*nc = *ch
+		}
+		ch, v.w[k] = nc, nc
+		v.priv |= 1 << k
+	}
+	ch[i%32] = x
+}
+
+// joinChunks raises the chunks w of a clock being built, of which priv
+// are its own, to src; it returns the new priv.
+func joinChunks(w, src []*chunk, priv uint32) uint32 {
+	for k, b := range src {
+		a := w[k]
+		switch {
+		case b == nil || a == b:
+		case a == nil:
+			w[k] = b
+		case priv&(1<<k) != 0:
+			for i, x := range b {
+				a[i] = max(a[i], x)
+			}
+		case geqChunk(a, b):
+		case geqChunk(b, a):
+			w[k] = b
+		default:
+			nc := *a
+			for i, x := range b {
+				nc[i] = max(nc[i], x)
+			}
+			w[k] = &nc
+			priv |= 1 << k
+		}
+	}
+	return priv
+}
+
+// joinInto raises dst (a clock of the running block being built) to src.
 func (c *checker) joinInto(dst, src *vclock) {
 	if src == nil {
 		return
 	}
 	if src.cta == dst.cta {
-		for i, x := range src.v {
-			if x > dst.v[i] {
-				dst.v[i] = x
-			}
-		}
-	} else {
-		base := uint32(src.cta) * c.n
-		for i, x := range src.v {
-			if x != 0 {
-				c.extMax(dst, base+uint32(i), x)
-			}
-		}
+		dst.priv = joinChunks(dst.w, src.w, dst.priv)
+		// Neither trie holds dst's own block.
+		dst.ext = c.extMerge(dst.ext, src.ext, c.extTop)
+		return
 	}
-	for k, x := range src.ext {
-		if k/c.n == uint32(dst.cta) {
-			if x > dst.v[k%c.n] {
-				dst.v[k%c.n] = x
-			}
-		} else {
-			c.extMax(dst, k, x)
-		}
+	if src.leaf == nil {
+		src.leaf = &extNode{w: src.w}
 	}
+	e := c.extMerge(dst.ext, src.ext, c.extTop)
+	e = c.extPut(e, uint32(src.cta), src.leaf, c.extTop)
+	// In a cooperative grid src may know dst's block through another:
+	// that belongs in the dense part.
+	if own := c.extFind(e, uint32(dst.cta)); own != nil {
+		dst.priv = joinChunks(dst.w, own, dst.priv)
+		e = c.extDel(e, uint32(dst.cta), c.extTop)
+	}
+	dst.ext = e
 }
 
-func (c *checker) extMax(dst *vclock, k, x uint32) {
-	if dst.ext == nil {
-		dst.ext = map[uint32]uint32{}
+// join is a ⊔ b as a clock of the running block, whose clock a is: a or
+// b itself when it already holds the other.
+func (c *checker) join(a, b *vclock) *vclock {
+	switch {
+	case c.covers(a, b):
+		return a
+	case b.cta == c.cta && c.covers(b, a):
+		return b
 	}
-	if x > dst.ext[k] {
-		dst.ext[k] = x
+	nv := c.clone(a)
+	c.joinInto(nv, b)
+	return nv
+}
+
+// joinAny is a ⊔ b as a clock of any block (a release clock kept on a
+// word, or the acquires pending until a fence), nil being the zero clock.
+func (c *checker) joinAny(a, b *vclock) *vclock {
+	switch {
+	case c.covers(a, b):
+		return a
+	case c.covers(b, a):
+		return b
 	}
+	nv := &vclock{cta: c.cta, w: make([]*chunk, c.n/32)}
+	c.joinInto(nv, a)
+	c.joinInto(nv, b)
+	return nv
+}
+
+// covers reports whether clock a holds everything clock b does. It may
+// answer false for a clock that does, when saying so would take more than
+// a look at where the two differ: the join then builds what it could
+// have reused.
+func (c *checker) covers(a, b *vclock) bool {
+	switch {
+	case a == b || b == nil:
+		return true
+	case a == nil:
+		return false
+	case a.cta == b.cta:
+		return geqChunks(a.w, b.w) && c.extCovers(a.ext, b.ext, c.extTop)
+	}
+	// b's dense part is a leaf in a's trie. b's trie knowing a's block
+	// (a cooperative grid) would need a fold: not worth it here.
+	l := c.extFind(a.ext, uint32(b.cta))
+	return l != nil && geqChunks(l, b.w) && c.extFind(b.ext, uint32(a.cta)) == nil && c.extCovers(a.ext, b.ext, c.extTop)
+}
+
+// geqChunks reports whether chunks a know at least what chunks b do. A
+// nil chunk of a against a chunk of b that knows only zeros says no.
+func geqChunks(a, b []*chunk) bool {
+	if len(b) > 0 && &a[0] == &b[0] {
+		return true
+	}
+	a = a[:len(b)]
+	for k, y := range b {
+		if x := a[k]; x != y && y != nil && (x == nil || !geqChunk(x, y)) {
+			return false
+		}
+	}
+	return true
+}
+
+func geqChunk(a, b *chunk) bool {
+	for i, x := range b {
+		if x > a[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// extFind is the leaf of block key in trie n, nil if n knows nothing of
+// that block.
+func (c *checker) extFind(n *extNode, key uint32) []*chunk {
+	for s := c.extTop; n != nil; s -= extBits {
+		n = n.kid[key>>s&(extFan-1)]
+		if s == 0 {
+			if n == nil {
+				return nil
+			}
+			return n.w
+		}
+	}
+	return nil
+}
+
+// extMerge is the trie of a ⊔ b, level s: a or b itself where it holds the
+// other.
+func (c *checker) extMerge(a, b *extNode, s int) *extNode {
+	switch {
+	case a == b || b == nil:
+		return a
+	case a == nil:
+		return b
+	case s < 0:
+		return leafJoin(a, b)
+	}
+	var kids [extFan]*extNode
+	isA, isB := true, true
+	for i := range kids {
+		k := c.extMerge(a.kid[i], b.kid[i], s-extBits)
+		kids[i] = k
+		isA = isA && k == a.kid[i]
+		isB = isB && k == b.kid[i]
+	}
+	switch {
+	case isA:
+		return a
+	case isB:
+		return b
+	}
+	return &extNode{kid: kids}
+}
+
+// extPut joins leaf into trie n at key, level s.
+func (c *checker) extPut(n *extNode, key uint32, leaf *extNode, s int) *extNode {
+	if s < 0 {
+		if n == nil {
+			return leaf
+		}
+		return leafJoin(n, leaf)
+	}
+	i := key >> s & (extFan - 1)
+	var old *extNode
+	if n != nil {
+		old = n.kid[i]
+	}
+	k := c.extPut(old, key, leaf, s-extBits)
+	if k == old {
+		return n
+	}
+	nn := &extNode{}
+	if n != nil {
+		nn.kid = n.kid
+	}
+	nn.kid[i] = k
+	return nn
+}
+
+// extDel is trie n without block key, level s.
+func (c *checker) extDel(n *extNode, key uint32, s int) *extNode {
+	if n == nil || s < 0 {
+		return nil
+	}
+	i := key >> s & (extFan - 1)
+	k := c.extDel(n.kid[i], key, s-extBits)
+	if k == n.kid[i] {
+		return n
+	}
+	nn := &extNode{kid: n.kid}
+	nn.kid[i] = k
+	if nn.kid == ([extFan]*extNode{}) {
+		return nil
+	}
+	return nn
+}
+
+// extCovers reports whether trie a holds everything trie b does, level s.
+func (c *checker) extCovers(a, b *extNode, s int) bool {
+	switch {
+	case a == b || b == nil:
+		return true
+	case a == nil:
+		return false
+	case s < 0:
+		return geqChunks(a.w, b.w)
+	}
+	for i := range a.kid {
+		if !c.extCovers(a.kid[i], b.kid[i], s-extBits) {
+			return false
+		}
+	}
+	return true
+}
+
+// leafJoin is the leaf of a ⊔ b: a or b itself where it holds the other.
+func leafJoin(a, b *extNode) *extNode {
+	switch {
+	case geqChunks(a.w, b.w):
+		return a
+	case geqChunks(b.w, a.w):
+		return b
+	}
+	w := slices.Clone(a.w)
+	joinChunks(w, b.w, 0)
+	return &extNode{w: w}
 }
 
 // hb reports whether access p happens before the current point of lane t.
 func (c *checker) hb(p access, t uint32) bool {
-	gt := p.tid - 1
-	if gt == c.base+t {
+	// i wraps past c.n for a thread of an earlier block: block ids and
+	// lane slots keep global lane ids far below 2^32 - c.n.
+	i := p.tid - 1 - c.base
+	switch {
+	case i >= c.n:
+		return c.hbOther(p, t)
+	case i == t:
 		return true
 	}
+	ch := c.lanes[t].base.w[i/32]
+	return ch != nil && ch[i%32] >= p.clk
+}
+
+// hbOther is hb for an access p by a thread of another block.
+func (c *checker) hbOther(p access, t uint32) bool {
 	b := c.lanes[t].base
-	if gt-c.base < c.n && gt >= c.base {
-		return b.v[gt-c.base] >= p.clk
+	if b.ext == nil {
+		return false
 	}
-	return b.ext != nil && b.ext[gt] >= p.clk
+	gt := p.tid - 1
+	blk := gt / c.n
+	l := c.extFind(b.ext, blk)
+	if l == nil {
+		return false
+	}
+	i := gt - blk*c.n
+	ch := l[i/32]
+	return ch != nil && ch[i%32] >= p.clk
 }
 
 // acquire makes lane t know everything in v.
@@ -278,38 +562,36 @@ func (c *checker) acquire(t uint32, v *vclock) {
 		return
 	}
 	ls := &c.lanes[t]
-	nb := c.clone(ls.base)
-	c.joinInto(nb, v)
-	ls.base = nb
+	ls.base = c.join(ls.base, v)
 }
 
 // warpSync joins the clocks of the lanes of a completed bar.warp.sync.
 func (c *checker) warpSync(w *warp, group uint32) {
-	first := uint32(w.id*32 + bits.TrailingZeros32(group))
-	nb := c.clone(c.lanes[first].base)
-	prev := c.lanes[first].base
+	lanes := c.lanes[w.id*32 : w.id*32+32]
+	first := lanes[bits.TrailingZeros32(group)].base
+	nb := c.clone(first)
+	prev := first
 	for m := group; m != 0; m &= m - 1 {
-		t := uint32(w.id*32 + bits.TrailingZeros32(m))
-		if b := c.lanes[t].base; b != prev && b != nb {
+		if b := lanes[bits.TrailingZeros32(m)].base; b != prev {
 			c.joinInto(nb, b)
 			prev = b
 		}
 	}
 	for m := group; m != 0; m &= m - 1 {
-		t := uint32(w.id*32 + bits.TrailingZeros32(m))
-		nb.v[t] = c.lanes[t].own
+		l := bits.TrailingZeros32(m)
+		nb.raise(uint32(w.id*32+l), lanes[l].own)
 	}
 	for m := group; m != 0; m &= m - 1 {
-		t := uint32(w.id*32 + bits.TrailingZeros32(m))
-		c.lanes[t].base = nb
-		c.lanes[t].own++
+		ls := &lanes[bits.TrailingZeros32(m)]
+		ls.base = nb
+		ls.own++
 	}
 }
 
 // barArrive releases lane t's clock to barrier id.
 func (c *checker) barArrive(id int, t uint32) {
 	if c.bar[id] == nil {
-		c.bar[id] = &vclock{cta: c.cta, v: make([]uint32, c.n)}
+		c.bar[id] = &vclock{cta: c.cta, w: make([]*chunk, c.n/32)}
 	}
 	ls := &c.lanes[t]
 	seen := false
@@ -323,9 +605,7 @@ func (c *checker) barArrive(id int, t uint32) {
 		c.joinInto(c.bar[id], ls.base)
 		c.barSeen[id] = append(c.barSeen[id], ls.base)
 	}
-	if ls.own > c.bar[id].v[t] {
-		c.bar[id].v[t] = ls.own
-	}
+	c.bar[id].raise(t, ls.own)
 	ls.own++
 }
 
@@ -362,16 +642,15 @@ func (c *checker) fence(o *op, t uint32) {
 		if o.scope == scopeCTA || o.scope == scopeCluster {
 			sc = &c.scCTA
 		}
-		if *sc != nil {
-			c.acquire(t, *sc)
-		}
-		nv := c.snapshot(t)
-		if *sc != nil {
-			c.joinInto(nv, *sc)
-		}
-		*sc = nv
+		c.acquire(t, *sc)
+		// The lane now holds every earlier fence.sc's clock: its
+		// snapshot is the new head of the order, and the clock a later
+		// strong write releases.
+		*sc = c.snapshot(t)
+		ls.fence = *sc
+	} else {
+		ls.fence = c.snapshot(t)
 	}
-	ls.fence = c.snapshot(t)
 	ls.fenceCTA = o.scope == scopeCTA || o.scope == scopeCluster
 	ls.own++
 }
@@ -409,11 +688,9 @@ func (c *checker) access(w *warp, lane int, o *op, sp space, a *allocation, off 
 	t := uint32(w.id*32 + lane)
 	pc := w.c.l.curPC
 	var flags uint8
-	switch o.code {
-	case opAtom, opRed:
-		flags = accAtomic | accStrong | accWrite
-		write = true
-	default:
+	if o.code == opAtom || o.code == opRed {
+		flags, write = accAtomic|accStrong|accWrite, true
+	} else {
 		if o.sem != semWeak {
 			flags = accStrong
 		}
@@ -423,6 +700,12 @@ func (c *checker) access(w *warp, lane int, o *op, sp space, a *allocation, off 
 	}
 	if flags&accStrong != 0 && (o.scope == scopeGPU || o.scope == scopeSys) && sp == spGlobal {
 		flags |= accWide
+	}
+	if size == 4 && off&3 == 0 && flags&accStrong == 0 {
+		// A weak access to one whole word: most of them.
+		e := access{tid: c.base + t + 1, clk: c.lanes[t].own, op: pc, mask: 0xF, flags: flags}
+		c.check(c.cellAt(sp, a, off), e, t, sp, off, size)
+		return
 	}
 	for end := off + uint64(size); off < end; {
 		wordEnd := (off | 3) + 1
@@ -461,10 +744,7 @@ func (c *checker) syncAccess(ce *cell, o *op, e access, t uint32) {
 		// A read-modify-write continues the release sequence.
 		s := &c.syncs[ce.sync-1]
 		if rel != nil {
-			nv := &vclock{cta: c.cta, v: make([]uint32, c.n)}
-			c.joinInto(nv, s.vc)
-			c.joinInto(nv, rel)
-			s.vc, s.cta = nv, s.cta && relCTA
+			s.vc, s.cta, s.blk = c.joinAny(s.vc, rel), s.cta && relCTA, c.cta
 		}
 		return
 	}
@@ -472,15 +752,15 @@ func (c *checker) syncAccess(ce *cell, o *op, e access, t uint32) {
 	case rel == nil:
 		ce.sync = 0 // the slot is lost to reuse until the launch ends: rare
 	case ce.sync != 0:
-		c.syncs[ce.sync-1] = syncObj{vc: rel, cta: relCTA}
+		c.syncs[ce.sync-1] = syncObj{vc: rel, cta: relCTA, blk: c.cta}
 	default:
-		c.syncs = append(c.syncs, syncObj{vc: rel, cta: relCTA})
+		c.syncs = append(c.syncs, syncObj{vc: rel, cta: relCTA, blk: c.cta})
 		ce.sync = int32(len(c.syncs))
 	}
 }
 
 func (c *checker) acquireFrom(o *op, t uint32, s *syncObj) {
-	if s.cta && s.vc.cta != c.cta {
+	if s.cta && s.blk != c.cta {
 		return // released at .cta scope, seen from another block
 	}
 	if o.sem == semAcquire || o.sem == semAcqRel {
@@ -488,10 +768,7 @@ func (c *checker) acquireFrom(o *op, t uint32, s *syncObj) {
 		return
 	}
 	ls := &c.lanes[t]
-	if ls.acq == nil {
-		ls.acq = &vclock{cta: c.cta, v: make([]uint32, c.n)}
-	}
-	c.joinInto(ls.acq, s.vc)
+	ls.acq = c.joinAny(ls.acq, s.vc)
 }
 
 // morallyStrong: both strong, the same bytes, and each scope contains the
@@ -508,22 +785,25 @@ func (c *checker) morallyStrong(p, e access) bool {
 
 // conflict reports whether prior access p races with e by lane t.
 func (c *checker) conflict(p, e access, t uint32) bool {
-	return p.tid != 0 && p.tid != e.tid && p.mask&e.mask != 0 && !c.hb(p, t) && !c.morallyStrong(p, e)
+	return p.tid != 0 && p.tid != e.tid && p.mask&e.mask != 0 && c.unordered(p, e, t)
+}
+
+func (c *checker) unordered(p, e access, t uint32) bool {
+	return !c.hb(p, t) && !c.morallyStrong(p, e)
 }
 
 func (c *checker) check(ce *cell, e access, t uint32, sp space, addr uint64, size int) {
+	// conflict, its cheap tests written out: most priors are the same
+	// thread's or none.
+	if p := ce.w; p.tid != 0 && p.tid != e.tid && p.mask&e.mask != 0 && c.unordered(p, e, t) {
+		c.report(p, e, sp, addr, size)
+	}
 	if e.flags&accWrite == 0 {
-		if c.conflict(ce.w, e, t) {
-			c.report(ce.w, e, sp, addr, size)
-		}
 		c.addRead(ce, e, t)
 		return
 	}
-	if c.conflict(ce.w, e, t) {
-		c.report(ce.w, e, sp, addr, size)
-	}
-	if ce.r.tid != 0 && c.conflict(ce.r, e, t) {
-		c.report(ce.r, e, sp, addr, size)
+	if p := ce.r; p.tid != 0 && p.tid != e.tid && p.mask&e.mask != 0 && c.unordered(p, e, t) {
+		c.report(p, e, sp, addr, size)
 	}
 	if ce.rs != 0 {
 		rs := &c.sets[ce.rs-1]
@@ -630,6 +910,56 @@ func (c *checker) addListRead(rs *readSet, r access) {
 	if len(rs.list) < foreignReads {
 		rs.list = append(rs.list, r)
 	}
+}
+
+// shadowStats measures the checker's shadow of global memory (tests and
+// benchmarks ask for it through LaunchConfig.shadowStats).
+type shadowStats struct {
+	Words int64 // global words some access touched
+	// Bytes the shadow holds for them: the pages of cells (allocated as
+	// touched, so a page's untouched words count too), the read sets,
+	// and the release clocks kept on words (each distinct clock's vector
+	// once; the ext tries they share with the lanes are not counted).
+	Bytes int64
+}
+
+func (c *checker) shadowStats() shadowStats {
+	var st shadowStats
+	for _, g := range c.global {
+		st.Bytes += int64(len(g.pages)) * int64(unsafe.Sizeof(g.pages[0]))
+		for _, p := range g.pages {
+			if p == nil {
+				continue
+			}
+			st.Bytes += int64(unsafe.Sizeof(*p))
+			for i := range p {
+				if ce := &p[i]; ce.w.tid != 0 || ce.r.tid != 0 || ce.rs != 0 || ce.sync != 0 {
+					st.Words++
+				}
+			}
+		}
+	}
+	const acc = int64(unsafe.Sizeof(access{}))
+	st.Bytes += int64(cap(c.sets))*int64(unsafe.Sizeof(readSet{})) + int64(cap(c.free))*4
+	for i := range c.sets {
+		st.Bytes += int64(cap(c.sets[i].list)+cap(c.sets[i].dense)) * acc
+	}
+	st.Bytes += int64(cap(c.syncs)) * int64(unsafe.Sizeof(syncObj{}))
+	seen, seenChunk := map[*vclock]bool{}, map[*chunk]bool{}
+	for _, s := range c.syncs {
+		if s.vc == nil || seen[s.vc] {
+			continue
+		}
+		seen[s.vc] = true
+		st.Bytes += int64(unsafe.Sizeof(*s.vc)) + int64(cap(s.vc.w))*int64(unsafe.Sizeof(s.vc.w[0]))
+		for _, ch := range s.vc.w {
+			if ch != nil && !seenChunk[ch] {
+				seenChunk[ch] = true
+				st.Bytes += int64(unsafe.Sizeof(*ch))
+			}
+		}
+	}
+	return st
 }
 
 // report records a hazard between prior access p and e.
