@@ -91,6 +91,13 @@ type ctaStore struct {
 	local      []byte
 	paramF     []byte
 	warps      []warp
+	// The block and its barriers' and warps' lists, reused likewise.
+	cta      *cta
+	barU32   []uint32
+	barI32   []int32
+	barDone  []bool
+	warpList []*warp
+	order    []int
 }
 
 type diagKey struct {
@@ -541,24 +548,34 @@ func (l *launch) newCTA(id Dim3) *cta {
 		clear(st.local)
 		clear(st.paramF)
 	}
-	c := &cta{l: l, id: id, shared: st.shared, sharedInit: st.sharedInit, order: make([]int, nw)}
+	// A worker's blocks also share the block itself: its barriers' per-warp
+	// state and its lists of warps. A block of a large grid may run only a
+	// few thousand instructions, and its setup then counts.
+	nb := len(cta{}.bars)
+	if fresh {
+		st.cta = new(cta)
+		st.barU32 = make([]uint32, 2*nb*nw)
+		st.barI32 = make([]int32, nb*nw)
+		st.barDone = make([]bool, nb*nw)
+		st.warpList = make([]*warp, 0, nw)
+		st.order = make([]int, nw)
+	} else {
+		clear(st.barU32)
+		clear(st.barI32)
+		clear(st.barDone)
+	}
+	c := st.cta
+	*c = cta{l: l, id: id, shared: st.shared, sharedInit: st.sharedInit, order: st.order, warps: st.warpList[:0]}
 	for i := range c.shared {
 		c.shared[i] = sharedFill
 	}
-	// One allocation each for the barriers' per-warp state and for the
-	// warps: a block of a large grid may run only a few thousand
-	// instructions, and its setup then counts.
-	nb := len(c.bars)
-	u32 := make([]uint32, 2*nb*nw)
-	i32 := make([]int32, nb*nw)
-	done := make([]bool, nb*nw)
+	u32, i32, done := st.barU32, st.barI32, st.barDone
 	for i := range c.bars {
 		c.bars[i].arrived = u32[(2*i)*nw : (2*i+1)*nw : (2*i+1)*nw]
 		c.bars[i].liveAt = u32[(2*i+1)*nw : (2*i+2)*nw : (2*i+2)*nw]
 		c.bars[i].done = done[i*nw : (i+1)*nw : (i+1)*nw]
 		c.bars[i].warpPC = i32[i*nw : (i+1)*nw : (i+1)*nw]
 	}
-	c.warps = make([]*warp, 0, nw)
 	regs, local, paramF := st.regs, st.local, st.paramF
 	for wi := 0; wi < nw; wi++ {
 		w := &st.warps[wi]
