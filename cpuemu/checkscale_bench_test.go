@@ -8,7 +8,8 @@ import (
 
 // BenchmarkCheckScaling runs the single-pass __threadfence reduction of
 // testdata/scaling (fence_reduce) over 2^20 words at 8 to 256 blocks of
-// 256 threads, without and with the race checker, under lockstep. It
+// 256 threads, without and with the race checker, under lockstep, both on
+// one worker. It
 // reports how many times longer the checked launch takes ("x-overhead";
 // the aim is at most 10 at every size), the checked launch's time per
 // lane-instruction, and the bytes of the checker's shadow of global memory
@@ -24,7 +25,8 @@ func BenchmarkCheckScaling(b *testing.B) {
 			var st shadowStats
 			for b.Loop() {
 				start := time.Now()
-				if _, err := f.launch("fence_reduce", grid, LaunchConfig{}); err != nil {
+				// One worker, as the checked launch runs on: like with like.
+				if _, err := f.launch("fence_reduce", grid, LaunchConfig{Workers: 1}); err != nil {
 					b.Fatal(err)
 				}
 				plain += time.Since(start)

@@ -119,7 +119,35 @@ type cell struct {
 type readSet struct {
 	cta   int32
 	dense []access // per lane of block cta, once there are many
+	held  []uint64 // a bit per entry of dense that holds a read
 	list  []access // the first reads, and reads by earlier blocks
+}
+
+// setDense keeps read e of lane t in the dense part.
+func (rs *readSet) setDense(t uint32, e access) {
+	rs.dense[t] = e
+	rs.held[t/64] |= 1 << (t % 64)
+}
+
+// eachDense calls f for each read in the dense part, in lane order: the
+// cost follows the reads held, not the lanes of a block.
+func (rs *readSet) eachDense(f func(t uint32, r access)) {
+	for wi, w := range rs.held {
+		for ; w != 0; w &= w - 1 {
+			t := uint32(wi*64 + bits.TrailingZeros64(w))
+			f(t, rs.dense[t])
+		}
+	}
+}
+
+// clearDense empties the dense part, at the cost of the reads it held.
+func (rs *readSet) clearDense() {
+	for wi, w := range rs.held {
+		for ; w != 0; w &= w - 1 {
+			rs.dense[wi*64+bits.TrailingZeros64(w)] = access{}
+		}
+		rs.held[wi] = 0
+	}
 }
 
 type syncObj struct {
@@ -132,7 +160,7 @@ type hazKey struct{ prior, later int32 }
 
 const (
 	pageCells    = 1 << 10 // global shadow page: 4 KiB of memory
-	listMax      = 8       // reads kept in a list before going dense
+	listMax      = 16      // reads kept in a list before going dense
 	foreignReads = 32
 )
 
@@ -812,11 +840,11 @@ func (c *checker) check(ce *cell, e access, t uint32, sp space, addr uint64, siz
 				c.report(r, e, sp, addr, size)
 			}
 		}
-		for _, r := range rs.dense {
-			if r.tid != 0 && c.conflict(r, e, t) {
+		rs.eachDense(func(_ uint32, r access) {
+			if c.conflict(r, e, t) {
 				c.report(r, e, sp, addr, size)
 			}
-		}
+		})
 	}
 	// Reads of bytes this write covers are now behind it; the race of
 	// any of them with the write was reported just now.
@@ -846,7 +874,7 @@ func (c *checker) addRead(ce *cell, e access, t uint32) {
 		if d := rs.dense[t]; d.tid != 0 && d.mask&^e.mask != 0 && d.clk != e.clk {
 			c.addListRead(rs, d)
 		}
-		rs.dense[t] = e
+		rs.setDense(t, e)
 		return
 	}
 	for i, r := range rs.list {
@@ -863,26 +891,23 @@ func (c *checker) addRead(ce *cell, e access, t uint32) {
 	if rs.cta != c.cta || rs.dense == nil {
 		if rs.dense == nil {
 			rs.dense = make([]access, c.n)
+			rs.held = make([]uint64, (c.n+63)/64)
 		}
 		// Reads by an earlier block's lanes stay in the list.
-		for i, r := range rs.dense {
-			if r.tid != 0 {
-				c.addListRead(rs, r)
-				rs.dense[i] = access{}
-			}
-		}
+		rs.eachDense(func(_ uint32, r access) { c.addListRead(rs, r) })
+		rs.clearDense()
 		rs.cta = c.cta
 		keep := rs.list[:0]
 		for _, r := range rs.list {
 			if g := r.tid - 1; g >= c.base && g-c.base < c.n && rs.dense[g-c.base].tid == 0 {
-				rs.dense[g-c.base] = r
+				rs.setDense(g-c.base, r)
 			} else {
 				keep = append(keep, r)
 			}
 		}
 		rs.list = keep
 	}
-	rs.dense[t] = e
+	rs.setDense(t, e)
 }
 
 func (c *checker) newSet() int32 {
@@ -901,7 +926,7 @@ func (c *checker) release(i int32) {
 	rs := &c.sets[i-1]
 	rs.list = rs.list[:0]
 	if rs.dense != nil {
-		clear(rs.dense)
+		rs.clearDense()
 	}
 	c.free = append(c.free, i)
 }
@@ -942,7 +967,7 @@ func (c *checker) shadowStats() shadowStats {
 	const acc = int64(unsafe.Sizeof(access{}))
 	st.Bytes += int64(cap(c.sets))*int64(unsafe.Sizeof(readSet{})) + int64(cap(c.free))*4
 	for i := range c.sets {
-		st.Bytes += int64(cap(c.sets[i].list)+cap(c.sets[i].dense)) * acc
+		st.Bytes += int64(cap(c.sets[i].list)+cap(c.sets[i].dense))*acc + 8*int64(cap(c.sets[i].held))
 	}
 	st.Bytes += int64(cap(c.syncs)) * int64(unsafe.Sizeof(syncObj{}))
 	seen, seenChunk := map[*vclock]bool{}, map[*chunk]bool{}

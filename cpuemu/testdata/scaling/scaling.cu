@@ -101,3 +101,24 @@ extern "C" __global__ void fence_reduce_norelease(const unsigned* in, unsigned n
     }
   }
 }
+
+// matmul_tiled: C = A × B for n×n row-major matrices (n a multiple of 16),
+// one 16×16 tile of C per block of 16×16 threads, the tiles of A and B
+// staged through shared memory between two __syncthreads, as in the CUDA
+// samples' matrixMul. Launch with grid (n/16, n/16) and block (16, 16).
+#define TILE 16
+extern "C" __global__ void matmul_tiled(const float *a, const float *b, float *c, unsigned n) {
+  __shared__ float as[TILE][TILE];
+  __shared__ float bs[TILE][TILE];
+  const unsigned tx = threadIdx.x, ty = threadIdx.y;
+  const unsigned row = blockIdx.y * TILE + ty, col = blockIdx.x * TILE + tx;
+  float acc = 0.0f;
+  for (unsigned t = 0; t < n; t += TILE) {
+    as[ty][tx] = a[row * n + t + tx];
+    bs[ty][tx] = b[(t + ty) * n + col];
+    __syncthreads();
+    for (unsigned k = 0; k < TILE; ++k) acc += as[ty][k] * bs[k][tx];
+    __syncthreads();
+  }
+  c[row * n + col] = acc;
+}
