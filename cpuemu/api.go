@@ -540,6 +540,9 @@ func (m *Module) Launch(dev *Device, kernel string, cfg LaunchConfig, args ...an
 		}
 	}()
 	res, err = l.run()
+	if l.chk != nil {
+		defer l.chk.releasePages() // after the report is made
+	}
 	if l.chk == nil || res == nil {
 		return res, err
 	}
