@@ -508,21 +508,21 @@ func TestCheckerShadowBytes(t *testing.T) {
 }
 
 // TestFenceReduceParallel: the reduction on 2 and 8 workers, 64 and 256
-// blocks, ten times each. The blocks race each other for the ticket
+// blocks, four times each. The blocks race each other for the ticket
 // (atomicInc) and publish their partial sums behind __threadfence; the
 // last block to draw one must see every partial, whatever the workers'
 // interleaving, and reset the counter. Under -race this also shows the
 // fences, the atomics and the partial sums' plain stores and loads cross
 // workers without a Go data race.
 func TestFenceReduceParallel(t *testing.T) {
-	f := newScaleFixture(t, 1<<16)
+	f := newScaleFixture(t, 1<<14)
 	count, _, err := f.m.Global(f.d, "retirement_count")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, workers := range []int{2, 8} {
 		for _, grid := range []uint32{64, 256} {
-			for i := range 10 {
+			for i := range 4 {
 				if err := f.d.Write(f.out, make([]byte, 4)); err != nil {
 					t.Fatal(err)
 				}
