@@ -101,8 +101,9 @@ type RingOptions struct {
 	// device and does nothing more (completions then carry no Result).
 	Stage Stage
 	// Completions is the capacity of the completion queue (default
-	// Slots+Depth). When it is full the device side waits for the
-	// consumer, and through it the producers do.
+	// Slots+Depth). When it is full, batches that complete keep their
+	// frames until Next makes room, the batches behind them wait for
+	// frames, and through them the producers wait for slots.
 	Completions int
 }
 
@@ -225,15 +226,15 @@ type Ring struct {
 	dispatched sync.WaitGroup // the dispatcher and workers
 
 	// held are batches the dispatcher completed itself (see worker.submit)
-	// and has not handed over yet, their completions reserved in the
-	// completion queue; only the dispatcher touches it. Handing them over
-	// a run at a time, slots first and then completions, wakes a waiting
-	// producer and a waiting consumer once a run instead of once a batch.
+	// and has not handed over yet; only the dispatcher touches it. Handing
+	// them over a run at a time, slots first and then completions, wakes a
+	// waiting producer and a waiting consumer once a run instead of once a
+	// batch.
 	// The dispatcher hands them over before it waits for anything, and
 	// whenever it holds holdMax of them.
 	held       []*job
 	holdMax    int
-	heldOut    []Completion // flush's buffer
+	heldOut    []*job // flush's buffer
 	shutdown   sync.Once
 	closeErr   error
 	freedSlots bool
@@ -258,6 +259,9 @@ type job struct {
 	f         *frame
 	err       error // a failure found when queuing it
 	synced    bool  // err came from queuing; the events may not be recorded
+	// c is the completion, filled in when the batch is done and handed to
+	// the completion queue.
+	c Completion
 }
 
 // NewRing allocates the slots, staging buffers and streams, and starts the
@@ -279,7 +283,7 @@ func NewRing(dev gpu.Device, opts RingOptions) (*Ring, error) {
 		stopCh:  make(chan struct{}),
 		abortCh: make(chan struct{}),
 	}
-	r.cq.init(o.Completions)
+	r.cq.init(o.Completions, o.Order == Ordered)
 	r.stats.init(o.Slots)
 	if err := r.allocate(); err != nil {
 		r.release()
@@ -604,7 +608,10 @@ func callFill(fill func([]byte) (int, error), buf []byte) (n int, err error) {
 // done, or the ring is shut down and every completion has been taken
 // (io.EOF).
 func (r *Ring) Next(ctx context.Context) (Completion, error) {
-	c, waited, err := r.cq.pop(ctx)
+	c, moved, waited, err := r.cq.pop(ctx)
+	if moved != nil {
+		r.released(r.stats.now(), []*job{moved})
+	}
 	if waited > 0 {
 		r.stats.addStarved(waited)
 	}
@@ -634,7 +641,10 @@ func (r *Ring) Close() error {
 		close(r.subq)
 	}
 	r.mu.Unlock()
-	r.cq.unbound() // Close must not wait for a consumer
+	// Close must not wait for a consumer.
+	if moved := r.cq.unbound(nil); len(moved) > 0 {
+		r.released(r.stats.now(), moved)
+	}
 	return r.wait()
 }
 
@@ -743,9 +753,9 @@ func (r *Ring) dispatch() {
 }
 
 // hold completes j on the dispatcher: its work has completed without
-// error, and its completion is reserved in the completion queue. Its slot,
-// frame and completion wait in r.held for the next flush: until then it
-// counts as in flight, as a batch a worker is completing does.
+// error. Its slot, frame and completion wait in r.held for the next flush:
+// until then it counts as in flight, as a batch a worker is completing
+// does.
 func (r *Ring) hold(j *job) {
 	r.held = append(r.held, j)
 }
@@ -753,8 +763,8 @@ func (r *Ring) hold(j *job) {
 // flush hands over the batches the dispatcher holds: their slots go back
 // to the free list, then their completions to the completion queue (a
 // batch is delivered only once its slot is free, as the workers do it),
-// with one clock read and one wake-up for the lot, and their frames to the
-// dispatcher's own pool.
+// with one clock read and one wake-up for the lot; their frames come back
+// as their completions go in.
 func (r *Ring) flush() {
 	if len(r.held) == 0 {
 		return
@@ -770,19 +780,29 @@ func (r *Ring) flush() {
 		r.putFreeLocked(j.slot)
 	}
 	r.mu.Unlock()
-	cs := r.heldOut[:0]
 	for _, j := range r.held {
-		cs = append(cs, Completion{Batch: j.Batch, Latency: now - j.submitted})
+		j.c = Completion{Batch: j.Batch, Latency: now - j.submitted}
 	}
-	r.stats.completeRun(now, cs)
-	r.cq.pushReserved(cs, r.opts.Order == Ordered)
-	for _, j := range r.held {
-		r.frames <- j.f // room for every frame: never blocks
-	}
-	clear(cs)
-	r.heldOut = cs[:0]
+	r.heldOut = r.cq.deliver(r.held, r.heldOut[:0])
+	r.released(now, r.heldOut)
+	clear(r.heldOut)
+	r.heldOut = r.heldOut[:0]
 	clear(r.held)
 	r.held = r.held[:0]
+}
+
+// released accounts, at now, for the jobs whose completions went into the
+// completion queue, and gives their frames back.
+func (r *Ring) released(now time.Duration, js []*job) {
+	if len(js) == 0 {
+		return
+	}
+	r.stats.delivered(now, js)
+	for _, j := range js {
+		if j.f != nil {
+			r.frames <- j.f // room for every frame: never blocks
+		}
+	}
 }
 
 // cancelled completes j without running it when the ring was aborted or
@@ -810,19 +830,11 @@ func (r *Ring) cancelled(j *job) bool {
 	return true
 }
 
-// finishJob delivers j's completion (in order, when the ring is ordered)
-// and frees its frame.
+// finishJob delivers j's completion (in order, when the ring is ordered);
+// its frame comes back once the completion is in the queue.
 func (r *Ring) finishJob(j *job, result []byte, err error) {
 	now := r.stats.now()
-	c := Completion{Batch: j.Batch, Result: result, Err: err, Latency: now - j.submitted}
-	f := j.f
-	inflight := 0
-	if f != nil {
-		inflight = -1
-	}
-	r.stats.complete(now, c, inflight)
-	r.cq.push(c, r.opts.Order == Ordered)
-	if f != nil {
-		r.frames <- f
-	}
+	j.c = Completion{Batch: j.Batch, Result: result, Err: err, Latency: now - j.submitted}
+	var buf [4]*job
+	r.released(now, r.cq.deliver([]*job{j}, buf[:0]))
 }

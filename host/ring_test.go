@@ -963,3 +963,81 @@ func TestRingSlotBackBeforeCompletion(t *testing.T) {
 		})
 	}
 }
+
+// countingStage is echoStage counting its Collects.
+type countingStage struct {
+	echoStage
+	collected *atomic.Int64
+}
+
+func (s countingStage) NewFrame(dev gpu.Device) (Frame, error) {
+	f, err := s.echoStage.NewFrame(dev)
+	if err != nil {
+		return nil, err
+	}
+	return countingFrame{f.(*echoFrame), s.collected}, nil
+}
+
+type countingFrame struct {
+	*echoFrame
+	collected *atomic.Int64
+}
+
+func (f countingFrame) Collect(b Batch) ([]byte, error) {
+	defer f.collected.Add(1)
+	return f.echoFrame.Collect(b)
+}
+
+// TestRingFullQueueParks: with a completion queue of one and no consumer,
+// the streams' workers still finish every batch the frames hold (they
+// park the completions that do not fit, each keeping its frame, instead of
+// waiting for room): the first batch's completion goes in and frees its
+// frame for a fifth batch, and the Depth batches then in the frames all
+// complete. The frames then run out, the slots with them, and TryAcquire
+// fails; each Next lets one parked batch in and frees its frame; every
+// batch arrives intact, in order when ordered.
+func TestRingFullQueueParks(t *testing.T) {
+	for _, order := range []Order{Ordered, Unordered} {
+		t.Run(order.String(), func(t *testing.T) {
+			var collected atomic.Int64
+			opts := RingOptions{Slots: 4, SlotSize: 64, Depth: 4, Streams: 2, Completions: 1, Order: order,
+				Stage: countingStage{echoStage{64}, &collected}}
+			r, err := NewRing(openEmu(t), opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := rtCtx(t)
+			// Depth batches fill the frames, one more the frame the first
+			// frees, and Slots more wait for frames.
+			total := opts.Depth + 1 + opts.Slots
+			for i := range total {
+				if err := rtProduce(ctx, r, uint64(i), 64); err != nil {
+					t.Fatal(err)
+				}
+			}
+			rtWaitFor(t, "a Collect for every batch in a frame, and the one delivered", func() bool { return collected.Load() == int64(opts.Depth+1) })
+			st := r.Stats()
+			if st.Pending != 1 || st.InFlight != opts.Depth {
+				t.Errorf("with the queue full: %d pending, %d in flight; want 1 and %d", st.Pending, st.InFlight, opts.Depth)
+			}
+			if s, ok := r.TryAcquire(); ok {
+				t.Error("TryAcquire found a free slot with every frame parked and every slot submitted")
+				r.Release(s)
+			}
+			var got []Completion
+			for range total {
+				c, err := rtNext(r)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, c)
+			}
+			rtClose(t, r)
+			if order == Unordered {
+				slices.SortFunc(got, func(a, b Completion) int { return int(a.Seq) - int(b.Seq) })
+			}
+			rtCheckEcho(t, got, total, 64) // in Seq order
+			rtCheckStats(t, r.Stats(), r.Options())
+		})
+	}
+}

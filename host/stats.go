@@ -30,7 +30,9 @@ type Stats struct {
 	StarvedNexts    uint64
 
 	// InFlight is the number of batches on the device now, MaxInFlight
-	// the most at once, MeanInFlight the time-weighted mean.
+	// the most at once, MeanInFlight the time-weighted mean. A batch
+	// counts from the moment it takes a frame until its completion goes
+	// into the completion queue and the frame is free again.
 	InFlight     int
 	MaxInFlight  int
 	MeanInFlight float64
@@ -161,29 +163,22 @@ func (s *stats) movedRun(now time.Duration, from [4]int, to SlotState) {
 	s.mu.Unlock()
 }
 
-// complete accounts for c, delivered at now; inflight is -1 when c's batch
-// was on the device, 0 when it never got there.
-func (s *stats) complete(now time.Duration, c Completion, inflight int) {
+// delivered accounts, at now, for the completions of js going into the
+// completion queue; those with a frame were on the device.
+func (s *stats) delivered(now time.Duration, js []*job) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if inflight != 0 {
-		s.advanceLocked(now)
-		s.inFlight += inflight
-		s.sampleLocked(now)
+	inflight := 0
+	for _, j := range js {
+		if j.f != nil {
+			inflight++
+		}
+		s.countLocked(j.c)
 	}
-	s.countLocked(c)
-}
-
-// completeRun accounts for cs, batches that were on the device, all
-// delivered at now.
-func (s *stats) completeRun(now time.Duration, cs []Completion) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.advanceLocked(now)
-	s.inFlight -= len(cs)
-	s.sampleLocked(now)
-	for _, c := range cs {
-		s.countLocked(c)
+	if inflight > 0 {
+		s.advanceLocked(now)
+		s.inFlight -= inflight
+		s.sampleLocked(now)
 	}
 }
 

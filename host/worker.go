@@ -29,8 +29,7 @@ type worker struct {
 //
 // When the ring has no stage, j's copy is done by the time it is queued
 // (the emulator runs a copy and an event record at once on an idle
-// stream), nothing else of the stream's is being waited for, and the
-// completion queue has room for j's completion in its turn, the
+// stream), and nothing else of the stream's is being waited for, the
 // dispatcher completes j itself (Ring.hold) instead of waking the worker
 // for it: the worker would only have found its event done and done the
 // same. Only the dispatcher gives the worker batches, so the worker stays
@@ -45,8 +44,7 @@ func (w *worker) submit(j *job) {
 		w.enqueue(j)
 	}
 	direct := j.f.stage == nil && w.broken == nil && !w.busy && len(w.queue) == 0 &&
-		!j.synced && j.err == nil && succeeded(j.f.done) &&
-		r.cq.reserve(j.Seq, r.opts.Order == Ordered)
+		!j.synced && j.err == nil && succeeded(j.f.done)
 	if !direct {
 		w.queue = append(w.queue, j)
 		w.cond.Signal()
