@@ -110,7 +110,12 @@ func (s *stats) busyLocked() int {
 func (s *stats) now() time.Duration { return time.Since(s.start) }
 
 // advanceLocked accounts for the time since the last occupancy change.
+// After the ring has shut down (a producer gives back a slot it held
+// across Close, say) time stands at its end.
 func (s *stats) advanceLocked(now time.Duration) {
+	if s.ended {
+		now = min(now, s.end)
+	}
 	dt := (now - s.last).Seconds()
 	s.busyArea += float64(s.busyLocked()) * dt
 	s.flightArea += float64(s.inFlight) * dt
@@ -118,6 +123,9 @@ func (s *stats) advanceLocked(now time.Duration) {
 }
 
 func (s *stats) sampleLocked(at time.Duration) {
+	if s.ended {
+		at = min(at, s.end)
+	}
 	if n := len(s.samples); n > 0 && at-s.samples[n-1].At < s.sampleStride {
 		s.samples[n-1].SlotsBusy, s.samples[n-1].InFlight = s.busyLocked(), s.inFlight
 		return
