@@ -205,7 +205,6 @@ type Ring struct {
 	free    chan *Slot // the free list: Acquire takes from it
 	frames  chan *frame
 	workers []*worker
-	subq    chan *job     // submitted batches, in order; never blocks (len N)
 	closing chan struct{} // closed by Close and Abort: wakes Acquire
 	stopCh  chan struct{} // closed when the policy Stop stops the ring
 	abortCh chan struct{} // closed by Abort
@@ -215,9 +214,21 @@ type Ring struct {
 	cq     completionQueue
 	stats  stats
 
-	mu        sync.Mutex // guards the fields below and sends on subq
-	closed    bool
-	nextSeq   uint64
+	mu      sync.Mutex // guards the fields below
+	closed  bool
+	nextSeq uint64
+	// queue holds the submitted batches that wait for the dispatcher, in
+	// submission order (at most Slots of them). dispatching is set while
+	// a goroutine holds the dispatcher's role: the dispatcher goroutine, or
+	// a Submit that dispatches its own batch in place (see Submit). Only
+	// the holder takes batches from queue, gives workers batches, or
+	// touches held and heldOut, so batches reach the streams in order.
+	queue       jobQueue
+	dispatching bool
+	// dispCond wakes the dispatcher goroutine, the only one that waits on
+	// it: a batch was queued with the role free, the role was given up
+	// with batches queued, or the ring was closed.
+	dispCond  sync.Cond
 	stopErr   error
 	aborted   []Batch
 	abortOnce sync.Once
@@ -225,13 +236,14 @@ type Ring struct {
 
 	dispatched sync.WaitGroup // the dispatcher and workers
 
-	// held are batches the dispatcher completed itself (see worker.submit)
-	// and has not handed over yet; only the dispatcher touches it. Handing
-	// them over a run at a time, slots first and then completions, wakes a
-	// waiting producer and a waiting consumer once a run instead of once a
-	// batch.
-	// The dispatcher hands them over before it waits for anything, and
-	// whenever it holds holdMax of them.
+	// held are batches the role's holder completed itself (see
+	// worker.submit) and has not handed over yet. Handing them over a run
+	// at a time, slots first and then completions, wakes a waiting
+	// producer and a waiting consumer once a run instead of once a batch.
+	// The dispatcher goroutine hands them over before it waits for
+	// anything, and whenever it holds holdMax of them; a Submit that
+	// dispatches in place hands its batch over before it gives the role
+	// up.
 	held       []*job
 	holdMax    int
 	heldOut    []*job // flush's buffer
@@ -278,11 +290,12 @@ func NewRing(dev gpu.Device, opts RingOptions) (*Ring, error) {
 		dev: dev, opts: o, holdMax: max(1, o.Slots/2),
 		free:    make(chan *Slot, o.Slots),
 		frames:  make(chan *frame, o.Depth),
-		subq:    make(chan *job, o.Slots),
+		queue:   jobQueue{buf: make([]*job, o.Slots)},
 		closing: make(chan struct{}),
 		stopCh:  make(chan struct{}),
 		abortCh: make(chan struct{}),
 	}
+	r.dispCond.L = &r.mu
 	r.cq.init(o.Completions, o.Order == Ordered)
 	r.stats.init(o.Slots)
 	if err := r.allocate(); err != nil {
@@ -506,6 +519,14 @@ func (r *Ring) admissionErrLocked() error {
 // gives the slot back to the ring. It never blocks. On error the slot is
 // given back too, except when the error says s is not the caller's to
 // give.
+//
+// Without a stage, when nothing is queued before the batch and a frame is
+// free, Submit dispatches the batch itself: it queues the copy on the
+// frame's stream and, when the copy is done by then (the emulator runs a
+// copy on an idle stream at once, on the caller's goroutine), completes
+// it, so that the batch never waits for another goroutine. It still
+// waits for nothing: a frame it would have to wait for, or a copy not yet
+// done, is left to the dispatcher and the stream's worker.
 func (r *Ring) Submit(s *Slot, n int, tag uint64) error {
 	// Everything under r.mu: two goroutines submitting one slot at once
 	// must not both succeed, and Close must not free a slot being given
@@ -526,9 +547,36 @@ func (r *Ring) Submit(s *Slot, n int, tag uint64) error {
 	now := r.stats.now()
 	j := &job{Batch: Batch{Seq: r.nextSeq, Tag: tag, N: n, Slot: s.index}, slot: s, submitted: now}
 	r.nextSeq++
-	r.setStateAt(now, s, SlotQueued, 0)
 	r.stats.submitted.Add(1)
-	r.subq <- j // room for every slot: never blocks
+	var f *frame
+	if r.opts.Stage == nil && !r.dispatching && r.queue.len() == 0 && !r.halted.Load() {
+		select {
+		case f = <-r.frames:
+		default:
+		}
+	}
+	if f == nil {
+		r.setStateAt(now, s, SlotQueued, 0)
+		r.queue.push(j) // room for every slot
+		if !r.dispatching {
+			r.dispCond.Signal()
+		}
+		return nil
+	}
+	// The role is free and nothing is queued: j is next in order.
+	r.dispatching = true
+	r.setStateAt(now, s, SlotInFlight, +1)
+	r.mu.Unlock()
+	j.f = f
+	if f.w.submit(j) {
+		r.hold(j)
+		r.flush()
+	}
+	r.mu.Lock()
+	r.dispatching = false
+	if r.queue.len() > 0 || r.closed {
+		r.dispCond.Signal()
+	}
 	return nil
 }
 
@@ -638,7 +686,7 @@ func (r *Ring) Close() error {
 	if !r.closed {
 		r.closed = true
 		close(r.closing)
-		close(r.subq)
+		r.dispCond.Signal()
 	}
 	r.mu.Unlock()
 	// Close must not wait for a consumer.
@@ -704,8 +752,9 @@ func (r *Ring) SlotStates() []SlotState {
 	return out
 }
 
-// dispatch moves submitted batches, in order, onto free frames and their
-// streams. It ends when the submission queue is closed and drained.
+// dispatch moves queued batches, in order, onto free frames and their
+// streams. It ends when the ring is closed, nothing is queued, and no
+// Submit is dispatching.
 func (r *Ring) dispatch() {
 	defer r.dispatched.Done()
 	defer func() {
@@ -714,15 +763,8 @@ func (r *Ring) dispatch() {
 			w.close()
 		}
 	}()
-	for {
-		var j *job
-		var ok bool
-		select {
-		case j, ok = <-r.subq:
-		default:
-			r.flush() // about to wait for work
-			j, ok = <-r.subq
-		}
+	for mine := false; ; mine = true {
+		j, ok := r.nextJob(mine)
 		if !ok {
 			return
 		}
@@ -745,14 +787,49 @@ func (r *Ring) dispatch() {
 			}
 		}
 		j.f = f
-		f.w.submit(j)
+		r.setState(j.slot, SlotInFlight, +1)
+		if f.w.submit(j) {
+			r.hold(j)
+		}
 		if len(r.held) >= r.holdMax {
 			r.flush()
 		}
 	}
 }
 
-// hold completes j on the dispatcher: its work has completed without
+// nextJob gives the dispatcher goroutine the oldest queued batch, and the
+// dispatcher's role with it. mine says whether the goroutine holds the
+// role already: it keeps it from one batch to the next while batches are
+// queued. When none is, it hands over what it holds, gives the role up,
+// and waits for a batch and the role. ok is false once the ring is closed
+// and nothing is queued or being dispatched.
+func (r *Ring) nextJob(mine bool) (j *job, ok bool) {
+	r.mu.Lock()
+	if mine && r.queue.len() == 0 {
+		r.mu.Unlock()
+		r.flush() // about to wait for work
+		r.mu.Lock()
+		if r.queue.len() == 0 {
+			r.dispatching = false
+			mine = false
+		}
+	}
+	if !mine {
+		for r.queue.len() == 0 || r.dispatching {
+			if r.closed && r.queue.len() == 0 && !r.dispatching {
+				r.mu.Unlock()
+				return nil, false
+			}
+			r.dispCond.Wait()
+		}
+		r.dispatching = true
+	}
+	j = r.queue.pop()
+	r.mu.Unlock()
+	return j, true
+}
+
+// hold completes j on the role's holder: its work has completed without
 // error. Its slot, frame and completion wait in r.held for the next flush:
 // until then it counts as in flight, as a batch a worker is completing
 // does.
@@ -760,7 +837,7 @@ func (r *Ring) hold(j *job) {
 	r.held = append(r.held, j)
 }
 
-// flush hands over the batches the dispatcher holds: their slots go back
+// flush hands over the batches the role's holder holds: their slots go back
 // to the free list, then their completions to the completion queue (a
 // batch is delivered only once its slot is free, as the workers do it),
 // with one clock read and one wake-up for the lot; their frames come back
@@ -770,16 +847,17 @@ func (r *Ring) flush() {
 		return
 	}
 	now := r.stats.now()
-	r.mu.Lock()
 	var from [4]int
 	for _, j := range r.held {
 		from[SlotState(j.slot.state.Swap(int32(SlotFree)))]++
 	}
 	r.stats.movedRun(now, from, SlotFree)
+	// No r.mu: the ring's slots are freed only once the role is given up
+	// for good (release runs after the dispatcher ends, which waits for
+	// the role), so the free list takes them.
 	for _, j := range r.held {
-		r.putFreeLocked(j.slot)
+		r.free <- j.slot // room for every slot: never blocks
 	}
-	r.mu.Unlock()
 	for _, j := range r.held {
 		j.c = Completion{Batch: j.Batch, Latency: now - j.submitted}
 	}
@@ -837,4 +915,25 @@ func (r *Ring) finishJob(j *job, result []byte, err error) {
 	j.c = Completion{Batch: j.Batch, Result: result, Err: err, Latency: now - j.submitted}
 	var buf [4]*job
 	r.released(now, r.cq.deliver([]*job{j}, buf[:0]))
+}
+
+// jobQueue is a FIFO of jobs with room for every slot's.
+type jobQueue struct {
+	buf     []*job
+	head, n int
+}
+
+func (q *jobQueue) len() int { return q.n }
+
+func (q *jobQueue) push(j *job) {
+	q.buf[(q.head+q.n)%len(q.buf)] = j
+	q.n++
+}
+
+func (q *jobQueue) pop() *job {
+	j := q.buf[q.head]
+	q.buf[q.head] = nil
+	q.head = (q.head + 1) % len(q.buf)
+	q.n--
+	return j
 }

@@ -1041,3 +1041,116 @@ func TestRingFullQueueParks(t *testing.T) {
 		})
 	}
 }
+
+// TestRingSubmitInPlace: without a stage, a Submit on an idle ring
+// dispatches and completes its batch itself (the emulator copies on an
+// idle stream at once): when Submit returns, the completion waits for
+// Next and the slot is free, with no other goroutine needed.
+func TestRingSubmitInPlace(t *testing.T) {
+	r, err := NewRing(openEmu(t), RingOptions{Slots: 2, SlotSize: 64, Streams: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := rtCtx(t)
+	for i := range 50 {
+		s, err := r.Acquire(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rtFill(s.Bytes(), uint64(i))
+		if err := r.Submit(s, 64, uint64(i)); err != nil {
+			t.Fatal(err)
+		}
+		if st := r.Stats(); st.Pending != 1 || st.SlotsBusy != 0 || st.InFlight != 0 {
+			t.Fatalf("batch %d: right after Submit, %d pending, %d slots busy, %d in flight; want 1, 0, 0", i, st.Pending, st.SlotsBusy, st.InFlight)
+		}
+		c, err := r.Next(ctx)
+		if err != nil || c.Err != nil || c.Seq != uint64(i) || c.Tag != uint64(i) {
+			t.Fatalf("batch %d: %v, %v, %v", i, c.Batch, c.Err, err)
+		}
+	}
+	rtClose(t, r)
+	rtCheckStats(t, r.Stats(), r.Options())
+}
+
+// TestRingHaltWhileSubmitting: producers submit without pause to a ring
+// without a stage, so that batches go both through Submits that dispatch
+// them in place and through the dispatcher, while Abort or Close comes at
+// a random moment. Expected: every batch Submit accepted is delivered
+// exactly once, run or (Abort) with ErrAborted, and Abort's list is the
+// aborted ones; ordered rings deliver in Seq order; the slots are all free
+// afterwards and no goroutine is left.
+func TestRingHaltWhileSubmitting(t *testing.T) {
+	for _, abort := range []bool{false, true} {
+		for _, order := range []Order{Ordered, Unordered} {
+			t.Run(fmt.Sprintf("abort=%v/%v", abort, order), func(t *testing.T) {
+				for round := range 20 {
+					dev := openEmu(t)
+					before := runtime.NumGoroutine()
+					r, err := NewRing(dev, RingOptions{Slots: 4, SlotSize: 64, Depth: 2, Streams: 2, Order: order})
+					if err != nil {
+						t.Fatal(err)
+					}
+					var accepted atomic.Int64
+					var pwg sync.WaitGroup
+					for p := range 3 {
+						pwg.Add(1)
+						go func() {
+							defer pwg.Done()
+							for i := 0; ; i++ {
+								s, err := r.Acquire(context.Background())
+								if err != nil {
+									return
+								}
+								if err := r.Submit(s, 64, uint64(p)<<32|uint64(i)); err != nil {
+									return
+								}
+								accepted.Add(1)
+							}
+						}()
+					}
+					var got []Completion
+					done := make(chan struct{})
+					go func() { defer close(done); got = rtDrain(t, r) }()
+					time.Sleep(time.Duration(rand.IntN(2000)) * time.Microsecond)
+					var aborted []Batch
+					if abort {
+						if aborted, err = r.Abort(); err != nil {
+							t.Fatal(err)
+						}
+					} else {
+						rtClose(t, r)
+					}
+					pwg.Wait()
+					<-done
+					if int64(len(got)) != accepted.Load() {
+						t.Fatalf("round %d: %d completions for %d batches accepted", round, len(got), accepted.Load())
+					}
+					var gotAborted []Batch
+					seen := map[uint64]bool{}
+					for i, c := range got {
+						if seen[c.Seq] {
+							t.Fatalf("round %d: %v delivered twice", round, c.Batch)
+						}
+						seen[c.Seq] = true
+						if order == Ordered && i > 0 && c.Seq <= got[i-1].Seq {
+							t.Fatalf("round %d: batch %d after batch %d", round, c.Seq, got[i-1].Seq)
+						}
+						switch {
+						case abort && errors.Is(c.Err, ErrAborted):
+							gotAborted = append(gotAborted, c.Batch)
+						case c.Err != nil:
+							t.Fatalf("round %d: %v: %v", round, c.Batch, c.Err)
+						}
+					}
+					slices.SortFunc(gotAborted, func(a, b Batch) int { return int(a.Seq) - int(b.Seq) })
+					if !slices.Equal(aborted, gotAborted) {
+						t.Fatalf("round %d: Abort returned %v; the completions with ErrAborted are %v", round, aborted, gotAborted)
+					}
+					rtCheckStats(t, r.Stats(), r.Options())
+					rtGoroutines(t, before)
+				}
+			})
+		}
+	}
+}

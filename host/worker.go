@@ -24,35 +24,33 @@ type worker struct {
 	broken error // policy Stop: the stream failed; later batches do not run
 }
 
-// submit queues j's copy and stage on the stream. Called by the dispatcher,
-// in submission order.
+// submit queues j's copy and stage on the stream, and reports whether j
+// is done and the caller is to complete it (Ring.hold). Called by the
+// holder of the dispatcher's role, in submission order, with j counted in
+// flight.
 //
 // When the ring has no stage, j's copy is done by the time it is queued
 // (the emulator runs a copy and an event record at once on an idle
 // stream), and nothing else of the stream's is being waited for, the
-// dispatcher completes j itself (Ring.hold) instead of waking the worker
-// for it: the worker would only have found its event done and done the
-// same. Only the dispatcher gives the worker batches, so the worker stays
-// idle meanwhile. A stage's Collect is the caller's code, which may take
-// its time: it always runs on the worker, so that it holds back no other
+// caller completes j itself instead of waking the worker for it: the
+// worker would only have found its event done and done the same. Only the
+// role's holder gives the worker batches, so the worker stays idle
+// meanwhile. A stage's Collect is the caller's code, which may take its
+// time: it always runs on the worker, so that it holds back no other
 // stream's batches.
-func (w *worker) submit(j *job) {
-	r := w.r
+func (w *worker) submit(j *job) (done bool) {
 	w.mu.Lock()
-	r.setState(j.slot, SlotInFlight, +1)
+	defer w.mu.Unlock()
 	if w.broken == nil {
 		w.enqueue(j)
 	}
-	direct := j.f.stage == nil && w.broken == nil && !w.busy && len(w.queue) == 0 &&
+	done = j.f.stage == nil && w.broken == nil && !w.busy && len(w.queue) == 0 &&
 		!j.synced && j.err == nil && succeeded(j.f.done)
-	if !direct {
+	if !done {
 		w.queue = append(w.queue, j)
 		w.cond.Signal()
 	}
-	w.mu.Unlock()
-	if direct {
-		r.hold(j)
-	}
+	return done
 }
 
 // succeeded reports whether e's last record has completed without error.
