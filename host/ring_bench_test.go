@@ -23,6 +23,11 @@ import (
 // second to the next, and on a shared machine so does the CPU time the
 // benchmark gets, so the ring and its reference must see the same drift.
 //
+// Beside the rates it reports the process's CPU time (all threads, where
+// the system says) per batch of the ring's rounds and of the copy's, and
+// their ratio the same way round, ring/copy-cpu: what the ring spends on
+// top of the copy, whatever share of the machine the benchmark gets.
+//
 // On the emulator a staging copy is one memmove into cpuemu memory under
 // the device's lock, so copies never overlap: more streams only hide the
 // per-batch costs (stream ops, events, goroutine handoffs) behind other
@@ -140,11 +145,19 @@ func benchThroughput(b *testing.B, opts RingOptions, producers int) {
 	}
 
 	round := max(1, benchRoundBytes/size)
-	var copyTime, ringTime time.Duration
+	var copyTime, ringTime, copyCPU, ringCPU time.Duration
+	cpuOK := true
+	cpu := func(round func(int) time.Duration, n int, wall, used *time.Duration) {
+		c0, ok0 := cpuTime()
+		*wall += round(n)
+		c1, ok1 := cpuTime()
+		*used += c1 - c0
+		cpuOK = cpuOK && ok0 && ok1
+	}
 	for done := 0; done < b.N; {
 		n := min(round, b.N-done)
-		copyTime += copyRound(n)
-		ringTime += ringRound(n)
+		cpu(copyRound, n, &copyTime, &copyCPU)
+		cpu(ringRound, n, &ringTime, &ringCPU)
 		done += n
 	}
 
@@ -153,6 +166,11 @@ func benchThroughput(b *testing.B, opts RingOptions, producers int) {
 	b.ReportMetric(ringRate, "ring-GB/s")
 	b.ReportMetric(copyRate, "copy-GB/s")
 	b.ReportMetric(ringRate/copyRate, "ring/copy")
+	if cpuOK && ringCPU > 0 && copyCPU > 0 {
+		b.ReportMetric(float64(ringCPU.Nanoseconds())/float64(b.N), "ring-cpu-ns/batch")
+		b.ReportMetric(float64(copyCPU.Nanoseconds())/float64(b.N), "copy-cpu-ns/batch")
+		b.ReportMetric(copyCPU.Seconds()/ringCPU.Seconds(), "ring/copy-cpu")
+	}
 }
 
 // BenchmarkRingHandoff measures what the ring costs per slot when the
