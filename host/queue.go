@@ -32,14 +32,16 @@ type completionQueue struct {
 	ordered  bool
 	// unbounded: Close is draining; nothing is parked for room any more.
 	unbounded bool
-	next      uint64 // the next Seq to move in, when ordered
-	finished  bool   // nothing more will be delivered
-	waiting   int    // consumers in cond.Wait
+	next      uint64    // the next Seq to move in, when ordered
+	finished  bool      // nothing more will be delivered
+	waiting   int       // consumers in cond.Wait
+	epoch     time.Time // the ring's start: pop times its waits from it
 }
 
-func (q *completionQueue) init(capacity int, ordered bool) {
+func (q *completionQueue) init(capacity int, ordered bool, epoch time.Time) {
 	q.capacity = capacity
 	q.ordered = ordered
+	q.epoch = epoch
 	q.buf = make([]Completion, capacity)
 	q.cond.L = &q.mu
 }
@@ -135,29 +137,29 @@ func (q *completionQueue) wakeLocked(before int) {
 func (q *completionQueue) pop(ctx context.Context) (c Completion, moved *job, waited time.Duration, err error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	var start time.Time
 	if q.n == 0 && !q.finished {
-		start = time.Now()
-		stop := context.AfterFunc(ctx, func() {
-			q.mu.Lock()
-			q.cond.Broadcast()
-			q.mu.Unlock()
-		})
-		defer stop()
+		// A monotonic clock read (time.Since) costs half a time.Now.
+		start := time.Since(q.epoch)
+		defer func() { waited = time.Since(q.epoch) - start }()
+		if ctx.Done() != nil { // a context that can end wakes the wait
+			stop := context.AfterFunc(ctx, func() {
+				q.mu.Lock()
+				q.cond.Broadcast()
+				q.mu.Unlock()
+			})
+			defer stop()
+		}
 	}
 	for q.n == 0 && !q.finished {
 		if err := ctx.Err(); err != nil {
-			return Completion{}, nil, time.Since(start), err
+			return Completion{}, nil, 0, err
 		}
 		q.waiting++
 		q.cond.Wait()
 		q.waiting--
 	}
-	if !start.IsZero() {
-		waited = time.Since(start)
-	}
 	if q.n == 0 {
-		return Completion{}, nil, waited, io.EOF
+		return Completion{}, nil, 0, io.EOF
 	}
 	c = q.buf[q.head]
 	q.buf[q.head] = Completion{}

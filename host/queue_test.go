@@ -24,7 +24,7 @@ func TestCompletionQueueParks(t *testing.T) {
 			t.Logf("ordered %v, capacity %d: seed %d", ordered, capacity, seed)
 			const n = 400
 			var q completionQueue
-			q.init(capacity, ordered)
+			q.init(capacity, ordered, time.Now())
 			jobs := make([]*job, n)
 			for i := range jobs {
 				jobs[i] = &job{Batch: Batch{Seq: uint64(i)}}

@@ -244,8 +244,11 @@ type Ring struct {
 	// anything, and whenever it holds holdMax of them; a Submit that
 	// dispatches in place hands its batch over before it gives the role
 	// up.
-	held       []*job
-	holdMax    int
+	held    []*job
+	holdMax int
+	// jobs recycles jobs: one is done with once its completion is in the
+	// completion queue and its frame is back (released).
+	jobs       sync.Pool
 	heldOut    []*job // flush's buffer
 	shutdown   sync.Once
 	closeErr   error
@@ -296,8 +299,8 @@ func NewRing(dev gpu.Device, opts RingOptions) (*Ring, error) {
 		abortCh: make(chan struct{}),
 	}
 	r.dispCond.L = &r.mu
-	r.cq.init(o.Completions, o.Order == Ordered)
 	r.stats.init(o.Slots)
+	r.cq.init(o.Completions, o.Order == Ordered, r.stats.start)
 	if err := r.allocate(); err != nil {
 		r.release()
 		return nil, fmt.Errorf("host: NewRing: %w", err)
@@ -545,7 +548,12 @@ func (r *Ring) Submit(s *Slot, n int, tag uint64) error {
 		return fmt.Errorf("host: Submit: %w", err)
 	}
 	now := r.stats.now()
-	j := &job{Batch: Batch{Seq: r.nextSeq, Tag: tag, N: n, Slot: s.index}, slot: s, submitted: now}
+	j, _ := r.jobs.Get().(*job)
+	if j == nil {
+		j = new(job)
+	}
+	j.Batch = Batch{Seq: r.nextSeq, Tag: tag, N: n, Slot: s.index}
+	j.slot, j.submitted = s, now
 	r.nextSeq++
 	r.stats.submitted.Add(1)
 	var f *frame
@@ -870,7 +878,7 @@ func (r *Ring) flush() {
 }
 
 // released accounts, at now, for the jobs whose completions went into the
-// completion queue, and gives their frames back.
+// completion queue, gives their frames back, and recycles the jobs.
 func (r *Ring) released(now time.Duration, js []*job) {
 	if len(js) == 0 {
 		return
@@ -880,6 +888,8 @@ func (r *Ring) released(now time.Duration, js []*job) {
 		if j.f != nil {
 			r.frames <- j.f // room for every frame: never blocks
 		}
+		*j = job{}
+		r.jobs.Put(j)
 	}
 }
 

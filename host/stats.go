@@ -87,7 +87,7 @@ type stats struct {
 	inFlight     int
 	maxInFlight  int
 	last         time.Duration // since start, of the last occupancy change
-	busyArea     float64       // integral of SlotsBusy over time, in slot-seconds
+	busyArea     float64       // integral of SlotsBusy over time, in slot-nanoseconds
 	flightArea   float64
 	samples      []OccupancySample
 	sampleStride time.Duration // minimum spacing of samples; doubles on thinning
@@ -116,7 +116,7 @@ func (s *stats) advanceLocked(now time.Duration) {
 	if s.ended {
 		now = min(now, s.end)
 	}
-	dt := (now - s.last).Seconds()
+	dt := float64(now - s.last)
 	s.busyArea += float64(s.busyLocked()) * dt
 	s.flightArea += float64(s.inFlight) * dt
 	s.last = now
@@ -239,7 +239,7 @@ func (r *Ring) Stats() Stats {
 		elapsed = s.end
 	}
 	// The areas up to now, without moving s.last.
-	dt := (elapsed - s.last).Seconds()
+	dt := float64(elapsed - s.last)
 	busyArea := s.busyArea + float64(s.busyLocked())*dt
 	flightArea := s.flightArea + float64(s.inFlight)*dt
 	st := Stats{
@@ -265,8 +265,8 @@ func (r *Ring) Stats() Stats {
 	}
 	if secs := elapsed.Seconds(); secs > 0 {
 		st.Throughput = float64(s.bytes) / secs
-		st.MeanSlotsBusy = busyArea / secs
-		st.MeanInFlight = flightArea / secs
+		st.MeanSlotsBusy = busyArea / float64(elapsed)
+		st.MeanInFlight = flightArea / float64(elapsed)
 	}
 	if s.completed > 0 {
 		st.MeanLatency = s.latencySum / time.Duration(s.completed)
