@@ -200,7 +200,8 @@ func (w *worker) failed(j *job, slotBack bool, cause error) {
 		r.finishJob(j, nil, fmt.Errorf("%v: %w", j.Batch, cause))
 		return
 	}
-	r.finishJob(j, nil, fmt.Errorf("%v: %w", j.Batch, cause))
+	b := j.Batch
+	r.finishJob(j, nil, fmt.Errorf("%v: %w", b, cause)) // j is the ring's again
 
 	// Continue: run the batches behind j again on a fresh stream.
 	w.mu.Lock()
@@ -208,7 +209,7 @@ func (w *worker) failed(j *job, slotBack bool, cause error) {
 	fresh, err := r.dev.NewStream()
 	if err != nil {
 		// The device cannot go on: stop, whatever the policy.
-		r.stop(j.Batch, fmt.Errorf("%w (and no new stream could replace the failed one: %v)", cause, err))
+		r.stop(b, fmt.Errorf("%w (and no new stream could replace the failed one: %v)", cause, err))
 		w.broken = r.Err()
 		return
 	}

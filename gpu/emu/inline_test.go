@@ -200,3 +200,66 @@ func TestEmuInlineConcurrent(t *testing.T) {
 	}
 	must(t, s.Synchronize())
 }
+
+// TestEmuRecordReuse: a record on an idle stream completes at once and
+// writes the event's last record anew when that one is the event's alone,
+// so that recording and querying an event on an idle stream allocates
+// nothing; a record that a waiter holds is never written anew. Here a
+// stream waits on a record that completes without error while the stream
+// is still busy; the event is then recorded again on an idle stream that
+// has failed, which makes a record carrying the fault: the waiting stream
+// must take on its own record's outcome (none), not the fault.
+func TestEmuRecordReuse(t *testing.T) {
+	d := open(t, gpu.EmuOptions{})
+	s := newStream(t, d)
+	e := newEvent(t, d)
+	must(t, s.Record(e))
+	if allocs := testing.AllocsPerRun(100, func() {
+		if err := s.Record(e); err != nil {
+			t.Fatal(err)
+		}
+		if done, err := e.Query(); !done || err != nil {
+			t.Fatalf("Query after Record on an idle stream = %v, %v", done, err)
+		}
+	}); allocs != 0 {
+		t.Errorf("Record and Query on an idle stream: %v allocations, want 0", allocs)
+	}
+	start := newEvent(t, d)
+	must(t, s.Record(start))
+	time.Sleep(time.Millisecond)
+	must(t, s.Record(e)) // written anew: its time moves on
+	if el, err := e.Elapsed(start); err != nil || el < time.Millisecond {
+		t.Errorf("Elapsed from start to e recorded 1 ms later = %v, %v", el, err)
+	}
+
+	k := handoff(t, d, "lane_handoff")
+	a, b, failed := newStream(t, d), newStream(t, d), newStream(t, d)
+	in, out := alloc(t, d, 4*slowN), alloc(t, d, 4*slowN)
+	// The failed stream: a launch that faults.
+	must(t, failed.Launch(k, gpu.LaunchConfig{Grid: gpu.D1(1), Block: gpu.D1(32)}, uint64(0x1000), out, uint32(32)))
+	var fe *cpuemu.FaultError
+	if err := failed.Synchronize(); !errors.As(err, &fe) {
+		t.Fatalf("Synchronize after a faulting launch: %v", err)
+	}
+	// a: a slow launch, then the record; b: another slow launch (launches
+	// take turns on the device, so b's runs after a's), then the wait.
+	must(t, a.Launch(k, handoffShape, in, out, uint32(slowN)))
+	must(t, a.Record(e))
+	must(t, b.Launch(k, handoffShape, in, out, uint32(slowN)))
+	must(t, b.Wait(e))
+	held := make(chan error, 1)
+	go func() { held <- e.Synchronize() }()
+	for done, _ := e.Query(); !done; done, _ = e.Query() {
+		time.Sleep(100 * time.Microsecond)
+	}
+	must(t, failed.Record(e)) // while b's launch runs, before its wait
+	if done, err := e.Query(); !done || !errors.As(err, &fe) {
+		t.Errorf("Query of the record on the failed stream = %v, %v; want true and the fault", done, err)
+	}
+	if err := b.Synchronize(); err != nil {
+		t.Errorf("the stream that waited on a record completed without error failed: %v", err)
+	}
+	if err := <-held; err != nil {
+		t.Errorf("Synchronize of a record that completed without error: %v", err)
+	}
+}

@@ -394,7 +394,8 @@ func (s *stream) Launch(k gpu.Kernel, cfg gpu.LaunchConfig, args ...any) error {
 	})
 }
 
-// event is an event; each Record makes a new record.
+// event is an event; each Record makes a new record, or reuses the last
+// one when it has completed and nobody but the event holds it.
 type event struct {
 	d *device
 
@@ -407,10 +408,17 @@ type event struct {
 // Most records complete before anyone waits for them (a record on an idle
 // stream completes as it is made), so the channel a waiter sleeps on is
 // made only by a waiter that comes first.
+//
+// Whoever reads a record that has completed reads it under its event's
+// lock, as a snapshot; only one that waits for a record not yet completed
+// (Synchronize, or a stream's Wait) keeps a pointer to it, and marks it
+// held, under the same lock. A completed record not held is the event's
+// alone, and the event's next Record may write it anew.
 type record struct {
 	done atomic.Bool   // set on completion; at and err are set before
 	at   time.Duration // since epoch
 	err  error         // the stream's sticky error when it got there
+	held bool          // a waiter keeps it; guarded by its event's mu
 
 	mu   sync.Mutex
 	wake chan struct{} // made by the first waiter before completion; closed on it
@@ -449,8 +457,6 @@ func (r *record) wait() {
 // (time.Since) costs half a time.Now.
 var epoch = time.Now()
 
-func (r *record) completed() bool { return r.done.Load() }
-
 // ev checks that e is an open event of this device.
 func (s *stream) ev(op string, e gpu.Event) (*event, error) {
 	ev, ok := e.(*event)
@@ -476,36 +482,78 @@ func (e *event) check(op string) error {
 	return nil
 }
 
-func (e *event) last() *record {
+// recordState is a snapshot of an event's last record.
+type recordState struct {
+	recorded bool          // false before the first Record
+	done     bool          // it has completed
+	at       time.Duration // when, since epoch (done)
+	err      error         // the error it carries (done)
+	r        *record       // the record, held for the caller when hold is asked and it has not completed
+}
+
+// last snapshots e's last record; with hold, a record not yet completed is
+// marked held and returned for the caller to wait on.
+func (e *event) last(hold bool) recordState {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.cur
+	r := e.cur
+	switch {
+	case r == nil:
+		return recordState{}
+	case r.done.Load():
+		return recordState{recorded: true, done: true, at: r.at, err: r.err}
+	}
+	st := recordState{recorded: true}
+	if hold {
+		r.held = true
+		st.r = r
+	}
+	return st
 }
 
 // Record queues a record of e: it completes, with the time the stream
 // reached it, when the work queued before it has, and carries the
-// stream's sticky error.
+// stream's sticky error. On an idle stream it completes at once, in the
+// stream's place, and then writes anew the event's last record when that
+// one has completed and nobody waits on it: no task, and no allocation.
 func (s *stream) Record(e gpu.Event) error {
 	const op = "record"
 	ev, err := s.ev(op, e)
 	if err != nil {
 		return err
 	}
-	r := new(record)
-	ran, err := s.runNow(op, true, func(failed error) error {
-		r.complete(time.Since(epoch), failed)
-		return nil
-	})
-	if err == nil && !ran {
-		err = s.enqueue(op, task{
-			always: true,
-			run: func(failed error) error {
-				r.complete(time.Since(epoch), failed)
-				return nil
-			},
-		})
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		return closedErr(op, "stream is closed")
 	}
-	if err != nil {
+	if !s.running && len(s.queue) == 0 {
+		// The stream is idle: the record is reached now. Counted as a task
+		// run and done at once, so that Synchronize sees it.
+		s.queued++
+		s.done++
+		at, failed := time.Since(epoch), s.err
+		s.mu.Unlock()
+		ev.mu.Lock()
+		if r := ev.cur; r != nil && r.done.Load() && !r.held {
+			r.at, r.err = at, failed
+		} else {
+			r = &record{at: at, err: failed}
+			r.done.Store(true)
+			ev.cur = r
+		}
+		ev.mu.Unlock()
+		return nil
+	}
+	s.mu.Unlock()
+	r := new(record)
+	if err := s.enqueue(op, task{
+		always: true,
+		run: func(failed error) error {
+			r.complete(time.Since(epoch), failed)
+			return nil
+		},
+	}); err != nil {
 		return err
 	}
 	ev.mu.Lock()
@@ -523,26 +571,33 @@ func (s *stream) Wait(e gpu.Event) error {
 	if err != nil {
 		return err
 	}
-	r := ev.last()
-	if r == nil {
+	st := ev.last(true)
+	if !st.recorded {
 		if s.isClosed() {
 			return closedErr(op, "stream is closed")
 		}
 		return nil
 	}
-	wait := func(failed error) error {
+	if st.done { // the wait cannot block
+		wait := func(failed error) error {
+			if failed == nil {
+				return st.err
+			}
+			return nil
+		}
+		if ran, err := s.runNow(op, true, wait); err != nil || ran {
+			return err
+		}
+		return s.enqueue(op, task{always: true, run: wait})
+	}
+	r := st.r
+	return s.enqueue(op, task{always: true, run: func(failed error) error {
 		r.wait()
 		if failed == nil {
 			return r.err
 		}
 		return nil
-	}
-	if r.completed() { // the wait cannot block
-		if ran, err := s.runNow(op, true, wait); err != nil || ran {
-			return err
-		}
-	}
-	return s.enqueue(op, task{always: true, run: wait})
+	}})
 }
 
 // Query reports whether e's last Record has completed (true for an event
@@ -551,14 +606,14 @@ func (e *event) Query() (bool, error) {
 	if err := e.check("query"); err != nil {
 		return false, err
 	}
-	r := e.last()
-	if r == nil {
+	st := e.last(false)
+	if !st.recorded {
 		return true, nil
 	}
-	if !r.completed() {
+	if !st.done {
 		return false, nil
 	}
-	return true, r.err
+	return true, st.err
 }
 
 // Synchronize waits for e's last Record to complete and returns the error
@@ -567,12 +622,15 @@ func (e *event) Synchronize() error {
 	if err := e.check("synchronize event"); err != nil {
 		return err
 	}
-	r := e.last()
-	if r == nil {
+	st := e.last(true)
+	switch {
+	case !st.recorded:
 		return nil
+	case st.done:
+		return st.err
 	}
-	r.wait()
-	return r.err
+	st.r.wait()
+	return st.r.err
 }
 
 // Elapsed is the time from start's last Record's completion to e's. Both
@@ -594,15 +652,15 @@ func (e *event) Elapsed(start gpu.Event) (time.Duration, error) {
 	if err := st.check(op); err != nil {
 		return 0, err
 	}
-	rs, re := st.last(), e.last()
+	rs, re := st.last(false), e.last(false)
 	for _, c := range []struct {
 		which string
-		r     *record
+		r     recordState
 	}{{"start", rs}, {"end", re}} {
 		switch {
-		case c.r == nil:
+		case !c.r.recorded:
 			return 0, msgErr(op, "the %s event was never recorded", c.which)
-		case !c.r.completed():
+		case !c.r.done:
 			return 0, msgErr(op, "the %s event has not completed", c.which)
 		case c.r.err != nil:
 			return 0, c.r.err
