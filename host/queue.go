@@ -32,9 +32,10 @@ type completionQueue struct {
 	ordered  bool
 	// unbounded: Close is draining; nothing is parked for room any more.
 	unbounded bool
-	next      uint64    // the next Seq to move in, when ordered
-	finished  bool      // nothing more will be delivered
-	waiting   int       // consumers in cond.Wait
+	next      uint64 // the next Seq to move in, when ordered
+	finished  bool   // nothing more will be delivered
+	waiting   int    // consumers in cond.Wait
+	delivered deliveredCounts
 	epoch     time.Time // the ring's start: pop times its waits from it
 }
 
@@ -63,6 +64,7 @@ func (q *completionQueue) appendLocked(c Completion) {
 	}
 	q.buf[(q.head+q.n)%len(q.buf)] = c
 	q.n++
+	q.delivered.count(&c)
 	if q.ordered {
 		q.next++
 	}
@@ -200,4 +202,11 @@ func (q *completionQueue) pending() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	return q.n
+}
+
+// counts are what went in so far, and the number pending.
+func (q *completionQueue) counts() (deliveredCounts, int) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.delivered, q.n
 }

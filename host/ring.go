@@ -186,6 +186,9 @@ type Slot struct {
 	index int
 	buf   gpu.HostBuffer
 	state atomic.Int32 // SlotState
+	// busySince is when (since the ring started, in nanoseconds) it last
+	// left the free list.
+	busySince atomic.Int64
 }
 
 // Bytes is the slot's memory, SlotSize bytes. Write the batch at its start.
@@ -199,15 +202,17 @@ func (s *Slot) Index() int { return s.index }
 // Its methods are safe for concurrent use: any number of producers, and
 // any number of consumers calling Next.
 type Ring struct {
-	dev     gpu.Device
-	opts    RingOptions
-	slots   []*Slot
-	free    chan *Slot // the free list: Acquire takes from it
-	frames  chan *frame
-	workers []*worker
-	closing chan struct{} // closed by Close and Abort: wakes Acquire
-	stopCh  chan struct{} // closed when the policy Stop stops the ring
-	abortCh chan struct{} // closed by Abort
+	dev    gpu.Device
+	opts   RingOptions
+	slots  []*Slot
+	free   chan *Slot // the free list: Acquire takes from it
+	frames chan *frame
+	// allFrames are the frames, free or not, for Stats.
+	allFrames []*frame
+	workers   []*worker
+	closing   chan struct{} // closed by Close and Abort: wakes Acquire
+	stopCh    chan struct{} // closed when the policy Stop stops the ring
+	abortCh   chan struct{} // closed by Abort
 	// halted is set before stopCh or abortCh is closed: the dispatcher
 	// reads it once a batch instead of a select on both.
 	halted atomic.Bool
@@ -264,6 +269,9 @@ type frame struct {
 	w       *worker
 	copied  gpu.Event // recorded after the staging copy; nil without a stage, when done says it
 	done    gpu.Event // recorded after the stage's work
+	// since is when (since the ring started, in nanoseconds) its batch
+	// took it; -1 while it is free.
+	since atomic.Int64
 }
 
 // job is a submitted batch on its way through the ring.
@@ -299,7 +307,7 @@ func NewRing(dev gpu.Device, opts RingOptions) (*Ring, error) {
 		abortCh: make(chan struct{}),
 	}
 	r.dispCond.L = &r.mu
-	r.stats.init(o.Slots)
+	r.stats.init()
 	r.cq.init(o.Completions, o.Order == Ordered, r.stats.start)
 	if err := r.allocate(); err != nil {
 		r.release()
@@ -380,8 +388,10 @@ func (r *Ring) allocate() error {
 	}
 	for i := range o.Depth {
 		f := &frame{index: i, w: r.workers[i%len(r.workers)]}
+		f.since.Store(-1)
 		// Appended before its parts, so that release frees what was made.
 		r.frames <- f
+		r.allFrames = append(r.allFrames, f)
 		var err error
 		if !o.ZeroCopy {
 			if f.staging, err = r.dev.Alloc(o.SlotSize); err != nil {
@@ -458,9 +468,9 @@ func (r *Ring) Acquire(ctx context.Context) (*Slot, error) {
 	if err := r.admissionErr(); err != nil {
 		return nil, err
 	}
-	start := time.Now()
+	start := r.stats.now()
 	r.stats.blockedAcquire()
-	defer func() { r.stats.addBlocked(time.Since(start)) }()
+	defer func() { r.stats.addBlocked(r.stats.now() - start) }()
 	select {
 	case s := <-r.free:
 		return r.lend(s)
@@ -498,7 +508,8 @@ func (r *Ring) lend(s *Slot) (*Slot, error) {
 		r.free <- s
 		return nil, err
 	}
-	r.setState(s, SlotFilling, 0)
+	s.state.Store(int32(SlotFilling))
+	r.stats.lent(r.stats.now(), s)
 	return s, nil
 }
 
@@ -564,7 +575,7 @@ func (r *Ring) Submit(s *Slot, n int, tag uint64) error {
 		}
 	}
 	if f == nil {
-		r.setStateAt(now, s, SlotQueued, 0)
+		s.state.Store(int32(SlotQueued))
 		r.queue.push(j) // room for every slot
 		if !r.dispatching {
 			r.dispCond.Signal()
@@ -573,7 +584,8 @@ func (r *Ring) Submit(s *Slot, n int, tag uint64) error {
 	}
 	// The role is free and nothing is queued: j is next in order.
 	r.dispatching = true
-	r.setStateAt(now, s, SlotInFlight, +1)
+	s.state.Store(int32(SlotInFlight))
+	r.stats.dispatched(now, f)
 	r.mu.Unlock()
 	j.f = f
 	if f.w.submit(j) {
@@ -621,7 +633,8 @@ func (r *Ring) giveBack(s *Slot) {
 }
 
 func (r *Ring) giveBackLocked(s *Slot) {
-	r.setState(s, SlotFree, 0)
+	s.state.Store(int32(SlotFree))
+	r.stats.freed(r.stats.now(), s)
 	r.putFreeLocked(s)
 }
 
@@ -740,17 +753,6 @@ func (r *Ring) stop(b Batch, cause error) {
 	})
 }
 
-// setState moves s to st, and the batches in flight by inflight, in the
-// slot's state and the stats.
-func (r *Ring) setState(s *Slot, st SlotState, inflight int) {
-	r.setStateAt(r.stats.now(), s, st, inflight)
-}
-
-func (r *Ring) setStateAt(now time.Duration, s *Slot, st SlotState, inflight int) {
-	old := SlotState(s.state.Swap(int32(st)))
-	r.stats.moved(now, old, st, inflight)
-}
-
 // SlotStates is a snapshot of every slot's state.
 func (r *Ring) SlotStates() []SlotState {
 	out := make([]SlotState, len(r.slots))
@@ -795,7 +797,8 @@ func (r *Ring) dispatch() {
 			}
 		}
 		j.f = f
-		r.setState(j.slot, SlotInFlight, +1)
+		j.slot.state.Store(int32(SlotInFlight))
+		r.stats.dispatched(r.stats.now(), f)
 		if f.w.submit(j) {
 			r.hold(j)
 		}
@@ -855,15 +858,12 @@ func (r *Ring) flush() {
 		return
 	}
 	now := r.stats.now()
-	var from [4]int
-	for _, j := range r.held {
-		from[SlotState(j.slot.state.Swap(int32(SlotFree)))]++
-	}
-	r.stats.movedRun(now, from, SlotFree)
 	// No r.mu: the ring's slots are freed only once the role is given up
 	// for good (release runs after the dispatcher ends, which waits for
 	// the role), so the free list takes them.
 	for _, j := range r.held {
+		j.slot.state.Store(int32(SlotFree))
+		r.stats.freed(now, j.slot)
 		r.free <- j.slot // room for every slot: never blocks
 	}
 	for _, j := range r.held {
@@ -883,9 +883,9 @@ func (r *Ring) released(now time.Duration, js []*job) {
 	if len(js) == 0 {
 		return
 	}
-	r.stats.delivered(now, js)
 	for _, j := range js {
 		if j.f != nil {
+			r.stats.released(now, j.f)
 			r.frames <- j.f // room for every frame: never blocks
 		}
 		*j = job{}

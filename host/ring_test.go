@@ -1154,3 +1154,35 @@ func TestRingHaltWhileSubmitting(t *testing.T) {
 		}
 	}
 }
+
+// TestRingStatsMeans: the time-weighted means add up each slot's busy
+// time, counted while it is still busy and once it is free again. One slot
+// of two is held 20 ms, no batch runs.
+func TestRingStatsMeans(t *testing.T) {
+	r, err := NewRing(openEmu(t), RingOptions{Slots: 2, SlotSize: 8, Depth: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := rtCtx(t)
+	s, err := r.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(20 * time.Millisecond)
+	st := r.Stats()
+	if busy := time.Duration(st.MeanSlotsBusy * float64(st.Elapsed)); busy < 20*time.Millisecond || st.SlotsBusy != 1 || st.Slots[SlotFilling] != 1 {
+		t.Errorf("with a slot held 20 ms: %v of slot time busy, %d busy now (%v); want at least 20 ms and 1 filling", busy, st.SlotsBusy, st.Slots)
+	}
+	if err := r.Release(s); err != nil {
+		t.Fatal(err)
+	}
+	rtClose(t, r)
+	st = r.Stats()
+	rtCheckStats(t, st, r.Options())
+	if busy := time.Duration(st.MeanSlotsBusy * float64(st.Elapsed)); busy < 20*time.Millisecond || busy > st.Elapsed {
+		t.Errorf("a slot held 20 ms of %v: %v of slot time busy", st.Elapsed, busy)
+	}
+	if st.MeanInFlight != 0 || st.MaxInFlight != 0 {
+		t.Errorf("no batch ran, but %.3f in flight on average, %d at most", st.MeanInFlight, st.MaxInFlight)
+	}
+}
