@@ -12,14 +12,17 @@ import (
 // the ring is ordered. Nothing waits to deliver to it: a completion that is
 // early (ordered: a batch before it has not been delivered) or finds the
 // queue full is parked, with its job, until the delivery before it or a
-// Next that makes room moves it in. A parked job keeps its device frame
-// until then, so the parked jobs are the ring's reorder buffer, bounded by
-// its frames (and, once it stops or is aborted, by the batches it cancels,
-// which hold no frame but are bounded by the slots).
+// Next that makes room moves it in. A parked job keeps what it holds until
+// then: its device frame (a batch a worker completed), or its slot (one
+// completed where it was dispatched, whose frame is free at once), so the
+// parked jobs are the ring's reorder buffer, bounded by its frames and
+// slots (and, once it stops or is aborted, by the batches it cancels, which
+// hold neither but are bounded by the slots).
 //
-// Whoever moves jobs in (deliver, pop, unbound) returns them to its caller,
-// which releases their frames (Ring.released): the queue never calls back
-// into the ring under its lock.
+// A job that holds its slot gets it back (slotBack) as it moves in, under
+// the queue's lock: no consumer sees its completion before the slot is
+// free. Whoever moves jobs in (deliver, pop, unbound) returns them to its
+// caller, which releases their frames (Ring.released).
 type completionQueue struct {
 	mu   sync.Mutex
 	cond sync.Cond // consumers wait on it
@@ -37,12 +40,16 @@ type completionQueue struct {
 	waiting   int    // consumers in cond.Wait
 	delivered deliveredCounts
 	epoch     time.Time // the ring's start: pop times its waits from it
+	// slotBack gives back, at now, the slot of a job that holds it, as
+	// the job moves in. It must not block.
+	slotBack func(s *Slot, now time.Duration)
 }
 
-func (q *completionQueue) init(capacity int, ordered bool, epoch time.Time) {
+func (q *completionQueue) init(capacity int, ordered bool, epoch time.Time, slotBack func(*Slot, time.Duration)) {
 	q.capacity = capacity
 	q.ordered = ordered
 	q.epoch = epoch
+	q.slotBack = slotBack
 	q.buf = make([]Completion, capacity)
 	q.cond.L = &q.mu
 }
@@ -50,6 +57,16 @@ func (q *completionQueue) init(capacity int, ordered bool, epoch time.Time) {
 // room reports whether one more completion fits; q.mu is held.
 func (q *completionQueue) roomLocked() bool {
 	return q.unbounded || q.n < q.capacity
+}
+
+// moveLocked moves j in at now: its slot back, if it holds it, then its
+// completion into the items; q.mu is held.
+func (q *completionQueue) moveLocked(j *job, now time.Duration) {
+	if j.holdsSlot {
+		j.holdsSlot = false
+		q.slotBack(j.slot, now)
+	}
+	q.appendLocked(j.c)
 }
 
 // appendLocked adds c to the items, growing the buffer only when
@@ -71,24 +88,24 @@ func (q *completionQueue) appendLocked(c Completion) {
 }
 
 // deliver puts the completions of js (done, their completions filled in)
-// in the queue, in the order given, and parks those that cannot go in yet.
-// It appends to moved the jobs whose completions went in, js's and parked
-// ones the delivery let in, in the order they went in, for the caller to
-// release.
-func (q *completionQueue) deliver(js []*job, moved []*job) []*job {
+// in the queue at now, in the order given, and parks those that cannot go
+// in yet. It appends to moved the jobs whose completions went in, js's and
+// parked ones the delivery let in, in the order they went in, for the
+// caller to release.
+func (q *completionQueue) deliver(js []*job, moved []*job, now time.Duration) []*job {
 	q.mu.Lock()
 	before := q.n
 	for _, j := range js {
 		// Unordered, what is parked was parked for room and goes first.
 		if q.roomLocked() && (q.ordered && j.c.Seq == q.next || !q.ordered && len(q.parked) == 0) {
-			q.appendLocked(j.c)
+			q.moveLocked(j, now)
 			moved = append(moved, j)
 			continue
 		}
 		q.parkLocked(j)
 	}
 	if q.ordered && q.n > before {
-		moved = q.moveInLocked(moved)
+		moved = q.moveInLocked(moved, now)
 	}
 	q.wakeLocked(before)
 	q.mu.Unlock()
@@ -107,12 +124,12 @@ func (q *completionQueue) parkLocked(j *job) {
 	q.parked = slices.Insert(q.parked, i, j)
 }
 
-// moveInLocked moves parked jobs in while there is room and, ordered, the
-// first is next; it appends them to moved. q.mu is held.
-func (q *completionQueue) moveInLocked(moved []*job) []*job {
+// moveInLocked moves parked jobs in at now while there is room and,
+// ordered, the first is next; it appends them to moved. q.mu is held.
+func (q *completionQueue) moveInLocked(moved []*job, now time.Duration) []*job {
 	k := 0
 	for k < len(q.parked) && q.roomLocked() && (!q.ordered || q.parked[k].c.Seq == q.next) {
-		q.appendLocked(q.parked[k].c)
+		q.moveLocked(q.parked[k], now)
 		moved = append(moved, q.parked[k])
 		k++
 	}
@@ -170,7 +187,7 @@ func (q *completionQueue) pop(ctx context.Context) (c Completion, moved *job, wa
 	if len(q.parked) > 0 {
 		var one [1]*job
 		before := q.n
-		if m := q.moveInLocked(one[:0]); len(m) > 0 {
+		if m := q.moveInLocked(one[:0], time.Since(q.epoch)); len(m) > 0 {
 			moved = m[0]
 		}
 		q.wakeLocked(before)
@@ -185,7 +202,7 @@ func (q *completionQueue) unbound(moved []*job) []*job {
 	defer q.mu.Unlock()
 	q.unbounded = true
 	before := q.n
-	moved = q.moveInLocked(moved)
+	moved = q.moveInLocked(moved, time.Since(q.epoch))
 	q.wakeLocked(before)
 	return moved
 }

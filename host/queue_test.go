@@ -24,7 +24,7 @@ func TestCompletionQueueParks(t *testing.T) {
 			t.Logf("ordered %v, capacity %d: seed %d", ordered, capacity, seed)
 			const n = 400
 			var q completionQueue
-			q.init(capacity, ordered, time.Now())
+			q.init(capacity, ordered, time.Now(), nil)
 			jobs := make([]*job, n)
 			for i := range jobs {
 				jobs[i] = &job{Batch: Batch{Seq: uint64(i)}}
@@ -70,7 +70,7 @@ func TestCompletionQueueParks(t *testing.T) {
 					js = append(js, jobs[order[next]])
 					next++
 				}
-				noteMoved(q.deliver(js, nil))
+				noteMoved(q.deliver(js, nil, 0))
 				if p := q.pending(); p > capacity {
 					t.Fatalf("%d completions pending, capacity %d", p, capacity)
 				}

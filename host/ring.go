@@ -102,8 +102,8 @@ type RingOptions struct {
 	Stage Stage
 	// Completions is the capacity of the completion queue (default
 	// Slots+Depth). When it is full, batches that complete keep their
-	// frames until Next makes room, the batches behind them wait for
-	// frames, and through them the producers wait for slots.
+	// frames (without a stage, their slots) until Next makes room, and
+	// through them the producers wait for slots.
 	Completions int
 }
 
@@ -162,7 +162,7 @@ const (
 	SlotFree     SlotState = iota // in the free list
 	SlotFilling                   // acquired by a producer
 	SlotQueued                    // submitted, waiting for a frame
-	SlotInFlight                  // its copy (or, zero-copy, its kernel) is on the device
+	SlotInFlight                  // its copy (or, zero-copy, its kernel) is on the device; without a stage, or its completion waits for room in the completion queue
 )
 
 func (s SlotState) String() string {
@@ -285,6 +285,9 @@ type job struct {
 	// c is the completion, filled in when the batch is done and handed to
 	// the completion queue.
 	c Completion
+	// holdsSlot: the batch, done, keeps its slot until its completion goes
+	// into the completion queue (see flush).
+	holdsSlot bool
 }
 
 // NewRing allocates the slots, staging buffers and streams, and starts the
@@ -308,7 +311,7 @@ func NewRing(dev gpu.Device, opts RingOptions) (*Ring, error) {
 	}
 	r.dispCond.L = &r.mu
 	r.stats.init()
-	r.cq.init(o.Completions, o.Order == Ordered, r.stats.start)
+	r.cq.init(o.Completions, o.Order == Ordered, r.stats.start, r.slotBack)
 	if err := r.allocate(); err != nil {
 		r.release()
 		return nil, fmt.Errorf("host: NewRing: %w", err)
@@ -848,33 +851,43 @@ func (r *Ring) hold(j *job) {
 	r.held = append(r.held, j)
 }
 
-// flush hands over the batches the role's holder holds: their slots go back
-// to the free list, then their completions to the completion queue (a
-// batch is delivered only once its slot is free, as the workers do it),
-// with one clock read and one wake-up for the lot; their frames come back
-// as their completions go in.
+// flush hands over the batches the role's holder holds, with one clock
+// read and one wake-up for the lot. Without a stage nothing reads a frame
+// once its copy is done, so their frames come back at once; each batch
+// keeps its slot until its completion goes into the completion queue,
+// which gives the slot back first (a batch is delivered only once its slot
+// is free, as the workers do it). A completion the queue cannot take yet
+// is parked with its slot: the producers then wait for slots, not the
+// batches behind it for frames, and nobody need wake the dispatcher to
+// give those batches frames.
 func (r *Ring) flush() {
 	if len(r.held) == 0 {
 		return
 	}
 	now := r.stats.now()
-	// No r.mu: the ring's slots are freed only once the role is given up
-	// for good (release runs after the dispatcher ends, which waits for
-	// the role), so the free list takes them.
-	for _, j := range r.held {
-		j.slot.state.Store(int32(SlotFree))
-		r.stats.freed(now, j.slot)
-		r.free <- j.slot // room for every slot: never blocks
-	}
 	for _, j := range r.held {
 		j.c = Completion{Batch: j.Batch, Latency: now - j.submitted}
+		j.holdsSlot = true
+		r.stats.released(now, j.f)
+		r.frames <- j.f // room for every frame: never blocks
+		j.f = nil
 	}
-	r.heldOut = r.cq.deliver(r.held, r.heldOut[:0])
+	r.heldOut = r.cq.deliver(r.held, r.heldOut[:0], now)
 	r.released(now, r.heldOut)
 	clear(r.heldOut)
 	r.heldOut = r.heldOut[:0]
 	clear(r.held)
 	r.held = r.held[:0]
+}
+
+// slotBack gives back, at now, the slot of a batch whose completion goes
+// into the completion queue, under the queue's lock. No r.mu: the ring's
+// slots are freed (release) only once every batch is delivered, so the
+// free list takes it.
+func (r *Ring) slotBack(s *Slot, now time.Duration) {
+	s.state.Store(int32(SlotFree))
+	r.stats.freed(now, s)
+	r.free <- s // room for every slot: never blocks
 }
 
 // released accounts, at now, for the jobs whose completions went into the
@@ -924,7 +937,7 @@ func (r *Ring) finishJob(j *job, result []byte, err error) {
 	now := r.stats.now()
 	j.c = Completion{Batch: j.Batch, Result: result, Err: err, Latency: now - j.submitted}
 	var buf [4]*job
-	r.released(now, r.cq.deliver([]*job{j}, buf[:0]))
+	r.released(now, r.cq.deliver([]*job{j}, buf[:0], now))
 }
 
 // jobQueue is a FIFO of jobs with room for every slot's.

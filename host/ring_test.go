@@ -1186,3 +1186,56 @@ func TestRingStatsMeans(t *testing.T) {
 		t.Errorf("no batch ran, but %.3f in flight on average, %d at most", st.MeanInFlight, st.MaxInFlight)
 	}
 }
+
+// TestRingNoStageParksSlots: without a stage, a batch completed where it
+// was dispatched frees its frame at once; when the completion queue cannot
+// take its completion, the batch keeps its slot instead, and gives it back
+// as Next lets it in. With a queue of one and no consumer, the producers
+// therefore run out of slots, not frames (nothing is left queued for the
+// dispatcher); each Next frees one slot; every batch arrives in order.
+func TestRingNoStageParksSlots(t *testing.T) {
+	for _, order := range []Order{Ordered, Unordered} {
+		t.Run(order.String(), func(t *testing.T) {
+			opts := RingOptions{Slots: 4, SlotSize: 16, Depth: 2, Streams: 1, Completions: 1, Order: order}
+			r, err := NewRing(openEmu(t), opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := rtCtx(t)
+			// One completion in the queue, then one parked per slot.
+			total := 1 + opts.Slots
+			for i := range total {
+				s, ok := r.TryAcquire()
+				if !ok {
+					t.Fatalf("batch %d: no free slot", i)
+				}
+				rtFill(s.Bytes(), uint64(i))
+				if err := r.Submit(s, 16, uint64(i)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if s, ok := r.TryAcquire(); ok {
+				t.Error("a free slot with every slot's batch parked")
+				r.Release(s)
+			}
+			st := r.Stats()
+			if st.Pending != 1 || st.InFlight != 0 || st.Slots[SlotInFlight] != opts.Slots {
+				t.Errorf("%d pending, %d in flight, slots %v; want 1, 0, all %d held by parked batches", st.Pending, st.InFlight, st.Slots, opts.Slots)
+			}
+			for i := range total {
+				c, err := r.Next(ctx)
+				if err != nil || c.Err != nil {
+					t.Fatalf("Next %d: %v, %v", i, err, c.Err)
+				}
+				if order == Ordered && c.Seq != uint64(i) {
+					t.Errorf("completion %d is batch %d", i, c.Seq)
+				}
+				if want := min(i+1, opts.Slots); r.Stats().Slots[SlotFree] != want {
+					t.Errorf("after %d Nexts, %d free slots; want %d", i+1, r.Stats().Slots[SlotFree], want)
+				}
+			}
+			rtClose(t, r)
+			rtCheckStats(t, r.Stats(), r.Options())
+		})
+	}
+}
