@@ -162,7 +162,7 @@ const (
 	SlotFree     SlotState = iota // in the free list
 	SlotFilling                   // acquired by a producer
 	SlotQueued                    // submitted, waiting for a frame
-	SlotInFlight                  // its copy (or, zero-copy, its kernel) is on the device; without a stage, or its completion waits for room in the completion queue
+	SlotInFlight                  // its copy (or, zero-copy, its kernel) is on the device, or (no stage) its completion waits to go into the completion queue
 )
 
 func (s SlotState) String() string {
@@ -202,12 +202,11 @@ func (s *Slot) Index() int { return s.index }
 // Its methods are safe for concurrent use: any number of producers, and
 // any number of consumers calling Next.
 type Ring struct {
-	dev    gpu.Device
-	opts   RingOptions
-	slots  []*Slot
-	free   chan *Slot // the free list: Acquire takes from it
-	frames chan *frame
-	// allFrames are the frames, free or not, for Stats.
+	dev   gpu.Device
+	opts  RingOptions
+	slots []*Slot
+	free  chan *Slot // the free list: Acquire takes from it
+	// allFrames are the frames, free or not.
 	allFrames []*frame
 	workers   []*worker
 	closing   chan struct{} // closed by Close and Abort: wakes Acquire
@@ -230,10 +229,16 @@ type Ring struct {
 	// touches held and heldOut, so batches reach the streams in order.
 	queue       jobQueue
 	dispatching bool
+	// freeFrames are the frames no batch holds. The role's holder puts the
+	// frames of the batches it completed in spare, without the lock, and
+	// moves them here at its next turn under it (putSpareLocked).
+	freeFrames []*frame
 	// dispCond wakes the dispatcher goroutine, the only one that waits on
 	// it: a batch was queued with the role free, the role was given up
-	// with batches queued, or the ring was closed.
+	// with batches queued, the ring was closed or halted, or (frameWait
+	// set) a frame came back.
 	dispCond  sync.Cond
+	frameWait bool
 	stopErr   error
 	aborted   []Batch
 	abortOnce sync.Once
@@ -251,6 +256,7 @@ type Ring struct {
 	// up.
 	held    []*job
 	holdMax int
+	spare   []*frame // see freeFrames
 	// jobs recycles jobs: one is done with once its completion is in the
 	// completion queue and its frame is back (released).
 	jobs       sync.Pool
@@ -303,7 +309,6 @@ func NewRing(dev gpu.Device, opts RingOptions) (*Ring, error) {
 	r := &Ring{
 		dev: dev, opts: o, holdMax: max(1, o.Slots/2),
 		free:    make(chan *Slot, o.Slots),
-		frames:  make(chan *frame, o.Depth),
 		queue:   jobQueue{buf: make([]*job, o.Slots)},
 		closing: make(chan struct{}),
 		stopCh:  make(chan struct{}),
@@ -393,8 +398,8 @@ func (r *Ring) allocate() error {
 		f := &frame{index: i, w: r.workers[i%len(r.workers)]}
 		f.since.Store(-1)
 		// Appended before its parts, so that release frees what was made.
-		r.frames <- f
 		r.allFrames = append(r.allFrames, f)
+		r.freeFrames = append(r.freeFrames, f)
 		var err error
 		if !o.ZeroCopy {
 			if f.staging, err = r.dev.Alloc(o.SlotSize); err != nil {
@@ -432,8 +437,7 @@ func (r *Ring) release() error {
 	for _, w := range r.workers {
 		keep(w.stream.Close())
 	}
-	for len(r.frames) > 0 {
-		f := <-r.frames
+	for _, f := range r.allFrames {
 		if f.stage != nil {
 			keep(f.stage.Free())
 		}
@@ -571,11 +575,9 @@ func (r *Ring) Submit(s *Slot, n int, tag uint64) error {
 	r.nextSeq++
 	r.stats.submitted.Add(1)
 	var f *frame
-	if r.opts.Stage == nil && !r.dispatching && r.queue.len() == 0 && !r.halted.Load() {
-		select {
-		case f = <-r.frames:
-		default:
-		}
+	if n := len(r.freeFrames); n > 0 && r.opts.Stage == nil && !r.dispatching && r.queue.len() == 0 && !r.halted.Load() {
+		f = r.freeFrames[n-1]
+		r.freeFrames = r.freeFrames[:n-1]
 	}
 	if f == nil {
 		s.state.Store(int32(SlotQueued))
@@ -596,6 +598,7 @@ func (r *Ring) Submit(s *Slot, n int, tag uint64) error {
 		r.flush()
 	}
 	r.mu.Lock()
+	r.putSpareLocked()
 	r.dispatching = false
 	if r.queue.len() > 0 || r.closed {
 		r.dispCond.Signal()
@@ -728,6 +731,7 @@ func (r *Ring) Abort() ([]Batch, error) {
 	r.abortOnce.Do(func() {
 		r.halted.Store(true)
 		close(r.abortCh)
+		r.wakeDispatcher()
 	})
 	err := r.Close()
 	r.mu.Lock()
@@ -753,7 +757,16 @@ func (r *Ring) stop(b Batch, cause error) {
 		r.mu.Unlock()
 		r.halted.Store(true)
 		close(r.stopCh)
+		r.wakeDispatcher()
 	})
+}
+
+// wakeDispatcher wakes the dispatcher goroutine to see that the ring has
+// halted.
+func (r *Ring) wakeDispatcher() {
+	r.mu.Lock()
+	r.dispCond.Broadcast()
+	r.mu.Unlock()
 }
 
 // SlotStates is a snapshot of every slot's state.
@@ -784,20 +797,10 @@ func (r *Ring) dispatch() {
 		if r.cancelled(j) {
 			continue
 		}
-		var f *frame
-		select {
-		case f = <-r.frames: // a free frame: no need to watch for a halt
-		default:
-			r.flush() // about to wait for a frame
-			select {
-			case f = <-r.frames:
-			case <-r.abortCh:
-				r.cancelled(j)
-				continue
-			case <-r.stopCh:
-				r.cancelled(j)
-				continue
-			}
+		f := r.takeFrame()
+		if f == nil { // halted while it waited
+			r.cancelled(j)
+			continue
 		}
 		j.f = f
 		j.slot.state.Store(int32(SlotInFlight))
@@ -809,6 +812,42 @@ func (r *Ring) dispatch() {
 			r.flush()
 		}
 	}
+}
+
+// takeFrame gives the dispatcher goroutine a free frame, waiting for one;
+// nil when the ring halts meanwhile.
+func (r *Ring) takeFrame() *frame {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.putSpareLocked()
+	for len(r.freeFrames) == 0 {
+		if r.halted.Load() {
+			return nil
+		}
+		// About to wait: hand over what it holds first.
+		r.mu.Unlock()
+		r.flush()
+		r.mu.Lock()
+		r.putSpareLocked()
+		if len(r.freeFrames) > 0 {
+			break
+		}
+		r.frameWait = true
+		r.dispCond.Wait()
+		r.frameWait = false
+	}
+	n := len(r.freeFrames)
+	f := r.freeFrames[n-1]
+	r.freeFrames = r.freeFrames[:n-1]
+	return f
+}
+
+// putSpareLocked moves the spare frames of the role's holder (its caller)
+// to the free ones; r.mu is held.
+func (r *Ring) putSpareLocked() {
+	r.freeFrames = append(r.freeFrames, r.spare...)
+	clear(r.spare)
+	r.spare = r.spare[:0]
 }
 
 // nextJob gives the dispatcher goroutine the oldest queued batch, and the
@@ -823,6 +862,7 @@ func (r *Ring) nextJob(mine bool) (j *job, ok bool) {
 		r.mu.Unlock()
 		r.flush() // about to wait for work
 		r.mu.Lock()
+		r.putSpareLocked()
 		if r.queue.len() == 0 {
 			r.dispatching = false
 			mine = false
@@ -869,7 +909,7 @@ func (r *Ring) flush() {
 		j.c = Completion{Batch: j.Batch, Latency: now - j.submitted}
 		j.holdsSlot = true
 		r.stats.released(now, j.f)
-		r.frames <- j.f // room for every frame: never blocks
+		r.spare = append(r.spare, j.f)
 		j.f = nil
 	}
 	r.heldOut = r.cq.deliver(r.held, r.heldOut[:0], now)
@@ -896,11 +936,26 @@ func (r *Ring) released(now time.Duration, js []*job) {
 	if len(js) == 0 {
 		return
 	}
+	var frames bool
 	for _, j := range js {
 		if j.f != nil {
 			r.stats.released(now, j.f)
-			r.frames <- j.f // room for every frame: never blocks
+			frames = true
 		}
+	}
+	if frames {
+		r.mu.Lock()
+		for _, j := range js {
+			if j.f != nil {
+				r.freeFrames = append(r.freeFrames, j.f)
+			}
+		}
+		if r.frameWait {
+			r.dispCond.Signal()
+		}
+		r.mu.Unlock()
+	}
+	for _, j := range js {
 		*j = job{}
 		r.jobs.Put(j)
 	}
