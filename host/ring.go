@@ -227,12 +227,16 @@ type Ring struct {
 	// a Submit that dispatches its own batch in place (see Submit). Only
 	// the holder takes batches from queue, gives workers batches, or
 	// touches held and heldOut, so batches reach the streams in order.
-	queue       jobQueue
+	queue       fifo[*job]
 	dispatching bool
-	// freeFrames are the frames no batch holds. The role's holder puts the
-	// frames of the batches it completed in spare, without the lock, and
-	// moves them here at its next turn under it (putSpareLocked).
-	freeFrames []*frame
+	// freeFrames are the frames no batch holds, taken in the order they
+	// came back, so that batches go through every staging buffer in turn
+	// as they did when frames were a channel (and as the throughput
+	// benchmark's reference copies into all of them). The role's holder
+	// puts the frames of the batches it completed in spare, without the
+	// lock, and moves them here at its next turn under it
+	// (putSpareLocked).
+	freeFrames fifo[*frame]
 	// dispCond wakes the dispatcher goroutine, the only one that waits on
 	// it: a batch was queued with the role free, the role was given up
 	// with batches queued, the ring was closed or halted, or (frameWait
@@ -308,11 +312,12 @@ func NewRing(dev gpu.Device, opts RingOptions) (*Ring, error) {
 	}
 	r := &Ring{
 		dev: dev, opts: o, holdMax: max(1, o.Slots/2),
-		free:    make(chan *Slot, o.Slots),
-		queue:   jobQueue{buf: make([]*job, o.Slots)},
-		closing: make(chan struct{}),
-		stopCh:  make(chan struct{}),
-		abortCh: make(chan struct{}),
+		free:       make(chan *Slot, o.Slots),
+		queue:      newFIFO[*job](o.Slots),
+		freeFrames: newFIFO[*frame](o.Depth),
+		closing:    make(chan struct{}),
+		stopCh:     make(chan struct{}),
+		abortCh:    make(chan struct{}),
 	}
 	r.dispCond.L = &r.mu
 	r.stats.init()
@@ -399,7 +404,7 @@ func (r *Ring) allocate() error {
 		f.since.Store(-1)
 		// Appended before its parts, so that release frees what was made.
 		r.allFrames = append(r.allFrames, f)
-		r.freeFrames = append(r.freeFrames, f)
+		r.freeFrames.push(f)
 		var err error
 		if !o.ZeroCopy {
 			if f.staging, err = r.dev.Alloc(o.SlotSize); err != nil {
@@ -575,9 +580,8 @@ func (r *Ring) Submit(s *Slot, n int, tag uint64) error {
 	r.nextSeq++
 	r.stats.submitted.Add(1)
 	var f *frame
-	if n := len(r.freeFrames); n > 0 && r.opts.Stage == nil && !r.dispatching && r.queue.len() == 0 && !r.halted.Load() {
-		f = r.freeFrames[n-1]
-		r.freeFrames = r.freeFrames[:n-1]
+	if r.freeFrames.len() > 0 && r.opts.Stage == nil && !r.dispatching && r.queue.len() == 0 && !r.halted.Load() {
+		f = r.freeFrames.pop()
 	}
 	if f == nil {
 		s.state.Store(int32(SlotQueued))
@@ -820,7 +824,7 @@ func (r *Ring) takeFrame() *frame {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.putSpareLocked()
-	for len(r.freeFrames) == 0 {
+	for r.freeFrames.len() == 0 {
 		if r.halted.Load() {
 			return nil
 		}
@@ -829,23 +833,22 @@ func (r *Ring) takeFrame() *frame {
 		r.flush()
 		r.mu.Lock()
 		r.putSpareLocked()
-		if len(r.freeFrames) > 0 {
+		if r.freeFrames.len() > 0 {
 			break
 		}
 		r.frameWait = true
 		r.dispCond.Wait()
 		r.frameWait = false
 	}
-	n := len(r.freeFrames)
-	f := r.freeFrames[n-1]
-	r.freeFrames = r.freeFrames[:n-1]
-	return f
+	return r.freeFrames.pop()
 }
 
 // putSpareLocked moves the spare frames of the role's holder (its caller)
 // to the free ones; r.mu is held.
 func (r *Ring) putSpareLocked() {
-	r.freeFrames = append(r.freeFrames, r.spare...)
+	for _, f := range r.spare {
+		r.freeFrames.push(f)
+	}
 	clear(r.spare)
 	r.spare = r.spare[:0]
 }
@@ -947,7 +950,7 @@ func (r *Ring) released(now time.Duration, js []*job) {
 		r.mu.Lock()
 		for _, j := range js {
 			if j.f != nil {
-				r.freeFrames = append(r.freeFrames, j.f)
+				r.freeFrames.push(j.f)
 			}
 		}
 		if r.frameWait {
@@ -995,23 +998,28 @@ func (r *Ring) finishJob(j *job, result []byte, err error) {
 	r.released(now, r.cq.deliver([]*job{j}, buf[:0], now))
 }
 
-// jobQueue is a FIFO of jobs with room for every slot's.
-type jobQueue struct {
-	buf     []*job
+// fifo is a first-in first-out queue of at most its capacity.
+type fifo[T any] struct {
+	buf     []T
 	head, n int
 }
 
-func (q *jobQueue) len() int { return q.n }
+func newFIFO[T any](capacity int) fifo[T] { return fifo[T]{buf: make([]T, capacity)} }
 
-func (q *jobQueue) push(j *job) {
-	q.buf[(q.head+q.n)%len(q.buf)] = j
+func (q *fifo[T]) len() int { return q.n }
+
+// push adds x; the queue must have room.
+func (q *fifo[T]) push(x T) {
+	q.buf[(q.head+q.n)%len(q.buf)] = x
 	q.n++
 }
 
-func (q *jobQueue) pop() *job {
-	j := q.buf[q.head]
-	q.buf[q.head] = nil
+// pop takes the oldest; the queue must not be empty.
+func (q *fifo[T]) pop() T {
+	var zero T
+	x := q.buf[q.head]
+	q.buf[q.head] = zero
 	q.head = (q.head + 1) % len(q.buf)
 	q.n--
-	return j
+	return x
 }

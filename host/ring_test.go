@@ -1239,3 +1239,61 @@ func TestRingNoStageParksSlots(t *testing.T) {
 		})
 	}
 }
+
+// dstSpyDevice records the device buffer of every CopyHtoD on its streams.
+type dstSpyDevice struct {
+	gpu.Device
+	mu   *sync.Mutex
+	dsts *[]uint64
+}
+
+func (d dstSpyDevice) NewStream() (gpu.Stream, error) {
+	s, err := d.Device.NewStream()
+	if err != nil {
+		return nil, err
+	}
+	return dstSpyStream{s, d}, nil
+}
+
+type dstSpyStream struct {
+	gpu.Stream
+	d dstSpyDevice
+}
+
+func (s dstSpyStream) CopyHtoD(dst gpu.DeviceBuffer, dstOff int, src gpu.HostBuffer, srcOff, n int) error {
+	s.d.mu.Lock()
+	*s.d.dsts = append(*s.d.dsts, dst.Ptr())
+	s.d.mu.Unlock()
+	return s.Stream.CopyHtoD(dst, dstOff, src, srcOff, n)
+}
+
+// TestRingFramesInTurn: frames are taken in the order they came back, so
+// that one batch after another goes through every staging buffer in turn
+// (what BenchmarkRingThroughput's reference copy does too), also when each
+// batch completes where it is submitted.
+func TestRingFramesInTurn(t *testing.T) {
+	var mu sync.Mutex
+	var dsts []uint64
+	const depth = 3
+	r, err := NewRing(dstSpyDevice{openEmu(t), &mu, &dsts}, RingOptions{Slots: 2, SlotSize: 8, Depth: depth, Streams: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := rtCtx(t)
+	for i := range 4 * depth {
+		if err := rtProduce(ctx, r, uint64(i), 8); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.Next(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rtClose(t, r)
+	mu.Lock()
+	defer mu.Unlock()
+	for i := depth; i < len(dsts); i++ {
+		if dsts[i] != dsts[i-depth] || dsts[i] == dsts[i-1] {
+			t.Fatalf("staging buffers of successive batches: %x; want the %d in turn", dsts, depth)
+		}
+	}
+}
