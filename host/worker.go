@@ -41,11 +41,12 @@ type worker struct {
 func (w *worker) submit(j *job) (done bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	finished := false
 	if w.broken == nil {
-		w.enqueue(j)
+		finished = w.enqueue(j)
 	}
 	done = j.f.stage == nil && w.broken == nil && !w.busy && len(w.queue) == 0 &&
-		!j.synced && j.err == nil && succeeded(j.f.done)
+		!j.synced && j.err == nil && finished
 	if !done {
 		w.queue = append(w.queue, j)
 		w.cond.Signal()
@@ -60,9 +61,22 @@ func succeeded(e gpu.Event) bool {
 }
 
 // enqueue queues j's work on the current stream; w.mu is held.
-func (w *worker) enqueue(j *job) {
+//
+// It reports whether j's work has completed without error by the time it
+// returns (its done event has), which only a batch without a stage may
+// have: the emulator copies on an idle stream at once. A stream that copies
+// and records in one call (copyRecorder, the emulator's) says so itself;
+// any other is asked (Event.Query).
+func (w *worker) enqueue(j *job) (finished bool) {
 	r, f, s := w.r, j.f, w.stream
 	j.err, j.synced = nil, false
+	if cr, ok := s.(copyRecorder); ok && f.stage == nil && !r.opts.ZeroCopy {
+		done, err := cr.CopyHtoDRecord(f.staging, 0, j.slot.buf, 0, j.N, f.done)
+		if err != nil {
+			j.err, j.synced = fmt.Errorf("queue copy to device and record its event: %w", err), true
+		}
+		return done && err == nil
+	}
 	in := any(j.slot.buf)
 	if !r.opts.ZeroCopy {
 		if err := s.CopyHtoD(f.staging, 0, j.slot.buf, 0, j.N); err != nil {
@@ -89,7 +103,16 @@ func (w *worker) enqueue(j *job) {
 			j.err = fmt.Errorf("record done event: %w", err)
 		}
 		j.synced = true
+		return false
 	}
+	return f.stage == nil && j.err == nil && succeeded(f.done)
+}
+
+// copyRecorder is a stream that copies a batch to the device and records
+// an event after it in one call, and says whether the event has completed
+// without error by the time it returns (the emulator's streams).
+type copyRecorder interface {
+	CopyHtoDRecord(dst gpu.DeviceBuffer, dstOff int, src gpu.HostBuffer, srcOff, n int, e gpu.Event) (done bool, err error)
 }
 
 func (w *worker) close() {

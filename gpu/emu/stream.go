@@ -397,7 +397,8 @@ func (s *stream) Launch(k gpu.Kernel, cfg gpu.LaunchConfig, args ...any) error {
 // event is an event; each Record makes a new record, or reuses the last
 // one when it has completed and nobody but the event holds it.
 type event struct {
-	d *device
+	d     *device
+	timed bool // its records carry their time (NewEvent, not NewEventNoTiming)
 
 	mu     sync.Mutex
 	cur    *record     // the last Record's; nil before the first
@@ -532,25 +533,22 @@ func (s *stream) Record(e gpu.Event) error {
 		// run and done at once, so that Synchronize sees it.
 		s.queued++
 		s.done++
-		at, failed := time.Since(epoch), s.err
+		failed := s.err
 		s.mu.Unlock()
-		ev.mu.Lock()
-		if r := ev.cur; r != nil && r.done.Load() && !r.held {
-			r.at, r.err = at, failed
-		} else {
-			r = &record{at: at, err: failed}
-			r.done.Store(true)
-			ev.cur = r
-		}
-		ev.mu.Unlock()
+		ev.completedNow(failed)
 		return nil
 	}
 	s.mu.Unlock()
+	return s.recordQueued(op, ev)
+}
+
+// recordQueued queues a record of ev behind the stream's work.
+func (s *stream) recordQueued(op string, ev *event) error {
 	r := new(record)
 	if err := s.enqueue(op, task{
 		always: true,
 		run: func(failed error) error {
-			r.complete(time.Since(epoch), failed)
+			r.complete(ev.now(), failed)
 			return nil
 		},
 	}); err != nil {
@@ -560,6 +558,96 @@ func (s *stream) Record(e gpu.Event) error {
 	ev.cur = r
 	ev.mu.Unlock()
 	return nil
+}
+
+// now is the time a record of e completes at: none for an event without
+// timing, which reads no clock.
+func (e *event) now() time.Duration {
+	if !e.timed {
+		return 0
+	}
+	return time.Since(epoch)
+}
+
+// completedNow makes e's last record one that completed now carrying err,
+// recorded in the stream's place on an idle stream: the last record written
+// anew when it has completed and no waiter holds it.
+func (e *event) completedNow(err error) {
+	at := e.now()
+	e.mu.Lock()
+	if r := e.cur; r != nil && r.done.Load() && !r.held {
+		r.at, r.err = at, err
+	} else {
+		r = &record{at: at, err: err}
+		r.done.Store(true)
+		e.cur = r
+	}
+	e.mu.Unlock()
+}
+
+// CopyHtoDRecord queues a copy from host to device memory and then a
+// record of e, as CopyHtoD and Record do one after the other, and reports
+// whether that record had completed without error when it returned. On an
+// idle stream both run at once, the copy on the caller's goroutine, under
+// one turn of the stream's lock, and done is true unless the stream has
+// failed (or the copy did). It is not part of gpu.Stream: a caller that
+// would copy, record and query at once (host's ring) finds it with a type
+// assertion.
+func (s *stream) CopyHtoDRecord(dst gpu.DeviceBuffer, dstOff int, src gpu.HostBuffer, srcOff, n int, e gpu.Event) (done bool, err error) {
+	const op = "copy HtoD"
+	ev, err := s.ev("record", e)
+	if err != nil {
+		return false, err
+	}
+	db, err := s.devBuf(op, dst)
+	if err != nil {
+		return false, err
+	}
+	hb, err := s.hostBuf(op, src)
+	if err != nil {
+		db.drop()
+		return false, err
+	}
+	err = checkRange(op, "device buffer", dstOff, n, db.size)
+	if err == nil {
+		err = checkRange(op, "host buffer", srcOff, n, len(hb.bytes))
+	}
+	s.mu.Lock()
+	if err == nil && s.closing {
+		err = closedErr(op, "stream is closed")
+	}
+	if err != nil || s.running || len(s.queue) > 0 {
+		s.mu.Unlock()
+		db.drop()
+		hb.refs.release()
+		if err != nil {
+			return false, err
+		}
+		// Busy: queued as the two calls queue them.
+		if err := s.CopyHtoD(dst, dstOff, src, srcOff, n); err != nil {
+			return false, err
+		}
+		return false, s.Record(e)
+	}
+	// Idle: the copy runs now, in the stream's place, and the record is
+	// reached as it ends, before anything queued meanwhile.
+	s.queued += 2
+	s.running = true
+	failed := s.err
+	s.mu.Unlock()
+	var terr error
+	if failed == nil {
+		terr = protect(func(error) error { return db.write(op, dstOff, hb.bytes[srcOff:srcOff+n]) }, nil)
+	}
+	db.drop()
+	hb.refs.release()
+	s.mu.Lock()
+	s.finishLocked(terr)
+	s.done++ // the record
+	failed = s.err
+	s.mu.Unlock()
+	ev.completedNow(failed)
+	return failed == nil, nil
 }
 
 // Wait makes the work queued after it wait for e's last Record (as of this
@@ -651,6 +739,9 @@ func (e *event) Elapsed(start gpu.Event) (time.Duration, error) {
 	}
 	if err := st.check(op); err != nil {
 		return 0, err
+	}
+	if !e.timed || !st.timed {
+		return 0, msgErr(op, "an event made without timing has no time")
 	}
 	rs, re := st.last(false), e.last(false)
 	for _, c := range []struct {
