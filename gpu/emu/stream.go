@@ -112,22 +112,24 @@ func protect(run func(failed error) error, failed error) (err error) {
 	return run(failed)
 }
 
-// runNow runs a task that is short and never blocks (a copy, a memset, an
-// event record) at once, on the caller's goroutine, in the stream's place,
-// when the stream is idle (nothing queued, nothing running): it would run
-// next anyway. Nothing else on the
-// stream runs until it is done, so the stream's order holds. It reports
-// whether it ran the task (or skipped it, the stream having failed and
-// always unset: as the stream's goroutine would); when it did not, the
-// caller queues the task. The task is not kept, so the caller's closure
-// need not live on the heap; the caller drops what the task holds.
-func (s *stream) runNow(op string, always bool, run func(failed error) error) (ran bool, err error) {
+// runNow runs a task that is short and never blocks (a copy, a memset, a
+// wait for a completed record) at once, on the caller's goroutine, in the
+// stream's place, when the stream is idle (nothing queued, nothing
+// running): it would run next anyway. Nothing else on the stream runs
+// until it is done, so the stream's order holds. A task that touches
+// device memory (mem) runs in place only when no kernel runs or waits to
+// run on the device (device.exec), so that it never waits for one. It
+// reports whether it ran the task (or skipped it, the stream having failed
+// and always unset: as the stream's goroutine would); when it did not,
+// the caller queues the task. The task is not kept, so the caller's
+// closure need not live on the heap; the caller drops what the task holds.
+func (s *stream) runNow(op string, always, mem bool, run func(failed error) error) (ran bool, err error) {
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()
 		return false, closedErr(op, "stream is closed")
 	}
-	if s.running || len(s.queue) > 0 {
+	if s.running || len(s.queue) > 0 || mem && !s.d.exec.TryRLock() {
 		s.mu.Unlock()
 		return false, nil
 	}
@@ -138,6 +140,9 @@ func (s *stream) runNow(op string, always bool, run func(failed error) error) (r
 	var terr error
 	if failed == nil || always {
 		terr = protect(run, failed)
+	}
+	if mem {
+		s.d.exec.RUnlock()
 	}
 	s.mu.Lock()
 	s.finishLocked(terr)
@@ -254,7 +259,7 @@ func (s *stream) CopyHtoD(dst gpu.DeviceBuffer, dstOff int, src gpu.HostBuffer, 
 	}
 	ran := false
 	if err == nil {
-		ran, err = s.runNow(op, false, func(error) error { return db.write(op, dstOff, hb.bytes[srcOff:srcOff+n]) })
+		ran, err = s.runNow(op, false, true, func(error) error { return db.write(op, dstOff, hb.bytes[srcOff:srcOff+n]) })
 	}
 	if err != nil || ran {
 		db.drop()
@@ -284,7 +289,7 @@ func (s *stream) CopyDtoH(dst gpu.HostBuffer, dstOff int, src gpu.DeviceBuffer, 
 	}
 	ran := false
 	if err == nil {
-		ran, err = s.runNow(op, false, func(error) error { return db.read(op, hb.bytes[dstOff:dstOff+n], srcOff) })
+		ran, err = s.runNow(op, false, true, func(error) error { return db.read(op, hb.bytes[dstOff:dstOff+n], srcOff) })
 	}
 	if err != nil || ran {
 		db.drop()
@@ -306,7 +311,7 @@ func (s *stream) Memset(dst gpu.DeviceBuffer, off, n int, b byte) error {
 	err = checkRange(op, "device buffer", off, n, db.size)
 	ran := false
 	if err == nil {
-		ran, err = s.runNow(op, false, func(error) error { return db.memset(op, off, n, b) })
+		ran, err = s.runNow(op, false, true, func(error) error { return db.memset(op, off, n, b) })
 	}
 	if err != nil || ran {
 		db.drop()
@@ -385,6 +390,8 @@ func (s *stream) Launch(k gpu.Kernel, cfg gpu.LaunchConfig, args ...any) error {
 	}
 	return s.enqueue(op, task{
 		run: func(error) error {
+			s.d.exec.Lock()
+			defer s.d.exec.Unlock()
 			if _, err := m.cm.Launch(s.d.mem, name, ccfg, values...); err != nil {
 				return opErr(op, err)
 			}
@@ -588,9 +595,9 @@ func (e *event) completedNow(err error) {
 // CopyHtoDRecord queues a copy from host to device memory and then a
 // record of e, as CopyHtoD and Record do one after the other, and reports
 // whether that record had completed without error when it returned. On an
-// idle stream both run at once, the copy on the caller's goroutine, under
-// one turn of the stream's lock, and done is true unless the stream has
-// failed (or the copy did). It is not part of gpu.Stream: a caller that
+// idle stream, no kernel running on the device, both run at once, the copy
+// on the caller's goroutine, under one turn of the stream's lock, and done
+// is true unless the stream has failed (or the copy did). It is not part of gpu.Stream: a caller that
 // would copy, record and query at once (host's ring) finds it with a type
 // assertion.
 func (s *stream) CopyHtoDRecord(dst gpu.DeviceBuffer, dstOff int, src gpu.HostBuffer, srcOff, n int, e gpu.Event) (done bool, err error) {
@@ -616,14 +623,14 @@ func (s *stream) CopyHtoDRecord(dst gpu.DeviceBuffer, dstOff int, src gpu.HostBu
 	if err == nil && s.closing {
 		err = closedErr(op, "stream is closed")
 	}
-	if err != nil || s.running || len(s.queue) > 0 {
+	if err != nil || s.running || len(s.queue) > 0 || !s.d.exec.TryRLock() {
 		s.mu.Unlock()
 		db.drop()
 		hb.refs.release()
 		if err != nil {
 			return false, err
 		}
-		// Busy: queued as the two calls queue them.
+		// Busy, or a kernel runs: queued as the two calls queue them.
 		if err := s.CopyHtoD(dst, dstOff, src, srcOff, n); err != nil {
 			return false, err
 		}
@@ -639,6 +646,7 @@ func (s *stream) CopyHtoDRecord(dst gpu.DeviceBuffer, dstOff int, src gpu.HostBu
 	if failed == nil {
 		terr = protect(func(error) error { return db.write(op, dstOff, hb.bytes[srcOff:srcOff+n]) }, nil)
 	}
+	s.d.exec.RUnlock()
 	db.drop()
 	hb.refs.release()
 	s.mu.Lock()
@@ -673,7 +681,7 @@ func (s *stream) Wait(e gpu.Event) error {
 			}
 			return nil
 		}
-		if ran, err := s.runNow(op, true, wait); err != nil || ran {
+		if ran, err := s.runNow(op, true, false, wait); err != nil || ran {
 			return err
 		}
 		return s.enqueue(op, task{always: true, run: wait})
