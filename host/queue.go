@@ -152,8 +152,8 @@ func (q *completionQueue) wakeLocked(before int) {
 // pop takes the oldest completion, waiting for one; it returns io.EOF once
 // the queue is finished and empty, and how long it waited. The room it
 // makes may let a parked job in: pop returns it, for the caller to
-// release.
-func (q *completionQueue) pop(ctx context.Context) (c Completion, moved *job, waited time.Duration, err error) {
+// release, and when (now) it went in.
+func (q *completionQueue) pop(ctx context.Context) (c Completion, moved *job, now, waited time.Duration, err error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.n == 0 && !q.finished {
@@ -171,14 +171,14 @@ func (q *completionQueue) pop(ctx context.Context) (c Completion, moved *job, wa
 	}
 	for q.n == 0 && !q.finished {
 		if err := ctx.Err(); err != nil {
-			return Completion{}, nil, 0, err
+			return Completion{}, nil, 0, 0, err
 		}
 		q.waiting++
 		q.cond.Wait()
 		q.waiting--
 	}
 	if q.n == 0 {
-		return Completion{}, nil, 0, io.EOF
+		return Completion{}, nil, 0, 0, io.EOF
 	}
 	c = q.buf[q.head]
 	q.buf[q.head] = Completion{}
@@ -187,12 +187,13 @@ func (q *completionQueue) pop(ctx context.Context) (c Completion, moved *job, wa
 	if len(q.parked) > 0 {
 		var one [1]*job
 		before := q.n
-		if m := q.moveInLocked(one[:0], time.Since(q.epoch)); len(m) > 0 {
+		now = time.Since(q.epoch)
+		if m := q.moveInLocked(one[:0], now); len(m) > 0 {
 			moved = m[0]
 		}
 		q.wakeLocked(before)
 	}
-	return c, moved, waited, nil
+	return c, moved, now, waited, nil
 }
 
 // unbound lifts the bound for Close, which must not wait for a consumer,

@@ -54,7 +54,7 @@ func TestCompletionQueueParks(t *testing.T) {
 			}
 			var popped []uint64
 			pop := func() {
-				c, m, _, err := q.pop(context.Background())
+				c, m, _, _, err := q.pop(context.Background())
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -81,7 +81,7 @@ func TestCompletionQueueParks(t *testing.T) {
 			noteMoved(q.unbound(nil))
 			q.finish()
 			for {
-				c, m, _, err := q.pop(context.Background())
+				c, m, _, _, err := q.pop(context.Background())
 				if err == io.EOF {
 					break
 				}
