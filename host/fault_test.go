@@ -347,8 +347,12 @@ func TestFaultKernelStop(t *testing.T) {
 			if streams == 1 && ranLater > 0 {
 				t.Errorf("one stream: %d batches after the failed one ran", ranLater)
 			}
-			if stopped == 0 {
-				t.Errorf("no batch was stopped")
+			// One stream: the batches after the failed one were behind it.
+			// Two: they may all have reached the other stream, and run,
+			// before the stop (a producer the kernels' workers keep off the
+			// processors for a while, say): only then may none be stopped.
+			if stopped == 0 && (streams == 1 || ranLater < len(cs)-bad-1) {
+				t.Errorf("no batch was stopped (%d of %d after the failed one ran)", ranLater, len(cs)-bad-1)
 			}
 			st := r.Stats()
 			if st.Failed != 1 || st.Cancelled != uint64(stopped) || st.Completed != uint64(len(cs)) {

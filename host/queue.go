@@ -3,115 +3,209 @@ package host
 import (
 	"context"
 	"io"
+	"slices"
 	"sync"
 	"time"
 )
 
 // completionQueue is the ring's CQ: bounded, and in submission order when
-// the ring is ordered. A push that is early (ordered) or finds the queue
-// full waits; the waiting pushers are the reorder buffer, so it holds at
-// most one batch per stream plus the dispatcher's.
+// the ring is ordered. Nothing waits to deliver to it: a completion that is
+// early (ordered: a batch before it has not been delivered) or finds the
+// queue full is parked, with its job, until the delivery before it or a
+// Next that makes room moves it in. A parked job keeps what it holds until
+// then: its device frame (a batch a worker completed), or its slot (one
+// completed where it was dispatched, whose frame is free at once), so the
+// parked jobs are the ring's reorder buffer, bounded by its frames and
+// slots (and, once it stops or is aborted, by the batches it cancels, which
+// hold neither but are bounded by the slots).
+//
+// A job that holds its slot gets it back (slotBack) as it moves in, under
+// the queue's lock: no consumer sees its completion before the slot is
+// free. Whoever moves jobs in (deliver, pop, unbound) returns them to its
+// caller, which releases their frames (Ring.released).
 type completionQueue struct {
-	mu        sync.Mutex
-	cond      sync.Cond // broadcast on every change
-	items     []Completion
-	capacity  int
-	unbounded bool   // Close is draining: never wait for the consumer
-	next      uint64 // the next Seq to deliver, when ordered
-	finished  bool   // nothing more will be pushed
-	// reserved counts completions promised by reserve and not yet pushed:
-	// they hold room in the queue, and, ordered, the Seqs from next.
-	reserved int
+	mu   sync.Mutex
+	cond sync.Cond // consumers wait on it
+	// items are the completions waiting for Next: a FIFO in buf from
+	// head, n of them.
+	buf      []Completion
+	head, n  int
+	parked   []*job // done, not yet in items; by Seq when ordered
+	capacity int
+	ordered  bool
+	// unbounded: Close is draining; nothing is parked for room any more.
+	unbounded bool
+	next      uint64 // the next Seq to move in, when ordered
+	finished  bool   // nothing more will be delivered
+	waiting   int    // consumers in cond.Wait
+	delivered deliveredCounts
+	epoch     time.Time // the ring's start: pop times its waits from it
+	// slotBack gives back, at now, the slot of a job that holds it, as
+	// the job moves in. It must not block.
+	slotBack func(s *Slot, now time.Duration)
 }
 
-func (q *completionQueue) init(capacity int) {
+func (q *completionQueue) init(capacity int, ordered bool, epoch time.Time, slotBack func(*Slot, time.Duration)) {
 	q.capacity = capacity
+	q.ordered = ordered
+	q.epoch = epoch
+	q.slotBack = slotBack
+	q.buf = make([]Completion, capacity)
 	q.cond.L = &q.mu
 }
 
-func (q *completionQueue) push(c Completion, ordered bool) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	for (ordered && c.Seq != q.next) || (!q.unbounded && len(q.items)+q.reserved >= q.capacity) {
-		q.cond.Wait()
+// room reports whether one more completion fits; q.mu is held.
+func (q *completionQueue) roomLocked() bool {
+	return q.unbounded || q.n < q.capacity
+}
+
+// moveLocked moves j in at now: its slot back, if it holds it, then its
+// completion into the items; q.mu is held.
+func (q *completionQueue) moveLocked(j *job, now time.Duration) {
+	if j.holdsSlot {
+		j.holdsSlot = false
+		q.slotBack(j.slot, now)
 	}
-	q.items = append(q.items, c)
-	if ordered {
+	q.appendLocked(j.c)
+}
+
+// appendLocked adds c to the items, growing the buffer only when
+// unbounded; q.mu is held.
+func (q *completionQueue) appendLocked(c Completion) {
+	if q.n == len(q.buf) {
+		grown := make([]Completion, 2*len(q.buf)+1)
+		for i := range q.n {
+			grown[i] = q.buf[(q.head+i)%len(q.buf)]
+		}
+		q.buf, q.head = grown, 0
+	}
+	q.buf[(q.head+q.n)%len(q.buf)] = c
+	q.n++
+	q.delivered.count(&c)
+	if q.ordered {
 		q.next++
 	}
-	q.cond.Broadcast()
 }
 
-// reserve promises seq's completion a place in the queue, if it can have
-// one without waiting: it comes right after the completions already
-// reserved (when ordered: only those and seq's own push move next), and
-// there is room for it. pushReserved then delivers it.
-func (q *completionQueue) reserve(seq uint64, ordered bool) bool {
+// deliver puts the completions of js (done, their completions filled in)
+// in the queue at now, in the order given, and parks those that cannot go
+// in yet. It appends to moved the jobs whose completions went in, js's and
+// parked ones the delivery let in, in the order they went in, for the
+// caller to release.
+func (q *completionQueue) deliver(js []*job, moved []*job, now time.Duration) []*job {
 	q.mu.Lock()
-	defer q.mu.Unlock()
-	if ordered && seq != q.next+uint64(q.reserved) {
-		return false
+	before := q.n
+	for _, j := range js {
+		// Unordered, what is parked was parked for room and goes first.
+		if q.roomLocked() && (q.ordered && j.c.Seq == q.next || !q.ordered && len(q.parked) == 0) {
+			q.moveLocked(j, now)
+			moved = append(moved, j)
+			continue
+		}
+		q.parkLocked(j)
 	}
-	if !q.unbounded && len(q.items)+q.reserved >= q.capacity {
-		return false
+	if q.ordered && q.n > before {
+		moved = q.moveInLocked(moved, now)
 	}
-	q.reserved++
-	return true
+	q.wakeLocked(before)
+	q.mu.Unlock()
+	return moved
 }
 
-// pushReserved delivers reserved completions, in the order reserved, with
-// one wake-up for them all.
-func (q *completionQueue) pushReserved(cs []Completion, ordered bool) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	q.items = append(q.items, cs...)
-	q.reserved -= len(cs)
-	if ordered {
-		q.next += uint64(len(cs))
+// parkLocked parks j: in Seq order when ordered, else last; q.mu is held.
+func (q *completionQueue) parkLocked(j *job) {
+	i := len(q.parked)
+	if q.ordered {
+		// Usually the latest: search from the end.
+		for i > 0 && q.parked[i-1].c.Seq > j.c.Seq {
+			i--
+		}
 	}
-	q.cond.Broadcast()
+	q.parked = slices.Insert(q.parked, i, j)
+}
+
+// moveInLocked moves parked jobs in at now while there is room and,
+// ordered, the first is next; it appends them to moved. q.mu is held.
+func (q *completionQueue) moveInLocked(moved []*job, now time.Duration) []*job {
+	k := 0
+	for k < len(q.parked) && q.roomLocked() && (!q.ordered || q.parked[k].c.Seq == q.next) {
+		q.moveLocked(q.parked[k], now)
+		moved = append(moved, q.parked[k])
+		k++
+	}
+	if k > 0 {
+		n := copy(q.parked, q.parked[k:])
+		clear(q.parked[n:])
+		q.parked = q.parked[:n]
+	}
+	return moved
+}
+
+// wakeLocked wakes the waiting consumers when the items grew from before;
+// q.mu is held.
+func (q *completionQueue) wakeLocked(before int) {
+	if q.n > before && q.waiting > 0 {
+		q.cond.Broadcast()
+	}
 }
 
 // pop takes the oldest completion, waiting for one; it returns io.EOF once
-// the queue is finished and empty, and how long it waited.
-func (q *completionQueue) pop(ctx context.Context) (Completion, time.Duration, error) {
+// the queue is finished and empty, and how long it waited. The room it
+// makes may let a parked job in: pop returns it, for the caller to
+// release, and when (now) it went in.
+func (q *completionQueue) pop(ctx context.Context) (c Completion, moved *job, now, waited time.Duration, err error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	var start time.Time
-	if len(q.items) == 0 && !q.finished {
-		start = time.Now()
-		stop := context.AfterFunc(ctx, func() {
-			q.mu.Lock()
-			q.cond.Broadcast()
-			q.mu.Unlock()
-		})
-		defer stop()
-	}
-	for len(q.items) == 0 && !q.finished {
-		if err := ctx.Err(); err != nil {
-			return Completion{}, time.Since(start), err
+	if q.n == 0 && !q.finished {
+		// A monotonic clock read (time.Since) costs half a time.Now.
+		start := time.Since(q.epoch)
+		defer func() { waited = time.Since(q.epoch) - start }()
+		if ctx.Done() != nil { // a context that can end wakes the wait
+			stop := context.AfterFunc(ctx, func() {
+				q.mu.Lock()
+				q.cond.Broadcast()
+				q.mu.Unlock()
+			})
+			defer stop()
 		}
+	}
+	for q.n == 0 && !q.finished {
+		if err := ctx.Err(); err != nil {
+			return Completion{}, nil, 0, 0, err
+		}
+		q.waiting++
 		q.cond.Wait()
+		q.waiting--
 	}
-	var waited time.Duration
-	if !start.IsZero() {
-		waited = time.Since(start)
+	if q.n == 0 {
+		return Completion{}, nil, 0, 0, io.EOF
 	}
-	if len(q.items) == 0 {
-		return Completion{}, waited, io.EOF
+	c = q.buf[q.head]
+	q.buf[q.head] = Completion{}
+	q.head = (q.head + 1) % len(q.buf)
+	q.n--
+	if len(q.parked) > 0 {
+		var one [1]*job
+		before := q.n
+		now = time.Since(q.epoch)
+		if m := q.moveInLocked(one[:0], now); len(m) > 0 {
+			moved = m[0]
+		}
+		q.wakeLocked(before)
 	}
-	c := q.items[0]
-	q.items[0] = Completion{}
-	q.items = q.items[1:]
-	q.cond.Broadcast()
-	return c, waited, nil
+	return c, moved, now, waited, nil
 }
 
-func (q *completionQueue) unbound() {
+// unbound lifts the bound for Close, which must not wait for a consumer,
+// and moves in what was parked for room; it appends those to moved.
+func (q *completionQueue) unbound(moved []*job) []*job {
 	q.mu.Lock()
+	defer q.mu.Unlock()
 	q.unbounded = true
-	q.cond.Broadcast()
-	q.mu.Unlock()
+	before := q.n
+	moved = q.moveInLocked(moved, time.Since(q.epoch))
+	q.wakeLocked(before)
+	return moved
 }
 
 func (q *completionQueue) finish() {
@@ -125,5 +219,12 @@ func (q *completionQueue) finish() {
 func (q *completionQueue) pending() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return len(q.items)
+	return q.n
+}
+
+// counts are what went in so far, and the number pending.
+func (q *completionQueue) counts() (deliveredCounts, int) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.delivered, q.n
 }

@@ -101,8 +101,9 @@ type RingOptions struct {
 	// device and does nothing more (completions then carry no Result).
 	Stage Stage
 	// Completions is the capacity of the completion queue (default
-	// Slots+Depth). When it is full the device side waits for the
-	// consumer, and through it the producers do.
+	// Slots+Depth). When it is full, batches that complete keep their
+	// frames (without a stage, their slots) until Next makes room, and
+	// through them the producers wait for slots.
 	Completions int
 }
 
@@ -161,7 +162,7 @@ const (
 	SlotFree     SlotState = iota // in the free list
 	SlotFilling                   // acquired by a producer
 	SlotQueued                    // submitted, waiting for a frame
-	SlotInFlight                  // its copy (or, zero-copy, its kernel) is on the device
+	SlotInFlight                  // its copy (or, zero-copy, its kernel) is on the device, or (no stage) its completion waits to go into the completion queue
 )
 
 func (s SlotState) String() string {
@@ -185,6 +186,9 @@ type Slot struct {
 	index int
 	buf   gpu.HostBuffer
 	state atomic.Int32 // SlotState
+	// busySince is when (since the ring started, in nanoseconds) it last
+	// left the free list.
+	busySince atomic.Int64
 }
 
 // Bytes is the slot's memory, SlotSize bytes. Write the batch at its start.
@@ -198,25 +202,47 @@ func (s *Slot) Index() int { return s.index }
 // Its methods are safe for concurrent use: any number of producers, and
 // any number of consumers calling Next.
 type Ring struct {
-	dev     gpu.Device
-	opts    RingOptions
-	slots   []*Slot
-	free    chan *Slot // the free list: Acquire takes from it
-	frames  chan *frame
-	workers []*worker
-	subq    chan *job     // submitted batches, in order; never blocks (len N)
-	closing chan struct{} // closed by Close and Abort: wakes Acquire
-	stopCh  chan struct{} // closed when the policy Stop stops the ring
-	abortCh chan struct{} // closed by Abort
+	dev   gpu.Device
+	opts  RingOptions
+	slots []*Slot
+	free  chan *Slot // the free list: Acquire takes from it
+	// allFrames are the frames, free or not.
+	allFrames []*frame
+	workers   []*worker
+	closing   chan struct{} // closed by Close and Abort: wakes Acquire
+	stopCh    chan struct{} // closed when the policy Stop stops the ring
+	abortCh   chan struct{} // closed by Abort
 	// halted is set before stopCh or abortCh is closed: the dispatcher
 	// reads it once a batch instead of a select on both.
 	halted atomic.Bool
 	cq     completionQueue
 	stats  stats
 
-	mu        sync.Mutex // guards the fields below and sends on subq
-	closed    bool
-	nextSeq   uint64
+	mu      sync.Mutex // guards the fields below
+	closed  bool
+	nextSeq uint64
+	// queue holds the submitted batches that wait for the dispatcher, in
+	// submission order (at most Slots of them). dispatching is set while
+	// a goroutine holds the dispatcher's role: the dispatcher goroutine, or
+	// a Submit that dispatches its own batch in place (see Submit). Only
+	// the holder takes batches from queue, gives workers batches, or
+	// touches held and heldOut, so batches reach the streams in order.
+	queue       fifo[*job]
+	dispatching bool
+	// freeFrames are the frames no batch holds, taken in the order they
+	// came back, so that batches go through every staging buffer in turn
+	// as they did when frames were a channel (and as the throughput
+	// benchmark's reference copies into all of them). The role's holder
+	// puts the frames of the batches it completed in spare, without the
+	// lock, and moves them here at its next turn under it
+	// (putSpareLocked).
+	freeFrames fifo[*frame]
+	// dispCond wakes the dispatcher goroutine, the only one that waits on
+	// it: a batch was queued with the role free, the role was given up
+	// with batches queued, the ring was closed or halted, or (frameWait
+	// set) a frame came back.
+	dispCond  sync.Cond
+	frameWait bool
 	stopErr   error
 	aborted   []Batch
 	abortOnce sync.Once
@@ -224,16 +250,25 @@ type Ring struct {
 
 	dispatched sync.WaitGroup // the dispatcher and workers
 
-	// held are batches the dispatcher completed itself (see worker.submit)
-	// and has not handed over yet, their completions reserved in the
-	// completion queue; only the dispatcher touches it. Handing them over
-	// a run at a time, slots first and then completions, wakes a waiting
+	// held are batches the role's holder completed itself (see
+	// worker.submit) and has not handed over yet. Handing them over a run
+	// at a time, slots first and then completions, wakes a waiting
 	// producer and a waiting consumer once a run instead of once a batch.
-	// The dispatcher hands them over before it waits for anything, and
-	// whenever it holds holdMax of them.
-	held       []*job
-	holdMax    int
-	heldOut    []Completion // flush's buffer
+	// The dispatcher goroutine hands them over before it waits for
+	// anything, and whenever it holds holdMax of them; a Submit that
+	// dispatches in place hands its batch over before it gives the role
+	// up.
+	held    []*job
+	holdMax int
+	spare   []*frame // see freeFrames
+	// jobs recycles jobs: one is done with once its completion is in the
+	// completion queue and its frame is back (released). The role's holder
+	// keeps those it releases itself in jobCache, up to Slots, and a Submit
+	// that takes the role takes its job from there: no pool on the way of
+	// a batch dispatched in place.
+	jobs       sync.Pool
+	jobCache   []*job
+	heldOut    []*job // flush's buffer
 	shutdown   sync.Once
 	closeErr   error
 	freedSlots bool
@@ -248,6 +283,9 @@ type frame struct {
 	w       *worker
 	copied  gpu.Event // recorded after the staging copy; nil without a stage, when done says it
 	done    gpu.Event // recorded after the stage's work
+	// since is when (since the ring started, in nanoseconds) its batch
+	// took it; -1 while it is free.
+	since atomic.Int64
 }
 
 // job is a submitted batch on its way through the ring.
@@ -258,6 +296,12 @@ type job struct {
 	f         *frame
 	err       error // a failure found when queuing it
 	synced    bool  // err came from queuing; the events may not be recorded
+	// c is the completion, filled in when the batch is done and handed to
+	// the completion queue.
+	c Completion
+	// holdsSlot: the batch, done, keeps its slot until its completion goes
+	// into the completion queue (see flush).
+	holdsSlot bool
 }
 
 // NewRing allocates the slots, staging buffers and streams, and starts the
@@ -272,15 +316,16 @@ func NewRing(dev gpu.Device, opts RingOptions) (*Ring, error) {
 	}
 	r := &Ring{
 		dev: dev, opts: o, holdMax: max(1, o.Slots/2),
-		free:    make(chan *Slot, o.Slots),
-		frames:  make(chan *frame, o.Depth),
-		subq:    make(chan *job, o.Slots),
-		closing: make(chan struct{}),
-		stopCh:  make(chan struct{}),
-		abortCh: make(chan struct{}),
+		free:       make(chan *Slot, o.Slots),
+		queue:      newFIFO[*job](o.Slots),
+		freeFrames: newFIFO[*frame](o.Depth),
+		closing:    make(chan struct{}),
+		stopCh:     make(chan struct{}),
+		abortCh:    make(chan struct{}),
 	}
-	r.cq.init(o.Completions)
-	r.stats.init(o.Slots)
+	r.dispCond.L = &r.mu
+	r.stats.init()
+	r.cq.init(o.Completions, o.Order == Ordered, r.stats.start, r.slotBack)
 	if err := r.allocate(); err != nil {
 		r.release()
 		return nil, fmt.Errorf("host: NewRing: %w", err)
@@ -360,8 +405,10 @@ func (r *Ring) allocate() error {
 	}
 	for i := range o.Depth {
 		f := &frame{index: i, w: r.workers[i%len(r.workers)]}
+		f.since.Store(-1)
 		// Appended before its parts, so that release frees what was made.
-		r.frames <- f
+		r.allFrames = append(r.allFrames, f)
+		r.freeFrames.push(f)
 		var err error
 		if !o.ZeroCopy {
 			if f.staging, err = r.dev.Alloc(o.SlotSize); err != nil {
@@ -371,11 +418,11 @@ func (r *Ring) allocate() error {
 		// Without a stage the copy is the batch's last work: one event
 		// says when it is done, and one record per batch is all it costs.
 		if o.Stage != nil {
-			if f.copied, err = r.dev.NewEvent(); err != nil {
+			if f.copied, err = r.newEvent(); err != nil {
 				return fmt.Errorf("event: %w", err)
 			}
 		}
-		if f.done, err = r.dev.NewEvent(); err != nil {
+		if f.done, err = r.newEvent(); err != nil {
 			return fmt.Errorf("event: %w", err)
 		}
 		if o.Stage != nil {
@@ -385,6 +432,16 @@ func (r *Ring) allocate() error {
 		}
 	}
 	return nil
+}
+
+// newEvent makes an event for a frame: one without timing where the device
+// makes those (the emulator's NewEventNoTiming, whose records read no
+// clock), since the ring only orders and waits with its events.
+func (r *Ring) newEvent() (gpu.Event, error) {
+	if d, ok := r.dev.(interface{ NewEventNoTiming() (gpu.Event, error) }); ok {
+		return d.NewEventNoTiming()
+	}
+	return r.dev.NewEvent()
 }
 
 // release frees the streams, frames and the slots not lent out. It runs
@@ -399,8 +456,7 @@ func (r *Ring) release() error {
 	for _, w := range r.workers {
 		keep(w.stream.Close())
 	}
-	for len(r.frames) > 0 {
-		f := <-r.frames
+	for _, f := range r.allFrames {
 		if f.stage != nil {
 			keep(f.stage.Free())
 		}
@@ -438,9 +494,9 @@ func (r *Ring) Acquire(ctx context.Context) (*Slot, error) {
 	if err := r.admissionErr(); err != nil {
 		return nil, err
 	}
-	start := time.Now()
+	start := r.stats.now()
 	r.stats.blockedAcquire()
-	defer func() { r.stats.addBlocked(time.Since(start)) }()
+	defer func() { r.stats.addBlocked(r.stats.now() - start) }()
 	select {
 	case s := <-r.free:
 		return r.lend(s)
@@ -478,7 +534,8 @@ func (r *Ring) lend(s *Slot) (*Slot, error) {
 		r.free <- s
 		return nil, err
 	}
-	r.setState(s, SlotFilling, 0)
+	s.state.Store(int32(SlotFilling))
+	r.stats.lent(r.stats.now(), s)
 	return s, nil
 }
 
@@ -502,6 +559,14 @@ func (r *Ring) admissionErrLocked() error {
 // gives the slot back to the ring. It never blocks. On error the slot is
 // given back too, except when the error says s is not the caller's to
 // give.
+//
+// Without a stage, when nothing is queued before the batch and a frame is
+// free, Submit dispatches the batch itself: it queues the copy on the
+// frame's stream and, when the copy is done by then (the emulator runs a
+// copy on an idle stream at once, on the caller's goroutine), completes
+// it, so that the batch never waits for another goroutine. It still
+// waits for nothing: a frame it would have to wait for, or a copy not yet
+// done, is left to the dispatcher and the stream's worker.
 func (r *Ring) Submit(s *Slot, n int, tag uint64) error {
 	// Everything under r.mu: two goroutines submitting one slot at once
 	// must not both succeed, and Close must not free a slot being given
@@ -520,11 +585,49 @@ func (r *Ring) Submit(s *Slot, n int, tag uint64) error {
 		return fmt.Errorf("host: Submit: %w", err)
 	}
 	now := r.stats.now()
-	j := &job{Batch: Batch{Seq: r.nextSeq, Tag: tag, N: n, Slot: s.index}, slot: s, submitted: now}
+	var f *frame
+	if r.freeFrames.len() > 0 && r.opts.Stage == nil && !r.dispatching && r.queue.len() == 0 && !r.halted.Load() {
+		f = r.freeFrames.pop()
+	}
+	var j *job
+	if f != nil && len(r.jobCache) > 0 {
+		// The role is free (so the cache is this Submit's to use) and
+		// about to be this Submit's.
+		k := len(r.jobCache) - 1
+		j = r.jobCache[k]
+		r.jobCache[k] = nil
+		r.jobCache = r.jobCache[:k]
+	} else if j, _ = r.jobs.Get().(*job); j == nil {
+		j = new(job)
+	}
+	j.Batch = Batch{Seq: r.nextSeq, Tag: tag, N: n, Slot: s.index}
+	j.slot, j.submitted = s, now
 	r.nextSeq++
-	r.setStateAt(now, s, SlotQueued, 0)
 	r.stats.submitted.Add(1)
-	r.subq <- j // room for every slot: never blocks
+	if f == nil {
+		s.state.Store(int32(SlotQueued))
+		r.queue.push(j) // room for every slot
+		if !r.dispatching {
+			r.dispCond.Signal()
+		}
+		return nil
+	}
+	// The role is free and nothing is queued: j is next in order.
+	r.dispatching = true
+	s.state.Store(int32(SlotInFlight))
+	r.stats.dispatched(now, f)
+	r.mu.Unlock()
+	j.f = f
+	if f.w.submit(j) {
+		r.hold(j)
+		r.flush()
+	}
+	r.mu.Lock()
+	r.putSpareLocked()
+	r.dispatching = false
+	if r.queue.len() > 0 || r.closed {
+		r.dispCond.Signal()
+	}
 	return nil
 }
 
@@ -561,7 +664,8 @@ func (r *Ring) giveBack(s *Slot) {
 }
 
 func (r *Ring) giveBackLocked(s *Slot) {
-	r.setState(s, SlotFree, 0)
+	s.state.Store(int32(SlotFree))
+	r.stats.freed(r.stats.now(), s)
 	r.putFreeLocked(s)
 }
 
@@ -604,7 +708,10 @@ func callFill(fill func([]byte) (int, error), buf []byte) (n int, err error) {
 // done, or the ring is shut down and every completion has been taken
 // (io.EOF).
 func (r *Ring) Next(ctx context.Context) (Completion, error) {
-	c, waited, err := r.cq.pop(ctx)
+	c, moved, now, waited, err := r.cq.pop(ctx)
+	if moved != nil {
+		r.released(now, []*job{moved}, false)
+	}
 	if waited > 0 {
 		r.stats.addStarved(waited)
 	}
@@ -631,10 +738,13 @@ func (r *Ring) Close() error {
 	if !r.closed {
 		r.closed = true
 		close(r.closing)
-		close(r.subq)
+		r.dispCond.Signal()
 	}
 	r.mu.Unlock()
-	r.cq.unbound() // Close must not wait for a consumer
+	// Close must not wait for a consumer.
+	if moved := r.cq.unbound(nil); len(moved) > 0 {
+		r.released(r.stats.now(), moved, false)
+	}
 	return r.wait()
 }
 
@@ -646,6 +756,7 @@ func (r *Ring) Abort() ([]Batch, error) {
 	r.abortOnce.Do(func() {
 		r.halted.Store(true)
 		close(r.abortCh)
+		r.wakeDispatcher()
 	})
 	err := r.Close()
 	r.mu.Lock()
@@ -671,18 +782,16 @@ func (r *Ring) stop(b Batch, cause error) {
 		r.mu.Unlock()
 		r.halted.Store(true)
 		close(r.stopCh)
+		r.wakeDispatcher()
 	})
 }
 
-// setState moves s to st, and the batches in flight by inflight, in the
-// slot's state and the stats.
-func (r *Ring) setState(s *Slot, st SlotState, inflight int) {
-	r.setStateAt(r.stats.now(), s, st, inflight)
-}
-
-func (r *Ring) setStateAt(now time.Duration, s *Slot, st SlotState, inflight int) {
-	old := SlotState(s.state.Swap(int32(st)))
-	r.stats.moved(now, old, st, inflight)
+// wakeDispatcher wakes the dispatcher goroutine to see that the ring has
+// halted.
+func (r *Ring) wakeDispatcher() {
+	r.mu.Lock()
+	r.dispCond.Broadcast()
+	r.mu.Unlock()
 }
 
 // SlotStates is a snapshot of every slot's state.
@@ -694,8 +803,9 @@ func (r *Ring) SlotStates() []SlotState {
 	return out
 }
 
-// dispatch moves submitted batches, in order, onto free frames and their
-// streams. It ends when the submission queue is closed and drained.
+// dispatch moves queued batches, in order, onto free frames and their
+// streams. It ends when the ring is closed, nothing is queued, and no
+// Submit is dispatching.
 func (r *Ring) dispatch() {
 	defer r.dispatched.Done()
 	defer func() {
@@ -704,85 +814,180 @@ func (r *Ring) dispatch() {
 			w.close()
 		}
 	}()
-	for {
-		var j *job
-		var ok bool
-		select {
-		case j, ok = <-r.subq:
-		default:
-			r.flush() // about to wait for work
-			j, ok = <-r.subq
-		}
+	for mine := false; ; mine = true {
+		j, ok := r.nextJob(mine)
 		if !ok {
 			return
 		}
 		if r.cancelled(j) {
 			continue
 		}
-		var f *frame
-		select {
-		case f = <-r.frames: // a free frame: no need to watch for a halt
-		default:
-			r.flush() // about to wait for a frame
-			select {
-			case f = <-r.frames:
-			case <-r.abortCh:
-				r.cancelled(j)
-				continue
-			case <-r.stopCh:
-				r.cancelled(j)
-				continue
-			}
+		f := r.takeFrame()
+		if f == nil { // halted while it waited
+			r.cancelled(j)
+			continue
 		}
 		j.f = f
-		f.w.submit(j)
+		j.slot.state.Store(int32(SlotInFlight))
+		r.stats.dispatched(r.stats.now(), f)
+		if f.w.submit(j) {
+			r.hold(j)
+		}
 		if len(r.held) >= r.holdMax {
 			r.flush()
 		}
 	}
 }
 
-// hold completes j on the dispatcher: its work has completed without
-// error, and its completion is reserved in the completion queue. Its slot,
-// frame and completion wait in r.held for the next flush: until then it
-// counts as in flight, as a batch a worker is completing does.
+// takeFrame gives the dispatcher goroutine a free frame, waiting for one;
+// nil when the ring halts meanwhile.
+func (r *Ring) takeFrame() *frame {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.putSpareLocked()
+	for r.freeFrames.len() == 0 {
+		if r.halted.Load() {
+			return nil
+		}
+		// About to wait: hand over what it holds first.
+		r.mu.Unlock()
+		r.flush()
+		r.mu.Lock()
+		r.putSpareLocked()
+		if r.freeFrames.len() > 0 {
+			break
+		}
+		r.frameWait = true
+		r.dispCond.Wait()
+		r.frameWait = false
+	}
+	return r.freeFrames.pop()
+}
+
+// putSpareLocked moves the spare frames of the role's holder (its caller)
+// to the free ones; r.mu is held.
+func (r *Ring) putSpareLocked() {
+	for _, f := range r.spare {
+		r.freeFrames.push(f)
+	}
+	clear(r.spare)
+	r.spare = r.spare[:0]
+}
+
+// nextJob gives the dispatcher goroutine the oldest queued batch, and the
+// dispatcher's role with it. mine says whether the goroutine holds the
+// role already: it keeps it from one batch to the next while batches are
+// queued. When none is, it hands over what it holds, gives the role up,
+// and waits for a batch and the role. ok is false once the ring is closed
+// and nothing is queued or being dispatched.
+func (r *Ring) nextJob(mine bool) (j *job, ok bool) {
+	r.mu.Lock()
+	if mine && r.queue.len() == 0 {
+		r.mu.Unlock()
+		r.flush() // about to wait for work
+		r.mu.Lock()
+		r.putSpareLocked()
+		if r.queue.len() == 0 {
+			r.dispatching = false
+			mine = false
+		}
+	}
+	if !mine {
+		for r.queue.len() == 0 || r.dispatching {
+			if r.closed && r.queue.len() == 0 && !r.dispatching {
+				r.mu.Unlock()
+				return nil, false
+			}
+			r.dispCond.Wait()
+		}
+		r.dispatching = true
+	}
+	j = r.queue.pop()
+	r.mu.Unlock()
+	return j, true
+}
+
+// hold completes j on the role's holder: its work has completed without
+// error. Its slot, frame and completion wait in r.held for the next flush:
+// until then it counts as in flight, as a batch a worker is completing
+// does.
 func (r *Ring) hold(j *job) {
 	r.held = append(r.held, j)
 }
 
-// flush hands over the batches the dispatcher holds: their slots go back
-// to the free list, then their completions to the completion queue (a
-// batch is delivered only once its slot is free, as the workers do it),
-// with one clock read and one wake-up for the lot, and their frames to the
-// dispatcher's own pool.
+// flush hands over the batches the role's holder holds, with one clock
+// read and one wake-up for the lot. Without a stage nothing reads a frame
+// once its copy is done, so their frames come back at once; each batch
+// keeps its slot until its completion goes into the completion queue,
+// which gives the slot back first (a batch is delivered only once its slot
+// is free, as the workers do it). A completion the queue cannot take yet
+// is parked with its slot: the producers then wait for slots, not the
+// batches behind it for frames, and nobody need wake the dispatcher to
+// give those batches frames.
 func (r *Ring) flush() {
 	if len(r.held) == 0 {
 		return
 	}
 	now := r.stats.now()
-	r.mu.Lock()
-	var from [4]int
 	for _, j := range r.held {
-		from[SlotState(j.slot.state.Swap(int32(SlotFree)))]++
+		j.c = Completion{Batch: j.Batch, Latency: now - j.submitted}
+		j.holdsSlot = true
+		r.stats.released(now, j.f)
+		r.spare = append(r.spare, j.f)
+		j.f = nil
 	}
-	r.stats.movedRun(now, from, SlotFree)
-	for _, j := range r.held {
-		r.putFreeLocked(j.slot)
-	}
-	r.mu.Unlock()
-	cs := r.heldOut[:0]
-	for _, j := range r.held {
-		cs = append(cs, Completion{Batch: j.Batch, Latency: now - j.submitted})
-	}
-	r.stats.completeRun(now, cs)
-	r.cq.pushReserved(cs, r.opts.Order == Ordered)
-	for _, j := range r.held {
-		r.frames <- j.f // room for every frame: never blocks
-	}
-	clear(cs)
-	r.heldOut = cs[:0]
+	r.heldOut = r.cq.deliver(r.held, r.heldOut[:0], now)
+	r.released(now, r.heldOut, true)
+	clear(r.heldOut)
+	r.heldOut = r.heldOut[:0]
 	clear(r.held)
 	r.held = r.held[:0]
+}
+
+// slotBack gives back, at now, the slot of a batch whose completion goes
+// into the completion queue, under the queue's lock. No r.mu: the ring's
+// slots are freed (release) only once every batch is delivered, so the
+// free list takes it.
+func (r *Ring) slotBack(s *Slot, now time.Duration) {
+	s.state.Store(int32(SlotFree))
+	r.stats.freed(now, s)
+	r.free <- s // room for every slot: never blocks
+}
+
+// released accounts, at now, for the jobs whose completions went into the
+// completion queue, gives their frames back, and recycles the jobs: into
+// the role's cache when the caller holds the role (holder), else the pool.
+func (r *Ring) released(now time.Duration, js []*job, holder bool) {
+	if len(js) == 0 {
+		return
+	}
+	var frames bool
+	for _, j := range js {
+		if j.f != nil {
+			r.stats.released(now, j.f)
+			frames = true
+		}
+	}
+	if frames {
+		r.mu.Lock()
+		for _, j := range js {
+			if j.f != nil {
+				r.freeFrames.push(j.f)
+			}
+		}
+		if r.frameWait {
+			r.dispCond.Signal()
+		}
+		r.mu.Unlock()
+	}
+	for _, j := range js {
+		*j = job{}
+		if holder && len(r.jobCache) < r.opts.Slots {
+			r.jobCache = append(r.jobCache, j)
+		} else {
+			r.jobs.Put(j)
+		}
+	}
 }
 
 // cancelled completes j without running it when the ring was aborted or
@@ -810,19 +1015,37 @@ func (r *Ring) cancelled(j *job) bool {
 	return true
 }
 
-// finishJob delivers j's completion (in order, when the ring is ordered)
-// and frees its frame.
+// finishJob delivers j's completion (in order, when the ring is ordered);
+// its frame comes back once the completion is in the queue.
 func (r *Ring) finishJob(j *job, result []byte, err error) {
 	now := r.stats.now()
-	c := Completion{Batch: j.Batch, Result: result, Err: err, Latency: now - j.submitted}
-	f := j.f
-	inflight := 0
-	if f != nil {
-		inflight = -1
-	}
-	r.stats.complete(now, c, inflight)
-	r.cq.push(c, r.opts.Order == Ordered)
-	if f != nil {
-		r.frames <- f
-	}
+	j.c = Completion{Batch: j.Batch, Result: result, Err: err, Latency: now - j.submitted}
+	var buf [4]*job
+	r.released(now, r.cq.deliver([]*job{j}, buf[:0], now), false)
+}
+
+// fifo is a first-in first-out queue of at most its capacity.
+type fifo[T any] struct {
+	buf     []T
+	head, n int
+}
+
+func newFIFO[T any](capacity int) fifo[T] { return fifo[T]{buf: make([]T, capacity)} }
+
+func (q *fifo[T]) len() int { return q.n }
+
+// push adds x; the queue must have room.
+func (q *fifo[T]) push(x T) {
+	q.buf[(q.head+q.n)%len(q.buf)] = x
+	q.n++
+}
+
+// pop takes the oldest; the queue must not be empty.
+func (q *fifo[T]) pop() T {
+	var zero T
+	x := q.buf[q.head]
+	q.buf[q.head] = zero
+	q.head = (q.head + 1) % len(q.buf)
+	q.n--
+	return x
 }

@@ -18,10 +18,24 @@ import (
 // ring/copy. The goals are ring/copy >= 0.95 at 1 MiB slots and >= 0.7 at
 // 64 KiB.
 //
-// The two take turns, a round of about 128 MiB each, and each rate is
+// A second reference, chan, is the floor of any design that hands each
+// batch from the goroutine that copies it to another: one goroutine does
+// the same copies and sends each batch's number over a buffered channel as
+// deep as the ring's completion queue to the benchmark's goroutine, which
+// receives them as it takes the ring's completions. The benchmark reports
+// its rate, chan/copy and ring/chan: a ring/copy short of a goal that
+// chan/copy misses too is the cost of a goroutine handoff on that
+// machine, not of the ring.
+//
+// The three take turns, a round of about 128 MiB each, and each rate is
 // over all its rounds: the machine's memory bandwidth drifts from one
 // second to the next, and on a shared machine so does the CPU time the
-// benchmark gets, so the ring and its reference must see the same drift.
+// benchmark gets, so the ring and its references must see the same drift.
+//
+// Beside the rates it reports the process's CPU time (all threads, where
+// the system says) per batch of the ring's rounds and of the copy's, and
+// their ratio the same way round, ring/copy-cpu: what the ring spends on
+// top of the copy, whatever share of the machine the benchmark gets.
 //
 // On the emulator a staging copy is one memmove into cpuemu memory under
 // the device's lock, so copies never overlap: more streams only hide the
@@ -76,7 +90,8 @@ func benchThroughput(b *testing.B, opts RingOptions, producers int) {
 		dst[i] = make([]byte, size)
 		rtFill(dst[i], 0) // fault the pages in
 	}
-	copyRound := func(n int) time.Duration {
+	// withSlots lends the ring's slots to a reference round.
+	withSlots := func(round func(src [][]byte) time.Duration) time.Duration {
 		var src [][]byte
 		var slots []*Slot
 		for range opts.Slots {
@@ -87,17 +102,40 @@ func benchThroughput(b *testing.B, opts RingOptions, producers int) {
 			slots = append(slots, s)
 			src = append(src, s.Bytes())
 		}
-		start := time.Now()
-		for i := range n {
-			copy(dst[i%len(dst)], src[i%len(src)])
-		}
-		d := time.Since(start)
+		d := round(src)
 		for _, s := range slots {
 			if err := r.Release(s); err != nil {
 				b.Fatal(err)
 			}
 		}
 		return d
+	}
+	copyRound := func(n int) time.Duration {
+		return withSlots(func(src [][]byte) time.Duration {
+			start := time.Now()
+			for i := range n {
+				copy(dst[i%len(dst)], src[i%len(src)])
+			}
+			return time.Since(start)
+		})
+	}
+	// The floor of a handoff: the same copies on another goroutine, each
+	// batch's number sent over a channel as deep as the completion queue.
+	chanRound := func(n int) time.Duration {
+		return withSlots(func(src [][]byte) time.Duration {
+			ch := make(chan int, r.Options().Completions)
+			start := time.Now()
+			go func() {
+				for i := range n {
+					copy(dst[i%len(dst)], src[i%len(src)])
+					ch <- i
+				}
+			}()
+			for range n {
+				<-ch
+			}
+			return time.Since(start)
+		})
 	}
 	ringRound := func(n int) time.Duration {
 		b.StartTimer()
@@ -140,19 +178,37 @@ func benchThroughput(b *testing.B, opts RingOptions, producers int) {
 	}
 
 	round := max(1, benchRoundBytes/size)
-	var copyTime, ringTime time.Duration
+	var copyTime, chanTime, ringTime, copyCPU, chanCPU, ringCPU time.Duration
+	cpuOK := true
+	cpu := func(round func(int) time.Duration, n int, wall, used *time.Duration) {
+		c0, ok0 := cpuTime()
+		*wall += round(n)
+		c1, ok1 := cpuTime()
+		*used += c1 - c0
+		cpuOK = cpuOK && ok0 && ok1
+	}
 	for done := 0; done < b.N; {
 		n := min(round, b.N-done)
-		copyTime += copyRound(n)
-		ringTime += ringRound(n)
+		cpu(copyRound, n, &copyTime, &copyCPU)
+		cpu(chanRound, n, &chanTime, &chanCPU)
+		cpu(ringRound, n, &ringTime, &ringCPU)
 		done += n
 	}
 
 	bytes := float64(b.N) * float64(size)
 	ringRate, copyRate := bytes/ringTime.Seconds()/1e9, bytes/copyTime.Seconds()/1e9
+	chanRate := bytes / chanTime.Seconds() / 1e9
 	b.ReportMetric(ringRate, "ring-GB/s")
 	b.ReportMetric(copyRate, "copy-GB/s")
+	b.ReportMetric(chanRate, "chan-GB/s")
 	b.ReportMetric(ringRate/copyRate, "ring/copy")
+	b.ReportMetric(chanRate/copyRate, "chan/copy")
+	b.ReportMetric(ringRate/chanRate, "ring/chan")
+	if cpuOK && ringCPU > 0 && copyCPU > 0 {
+		b.ReportMetric(float64(ringCPU.Nanoseconds())/float64(b.N), "ring-cpu-ns/batch")
+		b.ReportMetric(float64(copyCPU.Nanoseconds())/float64(b.N), "copy-cpu-ns/batch")
+		b.ReportMetric(copyCPU.Seconds()/ringCPU.Seconds(), "ring/copy-cpu")
+	}
 }
 
 // BenchmarkRingHandoff measures what the ring costs per slot when the

@@ -963,3 +963,337 @@ func TestRingSlotBackBeforeCompletion(t *testing.T) {
 		})
 	}
 }
+
+// countingStage is echoStage counting its Collects.
+type countingStage struct {
+	echoStage
+	collected *atomic.Int64
+}
+
+func (s countingStage) NewFrame(dev gpu.Device) (Frame, error) {
+	f, err := s.echoStage.NewFrame(dev)
+	if err != nil {
+		return nil, err
+	}
+	return countingFrame{f.(*echoFrame), s.collected}, nil
+}
+
+type countingFrame struct {
+	*echoFrame
+	collected *atomic.Int64
+}
+
+func (f countingFrame) Collect(b Batch) ([]byte, error) {
+	defer f.collected.Add(1)
+	return f.echoFrame.Collect(b)
+}
+
+// TestRingFullQueueParks: with a completion queue of one and no consumer,
+// the streams' workers still finish every batch the frames hold (they
+// park the completions that do not fit, each keeping its frame, instead of
+// waiting for room): the first batch's completion goes in and frees its
+// frame for a fifth batch, and the Depth batches then in the frames all
+// complete. The frames then run out, the slots with them, and TryAcquire
+// fails; each Next lets one parked batch in and frees its frame; every
+// batch arrives intact, in order when ordered.
+func TestRingFullQueueParks(t *testing.T) {
+	for _, order := range []Order{Ordered, Unordered} {
+		t.Run(order.String(), func(t *testing.T) {
+			var collected atomic.Int64
+			opts := RingOptions{Slots: 4, SlotSize: 64, Depth: 4, Streams: 2, Completions: 1, Order: order,
+				Stage: countingStage{echoStage{64}, &collected}}
+			r, err := NewRing(openEmu(t), opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := rtCtx(t)
+			// Depth batches fill the frames, one more the frame the first
+			// frees, and Slots more wait for frames.
+			total := opts.Depth + 1 + opts.Slots
+			for i := range total {
+				if err := rtProduce(ctx, r, uint64(i), 64); err != nil {
+					t.Fatal(err)
+				}
+			}
+			rtWaitFor(t, "a Collect for every batch in a frame, and the one delivered", func() bool { return collected.Load() == int64(opts.Depth+1) })
+			st := r.Stats()
+			if st.Pending != 1 || st.InFlight != opts.Depth {
+				t.Errorf("with the queue full: %d pending, %d in flight; want 1 and %d", st.Pending, st.InFlight, opts.Depth)
+			}
+			if s, ok := r.TryAcquire(); ok {
+				t.Error("TryAcquire found a free slot with every frame parked and every slot submitted")
+				r.Release(s)
+			}
+			var got []Completion
+			for range total {
+				c, err := rtNext(r)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, c)
+			}
+			rtClose(t, r)
+			if order == Unordered {
+				slices.SortFunc(got, func(a, b Completion) int { return int(a.Seq) - int(b.Seq) })
+			}
+			rtCheckEcho(t, got, total, 64) // in Seq order
+			rtCheckStats(t, r.Stats(), r.Options())
+		})
+	}
+}
+
+// TestRingSubmitInPlace: without a stage, a Submit on an idle ring
+// dispatches and completes its batch itself (the emulator copies on an
+// idle stream at once): when Submit returns, the completion waits for
+// Next and the slot is free, with no other goroutine needed.
+func TestRingSubmitInPlace(t *testing.T) {
+	r, err := NewRing(openEmu(t), RingOptions{Slots: 2, SlotSize: 64, Streams: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := rtCtx(t)
+	for i := range 50 {
+		s, err := r.Acquire(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rtFill(s.Bytes(), uint64(i))
+		if err := r.Submit(s, 64, uint64(i)); err != nil {
+			t.Fatal(err)
+		}
+		if st := r.Stats(); st.Pending != 1 || st.SlotsBusy != 0 || st.InFlight != 0 {
+			t.Fatalf("batch %d: right after Submit, %d pending, %d slots busy, %d in flight; want 1, 0, 0", i, st.Pending, st.SlotsBusy, st.InFlight)
+		}
+		c, err := r.Next(ctx)
+		if err != nil || c.Err != nil || c.Seq != uint64(i) || c.Tag != uint64(i) {
+			t.Fatalf("batch %d: %v, %v, %v", i, c.Batch, c.Err, err)
+		}
+	}
+	rtClose(t, r)
+	rtCheckStats(t, r.Stats(), r.Options())
+}
+
+// TestRingHaltWhileSubmitting: producers submit without pause to a ring
+// without a stage, so that batches go both through Submits that dispatch
+// them in place and through the dispatcher, while Abort or Close comes at
+// a random moment. Expected: every batch Submit accepted is delivered
+// exactly once, run or (Abort) with ErrAborted, and Abort's list is the
+// aborted ones; ordered rings deliver in Seq order; the slots are all free
+// afterwards and no goroutine is left.
+func TestRingHaltWhileSubmitting(t *testing.T) {
+	for _, abort := range []bool{false, true} {
+		for _, order := range []Order{Ordered, Unordered} {
+			t.Run(fmt.Sprintf("abort=%v/%v", abort, order), func(t *testing.T) {
+				for round := range 20 {
+					dev := openEmu(t)
+					before := runtime.NumGoroutine()
+					r, err := NewRing(dev, RingOptions{Slots: 4, SlotSize: 64, Depth: 2, Streams: 2, Order: order})
+					if err != nil {
+						t.Fatal(err)
+					}
+					var accepted atomic.Int64
+					var pwg sync.WaitGroup
+					for p := range 3 {
+						pwg.Add(1)
+						go func() {
+							defer pwg.Done()
+							for i := 0; ; i++ {
+								s, err := r.Acquire(context.Background())
+								if err != nil {
+									return
+								}
+								if err := r.Submit(s, 64, uint64(p)<<32|uint64(i)); err != nil {
+									return
+								}
+								accepted.Add(1)
+							}
+						}()
+					}
+					var got []Completion
+					done := make(chan struct{})
+					go func() { defer close(done); got = rtDrain(t, r) }()
+					time.Sleep(time.Duration(rand.IntN(2000)) * time.Microsecond)
+					var aborted []Batch
+					if abort {
+						if aborted, err = r.Abort(); err != nil {
+							t.Fatal(err)
+						}
+					} else {
+						rtClose(t, r)
+					}
+					pwg.Wait()
+					<-done
+					if int64(len(got)) != accepted.Load() {
+						t.Fatalf("round %d: %d completions for %d batches accepted", round, len(got), accepted.Load())
+					}
+					var gotAborted []Batch
+					seen := map[uint64]bool{}
+					for i, c := range got {
+						if seen[c.Seq] {
+							t.Fatalf("round %d: %v delivered twice", round, c.Batch)
+						}
+						seen[c.Seq] = true
+						if order == Ordered && i > 0 && c.Seq <= got[i-1].Seq {
+							t.Fatalf("round %d: batch %d after batch %d", round, c.Seq, got[i-1].Seq)
+						}
+						switch {
+						case abort && errors.Is(c.Err, ErrAborted):
+							gotAborted = append(gotAborted, c.Batch)
+						case c.Err != nil:
+							t.Fatalf("round %d: %v: %v", round, c.Batch, c.Err)
+						}
+					}
+					slices.SortFunc(gotAborted, func(a, b Batch) int { return int(a.Seq) - int(b.Seq) })
+					if !slices.Equal(aborted, gotAborted) {
+						t.Fatalf("round %d: Abort returned %v; the completions with ErrAborted are %v", round, aborted, gotAborted)
+					}
+					rtCheckStats(t, r.Stats(), r.Options())
+					rtGoroutines(t, before)
+				}
+			})
+		}
+	}
+}
+
+// TestRingStatsMeans: the time-weighted means add up each slot's busy
+// time, counted while it is still busy and once it is free again. One slot
+// of two is held 20 ms, no batch runs.
+func TestRingStatsMeans(t *testing.T) {
+	r, err := NewRing(openEmu(t), RingOptions{Slots: 2, SlotSize: 8, Depth: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := rtCtx(t)
+	s, err := r.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(20 * time.Millisecond)
+	st := r.Stats()
+	if busy := time.Duration(st.MeanSlotsBusy * float64(st.Elapsed)); busy < 20*time.Millisecond || st.SlotsBusy != 1 || st.Slots[SlotFilling] != 1 {
+		t.Errorf("with a slot held 20 ms: %v of slot time busy, %d busy now (%v); want at least 20 ms and 1 filling", busy, st.SlotsBusy, st.Slots)
+	}
+	if err := r.Release(s); err != nil {
+		t.Fatal(err)
+	}
+	rtClose(t, r)
+	st = r.Stats()
+	rtCheckStats(t, st, r.Options())
+	if busy := time.Duration(st.MeanSlotsBusy * float64(st.Elapsed)); busy < 20*time.Millisecond || busy > st.Elapsed {
+		t.Errorf("a slot held 20 ms of %v: %v of slot time busy", st.Elapsed, busy)
+	}
+	if st.MeanInFlight != 0 || st.MaxInFlight != 0 {
+		t.Errorf("no batch ran, but %.3f in flight on average, %d at most", st.MeanInFlight, st.MaxInFlight)
+	}
+}
+
+// TestRingNoStageParksSlots: without a stage, a batch completed where it
+// was dispatched frees its frame at once; when the completion queue cannot
+// take its completion, the batch keeps its slot instead, and gives it back
+// as Next lets it in. With a queue of one and no consumer, the producers
+// therefore run out of slots, not frames (nothing is left queued for the
+// dispatcher); each Next frees one slot; every batch arrives in order.
+func TestRingNoStageParksSlots(t *testing.T) {
+	for _, order := range []Order{Ordered, Unordered} {
+		t.Run(order.String(), func(t *testing.T) {
+			opts := RingOptions{Slots: 4, SlotSize: 16, Depth: 2, Streams: 1, Completions: 1, Order: order}
+			r, err := NewRing(openEmu(t), opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := rtCtx(t)
+			// One completion in the queue, then one parked per slot.
+			total := 1 + opts.Slots
+			for i := range total {
+				s, ok := r.TryAcquire()
+				if !ok {
+					t.Fatalf("batch %d: no free slot", i)
+				}
+				rtFill(s.Bytes(), uint64(i))
+				if err := r.Submit(s, 16, uint64(i)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if s, ok := r.TryAcquire(); ok {
+				t.Error("a free slot with every slot's batch parked")
+				r.Release(s)
+			}
+			st := r.Stats()
+			if st.Pending != 1 || st.InFlight != 0 || st.Slots[SlotInFlight] != opts.Slots {
+				t.Errorf("%d pending, %d in flight, slots %v; want 1, 0, all %d held by parked batches", st.Pending, st.InFlight, st.Slots, opts.Slots)
+			}
+			for i := range total {
+				c, err := r.Next(ctx)
+				if err != nil || c.Err != nil {
+					t.Fatalf("Next %d: %v, %v", i, err, c.Err)
+				}
+				if order == Ordered && c.Seq != uint64(i) {
+					t.Errorf("completion %d is batch %d", i, c.Seq)
+				}
+				if want := min(i+1, opts.Slots); r.Stats().Slots[SlotFree] != want {
+					t.Errorf("after %d Nexts, %d free slots; want %d", i+1, r.Stats().Slots[SlotFree], want)
+				}
+			}
+			rtClose(t, r)
+			rtCheckStats(t, r.Stats(), r.Options())
+		})
+	}
+}
+
+// dstSpyDevice records the device buffer of every CopyHtoD on its streams.
+type dstSpyDevice struct {
+	gpu.Device
+	mu   *sync.Mutex
+	dsts *[]uint64
+}
+
+func (d dstSpyDevice) NewStream() (gpu.Stream, error) {
+	s, err := d.Device.NewStream()
+	if err != nil {
+		return nil, err
+	}
+	return dstSpyStream{s, d}, nil
+}
+
+type dstSpyStream struct {
+	gpu.Stream
+	d dstSpyDevice
+}
+
+func (s dstSpyStream) CopyHtoD(dst gpu.DeviceBuffer, dstOff int, src gpu.HostBuffer, srcOff, n int) error {
+	s.d.mu.Lock()
+	*s.d.dsts = append(*s.d.dsts, dst.Ptr())
+	s.d.mu.Unlock()
+	return s.Stream.CopyHtoD(dst, dstOff, src, srcOff, n)
+}
+
+// TestRingFramesInTurn: frames are taken in the order they came back, so
+// that one batch after another goes through every staging buffer in turn
+// (what BenchmarkRingThroughput's reference copy does too), also when each
+// batch completes where it is submitted.
+func TestRingFramesInTurn(t *testing.T) {
+	var mu sync.Mutex
+	var dsts []uint64
+	const depth = 3
+	r, err := NewRing(dstSpyDevice{openEmu(t), &mu, &dsts}, RingOptions{Slots: 2, SlotSize: 8, Depth: depth, Streams: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := rtCtx(t)
+	for i := range 4 * depth {
+		if err := rtProduce(ctx, r, uint64(i), 8); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.Next(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rtClose(t, r)
+	mu.Lock()
+	defer mu.Unlock()
+	for i := depth; i < len(dsts); i++ {
+		if dsts[i] != dsts[i-depth] || dsts[i] == dsts[i-1] {
+			t.Fatalf("staging buffers of successive batches: %x; want the %d in turn", dsts, depth)
+		}
+	}
+}

@@ -30,7 +30,9 @@ type Stats struct {
 	StarvedNexts    uint64
 
 	// InFlight is the number of batches on the device now, MaxInFlight
-	// the most at once, MeanInFlight the time-weighted mean.
+	// the most at once, MeanInFlight the time-weighted mean. A batch
+	// counts from the moment it takes a frame until its completion goes
+	// into the completion queue and the frame is free again.
 	InFlight     int
 	MaxInFlight  int
 	MeanInFlight float64
@@ -62,44 +64,49 @@ type OccupancySample struct {
 
 const maxSamples = 1024
 
+// stats keeps a ring's statistics without a lock on the way of a batch:
+// counts are atomics, and the time-weighted means are sums of intervals,
+// each slot's busy time and each batch's time in flight added as it ends
+// (every slot and frame remembers when its interval began), which need no
+// order among the goroutines that add them. The occupancy samples take a
+// lock, only when the sample stride has passed since the last one. What
+// the completion queue delivers (completed, bytes, latencies) it counts
+// itself, under its own lock.
 type stats struct {
 	start           time.Time
 	submitted       atomic.Uint64
 	failed          atomic.Uint64
 	tryFull         atomic.Uint64
 	streamsReplaced atomic.Uint64
+	blocked         atomic.Int64 // nanoseconds
+	blockedN        atomic.Uint64
+	starved         atomic.Int64 // nanoseconds
+	starvedN        atomic.Uint64
 
-	mu           sync.Mutex
-	end          time.Duration // since start; set when the ring is shut down
-	ended        bool
-	completed    uint64
-	cancelled    uint64
-	bytes        uint64
-	latencySum   time.Duration
-	latencyMax   time.Duration
-	blocked      time.Duration
-	blockedN     uint64
-	starved      time.Duration
-	starvedN     uint64
-	slots        [4]int
-	inFlight     int
-	maxInFlight  int
-	last         time.Duration // since start, of the last occupancy change
-	busyArea     float64       // integral of SlotsBusy over time, in slot-seconds
-	flightArea   float64
+	busy        atomic.Int32 // slots not free
+	inFlight    atomic.Int32
+	maxInFlight atomic.Int32
+	// busyNanos and flightNanos are the slots' busy time and the batches'
+	// time in flight, of the intervals that have ended.
+	busyNanos   atomic.Int64
+	flightNanos atomic.Int64
+
+	ended atomic.Bool
+	end   atomic.Int64 // since start, in nanoseconds; set when the ring is shut down
+
+	// nextSample is when (since start, in nanoseconds) a change is next
+	// sampled.
+	nextSample   atomic.Int64
+	mu           sync.Mutex // guards the samples
 	samples      []OccupancySample
 	sampleStride time.Duration // minimum spacing of samples; doubles on thinning
 }
 
-func (s *stats) init(slots int) {
+func (s *stats) init() {
 	s.start = time.Now()
-	s.slots[SlotFree] = slots
 	s.sampleStride = 50 * time.Microsecond
 	s.samples = append(s.samples, OccupancySample{})
-}
-
-func (s *stats) busyLocked() int {
-	return s.slots[SlotFilling] + s.slots[SlotQueued] + s.slots[SlotInFlight]
+	s.nextSample.Store(int64(s.sampleStride))
 }
 
 // now is the time since the ring started. Every time the ring keeps is
@@ -107,18 +114,63 @@ func (s *stats) busyLocked() int {
 // the ring pays a few times per batch.
 func (s *stats) now() time.Duration { return time.Since(s.start) }
 
-// advanceLocked accounts for the time since the last occupancy change.
-func (s *stats) advanceLocked(now time.Duration) {
-	dt := (now - s.last).Seconds()
-	s.busyArea += float64(s.busyLocked()) * dt
-	s.flightArea += float64(s.inFlight) * dt
-	s.last = now
+// clamp is now, or the end once the ring has shut down: after it (a
+// producer gives back a slot it held across Close, say) time stands at its
+// end.
+func (s *stats) clamp(now time.Duration) time.Duration {
+	if s.ended.Load() {
+		return min(now, time.Duration(s.end.Load()))
+	}
+	return now
 }
 
-func (s *stats) sampleLocked(at time.Duration) {
-	if n := len(s.samples); n > 0 && at-s.samples[n-1].At < s.sampleStride {
-		s.samples[n-1].SlotsBusy, s.samples[n-1].InFlight = s.busyLocked(), s.inFlight
+// lent accounts for slot sl leaving the free list at now.
+func (s *stats) lent(now time.Duration, sl *Slot) {
+	sl.busySince.Store(int64(now))
+	s.busy.Add(1)
+	s.sample(now)
+}
+
+// freed accounts for slot sl going back to the free list at now.
+func (s *stats) freed(now time.Duration, sl *Slot) {
+	s.busyNanos.Add(int64(s.clamp(now)) - sl.busySince.Load())
+	s.busy.Add(-1)
+	s.sample(now)
+}
+
+// dispatched accounts for a batch taking frame f at now.
+func (s *stats) dispatched(now time.Duration, f *frame) {
+	f.since.Store(int64(now))
+	n := s.inFlight.Add(1)
+	for m := s.maxInFlight.Load(); n > m && !s.maxInFlight.CompareAndSwap(m, n); m = s.maxInFlight.Load() {
+	}
+	s.sample(now)
+}
+
+// released accounts for frame f coming back at now, its batch's
+// completion in the completion queue.
+func (s *stats) released(now time.Duration, f *frame) {
+	s.flightNanos.Add(int64(s.clamp(now)) - f.since.Load())
+	s.inFlight.Add(-1)
+	s.sample(now)
+}
+
+// sample records the occupancy at now when the stride has passed since
+// the last sample.
+func (s *stats) sample(now time.Duration) {
+	if int64(now) < s.nextSample.Load() {
 		return
+	}
+	s.mu.Lock()
+	s.sampleLocked(now)
+	s.mu.Unlock()
+}
+
+// sampleLocked records the occupancy at now; s.mu is held.
+func (s *stats) sampleLocked(now time.Duration) {
+	at := s.clamp(now)
+	if n := len(s.samples); n > 0 {
+		at = max(at, s.samples[n-1].At) // samplers may come out of turn
 	}
 	if len(s.samples) == maxSamples {
 		// Keep every other sample: the series stays even and bounded.
@@ -128,145 +180,109 @@ func (s *stats) sampleLocked(at time.Duration) {
 		s.samples = s.samples[:maxSamples/2]
 		s.sampleStride *= 2
 	}
-	s.samples = append(s.samples, OccupancySample{At: at, SlotsBusy: s.busyLocked(), InFlight: s.inFlight})
+	s.samples = append(s.samples, OccupancySample{At: at, SlotsBusy: int(s.busy.Load()), InFlight: int(s.inFlight.Load())})
+	s.nextSample.Store(int64(at + s.sampleStride))
 }
 
-// moved accounts, at now, for a slot moving from one state to another
-// (none when from == to) and for the batches in flight changing by
-// inflight: one clock read and one lock for both.
-func (s *stats) moved(now time.Duration, from, to SlotState, inflight int) {
-	if from == to && inflight == 0 {
-		return
-	}
-	s.mu.Lock()
-	s.advanceLocked(now)
-	s.slots[from]--
-	s.slots[to]++
-	s.inFlight += inflight
-	s.maxInFlight = max(s.maxInFlight, s.inFlight)
-	s.sampleLocked(now)
-	s.mu.Unlock()
-}
+// blockedAcquire counts an Acquire that waits, as it starts to wait;
+// addBlocked adds its wait when it is over.
+func (s *stats) blockedAcquire() { s.blockedN.Add(1) }
 
-// movedRun accounts, at now, for slots moving to one state: from[st]
-// of them from state st.
-func (s *stats) movedRun(now time.Duration, from [4]int, to SlotState) {
-	s.mu.Lock()
-	s.advanceLocked(now)
-	for st, n := range from {
-		s.slots[st] -= n
-		s.slots[to] += n
-	}
-	s.sampleLocked(now)
-	s.mu.Unlock()
-}
-
-// complete accounts for c, delivered at now; inflight is -1 when c's batch
-// was on the device, 0 when it never got there.
-func (s *stats) complete(now time.Duration, c Completion, inflight int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if inflight != 0 {
-		s.advanceLocked(now)
-		s.inFlight += inflight
-		s.sampleLocked(now)
-	}
-	s.countLocked(c)
-}
-
-// completeRun accounts for cs, batches that were on the device, all
-// delivered at now.
-func (s *stats) completeRun(now time.Duration, cs []Completion) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.advanceLocked(now)
-	s.inFlight -= len(cs)
-	s.sampleLocked(now)
-	for _, c := range cs {
-		s.countLocked(c)
-	}
-}
-
-func (s *stats) countLocked(c Completion) {
-	s.completed++
-	switch {
-	case c.Err == nil:
-		s.bytes += uint64(c.N)
-	case errors.Is(c.Err, ErrAborted) || errors.Is(c.Err, ErrStopped):
-		s.cancelled++
-	}
-	s.latencySum += c.Latency
-	s.latencyMax = max(s.latencyMax, c.Latency)
-}
-
-func (s *stats) blockedAcquire() {
-	s.mu.Lock()
-	s.blockedN++
-	s.mu.Unlock()
-}
-
-func (s *stats) addBlocked(d time.Duration) {
-	s.mu.Lock()
-	s.blocked += d
-	s.mu.Unlock()
-}
+func (s *stats) addBlocked(d time.Duration) { s.blocked.Add(int64(d)) }
 
 func (s *stats) addStarved(d time.Duration) {
-	s.mu.Lock()
-	s.starved += d
-	s.starvedN++
-	s.mu.Unlock()
+	s.starved.Add(int64(d))
+	s.starvedN.Add(1)
 }
 
+// finish marks the end of the ring's time, with a last sample.
 func (s *stats) finish() {
 	now := s.now()
 	s.mu.Lock()
-	s.advanceLocked(now)
-	s.end, s.ended = now, true
+	s.sampleLocked(now)
+	s.end.Store(int64(now))
+	s.ended.Store(true)
 	s.mu.Unlock()
 }
 
-// Stats returns the ring's statistics so far.
+// deliveredCounts are what the completion queue counts of the completions
+// that go in.
+type deliveredCounts struct {
+	completed  uint64
+	cancelled  uint64
+	bytes      uint64
+	latencySum time.Duration
+	latencyMax time.Duration
+}
+
+func (d *deliveredCounts) count(c *Completion) {
+	d.completed++
+	switch {
+	case c.Err == nil:
+		d.bytes += uint64(c.N)
+	case errors.Is(c.Err, ErrAborted) || errors.Is(c.Err, ErrStopped):
+		d.cancelled++
+	}
+	d.latencySum += c.Latency
+	d.latencyMax = max(d.latencyMax, c.Latency)
+}
+
+// Stats returns the ring's statistics so far. Once the ring is closed they
+// are exact; while batches move, the means may be off by the slots and
+// batches that change state as they are read.
 func (r *Ring) Stats() Stats {
 	s := &r.stats
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	elapsed := s.now()
-	if s.ended {
-		elapsed = s.end
+	if s.ended.Load() {
+		elapsed = time.Duration(s.end.Load())
 	}
-	// The areas up to now, without moving s.last.
-	dt := (elapsed - s.last).Seconds()
-	busyArea := s.busyArea + float64(s.busyLocked())*dt
-	flightArea := s.flightArea + float64(s.inFlight)*dt
+	// The intervals that have ended, then those still open, up to now.
+	busyArea, flightArea := float64(s.busyNanos.Load()), float64(s.flightNanos.Load())
+	var slots [4]int
+	for _, sl := range r.slots {
+		st := SlotState(sl.state.Load())
+		slots[st]++
+		if st != SlotFree {
+			busyArea += float64(max(0, int64(elapsed)-sl.busySince.Load()))
+		}
+	}
+	for _, f := range r.allFrames {
+		if since := f.since.Load(); since >= 0 {
+			flightArea += float64(max(0, int64(elapsed)-since))
+		}
+	}
+	d, pending := r.cq.counts()
+	s.mu.Lock()
+	samples := append([]OccupancySample(nil), s.samples...)
+	s.mu.Unlock()
 	st := Stats{
 		Submitted:       s.submitted.Load(),
-		Completed:       s.completed,
+		Completed:       d.completed,
 		Failed:          s.failed.Load(),
-		Cancelled:       s.cancelled,
-		Bytes:           s.bytes,
+		Cancelled:       d.cancelled,
+		Bytes:           d.bytes,
 		Elapsed:         elapsed,
-		ProducerBlocked: s.blocked,
-		BlockedAcquires: s.blockedN,
+		ProducerBlocked: time.Duration(s.blocked.Load()),
+		BlockedAcquires: s.blockedN.Load(),
 		FullTryAcquires: s.tryFull.Load(),
-		ConsumerStarved: s.starved,
-		StarvedNexts:    s.starvedN,
-		InFlight:        s.inFlight,
-		MaxInFlight:     s.maxInFlight,
-		SlotsBusy:       s.busyLocked(),
-		Slots:           s.slots,
-		Occupancy:       append([]OccupancySample(nil), s.samples...),
-		MaxLatency:      s.latencyMax,
+		ConsumerStarved: time.Duration(s.starved.Load()),
+		StarvedNexts:    s.starvedN.Load(),
+		InFlight:        int(s.inFlight.Load()),
+		MaxInFlight:     int(s.maxInFlight.Load()),
+		SlotsBusy:       len(r.slots) - slots[SlotFree],
+		Slots:           slots,
+		Occupancy:       samples,
+		MaxLatency:      d.latencyMax,
 		StreamsReplaced: s.streamsReplaced.Load(),
-		Pending:         r.cq.pending(),
+		Pending:         pending,
 	}
 	if secs := elapsed.Seconds(); secs > 0 {
-		st.Throughput = float64(s.bytes) / secs
-		st.MeanSlotsBusy = busyArea / secs
-		st.MeanInFlight = flightArea / secs
+		st.Throughput = float64(d.bytes) / secs
+		st.MeanSlotsBusy = min(busyArea/float64(elapsed), float64(len(r.slots)))
+		st.MeanInFlight = min(flightArea/float64(elapsed), float64(len(r.allFrames)))
 	}
-	if s.completed > 0 {
-		st.MeanLatency = s.latencySum / time.Duration(s.completed)
+	if d.completed > 0 {
+		st.MeanLatency = d.latencySum / time.Duration(d.completed)
 	}
 	return st
 }

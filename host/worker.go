@@ -24,37 +24,34 @@ type worker struct {
 	broken error // policy Stop: the stream failed; later batches do not run
 }
 
-// submit queues j's copy and stage on the stream. Called by the dispatcher,
-// in submission order.
+// submit queues j's copy and stage on the stream, and reports whether j
+// is done and the caller is to complete it (Ring.hold). Called by the
+// holder of the dispatcher's role, in submission order, with j counted in
+// flight.
 //
 // When the ring has no stage, j's copy is done by the time it is queued
 // (the emulator runs a copy and an event record at once on an idle
-// stream), nothing else of the stream's is being waited for, and the
-// completion queue has room for j's completion in its turn, the
-// dispatcher completes j itself (Ring.hold) instead of waking the worker
-// for it: the worker would only have found its event done and done the
-// same. Only the dispatcher gives the worker batches, so the worker stays
-// idle meanwhile. A stage's Collect is the caller's code, which may take
-// its time: it always runs on the worker, so that it holds back no other
+// stream), and nothing else of the stream's is being waited for, the
+// caller completes j itself instead of waking the worker for it: the
+// worker would only have found its event done and done the same. Only the
+// role's holder gives the worker batches, so the worker stays idle
+// meanwhile. A stage's Collect is the caller's code, which may take its
+// time: it always runs on the worker, so that it holds back no other
 // stream's batches.
-func (w *worker) submit(j *job) {
-	r := w.r
+func (w *worker) submit(j *job) (done bool) {
 	w.mu.Lock()
-	r.setState(j.slot, SlotInFlight, +1)
+	defer w.mu.Unlock()
+	finished := false
 	if w.broken == nil {
-		w.enqueue(j)
+		finished = w.enqueue(j)
 	}
-	direct := j.f.stage == nil && w.broken == nil && !w.busy && len(w.queue) == 0 &&
-		!j.synced && j.err == nil && succeeded(j.f.done) &&
-		r.cq.reserve(j.Seq, r.opts.Order == Ordered)
-	if !direct {
+	done = j.f.stage == nil && w.broken == nil && !w.busy && len(w.queue) == 0 &&
+		!j.synced && j.err == nil && finished
+	if !done {
 		w.queue = append(w.queue, j)
 		w.cond.Signal()
 	}
-	w.mu.Unlock()
-	if direct {
-		r.hold(j)
-	}
+	return done
 }
 
 // succeeded reports whether e's last record has completed without error.
@@ -64,9 +61,22 @@ func succeeded(e gpu.Event) bool {
 }
 
 // enqueue queues j's work on the current stream; w.mu is held.
-func (w *worker) enqueue(j *job) {
+//
+// It reports whether j's work has completed without error by the time it
+// returns (its done event has), which only a batch without a stage may
+// have: the emulator copies on an idle stream at once. A stream that copies
+// and records in one call (copyRecorder, the emulator's) says so itself;
+// any other is asked (Event.Query).
+func (w *worker) enqueue(j *job) (finished bool) {
 	r, f, s := w.r, j.f, w.stream
 	j.err, j.synced = nil, false
+	if cr, ok := s.(copyRecorder); ok && f.stage == nil && !r.opts.ZeroCopy {
+		done, err := cr.CopyHtoDRecord(f.staging, 0, j.slot.buf, 0, j.N, f.done)
+		if err != nil {
+			j.err, j.synced = fmt.Errorf("queue copy to device and record its event: %w", err), true
+		}
+		return done && err == nil
+	}
 	in := any(j.slot.buf)
 	if !r.opts.ZeroCopy {
 		if err := s.CopyHtoD(f.staging, 0, j.slot.buf, 0, j.N); err != nil {
@@ -93,7 +103,16 @@ func (w *worker) enqueue(j *job) {
 			j.err = fmt.Errorf("record done event: %w", err)
 		}
 		j.synced = true
+		return false
 	}
+	return f.stage == nil && j.err == nil && succeeded(f.done)
+}
+
+// copyRecorder is a stream that copies a batch to the device and records
+// an event after it in one call, and says whether the event has completed
+// without error by the time it returns (the emulator's streams).
+type copyRecorder interface {
+	CopyHtoDRecord(dst gpu.DeviceBuffer, dstOff int, src gpu.HostBuffer, srcOff, n int, e gpu.Event) (done bool, err error)
 }
 
 func (w *worker) close() {
@@ -204,7 +223,8 @@ func (w *worker) failed(j *job, slotBack bool, cause error) {
 		r.finishJob(j, nil, fmt.Errorf("%v: %w", j.Batch, cause))
 		return
 	}
-	r.finishJob(j, nil, fmt.Errorf("%v: %w", j.Batch, cause))
+	b := j.Batch
+	r.finishJob(j, nil, fmt.Errorf("%v: %w", b, cause)) // j is the ring's again
 
 	// Continue: run the batches behind j again on a fresh stream.
 	w.mu.Lock()
@@ -212,7 +232,7 @@ func (w *worker) failed(j *job, slotBack bool, cause error) {
 	fresh, err := r.dev.NewStream()
 	if err != nil {
 		// The device cannot go on: stop, whatever the policy.
-		r.stop(j.Batch, fmt.Errorf("%w (and no new stream could replace the failed one: %v)", cause, err))
+		r.stop(b, fmt.Errorf("%w (and no new stream could replace the failed one: %v)", cause, err))
 		w.broken = r.Err()
 		return
 	}

@@ -135,6 +135,13 @@ type device struct {
 	stdout  io.Writer // printf's text (gpu.EmuOptions.Stdout)
 	printf  int       // printf buffer bytes
 	workers int       // goroutines per launch (cpuemu.LaunchConfig.Workers)
+	// exec keeps work run in place off running kernels: a launch holds it
+	// for writing while it runs (cpuemu's memory is then locked for its
+	// whole run), and a copy or memset run in place on its caller's
+	// goroutine holds it for reading, taken only if it can be had at once
+	// (TryRLock), so that a caller never waits for a kernel of another
+	// stream; it queues the work on its stream instead.
+	exec sync.RWMutex
 
 	mu sync.Mutex // guards what follows; closed is also read without it
 	// closed is set once, under mu; isClosed reads it without the lock,
@@ -195,6 +202,17 @@ func (d *device) NewStream() (gpu.Stream, error) {
 }
 
 func (d *device) NewEvent() (gpu.Event, error) {
+	if d.isClosed() {
+		return nil, closedErr("new event", "device is closed")
+	}
+	return &event{d: d, timed: true}, nil
+}
+
+// NewEventNoTiming makes an event whose records carry no time, as CUDA's
+// CU_EVENT_DISABLE_TIMING makes one: Elapsed refuses it, and recording it
+// reads no clock. It is not part of gpu.Device: a caller that only orders
+// and waits with its events (host's ring) finds it with a type assertion.
+func (d *device) NewEventNoTiming() (gpu.Event, error) {
 	if d.isClosed() {
 		return nil, closedErr("new event", "device is closed")
 	}

@@ -112,22 +112,24 @@ func protect(run func(failed error) error, failed error) (err error) {
 	return run(failed)
 }
 
-// runNow runs a task that is short and never blocks (a copy, a memset, an
-// event record) at once, on the caller's goroutine, in the stream's place,
-// when the stream is idle (nothing queued, nothing running): it would run
-// next anyway. Nothing else on the
-// stream runs until it is done, so the stream's order holds. It reports
-// whether it ran the task (or skipped it, the stream having failed and
-// always unset: as the stream's goroutine would); when it did not, the
-// caller queues the task. The task is not kept, so the caller's closure
-// need not live on the heap; the caller drops what the task holds.
-func (s *stream) runNow(op string, always bool, run func(failed error) error) (ran bool, err error) {
+// runNow runs a task that is short and never blocks (a copy, a memset, a
+// wait for a completed record) at once, on the caller's goroutine, in the
+// stream's place, when the stream is idle (nothing queued, nothing
+// running): it would run next anyway. Nothing else on the stream runs
+// until it is done, so the stream's order holds. A task that touches
+// device memory (mem) runs in place only when no kernel runs or waits to
+// run on the device (device.exec), so that it never waits for one. It
+// reports whether it ran the task (or skipped it, the stream having failed
+// and always unset: as the stream's goroutine would); when it did not,
+// the caller queues the task. The task is not kept, so the caller's
+// closure need not live on the heap; the caller drops what the task holds.
+func (s *stream) runNow(op string, always, mem bool, run func(failed error) error) (ran bool, err error) {
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()
 		return false, closedErr(op, "stream is closed")
 	}
-	if s.running || len(s.queue) > 0 {
+	if s.running || len(s.queue) > 0 || mem && !s.d.exec.TryRLock() {
 		s.mu.Unlock()
 		return false, nil
 	}
@@ -138,6 +140,9 @@ func (s *stream) runNow(op string, always bool, run func(failed error) error) (r
 	var terr error
 	if failed == nil || always {
 		terr = protect(run, failed)
+	}
+	if mem {
+		s.d.exec.RUnlock()
 	}
 	s.mu.Lock()
 	s.finishLocked(terr)
@@ -254,7 +259,7 @@ func (s *stream) CopyHtoD(dst gpu.DeviceBuffer, dstOff int, src gpu.HostBuffer, 
 	}
 	ran := false
 	if err == nil {
-		ran, err = s.runNow(op, false, func(error) error { return db.write(op, dstOff, hb.bytes[srcOff:srcOff+n]) })
+		ran, err = s.runNow(op, false, true, func(error) error { return db.write(op, dstOff, hb.bytes[srcOff:srcOff+n]) })
 	}
 	if err != nil || ran {
 		db.drop()
@@ -284,7 +289,7 @@ func (s *stream) CopyDtoH(dst gpu.HostBuffer, dstOff int, src gpu.DeviceBuffer, 
 	}
 	ran := false
 	if err == nil {
-		ran, err = s.runNow(op, false, func(error) error { return db.read(op, hb.bytes[dstOff:dstOff+n], srcOff) })
+		ran, err = s.runNow(op, false, true, func(error) error { return db.read(op, hb.bytes[dstOff:dstOff+n], srcOff) })
 	}
 	if err != nil || ran {
 		db.drop()
@@ -306,7 +311,7 @@ func (s *stream) Memset(dst gpu.DeviceBuffer, off, n int, b byte) error {
 	err = checkRange(op, "device buffer", off, n, db.size)
 	ran := false
 	if err == nil {
-		ran, err = s.runNow(op, false, func(error) error { return db.memset(op, off, n, b) })
+		ran, err = s.runNow(op, false, true, func(error) error { return db.memset(op, off, n, b) })
 	}
 	if err != nil || ran {
 		db.drop()
@@ -385,6 +390,8 @@ func (s *stream) Launch(k gpu.Kernel, cfg gpu.LaunchConfig, args ...any) error {
 	}
 	return s.enqueue(op, task{
 		run: func(error) error {
+			s.d.exec.Lock()
+			defer s.d.exec.Unlock()
 			if _, err := m.cm.Launch(s.d.mem, name, ccfg, values...); err != nil {
 				return opErr(op, err)
 			}
@@ -394,9 +401,11 @@ func (s *stream) Launch(k gpu.Kernel, cfg gpu.LaunchConfig, args ...any) error {
 	})
 }
 
-// event is an event; each Record makes a new record.
+// event is an event; each Record makes a new record, or reuses the last
+// one when it has completed and nobody but the event holds it.
 type event struct {
-	d *device
+	d     *device
+	timed bool // its records carry their time (NewEvent, not NewEventNoTiming)
 
 	mu     sync.Mutex
 	cur    *record     // the last Record's; nil before the first
@@ -407,10 +416,17 @@ type event struct {
 // Most records complete before anyone waits for them (a record on an idle
 // stream completes as it is made), so the channel a waiter sleeps on is
 // made only by a waiter that comes first.
+//
+// Whoever reads a record that has completed reads it under its event's
+// lock, as a snapshot; only one that waits for a record not yet completed
+// (Synchronize, or a stream's Wait) keeps a pointer to it, and marks it
+// held, under the same lock. A completed record not held is the event's
+// alone, and the event's next Record may write it anew.
 type record struct {
 	done atomic.Bool   // set on completion; at and err are set before
 	at   time.Duration // since epoch
 	err  error         // the stream's sticky error when it got there
+	held bool          // a waiter keeps it; guarded by its event's mu
 
 	mu   sync.Mutex
 	wake chan struct{} // made by the first waiter before completion; closed on it
@@ -449,8 +465,6 @@ func (r *record) wait() {
 // (time.Since) costs half a time.Now.
 var epoch = time.Now()
 
-func (r *record) completed() bool { return r.done.Load() }
-
 // ev checks that e is an open event of this device.
 func (s *stream) ev(op string, e gpu.Event) (*event, error) {
 	ev, ok := e.(*event)
@@ -476,42 +490,172 @@ func (e *event) check(op string) error {
 	return nil
 }
 
-func (e *event) last() *record {
+// recordState is a snapshot of an event's last record.
+type recordState struct {
+	recorded bool          // false before the first Record
+	done     bool          // it has completed
+	at       time.Duration // when, since epoch (done)
+	err      error         // the error it carries (done)
+	r        *record       // the record, held for the caller when hold is asked and it has not completed
+}
+
+// last snapshots e's last record; with hold, a record not yet completed is
+// marked held and returned for the caller to wait on.
+func (e *event) last(hold bool) recordState {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.cur
+	r := e.cur
+	switch {
+	case r == nil:
+		return recordState{}
+	case r.done.Load():
+		return recordState{recorded: true, done: true, at: r.at, err: r.err}
+	}
+	st := recordState{recorded: true}
+	if hold {
+		r.held = true
+		st.r = r
+	}
+	return st
 }
 
 // Record queues a record of e: it completes, with the time the stream
 // reached it, when the work queued before it has, and carries the
-// stream's sticky error.
+// stream's sticky error. On an idle stream it completes at once, in the
+// stream's place, and then writes anew the event's last record when that
+// one has completed and nobody waits on it: no task, and no allocation.
 func (s *stream) Record(e gpu.Event) error {
 	const op = "record"
 	ev, err := s.ev(op, e)
 	if err != nil {
 		return err
 	}
-	r := new(record)
-	ran, err := s.runNow(op, true, func(failed error) error {
-		r.complete(time.Since(epoch), failed)
-		return nil
-	})
-	if err == nil && !ran {
-		err = s.enqueue(op, task{
-			always: true,
-			run: func(failed error) error {
-				r.complete(time.Since(epoch), failed)
-				return nil
-			},
-		})
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		return closedErr(op, "stream is closed")
 	}
-	if err != nil {
+	if !s.running && len(s.queue) == 0 {
+		// The stream is idle: the record is reached now. Counted as a task
+		// run and done at once, so that Synchronize sees it.
+		s.queued++
+		s.done++
+		failed := s.err
+		s.mu.Unlock()
+		ev.completedNow(failed)
+		return nil
+	}
+	s.mu.Unlock()
+	return s.recordQueued(op, ev)
+}
+
+// recordQueued queues a record of ev behind the stream's work.
+func (s *stream) recordQueued(op string, ev *event) error {
+	r := new(record)
+	if err := s.enqueue(op, task{
+		always: true,
+		run: func(failed error) error {
+			r.complete(ev.now(), failed)
+			return nil
+		},
+	}); err != nil {
 		return err
 	}
 	ev.mu.Lock()
 	ev.cur = r
 	ev.mu.Unlock()
 	return nil
+}
+
+// now is the time a record of e completes at: none for an event without
+// timing, which reads no clock.
+func (e *event) now() time.Duration {
+	if !e.timed {
+		return 0
+	}
+	return time.Since(epoch)
+}
+
+// completedNow makes e's last record one that completed now carrying err,
+// recorded in the stream's place on an idle stream: the last record written
+// anew when it has completed and no waiter holds it.
+func (e *event) completedNow(err error) {
+	at := e.now()
+	e.mu.Lock()
+	if r := e.cur; r != nil && r.done.Load() && !r.held {
+		r.at, r.err = at, err
+	} else {
+		r = &record{at: at, err: err}
+		r.done.Store(true)
+		e.cur = r
+	}
+	e.mu.Unlock()
+}
+
+// CopyHtoDRecord queues a copy from host to device memory and then a
+// record of e, as CopyHtoD and Record do one after the other, and reports
+// whether that record had completed without error when it returned. On an
+// idle stream, no kernel running on the device, both run at once, the copy
+// on the caller's goroutine, under one turn of the stream's lock, and done
+// is true unless the stream has failed (or the copy did). It is not part of gpu.Stream: a caller that
+// would copy, record and query at once (host's ring) finds it with a type
+// assertion.
+func (s *stream) CopyHtoDRecord(dst gpu.DeviceBuffer, dstOff int, src gpu.HostBuffer, srcOff, n int, e gpu.Event) (done bool, err error) {
+	const op = "copy HtoD"
+	ev, err := s.ev("record", e)
+	if err != nil {
+		return false, err
+	}
+	db, err := s.devBuf(op, dst)
+	if err != nil {
+		return false, err
+	}
+	hb, err := s.hostBuf(op, src)
+	if err != nil {
+		db.drop()
+		return false, err
+	}
+	err = checkRange(op, "device buffer", dstOff, n, db.size)
+	if err == nil {
+		err = checkRange(op, "host buffer", srcOff, n, len(hb.bytes))
+	}
+	s.mu.Lock()
+	if err == nil && s.closing {
+		err = closedErr(op, "stream is closed")
+	}
+	if err != nil || s.running || len(s.queue) > 0 || !s.d.exec.TryRLock() {
+		s.mu.Unlock()
+		db.drop()
+		hb.refs.release()
+		if err != nil {
+			return false, err
+		}
+		// Busy, or a kernel runs: queued as the two calls queue them.
+		if err := s.CopyHtoD(dst, dstOff, src, srcOff, n); err != nil {
+			return false, err
+		}
+		return false, s.Record(e)
+	}
+	// Idle: the copy runs now, in the stream's place, and the record is
+	// reached as it ends, before anything queued meanwhile.
+	s.queued += 2
+	s.running = true
+	failed := s.err
+	s.mu.Unlock()
+	var terr error
+	if failed == nil {
+		terr = protect(func(error) error { return db.write(op, dstOff, hb.bytes[srcOff:srcOff+n]) }, nil)
+	}
+	s.d.exec.RUnlock()
+	db.drop()
+	hb.refs.release()
+	s.mu.Lock()
+	s.finishLocked(terr)
+	s.done++ // the record
+	failed = s.err
+	s.mu.Unlock()
+	ev.completedNow(failed)
+	return failed == nil, nil
 }
 
 // Wait makes the work queued after it wait for e's last Record (as of this
@@ -523,26 +667,33 @@ func (s *stream) Wait(e gpu.Event) error {
 	if err != nil {
 		return err
 	}
-	r := ev.last()
-	if r == nil {
+	st := ev.last(true)
+	if !st.recorded {
 		if s.isClosed() {
 			return closedErr(op, "stream is closed")
 		}
 		return nil
 	}
-	wait := func(failed error) error {
+	if st.done { // the wait cannot block
+		wait := func(failed error) error {
+			if failed == nil {
+				return st.err
+			}
+			return nil
+		}
+		if ran, err := s.runNow(op, true, false, wait); err != nil || ran {
+			return err
+		}
+		return s.enqueue(op, task{always: true, run: wait})
+	}
+	r := st.r
+	return s.enqueue(op, task{always: true, run: func(failed error) error {
 		r.wait()
 		if failed == nil {
 			return r.err
 		}
 		return nil
-	}
-	if r.completed() { // the wait cannot block
-		if ran, err := s.runNow(op, true, wait); err != nil || ran {
-			return err
-		}
-	}
-	return s.enqueue(op, task{always: true, run: wait})
+	}})
 }
 
 // Query reports whether e's last Record has completed (true for an event
@@ -551,14 +702,14 @@ func (e *event) Query() (bool, error) {
 	if err := e.check("query"); err != nil {
 		return false, err
 	}
-	r := e.last()
-	if r == nil {
+	st := e.last(false)
+	if !st.recorded {
 		return true, nil
 	}
-	if !r.completed() {
+	if !st.done {
 		return false, nil
 	}
-	return true, r.err
+	return true, st.err
 }
 
 // Synchronize waits for e's last Record to complete and returns the error
@@ -567,12 +718,15 @@ func (e *event) Synchronize() error {
 	if err := e.check("synchronize event"); err != nil {
 		return err
 	}
-	r := e.last()
-	if r == nil {
+	st := e.last(true)
+	switch {
+	case !st.recorded:
 		return nil
+	case st.done:
+		return st.err
 	}
-	r.wait()
-	return r.err
+	st.r.wait()
+	return st.r.err
 }
 
 // Elapsed is the time from start's last Record's completion to e's. Both
@@ -594,15 +748,18 @@ func (e *event) Elapsed(start gpu.Event) (time.Duration, error) {
 	if err := st.check(op); err != nil {
 		return 0, err
 	}
-	rs, re := st.last(), e.last()
+	if !e.timed || !st.timed {
+		return 0, msgErr(op, "an event made without timing has no time")
+	}
+	rs, re := st.last(false), e.last(false)
 	for _, c := range []struct {
 		which string
-		r     *record
+		r     recordState
 	}{{"start", rs}, {"end", re}} {
 		switch {
-		case c.r == nil:
+		case !c.r.recorded:
 			return 0, msgErr(op, "the %s event was never recorded", c.which)
-		case !c.r.completed():
+		case !c.r.done:
 			return 0, msgErr(op, "the %s event has not completed", c.which)
 		case c.r.err != nil:
 			return 0, c.r.err
