@@ -262,12 +262,8 @@ type Ring struct {
 	holdMax int
 	spare   []*frame // see freeFrames
 	// jobs recycles jobs: one is done with once its completion is in the
-	// completion queue and its frame is back (released). The role's holder
-	// keeps those it releases itself in jobCache, up to Slots, and a Submit
-	// that takes the role takes its job from there: no pool on the way of
-	// a batch dispatched in place.
+	// completion queue and its frame is back (released).
 	jobs       sync.Pool
-	jobCache   []*job
 	heldOut    []*job // flush's buffer
 	shutdown   sync.Once
 	closeErr   error
@@ -589,15 +585,8 @@ func (r *Ring) Submit(s *Slot, n int, tag uint64) error {
 	if r.freeFrames.len() > 0 && r.opts.Stage == nil && !r.dispatching && r.queue.len() == 0 && !r.halted.Load() {
 		f = r.freeFrames.pop()
 	}
-	var j *job
-	if f != nil && len(r.jobCache) > 0 {
-		// The role is free (so the cache is this Submit's to use) and
-		// about to be this Submit's.
-		k := len(r.jobCache) - 1
-		j = r.jobCache[k]
-		r.jobCache[k] = nil
-		r.jobCache = r.jobCache[:k]
-	} else if j, _ = r.jobs.Get().(*job); j == nil {
+	j, _ := r.jobs.Get().(*job)
+	if j == nil {
 		j = new(job)
 	}
 	j.Batch = Batch{Seq: r.nextSeq, Tag: tag, N: n, Slot: s.index}
@@ -710,7 +699,7 @@ func callFill(fill func([]byte) (int, error), buf []byte) (n int, err error) {
 func (r *Ring) Next(ctx context.Context) (Completion, error) {
 	c, moved, now, waited, err := r.cq.pop(ctx)
 	if moved != nil {
-		r.released(now, []*job{moved}, false)
+		r.released(now, []*job{moved})
 	}
 	if waited > 0 {
 		r.stats.addStarved(waited)
@@ -743,7 +732,7 @@ func (r *Ring) Close() error {
 	r.mu.Unlock()
 	// Close must not wait for a consumer.
 	if moved := r.cq.unbound(nil); len(moved) > 0 {
-		r.released(r.stats.now(), moved, false)
+		r.released(r.stats.now(), moved)
 	}
 	return r.wait()
 }
@@ -937,7 +926,7 @@ func (r *Ring) flush() {
 		j.f = nil
 	}
 	r.heldOut = r.cq.deliver(r.held, r.heldOut[:0], now)
-	r.released(now, r.heldOut, true)
+	r.released(now, r.heldOut)
 	clear(r.heldOut)
 	r.heldOut = r.heldOut[:0]
 	clear(r.held)
@@ -955,9 +944,8 @@ func (r *Ring) slotBack(s *Slot, now time.Duration) {
 }
 
 // released accounts, at now, for the jobs whose completions went into the
-// completion queue, gives their frames back, and recycles the jobs: into
-// the role's cache when the caller holds the role (holder), else the pool.
-func (r *Ring) released(now time.Duration, js []*job, holder bool) {
+// completion queue, gives their frames back, and recycles the jobs.
+func (r *Ring) released(now time.Duration, js []*job) {
 	if len(js) == 0 {
 		return
 	}
@@ -982,11 +970,7 @@ func (r *Ring) released(now time.Duration, js []*job, holder bool) {
 	}
 	for _, j := range js {
 		*j = job{}
-		if holder && len(r.jobCache) < r.opts.Slots {
-			r.jobCache = append(r.jobCache, j)
-		} else {
-			r.jobs.Put(j)
-		}
+		r.jobs.Put(j)
 	}
 }
 
@@ -1021,7 +1005,7 @@ func (r *Ring) finishJob(j *job, result []byte, err error) {
 	now := r.stats.now()
 	j.c = Completion{Batch: j.Batch, Result: result, Err: err, Latency: now - j.submitted}
 	var buf [4]*job
-	r.released(now, r.cq.deliver([]*job{j}, buf[:0], now), false)
+	r.released(now, r.cq.deliver([]*job{j}, buf[:0], now))
 }
 
 // fifo is a first-in first-out queue of at most its capacity.
