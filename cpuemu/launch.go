@@ -203,7 +203,8 @@ func (l *launch) runBlock(b int64) {
 // frames are bounded per launch, maxSavedBytes), never more than it has blocks, and no more than
 // maxResidentStateBytes of live blocks hold.
 func (l *launch) workers() int {
-	if l.cfg.Scheduler != Lockstep || l.chk != nil || l.tr != nil || l.p.builtins || l.p.recursive || !wordAtomicHost {
+	if l.cfg.Scheduler != Lockstep || l.chk != nil || l.tr != nil || l.p.builtins || l.p.recursive || !wordAtomicHost ||
+		l.cfg.Grid.Count() > maxParallelBlocks {
 		return 1
 	}
 	n := l.cfg.Workers
@@ -213,6 +214,13 @@ func (l *launch) workers() int {
 	n = min(n, int(maxResidentStateBytes/max(1, blockStateBytes(l.p, &l.cfg))))
 	return int(min(int64(max(n, 1)), l.cfg.Grid.Count()))
 }
+
+// maxParallelBlocks bounds the grids that run on several workers: a
+// worker keeps what each of its blocks counted and reported until the
+// launch ends (blockRun, some 56 bytes a block and its diagnostics), so
+// that a failed launch reports as one worker would; a larger grid (up to
+// MaxGridThreads blocks of one thread) runs on one worker instead.
+const maxParallelBlocks = 1 << 20
 
 // parState is what the workers of a parallel launch share. Each field is
 // touched once per block or once per checkpoint, never per instruction.

@@ -39,6 +39,7 @@ func TestWorkersBound(t *testing.T) {
 		{64, 1024, 8, 8},
 		{4, 1024, 64, 4},
 		{64, 32, 64, 64},
+		{maxParallelBlocks + 1, 32, 8, 1}, // past the grids whose blocks' reports a launch keeps
 	} {
 		cfg := LaunchConfig{Grid: Dim3{c.grid, 1, 1}, Block: Dim3{c.block, 1, 1}, Workers: c.workers}
 		if err := checkConfig("big", p, &cfg); err != nil {
