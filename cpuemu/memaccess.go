@@ -29,7 +29,8 @@ func decodeGeneric(addr uint64) (space, uint64) {
 }
 
 // mem returns the bytes an access of size bytes at addr touches, for a
-// caller that only runs on one worker (printf's).
+// caller whose bytes no other worker can touch at once: shared memory,
+// or printf's arguments (a printf program runs on one worker).
 func (w *warp) mem(o *op, lane int, sp space, addr uint64, size, align int, write bool) []byte {
 	b, _ := w.memOf(o, lane, sp, addr, size, align, write)
 	return b
