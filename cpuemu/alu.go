@@ -81,8 +81,8 @@ func prmt(a, b, c uint32, mode uint8) uint32 {
 	return d
 }
 
-// aluBfe is bfe (§9.7.1.x "bfe") for msb = width-1 on a value held in a uint64.
-func aluBfe(a uint64, pos, length uint32, signed bool, width uint32) uint64 {
+// bfe is bfe (§9.7.1.x "bfe") for msb = width-1 on a value held in a uint64.
+func bfe(a uint64, pos, length uint32, signed bool, width uint32) uint64 {
 	pos &= 0xff
 	length &= 0xff
 	msb := width - 1
@@ -113,15 +113,15 @@ func aluBfe(a uint64, pos, length uint32, signed bool, width uint32) uint64 {
 
 // bfe32 implements bfe.{u32,s32} (§9.7.1.19): pos = b&0xff, len = c&0xff.
 func bfe32(a, pos, length uint32, signed bool) uint32 {
-	return uint32(aluBfe(uint64(a), pos, length, signed, 32))
+	return uint32(bfe(uint64(a), pos, length, signed, 32))
 }
 
 // bfe64 implements bfe.{u64,s64} (§9.7.1.19).
 func bfe64(a uint64, pos, length uint32, signed bool) uint64 {
-	return aluBfe(a, pos, length, signed, 64)
+	return bfe(a, pos, length, signed, 64)
 }
 
-func aluBfi(a, b uint64, pos, length uint32, width uint32) uint64 {
+func bfi(a, b uint64, pos, length uint32, width uint32) uint64 {
 	pos &= 0xff
 	length &= 0xff
 	if length == 0 || pos >= width {
@@ -138,12 +138,12 @@ func aluBfi(a, b uint64, pos, length uint32, width uint32) uint64 {
 
 // bfi32 implements bfi.b32 f,a,b,c,d (§9.7.1.20): b with [pos,pos+len) from a.
 func bfi32(a, b, pos, length uint32) uint32 {
-	return uint32(aluBfi(uint64(a), uint64(b), pos, length, 32))
+	return uint32(bfi(uint64(a), uint64(b), pos, length, 32))
 }
 
 // bfi64 implements bfi.b64 (§9.7.1.20).
 func bfi64(a, b uint64, pos, length uint32) uint64 {
-	return aluBfi(a, b, pos, length, 64)
+	return bfi(a, b, pos, length, 64)
 }
 
 // bfind32 implements bfind{.shiftamt}.{u32,s32} (§9.7.1.17).

@@ -221,9 +221,9 @@ func TestEnvregWorkspace(t *testing.T) {
 	if ws == 0 || w[2] != 0 || w[3] != 0 {
 		t.Errorf("in a cooperative launch: workspace %#x holding %#x %#x; want a non-null address of zeroed memory", uint64(ws), w[2], w[3])
 	}
-	var me *cpuemu.MemoryError
+	var me *cpuemu.DeviceMemoryError
 	if err := d.Read(make([]byte, 8), ws); !errors.As(err, &me) {
-		t.Errorf("the workspace after the launch: read gives %v, want a *MemoryError (it is freed)", err)
+		t.Errorf("the workspace after the launch: read gives %v, want a *DeviceMemoryError (it is freed)", err)
 	}
 }
 

@@ -58,7 +58,7 @@
 // errors and memory errors in a Report (text in the manner of
 // compute-sanitizer, or JSON), and a launch with findings returns a
 // *CheckError that errors.As opens into *Hazard, *SyncError and
-// *MemoryFault. SearchSchedules finds a schedule under which a race changes
+// *MemcheckError. SearchSchedules finds a schedule under which a race changes
 // the output, for replay from its seed; LaunchConfig.Trace records what
 // every lane ran. Package emutest puts all of it behind a Go test.
 //

@@ -119,6 +119,9 @@ type Diagnostic struct {
 	Warp  int    `json:"warp"`
 	Lanes uint32 `json:"lanes"` // lanes involved, in the first occurrence
 	Count int    `json:"count"` // occurrences of this kind at this site
+	// Severity is SeverityError for a finding and SeverityInfo for a
+	// note, unless the diagnostic's kind says otherwise.
+	Severity Severity `json:"severity"`
 }
 
 func (d Diagnostic) String() string {

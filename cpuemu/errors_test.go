@@ -663,13 +663,13 @@ func TestLoadSyntaxError(t *testing.T) {
 }
 
 // TestMemoryErrors: host-side calls past an allocation or over the device
-// limit are *MemoryError.
+// limit are *DeviceMemoryError.
 func TestMemoryErrors(t *testing.T) {
 	isMem := func(t *testing.T, what string, err error) {
 		t.Helper()
-		var me *cpuemu.MemoryError
+		var me *cpuemu.DeviceMemoryError
 		if !errors.As(err, &me) {
-			t.Errorf("%s: got %v (%T), want a *MemoryError", what, err, err)
+			t.Errorf("%s: got %v (%T), want a *DeviceMemoryError", what, err, err)
 		}
 	}
 	d := cpuemu.NewDevice()

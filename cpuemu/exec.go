@@ -284,7 +284,7 @@ func (w *warp) pushCall(o *op, lane int, pc, call int32, site *callSite) {
 	}
 	l := w.c.l
 	p := l.p
-	f := frame{ret: pc + 1, site: call}
+	f := callFrame{ret: pc + 1, site: call}
 	if p.recursive {
 		if w.active(lane, site.callee) {
 			f.save = w.save(lane, site.callee)
@@ -319,7 +319,7 @@ const maxSavedBytes = 256 << 20
 // popCall copies a returning call's results back to the caller, restoring
 // what a recursive call saved once the results are read, and pops the
 // callee's local variables off the stack.
-func (w *warp) popCall(lane int, f frame) {
+func (w *warp) popCall(lane int, f callFrame) {
 	p := w.c.l.p
 	cs := &p.calls[f.site]
 	if p.recursive {

@@ -481,7 +481,7 @@ type barState struct {
 	anyArriv  bool
 }
 
-type frame struct {
+type callFrame struct {
 	ret  int32
 	site int32
 	sp   int32       // a recursive program's stack pointer before the call
@@ -511,7 +511,7 @@ type warp struct {
 	exist   uint32 // lanes that exist in this warp
 	local   []byte // localSize bytes per lane
 	paramF  []byte // paramFSize bytes per lane
-	stack   [32][]frame
+	stack   [32][]callFrame
 	sp      [32]int32 // a recursive program's stack pointer, per lane
 	tid     [32]Dim3
 

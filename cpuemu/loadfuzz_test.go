@@ -104,7 +104,7 @@ func launchErr(err error) bool {
 		le *cpuemu.LimitError
 		te *cpuemu.TimeoutError
 		ce *cpuemu.CheckError
-		me *cpuemu.MemoryError
+		me *cpuemu.DeviceMemoryError
 	)
 	return errors.As(err, &ae) || errors.As(err, &fe) || errors.As(err, &de) || errors.As(err, &le) ||
 		errors.As(err, &te) || errors.As(err, &ce) || errors.As(err, &me)

@@ -83,7 +83,7 @@ func (d *Device) charge(op string, n int64, reserve bool) error {
 	d.acct.Lock()
 	defer d.acct.Unlock()
 	if d.inUse+n > d.limit {
-		return &MemoryError{Op: op, Size: n, Msg: fmt.Sprintf("over the device memory limit (%d of %d bytes in use)", d.inUse, d.limit)}
+		return &DeviceMemoryError{Op: op, Size: n, Msg: fmt.Sprintf("over the device memory limit (%d of %d bytes in use)", d.inUse, d.limit)}
 	}
 	d.inUse += n
 	if reserve {
@@ -92,16 +92,16 @@ func (d *Device) charge(op string, n int64, reserve bool) error {
 	return nil
 }
 
-// MemoryError is a bad host-side memory call: an unknown pointer, a copy
+// DeviceMemoryError is a bad host-side memory call: an unknown pointer, a copy
 // past the end of an allocation, an allocation over the limit.
-type MemoryError struct {
+type DeviceMemoryError struct {
 	Op   string
 	Ptr  DevicePtr
 	Size int64
 	Msg  string
 }
 
-func (e *MemoryError) Error() string {
+func (e *DeviceMemoryError) Error() string {
 	return fmt.Sprintf("%s %#x (%d bytes): %s", e.Op, uint64(e.Ptr), e.Size, e.Msg)
 }
 
@@ -109,7 +109,7 @@ func (e *MemoryError) Error() string {
 // cuMemAlloc's are.
 func (d *Device) Alloc(n int) (DevicePtr, error) {
 	if n <= 0 {
-		return 0, &MemoryError{Op: "alloc", Size: int64(n), Msg: "size must be positive"}
+		return 0, &DeviceMemoryError{Op: "alloc", Size: int64(n), Msg: "size must be positive"}
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -131,7 +131,7 @@ func (d *Device) Free(p DevicePtr) error {
 	defer d.mu.Unlock()
 	i := d.find(uint64(p))
 	if i < 0 || d.allocs[i].base != uint64(p) || d.allocs[i].base < globalBase {
-		return &MemoryError{Op: "free", Ptr: p, Msg: "not the start of a live allocation"}
+		return &DeviceMemoryError{Op: "free", Ptr: p, Msg: "not the start of a live allocation"}
 	}
 	d.acct.Lock()
 	d.inUse -= int64(len(d.allocs[i].data))
@@ -144,11 +144,11 @@ func (d *Device) Free(p DevicePtr) error {
 // limit, as Alloc counts an allocation, without allocating them: a backend
 // that keeps its host buffers in Go memory reserves them here, so that
 // they are bounded by the same limit as device memory. Over the limit it
-// fails with a *MemoryError, as Alloc does. Unreserve gives them back.
+// fails with a *DeviceMemoryError, as Alloc does. Unreserve gives them back.
 // Unlike Alloc, neither waits for a launch in progress.
 func (d *Device) Reserve(n int) error {
 	if n <= 0 {
-		return &MemoryError{Op: "reserve", Size: int64(n), Msg: "size must be positive"}
+		return &DeviceMemoryError{Op: "reserve", Size: int64(n), Msg: "size must be positive"}
 	}
 	return d.charge("reserve", int64(n), true)
 }
@@ -158,7 +158,7 @@ func (d *Device) Unreserve(n int) error {
 	d.acct.Lock()
 	defer d.acct.Unlock()
 	if n <= 0 || int64(n) > d.reserved {
-		return &MemoryError{Op: "unreserve", Size: int64(n), Msg: fmt.Sprintf("not within the %d bytes reserved", d.reserved)}
+		return &DeviceMemoryError{Op: "unreserve", Size: int64(n), Msg: fmt.Sprintf("not within the %d bytes reserved", d.reserved)}
 	}
 	d.inUse -= int64(n)
 	d.reserved -= int64(n)
@@ -180,16 +180,16 @@ func (d *Device) find(addr uint64) int {
 
 func (d *Device) span(op string, p DevicePtr, n int) ([]byte, error) {
 	if n < 0 {
-		return nil, &MemoryError{Op: op, Ptr: p, Size: int64(n), Msg: "negative size"}
+		return nil, &DeviceMemoryError{Op: op, Ptr: p, Size: int64(n), Msg: "negative size"}
 	}
 	i := d.find(uint64(p))
 	if i < 0 {
-		return nil, &MemoryError{Op: op, Ptr: p, Size: int64(n), Msg: "not inside a live allocation"}
+		return nil, &DeviceMemoryError{Op: op, Ptr: p, Size: int64(n), Msg: "not inside a live allocation"}
 	}
 	a := d.allocs[i]
 	off := uint64(p) - a.base
 	if off+uint64(n) > uint64(len(a.data)) {
-		return nil, &MemoryError{Op: op, Ptr: p, Size: int64(n), Msg: fmt.Sprintf("runs past the end of its %d-byte allocation", len(a.data))}
+		return nil, &DeviceMemoryError{Op: op, Ptr: p, Size: int64(n), Msg: fmt.Sprintf("runs past the end of its %d-byte allocation", len(a.data))}
 	}
 	return a.data[off : off+uint64(n)], nil
 }
@@ -238,7 +238,7 @@ func (d *Device) Size(p DevicePtr) (int, error) {
 	defer d.mu.Unlock()
 	i := d.find(uint64(p))
 	if i < 0 || d.allocs[i].base != uint64(p) {
-		return 0, &MemoryError{Op: "size", Ptr: p, Msg: "not the start of a live allocation"}
+		return 0, &DeviceMemoryError{Op: "size", Ptr: p, Msg: "not the start of a live allocation"}
 	}
 	return len(d.allocs[i].data), nil
 }
@@ -255,7 +255,7 @@ func (d *Device) mapModule(m *Module) error {
 		if other.globalBase == m.globalBase {
 			// Load hands out moduleSlots ranges in turn: this device still
 			// holds a module loaded that many loads before m.
-			return &MemoryError{Op: "map module", Ptr: DevicePtr(m.globalBase), Size: int64(len(m.globalImage)),
+			return &DeviceMemoryError{Op: "map module", Ptr: DevicePtr(m.globalBase), Size: int64(len(m.globalImage)),
 				Msg: fmt.Sprintf("module %s would share the .global range of module %s, still mapped on this device (ReleaseModule it first)", m.name, other.name)}
 		}
 	}

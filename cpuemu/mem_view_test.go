@@ -45,9 +45,9 @@ func TestViewAliasesDeviceMemory(t *testing.T) {
 		n int
 	}{{p, 11}, {p + 8, 3}, {p, -1}, {p + 20, 1}, {0, 1}} {
 		_, err := d.View(c.p, c.n)
-		var me *MemoryError
+		var me *DeviceMemoryError
 		if !errors.As(err, &me) || me.Op != "view" {
-			t.Errorf("View(%#x, %d) = %v, want a view MemoryError", uint64(c.p), c.n, err)
+			t.Errorf("View(%#x, %d) = %v, want a view DeviceMemoryError", uint64(c.p), c.n, err)
 		}
 	}
 	if err := d.Free(p); err != nil {

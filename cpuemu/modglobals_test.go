@@ -86,7 +86,7 @@ func TestModuleGlobalRanges(t *testing.T) {
 		t.Fatalf("the load moduleSlots after one.ptx's got range %#x, not %#x", m3.globalBase, m1.globalBase)
 	}
 	_, err = m3.Launch(d, "bump", cfg, out)
-	var me *MemoryError
+	var me *DeviceMemoryError
 	if !errors.As(err, &me) || !strings.Contains(err.Error(), "module three.ptx would share the .global range of module one-again.ptx") {
 		t.Fatalf("launch on a held range: %v", err)
 	}

@@ -1036,7 +1036,7 @@ func (c *checker) report(p, e access, sp space, addr uint64, size int) {
 	if sp == spGlobal {
 		addr += c.lastA.base
 	}
-	c.hazards[k] = &Hazard{Type: typ, Scope: scope, Space: sp.String(), Addr: addr, Size: size, Prior: pa, Later: ea, Count: 1}
+	c.hazards[k] = &Hazard{Type: typ, Scope: scope, Space: sp.String(), Addr: addr, Size: size, Prior: pa, Later: ea, Count: 1, Severity: SeverityError}
 	c.order = append(c.order, k)
 }
 

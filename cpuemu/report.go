@@ -11,7 +11,60 @@ import (
 // The checker's findings. A launch with LaunchConfig.Check set returns a
 // Report in Result.Report; when the report is not clean the launch error is
 // a *CheckError, whose Unwrap exposes every *Hazard, every *SyncError and
-// every *MemoryFault, and the fatal error, to errors.As.
+// every *MemcheckError, and the fatal error, to errors.As.
+
+// Severity ranks a finding, as compute-sanitizer's --print-level does:
+// an error is a data race, a sync error, a memory error or other
+// undefined behaviour; a warning is code whose outcome depends on the
+// schedule though the PTX memory model allows it, or that breaks a CUDA
+// rule the PTX still completes; info is a note that is not a finding.
+type Severity uint8
+
+const (
+	SeverityInfo Severity = iota + 1
+	SeverityWarning
+	SeverityError
+)
+
+var severityNames = [...]string{SeverityInfo: "info", SeverityWarning: "warning", SeverityError: "error"}
+
+func (s Severity) String() string {
+	if int(s) < len(severityNames) && severityNames[s] != "" {
+		return severityNames[s]
+	}
+	return fmt.Sprintf("Severity(%d)", uint8(s))
+}
+
+// ParseSeverity reads "info", "warning" (or "warn") and "error".
+func ParseSeverity(name string) (Severity, error) {
+	switch name {
+	case "info":
+		return SeverityInfo, nil
+	case "warning", "warn":
+		return SeverityWarning, nil
+	case "error":
+		return SeverityError, nil
+	}
+	return 0, fmt.Errorf("unknown severity %q (want info, warning or error)", name)
+}
+
+// MarshalText writes the severity's name, so JSON reports carry
+// "severity": "error".
+func (s Severity) MarshalText() ([]byte, error) {
+	if int(s) >= len(severityNames) || severityNames[s] == "" {
+		return nil, fmt.Errorf("invalid severity %d", uint8(s))
+	}
+	return []byte(severityNames[s]), nil
+}
+
+// UnmarshalText reads what MarshalText writes.
+func (s *Severity) UnmarshalText(b []byte) error {
+	v, err := ParseSeverity(string(b))
+	if err == nil {
+		*s = v
+	}
+	return err
+}
 
 // Access is one side of a hazard: who touched the memory, where, and how.
 type Access struct {
@@ -41,6 +94,8 @@ type Hazard struct {
 	Prior Access `json:"prior"`
 	Later Access `json:"later"`
 	Count int    `json:"count"` // occurrences of this site pair
+	// Severity is SeverityError for a data race.
+	Severity Severity `json:"severity"`
 }
 
 func (h *Hazard) Error() string {
@@ -57,12 +112,12 @@ type SyncError struct{ Diagnostic }
 
 func (e *SyncError) Error() string { return "sync error: " + e.Diagnostic.String() }
 
-// MemoryFault is a memory error the checker reports that does not stop
+// MemcheckError is a memory error the checker reports that does not stop
 // the launch: a read of shared memory no thread has written. (Out-of-bounds
 // and misaligned accesses stop it: they are its fatal *FaultError.)
-type MemoryFault struct{ Diagnostic }
+type MemcheckError struct{ Diagnostic }
 
-func (e *MemoryFault) Error() string { return "memory error: " + e.Diagnostic.String() }
+func (e *MemcheckError) Error() string { return "memory error: " + e.Diagnostic.String() }
 
 // Report is what the checker found in one launch.
 type Report struct {
@@ -98,6 +153,12 @@ var noteKinds = map[string]bool{"printf-buffer-full": true}
 func newReport(kernel string, diags []Diagnostic, fatal error) *Report {
 	r := &Report{Kernel: kernel, Fatal: fatal, Hazards: []Hazard{}, Sync: []Diagnostic{}, Memory: []Diagnostic{}, Other: []Diagnostic{}, Notes: []Diagnostic{}}
 	for _, d := range diags {
+		if d.Severity == 0 {
+			d.Severity = SeverityError
+			if noteKinds[d.Kind] {
+				d.Severity = SeverityInfo
+			}
+		}
 		switch {
 		case noteKinds[d.Kind]:
 			r.Notes = append(r.Notes, d)
@@ -170,7 +231,7 @@ func (e *CheckError) Unwrap() []error {
 		errs = append(errs, &SyncError{d})
 	}
 	for _, d := range r.Memory {
-		errs = append(errs, &MemoryFault{d})
+		errs = append(errs, &MemcheckError{d})
 	}
 	if r.Fatal != nil {
 		errs = append(errs, r.Fatal)

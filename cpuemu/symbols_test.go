@@ -227,13 +227,13 @@ func TestSymbolsCUDA(t *testing.T) {
 
 	// The module's storage is not an allocation to free; ReleaseModule
 	// drops it, and the next Global maps it again from the initialisers.
-	var me *cpuemu.MemoryError
+	var me *cpuemu.DeviceMemoryError
 	if err := d.Free(pt); !errors.As(err, &me) {
-		t.Errorf("Free of a __constant__ variable: %v, want a *MemoryError", err)
+		t.Errorf("Free of a __constant__ variable: %v, want a *DeviceMemoryError", err)
 	}
 	d.ReleaseModule(m)
 	if err := d.Write(pc, ptBytes(1)); !errors.As(err, &me) {
-		t.Errorf("a write to a released module's counter: %v, want a *MemoryError", err)
+		t.Errorf("a write to a released module's counter: %v, want a *DeviceMemoryError", err)
 	}
 	if _, b := symbolBytes(t, m, d, "table", 32); !slices.Equal(ptWords(b), []uint32{1, 2, 3, 4, 5, 6, 7, 8}) {
 		t.Errorf("table after ReleaseModule reads %v, want its initialiser", ptWords(b))

@@ -32,7 +32,7 @@ func openEmu(t interface {
 // its own bytes, as the device saw them. Staged rings only.
 type echoStage struct{ size int }
 
-func (e echoStage) NewFrame(dev gpu.Device) (Frame, error) {
+func (e echoStage) NewFrame(dev gpu.Device) (StageFrame, error) {
 	out, err := dev.AllocHost(e.size, 0)
 	if err != nil {
 		return nil, err
@@ -136,7 +136,7 @@ type rtStage struct {
 	collect func(b Batch) error
 }
 
-func (st rtStage) NewFrame(dev gpu.Device) (Frame, error) {
+func (st rtStage) NewFrame(dev gpu.Device) (StageFrame, error) {
 	out, err := dev.Alloc(st.out)
 	if err != nil {
 		return nil, err

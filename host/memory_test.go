@@ -12,7 +12,7 @@ import (
 
 // TestRingOverDeviceMemory: a ring or pipeline whose slots, staging
 // buffers and frames do not fit the device's memory fails to construct
-// with the allocation's error (cpuemu's *MemoryError inside a *gpu.Error,
+// with the allocation's error (cpuemu's *DeviceMemoryError inside a *gpu.Error,
 // on the emulator, whose host buffers count against its memory), and
 // gives back everything it had allocated.
 func TestRingOverDeviceMemory(t *testing.T) {
@@ -55,10 +55,10 @@ func TestRingOverDeviceMemory(t *testing.T) {
 			t.Errorf("%s in %d bytes: no error", c.name, limit)
 			continue
 		}
-		var me *cpuemu.MemoryError
+		var me *cpuemu.DeviceMemoryError
 		var ge *gpu.Error
 		if !errors.As(err, &me) || !errors.As(err, &ge) || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("%s in %d bytes: %v; want a *gpu.Error wrapping *cpuemu.MemoryError, at %s", c.name, limit, err, c.want)
+			t.Errorf("%s in %d bytes: %v; want a *gpu.Error wrapping *cpuemu.DeviceMemoryError, at %s", c.name, limit, err, c.want)
 		}
 		// Everything it allocated is free again: the whole limit fits.
 		b, err := dev.Alloc(limit)

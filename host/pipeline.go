@@ -314,7 +314,7 @@ func (st *kernelStage) outBytes(i, nrec int) int {
 	return nrec*st.specs[i].OutPerRecord + st.specs[i].OutPerBatch
 }
 
-func (st *kernelStage) NewFrame(dev gpu.Device) (Frame, error) {
+func (st *kernelStage) NewFrame(dev gpu.Device) (StageFrame, error) {
 	f := &kernelFrame{st: st}
 	for i := range st.specs {
 		b, err := dev.Alloc(max(1, st.outBytes(i, st.maxRecs)))

@@ -112,11 +112,12 @@ type Stage interface {
 	// NewFrame makes what one batch on the device needs (its output
 	// buffers, say). The ring calls it Depth times before it starts, and
 	// uses each frame for one batch at a time.
-	NewFrame(dev gpu.Device) (Frame, error)
+	NewFrame(dev gpu.Device) (StageFrame, error)
 }
 
-// Frame is the device-side state of one batch in flight.
-type Frame interface {
+// StageFrame is a stage's device-side state of one batch in flight (the
+// ring's own state of that batch, its frame, holds it).
+type StageFrame interface {
 	// Enqueue queues the batch's work on s. in holds the batch's b.N
 	// bytes: a gpu.DeviceBuffer (the staging buffer), or in zero-copy
 	// mode the mapped gpu.HostBuffer slot. Either can be passed to
@@ -275,7 +276,7 @@ type Ring struct {
 type frame struct {
 	index   int
 	staging gpu.DeviceBuffer // nil in zero-copy mode
-	stage   Frame            // nil without a stage
+	stage   StageFrame       // nil without a stage
 	w       *worker
 	copied  gpu.Event // recorded after the staging copy; nil without a stage, when done says it
 	done    gpu.Event // recorded after the stage's work

@@ -970,7 +970,7 @@ type countingStage struct {
 	collected *atomic.Int64
 }
 
-func (s countingStage) NewFrame(dev gpu.Device) (Frame, error) {
+func (s countingStage) NewFrame(dev gpu.Device) (StageFrame, error) {
 	f, err := s.echoStage.NewFrame(dev)
 	if err != nil {
 		return nil, err

@@ -197,7 +197,7 @@ func (w *worker) run(j *job, s gpu.Stream) {
 	r.finishJob(j, result, err)
 }
 
-func collect(f Frame, b Batch) (res []byte, err error) {
+func collect(f StageFrame, b Batch) (res []byte, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			res, err = nil, fmt.Errorf("panic: %v", p)

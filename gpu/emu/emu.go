@@ -46,7 +46,7 @@
 // Every error is a *gpu.Error with Backend "emu", whose Err is the
 // emulator's typed error where there is one (errors.As reaches
 // *cpuemu.FaultError, *cpuemu.AssertError, *cpuemu.DeadlockError,
-// *cpuemu.CheckError, *cpuemu.MemoryError, ...) or gpu.ErrClosed for a
+// *cpuemu.CheckError, *cpuemu.DeviceMemoryError, ...) or gpu.ErrClosed for a
 // use after close.
 package emu
 

@@ -248,9 +248,9 @@ func TestEmuAllocCopyRoundTrip(t *testing.T) {
 	if _, err := d.Alloc(5 << 30); err == nil {
 		t.Error("Alloc(5 GiB) over the emulator's memory: no error")
 	} else {
-		var me *cpuemu.MemoryError
+		var me *cpuemu.DeviceMemoryError
 		if !errors.As(err, &me) {
-			t.Errorf("Alloc(5 GiB): %v, want a *cpuemu.MemoryError inside", err)
+			t.Errorf("Alloc(5 GiB): %v, want a *cpuemu.DeviceMemoryError inside", err)
 		}
 	}
 }

@@ -14,7 +14,7 @@ import (
 
 // TestEmuHostMemoryLimit: host buffers, mapped or not, count against the
 // device's memory limit with its device buffers; one past it fails with
-// cpuemu's *MemoryError inside a *gpu.Error, before any memory is made,
+// cpuemu's *DeviceMemoryError inside a *gpu.Error, before any memory is made,
 // and Free gives the bytes back.
 func TestEmuHostMemoryLimit(t *testing.T) {
 	const limit, part = 1 << 20, 600 << 10 // two parts do not fit
@@ -29,9 +29,9 @@ func TestEmuHostMemoryLimit(t *testing.T) {
 			return
 		}
 		emuError(t, err)
-		var me *cpuemu.MemoryError
+		var me *cpuemu.DeviceMemoryError
 		if !errors.As(err, &me) || !strings.Contains(err.Error(), "over the device memory limit") {
-			t.Errorf("%s past the memory limit: %v, want a *cpuemu.MemoryError saying so", what, err)
+			t.Errorf("%s past the memory limit: %v, want a *cpuemu.DeviceMemoryError saying so", what, err)
 		}
 	}
 	for _, first := range []gpu.HostFlags{0, gpu.HostMapped} {
