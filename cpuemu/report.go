@@ -173,10 +173,30 @@ func newReport(kernel string, diags []Diagnostic, fatal error) *Report {
 	return r
 }
 
-// Clean reports whether the launch ran to the end with no hazard, sync
-// error, memory error or other undefined behaviour.
-func (r *Report) Clean() bool {
-	return r.Fatal == nil && len(r.Hazards) == 0 && len(r.Sync) == 0 && len(r.Memory) == 0 && len(r.Other) == 0
+// Clean reports whether the launch ran to the end with no finding at
+// error level: no data race, sync error, memory error or other undefined
+// behaviour. Warnings and notes leave a report clean.
+func (r *Report) Clean() bool { return r.CleanAt(SeverityError) }
+
+// CleanAt reports whether the launch ran to the end with no finding at
+// severity min or above: CleanAt(SeverityWarning) also fails on warnings.
+func (r *Report) CleanAt(min Severity) bool {
+	return r.Fatal == nil && r.Findings(min) == 0
+}
+
+// Findings counts the findings at severity min or above: hazards (site
+// pairs) and diagnostics, notes included at SeverityInfo.
+func (r *Report) Findings(min Severity) int {
+	n := 0
+	for _, h := range r.Hazards {
+		n += b2i(h.Severity >= min)
+	}
+	for _, ds := range [][]Diagnostic{r.Sync, r.Memory, r.Other, r.Notes} {
+		for _, d := range ds {
+			n += b2i(d.Severity >= min)
+		}
+	}
+	return n
 }
 
 // Err is nil for a clean report, else a *CheckError carrying it.
