@@ -48,6 +48,18 @@ type runOpts struct {
 	asJSON     bool
 }
 
+const runUsage = `usage: gpubuf run [flags]
+
+Runs a batch pipeline: fixed-size records, generated (--records, --seed) or
+read from --input FILE or - (stdin), go through the staging ring into the
+batch kernels --kernel names (or the entry of a --ptx file), and the ring's
+stats are printed. --verify checks every result against the kernels' Go
+references.
+
+exit status: 0 every batch ran (and matched, with --verify); 1 a batch
+failed or differs from its reference; 2 bad usage or input
+`
+
 func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := newFlags("run", stderr)
 	var o runOpts
@@ -74,16 +86,17 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.progress, "progress", "auto", "progress bar on stderr: auto (when stderr is a terminal), always or never")
 	fs.StringVar(&o.backend, "backend", "", backendFlagHelp)
 	fs.BoolVar(&o.asJSON, "json", false, "print the stats as a JSON object")
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
+	setUsage(fs, runUsage)
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
 	}
 	o.recordSize, o.slotSize = recSize.n, slotSize.n
 	fail := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, "gpubuf run: "+format+"\n", a...)
 		return exitUsage
 	}
-	if fs.NArg() > 0 {
-		return fail("unexpected argument %q", fs.Arg(0))
+	if strayArg(fs, "run", stderr) {
+		return exitUsage
 	}
 	for _, k := range strings.Split(*kernelList, ",") {
 		if k = strings.TrimSpace(k); k != "" {
