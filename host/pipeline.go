@@ -25,7 +25,7 @@ type PipelineOptions struct {
 	SlotSize int
 	Slots    int // ring slots (default 4)
 	Depth    int // batches on the device at once (default Slots)
-	Streams  int // streams (default 2)
+	Streams  int // streams (default 2, at most Depth: RingOptions.Streams)
 	// ZeroCopy lets the first kernel read the mapped slot directly
 	// instead of a staged copy of it.
 	ZeroCopy bool

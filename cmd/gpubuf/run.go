@@ -78,7 +78,7 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.Var(slotSize, "slot-size", "bytes per ring slot; a batch is the whole records that fit")
 	fs.IntVar(&o.slots, "slots", 4, "ring slots (page-locked host buffers)")
 	fs.IntVar(&o.depth, "depth", 0, "batches on the device at once (default: --slots)")
-	fs.IntVar(&o.streams, "streams", 2, "streams the batches are spread over")
+	fs.IntVar(&o.streams, "streams", 0, "streams `N` the batches are spread over, at most one per batch on the device (default: host's, 2 or the depth when it is smaller)")
 	fs.BoolVar(&o.zeroCopy, "zero-copy", false, "kernels read the mapped slots directly instead of staged copies")
 	fs.BoolVar(&o.unordered, "unordered", false, "take results as they finish, not in submission order")
 	onError := fs.String("on-error", "continue", "after a failed batch: continue (serve the rest) or stop")
@@ -116,18 +116,16 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	default:
 		return fail("--progress %q: want auto, always or never", o.progress)
 	}
-	// The batches on the device at once, and the streams for them: the
-	// default two streams shrink to a smaller depth; more than that, asked
-	// for, is an error.
+	// The batches on the device at once, and the streams for them. Without
+	// --streams the ring picks them as the API does (host.RingOptions:
+	// two, fewer for a smaller depth); more than the depth, asked for, is
+	// an error that names the flag.
 	depth := o.depth
 	if depth == 0 {
 		depth = o.slots
 	}
 	streamsSet := false
 	fs.Visit(func(f *flag.Flag) { streamsSet = streamsSet || f.Name == "streams" })
-	if !streamsSet {
-		o.streams = min(o.streams, max(depth, 1))
-	}
 	switch {
 	case len(o.kernels) == 0:
 		return fail("--kernel: name at least one kernel")
@@ -143,9 +141,9 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return fail("--slots %d: want 1..%d", o.slots, host.MaxSlots)
 	case o.depth < 0 || o.depth > host.MaxSlots:
 		return fail("--depth %d: want 1..%d", o.depth, host.MaxSlots)
-	case o.streams <= 0:
+	case streamsSet && o.streams <= 0:
 		return fail("--streams %d: must be positive", o.streams)
-	case o.streams > depth && streamsSet:
+	case o.streams > depth:
 		return fail("--streams %d: at most one stream per batch on the device (--depth, default --slots: %d)", o.streams, depth)
 	case o.ptx != "" && len(o.kernels) != 1:
 		return fail("--ptx runs one kernel: --kernel names its entry")

@@ -303,3 +303,34 @@ func TestRunDepthOne(t *testing.T) {
 		t.Errorf("--depth 1: exit %d, %+v, %s", code, s, errs)
 	}
 }
+
+// TestRunDefaultStreamsFollowDepth: without --streams the ring takes the
+// API's default, two streams or fewer for a depth of one, so a one-slot
+// or depth-one ring runs; --streams asked for past the depth is refused
+// naming the flag the user gave.
+func TestRunDefaultStreamsFollowDepth(t *testing.T) {
+	for _, args := range [][]string{
+		{"--slots", "1"},
+		{"--slots", "4", "--depth", "1"},
+		{"--slots", "1", "--streams", "1"},
+		{"--slots", "3", "--depth", "2", "--streams", "2"},
+	} {
+		code, s, errs := runJSON(t, append([]string{"--records", "50", "--record-size", "64", "--slot-size", "640", "--verify"}, args...)...)
+		// 10 records a slot: 5 batches, each checked.
+		if code != exitOK || s.Batches != 5 || s.Verified != 5 {
+			t.Errorf("%q: exit %d, %d batches, %d verified; want 0, 5, 5\n%s", args, code, s.Batches, s.Verified, errs)
+		}
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--slots", "1", "--streams", "2"}, "--streams 2: at most one stream per batch on the device (--depth, default --slots: 1)"},
+		{[]string{"--slots", "2", "--streams", "0"}, "--streams 0: must be positive"},
+	} {
+		code, out, errs := runCLI(append([]string{"run", "--records", "10"}, c.args...)...)
+		if code != exitUsage || out != "" || !strings.Contains(errs, c.want) {
+			t.Errorf("%q: exit %d, stderr %q; want exit 2 and %q", c.args, code, errs, c.want)
+		}
+	}
+}
