@@ -31,7 +31,8 @@ type runOpts struct {
 	outPerRec  int      // --ptx
 	outPerBat  int      // --ptx
 	zeroOut    bool     // --ptx
-	records    int      // synthetic records
+	records    int      // synthetic records; with --input, the most to read
+	recordsSet bool     // --records was given
 	recordSize int
 	seed       uint64
 	input      string // a file of records, or "-" for stdin
@@ -69,7 +70,7 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.outPerRec, "out-per-record", 0, "--ptx: output bytes per record")
 	fs.IntVar(&o.outPerBat, "out-per-batch", 0, "--ptx: output bytes per batch")
 	fs.BoolVar(&o.zeroOut, "zero-out", false, "--ptx: zero the output before each launch (accumulating kernels)")
-	fs.IntVar(&o.records, "records", 100000, "synthetic source: number of records")
+	fs.IntVar(&o.records, "records", 100000, "number of records: those the generator makes, or with --input the most to read (default: the whole input)")
 	recSize := &sizeFlag{256}
 	fs.Var(recSize, "record-size", "bytes per record (K, M suffixes allowed)")
 	fs.Uint64Var(&o.seed, "seed", 1, "synthetic source: seed of the record generator")
@@ -125,7 +126,10 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		depth = o.slots
 	}
 	streamsSet := false
-	fs.Visit(func(f *flag.Flag) { streamsSet = streamsSet || f.Name == "streams" })
+	fs.Visit(func(f *flag.Flag) {
+		streamsSet = streamsSet || f.Name == "streams"
+		o.recordsSet = o.recordsSet || f.Name == "records"
+	})
 	switch {
 	case len(o.kernels) == 0:
 		return fail("--kernel: name at least one kernel")
@@ -135,7 +139,7 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return fail("--slot-size %d: must be positive", o.slotSize)
 	case o.slotSize < o.recordSize:
 		return fail("--slot-size %d is smaller than one %d-byte record (--record-size)", o.slotSize, o.recordSize)
-	case o.input == "" && o.records <= 0:
+	case (o.input == "" || o.recordsSet) && o.records <= 0:
 		return fail("--records %d: must be positive", o.records)
 	case o.slots <= 0 || o.slots > host.MaxSlots:
 		return fail("--slots %d: want 1..%d", o.slots, host.MaxSlots)
@@ -455,7 +459,7 @@ type source struct {
 	r      io.Reader
 	f      *os.File
 	total  int64 // records, or -1 when unknown (stdin)
-	left   int64 // synthetic: records still to make
+	left   int64 // records still to make or read; -1: read to the end
 	next   uint64
 	seed   uint64
 	rs     int
@@ -463,10 +467,13 @@ type source struct {
 }
 
 func openSource(o runOpts, stdin io.Reader) (*source, error) {
-	s := &source{rs: o.recordSize, seed: o.seed}
+	s := &source{rs: o.recordSize, seed: o.seed, left: -1}
+	if o.input == "" || o.recordsSet {
+		s.left = int64(o.records)
+	}
 	switch o.input {
 	case "":
-		s.name, s.total, s.left = "synthetic", int64(o.records), int64(o.records)
+		s.name, s.total = "synthetic", int64(o.records)
 		return s, nil
 	case "-":
 		s.name, s.r, s.total = "stdin", stdin, -1
@@ -483,16 +490,20 @@ func openSource(o runOpts, stdin io.Reader) (*source, error) {
 	}
 	s.name, s.r, s.f, s.total = o.input, f, f, -1
 	if fi.Mode().IsRegular() {
-		size := fi.Size()
+		size, rs := fi.Size(), int64(o.recordSize)
 		if size == 0 {
 			f.Close()
 			return nil, fmt.Errorf("--input %s is empty: no records", o.input)
 		}
-		if size%int64(o.recordSize) != 0 {
+		s.total = size / rs
+		// A part record at the end is an error only if it would be read.
+		if size%rs != 0 && (s.left < 0 || s.left > s.total) {
 			f.Close()
-			return nil, fmt.Errorf("--input %s: %d bytes is not a whole number of %d-byte records (%d bytes left over)", o.input, size, o.recordSize, size%int64(o.recordSize))
+			return nil, fmt.Errorf("--input %s: %d bytes is not a whole number of %d-byte records (%d bytes left over)", o.input, size, o.recordSize, size%rs)
 		}
-		s.total = size / int64(o.recordSize)
+		if s.left >= 0 {
+			s.total = min(s.total, s.left)
+		}
 	}
 	return s, nil
 }
@@ -504,17 +515,23 @@ func (s *source) close() {
 }
 
 // read fills buf with whole records and says how many; 0 and no error at
-// the end.
+// the end: the end of the input, or the --records limit, past which
+// nothing is read (/dev/zero never ends).
 func (s *source) read(buf []byte, rs int) (int, error) {
 	max := len(buf) / rs
+	if s.left >= 0 {
+		max = int(min(int64(max), s.left))
+	}
 	if s.r == nil {
-		n := int(min(int64(max), s.left))
-		for i := range n {
+		for i := range max {
 			synthRecord(buf[i*rs:(i+1)*rs], s.seed, s.next)
 			s.next++
 		}
-		s.left -= int64(n)
-		return n, nil
+		s.left -= int64(max)
+		return max, nil
+	}
+	if max == 0 {
+		return 0, nil
 	}
 	n, err := io.ReadFull(s.r, buf[:max*rs])
 	s.nbytes += int64(n)
@@ -529,6 +546,9 @@ func (s *source) read(buf []byte, rs int) (int, error) {
 	}
 	if s.nbytes == 0 && n == 0 {
 		return 0, &sourceError{fmt.Sprintf("%s is empty: no records", s.name)}
+	}
+	if s.left >= 0 {
+		s.left -= int64(n / rs)
 	}
 	return n / rs, nil
 }
