@@ -442,12 +442,12 @@ type outJSON struct {
 
 // launchJSON is launch's --json output.
 type launchJSON struct {
-	Kernel           string              `json:"kernel"`
-	Module           string              `json:"module"`
-	Grid             cpuemu.Dim3         `json:"grid"`
-	Block            cpuemu.Dim3         `json:"block"`
-	SharedBytes      int                 `json:"shared_bytes"`
-	Cooperative      bool                `json:"cooperative"`
+	Kernel      string      `json:"kernel"`
+	Module      string      `json:"module"`
+	Grid        cpuemu.Dim3 `json:"grid"`
+	Block       cpuemu.Dim3 `json:"block"`
+	SharedBytes int         `json:"shared_bytes"`
+	Cooperative bool        `json:"cooperative"`
 	// Backend and Device name a GPU; on the emulator, where they are
 	// omitted, the schedule and the instruction counts are given instead.
 	Backend          string              `json:"backend,omitempty"`
