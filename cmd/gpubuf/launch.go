@@ -440,16 +440,16 @@ type outJSON struct {
 	Bytes  int    `json:"bytes"`
 }
 
-// launchJSON is launch's --json output.
+// launchJSON is launch's --json output. Backend and Device name a GPU;
+// on the emulator, where they are omitted, the schedule and the
+// instruction counts are given instead.
 type launchJSON struct {
-	Kernel      string      `json:"kernel"`
-	Module      string      `json:"module"`
-	Grid        cpuemu.Dim3 `json:"grid"`
-	Block       cpuemu.Dim3 `json:"block"`
-	SharedBytes int         `json:"shared_bytes"`
-	Cooperative bool        `json:"cooperative"`
-	// Backend and Device name a GPU; on the emulator, where they are
-	// omitted, the schedule and the instruction counts are given instead.
+	Kernel           string              `json:"kernel"`
+	Module           string              `json:"module"`
+	Grid             cpuemu.Dim3         `json:"grid"`
+	Block            cpuemu.Dim3         `json:"block"`
+	SharedBytes      int                 `json:"shared_bytes"`
+	Cooperative      bool                `json:"cooperative"`
 	Backend          string              `json:"backend,omitempty"`
 	Device           string              `json:"device,omitempty"`
 	Scheduler        *string             `json:"scheduler,omitempty"`
