@@ -21,6 +21,7 @@ import (
 
 	"github.com/gpubuf/gpubuf/cpuemu"
 	"github.com/gpubuf/gpubuf/gpu"
+	"github.com/gpubuf/gpubuf/internal/kcheck"
 	"github.com/gpubuf/gpubuf/internal/ptx"
 )
 
@@ -463,6 +464,11 @@ type launchJSON struct {
 	TimeoutSeconds   float64             `json:"timeout_s"` // the wall-clock limit in effect, 0 for none
 	Stdout           string              `json:"stdout"`    // what the kernel printed
 	Error            *errJSON            `json:"error"`
+	// ElapsedNs is the launch's wall-clock time, from its queuing to the
+	// end of its stream's Synchronize; LaneInstrPerSec, on the emulator,
+	// its lane-instructions per second of it.
+	ElapsedNs       time.Duration `json:"elapsed_ns"`
+	LaneInstrPerSec *float64      `json:"lane_instr_per_s,omitempty"`
 }
 
 // traceJSON is the --trace file.
@@ -622,7 +628,7 @@ func launchCmd(race bool, args []string, stdout, stderr io.Writer) int {
 	}
 	if race {
 		// The report holds the diagnostics.
-		return o.raceReport(entry, res, lerr, printed.String(), stdout, stderr)
+		return o.raceReport(entry, res, elapsed, lerr, printed.String(), stdout, stderr)
 	}
 	return o.launchReport(r, res, elapsed, lerr, outs, printed.String(), stdout, stderr)
 }
@@ -665,12 +671,14 @@ func (o *launchOpts) launchReport(r *launchRun, res *cpuemu.Result, elapsed time
 		j := launchJSON{
 			Kernel: r.entry.Name, Module: r.mod.Name(), Grid: o.grid, Block: o.block, SharedBytes: o.shared, Cooperative: o.coop,
 			Threads: threads, Diagnostics: diags, Outputs: outs, Trace: o.trace, Error: newErrJSON(lerr),
-			TimeoutSeconds: o.timeout.Seconds(), Stdout: printed,
+			TimeoutSeconds: o.timeout.Seconds(), Stdout: printed, ElapsedNs: elapsed,
 		}
 		if res != nil {
 			sched, seed := o.sched.String(), o.seed
 			j.Scheduler, j.Seed = &sched, &seed
 			j.Threads, j.LaneInstructions, j.WarpInstructions = res.Threads, &res.LaneInstructions, &res.WarpInstructions
+			rate := laneRate(res.LaneInstructions, elapsed)
+			j.LaneInstrPerSec = &rate
 		} else {
 			in := r.dev.Info()
 			j.Backend, j.Device = in.Backend, in.Name
@@ -685,8 +693,8 @@ func (o *launchOpts) launchReport(r *launchRun, res *cpuemu.Result, elapsed time
 			return code
 		}
 	} else if res != nil {
-		line := fmt.Sprintf("%s: grid %s block %s, %s scheduler, %d threads, %d lane-instructions",
-			r.entry.Name, o.grid, o.block, cpuemu.Schedule{Scheduler: o.sched, Seed: o.seed}, res.Threads, res.LaneInstructions)
+		line := fmt.Sprintf("%s: grid %s block %s, %s scheduler, %d threads, %s",
+			r.entry.Name, o.grid, o.block, cpuemu.Schedule{Scheduler: o.sched, Seed: o.seed}, res.Threads, speed(res.LaneInstructions, elapsed))
 		if n := len(res.Diagnostics); n > 0 {
 			line += fmt.Sprintf(", %d diagnostics", n)
 		}
@@ -710,6 +718,17 @@ func (o *launchOpts) launchReport(r *launchRun, res *cpuemu.Result, elapsed time
 		return exitFail
 	}
 	return exitOK
+}
+
+// laneRate is n lane-instructions per second of elapsed, as the demo
+// counts them; 0 for no time.
+func laneRate(n int64, elapsed time.Duration) float64 {
+	return kcheck.Report{LaneInstructions: n, Elapsed: elapsed}.LaneInstrPerSec()
+}
+
+// speed is "N lane-instructions in T (R lane-instr/s)".
+func speed(n int64, elapsed time.Duration) string {
+	return fmt.Sprintf("%d lane-instructions in %v (%s lane-instr/s)", n, elapsed.Round(time.Microsecond), humanRate(laneRate(n, elapsed)))
 }
 
 // removeCreated removes the output files this command created before it
@@ -753,13 +772,19 @@ type raceJSON struct {
 	TimeoutSeconds float64        `json:"timeout_s"` // the wall-clock limit in effect, 0 for none
 	Stdout         string         `json:"stdout"`    // what the kernel printed in the checked launch
 	Error          *errJSON       `json:"error,omitempty"`
+	// The checked launch's lane-instructions, its wall-clock time
+	// (queuing to Synchronize, the checker's work included) and their
+	// rate.
+	LaneInstructions int64         `json:"lane_instructions"`
+	ElapsedNs        time.Duration `json:"elapsed_ns"`
+	LaneInstrPerSec  float64       `json:"lane_instr_per_s"`
 }
 
 // raceReport prints the checker's report (on stderr: stdout has the
 // kernel's own text) and, when it has hazards, searches for a schedule
 // that reproduces one as a different output. With --json, the JSON
 // object, with printed, is all that goes to stdout.
-func (o *launchOpts) raceReport(entry kernelEntry, res *cpuemu.Result, lerr error, printed string, stdout, stderr io.Writer) int {
+func (o *launchOpts) raceReport(entry kernelEntry, res *cpuemu.Result, elapsed time.Duration, lerr error, printed string, stdout, stderr io.Writer) int {
 	rep := res.Report
 	var ce *cpuemu.CheckError
 	if rep == nil && errors.As(lerr, &ce) {
@@ -780,6 +805,7 @@ func (o *launchOpts) raceReport(entry kernelEntry, res *cpuemu.Result, lerr erro
 			fmt.Fprintf(stderr, "gpubuf race: %v\n", err)
 			return exitFail
 		}
+		fmt.Fprintf(stderr, "gpubuf race: %s: %d threads, %s under the checker\n", entry.Name, res.Threads, speed(res.LaneInstructions, elapsed))
 	}
 	repro := &reproJSON{Seeds: o.seeds, Message: "no hazards: nothing to reproduce"}
 	var te *cpuemu.TimeoutError
@@ -800,7 +826,9 @@ func (o *launchOpts) raceReport(entry kernelEntry, res *cpuemu.Result, lerr erro
 		}
 	}
 	if o.json {
-		if code := writeJSON(stdout, stderr, o.cmd, raceJSON{Report: rep, Reproduction: repro, TimeoutSeconds: o.timeout.Seconds(), Stdout: printed, Error: newErrJSON(lerr)}); code != exitOK {
+		j := raceJSON{Report: rep, Reproduction: repro, TimeoutSeconds: o.timeout.Seconds(), Stdout: printed, Error: newErrJSON(lerr),
+			LaneInstructions: res.LaneInstructions, ElapsedNs: elapsed, LaneInstrPerSec: laneRate(res.LaneInstructions, elapsed)}
+		if code := writeJSON(stdout, stderr, o.cmd, j); code != exitOK {
 			return code
 		}
 	}

@@ -151,7 +151,10 @@ func TestLaunchJSONOnGPU(t *testing.T) {
 	if j["backend"] != gpu.BackendCUDA || j["device"] != "fake GPU" || j["kernel"] != "lane_handoff" || j["threads"] != float64(64) || j["error"] != nil {
 		t.Errorf("json: %v", j)
 	}
-	for _, k := range []string{"scheduler", "seed", "lane_instructions", "warp_instructions"} {
+	if ns, _ := j["elapsed_ns"].(float64); ns <= 0 {
+		t.Errorf("json elapsed_ns %v, want the launch's time", j["elapsed_ns"])
+	}
+	for _, k := range []string{"scheduler", "seed", "lane_instructions", "warp_instructions", "lane_instr_per_s"} {
 		if _, ok := j[k]; ok {
 			t.Errorf("json on a GPU has the emulator's %q: %v", k, j[k])
 		}
