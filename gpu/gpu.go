@@ -49,6 +49,12 @@ type EmuOptions struct {
 	// LaunchConfig.Timeout); 0 means none. A launch past it fails with a
 	// *cpuemu.TimeoutError inside the stream's *Error.
 	Timeout time.Duration
+	// MaxInstructions bounds each launch's lane-instructions (cpuemu's
+	// LaunchConfig.MaxInstructions), the limit that, unlike Timeout,
+	// stops a kernel at the same point on every machine; 0 means
+	// cpuemu.DefaultMaxInstructions. A launch past it fails with a
+	// *cpuemu.LimitError inside the stream's *Error.
+	MaxInstructions int64
 	// Stdout receives what each launch's printf (and a failed assert)
 	// writes, once per launch when it ends, from the stream's goroutine;
 	// nil discards it, so a library never writes to the process's

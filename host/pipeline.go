@@ -25,7 +25,7 @@ type PipelineOptions struct {
 	SlotSize int
 	Slots    int // ring slots (default 4)
 	Depth    int // batches on the device at once (default Slots)
-	Streams  int // streams (default 2)
+	Streams  int // streams (default 2, at most Depth: RingOptions.Streams)
 	// ZeroCopy lets the first kernel read the mapped slot directly
 	// instead of a staged copy of it.
 	ZeroCopy bool
@@ -104,7 +104,10 @@ func (p *Pipeline) RecordsPerBatch() int { return p.perSlot }
 
 // Results delivers a Result per batch, in submission order unless the
 // pipeline is Unordered, and is closed after the last one once the
-// pipeline is closed. It is nil when the options give a Sink.
+// pipeline is closed (or aborted) and every result has been read. It is
+// nil when the options give a Sink. A consumer that stops reading holds
+// the pipeline back (the ring fills, then Push and Fill block), but not
+// Close or Abort.
 func (p *Pipeline) Results() <-chan Result { return p.results }
 
 // Push packs records (a whole number of RecordSize-byte records) into
@@ -197,22 +200,39 @@ func (p *Pipeline) deliver() {
 	}
 }
 
-// Close waits until every pushed record has been processed and its result
-// delivered (the last results may still be in Results' buffer), then frees
-// the pipeline's device memory and modules.
+// Close waits until every pushed record has been processed (each batch
+// has run, or failed, and its result is on the host), then frees the
+// pipeline's device memory and modules. It never waits for a consumer of
+// Results: results not yet read stay in host memory and come out of
+// Results in order, as it is read, after which it is closed; none is
+// dropped. A consumer that has stopped reading for good must read Results
+// to its end (for range p.Results() {}) to let them and the goroutine that
+// hands them over go. With a Sink, Close returns once the sink has been
+// given every result. Close is idempotent.
 func (p *Pipeline) Close() error {
 	err := p.ring.Close()
-	<-p.delivered
+	p.waitSink()
 	return errors.Join(err, p.closeModules())
 }
 
 // Abort cancels the batches that have not reached the device (their
-// results carry ErrAborted), waits for the rest, and frees the pipeline.
-// It returns the cancelled batches.
+// results carry ErrAborted), waits for the rest to run, and frees the
+// pipeline. It returns the cancelled batches. Like Close, it never waits
+// for a consumer of Results: every result, a cancelled batch's included,
+// stays readable there, in order, until it is read.
 func (p *Pipeline) Abort() ([]Batch, error) {
 	aborted, err := p.ring.Abort()
-	<-p.delivered
+	p.waitSink()
 	return aborted, errors.Join(err, p.closeModules())
+}
+
+// waitSink waits, with a Sink, until it has been given the last result.
+// Results needs no wait: the ring keeps every completion for Next once it
+// is closed, and deliver hands them to Results as the consumer reads.
+func (p *Pipeline) waitSink() {
+	if p.opts.Sink != nil {
+		<-p.delivered
+	}
 }
 
 func (p *Pipeline) closeModules() error {

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gpubuf/gpubuf/gpu"
 )
@@ -377,5 +378,97 @@ func TestPipelineGrid(t *testing.T) {
 				t.Errorf("grids %v, want %v", grid, c.want)
 			}
 		})
+	}
+}
+
+// TestPipelineCloseIgnoresIdleConsumer: Close and Abort return while the
+// consumer reads nothing from Results, with more results pending than its
+// buffer holds, and every result stays readable afterwards, in order:
+// none is dropped. Each call runs under a limit that fails the test
+// rather than hanging it.
+func TestPipelineCloseIgnoresIdleConsumer(t *testing.T) {
+	k, err := BatchKernel("batch_checksum")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const rs, perBatch, batches = 64, 4, 5
+	in := records(11, perBatch*batches, rs)
+	for _, abort := range []bool{false, true} {
+		// Results holds 1; the other 4 wait in the ring (2 slots, depth
+		// 2, and its completion queue of 4) and the goroutine that
+		// delivers them.
+		p, err := NewPipeline(openEmu(t), PipelineOptions{
+			Stages: []KernelSpec{k.Spec}, RecordSize: rs, SlotSize: perBatch * rs, Slots: 2, Results: 1,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Push(rtCtx(t), in); err != nil {
+			t.Fatalf("abort %v: Push of %d batches with nobody reading: %v", abort, batches, err)
+		}
+		var aborted []Batch
+		done := make(chan error, 1)
+		go func() {
+			if abort {
+				var err error
+				aborted, err = p.Abort()
+				done <- err
+				return
+			}
+			done <- p.Close()
+		}()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("abort %v: %v", abort, err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("abort %v: Close/Abort has not returned after 10 s: it waits for a consumer that reads nothing", abort)
+		}
+		// Every batch's result is still there, in submission order, and
+		// Results is closed after the last.
+		var got []Result
+		timeout := time.After(10 * time.Second)
+	read:
+		for {
+			select {
+			case r, ok := <-p.Results():
+				if !ok {
+					break read
+				}
+				got = append(got, r)
+			case <-timeout:
+				t.Fatalf("abort %v: Results not closed 10 s after Close, %d results read", abort, len(got))
+			}
+		}
+		if len(got) != batches {
+			t.Fatalf("abort %v: %d results after Close, want %d: results were dropped", abort, len(got), batches)
+		}
+		cancelled := map[uint64]bool{}
+		for _, b := range aborted {
+			cancelled[b.Seq] = true
+		}
+		for i, r := range got {
+			if r.Seq != uint64(i) || r.FirstRecord != uint64(i*perBatch) || r.Records != perBatch {
+				t.Errorf("abort %v: result %d is batch %d, records %d+%d; want batch %d, records %d+%d", abort, i, r.Seq, r.FirstRecord, r.Records, i, i*perBatch, perBatch)
+			}
+			switch {
+			case cancelled[r.Seq]:
+				if !errors.Is(r.Err, ErrAborted) {
+					t.Errorf("abort %v: batch %d, cancelled by Abort, has error %v; want ErrAborted", abort, r.Seq, r.Err)
+				}
+			case r.Err != nil:
+				t.Errorf("abort %v: batch %d: %v", abort, r.Seq, r.Err)
+			default:
+				// The kernel's Go reference, as the other pipeline tests.
+				want := k.Reference(in[i*perBatch*rs:(i+1)*perBatch*rs], rs)
+				if !bytes.Equal(r.Out, want) {
+					t.Errorf("abort %v: batch %d's output differs from the reference", abort, r.Seq)
+				}
+			}
+		}
+		if !abort && len(aborted) != 0 {
+			t.Errorf("Close cancelled %d batches", len(aborted))
+		}
 	}
 }

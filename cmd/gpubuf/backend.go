@@ -32,6 +32,14 @@ type infoJSON struct {
 	Backends          []string `json:"backends"`
 }
 
+const infoUsage = `usage: gpubuf info [--backend NAME] [--json]
+
+Prints the backend and device gpu.Open gives (its name, compute capability,
+memory, SMs, warp size, driver) and the build tags this binary has.
+
+exit status: 0 the device opened; 1 it did not; 2 bad usage
+`
+
 // info prints what device gpu.Open gives and what the binary was built with.
 // It exits 0 only when the device opened: the test script asks a
 // cuda-tagged build whether there is a GPU this way.
@@ -39,11 +47,11 @@ func info(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("info", stderr)
 	backend := fs.String("backend", "", backendFlagHelp)
 	asJSON := fs.Bool("json", false, "print a JSON object")
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
+	setUsage(fs, infoUsage)
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "gpubuf info: unexpected argument %q\n", fs.Arg(0))
+	if strayArg(fs, "info", stderr) {
 		return exitUsage
 	}
 	dev, err := openDevice(*backend, gpu.EmuOptions{})

@@ -14,12 +14,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gpubuf/gpubuf/cpuemu"
 	"github.com/gpubuf/gpubuf/gpu"
+	"github.com/gpubuf/gpubuf/internal/kcheck"
 	"github.com/gpubuf/gpubuf/internal/ptx"
 )
 
@@ -276,52 +278,36 @@ type kernelEntry struct {
 	src    []byte // the module's PTX text
 }
 
-// loadEntry reads the PTX and finds the kernel. On the emulator (emu) it
-// loads the module into cpuemu, and an entry the emulator cannot run is an
-// error that says why; for a GPU it only parses the text: the front end
-// gives the entries and their parameters, and nothing is lowered for the
-// emulator, so an entry the emulator cannot run still launches there.
-func (o *launchOpts) loadEntry(emu bool) (*cpuemu.Module, kernelEntry, error) {
+// loadEntry reads the PTX and finds the kernel and its parameters with
+// the front end, which every backend shares: nothing is lowered for the
+// emulator here, so an entry only the emulator cannot run is found, and
+// refused, when the device loads it (launchRun.loadKernel).
+func (o *launchOpts) loadEntry() (kernelEntry, error) {
 	name, src, err := o.ptxSource()
 	if err != nil {
-		return nil, kernelEntry{}, err
+		return kernelEntry{}, err
 	}
-	var m *cpuemu.Module
+	ast, err := ptx.Parse(src)
+	if err != nil {
+		return kernelEntry{}, fmt.Errorf("%s: %w", name, err)
+	}
 	var names []string
 	var entries []kernelEntry
-	if emu {
-		if m, err = cpuemu.Load(name, src); err != nil {
-			return nil, kernelEntry{}, err
+	for _, e := range ast.Entries() {
+		ke := kernelEntry{Name: e.Name, Params: e.Params, file: name, src: src}
+		if e.Err != nil {
+			ke.err = fmt.Errorf("%s: entry %s: %w", name, e.Name, e.Err)
 		}
-		for _, e := range m.Entries() {
-			ke := kernelEntry{Name: e.Name, Params: e.Params, file: name, src: src}
-			if e.Err != nil { // worded as cpuemu's Kernel words it
-				ke.err = fmt.Errorf("load %s: %w (see 'gpubuf kernels %s')", name, e.Err, name)
-			}
-			entries = append(entries, ke)
-		}
-	} else {
-		ast, err := ptx.Parse(src)
-		if err != nil {
-			return nil, kernelEntry{}, fmt.Errorf("%s: %w", name, err)
-		}
-		for _, e := range ast.Entries() {
-			ke := kernelEntry{Name: e.Name, Params: e.Params, file: name, src: src}
-			if e.Err != nil {
-				ke.err = fmt.Errorf("%s: entry %s: %w", name, e.Name, e.Err)
-			}
-			entries = append(entries, ke)
-		}
-	}
-	for _, e := range entries {
+		entries = append(entries, ke)
 		names = append(names, e.Name)
 	}
 	if len(names) == 0 {
-		return nil, kernelEntry{}, fmt.Errorf("%s has no kernel entries", name)
+		return kernelEntry{}, fmt.Errorf("%s has no kernel entries", name)
 	}
+	slices.Sort(names) // as gpu.Module.Kernels lists them
 	if o.kernel == "" {
 		if len(names) > 1 {
-			return nil, kernelEntry{}, fmt.Errorf("--kernel is required: %s has entries %s", name, strings.Join(names, ", "))
+			return kernelEntry{}, fmt.Errorf("--kernel is required: %s has entries %s", name, strings.Join(names, ", "))
 		}
 		o.kernel = names[0]
 	}
@@ -330,24 +316,17 @@ func (o *launchOpts) loadEntry(emu bool) (*cpuemu.Module, kernelEntry, error) {
 			continue
 		}
 		if e.err != nil {
-			return nil, kernelEntry{}, e.err
+			return kernelEntry{}, e.err
 		}
-		return m, e, nil
+		return e, nil
 	}
-	return nil, kernelEntry{}, fmt.Errorf("no kernel %q in %s; its entries are %s", o.kernel, name, strings.Join(names, ", "))
+	return kernelEntry{}, fmt.Errorf("no kernel %q in %s; its entries are %s", o.kernel, name, strings.Join(names, ", "))
 }
 
-// checkOutputs checks that each --out names a buffer argument and a file
-// that can be written, creating it if need be.
-func (o *launchOpts) checkOutputs() error {
-	for i := range o.outs {
-		out := &o.outs[i]
+// checkOutputArgs checks that each --out N names a buffer argument.
+func (o *launchOpts) checkOutputArgs() error {
+	for _, out := range o.outs {
 		if out.Sym != "" { // a variable: the module says whether it has it, later
-			created, err := touch(out.Path)
-			if err != nil {
-				return fmt.Errorf("%s: cannot write: %v", out.flagText(), err)
-			}
-			out.created = out.created || created
 			continue
 		}
 		if out.Arg >= len(o.specs) {
@@ -356,11 +335,30 @@ func (o *launchOpts) checkOutputs() error {
 		if s := o.specs[out.Arg]; !s.isBuf() {
 			return fmt.Errorf("--out %d=%s: argument %d is %q, not a buffer", out.Arg, out.Path, out.Arg, s.Text)
 		}
+	}
+	return nil
+}
+
+// createOutputs checks that every --out file and the --trace file can be
+// written, creating each that does not exist; removeCreated removes those
+// again.
+func (o *launchOpts) createOutputs() error {
+	for i := range o.outs {
+		out := &o.outs[i]
 		created, err := touch(out.Path)
 		if err != nil {
-			return fmt.Errorf("--out %d=%s: cannot write: %v", out.Arg, out.Path, err)
+			return fmt.Errorf("%s: cannot write: %v", out.flagText(), err)
 		}
 		out.created = out.created || created
+	}
+	if o.trace != "" {
+		created, err := touch(o.trace)
+		if err != nil {
+			return fmt.Errorf("--trace %s: cannot write: %v", o.trace, err)
+		}
+		if created {
+			o.outs = append(o.outs, outSpec{Arg: -1, Path: o.trace, created: true})
+		}
 	}
 	return nil
 }
@@ -374,35 +372,6 @@ func touch(path string) (bool, error) {
 		return false, err
 	}
 	return statErr != nil, f.Close()
-}
-
-// buildArgs allocates and fills the buffers on dev and gives the launch
-// arguments, with each buffer's pointer (0 for scalars).
-func buildArgs(dev *cpuemu.Device, specs []argSpec) ([]any, []cpuemu.DevicePtr, error) {
-	args := make([]any, len(specs))
-	ptrs := make([]cpuemu.DevicePtr, len(specs))
-	for i := range specs {
-		s := &specs[i]
-		if !s.isBuf() {
-			args[i] = s.Value
-			continue
-		}
-		p, err := dev.Alloc(s.Bytes)
-		if err == nil {
-			err = dev.Write(p, s.contents())
-		}
-		if err != nil {
-			return nil, nil, fmt.Errorf("--arg %q: %v", s.Text, err)
-		}
-		args[i], ptrs[i] = p, p
-	}
-	return args, ptrs, nil
-}
-
-// readBuffer reads back the buffer of argument i.
-func readBuffer(dev *cpuemu.Device, specs []argSpec, ptrs []cpuemu.DevicePtr, i int) ([]byte, error) {
-	b := make([]byte, specs[i].Bytes)
-	return b, dev.Read(b, ptrs[i])
 }
 
 // baseConfig is the launch configuration of the command line.
@@ -472,7 +441,9 @@ type outJSON struct {
 	Bytes  int    `json:"bytes"`
 }
 
-// launchJSON is launch's --json output.
+// launchJSON is launch's --json output. Backend and Device name a GPU;
+// on the emulator, where they are omitted, the schedule and the
+// instruction counts are given instead.
 type launchJSON struct {
 	Kernel           string              `json:"kernel"`
 	Module           string              `json:"module"`
@@ -480,17 +451,24 @@ type launchJSON struct {
 	Block            cpuemu.Dim3         `json:"block"`
 	SharedBytes      int                 `json:"shared_bytes"`
 	Cooperative      bool                `json:"cooperative"`
-	Scheduler        string              `json:"scheduler"`
-	Seed             uint64              `json:"seed"`
+	Backend          string              `json:"backend,omitempty"`
+	Device           string              `json:"device,omitempty"`
+	Scheduler        *string             `json:"scheduler,omitempty"`
+	Seed             *uint64             `json:"seed,omitempty"`
 	Threads          int64               `json:"threads"`
-	LaneInstructions int64               `json:"lane_instructions"`
-	WarpInstructions int64               `json:"warp_instructions"`
+	LaneInstructions *int64              `json:"lane_instructions,omitempty"`
+	WarpInstructions *int64              `json:"warp_instructions,omitempty"`
 	Diagnostics      []cpuemu.Diagnostic `json:"diagnostics"`
 	Outputs          []outJSON           `json:"outputs"`
 	Trace            string              `json:"trace,omitempty"`
 	TimeoutSeconds   float64             `json:"timeout_s"` // the wall-clock limit in effect, 0 for none
 	Stdout           string              `json:"stdout"`    // what the kernel printed
 	Error            *errJSON            `json:"error"`
+	// ElapsedNs is the launch's wall-clock time, from its queuing to the
+	// end of its stream's Synchronize; LaneInstrPerSec, on the emulator,
+	// its lane-instructions per second of it.
+	ElapsedNs       time.Duration `json:"elapsed_ns"`
+	LaneInstrPerSec *float64      `json:"lane_instr_per_s,omitempty"`
 }
 
 // traceJSON is the --trace file.
@@ -555,155 +533,155 @@ func encodeTrace(w io.Writer, t traceJSON) error {
 // launchDevice opens launch's device; tests replace it.
 var launchDevice = openDevice
 
-// launchCmd runs 'gpubuf launch' (race false) and 'gpubuf race' (race true).
+// launchCmd runs 'gpubuf launch' (race false) and 'gpubuf race' (race
+// true), one path through the device API on every backend: validate the
+// command line, open the device, load the kernel, create the output
+// files, make the arguments, launch, write the outputs, report.
 func launchCmd(race bool, args []string, stdout, stderr io.Writer) int {
 	o, code := parseLaunchFlags(race, args, stderr)
 	if o == nil {
 		return code
 	}
-	// Race runs on the emulator; launch runs where --backend says.
-	var gpuDev gpu.Device
-	if !race {
-		dev, err := launchDevice(o.backend, gpu.EmuOptions{})
-		if err != nil {
-			return usageFail(stderr, o.cmd, "%v", err)
-		}
-		defer dev.Close()
-		if dev.Info().Backend != gpu.BackendEmu {
-			gpuDev = dev
-		}
-	}
-	m, entry, err := o.loadEntry(gpuDev == nil)
+	entry, err := o.validate()
 	if err != nil {
 		return usageFail(stderr, o.cmd, "%v", err)
-	}
-	if err := checkSpecs(entry, o.specs); err != nil {
-		return usageFail(stderr, o.cmd, "%v", err)
-	}
-	for i := range o.specs {
-		if err := o.specs[i].load(); err != nil {
-			return usageFail(stderr, o.cmd, "%v", err)
-		}
-	}
-	if err := o.checkOutputs(); err != nil {
-		o.removeCreated()
-		return usageFail(stderr, o.cmd, "%v", err)
-	}
-	if o.trace != "" {
-		created, err := touch(o.trace)
-		if err != nil {
-			o.removeCreated()
-			return usageFail(stderr, o.cmd, "--trace %s: cannot write: %v", o.trace, err)
-		}
-		if created {
-			o.outs = append(o.outs, outSpec{Arg: -1, Path: o.trace, created: true})
-		}
-	}
-
-	if gpuDev != nil {
-		if flags := o.emuOnly(); len(flags) > 0 {
-			o.removeCreated()
-			return usageFail(stderr, o.cmd, "%v: the emulator's options; the %s backend cannot honour them", flags, gpuDev.Info().Backend)
-		}
-		return o.launchOnDevice(gpuDev, entry, stderr)
-	}
-
-	cfg := o.baseConfig()
-	cfg.Check = race
-	cfg.Trace = o.trace != ""
-	cfg.TraceLimit = o.traceLimit
-	if o.coop {
-		// A grid the device cannot hold at once is a bad command line.
-		if err := m.CheckConfig(entry.Name, cfg); err != nil {
-			o.removeCreated()
-			return usageFail(stderr, o.cmd, "--cooperative --grid %s --block %s: %v", o.gridText, o.blockText, err)
-		}
 	}
 	// The kernel's printf text: standard output, or the JSON's field.
 	var printed bytes.Buffer
-	cfg.Stdout = stdout
+	printTo := stdout
 	if o.json {
-		cfg.Stdout = &printed
+		printTo = &printed
 	}
-	dev := cpuemu.NewDevice()
-	largs, ptrs, err := buildArgs(dev, o.specs)
+	// Race runs on the emulator, under the checker; launch runs where
+	// --backend says.
+	backend, cfg := o.backend, o.baseConfig()
+	if race {
+		backend, cfg.Check = gpu.BackendEmu, true
+	}
+	dev, err := launchDevice(backend, emuOptions(cfg, printTo))
 	if err != nil {
-		o.removeCreated()
 		return usageFail(stderr, o.cmd, "%v", err)
 	}
-	syms := map[string]emuSym{}
-	err = o.resolveSymbols(func(name string) (int, error) {
-		p, n, err := m.Global(dev, name)
-		syms[name] = emuSym{p, n}
-		return n, err
-	})
-	if err == nil {
-		err = o.writeSymbols(dev, syms)
+	defer dev.Close()
+	r := newLaunchRun(o, dev, entry)
+	if !r.emu {
+		if flags := o.emuOnly(); len(flags) > 0 {
+			return usageFail(stderr, o.cmd, "%v: the emulator's options; the %s backend cannot honour them", flags, dev.Info().Backend)
+		}
 	}
-	if err != nil {
-		o.removeCreated()
-		return usageFail(stderr, o.cmd, "%v", err)
-	}
-	res, err := m.Launch(dev, entry.Name, cfg, largs...)
-	var ae *cpuemu.ArgError
-	if errors.As(err, &ae) {
-		o.removeCreated()
-		return usageFail(stderr, o.cmd, "%v", err)
-	}
-	if res == nil {
-		o.removeCreated()
-		if err == nil {
-			err = errors.New("the emulator returned no result")
+	// Bad input is exit 2 on the emulator, which checks it all; on a GPU
+	// a failure of the driver is exit 1.
+	fail := func(err error) int {
+		err = launchErr(err)
+		if r.emu {
+			return usageFail(stderr, o.cmd, "%v", err)
 		}
 		fmt.Fprintf(stderr, "gpubuf %s: %v\n", o.cmd, err)
 		return exitFail
 	}
+	if err := r.loadKernel(); err != nil {
+		return fail(err)
+	}
+	// From here on the command may create files: one that it created is
+	// removed again unless the kernel runs, and then it gets what the
+	// kernel left.
+	launched := false
+	defer func() {
+		if !launched {
+			o.removeCreated()
+		}
+	}()
+	if err := o.createOutputs(); err != nil {
+		return usageFail(stderr, o.cmd, "%v", err)
+	}
+	if usage, err := r.checkCooperative(); usage {
+		return usageFail(stderr, o.cmd, "%v", err)
+	} else if err != nil {
+		return fail(err)
+	}
+	if err := r.makeArgs(true); err != nil {
+		return fail(err)
+	}
+	res, elapsed, started, lerr := r.launch(o.trace != "")
+	var ae *cpuemu.ArgError
+	switch {
+	case !started || errors.As(lerr, &ae):
+		return fail(lerr)
+	case r.emu && res == nil:
+		fmt.Fprintf(stderr, "gpubuf %s: %v\n", o.cmd, launchErr(lerr))
+		return exitFail
+	}
+	launched = true
+	lerr = launchErr(lerr)
 
-	// The kernel ran (perhaps to a fault): write what it left.
-	var outs []outJSON
-	for _, out := range o.outs {
-		var b []byte
-		var rerr error
-		switch {
-		case out.Sym != "":
-			b, rerr = readSymbol(dev, syms[out.Sym])
-		case out.Arg < 0:
-			continue
-		default:
-			b, rerr = readBuffer(dev, o.specs, ptrs, out.Arg)
-		}
-		if rerr == nil {
-			rerr = os.WriteFile(out.Path, b, 0o644)
-		}
-		if rerr != nil {
-			return usageFail(stderr, o.cmd, "%s: %v", out.flagText(), rerr)
-		}
-		outs = append(outs, outJSON{Arg: out.Arg, Symbol: out.Sym, Path: out.Path, Bytes: len(b)})
+	// The kernel ran (perhaps to a failure): write what it left.
+	outs, err := r.writeOutputs()
+	if err != nil {
+		fmt.Fprintf(stderr, "gpubuf %s: %v\n", o.cmd, err)
+		return exitFail
 	}
 	if o.trace != "" {
 		if terr := writeTrace(o.trace, res); terr != nil {
-			return usageFail(stderr, o.cmd, "--trace %s: %v", o.trace, terr)
+			fmt.Fprintf(stderr, "gpubuf %s: --trace %s: %v\n", o.cmd, o.trace, terr)
+			return exitFail
 		}
 	}
 	if race {
 		// The report holds the diagnostics.
-		return o.raceReport(m, entry, res, err, printed.String(), stdout, stderr)
+		return o.raceReport(entry, res, elapsed, lerr, printed.String(), stdout, stderr)
 	}
-	for _, d := range res.Diagnostics {
+	return o.launchReport(r, res, elapsed, lerr, outs, printed.String(), stdout, stderr)
+}
+
+// validate checks what the command line names before any device is
+// opened: the kernel and its parameters against the --arg specs, whose
+// files it reads, and the --out buffers.
+func (o *launchOpts) validate() (kernelEntry, error) {
+	entry, err := o.loadEntry()
+	if err != nil {
+		return entry, err
+	}
+	if err := checkSpecs(entry, o.specs); err != nil {
+		return entry, err
+	}
+	for i := range o.specs {
+		if err := o.specs[i].load(); err != nil {
+			return entry, err
+		}
+	}
+	return entry, o.checkOutputArgs()
+}
+
+// launchReport prints launch's summary (on stderr: stdout has the
+// kernel's own text) or its JSON, and gives the exit status.
+func (o *launchOpts) launchReport(r *launchRun, res *cpuemu.Result, elapsed time.Duration, lerr error, outs []outJSON, printed string, stdout, stderr io.Writer) int {
+	var diags []cpuemu.Diagnostic
+	if res != nil {
+		diags = res.Diagnostics
+	}
+	for _, d := range diags {
 		fmt.Fprintf(stderr, "gpubuf %s: diagnostic: %s\n", o.cmd, d)
 	}
-
-	if err != nil {
-		fmt.Fprintf(stderr, "gpubuf %s: %v\n", o.cmd, err)
-		o.explainTimeout(err, stderr)
+	if lerr != nil {
+		fmt.Fprintf(stderr, "gpubuf %s: %v\n", o.cmd, lerr)
+		o.explainTimeout(lerr, stderr)
 	}
+	threads := o.grid.Count() * o.block.Count()
 	if o.json {
 		j := launchJSON{
-			Kernel: entry.Name, Module: m.Name(), Grid: o.grid, Block: o.block, SharedBytes: o.shared, Cooperative: o.coop,
-			Scheduler: o.sched.String(), Seed: o.seed,
-			Threads: res.Threads, LaneInstructions: res.LaneInstructions, WarpInstructions: res.WarpInstructions,
-			Diagnostics: res.Diagnostics, Outputs: outs, Trace: o.trace, Error: newErrJSON(err),
-			TimeoutSeconds: o.timeout.Seconds(), Stdout: printed.String(),
+			Kernel: r.entry.Name, Module: r.mod.Name(), Grid: o.grid, Block: o.block, SharedBytes: o.shared, Cooperative: o.coop,
+			Threads: threads, Diagnostics: diags, Outputs: outs, Trace: o.trace, Error: newErrJSON(lerr),
+			TimeoutSeconds: o.timeout.Seconds(), Stdout: printed, ElapsedNs: elapsed,
+		}
+		if res != nil {
+			sched, seed := o.sched.String(), o.seed
+			j.Scheduler, j.Seed = &sched, &seed
+			j.Threads, j.LaneInstructions, j.WarpInstructions = res.Threads, &res.LaneInstructions, &res.WarpInstructions
+			rate := laneRate(res.LaneInstructions, elapsed)
+			j.LaneInstrPerSec = &rate
+		} else {
+			in := r.dev.Info()
+			j.Backend, j.Device = in.Backend, in.Name
 		}
 		if j.Diagnostics == nil {
 			j.Diagnostics = []cpuemu.Diagnostic{}
@@ -714,21 +692,43 @@ func launchCmd(race bool, args []string, stdout, stderr io.Writer) int {
 		if code := writeJSON(stdout, stderr, o.cmd, j); code != exitOK {
 			return code
 		}
-	} else {
-		line := fmt.Sprintf("%s: grid %s block %s, %s scheduler, %d threads, %d lane-instructions",
-			entry.Name, o.grid, o.block, cpuemu.Schedule{Scheduler: o.sched, Seed: o.seed}, res.Threads, res.LaneInstructions)
+	} else if res != nil {
+		line := fmt.Sprintf("%s: grid %s block %s, %s scheduler, %d threads, %s",
+			r.entry.Name, o.grid, o.block, cpuemu.Schedule{Scheduler: o.sched, Seed: o.seed}, res.Threads, speed(res.LaneInstructions, elapsed))
 		if n := len(res.Diagnostics); n > 0 {
 			line += fmt.Sprintf(", %d diagnostics", n)
 		}
-		if err != nil {
-			line += ", FAILED: " + errKind(err)
+		if lerr != nil {
+			line += ", FAILED: " + errKind(lerr)
 		}
 		fmt.Fprintln(stderr, line)
+	} else {
+		in := r.dev.Info()
+		status := "ok"
+		var ge *gpu.Error
+		if errors.As(lerr, &ge) {
+			status = "FAILED: " + ge.Op
+		} else if lerr != nil {
+			status = "FAILED: " + errKind(lerr)
+		}
+		fmt.Fprintf(stderr, "%s: grid %s block %s on %s (%s backend), %d threads, %s, %s\n",
+			r.entry.Name, o.grid, o.block, in.Name, in.Backend, threads, elapsed.Round(time.Microsecond), status)
 	}
-	if err != nil {
+	if lerr != nil {
 		return exitFail
 	}
 	return exitOK
+}
+
+// laneRate is n lane-instructions per second of elapsed, as the demo
+// counts them; 0 for no time.
+func laneRate(n int64, elapsed time.Duration) float64 {
+	return kcheck.Report{LaneInstructions: n, Elapsed: elapsed}.LaneInstrPerSec()
+}
+
+// speed is "N lane-instructions in T (R lane-instr/s)".
+func speed(n int64, elapsed time.Duration) string {
+	return fmt.Sprintf("%d lane-instructions in %v (%s lane-instr/s)", n, elapsed.Round(time.Microsecond), humanRate(laneRate(n, elapsed)))
 }
 
 // removeCreated removes the output files this command created before it
@@ -772,13 +772,19 @@ type raceJSON struct {
 	TimeoutSeconds float64        `json:"timeout_s"` // the wall-clock limit in effect, 0 for none
 	Stdout         string         `json:"stdout"`    // what the kernel printed in the checked launch
 	Error          *errJSON       `json:"error,omitempty"`
+	// The checked launch's lane-instructions, its wall-clock time
+	// (queuing to Synchronize, the checker's work included) and their
+	// rate.
+	LaneInstructions int64         `json:"lane_instructions"`
+	ElapsedNs        time.Duration `json:"elapsed_ns"`
+	LaneInstrPerSec  float64       `json:"lane_instr_per_s"`
 }
 
 // raceReport prints the checker's report (on stderr: stdout has the
 // kernel's own text) and, when it has hazards, searches for a schedule
 // that reproduces one as a different output. With --json, the JSON
 // object, with printed, is all that goes to stdout.
-func (o *launchOpts) raceReport(m *cpuemu.Module, entry kernelEntry, res *cpuemu.Result, lerr error, printed string, stdout, stderr io.Writer) int {
+func (o *launchOpts) raceReport(entry kernelEntry, res *cpuemu.Result, elapsed time.Duration, lerr error, printed string, stdout, stderr io.Writer) int {
 	rep := res.Report
 	var ce *cpuemu.CheckError
 	if rep == nil && errors.As(lerr, &ce) {
@@ -799,6 +805,7 @@ func (o *launchOpts) raceReport(m *cpuemu.Module, entry kernelEntry, res *cpuemu
 			fmt.Fprintf(stderr, "gpubuf race: %v\n", err)
 			return exitFail
 		}
+		fmt.Fprintf(stderr, "gpubuf race: %s: %d threads, %s under the checker\n", entry.Name, res.Threads, speed(res.LaneInstructions, elapsed))
 	}
 	repro := &reproJSON{Seeds: o.seeds, Message: "no hazards: nothing to reproduce"}
 	var te *cpuemu.TimeoutError
@@ -813,13 +820,15 @@ func (o *launchOpts) raceReport(m *cpuemu.Module, entry kernelEntry, res *cpuemu
 			}
 		}
 	} else if len(rep.Hazards) > 0 {
-		o.search(m, entry, repro)
+		o.search(entry, repro)
 		if !o.json {
 			fmt.Fprintln(stderr, repro.Message)
 		}
 	}
 	if o.json {
-		if code := writeJSON(stdout, stderr, o.cmd, raceJSON{Report: rep, Reproduction: repro, TimeoutSeconds: o.timeout.Seconds(), Stdout: printed, Error: newErrJSON(lerr)}); code != exitOK {
+		j := raceJSON{Report: rep, Reproduction: repro, TimeoutSeconds: o.timeout.Seconds(), Stdout: printed, Error: newErrJSON(lerr),
+			LaneInstructions: res.LaneInstructions, ElapsedNs: elapsed, LaneInstrPerSec: laneRate(res.LaneInstructions, elapsed)}
+		if code := writeJSON(stdout, stderr, o.cmd, j); code != exitOK {
 			return code
 		}
 	}
@@ -829,41 +838,33 @@ func (o *launchOpts) raceReport(m *cpuemu.Module, entry kernelEntry, res *cpuemu
 	return exitOK
 }
 
-// search runs cpuemu.SearchSchedules with fresh inputs for every run and
-// fills in repro.
-func (o *launchOpts) search(m *cpuemu.Module, entry kernelEntry, repro *reproJSON) {
+// search runs cpuemu.SearchSchedules, each schedule on a device of its
+// own with fresh inputs (a module's variables start from its image on
+// every device), and fills in repro.
+func (o *launchOpts) search(entry kernelEntry, repro *reproJSON) {
 	repro.Searched = true
-	base := o.baseConfig()
 	run := func(s cpuemu.Schedule) ([]byte, error) {
-		dev := cpuemu.NewDevice()
-		args, ptrs, err := buildArgs(dev, o.specs)
+		dev, err := openDevice(gpu.BackendEmu, emuOptions(s.Config(o.baseConfig()), nil))
 		if err != nil {
 			return nil, err
 		}
-		syms, err := o.emuSymbols(m, dev)
+		defer dev.Close()
+		r := newLaunchRun(o, dev, entry)
+		if err := r.loadKernel(); err != nil {
+			return nil, err
+		}
+		if err := r.makeArgs(false); err != nil {
+			return nil, err
+		}
+		_, _, started, lerr := r.launch(false)
+		if !started {
+			return nil, launchErr(lerr)
+		}
+		out, err := r.state()
 		if err != nil {
 			return nil, err
 		}
-		_, lerr := m.Launch(dev, entry.Name, s.Config(base), args...)
-		var out []byte
-		for i := range o.specs {
-			if !o.specs[i].isBuf() {
-				continue
-			}
-			b, err := readBuffer(dev, o.specs, ptrs, i)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, b...)
-		}
-		for _, name := range o.symbolNames() {
-			b, err := readSymbol(dev, syms[name])
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, b...)
-		}
-		return out, lerr
+		return out, launchErr(lerr)
 	}
 	sr, err := cpuemu.SearchSchedules(o.seeds, run)
 	if err != nil {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -8,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/gpubuf/gpubuf/gpu"
+	"github.com/gpubuf/gpubuf/kernels"
 )
 
 // failingGPU is the emulator dressed as a GPU (fakeGPU) whose step
@@ -112,17 +115,54 @@ func TestLaunchOnDeviceFailsCleanly(t *testing.T) {
 }
 
 // TestLoadEntryKeepsSource: the entry loadEntry finds carries the PTX it
-// read, which a GPU loads without reading the file again.
+// read, which the device loads without reading the file again.
 func TestLoadEntryKeepsSource(t *testing.T) {
 	want, err := os.ReadFile("testdata/mixed.ptx")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, emu := range []bool{false, true} {
-		o := &launchOpts{file: "testdata/mixed.ptx", kernel: "fill"}
-		_, e, err := o.loadEntry(emu)
-		if err != nil || e.file != "testdata/mixed.ptx" || string(e.src) != string(want) {
-			t.Errorf("emu %v: entry %s from %q, %d bytes of PTX, %v", emu, e.Name, e.file, len(e.src), err)
+	o := &launchOpts{file: "testdata/mixed.ptx", kernel: "fill"}
+	e, err := o.loadEntry()
+	if err != nil || e.file != "testdata/mixed.ptx" || string(e.src) != string(want) {
+		t.Errorf("entry %s from %q, %d bytes of PTX, %v", e.Name, e.file, len(e.src), err)
+	}
+}
+
+// TestLaunchJSONOnGPU: on a GPU backend --json gives the launch's JSON
+// too, naming the backend and device, without the emulator's schedule
+// and instruction counts, which a GPU does not have.
+func TestLaunchJSONOnGPU(t *testing.T) {
+	old := launchDevice
+	defer func() { launchDevice = old }()
+	launchDevice = func(backend string, emu gpu.EmuOptions) (gpu.Device, error) {
+		d, err := openDevice(gpu.BackendEmu, emu)
+		return fakeGPU{d}, err
+	}
+	out := filepath.Join(t.TempDir(), "out.bin")
+	code, stdout, stderr := runCLI(cat([]string{"launch", "--json", "--kernel", "lane_handoff", "--out", "1=" + out}, handoffArgs)...)
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
+	}
+	var j map[string]any
+	if err := json.Unmarshal([]byte(stdout), &j); err != nil {
+		t.Fatalf("--json on a GPU printed no JSON (%v):\n%s", err, stdout)
+	}
+	// One block of 64 threads.
+	if j["backend"] != gpu.BackendCUDA || j["device"] != "fake GPU" || j["kernel"] != "lane_handoff" || j["threads"] != float64(64) || j["error"] != nil {
+		t.Errorf("json: %v", j)
+	}
+	if ns, _ := j["elapsed_ns"].(float64); ns <= 0 {
+		t.Errorf("json elapsed_ns %v, want the launch's time", j["elapsed_ns"])
+	}
+	for _, k := range []string{"scheduler", "seed", "lane_instructions", "warp_instructions", "lane_instr_per_s"} {
+		if _, ok := j[k]; ok {
+			t.Errorf("json on a GPU has the emulator's %q: %v", k, j[k])
 		}
+	}
+	if outs, _ := j["outputs"].([]any); len(outs) != 1 {
+		t.Errorf("json outputs: %v", j["outputs"])
+	}
+	if want := kernels.WordBytes(kernels.LaneHandoff(iotaWords(1024))); !bytes.Equal(readFile(t, out), want) {
+		t.Error("--out on the GPU differs from kernels.LaneHandoff")
 	}
 }

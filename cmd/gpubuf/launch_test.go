@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -638,5 +639,38 @@ func TestReplayCommandKeepsTimeout(t *testing.T) {
 	o.timeoutSet = false
 	if got := o.replayCommand(""); strings.Contains(got, "--timeout") {
 		t.Errorf("replay command %q has a --timeout that was not given", got)
+	}
+}
+
+// TestLaunchReportsSpeed: launch and race give the launch's wall-clock
+// time and its lane-instructions per second, in the summary and in the
+// JSON, where the rate is the lane-instructions over the time.
+func TestLaunchReportsSpeed(t *testing.T) {
+	durRe := regexp.MustCompile(`(\d+) lane-instructions in ([0-9.]+[µmn]?s) \(([0-9.]+[kMG]?) lane-instr/s\)`)
+	for _, cmd := range []string{"launch", "race"} {
+		code, _, stderr := runCLI(cat([]string{cmd, "--kernel", "lane_handoff"}, handoffArgs)...)
+		m := durRe.FindStringSubmatch(stderr)
+		if code != exitOK || m == nil {
+			t.Errorf("%s: exit %d, no \"N lane-instructions in T (R lane-instr/s)\" on stderr:\n%s", cmd, code, stderr)
+		} else if d, err := time.ParseDuration(m[2]); err != nil || d <= 0 {
+			t.Errorf("%s: elapsed %q: %v", cmd, m[2], err)
+		}
+
+		code, stdout, stderr := runCLI(cat([]string{cmd, "--json", "--kernel", "lane_handoff"}, handoffArgs)...)
+		var j struct {
+			LaneInstructions int64    `json:"lane_instructions"`
+			ElapsedNs        *int64   `json:"elapsed_ns"`
+			LaneInstrPerSec  *float64 `json:"lane_instr_per_s"`
+		}
+		if err := json.Unmarshal([]byte(stdout), &j); err != nil || code != exitOK {
+			t.Fatalf("%s --json: exit %d, %v\n%s%s", cmd, code, err, stdout, stderr)
+		}
+		if j.ElapsedNs == nil || *j.ElapsedNs <= 0 || j.LaneInstrPerSec == nil || j.LaneInstructions <= 0 {
+			t.Fatalf("%s --json: elapsed_ns %v, lane_instr_per_s %v, lane_instructions %d; want all positive", cmd, j.ElapsedNs, j.LaneInstrPerSec, j.LaneInstructions)
+		}
+		want := float64(j.LaneInstructions) / (float64(*j.ElapsedNs) / 1e9)
+		if math.Abs(*j.LaneInstrPerSec-want) > 1e-9*want {
+			t.Errorf("%s --json: lane_instr_per_s %v, want lane_instructions/elapsed = %v", cmd, *j.LaneInstrPerSec, want)
+		}
 	}
 }

@@ -68,30 +68,36 @@ commands:
 run 'gpubuf <command> -h' for a command's flags
 `
 
+// command is a subcommand: its name, as the usage lists it, and what runs it.
+type command struct {
+	name string
+	run  func(args []string, stdout, stderr io.Writer) int
+}
+
+// commands are gpubuf's subcommands; "help" is the usage itself.
+var commands = []command{
+	{"bench", benchCmd},
+	{"demo", demo},
+	{"info", info},
+	{"kernels", listKernels},
+	{"launch", func(args []string, stdout, stderr io.Writer) int { return launchCmd(false, args, stdout, stderr) }},
+	{"race", func(args []string, stdout, stderr io.Writer) int { return launchCmd(true, args, stdout, stderr) }},
+	{"run", func(args []string, stdout, stderr io.Writer) int { return runCmd(args, stdin, stdout, stderr) }},
+	{"sdf", sdfCmd},
+	{"view", viewCmd},
+}
+
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return exitUsage
 	}
+	for _, c := range commands {
+		if c.name == args[0] {
+			return c.run(args[1:], stdout, stderr)
+		}
+	}
 	switch args[0] {
-	case "bench":
-		return benchCmd(args[1:], stdout, stderr)
-	case "demo":
-		return demo(args[1:], stdout, stderr)
-	case "kernels":
-		return listKernels(args[1:], stdout, stderr)
-	case "info":
-		return info(args[1:], stdout, stderr)
-	case "launch":
-		return launchCmd(false, args[1:], stdout, stderr)
-	case "race":
-		return launchCmd(true, args[1:], stdout, stderr)
-	case "sdf":
-		return sdfCmd(args[1:], stdout, stderr)
-	case "view":
-		return viewCmd(args[1:], stdout, stderr)
-	case "run":
-		return runCmd(args[1:], stdin, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
@@ -106,6 +112,49 @@ func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
+// setUsage makes fs's usage, which -h and --help print, the synopsis and
+// then the flags.
+func setUsage(fs *flag.FlagSet, synopsis string) {
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), synopsis, "\nflags:\n")
+		fs.PrintDefaults()
+	}
+}
+
+// parseFlags parses a subcommand's flags, as Go's flag package does for a
+// program's: -h and --help print the usage on stderr and the command
+// exits 0 (flag.ErrHelp); a bad flag, which the flag package names, exits
+// 2. ok says whether the command goes on; code is its exit status if not.
+func parseFlags(fs *flag.FlagSet, args []string) (code int, ok bool) {
+	switch err := fs.Parse(args); {
+	case err == nil:
+		return exitOK, true
+	case errors.Is(err, flag.ErrHelp):
+		return exitOK, false
+	}
+	return exitUsage, false
+}
+
+// strayArg reports, and says on stderr, that fs was left an argument the
+// command takes none of: every command words it the same way.
+func strayArg(fs *flag.FlagSet, cmd string, stderr io.Writer) bool {
+	if fs.NArg() == 0 {
+		return false
+	}
+	fmt.Fprintf(stderr, "gpubuf %s: unexpected argument %q\n", cmd, fs.Arg(0))
+	return true
+}
+
+const demoUsage = `usage: gpubuf demo [flags]
+
+Runs every kernel of the catalogue on the device (the emulator unless
+--backend or GPUBUF_BACKEND says otherwise) and checks each against its Go
+reference. On the emulator it also shows each kernel's lane-instructions,
+the race checker's verdict, and a schedule that breaks each racy twin.
+
+exit status: 0 every kernel behaves as expected; 1 one does not; 2 bad usage
+`
+
 func demo(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("demo", stderr)
 	backend := fs.String("backend", "", backendFlagHelp)
@@ -113,11 +162,11 @@ func demo(args []string, stdout, stderr io.Writer) int {
 	seed := fs.Uint64("seed", 1, "emulator: seed of the random scheduler")
 	size := fs.Int("size", 1, "input size multiplier (1 = a few hundred thousand lane-instructions per kernel)")
 	seeds := fs.Int("seeds", 50, "emulator: random schedules to try when looking for a racy twin's wrong result")
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
+	setUsage(fs, demoUsage)
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "gpubuf demo: unexpected argument %q\n", fs.Arg(0))
+	if strayArg(fs, "demo", stderr) {
 		return exitUsage
 	}
 	s, err := cpuemu.ParseScheduler(*sched)
@@ -304,18 +353,21 @@ flags:
 `)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
 	}
 	switch fs.NArg() {
 	case 0:
 	case 1:
+		// An argument that names no file is a stray one, not a PTX file
+		// that failed to load.
+		if _, err := os.Stat(fs.Arg(0)); errors.Is(err, os.ErrNotExist) {
+			fmt.Fprintf(stderr, "gpubuf kernels: unexpected argument %q: no PTX file of that name\n", fs.Arg(0))
+			return exitUsage
+		}
 		return listModule(fs.Arg(0), *asJSON, stdout, stderr)
 	default:
-		fmt.Fprintf(stderr, "gpubuf kernels: give at most one PTX file, not %d arguments\n", fs.NArg())
+		fmt.Fprintf(stderr, "gpubuf kernels: unexpected argument %q: give at most one PTX file\n", fs.Arg(1))
 		return exitUsage
 	}
 	if *asJSON {

@@ -156,8 +156,9 @@ func TestKernelsFile(t *testing.T) {
 }
 
 // TestLaunchEntryThatCannotRun: launching the entry the emulator refuses
-// says why, and the module's other entry still launches. For a GPU the
-// front end alone reads the entry: its parameters come without lowering.
+// says why, and the module's other entry still launches. The front end
+// alone reads the entry, for every backend: its parameters come without
+// lowering, so a GPU can launch what the emulator cannot.
 func TestLaunchEntryThatCannotRun(t *testing.T) {
 	code, _, errs := runCLI("launch", "testdata/mixed.ptx", "--kernel", "sample", "--grid", "1", "--block", "1", "--arg", "buf:4")
 	if code != exitUsage || !strings.Contains(errs, "ptx line 38: unsupported instruction tex.1d") || !strings.Contains(errs, "gpubuf kernels testdata/mixed.ptx") {
@@ -172,8 +173,66 @@ func TestLaunchEntryThatCannotRun(t *testing.T) {
 		t.Errorf("fill wrote % x", got)
 	}
 	o := &launchOpts{file: "testdata/mixed.ptx", kernel: "sample"}
-	m, e, err := o.loadEntry(false)
-	if err != nil || m != nil || e.Name != "sample" || len(e.Params) != 1 || e.Params[0].Type != "u64" {
-		t.Errorf("loadEntry for a GPU: %v %+v %v", m, e, err)
+	e, err := o.loadEntry()
+	if err != nil || e.Name != "sample" || len(e.Params) != 1 || e.Params[0].Type != "u64" {
+		t.Errorf("loadEntry: %+v %v", e, err)
+	}
+}
+
+// TestEveryCommandHelp: -h and --help exit 0 on every command, as Go's
+// flag package has a program's do, and print the command's usage (its
+// synopsis and a flag it has) on stderr, where the flag package prints it;
+// stdout stays empty. Every command of main.go's table has a row.
+func TestEveryCommandHelp(t *testing.T) {
+	flagOf := map[string]string{ // a flag each command's usage names
+		"bench": "-plot", "demo": "-seeds", "info": "-json", "kernels": "-json", "launch": "-grid",
+		"race": "-seeds", "run": "-records", "sdf": "-rp", "view": "-tags gl",
+	}
+	if viewFlags := viewHelpFlag(); viewFlags != "" {
+		flagOf["view"] = viewFlags
+	}
+	for _, c := range commands {
+		want, ok := flagOf[c.name]
+		if !ok {
+			t.Errorf("command %s has no row in this test", c.name)
+			continue
+		}
+		for _, h := range []string{"-h", "--help", "-help"} {
+			code, out, errs := runCLI(c.name, h)
+			if code != exitOK {
+				t.Errorf("gpubuf %s %s: exit %d, want %d\n%s", c.name, h, code, exitOK, errs)
+			}
+			if out != "" {
+				t.Errorf("gpubuf %s %s: stdout %q, want the usage on stderr only", c.name, h, out)
+			}
+			if !strings.HasPrefix(errs, "usage: gpubuf "+c.name) || !strings.Contains(errs, want) {
+				t.Errorf("gpubuf %s %s: stderr does not start with its usage line or lacks %q:\n%s", c.name, h, want, errs)
+			}
+		}
+	}
+	if len(flagOf) != len(commands) {
+		t.Errorf("this test has %d rows, main.go %d commands", len(flagOf), len(commands))
+	}
+}
+
+// TestStrayArgument: an argument a command does not take is an error
+// that names it, exit 2, in the same words everywhere.
+func TestStrayArgument(t *testing.T) {
+	for _, args := range [][]string{
+		{"bench", "extra"},
+		{"demo", "extra"},
+		{"info", "extra"},
+		{"kernels", "extra"},
+		{"kernels", "testdata/affine.ptx", "extra"},
+		{"run", "extra"},
+		{"sdf", "--rp", "3", "--rc", "5", "extra"},
+		{"launch", "testdata/affine.ptx", "extra", "--kernel", "affine_u32", "--grid", "1", "--block", "1"},
+		{"race", "testdata/affine.ptx", "extra", "--kernel", "affine_u32", "--grid", "1", "--block", "1"},
+	} {
+		code, out, errs := runCLI(args...)
+		want := "gpubuf " + args[0] + `: unexpected argument "extra"`
+		if code != exitUsage || out != "" || !strings.HasPrefix(errs, want) || strings.Count(errs, "\n") != 1 {
+			t.Errorf("gpubuf %q: exit %d, stdout %q, stderr %q; want exit 2 and one line starting %q", args, code, out, errs, want)
+		}
 	}
 }

@@ -31,7 +31,8 @@ type runOpts struct {
 	outPerRec  int      // --ptx
 	outPerBat  int      // --ptx
 	zeroOut    bool     // --ptx
-	records    int      // synthetic records
+	records    int      // synthetic records; with --input, the most to read
+	recordsSet bool     // --records was given
 	recordSize int
 	seed       uint64
 	input      string // a file of records, or "-" for stdin
@@ -48,6 +49,18 @@ type runOpts struct {
 	asJSON     bool
 }
 
+const runUsage = `usage: gpubuf run [flags]
+
+Runs a batch pipeline: fixed-size records, generated (--records, --seed) or
+read from --input FILE or - (stdin), go through the staging ring into the
+batch kernels --kernel names (or the entry of a --ptx file), and the ring's
+stats are printed. --verify checks every result against the kernels' Go
+references.
+
+exit status: 0 every batch ran (and matched, with --verify); 1 a batch
+failed or differs from its reference; 2 bad usage or input
+`
+
 func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := newFlags("run", stderr)
 	var o runOpts
@@ -57,7 +70,7 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.outPerRec, "out-per-record", 0, "--ptx: output bytes per record")
 	fs.IntVar(&o.outPerBat, "out-per-batch", 0, "--ptx: output bytes per batch")
 	fs.BoolVar(&o.zeroOut, "zero-out", false, "--ptx: zero the output before each launch (accumulating kernels)")
-	fs.IntVar(&o.records, "records", 100000, "synthetic source: number of records")
+	fs.IntVar(&o.records, "records", 100000, "number of records: those the generator makes, or with --input the most to read (default: the whole input)")
 	recSize := &sizeFlag{256}
 	fs.Var(recSize, "record-size", "bytes per record (K, M suffixes allowed)")
 	fs.Uint64Var(&o.seed, "seed", 1, "synthetic source: seed of the record generator")
@@ -66,7 +79,7 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.Var(slotSize, "slot-size", "bytes per ring slot; a batch is the whole records that fit")
 	fs.IntVar(&o.slots, "slots", 4, "ring slots (page-locked host buffers)")
 	fs.IntVar(&o.depth, "depth", 0, "batches on the device at once (default: --slots)")
-	fs.IntVar(&o.streams, "streams", 2, "streams the batches are spread over")
+	fs.IntVar(&o.streams, "streams", 0, "streams `N` the batches are spread over, at most one per batch on the device (default: host's, 2 or the depth when it is smaller)")
 	fs.BoolVar(&o.zeroCopy, "zero-copy", false, "kernels read the mapped slots directly instead of staged copies")
 	fs.BoolVar(&o.unordered, "unordered", false, "take results as they finish, not in submission order")
 	onError := fs.String("on-error", "continue", "after a failed batch: continue (serve the rest) or stop")
@@ -74,16 +87,17 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.progress, "progress", "auto", "progress bar on stderr: auto (when stderr is a terminal), always or never")
 	fs.StringVar(&o.backend, "backend", "", backendFlagHelp)
 	fs.BoolVar(&o.asJSON, "json", false, "print the stats as a JSON object")
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
+	setUsage(fs, runUsage)
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
 	}
 	o.recordSize, o.slotSize = recSize.n, slotSize.n
 	fail := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, "gpubuf run: "+format+"\n", a...)
 		return exitUsage
 	}
-	if fs.NArg() > 0 {
-		return fail("unexpected argument %q", fs.Arg(0))
+	if strayArg(fs, "run", stderr) {
+		return exitUsage
 	}
 	for _, k := range strings.Split(*kernelList, ",") {
 		if k = strings.TrimSpace(k); k != "" {
@@ -103,18 +117,19 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	default:
 		return fail("--progress %q: want auto, always or never", o.progress)
 	}
-	// The batches on the device at once, and the streams for them: the
-	// default two streams shrink to a smaller depth; more than that, asked
-	// for, is an error.
+	// The batches on the device at once, and the streams for them. Without
+	// --streams the ring picks them as the API does (host.RingOptions:
+	// two, fewer for a smaller depth); more than the depth, asked for, is
+	// an error that names the flag.
 	depth := o.depth
 	if depth == 0 {
 		depth = o.slots
 	}
 	streamsSet := false
-	fs.Visit(func(f *flag.Flag) { streamsSet = streamsSet || f.Name == "streams" })
-	if !streamsSet {
-		o.streams = min(o.streams, max(depth, 1))
-	}
+	fs.Visit(func(f *flag.Flag) {
+		streamsSet = streamsSet || f.Name == "streams"
+		o.recordsSet = o.recordsSet || f.Name == "records"
+	})
 	switch {
 	case len(o.kernels) == 0:
 		return fail("--kernel: name at least one kernel")
@@ -124,15 +139,15 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return fail("--slot-size %d: must be positive", o.slotSize)
 	case o.slotSize < o.recordSize:
 		return fail("--slot-size %d is smaller than one %d-byte record (--record-size)", o.slotSize, o.recordSize)
-	case o.input == "" && o.records <= 0:
+	case (o.input == "" || o.recordsSet) && o.records <= 0:
 		return fail("--records %d: must be positive", o.records)
 	case o.slots <= 0 || o.slots > host.MaxSlots:
 		return fail("--slots %d: want 1..%d", o.slots, host.MaxSlots)
 	case o.depth < 0 || o.depth > host.MaxSlots:
 		return fail("--depth %d: want 1..%d", o.depth, host.MaxSlots)
-	case o.streams <= 0:
+	case streamsSet && o.streams <= 0:
 		return fail("--streams %d: must be positive", o.streams)
-	case o.streams > depth && streamsSet:
+	case o.streams > depth:
 		return fail("--streams %d: at most one stream per batch on the device (--depth, default --slots: %d)", o.streams, depth)
 	case o.ptx != "" && len(o.kernels) != 1:
 		return fail("--ptx runs one kernel: --kernel names its entry")
@@ -444,7 +459,7 @@ type source struct {
 	r      io.Reader
 	f      *os.File
 	total  int64 // records, or -1 when unknown (stdin)
-	left   int64 // synthetic: records still to make
+	left   int64 // records still to make or read; -1: read to the end
 	next   uint64
 	seed   uint64
 	rs     int
@@ -452,10 +467,13 @@ type source struct {
 }
 
 func openSource(o runOpts, stdin io.Reader) (*source, error) {
-	s := &source{rs: o.recordSize, seed: o.seed}
+	s := &source{rs: o.recordSize, seed: o.seed, left: -1}
+	if o.input == "" || o.recordsSet {
+		s.left = int64(o.records)
+	}
 	switch o.input {
 	case "":
-		s.name, s.total, s.left = "synthetic", int64(o.records), int64(o.records)
+		s.name, s.total = "synthetic", int64(o.records)
 		return s, nil
 	case "-":
 		s.name, s.r, s.total = "stdin", stdin, -1
@@ -472,16 +490,20 @@ func openSource(o runOpts, stdin io.Reader) (*source, error) {
 	}
 	s.name, s.r, s.f, s.total = o.input, f, f, -1
 	if fi.Mode().IsRegular() {
-		size := fi.Size()
+		size, rs := fi.Size(), int64(o.recordSize)
 		if size == 0 {
 			f.Close()
 			return nil, fmt.Errorf("--input %s is empty: no records", o.input)
 		}
-		if size%int64(o.recordSize) != 0 {
+		s.total = size / rs
+		// A part record at the end is an error only if it would be read.
+		if size%rs != 0 && (s.left < 0 || s.left > s.total) {
 			f.Close()
-			return nil, fmt.Errorf("--input %s: %d bytes is not a whole number of %d-byte records (%d bytes left over)", o.input, size, o.recordSize, size%int64(o.recordSize))
+			return nil, fmt.Errorf("--input %s: %d bytes is not a whole number of %d-byte records (%d bytes left over)", o.input, size, o.recordSize, size%rs)
 		}
-		s.total = size / int64(o.recordSize)
+		if s.left >= 0 {
+			s.total = min(s.total, s.left)
+		}
 	}
 	return s, nil
 }
@@ -493,17 +515,23 @@ func (s *source) close() {
 }
 
 // read fills buf with whole records and says how many; 0 and no error at
-// the end.
+// the end: the end of the input, or the --records limit, past which
+// nothing is read (/dev/zero never ends).
 func (s *source) read(buf []byte, rs int) (int, error) {
 	max := len(buf) / rs
+	if s.left >= 0 {
+		max = int(min(int64(max), s.left))
+	}
 	if s.r == nil {
-		n := int(min(int64(max), s.left))
-		for i := range n {
+		for i := range max {
 			synthRecord(buf[i*rs:(i+1)*rs], s.seed, s.next)
 			s.next++
 		}
-		s.left -= int64(n)
-		return n, nil
+		s.left -= int64(max)
+		return max, nil
+	}
+	if max == 0 {
+		return 0, nil
 	}
 	n, err := io.ReadFull(s.r, buf[:max*rs])
 	s.nbytes += int64(n)
@@ -518,6 +546,9 @@ func (s *source) read(buf []byte, rs int) (int, error) {
 	}
 	if s.nbytes == 0 && n == 0 {
 		return 0, &sourceError{fmt.Sprintf("%s is empty: no records", s.name)}
+	}
+	if s.left >= 0 {
+		s.left -= int64(n / rs)
 	}
 	return n / rs, nil
 }

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gpubuf/gpubuf/gpu"
 	"github.com/gpubuf/gpubuf/host"
@@ -301,5 +303,109 @@ func TestRunDepthOne(t *testing.T) {
 	code, s, errs := runJSON(t, "--records", "100", "--record-size", "64", "--slot-size", "1K", "--slots", "4", "--depth", "1", "--verify")
 	if code != exitOK || s.Batches != 7 || s.Verified != 7 || s.MaxInFlight != 1 {
 		t.Errorf("--depth 1: exit %d, %+v, %s", code, s, errs)
+	}
+}
+
+// TestRunDefaultStreamsFollowDepth: without --streams the ring takes the
+// API's default, two streams or fewer for a depth of one, so a one-slot
+// or depth-one ring runs; --streams asked for past the depth is refused
+// naming the flag the user gave.
+func TestRunDefaultStreamsFollowDepth(t *testing.T) {
+	for _, args := range [][]string{
+		{"--slots", "1"},
+		{"--slots", "4", "--depth", "1"},
+		{"--slots", "1", "--streams", "1"},
+		{"--slots", "3", "--depth", "2", "--streams", "2"},
+	} {
+		code, s, errs := runJSON(t, append([]string{"--records", "50", "--record-size", "64", "--slot-size", "640", "--verify"}, args...)...)
+		// 10 records a slot: 5 batches, each checked.
+		if code != exitOK || s.Batches != 5 || s.Verified != 5 {
+			t.Errorf("%q: exit %d, %d batches, %d verified; want 0, 5, 5\n%s", args, code, s.Batches, s.Verified, errs)
+		}
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--slots", "1", "--streams", "2"}, "--streams 2: at most one stream per batch on the device (--depth, default --slots: 1)"},
+		{[]string{"--slots", "2", "--streams", "0"}, "--streams 0: must be positive"},
+	} {
+		code, out, errs := runCLI(append([]string{"run", "--records", "10"}, c.args...)...)
+		if code != exitUsage || out != "" || !strings.Contains(errs, c.want) {
+			t.Errorf("%q: exit %d, stderr %q; want exit 2 and %q", c.args, code, errs, c.want)
+		}
+	}
+}
+
+// endless is a reader that never ends: byte i of it is i*7 mod 256.
+type endless struct{ off int }
+
+func (e *endless) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = byte((e.off + i) * 7)
+	}
+	e.off += len(p)
+	return len(p), nil
+}
+
+// TestRunInputRecordsLimit: with --input, --records N reads the first N
+// records and no more, so an endless input (/dev/zero, a pipe that is
+// never closed) ends; a shorter input is read whole, and a part record
+// past the N is never read, so it is no error.
+func TestRunInputRecordsLimit(t *testing.T) {
+	dir := t.TempDir()
+	data := make([]byte, 64*50+10) // 50 records and 10 bytes
+	for i := range data {
+		data[i] = byte(i * 7)
+	}
+	path := filepath.Join(dir, "records.bin")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { stdin = os.Stdin }()
+	for _, c := range []struct {
+		name, input  string
+		in           io.Reader
+		records      string
+		want, wantBt uint64 // records, batches of 10
+	}{
+		{"/dev/zero", "/dev/zero", nil, "37", 37, 4},
+		{"endless stdin", "-", &endless{}, "25", 25, 3},
+		{"file, first 30", path, nil, "30", 30, 3},
+		{"file, first 50", path, nil, "50", 50, 5},
+	} {
+		if _, err := os.Stat(c.input); c.input != "-" && err != nil {
+			t.Logf("%s: %v; skipped", c.name, err)
+			continue
+		}
+		stdin = c.in
+		done := make(chan struct{})
+		var code int
+		var s runSummary
+		var errs string
+		go func() {
+			defer close(done)
+			code, s, errs = runJSON(t, "--input", c.input, "--records", c.records, "--record-size", "64", "--slot-size", "640", "--verify")
+		}()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			t.Fatalf("%s --records %s: still running after 20 s: --records is not honoured", c.name, c.records)
+		}
+		if code != exitOK || s.Records != c.want || s.Batches != c.wantBt || s.Verified != c.wantBt {
+			t.Errorf("%s --records %s: exit %d, %d records in %d batches, %d verified; want %d in %d\n%s",
+				c.name, c.records, code, s.Records, s.Batches, s.Verified, c.want, c.wantBt, errs)
+		}
+	}
+	// Past the whole records, the part record is read and refused, as
+	// without --records; --records must be positive with --input too.
+	for _, c := range []struct{ records, want string }{
+		{"51", "3210 bytes is not a whole number of 64-byte records (10 bytes left over)"},
+		{"0", "--records 0: must be positive"},
+	} {
+		code, _, errs := runJSON(t, "--input", path, "--records", c.records, "--record-size", "64")
+		if code != exitUsage || !strings.Contains(errs, c.want) {
+			t.Errorf("--records %s: exit %d, %q; want exit 2 and %q", c.records, code, errs, c.want)
+		}
 	}
 }

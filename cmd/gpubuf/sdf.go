@@ -45,13 +45,12 @@ func sdfCmd(args []string, stdout, stderr io.Writer) int {
 			fs.SetOutput(stderr)
 			fmt.Fprint(stderr, sdfUsage)
 			fs.PrintDefaults()
-		} else {
-			fmt.Fprintf(stderr, "gpubuf sdf: %v\n", err)
+			return exitOK
 		}
+		fmt.Fprintf(stderr, "gpubuf sdf: %v\n", err)
 		return exitUsage
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "gpubuf sdf: unexpected argument %q\n", fs.Arg(0))
+	if strayArg(fs, "sdf", stderr) {
 		return exitUsage
 	}
 	set := map[string]bool{}

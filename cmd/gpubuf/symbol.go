@@ -7,8 +7,6 @@ package main
 import (
 	"fmt"
 	"strings"
-
-	"github.com/gpubuf/gpubuf/cpuemu"
 )
 
 // symSpec is one --symbol NAME=FILL.
@@ -103,43 +101,4 @@ func (o *launchOpts) resolveSymbols(global func(name string) (int, error)) error
 		}
 	}
 	return nil
-}
-
-// emuSym is a variable of the module on an emulated device.
-type emuSym struct {
-	ptr  cpuemu.DevicePtr
-	size int
-}
-
-// emuSymbols maps the command's variables on dev, writes the --symbol
-// fills, and gives each variable's address and size.
-func (o *launchOpts) emuSymbols(m *cpuemu.Module, dev *cpuemu.Device) (map[string]emuSym, error) {
-	syms := map[string]emuSym{}
-	for _, name := range o.symbolNames() {
-		p, n, err := m.Global(dev, name)
-		if err != nil {
-			return nil, err
-		}
-		syms[name] = emuSym{p, n}
-	}
-	if err := o.writeSymbols(dev, syms); err != nil {
-		return nil, err
-	}
-	return syms, nil
-}
-
-// writeSymbols writes the --symbol fills to their variables on dev.
-func (o *launchOpts) writeSymbols(dev *cpuemu.Device, syms map[string]emuSym) error {
-	for _, sp := range o.syms {
-		if err := dev.Write(syms[sp.Name].ptr, sp.fill.contents()); err != nil {
-			return fmt.Errorf("--symbol %q: %v", sp.Text, err)
-		}
-	}
-	return nil
-}
-
-// readSymbol reads back a variable of the emulated device.
-func readSymbol(dev *cpuemu.Device, s emuSym) ([]byte, error) {
-	b := make([]byte, s.size)
-	return b, dev.Read(b, s.ptr)
 }

@@ -307,7 +307,9 @@ func TestLaunchCooperative(t *testing.T) {
 	for _, cmd := range []string{"launch", "race"} {
 		code, stdout, stderr := runCLI(cmd, coopPTX, "--kernel", "shift", "--grid", "1057", "--block", "256", "--cooperative", "--out", "2="+filepath.Join(dir, "never.bin"),
 			"--arg", "buf:4", "--arg", "buf:4", "--arg", "buf:4", "--arg", "i32:1")
-		want := "--cooperative --grid 1057 --block 256: kernel shift: blocks in a cooperative grid, all resident at once (the emulated device holds 132 SMs × 8 blocks of 256 threads and 0 shared bytes) 1057 exceeds the limit of 1056"
+		// An SM holds 2048 threads: 8 blocks of 256, on each of the
+		// emulated device's 132 SMs.
+		want := "--cooperative --grid 1057 --block 256: 1057 blocks; gpubuf PTX emulator holds at most 1056 blocks of 256 threads and 0 dynamic shared bytes at once (132 SMs × 8)"
 		if code != exitUsage || !strings.Contains(stderr, want) {
 			t.Errorf("%s of 1057 blocks of 256 threads: exit %d, want %d with %q\n%s%s", cmd, code, exitUsage, want, stdout, stderr)
 		}

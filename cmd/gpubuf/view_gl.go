@@ -24,8 +24,9 @@ func viewCmd(args []string, stdout, stderr io.Writer) int {
 	seed := fs.Uint64("seed", 1, "seed of the simulation's initial state")
 	width := fs.Int("width", 1280, "window width in pixels")
 	height := fs.Int("height", 800, "window height in pixels")
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
+	setUsage(fs, viewUsage)
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
 	}
 	fail := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, "gpubuf view: "+format+"\n", a...)

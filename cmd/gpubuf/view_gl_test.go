@@ -29,3 +29,6 @@ func TestViewBadFlags(t *testing.T) {
 		}
 	}
 }
+
+// viewHelpFlag is a flag view's usage names in this build.
+func viewHelpFlag() string { return "-frames" }

@@ -13,3 +13,6 @@ func TestViewNeedsTheGLTag(t *testing.T) {
 		t.Errorf("exit %d, stdout %q, stderr %q: want exit 2 and one line naming -tags gl", code, out, errs)
 	}
 }
+
+// viewHelpFlag is what view's usage names in this build: the tag.
+func viewHelpFlag() string { return "-tags gl" }

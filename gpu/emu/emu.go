@@ -91,6 +91,9 @@ func Open(opts gpu.Options) (gpu.Device, error) {
 	if opts.Emu.Timeout < 0 {
 		return nil, msgErr("open", "timeout %v: must not be negative", opts.Emu.Timeout)
 	}
+	if opts.Emu.MaxInstructions < 0 {
+		return nil, msgErr("open", "instruction limit %d: must not be negative", opts.Emu.MaxInstructions)
+	}
 	if n := opts.Emu.PrintfBytes; n < 0 || n > cpuemu.MaxPrintfBytes {
 		return nil, msgErr("open", "printf buffer of %d bytes: want 0 (CUDA's 1 MiB) to %d", n, cpuemu.MaxPrintfBytes)
 	}
@@ -105,6 +108,7 @@ func Open(opts gpu.Options) (gpu.Device, error) {
 		seed:    opts.Emu.Seed,
 		check:   opts.Emu.Check,
 		timeout: opts.Emu.Timeout,
+		instr:   opts.Emu.MaxInstructions,
 		stdout:  opts.Emu.Stdout,
 		printf:  opts.Emu.PrintfBytes,
 		workers: opts.Emu.Workers,
@@ -132,6 +136,7 @@ type device struct {
 	seed    uint64
 	check   bool
 	timeout time.Duration
+	instr   int64     // lane-instructions per launch (gpu.EmuOptions.MaxInstructions)
 	stdout  io.Writer // printf's text (gpu.EmuOptions.Stdout)
 	printf  int       // printf buffer bytes
 	workers int       // goroutines per launch (cpuemu.LaunchConfig.Workers)

@@ -127,23 +127,26 @@ func (k *kernel) MaxCooperativeBlocks(block gpu.Dim3, sharedBytes int) (int, err
 	return n, nil
 }
 
-// config turns a launch shape into cpuemu's, with the device's options,
-// checking it as cpuemu will, so that a bad shape is an error of the call
-// rather than of the queued work.
-func (k *kernel) config(cfg gpu.LaunchConfig) (cpuemu.LaunchConfig, error) {
+// config turns a launch shape into cpuemu's, with the device's options
+// and the launch's own, checking it as cpuemu will, so that a bad shape is
+// an error of the call rather than of the queued work.
+func (k *kernel) config(cfg gpu.LaunchConfig, opts LaunchOptions) (cpuemu.LaunchConfig, error) {
 	d := k.m.d
 	c := cpuemu.LaunchConfig{
-		Grid:        cpuemu.Dim3{X: cfg.Grid.X, Y: cfg.Grid.Y, Z: cfg.Grid.Z},
-		Block:       cpuemu.Dim3{X: cfg.Block.X, Y: cfg.Block.Y, Z: cfg.Block.Z},
-		SharedBytes: cfg.SharedBytes,
-		Cooperative: cfg.Cooperative,
-		Scheduler:   d.sched,
-		Seed:        d.seed,
-		Check:       d.check,
-		Timeout:     d.timeout,
-		Workers:     d.workers,
-		Stdout:      d.stdout,
-		PrintfBytes: d.printf,
+		Grid:            cpuemu.Dim3{X: cfg.Grid.X, Y: cfg.Grid.Y, Z: cfg.Grid.Z},
+		Block:           cpuemu.Dim3{X: cfg.Block.X, Y: cfg.Block.Y, Z: cfg.Block.Z},
+		SharedBytes:     cfg.SharedBytes,
+		Cooperative:     cfg.Cooperative,
+		Scheduler:       d.sched,
+		Seed:            d.seed,
+		Check:           d.check,
+		Timeout:         d.timeout,
+		MaxInstructions: d.instr,
+		Workers:         d.workers,
+		Stdout:          d.stdout,
+		PrintfBytes:     d.printf,
+		Trace:           opts.Trace,
+		TraceLimit:      opts.TraceLimit,
 	}
 	return c, k.m.cm.CheckConfig(k.entry.Name, c)
 }

@@ -326,6 +326,11 @@ func (s *stream) Memset(dst gpu.DeviceBuffer, off, n int, b byte) error {
 // Launch checks the arguments with gpu.CheckArgs and the shape as cpuemu
 // will, holds the module and the buffers, and queues the launch.
 func (s *stream) Launch(k gpu.Kernel, cfg gpu.LaunchConfig, args ...any) error {
+	return s.LaunchWith(k, cfg, LaunchOptions{}, args...)
+}
+
+// LaunchWith is Launch with the emulator's own options for this launch.
+func (s *stream) LaunchWith(k gpu.Kernel, cfg gpu.LaunchConfig, opts LaunchOptions, args ...any) error {
 	kk, ok := k.(*kernel)
 	switch {
 	case k == nil || ok && kk == nil:
@@ -342,7 +347,7 @@ func (s *stream) Launch(k gpu.Kernel, cfg gpu.LaunchConfig, args ...any) error {
 	if err != nil {
 		return ownErr(err)
 	}
-	ccfg, err := kk.config(cfg)
+	ccfg, err := kk.config(cfg, opts)
 	if err != nil {
 		return opErr(op, err)
 	}
@@ -392,7 +397,11 @@ func (s *stream) Launch(k gpu.Kernel, cfg gpu.LaunchConfig, args ...any) error {
 		run: func(error) error {
 			s.d.exec.Lock()
 			defer s.d.exec.Unlock()
-			if _, err := m.cm.Launch(s.d.mem, name, ccfg, values...); err != nil {
+			res, err := m.cm.Launch(s.d.mem, name, ccfg, values...)
+			if opts.Result != nil {
+				opts.Result(res)
+			}
+			if err != nil {
 				return opErr(op, err)
 			}
 			return nil
