@@ -98,7 +98,9 @@ type ScheduleReport struct {
 
 // Finding is one distinct finding across the runs.
 type Finding struct {
-	What     string // "RAW hazard (intra-warp, global memory) between Write at k.cu:9 (ptx line 20) and Read at k.cu:11 (ptx line 24)"
+	// What is the finding as the first schedule that hit it reported it:
+	// a hazard's or a diagnostic's Summary, or "fatal deadlock: ...".
+	What     string
 	Severity cpuemu.Severity
 	Hits     []Hit // the schedules that hit it, in the order they ran
 }
@@ -441,20 +443,17 @@ func (m *merger) add(s Schedule, rep *cpuemu.Report) {
 	m.r.Schedules = append(m.r.Schedules, s)
 	for i := range rep.Hazards {
 		h := &rep.Hazards[i]
-		what := fmt.Sprintf("%s hazard (%s, %s memory) between %s at %s and %s at %s", h.Type, h.Scope, h.Space, h.Prior.Kind, h.Prior.Site, h.Later.Kind, h.Later.Site)
-		if m.hit(s, hazardKey(h), what, h.Severity, h.Count, h.Type) {
+		if m.hit(s, hazardKey(h), h.Summary(), h.Severity, h.Count, h.Type) {
 			m.r.Report.Hazards = append(m.r.Report.Hazards, *h)
 		}
 	}
 	for rank, sec := range []struct {
-		name string
 		ds   []cpuemu.Diagnostic
 		into *[]cpuemu.Diagnostic
-	}{1: {"sync error", rep.Sync, &m.r.Report.Sync}, 2: {"memory error", rep.Memory, &m.r.Report.Memory},
-		3: {"undefined behaviour", rep.Other, &m.r.Report.Other}, 4: {"note", rep.Notes, &m.r.Report.Notes}} {
+	}{1: {rep.Sync, &m.r.Report.Sync}, 2: {rep.Memory, &m.r.Report.Memory}, 3: {rep.Other, &m.r.Report.Other}, 4: {rep.Notes, &m.r.Report.Notes}} {
 		for _, d := range sec.ds {
 			k := findingKey{rank: rank, a: accessKey{d.Kind, d.Site}}
-			if m.hit(s, k, fmt.Sprintf("%s %s at %s", sec.name, d.Kind, d.Site), d.Severity, d.Count, "") {
+			if m.hit(s, k, d.Summary(), d.Severity, d.Count, "") {
 				*sec.into = append(*sec.into, d)
 			}
 		}
