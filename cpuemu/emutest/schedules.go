@@ -318,9 +318,6 @@ func RunSchedules(t testing.TB, schedules []Schedule, run func(s Schedule) Run) 
 	var ref []Output
 	for i, s := range schedules {
 		got := run(s)
-		if t.Failed() && got.Result == nil {
-			return nil // the run failed the test (with a Fatalf that returned)
-		}
 		if got.Result == nil || got.Result.Report == nil {
 			t.Fatalf("emutest: the run under %s returned no checker report (launch with LaunchReport)", s)
 			return nil
