@@ -88,8 +88,8 @@ type ScheduleReport struct {
 	// sections and, within one, of first appearance.
 	Findings []Finding
 	// Report holds each distinct finding once, as the first schedule
-	// that hit it reported it, and its Fatal is the first run's fatal
-	// error; WriteText shows it as a single launch's report.
+	// that hit it reported it, and its Fatal is the first fatal error of
+	// the runs; WriteText shows it as a single launch's report.
 	Report *cpuemu.Report
 	// Diffs are the outputs that differ from the reference's, one per
 	// schedule and output.
