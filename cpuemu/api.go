@@ -38,6 +38,7 @@ type Module struct {
 	locIndex    map[srcLoc]int32
 	progMu      sync.Mutex
 	progs       map[string]*program
+	maxSlots    int // LoadLimits.Registers: register slots of one function or kernel
 }
 
 // srcLoc is a .loc directive: a CUDA source position.
@@ -82,12 +83,24 @@ type (
 type LoadLimits struct {
 	SourceBytes  int // PTX text, default DefaultMaxSourceBytes
 	Instructions int // instructions in the module, default DefaultMaxPTXInstructions
+	// Registers bounds the PTX virtual registers of a function and of a
+	// kernel with the functions it calls: those its .reg declarations
+	// make (%r<40> is 40), not the hardware registers ptxas would
+	// allocate, plus the constants the emulator keeps beside them.
+	// Default DefaultMaxRegisters, at most MaxRegisters. Each costs 8
+	// bytes per lane of a live block.
+	Registers int
 }
 
 // Default load limits.
 const (
 	DefaultMaxSourceBytes     = ptx.DefaultMaxSourceBytes
 	DefaultMaxPTXInstructions = ptx.DefaultMaxInstructions
+	DefaultMaxRegisters       = 1 << 15
+	// MaxRegisters is the most LoadLimits.Registers may ask for: at 8
+	// bytes per register per lane, a block of 1024 threads holds 1 GiB
+	// of them, the bound on what a launch's live blocks hold.
+	MaxRegisters = 1 << 17
 )
 
 var moduleCounter atomic.Uint64
@@ -103,12 +116,18 @@ func Load(name string, src []byte) (*Module, error) { return LoadWithLimits(name
 
 // LoadWithLimits is Load with other limits on the input.
 func LoadWithLimits(name string, src []byte, lim LoadLimits) (*Module, error) {
+	if lim.Registers < 0 || lim.Registers > MaxRegisters {
+		return nil, fmt.Errorf("load %s: LoadLimits.Registers %d: want 0 (the default, %d) to %d", name, lim.Registers, DefaultMaxRegisters, MaxRegisters)
+	}
+	if lim.Registers == 0 {
+		lim.Registers = DefaultMaxRegisters
+	}
 	ast, err := ptx.ParseLimits(src, ptx.Limits{MaxSourceBytes: lim.SourceBytes, MaxInstructions: lim.Instructions})
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", name, err)
 	}
 	m := &Module{name: name, ast: ast, progs: map[string]*program{}, locIndex: map[srcLoc]int32{}, fnIndex: map[string]int{},
-		sm: smOf(ast.Target), ptxVersion: versionOf(ast.Version)}
+		sm: smOf(ast.Target), ptxVersion: versionOf(ast.Version), maxSlots: lim.Registers}
 	if len(ast.Directives) > 0 {
 		d := ast.Directives[0]
 		return nil, fmt.Errorf("load %s: %w", name, &UnsupportedError{Line: d.Line, What: "module directive " + d.Name})

@@ -412,8 +412,8 @@ func (m *Module) analyse(entry *fnIR) (*analysis, error) {
 	a := &analysis{fns: fns, rec: recursive(m, fns)}
 	a.fr = layoutFrames(m, fns, a.rec)
 	a.sm = assignSlots(fns, a.fr, a.rec, m.dynShared(fns, a.fr))
-	if n := len(a.sm.names); n > maxSlots {
-		return a, &LimitError{Kernel: entry.name, Limit: "registers and constants in a kernel", Value: int64(n), Max: maxSlots}
+	if n := len(a.sm.names); n > m.maxSlots {
+		return a, registerLimit(entry.name, "", n, m.maxSlots)
 	}
 	return a, nil
 }

@@ -324,8 +324,8 @@ func (lw *lowerer) function() error {
 		case ptx.StmtDirective:
 			return lw.unsupportedAt(s.Line, "directive "+s.Label+" inside a function")
 		}
-		if lw.overflow || fn.nslots > maxSlots {
-			return &LimitError{Limit: "registers and constants in function " + fn.name, Value: int64(fn.nslots), Max: maxSlots}
+		if lw.overflow || fn.nslots > lw.m.maxSlots {
+			return registerLimit("", fn.name, fn.nslots, lw.m.maxSlots)
 		}
 	}
 	// Falling off the end of a function returns; an entry's return exits.
@@ -432,8 +432,8 @@ func (lw *lowerer) decl(v *ptx.Var) error {
 		}
 		scope := lw.scopes[len(lw.scopes)-1]
 		n := max(v.Range, 1) * max(v.Vec, 1)
-		if lw.f.nslots+n > maxSlots {
-			return &LimitError{Limit: "registers in function " + lw.f.name, Value: int64(lw.f.nslots + n), Max: maxSlots}
+		if lw.f.nslots+n > lw.m.maxSlots {
+			return registerLimit("", lw.f.name, lw.f.nslots+n, lw.m.maxSlots)
 		}
 		declare := func(name string) {
 			if v.Vec == 0 {
@@ -496,7 +496,7 @@ func (lw *lowerer) relConst(v uint64, rel reloc) int32 {
 	if s, ok := lw.constOf[key]; ok {
 		return s
 	}
-	if lw.f.nslots >= maxSlots {
+	if lw.f.nslots >= lw.m.maxSlots {
 		// function() reports the limit after this statement; until then
 		// reuse slot 0 rather than grow without bound.
 		lw.overflow = true
@@ -919,10 +919,19 @@ func (m *Module) initVar(v *ptx.Var, vi varInfo) error {
 
 const maxModuleData = 64 << 20
 
-// maxSlots bounds the register slots of one kernel (registers, constants
-// and special registers), which keeps a warp's register file at most
-// maxSlots*256 bytes.
-const maxSlots = 1 << 15
+// registerLimit is the error of a function (fn) or a kernel with the
+// functions it calls (kernel) that needs more register slots than the
+// module's LoadLimits.Registers. Its hint says what is counted, since a
+// CUDA programmer reads "registers" as the hardware's (at most 255 a
+// thread), and how to raise the limit.
+func registerLimit(kernel, fn string, n, max int) *LimitError {
+	what := "PTX virtual registers and constants of the kernel and the functions it calls"
+	if fn != "" {
+		what = "PTX virtual registers and constants in function " + fn
+	}
+	return &LimitError{Kernel: kernel, Limit: what, Value: int64(n), Max: int64(max),
+		Hint: fmt.Sprintf("these are the registers the PTX declares with .reg (%%r, %%rd, %%f, ...; .reg .b32 %%r<40> is 40) and the constants the emulator keeps beside them, not the hardware registers ptxas allocates; raise the limit with cpuemu.LoadLimits.Registers (cpuemu.LoadWithLimits), at most %d", MaxRegisters)}
+}
 
 // smOf reads the sm_NN of a .target list ("sm_90a" counts as 90), 0 when
 // there is none.

@@ -237,7 +237,7 @@ func (e *CheckError) Error() string {
 	if r.Fatal != nil {
 		parts = append(parts, r.Fatal.Error())
 	}
-	return fmt.Sprintf("kernel %s: checker: %s", r.Kernel, strings.Join(parts, "; "))
+	return fmt.Sprintf("kernel %s: checker: %s", r.Kernel, strings.Join(parts, "; ")) + r.firstFinding()
 }
 
 // Unwrap gives errors.As every finding.

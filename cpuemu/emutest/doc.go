@@ -30,4 +30,31 @@
 // reproducible from a seed. The checker reports a race whichever way the
 // run went, but a kernel's output (and a deadlock) can depend on the
 // schedule, so Schedules and EverySchedule cover all of them.
+//
+// EverySchedule gives each schedule a subtest of its own, so a race seen
+// under seven schedules fails seven times with seven copies of one
+// report. CheckSchedules runs them in one test instead: run prepares fresh
+// buffers, launches with LaunchReport and returns the outputs to compare,
+// and the test fails once, listing each distinct finding with the
+// schedules that hit it and each output that a schedule changed from the
+// first schedule's, element by element:
+//
+//	emutest.CheckSchedules(t, emutest.Schedules(4), func(s emutest.Schedule) emutest.Run {
+//		dev := cpuemu.NewDevice()
+//		in := emutest.Int32Buffer(t, dev, input)
+//		out := emutest.Zeroed(t, dev, 4*n)
+//		res := emutest.LaunchReport(t, m, dev, "scan", s.Config(emutest.Config(1, 32)), in, out)
+//		return emutest.Run{Result: res, Outputs: []emutest.Output{emutest.Out("out", emutest.Int32s(t, dev, out, n))}}
+//	})
+//
+// A hazard is one finding across schedules whichever of its two accesses
+// came first (RAW under one schedule, WAR under another); a diagnostic is
+// its kind and site. RunSchedules returns the same ScheduleReport without
+// failing, for a test that expects a race and wants to know whether it
+// changed the result.
+//
+// The typed buffer helpers (WordBuffer and Words for uint32, Int32Buffer
+// and Int32s, Int64Buffer, Uint64Buffer, FloatBuffer for float32,
+// Float64Buffer, ...) write and read little-endian, as the GPU does;
+// Buffer and Read are the raw bytes.
 package emutest

@@ -1,10 +1,8 @@
 package emutest
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -203,16 +201,18 @@ func WordBuffer(t testing.TB, dev *cpuemu.Device, w []uint32) cpuemu.DevicePtr {
 // FloatBuffer allocates device memory holding f, little-endian.
 func FloatBuffer(t testing.TB, dev *cpuemu.Device, f []float32) cpuemu.DevicePtr {
 	t.Helper()
-	b := make([]byte, 4*len(f))
-	for i, v := range f {
-		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(v))
-	}
-	return Buffer(t, dev, b)
+	return bufferOf(t, dev, f)
 }
 
 // Read copies n bytes of device memory at p to the host.
 func Read(t testing.TB, dev *cpuemu.Device, p cpuemu.DevicePtr, n int) []byte {
 	t.Helper()
+	// The range is checked before n bytes are allocated: a wrong n
+	// fails the test instead of exhausting memory.
+	if _, err := dev.View(p, n); err != nil {
+		t.Fatalf("emutest: %v", err)
+		return nil
+	}
 	b := make([]byte, n)
 	if err := dev.Read(b, p); err != nil {
 		t.Fatalf("emutest: %v", err)
@@ -229,10 +229,5 @@ func Words(t testing.TB, dev *cpuemu.Device, p cpuemu.DevicePtr, n int) []uint32
 // Floats reads n float32s at p.
 func Floats(t testing.TB, dev *cpuemu.Device, p cpuemu.DevicePtr, n int) []float32 {
 	t.Helper()
-	b := Read(t, dev, p, 4*n)
-	f := make([]float32, n)
-	for i := range f {
-		f[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
-	}
-	return f
+	return valuesAt[float32](t, dev, p, n)
 }

@@ -49,3 +49,37 @@ func Example() {
 	// block_sum adversarial [528 1552] true
 	// block_sum random seed 1 [528 1552] true
 }
+
+// neighbour (testdata/neighbour.ptx) has lane i store buf[i] and then,
+// with no __syncwarp, load buf[i-1]. Run under three schedules, the race
+// is one finding, and the comparison shows that it changes the result
+// under the adversarial scheduler, which runs lane 31 alone first.
+func ExampleRunSchedules() {
+	var t testing.TB = exampleT{}
+	m := emutest.LoadFile(t, "testdata/neighbour.ptx")
+	in := make([]int32, 32)
+	for i := range in {
+		in[i] = int32(100 + i)
+	}
+	r := emutest.RunSchedules(t, emutest.Schedules(0), func(s emutest.Schedule) emutest.Run {
+		dev := cpuemu.NewDevice()
+		buf, out := emutest.Zeroed(t, dev, 4*32), emutest.Zeroed(t, dev, 4*32)
+		res := emutest.LaunchReport(t, m, dev, "neighbour", s.Config(emutest.Config(1, 32)), buf, out, emutest.Int32Buffer(t, dev, in))
+		return emutest.Run{Result: res, Outputs: []emutest.Output{emutest.Out("out", emutest.Int32s(t, dev, out, 32))}}
+	})
+	for _, f := range r.Findings {
+		fmt.Println(f.Severity, f.What)
+		for _, h := range f.Hits {
+			fmt.Printf("  %s: %d %s\n", h.Schedule, h.Count, h.Type)
+		}
+	}
+	for _, d := range r.Diffs {
+		fmt.Println(d)
+	}
+	// Output:
+	// error RAW hazard (intra-warp, global memory) between Write at neighbour.cu:5 (ptx line 46) and Read at neighbour.cu:6 (ptx line 52)
+	//   lockstep: 32 RAW
+	//   roundrobin: 32 RAW
+	//   adversarial: 32 WAR+RAW
+	// schedule adversarial changed out[1..31] (31 of 32 int32s): lockstep [100 101 102 103 104 105 106 107 ...], adversarial [0 0 0 0 0 0 0 0 ...]
+}

@@ -21,6 +21,9 @@ const (
 	ArgUint                       // an unsigned integer
 	ArgFloat                      // an IEEE float of 4 or 8 bytes
 	ArgBytes                      // raw bytes passed by value (a struct)
+	// ArgUintptr is a Go uintptr: refused, with the reason, because it
+	// has no fixed size and holds a host address.
+	ArgUintptr
 )
 
 // Arg is one launch argument.
@@ -53,7 +56,8 @@ func (a Arg) desc() string {
 }
 
 // GoArg turns a Go value into an Arg: int8 to uint64, int, uint, float32,
-// float64 and []byte. It reports false for any other type.
+// float64 and []byte, and uintptr, which CheckArg refuses saying why. It
+// reports false for any other type.
 func GoArg(v any) (Arg, bool) {
 	switch x := v.(type) {
 	case int8:
@@ -76,6 +80,8 @@ func GoArg(v any) (Arg, bool) {
 		return Arg{Kind: ArgInt, Bits: uint64(int64(x)), Desc: "int"}, true
 	case uint:
 		return Arg{Kind: ArgUint, Bits: uint64(x), Desc: "uint"}, true
+	case uintptr:
+		return Arg{Kind: ArgUintptr, Bits: uint64(x), Desc: "uintptr"}, true
 	case float32:
 		return Arg{Kind: ArgFloat, Size: 4, Bits: uint64(math.Float32bits(x)), Desc: "float32"}, true
 	case float64:
@@ -120,6 +126,53 @@ func CheckArg(kernel string, p Param, a Arg) error {
 	bad := func(format string, v ...any) error {
 		return &ArgError{Kernel: kernel, Msg: fmt.Sprintf("argument %d (%s .%s, %s) ", p.Index, p.Name, p.Type, SizeText(p.Size)) + fmt.Sprintf(format, v...)}
 	}
+	if a.Kind == ArgUintptr {
+		return bad("given a uintptr: uintptr has no fixed size, and holds a host address that the device cannot use; use %s for a .%s parameter%s",
+			GoTypes(p), p.Type, bufferHint(p))
+	}
+	if err := checkArg(p, a, bad); err != nil {
+		if a.Size == 0 && (a.Kind == ArgInt || a.Kind == ArgUint) {
+			// Go's int and uint take their parameter's width when their
+			// value fits; say why one was refused.
+			err.(*ArgError).Msg += fmt.Sprintf(": %s has no fixed size; use %s for a .%s parameter", a.desc(), GoTypes(p), p.Type)
+		}
+		return err
+	}
+	return nil
+}
+
+// bufferHint adds, for a parameter that can hold a pointer, that a
+// device address is passed as its buffer.
+func bufferHint(p Param) string {
+	if p.Size == 8 && TypeSize(p.Type) == 8 && !IsFloat(p.Type) {
+		return " (for a device address, pass the buffer)"
+	}
+	return ""
+}
+
+// GoTypes names the fixed-size Go types that parameter p takes, for
+// messages: "int32 or uint32" for .u32 and .s32, "int32, uint32 or
+// float32" for .b32, "float32" for .f32, and "a []byte of 6 bytes" for an
+// array or a struct (or a float Go has no type for).
+func GoTypes(p Param) string {
+	n := TypeSize(p.Type)
+	switch {
+	case n == 0 || p.Size > n || n > 8:
+		return "a []byte of " + SizeText(p.Size)
+	case p.Type == "f32":
+		return "float32"
+	case p.Type == "f64":
+		return "float64"
+	case IsFloat(p.Type):
+		return "a []byte of " + SizeText(p.Size)
+	case IsBits(p.Type) && n >= 4:
+		return fmt.Sprintf("int%d, uint%d or float%d", 8*n, 8*n, 8*n)
+	}
+	return fmt.Sprintf("int%d or uint%d", 8*n, 8*n)
+}
+
+// checkArg is CheckArg's rules; bad makes its *ArgError.
+func checkArg(p Param, a Arg, bad func(format string, v ...any) error) error {
 	isFloat := IsFloat(p.Type)
 	if a.Kind == ArgBytes {
 		if len(a.Bytes) != p.Size {

@@ -17,6 +17,9 @@ type LimitError struct {
 	Limit  string // what is counted, e.g. "PTX source bytes"
 	Value  int64
 	Max    int64
+	// Hint says what is counted, where the name may mislead, and how to
+	// raise the limit; "" when there is nothing to add.
+	Hint string
 }
 
 func (e *LimitError) Error() string {
@@ -24,7 +27,11 @@ func (e *LimitError) Error() string {
 	if e.Kernel != "" {
 		k = "kernel " + e.Kernel + ": "
 	}
-	return fmt.Sprintf("%s%s %d exceeds the limit of %d", k, e.Limit, e.Value, e.Max)
+	s := fmt.Sprintf("%s%s %d exceeds the limit of %d", k, e.Limit, e.Value, e.Max)
+	if e.Hint != "" {
+		s += "; " + e.Hint
+	}
+	return s
 }
 
 // ArgError is a launch whose arguments do not match the kernel's .param
