@@ -512,8 +512,8 @@ type Result struct {
 
 // Launch runs kernel on dev with the given arguments and waits for it. The
 // arguments are checked against the entry's .param list before anything
-// runs: DevicePtr for pointers; int8 to uint64, int and uint (if the value
-// fits), float32 and float64 for scalars; []byte of a by-value
+// runs: DevicePtr for pointers; int8 to uint64, float32 and float64 for
+// scalars (not Go's int, uint or uintptr, which have no fixed size); []byte of a by-value
 // parameter's size (a struct).
 // When the kernel faults, deadlocks or hits a limit, the error comes with a
 // Result that holds the counts and diagnostics up to that point.

@@ -28,9 +28,9 @@ const MaxArgBytes = 8
 // CheckArgs checks args against kernel's parameters with the front end's
 // one checker (count, size and kind), and returns them in 8-byte holders.
 // Pointer parameters (.u64/.s64/.b64) take a DeviceBuffer or a mapped
-// HostBuffer; scalars take an integer type (int8 to uint64; int and uint
-// when the value fits; never uintptr, a host address), float32 or float64
-// of the parameter's size, or []byte of its size.
+// HostBuffer; scalars take a sized integer type (int8 to uint64; never
+// Go's int, uint or uintptr, which have no fixed size), float32 or
+// float64 of the parameter's size, or []byte of its size.
 // Errors are *Error with no Backend: the caller fills it in.
 func CheckArgs(kernel string, params []Param, args []any) ([]Arg, error) {
 	bad := func(format string, a ...any) error {

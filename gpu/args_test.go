@@ -67,7 +67,7 @@ func TestCheckArgsErrors(t *testing.T) {
 		{u32, []any{fakeBuf{1}}, "given a 8-byte buffer"},
 		{ptr, []any{fakeHost{false}}, "not mapped"},
 		{ptr, []any{"x"}, "unsupported Go type string"},
-		{u32, []any{1 << 33}, "int 8589934592, which does not fit 32 bits"},
+		{u32, []any{1 << 33}, "int 8589934592: int has no fixed size"},
 		{wide, []any{uint64(0)}, "16-byte by-value parameter"},
 	} {
 		_, err := CheckArgs("k", c.params, c.args)

@@ -291,7 +291,8 @@ type Stream interface {
 	// Launch queues kernel k. The arguments are checked against its
 	// .param list (count, size, kind) before anything is queued:
 	// DeviceBuffer and mapped HostBuffer for pointers; int8 to uint64,
-	// int and uint (if the value fits), float32 and float64 for scalars;
+	// float32 and float64 for scalars (not Go's int, uint or uintptr,
+	// which have no fixed size);
 	// []byte of a by-value parameter's size. CheckArgs says more.
 	Launch(k Kernel, cfg LaunchConfig, args ...any) error
 	// Record records e: it completes when the work queued before it has.

@@ -556,7 +556,7 @@ func TestEmuArgErrors(t *testing.T) {
 		{"float for int", okShape, []any{in, out, float32(32)}, "is an integer, given a float32"},
 		{"int for pointer", okShape, []any{in, uint32(0), uint32(32)}, "given a 4-byte uint32"},
 		{"unmapped host buffer", okShape, []any{plain, out, uint32(32)}, "not mapped"},
-		{"Go int too wide", okShape, []any{in, out, math.MaxInt}, "does not fit 32 bits"},
+		{"Go int too wide", okShape, []any{in, out, math.MaxInt}, "int has no fixed size; use int32 or uint32"},
 		{"Go string", okShape, []any{in, out, "32"}, "unsupported Go type string"},
 		{"another device's buffer", okShape, []any{in, ob, uint32(32)}, "another device"},
 		{"zero block", gpu.LaunchConfig{Grid: gpu.D1(1), Block: gpu.Dim3{X: 32}}, []any{in, out, uint32(32)}, "zero dimension"},

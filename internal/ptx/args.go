@@ -30,8 +30,7 @@ const (
 type Arg struct {
 	Kind ArgKind
 	// Size is the value's size in bytes. An ArgInt or ArgUint of Size 0
-	// (Go's int and uint) takes the width of its parameter, if its value
-	// fits there.
+	// is Go's int or uint, which CheckArg refuses: it has no fixed size.
 	Size  int
 	Bits  uint64 // the value; for ArgInt, sign-extended
 	Bytes []byte // ArgBytes
@@ -117,7 +116,7 @@ func CheckCount(kernel string, params []Param, n int) error {
 // CheckArg checks one argument against its parameter:
 //   - a pointer takes an 8-byte integer or bit parameter (.u64, .s64, .b64);
 //   - an integer takes an integer or bit parameter of its size (Go's int
-//     and uint: of any size its value fits);
+//     and uint have none, and are refused with the types to use);
 //   - a float takes a float or bit parameter of its size;
 //   - raw bytes take any parameter of their size, and are all an array or
 //     vector parameter (a struct passed by value) takes: one value cannot
@@ -130,15 +129,12 @@ func CheckArg(kernel string, p Param, a Arg) error {
 		return bad("given a uintptr: uintptr has no fixed size, and holds a host address that the device cannot use; use %s for a .%s parameter%s",
 			GoTypes(p), p.Type, bufferHint(p))
 	}
-	if err := checkArg(p, a, bad); err != nil {
-		if a.Size == 0 && (a.Kind == ArgInt || a.Kind == ArgUint) {
-			// Go's int and uint take their parameter's width when their
-			// value fits; say why one was refused.
-			err.(*ArgError).Msg += fmt.Sprintf(": %s has no fixed size; use %s for a .%s parameter", a.desc(), GoTypes(p), p.Type)
-		}
-		return err
+	if a.Size == 0 && (a.Kind == ArgInt || a.Kind == ArgUint) {
+		// Go's int and uint are 4 or 8 bytes by platform, as
+		// encoding/binary refuses them for: a parameter has one size.
+		return bad("given %s %d: %s has no fixed size; use %s for a .%s parameter", a.desc(), intValue(a), a.desc(), GoTypes(p), p.Type)
 	}
-	return nil
+	return checkArg(p, a, bad)
 }
 
 // bufferHint adds, for a parameter that can hold a pointer, that a
@@ -200,12 +196,6 @@ func checkArg(p Param, a Arg, bad func(format string, v ...any) error) error {
 		if isFloat {
 			return bad("is a float, given an integer %s", a.desc())
 		}
-		if a.Size == 0 {
-			if !intFits(a, p.Size) {
-				return bad("given %s %d, which does not fit %d bits", a.desc(), intValue(a), 8*p.Size)
-			}
-			return nil
-		}
 		if a.Size != p.Size {
 			return bad("given a %d-byte %s", a.Size, a.desc())
 		}
@@ -227,24 +217,6 @@ func intValue(a Arg) any {
 		return int64(a.Bits)
 	}
 	return a.Bits
-}
-
-// intFits reports whether a width-free integer fits size bytes, as a
-// signed or an unsigned value.
-func intFits(a Arg, size int) bool {
-	switch size {
-	case 8:
-		return true
-	case 1, 2, 4:
-	default:
-		return false // an array or a struct: raw bytes only
-	}
-	bits := uint(8 * size)
-	if a.Kind == ArgUint {
-		return a.Bits < 1<<bits
-	}
-	v := int64(a.Bits)
-	return v >= -(1<<(bits-1)) && v < 1<<bits
 }
 
 // Pack lays checked arguments out as the parameter buffer of size bytes.
