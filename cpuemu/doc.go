@@ -53,7 +53,11 @@
 // global word, and happens-before edges from bar.warp.sync, CTA and named
 // barriers, release/acquire patterns and fences. shfl, vote, match and
 // redux order no memory, and a lockstep warp is not trusted to: two lanes
-// of one warp race unless something orders them. It reports RAW, WAR and
+// of one warp race unless something orders them. Shadow state is per byte
+// wherever a word is touched below full width. Findings have a Severity:
+// schedule-dependent strong accesses, races ordered only by relaxed
+// atomics within a block and same-value write-write races are warnings
+// (Hazard.Reason). It reports RAW, WAR and
 // WAW hazards (intra-warp, inter-warp, inter-block) with both sites, sync
 // errors and memory errors in a Report (text in the manner of
 // compute-sanitizer, or JSON), and a launch with findings returns a

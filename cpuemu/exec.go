@@ -156,6 +156,9 @@ func (w *warp) exec(pc int32, mask uint32, steps int, limit int32, lockstep bool
 				mm := uint32(r[w.maskSlot(o)+int32(bits.TrailingZeros32(ex))])
 				if o.code == opShfl {
 					w.shflConverged(o, ex, mm)
+					if l := w.c.l; l.chk != nil {
+						l.chk.looseMeet(w, ex)
+					}
 					break
 				}
 				w.setPC(ex, pc)

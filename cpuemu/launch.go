@@ -452,6 +452,12 @@ func (l *launch) diag(kind string, o *op, w *warp, lanes uint32, format string, 
 	l.order = append(l.order, k)
 }
 
+// warn is diag for a finding at SeverityWarning.
+func (l *launch) warn(kind string, o *op, w *warp, lanes uint32, format string, args ...any) {
+	l.diag(kind, o, w, lanes, format, args...)
+	l.diags[diagKey{kind, o.line}].Severity = SeverityWarning
+}
+
 type cta struct {
 	l          *launch
 	id         Dim3

@@ -45,6 +45,7 @@ type program struct {
 	// their blocks one at a time.
 	builtins  bool
 	stackBase int32
+	dataUse   *dataUseCache // for the checker (taint.go), made with the program
 }
 
 // fnFrame is what one activation of a function owns in a recursive
@@ -431,7 +432,7 @@ func (m *Module) link(entry *fnIR) (*program, error) {
 		localSize: fr.localSize, paramFSize: fr.paramFSize,
 		ops:       make([]op, 0, fr.ops),
 		opFunc:    make([]int32, 0, fr.ops),
-		recursive: rec, stackBase: int32(fr.stackBase),
+		recursive: rec, stackBase: int32(fr.stackBase), dataUse: new(dataUseCache),
 	}
 	p.reqntid, p.maxntid = threadBounds(entry.decl)
 	index := map[*fnIR]int{}

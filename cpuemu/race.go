@@ -42,10 +42,19 @@ import (
 // .acquire, .release, .volatile), cover the same bytes, and each one's
 // scope contains the other's thread: atom.cta from two blocks races.
 //
-// Limits, chosen for speed: shadow state is per 4-byte word with a byte
-// mask, so accesses to different bytes of one word do not race, but a word
-// remembers one last write; reads by threads of earlier blocks are kept up
-// to foreignReads per word.
+// Shadow state is per 4-byte word while the word is touched at full width
+// (the fast path). The first access of less than a word splits the word:
+// its state moves to four per-byte shadows (checker.split), so that every
+// byte remembers its own last write and reads, and byte-wise copies
+// between threads are checked byte by byte. Reads by threads of earlier
+// blocks are kept up to foreignReads per word (per byte once split).
+//
+// Findings below error level (Hazard.Severity, Hazard.Reason): conflicting
+// strong accesses that are morally strong, so no data race, but unordered,
+// where the value a strong load read is used as data (taint.go); races
+// ordered only through relaxed atomic read-modify-writes observed within a
+// block with no fence (the "loose" clocks below); and weak write-write
+// races that store the bytes already there.
 
 // vclock is what a lane knows of the others. It is never changed once a
 // lane holds it (nor once it is a word's release clock or a fence's
@@ -84,7 +93,13 @@ const (
 )
 
 type laneState struct {
-	base     *vclock
+	base *vclock
+	// loose is what the lane knows through edges the memory model does
+	// not give: relaxed atomic read-modify-writes observed within the
+	// block with no fence, passed on by warp collectives; nil for none.
+	// It need not hold base: a race is loosely ordered when base or
+	// loose orders it.
+	loose    *vclock
 	own      uint32  // this lane's clock; base's entry of the lane may lag behind it
 	fence    *vclock // the lane's clock at its last fence: what a later strong write releases
 	fenceCTA bool    // that fence had .cta scope
@@ -93,10 +108,13 @@ type laneState struct {
 
 // access records one access in the shadow state.
 type access struct {
-	tid   uint32 // global lane id + 1; 0 = none
-	clk   uint32
-	op    int32 // index of the instruction
-	mask  uint8 // bytes of the word touched
+	tid  uint32 // global lane id + 1; 0 = none
+	clk  uint32
+	op   int32 // index of the instruction
+	mask uint8 // bytes of the word touched; in a byte's shadow, that byte
+	// span is the bytes of the word the whole access touched, what
+	// "overlap completely" (§8.7) compares once a word is split.
+	span  uint8
 	flags uint8
 }
 
@@ -107,14 +125,25 @@ const (
 	accWide   // scope .gpu or .sys: contains threads of other blocks
 )
 
+// shadow is FastTrack's state of a word, or of one byte of a split word.
+type shadow struct {
+	w access // last write
+	r access // the read since the last write, when there is one
+	// rs > 0 is the index+1 of a readSet, when reads by several threads
+	// are unordered. In a cell, rs < 0 marks a split word: -rs-1 is the
+	// index of its byte shadows in checker.split, and w and r are empty.
+	rs int32
+}
+
 // cell is the shadow state of one 4-byte word.
 type cell struct {
-	gen  uint32 // shared memory: the block the cell belongs to
-	w    access // last write
-	r    access // the read since the last write, when there is one
-	rs   int32  // index+1 of a readSet, when reads by several threads are unordered
-	sync int32  // index+1 of the release clock stored in the word
+	gen uint32 // shared memory: the block the cell belongs to
+	shadow
+	sync int32 // index+1 of the release clock stored in the word
 }
+
+// byteShadows is a split word: the shadow of each of its bytes.
+type byteShadows [4]shadow
 
 // readSet holds unordered reads of one word.
 type readSet struct {
@@ -155,6 +184,12 @@ type syncObj struct {
 	vc  *vclock
 	cta bool  // released at .cta scope: only threads of block blk may acquire it
 	blk int32 // the block of the last release into it
+	// The loose release of the last atomic read-modify-write of the
+	// word, with no fence: the writer's base and loose clocks and its own
+	// entry (lt: lane in block lblk, lc: its clock). lb nil: none.
+	lb, ll *vclock
+	lt, lc uint32
+	lblk   int32
 }
 
 type hazKey struct{ prior, later int32 }
@@ -201,10 +236,21 @@ type checker struct {
 	lastG  *globalShadow
 	sets   []readSet
 	free   []int32 // indexes+1 of read sets no cell uses
-	syncs  []syncObj
-	scGPU  *vclock
-	cur    *cta // the block whose state ctaCheck holds (cooperative launches)
-	extTop int  // the shift of the root level of the ext tries: keys are block ids
+	split  []byteShadows
+	freeSp []int32 // indexes of split words no cell uses
+	ct     *cta    // the running block
+	// dataUse says, per op, that a strong load's value is used as data
+	// (taint.go); nil when the program has no strong load.
+	dataUse []bool
+	// seen holds the priors already reported for the access being
+	// checked against a split word's bytes, so that one prior counts
+	// once per word, as in an unsplit word.
+	seen     []access
+	checking bool
+	syncs    []syncObj
+	scGPU    *vclock
+	cur      *cta // the block whose state ctaCheck holds (cooperative launches)
+	extTop   int  // the shift of the root level of the ext tries: keys are block ids
 
 	hazards map[hazKey]*Hazard
 	order   []hazKey
@@ -231,7 +277,7 @@ func newChecker(l *launch) *checker {
 	for g := l.cfg.Grid.Count() - 1; g >= extFan; g >>= extBits {
 		top += extBits
 	}
-	return &checker{l: l, n: uint32(nw * 32), extTop: top, global: map[*allocation]*globalShadow{}, hazards: map[hazKey]*Hazard{}}
+	return &checker{l: l, n: uint32(nw * 32), extTop: top, global: map[*allocation]*globalShadow{}, hazards: map[hazKey]*Hazard{}, dataUse: l.p.dataUses()}
 }
 
 // newCTACheck makes the state of a block of a cooperative grid, which
@@ -258,7 +304,7 @@ func (c *checker) enter(ct *cta) {
 	if c.cur != nil {
 		*c.cur.chk = c.ctaCheck
 	}
-	c.ctaCheck, c.cur = *ct.chk, ct
+	c.ctaCheck, c.cur, c.ct = *ct.chk, ct, ct
 }
 
 // endCTA forgets a finished block of a cooperative grid: its shared
@@ -274,14 +320,33 @@ func (c *checker) endCTA(ct *cta) {
 func (c *checker) releaseShared() {
 	for i := range c.shared {
 		if ce := &c.shared[i]; ce.gen == c.gen && ce.rs != 0 {
-			c.release(ce.rs)
-			ce.rs = 0
+			c.releaseShadow(&ce.shadow)
 		}
 	}
 }
 
+// releaseShadow gives a word's read sets, and its byte shadows if it is
+// split, back to the pools.
+func (c *checker) releaseShadow(sh *shadow) {
+	switch {
+	case sh.rs > 0:
+		c.release(sh.rs)
+	case sh.rs < 0:
+		i := -sh.rs - 1
+		for b := range c.split[i] {
+			if d := &c.split[i][b]; d.rs > 0 {
+				c.release(d.rs)
+			}
+		}
+		c.split[i] = byteShadows{}
+		c.freeSp = append(c.freeSp, i)
+	}
+	sh.rs = 0
+}
+
 // startCTA resets the per-block state.
 func (c *checker) startCTA(ct *cta) {
+	c.ct = ct
 	c.cta = int32(ct.linear())
 	c.base = uint32(c.cta) * c.n
 	// The old block's shared words are forgotten: so are their read sets.
@@ -608,6 +673,59 @@ func (c *checker) hbOther(p access, t uint32) bool {
 	return ch != nil && ch[i%32] >= p.clk
 }
 
+// hbLoose reports whether access p, by a lane of the running block, is
+// ordered before the current point of lane t by the lane's loose clock.
+func (c *checker) hbLoose(p access, t uint32) bool {
+	v := c.lanes[t].loose
+	i := p.tid - 1 - c.base
+	if v == nil || i >= c.n {
+		return false
+	}
+	ch := v.w[i/32]
+	return ch != nil && ch[i%32] >= p.clk
+}
+
+// looseAcquire makes lane t know, loosely, what the last atomic
+// read-modify-write of a word released with no fence: its writer's clocks
+// and its own entry.
+func (c *checker) looseAcquire(t uint32, s *syncObj) {
+	ls := &c.lanes[t]
+	if v := ls.loose; v != nil {
+		if ch := v.w[s.lt/32]; ch != nil && ch[s.lt%32] >= s.lc && c.covers(v, s.lb) && c.covers(v, s.ll) {
+			return
+		}
+	}
+	nv := &vclock{cta: c.cta, w: make([]*chunk, c.n/32)}
+	c.joinInto(nv, ls.loose)
+	c.joinInto(nv, s.lb)
+	c.joinInto(nv, s.ll)
+	nv.raise(s.lt, s.lc)
+	nv.priv = 0
+	ls.loose = nv
+}
+
+// looseMeet passes the loose clocks of the lanes group of warp w on to
+// each other, at a warp collective or bar.warp.sync: a lane that learnt
+// of a relaxed handoff tells the lanes it meets. The model orders no
+// memory at shfl, vote, match or redux; the loose clock only decides
+// whether a race it already found is a warning.
+func (c *checker) looseMeet(w *warp, group uint32) {
+	lanes := c.lanes[w.id*32 : w.id*32+32]
+	var nv *vclock
+	for m := group; m != 0; m &= m - 1 {
+		if v := lanes[bits.TrailingZeros32(m)].loose; v != nil {
+			nv = c.joinAny(nv, v)
+		}
+	}
+	if nv == nil {
+		return
+	}
+	nv.priv = 0
+	for m := group; m != 0; m &= m - 1 {
+		lanes[bits.TrailingZeros32(m)].loose = nv
+	}
+}
+
 // acquire makes lane t know everything in v.
 func (c *checker) acquire(t uint32, v *vclock) {
 	if v == nil {
@@ -638,6 +756,7 @@ func (c *checker) warpSync(w *warp, group uint32) {
 		ls.base = nb
 		ls.own++
 	}
+	c.looseMeet(w, group)
 }
 
 // barArrive releases lane t's clock to barrier id.
@@ -755,17 +874,21 @@ func (c *checker) access(w *warp, lane int, o *op, sp space, a *allocation, off 
 	}
 	if size == 4 && off&3 == 0 && flags&accStrong == 0 {
 		// A weak access to one whole word: most of them.
-		e := access{tid: c.base + t + 1, clk: c.lanes[t].own, op: pc, mask: 0xF, flags: flags}
-		c.check(c.cellAt(sp, a, off), e, t, sp, off, size)
+		e := access{tid: c.base + t + 1, clk: c.lanes[t].own, op: pc, mask: 0xF, span: 0xF, flags: flags}
+		c.check(&c.cellAt(sp, a, off).shadow, e, t, sp, off, size)
 		return
 	}
 	for end := off + uint64(size); off < end; {
 		wordEnd := (off | 3) + 1
 		hi := min(end, wordEnd)
 		mask := uint8((1<<(hi-off) - 1) << (off & 3))
-		e := access{tid: c.base + t + 1, clk: c.lanes[t].own, op: pc, mask: mask, flags: flags}
+		e := access{tid: c.base + t + 1, clk: c.lanes[t].own, op: pc, mask: mask, span: mask, flags: flags}
 		ce := c.cellAt(sp, a, off)
-		c.check(ce, e, t, sp, off&^3|uint64(bits.TrailingZeros8(mask)), size)
+		if mask != 0xF {
+			c.checkSplit(&ce.shadow, e, t, sp, off&^3, size)
+		} else {
+			c.check(&ce.shadow, e, t, sp, off, size)
+		}
 		if flags&accStrong != 0 {
 			c.syncAccess(ce, o, e, t)
 		}
@@ -778,7 +901,11 @@ func (c *checker) syncAccess(ce *cell, o *op, e access, t uint32) {
 	ls := &c.lanes[t]
 	// ld and the read half of atom may acquire; red cannot (§8.8).
 	if (o.code == opLd || o.code == opAtom) && ce.sync != 0 {
-		c.acquireFrom(o, t, &c.syncs[ce.sync-1])
+		s := &c.syncs[ce.sync-1]
+		c.acquireFrom(o, t, s)
+		if s.lb != nil && s.lblk == c.cta {
+			c.looseAcquire(t, s)
+		}
 	}
 	if e.flags&accWrite == 0 {
 		return
@@ -792,12 +919,21 @@ func (c *checker) syncAccess(ce *cell, o *op, e access, t uint32) {
 	case ls.fence != nil:
 		rel, relCTA = ls.fence, ls.fenceCTA
 	}
-	if e.flags&accAtomic != 0 && ce.sync != 0 {
-		// A read-modify-write continues the release sequence.
+	if e.flags&accAtomic != 0 {
+		// An atomic read-modify-write releases loosely what its lane
+		// knows (it has read, and so learnt, what the word's last one
+		// released); with no slot yet, one that releases nothing else.
+		if ce.sync == 0 {
+			c.syncs = append(c.syncs, syncObj{cta: true, blk: c.cta})
+			ce.sync = int32(len(c.syncs))
+		}
 		s := &c.syncs[ce.sync-1]
 		if rel != nil {
+			// A read-modify-write continues the release sequence.
 			s.vc, s.cta, s.blk = c.joinAny(s.vc, rel), s.cta && relCTA, c.cta
 		}
+		s.lb, s.ll, s.lt, s.lc, s.lblk = ls.base, ls.loose, t, ls.own, c.cta
+		ls.own++
 		return
 	}
 	switch {
@@ -826,7 +962,7 @@ func (c *checker) acquireFrom(o *op, t uint32, s *syncObj) {
 // morallyStrong: both strong, the same bytes, and each scope contains the
 // other thread (shared memory is one block's).
 func (c *checker) morallyStrong(p, e access) bool {
-	if p.flags&e.flags&accStrong == 0 || p.mask != e.mask {
+	if p.flags&e.flags&accStrong == 0 || p.span != e.span {
 		return false
 	}
 	if p.flags&e.flags&accWide != 0 {
@@ -835,38 +971,42 @@ func (c *checker) morallyStrong(p, e access) bool {
 	return (p.tid-1)/c.n == (e.tid-1)/c.n
 }
 
-// conflict reports whether prior access p races with e by lane t.
+// conflict reports whether prior access p conflicts with e by lane t
+// and happens-before does not order them; found then says what it is.
 func (c *checker) conflict(p, e access, t uint32) bool {
-	return p.tid != 0 && p.tid != e.tid && p.mask&e.mask != 0 && c.unordered(p, e, t)
+	return p.tid != 0 && p.tid != e.tid && p.mask&e.mask != 0 && !c.hb(p, t)
 }
 
-func (c *checker) unordered(p, e access, t uint32) bool {
-	return !c.hb(p, t) && !c.morallyStrong(p, e)
-}
-
-func (c *checker) check(ce *cell, e access, t uint32, sp space, addr uint64, size int) {
+// check checks access e against the shadow of a word (or of one byte of
+// a split word, where every access's mask is 0xF) and records it. addr is
+// the first byte of the word that e touches.
+func (c *checker) check(ce *shadow, e access, t uint32, sp space, addr uint64, size int) {
+	if ce.rs < 0 {
+		c.checkSplit(ce, e, t, sp, addr&^3, size)
+		return
+	}
 	// conflict, its cheap tests written out: most priors are the same
 	// thread's or none.
-	if p := ce.w; p.tid != 0 && p.tid != e.tid && p.mask&e.mask != 0 && c.unordered(p, e, t) {
-		c.report(p, e, sp, addr, size)
+	if p := ce.w; p.tid != 0 && p.tid != e.tid && p.mask&e.mask != 0 && !c.hb(p, t) {
+		c.found(p, e, t, sp, addr, size)
 	}
 	if e.flags&accWrite == 0 {
 		c.addRead(ce, e, t)
 		return
 	}
-	if p := ce.r; p.tid != 0 && p.tid != e.tid && p.mask&e.mask != 0 && c.unordered(p, e, t) {
-		c.report(p, e, sp, addr, size)
+	if p := ce.r; p.tid != 0 && p.tid != e.tid && p.mask&e.mask != 0 && !c.hb(p, t) {
+		c.found(p, e, t, sp, addr, size)
 	}
 	if ce.rs != 0 {
 		rs := &c.sets[ce.rs-1]
 		for _, r := range rs.list {
 			if c.conflict(r, e, t) {
-				c.report(r, e, sp, addr, size)
+				c.found(r, e, t, sp, addr, size)
 			}
 		}
 		rs.eachDense(func(_ uint32, r access) {
 			if c.conflict(r, e, t) {
-				c.report(r, e, sp, addr, size)
+				c.found(r, e, t, sp, addr, size)
 			}
 		})
 	}
@@ -882,7 +1022,70 @@ func (c *checker) check(ce *cell, e access, t uint32, sp space, addr uint64, siz
 	ce.w = e
 }
 
-func (c *checker) addRead(ce *cell, e access, t uint32) {
+// checkSplit checks access e, whose bytes of the word at word are
+// e.mask, against the word's byte shadows, splitting the word first if it
+// is whole. In a byte's shadow every access covers the whole unit, so its
+// mask is 0xF and its span keeps the bytes of the word it touched.
+func (c *checker) checkSplit(sh *shadow, e access, t uint32, sp space, word uint64, size int) {
+	if sh.rs >= 0 {
+		c.splitWord(sh)
+	}
+	bs := &c.split[-sh.rs-1]
+	c.seen, c.checking = c.seen[:0], true
+	for m := e.mask; m != 0; m &= m - 1 {
+		b := bits.TrailingZeros8(m)
+		eb := e
+		eb.mask = 0xF
+		c.check(&bs[b], eb, t, sp, word+uint64(b), size)
+	}
+	c.checking = false
+}
+
+// splitWord moves a whole word's shadow to per-byte shadows: each byte
+// gets the write and the reads that touched it.
+func (c *checker) splitWord(sh *shadow) {
+	var bs byteShadows
+	var reads []access
+	if sh.rs > 0 {
+		rs := &c.sets[sh.rs-1]
+		reads = append(reads, rs.list...)
+		rs.eachDense(func(_ uint32, r access) { reads = append(reads, r) })
+		c.release(sh.rs)
+	}
+	for b := range bs {
+		bit := uint8(1) << b
+		d := &bs[b]
+		if sh.w.tid != 0 && sh.w.mask&bit != 0 {
+			d.w, d.w.mask = sh.w, 0xF
+		}
+		if sh.r.tid != 0 && sh.r.mask&bit != 0 {
+			d.r, d.r.mask = sh.r, 0xF
+		}
+		for _, r := range reads {
+			if r.mask&bit == 0 {
+				continue
+			}
+			if d.rs == 0 {
+				d.rs = c.newSet()
+			}
+			r.mask = 0xF
+			rs := &c.sets[d.rs-1]
+			rs.list = append(rs.list, r)
+		}
+	}
+	var i int32
+	if n := len(c.freeSp); n > 0 {
+		i = c.freeSp[n-1]
+		c.freeSp = c.freeSp[:n-1]
+		c.split[i] = bs
+	} else {
+		i = int32(len(c.split))
+		c.split = append(c.split, bs)
+	}
+	*sh = shadow{rs: -i - 1}
+}
+
+func (c *checker) addRead(ce *shadow, e access, t uint32) {
 	if ce.rs == 0 {
 		if ce.r.tid == 0 || ce.r.tid == e.tid && ce.r.mask&^e.mask == 0 || c.hb(ce.r, t) && ce.r.mask&^e.mask == 0 {
 			ce.r = e
@@ -982,7 +1185,7 @@ func (c *checker) shadowStats() shadowStats {
 			}
 			st.Bytes += int64(unsafe.Sizeof(*p))
 			for i := range p {
-				if ce := &p[i]; ce.w.tid != 0 || ce.r.tid != 0 || ce.rs != 0 || ce.sync != 0 {
+				if ce := &p[i]; ce.w.tid != 0 || ce.r.tid != 0 || ce.rs != 0 || ce.sync != 0 { // a split word has rs < 0
 					st.Words++
 				}
 			}
@@ -990,6 +1193,7 @@ func (c *checker) shadowStats() shadowStats {
 	}
 	const acc = int64(unsafe.Sizeof(access{}))
 	st.Bytes += int64(cap(c.sets))*int64(unsafe.Sizeof(readSet{})) + int64(cap(c.free))*4
+	st.Bytes += int64(cap(c.split))*int64(unsafe.Sizeof(byteShadows{})) + int64(cap(c.freeSp))*4
 	for i := range c.sets {
 		st.Bytes += int64(cap(c.sets[i].list)+cap(c.sets[i].dense))*acc + 8*int64(cap(c.sets[i].held))
 	}
@@ -1011,12 +1215,110 @@ func (c *checker) shadowStats() shadowStats {
 	return st
 }
 
-// report records a hazard between prior access p and e.
-func (c *checker) report(p, e access, sp space, addr uint64, size int) {
-	k := hazKey{p.op, e.op}
-	if h, ok := c.hazards[k]; ok {
-		h.Count++
+// Why a hazard is a warning (Hazard.Reason).
+const (
+	// A strong load whose value is used as data read, or was overwritten
+	// by, a conflicting strong write that nothing orders with it.
+	ReasonScheduleDependent = "not a data race under the PTX memory model, but the outcome depends on lane scheduling (independent thread scheduling): " +
+		"the accesses are morally strong (PTX ISA §8.7) but unordered, and the value read is used as data"
+	// Ordered only through relaxed atomics within a block, no fence.
+	ReasonRelaxedHandoff = "a data race under the PTX memory model: the accesses are ordered only by relaxed atomic read-modify-writes and strong reads within one block, with no fence " +
+		"(§8.8: a release pattern needs a release operation or a release fence before the strong write; §8.9.4: only a release pattern synchronizes with an acquire pattern), " +
+		"the handoff of CUDA's cooperative-groups multi-warp tiles; reported as a warning, not an error"
+	// A weak write-write race that stores the bytes already there.
+	ReasonSameValue = "a data race under the PTX memory model (§8.7.1: conflicting weak writes unordered by causality), but the later write stores the bytes already there, " +
+		"so the outcome does not depend on their order (a uniform-size race, which the model's axioms still describe, §8.7.2)"
+)
+
+// found classifies a conflict of prior access p with e by lane t that
+// happens-before does not order, and reports it. Morally strong accesses
+// are no data race (§8.7.1); they are a warning when the value a strong
+// load read is used as data. A data race is an error unless it is
+// ordered through relaxed atomics within the block, or it is a write of
+// the bytes already there.
+func (c *checker) found(p, e access, t uint32, sp space, addr uint64, size int) {
+	if c.morallyStrong(p, e) {
+		if c.dataUse != nil && (c.usedRead(p) && e.flags&accWrite != 0 || c.usedRead(e) && p.flags&accWrite != 0) {
+			c.report(p, e, sp, addr, size, SeverityWarning, ReasonScheduleDependent)
+		}
 		return
+	}
+	sev, why := SeverityError, ""
+	switch {
+	case c.hbLoose(p, t):
+		sev, why = SeverityWarning, ReasonRelaxedHandoff
+	case p.flags&e.flags&accWrite != 0 && (p.flags|e.flags)&accAtomic == 0 && c.sameStore(e, sp, addr):
+		sev, why = SeverityWarning, ReasonSameValue
+	}
+	c.report(p, e, sp, addr, size, sev, why)
+}
+
+// usedRead reports whether a is a load (not an atomic) whose value the
+// program uses as data.
+func (c *checker) usedRead(a access) bool {
+	return a.flags&(accWrite|accAtomic) == 0 && c.dataUse[a.op]
+}
+
+// sameStore reports whether the store e (the access being checked, not
+// yet performed) writes the bytes memory holds: those of e.mask in the
+// word at addr, or in a split word's byte shadow the byte at addr.
+func (c *checker) sameStore(e access, sp space, addr uint64) bool {
+	o := &c.l.p.ops[e.op]
+	if o.code != opSt || c.ct == nil {
+		return false
+	}
+	lt := e.tid - 1 - c.base
+	if lt >= c.n {
+		return false
+	}
+	w, lane := c.ct.warps[lt/32], int32(lt%32)
+	start := w.r[o.a[0]+lane] + uint64(o.off)
+	if o.space == spGeneric {
+		_, start = decodeGeneric(start)
+	}
+	mem := c.ct.shared
+	if sp == spGlobal {
+		start -= c.lastA.base
+		mem = c.lastA.data
+	}
+	first, bytes := addr, uint64(1)
+	if !c.checking {
+		first, bytes = addr&^3+uint64(bits.TrailingZeros8(e.mask)), uint64(bits.OnesCount8(e.mask))
+	}
+	size := uint64(o.typ.size())
+	for x := first; x < first+bytes; x++ {
+		i := x - start
+		if i >= size*uint64(o.vec) || x >= uint64(len(mem)) {
+			return false
+		}
+		v := w.r[o.d[i/size]+lane] >> (8 * (i % size))
+		if byte(v) != mem[x] {
+			return false
+		}
+	}
+	return true
+}
+
+// report records a hazard between prior access p and e. A site pair
+// counts every occurrence; its details are the first's, or the first at
+// the highest severity seen.
+func (c *checker) report(p, e access, sp space, addr uint64, size int, sev Severity, why string) {
+	if c.checking {
+		// One prior counts once per word, however many bytes it shares.
+		for _, s := range c.seen {
+			if s.tid == p.tid && s.clk == p.clk && s.op == p.op {
+				return
+			}
+		}
+		c.seen = append(c.seen, p)
+	}
+	k := hazKey{p.op, e.op}
+	h, ok := c.hazards[k]
+	if ok {
+		h.Count++
+		if sev <= h.Severity {
+			return
+		}
 	}
 	typ := "RAW"
 	switch {
@@ -1036,7 +1338,13 @@ func (c *checker) report(p, e access, sp space, addr uint64, size int) {
 	if sp == spGlobal {
 		addr += c.lastA.base
 	}
-	c.hazards[k] = &Hazard{Type: typ, Scope: scope, Space: sp.String(), Addr: addr, Size: size, Prior: pa, Later: ea, Count: 1, Severity: SeverityError}
+	nh := &Hazard{Type: typ, Scope: scope, Space: sp.String(), Addr: addr, Size: size, Prior: pa, Later: ea, Count: 1, Severity: sev, Reason: why}
+	if ok {
+		nh.Count = h.Count
+		*h = *nh
+		return
+	}
+	c.hazards[k] = nh
 	c.order = append(c.order, k)
 }
 

@@ -82,8 +82,11 @@ func (a Access) String() string {
 
 // Hazard is a data race (PTX ISA §8.7.1): two accesses to overlapping bytes,
 // at least one a write, by different threads, that are not morally strong
-// and that no chain of synchronisation orders. One Hazard stands for every
-// occurrence of its pair of sites; the first occurrence gives the details.
+// and that no chain of synchronisation orders. At SeverityWarning it is one
+// of the cases Reason explains: morally strong accesses whose outcome
+// depends on the schedule, or a race that is benign in the ways the Reason
+// constants say. One Hazard stands for every occurrence of its pair of
+// sites; the first occurrence at the highest severity gives the details.
 type Hazard struct {
 	Type  string `json:"type"`  // "RAW", "WAR" or "WAW": the earlier access, then the later
 	Scope string `json:"scope"` // "intra-warp", "inter-warp" (one block) or "inter-block"
@@ -94,8 +97,12 @@ type Hazard struct {
 	Prior Access `json:"prior"`
 	Later Access `json:"later"`
 	Count int    `json:"count"` // occurrences of this site pair
-	// Severity is SeverityError for a data race.
+	// Severity is SeverityError for a data race, SeverityWarning for a
+	// finding that Reason explains.
 	Severity Severity `json:"severity"`
+	// Reason says why a hazard is a warning (ReasonScheduleDependent,
+	// ReasonRelaxedHandoff, ReasonSameValue); empty for a data race.
+	Reason string `json:"reason,omitempty"`
 }
 
 func (h *Hazard) Error() string {
@@ -143,7 +150,12 @@ var syncKinds = map[string]bool{
 	"mask-excludes-self": true, "rendezvous-mismatch": true, "shfl-invalid-source": true,
 	"barrier-count": true, "barrier-count-mismatch": true, "barrier-not-aligned": true,
 	"barrier-rearrive": true, "barrier-divergence": true, "legacy-warp-collective": true,
+	"barrier-exited-threads": true,
 }
+
+// warningKinds are diagnostics at SeverityWarning: rules of CUDA that the
+// PTX still completes.
+var warningKinds = map[string]bool{"barrier-exited-threads": true}
 
 var memoryKinds = map[string]bool{"uninitialised-shared-read": true}
 
@@ -157,6 +169,9 @@ func newReport(kernel string, diags []Diagnostic, fatal error) *Report {
 			d.Severity = SeverityError
 			if noteKinds[d.Kind] {
 				d.Severity = SeverityInfo
+			}
+			if warningKinds[d.Kind] {
+				d.Severity = SeverityWarning
 			}
 		}
 		switch {
@@ -266,7 +281,7 @@ const rule = "========="
 func (r *Report) WriteText(w io.Writer) error {
 	var b strings.Builder
 	for _, h := range r.Hazards {
-		fmt.Fprintf(&b, "%s Error: Race reported between %s access at %s in %s\n", rule, h.Prior.Kind, h.Prior.Site.Instr, locOrLine(h.Prior.Site))
+		fmt.Fprintf(&b, "%s %s: Race reported between %s access at %s in %s\n", rule, severityTitle(h.Severity), h.Prior.Kind, h.Prior.Site.Instr, locOrLine(h.Prior.Site))
 		fmt.Fprintf(&b, "%s     and %s access at %s in %s [%d hazards]\n", rule, h.Later.Kind, h.Later.Site.Instr, locOrLine(h.Later.Site), h.Count)
 		fmt.Fprintf(&b, "%s     %s %s, %s memory at %#x (%d bytes)\n", rule, h.Type, h.Scope, h.Space, h.Addr, h.Size)
 		for _, a := range []struct {
@@ -276,6 +291,9 @@ func (r *Report) WriteText(w io.Writer) error {
 			fmt.Fprintf(&b, "%s     %-5s %-6s by thread %s, warp %d lane %d, block %s, ptx line %d\n",
 				rule, a.n, a.a.Kind, a.a.Thread, a.a.Warp, a.a.Lane, a.a.CTA, a.a.Site.PTXLine)
 		}
+		if h.Reason != "" {
+			fmt.Fprintf(&b, "%s     %s\n", rule, h.Reason)
+		}
 		b.WriteString(rule + "\n")
 	}
 	for _, sec := range []struct {
@@ -283,7 +301,11 @@ func (r *Report) WriteText(w io.Writer) error {
 		ds    []Diagnostic
 	}{{"Sync error", r.Sync}, {"Memory error", r.Memory}, {"Undefined behaviour", r.Other}, {"Note", r.Notes}} {
 		for _, d := range sec.ds {
-			fmt.Fprintf(&b, "%s %s: %s at %s in %s [%d times]\n", rule, sec.title, d.Kind, d.Site.Instr, locOrLine(d.Site), d.Count)
+			title := sec.title
+			if d.Severity == SeverityWarning {
+				title = "Warning"
+			}
+			fmt.Fprintf(&b, "%s %s: %s at %s in %s [%d times]\n", rule, title, d.Kind, d.Site.Instr, locOrLine(d.Site), d.Count)
 			fmt.Fprintf(&b, "%s     %s\n", rule, d.Msg)
 			fmt.Fprintf(&b, "%s     block %s, warp %d, lanes %s, ptx line %d\n", rule, d.CTA, d.Warp, laneList(d.Lanes), d.Site.PTXLine)
 			b.WriteString(rule + "\n")
@@ -306,6 +328,18 @@ func (r *Report) WriteText(w io.Writer) error {
 	fmt.Fprintf(&b, "%s MEMCHECK SUMMARY: %d errors\n", rule, len(r.Memory)+b2i(isMemFault(r.Fatal)))
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// severityTitle heads a finding in WriteText: "Error", "Warning" or
+// "Info".
+func severityTitle(s Severity) string {
+	switch s {
+	case SeverityWarning:
+		return "Warning"
+	case SeverityInfo:
+		return "Info"
+	}
+	return "Error"
 }
 
 func locOrLine(s Site) string {

@@ -326,8 +326,12 @@ func (w *warp) complete(group, mask uint32) {
 	}
 	// bar.warp.sync orders the participants' memory accesses: that
 	// matters to the checker; execution here is sequentially consistent.
-	if first.code == opWarpSync && l.chk != nil {
-		l.chk.warpSync(w, group)
+	if l.chk != nil {
+		if first.code == opWarpSync {
+			l.chk.warpSync(w, group)
+		} else {
+			l.chk.looseMeet(w, group)
+		}
 	}
 	for m := group; m != 0; m &= m - 1 {
 		lane := bits.TrailingZeros32(m)
@@ -451,6 +455,9 @@ func (c *cta) checkBar(id int) {
 	if !complete {
 		return
 	}
+	if b.count == 0 {
+		c.exitedAtBarrier(id)
+	}
 	if c.l.chk != nil {
 		c.l.chk.barComplete(id, c)
 	}
@@ -473,4 +480,26 @@ func (c *cta) checkBar(id int) {
 	b.nwarps = 0
 	b.anyArriv = false
 	b.gen++
+}
+
+// exitedAtBarrier warns when a barrier over the whole block that is not
+// .aligned completes while some threads of the block have exited: the
+// PTX completes it, counting only the threads that have not exited
+// (§9.7.12.1), but cooperative groups' thread_block::sync(), which is
+// such a barrier.sync, must be called by every thread of the group.
+// (An .aligned barrier, __syncthreads, is checked per warp instead:
+// barrier-divergence.)
+func (c *cta) exitedAtBarrier(id int) {
+	o := &c.l.p.ops[c.bars[id].firstPC]
+	if o.flags&fAligned != 0 {
+		return
+	}
+	n := int(c.l.cfg.Block.Count())
+	for _, w := range c.warps {
+		exist := uint32(1<<min(32, n-w.id*32) - 1)
+		if gone := exist &^ w.live; gone != 0 {
+			c.l.warn("barrier-exited-threads", o, w, gone, "threads of the block exited (lanes %s of warp %d the first) while the others completed barrier %d, which is not .aligned: the PTX completes it without them, but cooperative groups' sync() must be called by every thread of the group", laneList(gone), w.id, id)
+			return
+		}
+	}
 }
