@@ -104,6 +104,23 @@ type laneState struct {
 	fence    *vclock // the lane's clock at its last fence: what a later strong write releases
 	fenceCTA bool    // that fence had .cta scope
 	acq      *vclock // release clocks seen by strong reads since the last fence
+	// seen holds the last strong writes of other threads this lane read
+	// with a morally strong read, in a ring: observation order (§8.9.5)
+	// puts each before the lane's later accesses.
+	// Made at the lane's first such read: most lanes never make one.
+	seen *seenWrites
+}
+
+// seenWrites is a ring of the last writes a lane observed.
+type seenWrites struct {
+	w [4]seenWrite
+	n uint8
+}
+
+// seenWrite names a write by its thread, clock and instruction.
+type seenWrite struct {
+	tid, clk uint32
+	op       int32
 }
 
 // access records one access in the shadow state.
@@ -884,6 +901,9 @@ func (c *checker) access(w *warp, lane int, o *op, sp space, a *allocation, off 
 		mask := uint8((1<<(hi-off) - 1) << (off & 3))
 		e := access{tid: c.base + t + 1, clk: c.lanes[t].own, op: pc, mask: mask, span: mask, flags: flags}
 		ce := c.cellAt(sp, a, off)
+		if flags&accStrong != 0 && (o.code == opLd || o.code == opAtom) {
+			c.observe(ce, e, t)
+		}
 		if mask != 0xF {
 			c.checkSplit(&ce.shadow, e, t, sp, off&^3, size)
 		} else {
@@ -894,6 +914,52 @@ func (c *checker) access(w *warp, lane int, o *op, sp space, a *allocation, off 
 		}
 		off = hi
 	}
+}
+
+// observe notes the strong write that strong read e (an ld or the read
+// half of an atom) by lane t reads from in word ce, when the two are
+// morally strong. The PTX ISA defines a data race over causality order
+// (§8.7.1), which holds "X precedes Z in observation order, and Z
+// precedes Y in proxy-preserved base causality order" (§8.9.5): the
+// write is ordered before everything the reader does after its read,
+// though nothing else the writer did before it is (that takes a release
+// pattern). So a lane that polls a flag with a volatile load and then
+// clears it with a plain store does not race with the store it saw.
+// Only the lane's own later accesses are ordered this way; what it
+// passes on through later synchronisation is not followed (a limit).
+func (c *checker) observe(ce *cell, e access, t uint32) {
+	w := ce.w
+	if ce.rs < 0 {
+		w = c.split[-ce.rs-1][bits.TrailingZeros8(e.mask)].w
+	}
+	if w.tid == 0 || w.tid == e.tid || w.flags&accStrong == 0 || !c.morallyStrong(w, e) {
+		return
+	}
+	ls := &c.lanes[t]
+	if ls.seen == nil {
+		ls.seen = new(seenWrites)
+	}
+	sw := ls.seen
+	sw.w[sw.n%uint8(len(sw.w))] = seenWrite{w.tid, w.clk, w.op}
+	sw.n++
+}
+
+// observed reports whether lane t read strong write p (observe): p is
+// then before the lane's current access in causality order.
+func (c *checker) observed(p access, t uint32) bool {
+	if p.flags&(accStrong|accWrite) != accStrong|accWrite {
+		return false
+	}
+	sw := c.lanes[t].seen
+	if sw == nil {
+		return false
+	}
+	for _, s := range sw.w {
+		if s.tid == p.tid && s.clk == p.clk && s.op == p.op {
+			return true
+		}
+	}
+	return false
 }
 
 // syncAccess carries release and acquire patterns through word ce.
@@ -1241,6 +1307,9 @@ func (c *checker) found(p, e access, t uint32, sp space, addr uint64, size int) 
 		if c.dataUse != nil && (c.usedRead(p) && e.flags&accWrite != 0 || c.usedRead(e) && p.flags&accWrite != 0) {
 			c.report(p, e, sp, addr, size, SeverityWarning, ReasonScheduleDependent)
 		}
+		return
+	}
+	if c.observed(p, t) {
 		return
 	}
 	sev, why := SeverityError, ""
