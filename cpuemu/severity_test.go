@@ -104,7 +104,6 @@ func TestWriteTextAt(t *testing.T) {
 	}
 }
 
-
 // TestCheckErrorCounts: the error text counts errors and warnings apart
 // (notes are not findings), in the order errors, then warnings.
 func TestCheckErrorCounts(t *testing.T) {
