@@ -210,8 +210,12 @@ func (r *Report) Findings(min Severity) int {
 }
 
 // Err is nil for a clean report, else a *CheckError carrying it.
-func (r *Report) Err() error {
-	if r.Clean() {
+func (r *Report) Err() error { return r.ErrAt(SeverityError) }
+
+// ErrAt is nil when CleanAt(min), else a *CheckError carrying the report:
+// ErrAt(SeverityWarning) fails on warnings too.
+func (r *Report) ErrAt(min Severity) error {
+	if r.CleanAt(min) {
 		return nil
 	}
 	return &CheckError{Report: r}
