@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
 	"github.com/gpubuf/gpubuf/cpuemu"
 )
 
@@ -208,4 +210,79 @@ func slicesContains(s []string, v string) bool {
 		}
 	}
 	return false
+}
+
+// TestRaceJSONConforms: what 'gpubuf race --json' prints for a clean
+// kernel, a race (with its schedule search), a deadlock, a wall-clock
+// timeout, printf text, and suppressions, conforms to
+// docs/race-report.schema.json; a document broken in one place does not.
+func TestRaceJSONConforms(t *testing.T) {
+	f, err := os.Open("../../docs/race-report.schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	doc, err := jsonschema.UnmarshalJSON(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := jsonschema.NewCompiler()
+	if err := c.AddResource("race-report.schema.json", doc); err != nil {
+		t.Fatal(err)
+	}
+	schema, err := c.Compile("race-report.schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(what string, out []byte) error {
+		v, err := jsonschema.UnmarshalJSON(bytes.NewReader(out))
+		if err != nil {
+			return err
+		}
+		return schema.Validate(v)
+	}
+	supp := writeSupp(t, "kind=RAW func=lane_handoff_nosync\nkind=WAW\n")
+	spin := []string{"testdata/spin.ptx", "--grid", "1", "--block", "2", "--arg", "buf:4", "--max-instructions", "4611686018427387904", "--timeout", "50ms"}
+	var racy string
+	for _, run := range []struct {
+		what string
+		args []string
+	}{
+		{"clean", cat([]string{"--kernel", "lane_handoff"}, handoffArgs)},
+		{"race", cat([]string{"--kernel", "lane_handoff_nosync", "--seeds", "2"}, handoffArgs)},
+		{"deadlock", []string{"--kernel", "divergent_syncwarp", "--grid", "1", "--block", "32", "--arg", "buf:128"}},
+		{"timeout", spin},
+		{"printf", cat(helloArgs, []string{"--arg", "i32:4"})},
+		{"suppressed", cat([]string{"--kernel", "lane_handoff_nosync", "--seeds", "0", "--suppress", supp}, handoffArgs)},
+	} {
+		_, stdout, stderr := runCLI(append([]string{"race", "--json"}, run.args...)...)
+		if err := check(run.what, []byte(stdout)); err != nil {
+			t.Errorf("%s: the output does not conform: %v\n%s\n%s", run.what, err, stdout, stderr)
+		}
+		if !strings.HasPrefix(stdout, "{\n  \"schema\": \"gpubuf.race/v1\",\n") {
+			t.Errorf("%s: the output does not open with its schema:\n%.200s", run.what, stdout)
+		}
+		if run.what == "race" {
+			racy = stdout
+		}
+	}
+	for _, c := range []struct{ what, from, to string }{
+		{"another version", `"schema": "gpubuf.race/v1"`, `"schema": "gpubuf.race/v0"`},
+		{"a reproduction that is not an object", `"reproduction": {`, `"reproduction": [{`},
+		{"an unknown top-level field", `"stdout": ""`, `"stdout": "", "colour": "red"`},
+		{"a negative timeout", `"timeout_s": `, `"timeout_s": -`},
+		{"an unknown scheduler", `"scheduler": "adversarial"`, `"scheduler": "chaos"`},
+	} {
+		bad := strings.Replace(racy, c.from, c.to, 1)
+		if bad == racy {
+			t.Errorf("%s: %q is not in the output", c.what, c.from)
+			continue
+		}
+		if c.what == "a reproduction that is not an object" {
+			bad = strings.Replace(bad, "\n  },\n  \"timeout_s\"", "\n  }],\n  \"timeout_s\"", 1)
+		}
+		if err := check(c.what, []byte(bad)); err == nil {
+			t.Errorf("%s: the schema accepts it", c.what)
+		}
+	}
 }
