@@ -366,3 +366,41 @@ func TestDiagnosticKindsKnown(t *testing.T) {
 		}
 	}
 }
+
+// TestSuppressionDocExamples: the examples of docs/suppressions.md parse,
+// and the one for races.cu's inlined __syncwarp, by its demangled
+// signature, removes syncwarp_mask_bug's sync error.
+func TestSuppressionDocExamples(t *testing.T) {
+	doc, err := os.ReadFile("../docs/suppressions.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, ex, ok := strings.Cut(string(doc), "## Examples\n\n```\n")
+	ex, _, ok2 := strings.Cut(ex, "```")
+	if !ok || !ok2 {
+		t.Fatal("docs/suppressions.md has no Examples code block")
+	}
+	s, err := cpuemu.ParseSuppressions("examples", []byte(ex))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Rules) != 5 {
+		t.Fatalf("%d example rules, want 5", len(s.Rules))
+	}
+	src, err := os.ReadFile("testdata/races/races.ptx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := cpuemu.Load("races.ptx", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := reportLaunch(m, map[string]string{"kernel": "syncwarp_mask_bug", "grid": "1", "block": "64", "args": "iota:64,zeros:64"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := rep.Suppress(s)
+	if len(out.Sync) != 0 || out.Suppressions[4].Findings != 1 || len(out.Hazards) != 1 {
+		t.Errorf("the __syncwarp example: %d sync errors and %d hazards left, uses %+v", len(out.Sync), len(out.Hazards), out.Suppressions)
+	}
+}
