@@ -38,7 +38,8 @@ type Module struct {
 	locIndex    map[srcLoc]int32
 	progMu      sync.Mutex
 	progs       map[string]*program
-	maxSlots    int // LoadLimits.Registers: register slots of one function or kernel
+	maxSlots    int        // LoadLimits.Registers: register slots of one function or kernel
+	funcSpans   []funcSpan // by first line: which function a PTX line is in
 }
 
 // srcLoc is a .loc directive: a CUDA source position.
@@ -159,6 +160,7 @@ func LoadWithLimits(name string, src []byte, lim LoadLimits) (*Module, error) {
 	for _, f := range m.fns {
 		m.lowerFunc(f)
 	}
+	m.indexFuncLines()
 	for i, f := range defs {
 		if !f.Entry {
 			continue
@@ -166,7 +168,7 @@ func LoadWithLimits(name string, src []byte, lim LoadLimits) (*Module, error) {
 		m.entries = append(m.entries, m.entryInfo(m.fns[i]))
 	}
 	sort.Slice(m.entries, func(i, j int) bool { return m.entries[i].Name < m.entries[j].Name })
-	m.ast = &ptx.Module{Files: ast.Files, Aliases: ast.Aliases} // the rest is lowered
+	m.ast = &ptx.Module{Files: ast.Files, Aliases: ast.Aliases, DebugStr: ast.DebugStr} // the rest is lowered
 	return m, nil
 }
 
@@ -320,11 +322,12 @@ func (m *Module) addLoc(l srcLoc) int32 {
 // the line inside a CUDA header that implements __syncwarp or atomicAdd;
 // that one goes to Site.Header.
 func (m *Module) site(o *op) Site {
-	s := Site{PTXLine: int(o.line), Instr: opName(o)}
+	s := Site{PTXLine: int(o.line), Instr: opName(o), Func: m.funcAt(o.line)}
 	if o.loc < 0 || int(o.loc) >= len(m.locs) {
 		return s
 	}
 	l := m.locs[o.loc]
+	s.InlinedFunc = m.inlinedFunc(l)
 	at := &l
 	for at.InlinedAt != nil && toolkitHeader(m.fileName(at.File)) {
 		if s.Header == "" {

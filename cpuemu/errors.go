@@ -27,6 +27,14 @@ type Site struct {
 	// __syncwarp, atomicAdd, ...) when the instruction comes from one
 	// inlined into the user's code at Loc; "" otherwise.
 	Header string `json:"header,omitempty"`
+	// Func is the PTX function (the kernel entry or a .func) that holds
+	// the instruction, by its PTX name: mangled, for C++.
+	Func string `json:"func,omitempty"`
+	// InlinedFunc is the function whose body the instruction's CUDA line
+	// is in, when that function was inlined into Func: the linkage name
+	// .loc's function_name gives (PTX ISA §11.5.4). "" when the line is
+	// Func's own, or the PTX has no debug names.
+	InlinedFunc string `json:"inlined_func,omitempty"`
 }
 
 func (s Site) String() string {

@@ -18,15 +18,19 @@ import (
 // undefined behaviour; a warning is code whose outcome depends on the
 // schedule though the PTX memory model allows it, or that breaks a CUDA
 // rule the PTX still completes; info is a note that is not a finding.
+// SeverityFatal ranks what stops a launch (Report.Fatal), above every
+// finding: no hazard or diagnostic has it, and as a print level
+// (compute-sanitizer's --print-level fatal) it shows the fatal error alone.
 type Severity uint8
 
 const (
 	SeverityInfo Severity = iota + 1
 	SeverityWarning
 	SeverityError
+	SeverityFatal
 )
 
-var severityNames = [...]string{SeverityInfo: "info", SeverityWarning: "warning", SeverityError: "error"}
+var severityNames = [...]string{SeverityInfo: "info", SeverityWarning: "warning", SeverityError: "error", SeverityFatal: "fatal"}
 
 func (s Severity) String() string {
 	if int(s) < len(severityNames) && severityNames[s] != "" {
@@ -35,7 +39,8 @@ func (s Severity) String() string {
 	return fmt.Sprintf("Severity(%d)", uint8(s))
 }
 
-// ParseSeverity reads "info", "warning" (or "warn") and "error".
+// ParseSeverity reads "info", "warning" (or "warn"), "error" and
+// "fatal".
 func ParseSeverity(name string) (Severity, error) {
 	switch name {
 	case "info":
@@ -44,8 +49,10 @@ func ParseSeverity(name string) (Severity, error) {
 		return SeverityWarning, nil
 	case "error":
 		return SeverityError, nil
+	case "fatal":
+		return SeverityFatal, nil
 	}
-	return 0, fmt.Errorf("unknown severity %q (want info, warning or error)", name)
+	return 0, fmt.Errorf("unknown severity %q (want info, warning, error or fatal)", name)
 }
 
 // MarshalText writes the severity's name, so JSON reports carry
@@ -139,6 +146,9 @@ type Report struct {
 	// output dropped from a full buffer: a report with only notes is
 	// clean.
 	Notes []Diagnostic `json:"notes"`
+	// Suppressions lists, once Suppress has been applied, every rule
+	// with what it removed from the report; nil before.
+	Suppressions []SuppressionUse `json:"suppressions,omitempty"`
 	// Fatal is what stopped the launch early: a *FaultError,
 	// *AssertError, *DeadlockError, *LimitError or *TimeoutError, or nil
 	// when it ran to the end.
@@ -215,8 +225,12 @@ func (r *Report) Findings(min Severity) int {
 }
 
 // Err is nil for a clean report, else a *CheckError carrying it.
-func (r *Report) Err() error {
-	if r.Clean() {
+func (r *Report) Err() error { return r.ErrAt(SeverityError) }
+
+// ErrAt is nil when CleanAt(min), else a *CheckError carrying the report:
+// ErrAt(SeverityWarning) fails on warnings too.
+func (r *Report) ErrAt(min Severity) error {
+	if r.CleanAt(min) {
 		return nil
 	}
 	return &CheckError{Report: r}
@@ -237,17 +251,40 @@ type CheckError struct{ Report *Report }
 func (e *CheckError) Error() string {
 	r := e.Report
 	var parts []string
-	if len(r.Hazards) > 0 {
-		parts = append(parts, fmt.Sprintf("%d hazards at %d site pairs", r.HazardCount(), len(r.Hazards)))
-	}
-	if len(r.Sync) > 0 {
-		parts = append(parts, fmt.Sprintf("%d sync errors", len(r.Sync)))
-	}
-	if len(r.Memory) > 0 {
-		parts = append(parts, fmt.Sprintf("%d memory errors", len(r.Memory)))
-	}
-	if len(r.Other) > 0 {
-		parts = append(parts, fmt.Sprintf("%d other undefined behaviours", len(r.Other)))
+	// Errors, then warnings (a CheckError holds them when a caller counts
+	// warnings as errors); notes are not findings.
+	for _, sev := range []Severity{SeverityError, SeverityWarning} {
+		pairs, n := 0, 0
+		for _, h := range r.Hazards {
+			if h.Severity == sev {
+				pairs, n = pairs+1, n+h.Count
+			}
+		}
+		if pairs > 0 {
+			noun := "hazards"
+			if sev == SeverityWarning {
+				noun = "hazard warnings"
+			}
+			parts = append(parts, fmt.Sprintf("%d %s at %d site pairs", n, noun, pairs))
+		}
+		for _, sec := range []struct {
+			what string
+			ds   []Diagnostic
+		}{{"sync", r.Sync}, {"memory", r.Memory}, {"other undefined behaviour", r.Other}} {
+			n := 0
+			for _, d := range sec.ds {
+				n += b2i(d.Severity == sev)
+			}
+			switch {
+			case n == 0:
+			case sev == SeverityWarning:
+				parts = append(parts, fmt.Sprintf("%d %s warnings", n, sec.what))
+			case sec.what == "other undefined behaviour":
+				parts = append(parts, fmt.Sprintf("%d other undefined behaviours", n))
+			default:
+				parts = append(parts, fmt.Sprintf("%d %s errors", n, sec.what))
+			}
+		}
 	}
 	if r.Fatal != nil {
 		parts = append(parts, r.Fatal.Error())
@@ -278,9 +315,27 @@ const rule = "========="
 
 // WriteText writes the report in the manner of compute-sanitizer's
 // racecheck and synccheck: one block per finding, then a summary.
-func (r *Report) WriteText(w io.Writer) error {
+func (r *Report) WriteText(w io.Writer) error { return r.WriteTextAt(w, SeverityInfo) }
+
+// WriteTextAt is WriteText showing only the findings at severity min or
+// above, as compute-sanitizer's --print-level: SeverityError leaves out
+// warnings and notes, SeverityFatal every finding but the fatal error.
+// Each block's header names its severity (Error, Warning; a sync or
+// memory finding's "Sync error", "Sync warning"; a note's "Note"). The
+// summary lines count the whole report, shown or not, and a line says
+// how many findings the level left out. RACECHECK counts the site pairs
+// shown, then hazard occurrences at error and at warning level;
+// SYNCCHECK and MEMCHECK count errors, and add their warnings when there
+// are some.
+func (r *Report) WriteTextAt(w io.Writer, min Severity) error {
 	var b strings.Builder
+	hidden, shown := 0, 0
 	for _, h := range r.Hazards {
+		if h.Severity < min {
+			hidden++
+			continue
+		}
+		shown++
 		fmt.Fprintf(&b, "%s %s: Race reported between %s access at %s in %s\n", rule, severityTitle(h.Severity), h.Prior.Kind, h.Prior.Site.Instr, locOrLine(h.Prior.Site))
 		fmt.Fprintf(&b, "%s     and %s access at %s in %s [%d hazards]\n", rule, h.Later.Kind, h.Later.Site.Instr, locOrLine(h.Later.Site), h.Count)
 		fmt.Fprintf(&b, "%s     %s %s, %s memory at %#x (%d bytes)\n", rule, h.Type, h.Scope, h.Space, h.Addr, h.Size)
@@ -299,13 +354,13 @@ func (r *Report) WriteText(w io.Writer) error {
 	for _, sec := range []struct {
 		title string
 		ds    []Diagnostic
-	}{{"Sync error", r.Sync}, {"Memory error", r.Memory}, {"Undefined behaviour", r.Other}, {"Note", r.Notes}} {
+	}{{"Sync", r.Sync}, {"Memory", r.Memory}, {"Undefined behaviour", r.Other}, {"Note", r.Notes}} {
 		for _, d := range sec.ds {
-			title := sec.title
-			if d.Severity == SeverityWarning {
-				title = "Warning"
+			if d.Severity < min {
+				hidden++
+				continue
 			}
-			fmt.Fprintf(&b, "%s %s: %s at %s in %s [%d times]\n", rule, title, d.Kind, d.Site.Instr, locOrLine(d.Site), d.Count)
+			fmt.Fprintf(&b, "%s %s: %s at %s in %s [%d times]\n", rule, diagTitle(sec.title, d.Severity), d.Kind, d.Site.Instr, locOrLine(d.Site), d.Count)
 			fmt.Fprintf(&b, "%s     %s\n", rule, d.Msg)
 			fmt.Fprintf(&b, "%s     block %s, warp %d, lanes %s, ptx line %d\n", rule, d.CTA, d.Warp, laneList(d.Lanes), d.Site.PTXLine)
 			b.WriteString(rule + "\n")
@@ -323,15 +378,27 @@ func (r *Report) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, "%s Fatal: %s\n", rule, strings.ReplaceAll(r.Fatal.Error(), "\n", "\n"+rule+"     "))
 		b.WriteString(rule + "\n")
 	}
-	fmt.Fprintf(&b, "%s RACECHECK SUMMARY: %d hazards displayed (%d errors, 0 warnings)\n", rule, len(r.Hazards), r.HazardCount())
-	fmt.Fprintf(&b, "%s SYNCCHECK SUMMARY: %d errors\n", rule, len(r.Sync))
-	fmt.Fprintf(&b, "%s MEMCHECK SUMMARY: %d errors\n", rule, len(r.Memory)+b2i(isMemFault(r.Fatal)))
+	r.writeSuppressions(&b)
+	if hidden > 0 {
+		fmt.Fprintf(&b, "%s %d findings below print level %s not shown\n", rule, hidden, min)
+	}
+	hazErr, hazWarn := 0, 0
+	for _, h := range r.Hazards {
+		switch h.Severity {
+		case SeverityError:
+			hazErr += h.Count
+		case SeverityWarning:
+			hazWarn += h.Count
+		}
+	}
+	fmt.Fprintf(&b, "%s RACECHECK SUMMARY: %d hazards displayed (%d errors, %d warnings)\n", rule, shown, hazErr, hazWarn)
+	fmt.Fprintf(&b, "%s SYNCCHECK SUMMARY: %s\n", rule, errorsWarnings(r.Sync, 0))
+	fmt.Fprintf(&b, "%s MEMCHECK SUMMARY: %s\n", rule, errorsWarnings(r.Memory, b2i(isMemFault(r.Fatal))))
 	_, err := io.WriteString(w, b.String())
 	return err
 }
 
-// severityTitle heads a finding in WriteText: "Error", "Warning" or
-// "Info".
+// severityTitle is a hazard block's header word.
 func severityTitle(s Severity) string {
 	switch s {
 	case SeverityWarning:
@@ -340,6 +407,44 @@ func severityTitle(s Severity) string {
 		return "Info"
 	}
 	return "Error"
+}
+
+// diagTitle is a diagnostic block's header: "Sync error", "Memory
+// warning", "Undefined behaviour", a note's "Note"; a finding of another
+// severity than its section's usual one says so ("Note (error)").
+func diagTitle(section string, s Severity) string {
+	switch section {
+	case "Sync", "Memory":
+		return section + " " + s.String()
+	case "Note":
+		if s == SeverityInfo {
+			return section
+		}
+	default:
+		if s == SeverityError {
+			return section
+		}
+	}
+	return fmt.Sprintf("%s (%s)", section, s)
+}
+
+// errorsWarnings is a summary line's count: "N errors", with ", M
+// warnings" when there are some; extra errors are added (the fatal fault
+// a memcheck line counts).
+func errorsWarnings(ds []Diagnostic, extra int) string {
+	e, w := extra, 0
+	for _, d := range ds {
+		switch d.Severity {
+		case SeverityError:
+			e++
+		case SeverityWarning:
+			w++
+		}
+	}
+	if w == 0 {
+		return fmt.Sprintf("%d errors", e)
+	}
+	return fmt.Sprintf("%d errors, %d warnings", e, w)
 }
 
 func locOrLine(s Site) string {
@@ -361,9 +466,17 @@ func b2i(b bool) int {
 	return 0
 }
 
+// ReportSchema names the version of the JSON form of a report (and of
+// 'gpubuf race --json', which holds one): docs/race-report.md describes
+// it, docs/race-report.schema.json is its JSON Schema. Within v1, fields
+// are only added; a field removed, renamed or given another meaning
+// makes v2.
+const ReportSchema = "gpubuf.race/v1"
+
 // reportJSON is the JSON form of a Report: the fatal error as its type and
 // text.
 type reportJSON struct {
+	Schema string `json:"schema"`
 	*reportAlias
 	Clean bool       `json:"clean"`
 	Fatal *fatalJSON `json:"fatal"`
@@ -378,7 +491,7 @@ type fatalJSON struct {
 
 // MarshalJSON writes the report for tools.
 func (r *Report) MarshalJSON() ([]byte, error) {
-	j := reportJSON{reportAlias: (*reportAlias)(r), Clean: r.Clean()}
+	j := reportJSON{Schema: ReportSchema, reportAlias: (*reportAlias)(r), Clean: r.Clean()}
 	if r.Fatal != nil {
 		t := "error"
 		var (

@@ -76,7 +76,8 @@ func Config(grid, block uint32) cpuemu.LaunchConfig {
 
 // Launch runs kernel with the race and sync checker on (whatever cfg.Check
 // says) and fails the test, with the checker's full text report, unless the
-// launch ran to the end and the report is clean. It returns the result of a
+// launch ran to the end and the report is clean (of warnings too after
+// WarningsAsErrors; without the findings Suppress names). It returns the result of a
 // clean launch (and nil after failing a TB whose Fatalf returns).
 func Launch(t testing.TB, m *cpuemu.Module, dev *cpuemu.Device, kernel string, cfg cpuemu.LaunchConfig, args ...any) *cpuemu.Result {
 	t.Helper()
@@ -84,8 +85,8 @@ func Launch(t testing.TB, m *cpuemu.Module, dev *cpuemu.Device, kernel string, c
 	if res == nil {
 		return nil // LaunchReport failed the test
 	}
-	if !res.Report.Clean() {
-		t.Fatalf("emutest: %s: %v\n%s", describe(kernel, cfg), res.Report.Err(), reportText(res.Report))
+	if err := res.Report.ErrAt(failLevel(t)); err != nil { // options.go: WarningsAsErrors
+		t.Fatalf("emutest: %s: %v\n%s", describe(kernel, cfg), err, reportText(res.Report))
 		return nil
 	}
 	return res
@@ -94,8 +95,9 @@ func Launch(t testing.TB, m *cpuemu.Module, dev *cpuemu.Device, kernel string, c
 // LaunchReport runs kernel with the checker on, like Launch, but returns
 // the result whatever the checker found, so that a test can look at the
 // report of a kernel that should have findings (Result.Report is never
-// nil). It fails the test only when there is no report to look at: the
-// launch could not start (an argument error) or the emulator broke.
+// nil; the findings Suppress names are left out of it). It fails the test
+// only when there is no report to look at: the launch could not start (an
+// argument error) or the emulator broke.
 func LaunchReport(t testing.TB, m *cpuemu.Module, dev *cpuemu.Device, kernel string, cfg cpuemu.LaunchConfig, args ...any) *cpuemu.Result {
 	t.Helper()
 	res, err := launch(m, dev, kernel, &cfg, args)
@@ -112,6 +114,7 @@ func LaunchReport(t testing.TB, m *cpuemu.Module, dev *cpuemu.Device, kernel str
 		}
 		t.Fatalf("emutest: %s: launch failed with no checker report: %v", describe(kernel, cfg), err)
 	default:
+		res.Report = applyOptions(t, res.Report) // options.go: Suppress
 		return res
 	}
 	return nil

@@ -281,7 +281,7 @@ func diffOutput(s, refSched Schedule, ref, got Output) (OutputDiff, bool) {
 
 // CheckSchedules runs a launch once under each schedule, through run, and
 // fails the test once, with a ScheduleReport, when any run has a finding
-// at error level or when a schedule changes an output from the first
+// at error level (or a warning, after WarningsAsErrors(t)) or when a schedule changes an output from the first
 // schedule's. run prepares fresh inputs (a new device and buffers: a racy
 // run must not feed the next), launches with LaunchReport under
 // s.Config(cfg), and returns the result with the outputs to compare.
@@ -298,7 +298,7 @@ func CheckSchedules(t testing.TB, schedules []Schedule, run func(s Schedule) Run
 	if r == nil {
 		return nil
 	}
-	if !r.Clean() || !r.OutputsAgree() {
+	if !r.Report.CleanAt(failLevel(t)) || !r.OutputsAgree() {
 		t.Errorf("emutest: %s", r)
 	}
 	return r

@@ -19,6 +19,32 @@ type Module struct {
 	Directives []Directive
 	// Instructions counts every instruction in the module.
 	Instructions int
+	// DebugStr is the .debug_str section: what a .loc's function_name
+	// refers to.
+	DebugStr DebugStr
+}
+
+// DebugStr is a .debug_str section's bytes and where each of its labels
+// points.
+type DebugStr struct {
+	bytes  []byte
+	labels map[string]int
+}
+
+// Lookup is the NUL-terminated string at label+off (a .loc's
+// function_name: PTX ISA §11.5.4), and whether there is one.
+func (d DebugStr) Lookup(label string, off int64) (string, bool) {
+	at, ok := d.labels[label]
+	if !ok || off < 0 || off > int64(len(d.bytes)-at) {
+		return "", false
+	}
+	b := d.bytes[at+int(off):]
+	for i, c := range b {
+		if c == 0 {
+			return string(b[:i]), true
+		}
+	}
+	return "", false // unterminated: not a string nvcc wrote
 }
 
 // Directive is a directive kept as its name and its line.
@@ -175,7 +201,12 @@ type Proto struct {
 // inlined.
 type Loc struct {
 	File, Line, Col int
-	InlinedAt       *Loc
+	// FuncLabel and FuncOff are function_name's label+offset into
+	// .debug_str: the function this position is in, when it was inlined
+	// (Module.DebugStr.Lookup reads it); "" without function_name.
+	FuncLabel string
+	FuncOff   int64
+	InlinedAt *Loc
 }
 
 // Instr is one instruction.

@@ -237,18 +237,64 @@ func (p *parser) skipStatement() error {
 	})
 }
 
-// skipSection skips a DWARF .section: its contents do not affect execution.
+// skipSection skips a DWARF .section: its contents do not affect
+// execution. Only .debug_str is kept, for the function names .loc refers
+// to (Module.DebugStr).
 func (p *parser) skipSection() error {
 	p.next()
+	name := p.peek()
 	for !p.is("{") {
 		t := p.next()
 		if t.kind == tEOF || t.kind == tErr {
 			return &SyntaxError{t.line, ".section without a body"}
 		}
 	}
+	end := 0 // the depth after the closing brace
+	if name.kind == tIdent && name.s == ".debug_str" {
+		p.next() // {: the rest is skipped from inside the body
+		p.debugStr()
+		end = -1
+	}
 	return p.skipBalanced("unterminated .section", func(t token, depth int) bool {
-		return t.kind == tPunct && t.s == "}" && depth == 0
+		return t.kind == tPunct && t.s == "}" && depth == end
 	})
+}
+
+// debugStr reads the body of .section .debug_str as nvcc writes it:
+// labels ("$L__info_string0:") and rows of ".b8 n, n, ..." bytes, one
+// row a line, no semicolons. It stops at the first token of another form
+// and leaves the rest to skipSection: the names are for reports, and a
+// section it cannot read only leaves them out. The bytes are bounded by
+// the source size.
+func (p *parser) debugStr() {
+	labels := map[string]int{}
+	var b []byte
+	for {
+		t := p.peek()
+		switch {
+		case t.kind == tIdent && t.s == ".b8":
+			p.next()
+			for row := t.line; p.peek().line == row && p.peek().kind == tNum; {
+				n, err := strconv.ParseUint(p.peek().s, 0, 8)
+				if err != nil {
+					p.m.DebugStr = DebugStr{bytes: b, labels: labels}
+					return
+				}
+				b = append(b, byte(n))
+				p.next()
+				if !p.accept(",") {
+					break
+				}
+			}
+		case t.kind == tIdent && p.peekN(1).kind == tPunct && p.peekN(1).s == ":":
+			labels[t.s] = len(b)
+			p.next()
+			p.next()
+		default:
+			p.m.DebugStr = DebugStr{bytes: b, labels: labels}
+			return
+		}
+	}
 }
 
 // skipBalanced skips tokens, counting braces, up to and including the
@@ -889,10 +935,10 @@ func (p *parser) loc() (Loc, error) {
 		}
 		switch kw {
 		case "function_name":
-			if _, err := p.ident(); err != nil {
+			if cur.FuncLabel, err = p.ident(); err != nil {
 				return l, err
 			}
-			if _, err := p.nameOffset(); err != nil {
+			if cur.FuncOff, err = p.nameOffset(); err != nil {
 				return l, err
 			}
 		case "inlined_at":
