@@ -56,6 +56,9 @@ func (w *warp) arriveWarp(o *op, pc int32, ex uint32) {
 		w.wsMask[lane] = mask
 		w.waiting |= 1 << lane
 	}
+	if o.code == opWarpSync && w.c.l.tr != nil {
+		w.c.l.tr.arrive(w, -1, ex&w.waiting)
+	}
 	w.tryRendezvous()
 }
 
@@ -329,6 +332,9 @@ func (w *warp) complete(group, mask uint32) {
 	if first.code == opWarpSync && l.chk != nil {
 		l.chk.warpSync(w, group)
 	}
+	if first.code == opWarpSync && l.tr != nil {
+		l.tr.warpRelease(w, group)
+	}
 	for m := group; m != 0; m &= m - 1 {
 		lane := bits.TrailingZeros32(m)
 		w.st[lane] = stRun
@@ -409,6 +415,9 @@ func (w *warp) arriveBar(o *op, pc int32, ex uint32) {
 			}
 			b.redInit = true
 		}
+		if c.l.tr != nil {
+			c.l.tr.arrive(w, int(id), 1<<lane)
+		}
 		w.barID[lane] = uint8(id)
 		w.pc[lane] = pc
 		if o.code == opBar {
@@ -453,6 +462,9 @@ func (c *cta) checkBar(id int) {
 	}
 	if c.l.chk != nil {
 		c.l.chk.barComplete(id, c)
+	}
+	if c.l.tr != nil {
+		c.l.tr.barRelease(c, id)
 	}
 	ops := c.l.p.ops
 	for _, w := range c.warps {
