@@ -88,6 +88,10 @@ type launchOpts struct {
 	workers    int
 	timeout    time.Duration // in effect: --timeout, or the default for the launch's size
 	timeoutSet bool          // --timeout was given
+
+	// The formats for other tools (formats.go).
+	traceFormat string // --trace-format: json or perfetto
+	sarif       string // race's --sarif FILE
 }
 
 // outSpec is one --out N=PATH or --out NAME=PATH.
@@ -149,10 +153,12 @@ func parseLaunchFlags(race bool, args []string, stderr io.Writer) (*launchOpts, 
 	fs.Uint64Var(&o.seed, "seed", 0, "scheduler seed `N`: for random (replays a reported schedule), and the adversarial lane order when not 0")
 	if race {
 		fs.IntVar(&o.seeds, "seeds", 32, "random schedules to search when the checker finds hazards")
+		fs.StringVar(&o.sarif, "sarif", "", sarifHelp)
 	}
 	fs.BoolVar(&o.json, "json", false, "print a JSON object on stdout, with the kernel's printf text in its \"stdout\" field")
 	fs.StringVar(&o.backend, "backend", "", backendFlagHelp+"; race runs on the emulator only")
 	fs.StringVar(&o.trace, "trace", "", "record every lane's instructions and write them to `FILE` as JSON")
+	fs.StringVar(&o.traceFormat, "trace-format", traceFormatJSON, traceFormatHelp)
 	fs.IntVar(&o.traceLimit, "trace-limit", cpuemu.DefaultTraceLimit, fmt.Sprintf("the most trace events to keep (`N`, at most %d); the file says when more happened", cpuemu.MaxTraceLimit))
 	fs.Int64Var(&o.maxInstr, "max-instructions", 0, "deterministic bound on lane-instructions, the same on every machine (0: the emulator's default, 2^32)")
 	fs.DurationVar(&o.timeout, "timeout", 0, timeoutHelp)
@@ -223,6 +229,9 @@ func parseLaunchFlags(race bool, args []string, stderr io.Writer) (*launchOpts, 
 	}
 	if o.traceLimit < 1 || o.traceLimit > cpuemu.MaxTraceLimit {
 		return nil, usageFail(stderr, o.cmd, "--trace-limit %d: want 1..%d (a trace is held in memory, about 250 bytes an event)", o.traceLimit, cpuemu.MaxTraceLimit)
+	}
+	if err := o.checkFormats(); err != nil {
+		return nil, usageFail(stderr, o.cmd, "%v", err)
 	}
 	if o.maxInstr < 0 {
 		return nil, usageFail(stderr, o.cmd, "--max-instructions %d: must not be negative", o.maxInstr)
@@ -599,6 +608,10 @@ func launchCmd(race bool, args []string, stdout, stderr io.Writer) int {
 			o.outs = append(o.outs, outSpec{Arg: -1, Path: o.trace, created: true})
 		}
 	}
+	if err := o.touchSARIF(); err != nil {
+		o.removeCreated()
+		return usageFail(stderr, o.cmd, "%v", err)
+	}
 
 	if gpuDev != nil {
 		if flags := o.emuOnly(); len(flags) > 0 {
@@ -681,7 +694,7 @@ func launchCmd(race bool, args []string, stdout, stderr io.Writer) int {
 		outs = append(outs, outJSON{Arg: out.Arg, Symbol: out.Sym, Path: out.Path, Bytes: len(b)})
 	}
 	if o.trace != "" {
-		if terr := writeTrace(o.trace, res); terr != nil {
+		if terr := o.writeTraceFile(res, err); terr != nil {
 			return usageFail(stderr, o.cmd, "--trace %s: %v", o.trace, terr)
 		}
 	}
@@ -783,6 +796,9 @@ func (o *launchOpts) raceReport(m *cpuemu.Module, entry kernelEntry, res *cpuemu
 	var ce *cpuemu.CheckError
 	if rep == nil && errors.As(lerr, &ce) {
 		rep = ce.Report
+	}
+	if serr := o.writeSARIF(entry, rep, lerr); serr != nil {
+		return usageFail(stderr, o.cmd, "%v", serr)
 	}
 	if rep == nil {
 		if lerr == nil {
