@@ -511,6 +511,7 @@ type Result struct {
 	Report           *Report      // with LaunchConfig.Check
 	Trace            []TraceEvent // with LaunchConfig.Trace
 	TraceTruncated   bool         // the trace reached TraceLimit and stopped
+	TraceSyncs       []TraceSync  // with LaunchConfig.Trace: barrier arrivals and releases
 }
 
 // Launch runs kernel on dev with the given arguments and waits for it. The

@@ -430,7 +430,7 @@ func (l *launch) result() *Result {
 		res.Diagnostics = append(res.Diagnostics, *l.diags[k])
 	}
 	if l.tr != nil {
-		res.Trace, res.TraceTruncated = l.tr.events, l.tr.truncated
+		res.Trace, res.TraceTruncated, res.TraceSyncs = l.tr.events, l.tr.truncated, l.tr.syncs
 	}
 	return res
 }

@@ -56,6 +56,9 @@ func (w *warp) arriveWarp(o *op, pc int32, ex uint32) {
 		w.wsMask[lane] = mask
 		w.waiting |= 1 << lane
 	}
+	if o.code == opWarpSync && w.c.l.tr != nil {
+		w.c.l.tr.arrive(w, -1, ex&w.waiting)
+	}
 	w.tryRendezvous()
 }
 
@@ -333,6 +336,9 @@ func (w *warp) complete(group, mask uint32) {
 			l.chk.looseMeet(w, group)
 		}
 	}
+	if first.code == opWarpSync && l.tr != nil {
+		l.tr.warpRelease(w, group)
+	}
 	for m := group; m != 0; m &= m - 1 {
 		lane := bits.TrailingZeros32(m)
 		w.st[lane] = stRun
@@ -413,6 +419,9 @@ func (w *warp) arriveBar(o *op, pc int32, ex uint32) {
 			}
 			b.redInit = true
 		}
+		if c.l.tr != nil {
+			c.l.tr.arrive(w, int(id), 1<<lane)
+		}
 		w.barID[lane] = uint8(id)
 		w.pc[lane] = pc
 		if o.code == opBar {
@@ -460,6 +469,9 @@ func (c *cta) checkBar(id int) {
 	}
 	if c.l.chk != nil {
 		c.l.chk.barComplete(id, c)
+	}
+	if c.l.tr != nil {
+		c.l.tr.barRelease(c, id)
 	}
 	ops := c.l.p.ops
 	for _, w := range c.warps {

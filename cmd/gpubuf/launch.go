@@ -94,6 +94,10 @@ type launchOpts struct {
 	printLevel cpuemu.Severity      // --print-level
 	failLevel  cpuemu.Severity      // error, or warning with --warnings-as-errors
 	suppress   *cpuemu.Suppressions // the --suppress files' rules, in order
+
+	// The formats for other tools (formats.go).
+	traceFormat string // --trace-format: json or perfetto
+	sarif       string // race's --sarif FILE
 }
 
 // outSpec is one --out N=PATH or --out NAME=PATH.
@@ -164,10 +168,12 @@ func parseLaunchFlags(race bool, args []string, stderr io.Writer) (*launchOpts, 
 			rawSuppress = append(rawSuppress, s)
 			return nil
 		})
+		fs.StringVar(&o.sarif, "sarif", "", sarifHelp)
 	}
 	fs.BoolVar(&o.json, "json", false, "print a JSON object on stdout, with the kernel's printf text in its \"stdout\" field")
 	fs.StringVar(&o.backend, "backend", "", backendFlagHelp+"; race runs on the emulator only")
 	fs.StringVar(&o.trace, "trace", "", "record every lane's instructions and write them to `FILE` as JSON")
+	fs.StringVar(&o.traceFormat, "trace-format", traceFormatJSON, traceFormatHelp)
 	fs.IntVar(&o.traceLimit, "trace-limit", cpuemu.DefaultTraceLimit, fmt.Sprintf("the most trace events to keep (`N`, at most %d); the file says when more happened", cpuemu.MaxTraceLimit))
 	fs.Int64Var(&o.maxInstr, "max-instructions", 0, "deterministic bound on lane-instructions, the same on every machine (0: the emulator's default, 2^32)")
 	fs.DurationVar(&o.timeout, "timeout", 0, timeoutHelp)
@@ -238,6 +244,9 @@ func parseLaunchFlags(race bool, args []string, stderr io.Writer) (*launchOpts, 
 	}
 	if o.traceLimit < 1 || o.traceLimit > cpuemu.MaxTraceLimit {
 		return nil, usageFail(stderr, o.cmd, "--trace-limit %d: want 1..%d (a trace is held in memory, about 250 bytes an event)", o.traceLimit, cpuemu.MaxTraceLimit)
+	}
+	if err := o.checkFormats(); err != nil {
+		return nil, usageFail(stderr, o.cmd, "%v", err)
 	}
 	if o.maxInstr < 0 {
 		return nil, usageFail(stderr, o.cmd, "--max-instructions %d: must not be negative", o.maxInstr)
@@ -371,8 +380,8 @@ func (o *launchOpts) checkOutputArgs() error {
 	return nil
 }
 
-// createOutputs checks that every --out file and the --trace file can be
-// written, creating each that does not exist; removeCreated removes those
+// createOutputs checks that every --out file, the --trace file and race's
+// --sarif file can be written, creating each that does not exist; removeCreated removes those
 // again.
 func (o *launchOpts) createOutputs() error {
 	for i := range o.outs {
@@ -392,7 +401,7 @@ func (o *launchOpts) createOutputs() error {
 			o.outs = append(o.outs, outSpec{Arg: -1, Path: o.trace, created: true})
 		}
 	}
-	return nil
+	return o.touchSARIF()
 }
 
 // touch opens path for writing without truncating it, creating it if it
@@ -653,7 +662,7 @@ func launchCmd(race bool, args []string, stdout, stderr io.Writer) int {
 		return exitFail
 	}
 	if o.trace != "" {
-		if terr := writeTrace(o.trace, res); terr != nil {
+		if terr := o.writeTraceFile(res, lerr); terr != nil {
 			fmt.Fprintf(stderr, "gpubuf %s: --trace %s: %v\n", o.cmd, o.trace, terr)
 			return exitFail
 		}
@@ -828,6 +837,9 @@ func (o *launchOpts) raceReport(entry kernelEntry, res *cpuemu.Result, elapsed t
 			lerr = errors.New("the emulator returned no checker report")
 		}
 		fmt.Fprintf(stderr, "gpubuf race: %v\n", lerr)
+		if serr := o.writeSARIF(entry, nil, lerr); serr != nil {
+			fmt.Fprintf(stderr, "gpubuf race: %v\n", serr)
+		}
 		if o.json {
 			writeJSON(stdout, stderr, o.cmd, raceJSON{Schema: cpuemu.ReportSchema, Stdout: printed, Error: newErrJSON(lerr)})
 		}
@@ -836,6 +848,12 @@ func (o *launchOpts) raceReport(entry kernelEntry, res *cpuemu.Result, elapsed t
 	// The verdict is the report's once the suppressions have left their
 	// findings out, at the level the flags fail on.
 	rep = rep.Suppress(o.suppress)
+	// SARIF holds what the verdict counts: the findings left after the
+	// suppressions.
+	if serr := o.writeSARIF(entry, rep, lerr); serr != nil {
+		fmt.Fprintf(stderr, "gpubuf race: %v\n", serr)
+		return exitFail
+	}
 	if lerr == nil || errors.As(lerr, &ce) {
 		lerr = rep.ErrAt(o.failLevel)
 	}

@@ -23,7 +23,9 @@ func LoadFile(t testing.TB, path string) *cpuemu.Module {
 		t.Fatalf("emutest: %v", err)
 		return nil
 	}
-	return Load(t, filepath.Base(path), src)
+	m := Load(t, filepath.Base(path), src)
+	notePTXPath(m, path) // for GPUBUF_SARIF (sarif.go)
+	return m
 }
 
 // Load loads PTX text; name labels errors and reports.
@@ -125,7 +127,9 @@ func launch(m *cpuemu.Module, dev *cpuemu.Device, kernel string, cfg *cpuemu.Lau
 		return nil, errors.New("nil module")
 	}
 	cfg.Check = true
-	return m.Launch(dev, kernel, *cfg, args...)
+	res, err := m.Launch(dev, kernel, *cfg, args...)
+	recordSARIF(m, kernel, *cfg, res, err) // GPUBUF_SARIF (sarif.go)
+	return res, err
 }
 
 // ReportText is the report as Report.WriteText writes it.
