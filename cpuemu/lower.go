@@ -930,7 +930,7 @@ func registerLimit(kernel, fn string, n, max int) *LimitError {
 		what = "PTX virtual registers and constants in function " + fn
 	}
 	return &LimitError{Kernel: kernel, Limit: what, Value: int64(n), Max: int64(max),
-		Hint: fmt.Sprintf("these are the registers the PTX declares with .reg (%%r, %%rd, %%f, ...; .reg .b32 %%r<40> is 40) and the constants the emulator keeps beside them, not the hardware registers ptxas allocates; raise the limit with cpuemu.LoadLimits.Registers (cpuemu.LoadWithLimits), at most %d", MaxRegisters)}
+		Hint: fmt.Sprintf("these are the registers the PTX declares with .reg (%%r, %%rd, %%f, ...; .reg .b32 %%r<40> is 40) and the constants the emulator keeps beside them, not the hardware registers ptxas allocates; raise the limit with cpuemu.LoadLimits.Registers (cpuemu.LoadWithLimits), gpu.EmuOptions.MaxRegisters or gpubuf's --max-registers, at most %d", MaxRegisters)}
 }
 
 // smOf reads the sm_NN of a .target list ("sm_90a" counts as 90), 0 when

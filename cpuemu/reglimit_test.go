@@ -47,7 +47,7 @@ func TestRegisterLimit(t *testing.T) {
 		"exceeds the limit of 32768",
 		"the registers the PTX declares with .reg (%r, %rd, %f, ...; .reg .b32 %r<40> is 40)",
 		"not the hardware registers ptxas allocates",
-		"raise the limit with cpuemu.LoadLimits.Registers (cpuemu.LoadWithLimits), at most 131072",
+		"raise the limit with cpuemu.LoadLimits.Registers (cpuemu.LoadWithLimits), gpu.EmuOptions.MaxRegisters or gpubuf's --max-registers, at most 131072",
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("the limit's message lacks %q:\n%v", want, err)

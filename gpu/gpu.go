@@ -71,6 +71,11 @@ type EmuOptions struct {
 	// LaunchConfig.Workers): 0 means GOMAXPROCS. Only lockstep launches
 	// without the checker or printf run blocks in parallel.
 	Workers int
+	// MaxRegisters bounds the PTX virtual registers of a kernel with the
+	// functions it calls, as each module loads (cpuemu's
+	// LoadLimits.Registers): 0 means cpuemu.DefaultMaxRegisters, at most
+	// cpuemu.MaxRegisters.
+	MaxRegisters int
 }
 
 // Driver is a backend. Backends register themselves from an init function,

@@ -88,6 +88,7 @@ type launchOpts struct {
 	backend    string
 	maxInstr   int64
 	workers    int
+	maxRegs    int           // --max-registers: cpuemu.LoadLimits.Registers, 0 the default
 	timeout    time.Duration // in effect: --timeout, or the default for the launch's size
 	timeoutSet bool          // --timeout was given
 	// race's report: what it prints, what fails it, what it leaves out
@@ -177,6 +178,7 @@ func parseLaunchFlags(race bool, args []string, stderr io.Writer) (*launchOpts, 
 	fs.IntVar(&o.traceLimit, "trace-limit", cpuemu.DefaultTraceLimit, fmt.Sprintf("the most trace events to keep (`N`, at most %d); the file says when more happened", cpuemu.MaxTraceLimit))
 	fs.Int64Var(&o.maxInstr, "max-instructions", 0, "deterministic bound on lane-instructions, the same on every machine (0: the emulator's default, 2^32)")
 	fs.DurationVar(&o.timeout, "timeout", 0, timeoutHelp)
+	fs.IntVar(&o.maxRegs, "max-registers", 0, fmt.Sprintf("emulator: the most PTX virtual registers (what .reg declares, not hardware registers) a kernel with its callees may have (`N`; 0: %d; at most %d)", cpuemu.DefaultMaxRegisters, cpuemu.MaxRegisters))
 	fs.IntVar(&o.workers, "workers", 0, "emulator: goroutines that run the blocks (`N`; 0: one per CPU); only a lockstep launch without the checker, a trace or printf runs blocks in parallel")
 
 	// The flag package stops at the first non-flag: parse, take one
@@ -250,6 +252,9 @@ func parseLaunchFlags(race bool, args []string, stderr io.Writer) (*launchOpts, 
 	}
 	if o.maxInstr < 0 {
 		return nil, usageFail(stderr, o.cmd, "--max-instructions %d: must not be negative", o.maxInstr)
+	}
+	if o.maxRegs < 0 || o.maxRegs > cpuemu.MaxRegisters {
+		return nil, usageFail(stderr, o.cmd, "--max-registers %d: want 0 (the default, %d) to %d", o.maxRegs, cpuemu.DefaultMaxRegisters, cpuemu.MaxRegisters)
 	}
 	if o.workers < 0 || o.workers > cpuemu.MaxWorkers {
 		return nil, usageFail(stderr, o.cmd, "--workers %d: want 0 (one per CPU) to %d", o.workers, cpuemu.MaxWorkers)
@@ -599,7 +604,7 @@ func launchCmd(race bool, args []string, stdout, stderr io.Writer) int {
 	if race {
 		backend, cfg.Check = gpu.BackendEmu, true
 	}
-	dev, err := launchDevice(backend, emuOptions(cfg, printTo))
+	dev, err := launchDevice(backend, o.emuOptions(cfg, printTo))
 	if err != nil {
 		return usageFail(stderr, o.cmd, "%v", err)
 	}
@@ -907,7 +912,7 @@ func (o *launchOpts) raceReport(entry kernelEntry, res *cpuemu.Result, elapsed t
 func (o *launchOpts) search(entry kernelEntry, repro *reproJSON) {
 	repro.Searched = true
 	run := func(s cpuemu.Schedule) ([]byte, error) {
-		dev, err := openDevice(gpu.BackendEmu, emuOptions(s.Config(o.baseConfig()), nil))
+		dev, err := openDevice(gpu.BackendEmu, o.emuOptions(s.Config(o.baseConfig()), nil))
 		if err != nil {
 			return nil, err
 		}
@@ -978,6 +983,9 @@ func (o *launchOpts) replayCommand(flags string) string {
 	}
 	if o.timeoutSet {
 		parts = append(parts, "--timeout", o.timeout.String())
+	}
+	if o.maxRegs != 0 {
+		parts = append(parts, "--max-registers", strconv.Itoa(o.maxRegs))
 	}
 	for i, p := range parts {
 		parts[i] = shellQuote(p)

@@ -55,16 +55,20 @@ func (o *launchOpts) emuOnly() []string {
 	if o.timeoutSet {
 		flags = append(flags, "--timeout")
 	}
+	if o.maxRegs != 0 {
+		flags = append(flags, "--max-registers")
+	}
 	return flags
 }
 
 // emuOptions are the emulator's device settings for launches of cfg
 // (the command line's, or a schedule's: cpuemu.Schedule.Config), the
 // kernel's printf text going to stdout. A GPU ignores them.
-func emuOptions(cfg cpuemu.LaunchConfig, stdout io.Writer) gpu.EmuOptions {
+func (o *launchOpts) emuOptions(cfg cpuemu.LaunchConfig, stdout io.Writer) gpu.EmuOptions {
 	return gpu.EmuOptions{
 		Scheduler: cfg.Scheduler.String(), Seed: cfg.Seed, Check: cfg.Check,
 		Timeout: cfg.Timeout, MaxInstructions: cfg.MaxInstructions, Workers: cfg.Workers, Stdout: stdout,
+		MaxRegisters: o.maxRegs,
 	}
 }
 

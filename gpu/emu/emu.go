@@ -100,6 +100,9 @@ func Open(opts gpu.Options) (gpu.Device, error) {
 	if n := opts.Emu.Workers; n < 0 || n > cpuemu.MaxWorkers {
 		return nil, msgErr("open", "%d workers: want 0 (GOMAXPROCS) to %d", n, cpuemu.MaxWorkers)
 	}
+	if n := opts.Emu.MaxRegisters; n < 0 || n > cpuemu.MaxRegisters {
+		return nil, msgErr("open", "%d registers: want 0 (the default, %d) to %d", n, cpuemu.DefaultMaxRegisters, cpuemu.MaxRegisters)
+	}
 	mem := cpuemu.NewDevice()
 	mem.SetMemoryLimit(limit)
 	d := &device{
@@ -112,6 +115,7 @@ func Open(opts gpu.Options) (gpu.Device, error) {
 		stdout:  opts.Emu.Stdout,
 		printf:  opts.Emu.PrintfBytes,
 		workers: opts.Emu.Workers,
+		regs:    opts.Emu.MaxRegisters,
 		info: gpu.Info{
 			Name:              deviceName,
 			Backend:           gpu.BackendEmu,
@@ -140,6 +144,7 @@ type device struct {
 	stdout  io.Writer // printf's text (gpu.EmuOptions.Stdout)
 	printf  int       // printf buffer bytes
 	workers int       // goroutines per launch (cpuemu.LaunchConfig.Workers)
+	regs    int       // cpuemu.LoadLimits.Registers of each module; 0 the default
 	// exec keeps work run in place off running kernels: a launch holds it
 	// for writing while it runs (cpuemu's memory is then locked for its
 	// whole run), and a copy or memset run in place on its caller's
@@ -186,7 +191,7 @@ func (d *device) LoadModule(name string, ptx []byte) (gpu.Module, error) {
 	if d.isClosed() {
 		return nil, closedErr(op, "device is closed")
 	}
-	cm, err := cpuemu.Load(name, ptx)
+	cm, err := cpuemu.LoadWithLimits(name, ptx, cpuemu.LoadLimits{Registers: d.regs})
 	if err != nil {
 		return nil, opErr(op, err)
 	}
