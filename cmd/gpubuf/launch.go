@@ -43,8 +43,8 @@ lane-instructions, and stops it at the same point on every machine;
 on the machine's speed and load.
 
 exit status: 0 clean; 1 the kernel faulted, failed an assert, deadlocked
-or hit a limit (--max-instructions or --timeout)%[3]s; 2 bad usage or
-input
+or hit a limit (--max-instructions or --timeout)%[3]s;
+2 bad usage or input
 
 `
 
@@ -129,7 +129,7 @@ func parseLaunchFlags(race bool, args []string, stderr io.Writer) (*launchOpts, 
 	o := &launchOpts{cmd: "launch", race: race}
 	blurb, failures := launchBlurb, ""
 	if race {
-		o.cmd, blurb, failures = "race", raceBlurb, ",\nor the checker found hazards, sync or memory errors (or, with\n--warnings-as-errors, warnings) that no --suppress rule left out"
+		o.cmd, blurb, failures = "race", raceBlurb, ",\nor the checker found hazards, sync or memory errors (with\n--warnings-as-errors, warnings too) that no --suppress rule leaves out"
 	}
 	fs := newFlags(o.cmd, stderr)
 	fs.Usage = func() {
