@@ -1,56 +1,28 @@
 package cpuemu_test
 
 import (
-	"bytes"
 	"encoding/json"
-	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
-
 	"github.com/gpubuf/gpubuf/cpuemu"
+	"github.com/gpubuf/gpubuf/internal/schematest"
 )
 
 // reportSchema compiles docs/race-report.schema.json at the given
 // fragment ("" for the whole: an output or a report).
-func reportSchema(t *testing.T, fragment string) *jsonschema.Schema {
+func reportSchema(t *testing.T, fragment string) *schematest.Schema {
 	t.Helper()
-	f, err := os.Open("../docs/race-report.schema.json")
+	s, err := schematest.RaceReport(fragment)
 	if err != nil {
 		t.Fatal(err)
-	}
-	defer f.Close()
-	doc, err := jsonschema.UnmarshalJSON(f)
-	if err != nil {
-		t.Fatalf("the schema is not JSON: %v", err)
-	}
-	c := jsonschema.NewCompiler()
-	const url = "https://github.com/gpubuf/gpubuf/docs/race-report.schema.json"
-	if err := c.AddResource(url, doc); err != nil {
-		t.Fatal(err)
-	}
-	s, err := c.Compile(url + fragment)
-	if err != nil {
-		t.Fatalf("the schema does not compile: %v", err)
 	}
 	return s
 }
 
-func validate(s *jsonschema.Schema, doc []byte) error {
-	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(doc))
-	if err != nil {
-		return err
-	}
-	if err := s.Validate(v); err != nil {
-		// %#v lists every failing keyword and where, not only the root.
-		return fmt.Errorf("%#v", err)
-	}
-	return nil
-}
+func validate(s *schematest.Schema, doc []byte) error { return s.Validate(doc) }
 
 // TestReportGoldensConform: every report the golden files of
 // testdata/reports hold (each a real checked launch's JSON) conforms to
@@ -66,7 +38,7 @@ func TestReportGoldensConform(t *testing.T) {
 				continue
 			}
 			n++
-			for _, s := range []*jsonschema.Schema{whole, report} {
+			for _, s := range []*schematest.Schema{whole, report} {
 				if err := validate(s, []byte(c.want)); err != nil {
 					t.Errorf("%s:%d: %s: %v", f, c.line, c.cmd, err)
 				}

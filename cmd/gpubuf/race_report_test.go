@@ -3,16 +3,14 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
-
 	"github.com/gpubuf/gpubuf/cpuemu"
+	"github.com/gpubuf/gpubuf/internal/schematest"
 )
 
 // nosyncArgs run lane_handoff_nosync (kernels/handoff.cu), whose report
@@ -219,34 +217,11 @@ func slicesContains(s []string, v string) bool {
 // timeout, printf text, and suppressions, conforms to
 // docs/race-report.schema.json; a document broken in one place does not.
 func TestRaceJSONConforms(t *testing.T) {
-	f, err := os.Open("../../docs/race-report.schema.json")
+	schema, err := schematest.RaceReport("")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	doc, err := jsonschema.UnmarshalJSON(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := jsonschema.NewCompiler()
-	if err := c.AddResource("race-report.schema.json", doc); err != nil {
-		t.Fatal(err)
-	}
-	schema, err := c.Compile("race-report.schema.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	check := func(what string, out []byte) error {
-		v, err := jsonschema.UnmarshalJSON(bytes.NewReader(out))
-		if err != nil {
-			return err
-		}
-		if err := schema.Validate(v); err != nil {
-			// %#v lists every failing keyword and where, not only the root.
-			return fmt.Errorf("%#v", err)
-		}
-		return nil
-	}
+	check := func(what string, out []byte) error { return schema.Validate(out) }
 	supp := writeSupp(t, "kind=RAW func=lane_handoff_nosync\nkind=WAW\n")
 	spin := []string{"testdata/spin.ptx", "--grid", "1", "--block", "2", "--arg", "buf:4", "--max-instructions", "4611686018427387904", "--timeout", "50ms"}
 	var racy string

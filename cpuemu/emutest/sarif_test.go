@@ -1,16 +1,14 @@
 package emutest
 
 import (
-	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
 	"testing"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
-
 	"github.com/gpubuf/gpubuf/cpuemu"
+	"github.com/gpubuf/gpubuf/internal/schematest"
 )
 
 // resetSARIF forgets the SARIF file of earlier tests, as a fresh test
@@ -29,15 +27,9 @@ func readSARIF(t *testing.T, path string) map[string]any {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := jsonschema.NewCompiler()
-	c.AssertFormat()
-	sch, err := c.Compile("../sarif/testdata/sarif-schema-2.1.0.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
+	sch, err := schematest.SARIF()
 	if err == nil {
-		err = sch.Validate(v)
+		err = sch.Validate(b)
 	}
 	if err != nil {
 		t.Fatalf("%s is not SARIF 2.1.0: %v\n%s", path, err, b)

@@ -6,13 +6,11 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
-
-	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/gpubuf/gpubuf/cpuemu"
 	"github.com/gpubuf/gpubuf/cpuemu/sarif"
+	"github.com/gpubuf/gpubuf/internal/schematest"
 )
 
 // The expectations here come from the SARIF 2.1.0 specification (OASIS,
@@ -23,28 +21,14 @@ import (
 // message's embedded link "[text](n)" names the related location whose id
 // is n (§3.11.6).
 
-var (
-	schemaOnce sync.Once
-	schema     *jsonschema.Schema
-	schemaErr  error
-)
-
 // validate checks doc against the SARIF 2.1.0 schema, formats included
 // (uri, uri-reference, date-time).
 func validate(doc []byte) error {
-	schemaOnce.Do(func() {
-		c := jsonschema.NewCompiler()
-		c.AssertFormat()
-		schema, schemaErr = c.Compile("testdata/sarif-schema-2.1.0.json")
-	})
-	if schemaErr != nil {
-		return schemaErr
-	}
-	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(doc))
+	s, err := schematest.SARIF()
 	if err != nil {
 		return err
 	}
-	return schema.Validate(v)
+	return s.Validate(doc)
 }
 
 func write(t *testing.T, l *sarif.Log) ([]byte, map[string]any) {
