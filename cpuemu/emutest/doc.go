@@ -32,8 +32,11 @@
 // schedule, so Schedules and EverySchedule cover all of them.
 //
 // EverySchedule gives each schedule a subtest of its own, so a race seen
-// under seven schedules fails seven times with seven copies of one
-// report. CheckSchedules runs them in one test instead: run prepares fresh
+// under seven schedules fails seven subtests; Launch prints its report in
+// full in the first only, the others name that subtest (and print in full
+// what it did not have), and the test's log ends with each distinct
+// finding and the schedules that hit it. CheckSchedules runs them in one
+// test instead: run prepares fresh
 // buffers, launches with LaunchReport and returns the outputs to compare,
 // and the test fails once, listing each distinct finding with the
 // schedules that hit it and each output that a schedule changed from the

@@ -88,7 +88,7 @@ func Launch(t testing.TB, m *cpuemu.Module, dev *cpuemu.Device, kernel string, c
 		return nil // LaunchReport failed the test
 	}
 	if err := res.Report.ErrAt(failLevel(t)); err != nil { // options.go: WarningsAsErrors
-		t.Fatalf("emutest: %s: %v\n%s", describe(kernel, cfg), err, reportText(res.Report))
+		t.Fatalf("emutest: %s: %v\n%s", describe(kernel, cfg), err, failureText(t, ScheduleOf(cfg), res.Report))
 		return nil
 	}
 	return res
@@ -167,9 +167,12 @@ func Schedules(seeds int) []Schedule {
 
 // EverySchedule runs f as a subtest, named after the schedule
 // ("lockstep", "random-seed-3"), for each of Schedules(seeds). f may call
-// t.Parallel.
+// t.Parallel. A finding that Launch fails several subtests with is
+// printed in full once, by the first; the others name it, and the test's
+// log ends with each distinct finding and the schedules that hit it.
 func EverySchedule(t *testing.T, seeds int, f func(t *testing.T, s Schedule)) {
 	t.Helper()
+	startEvery(t)
 	for _, s := range Schedules(seeds) {
 		t.Run(strings.ReplaceAll(s.String(), " ", "-"), func(t *testing.T) { f(t, s) })
 	}
