@@ -1051,6 +1051,12 @@ func (c *checker) check(ce *shadow, e access, t uint32, sp space, addr uint64, s
 		c.checkSplit(ce, e, t, sp, addr&^3, size)
 		return
 	}
+	c.checkUnit(ce, e, t, sp, addr, size)
+}
+
+// checkUnit is check on a whole word's shadow, or one byte's of a split
+// word.
+func (c *checker) checkUnit(ce *shadow, e access, t uint32, sp space, addr uint64, size int) {
 	// conflict, its cheap tests written out: most priors are the same
 	// thread's or none.
 	if p := ce.w; p.tid != 0 && p.tid != e.tid && p.mask&e.mask != 0 && !c.hb(p, t) {
@@ -1102,7 +1108,7 @@ func (c *checker) checkSplit(sh *shadow, e access, t uint32, sp space, word uint
 		b := bits.TrailingZeros8(m)
 		eb := e
 		eb.mask = 0xF
-		c.check(&bs[b], eb, t, sp, word+uint64(b), size)
+		c.checkUnit(&bs[b], eb, t, sp, word+uint64(b), size)
 	}
 	c.checking = false
 }
