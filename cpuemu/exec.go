@@ -140,7 +140,7 @@ func (w *warp) exec(pc int32, mask uint32, steps int, limit int32, lockstep bool
 				return n
 			}
 			next = ret
-		case opWarpSync, opShfl, opVote, opMatch, opRedux:
+		case opWarpSync, opShfl, opVote, opMatch, opRedux, opElect:
 			if o.flags&fLegacy != 0 {
 				// vote or shfl without .sync: the lanes executing it
 				// together take part, and nobody waits for anyone.
@@ -203,8 +203,14 @@ func (w *warp) exec(pc int32, mask uint32, steps int, limit int32, lockstep bool
 			}
 		case opSt:
 			w.store(o, ex)
+			if w.c.mbars != nil {
+				w.c.mbEpoch++ // a polling lane may wait for what this changes
+			}
 		case opAtom, opRed:
 			w.atomic(o, ex)
+			if w.c.mbars != nil {
+				w.c.mbEpoch++
+			}
 			if w.yield {
 				w.setPC(mask, pc+1)
 				return n
@@ -217,6 +223,19 @@ func (w *warp) exec(pc int32, mask uint32, steps int, limit int32, lockstep bool
 			}
 		case opCallBuiltin:
 			w.callBuiltin(o, ex)
+		case opMbar:
+			if ex != 0 && w.mbarrier(o, ex) {
+				w.setPC(mask, pc+1)
+				return n
+			}
+		case opCpAsync:
+			if ex != 0 {
+				w.cpAsync(o, ex)
+			}
+		case opAsyncCtl:
+			if ex != 0 {
+				w.asyncCtl(o, ex)
+			}
 		case opNop:
 		default:
 			w.alu(o, ex, mask)

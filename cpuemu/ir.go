@@ -198,6 +198,11 @@ const (
 	// opCallBuiltin is a call to a function the emulator provides
 	// (vprintf, __assertfail), see printf.go.
 	opCallBuiltin
+	// The asynchronous copies and mbarriers (async.go, mbarrier.go).
+	opMbar     // mbarrier.*: sub = the operation; flags fParity, fNoComplete, fNoinc, fExpectTx
+	opCpAsync  // cp.async and cp.async.bulk: a[0] dst, a[1] src, a[2] size, a[3] src-size or the mbarrier
+	opAsyncCtl // cp.async{.bulk}.commit_group / wait_group N / wait_all: sub = the action, off = N
+	opElect    // elect.sync d|p, membermask
 	opCount
 )
 
@@ -306,6 +311,10 @@ var opTable = [opCount]opInfo{
 	opBrx:         {"brx.idx", execLoop, nil, nil},
 	opCallInd:     {"call.indirect", execLoop, nil, nil},
 	opCallBuiltin: {"call.builtin", execLoop, &builtinModes, nil},
+	opMbar:        {"mbarrier", execLoop, &mbarModes, nil},
+	opCpAsync:     {"cp.async", execLoop, &copyModes, nil},
+	opAsyncCtl:    {"cp.async.ctl", execLoop, &asyncCtlModes, nil},
+	opElect:       {"elect.sync", execLoop, nil, nil},
 }
 
 // opNames are the opcodes' names, from opTable.
@@ -344,13 +353,18 @@ const (
 	fPair      // cvt of two sources into a packed pair
 	fSatFinite // cvt .satfinite
 	fLegacy    // vote or shfl without .sync: its membermask is the lanes that execute it together
-	flagEnd    // not a flag: the bit after the last
+	fParity    // mbarrier test_wait/try_wait .parity: a[1] is a phase parity, not a state
+	fNoComplete
+	fNoinc    // cp.async.mbarrier.arrive.noinc
+	fExpectTx // mbarrier.arrive.expect_tx / arrive_drop.expect_tx
+	flagEnd   // not a flag: the bit after the last
 )
 
 // flagNames are the flags' names in the IR dump, by bit.
 var flagNames = [...]string{
 	"ftz", "sat", "approx", "full", "NaN", "relu", "volatile", "nc", "aligned", "uni", "cc",
 	"negc", "hasc", "shiftamt", "guardneg", "xorsign", "pair", "satfinite", "legacy",
+	"parity", "nocomplete", "noinc", "expecttx",
 }
 
 // Memory-order semantics of ld/st/atom (for the checker: strong vs weak).

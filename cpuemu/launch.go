@@ -470,6 +470,14 @@ type cta struct {
 	// chk is the checker's state of the block while another block of a
 	// cooperative grid has the turn.
 	chk *ctaCheck
+	// The block's mbarrier objects by shared offset and its async copies
+	// in flight (mbarrier.go, async.go), nil until the first is made.
+	mbars map[uint32]*mbarObj
+	async *asyncState
+	// mbEpoch counts changes to mbarriers, async copies and memory once
+	// the block has an mbarrier; mbPolled says a wait has failed.
+	mbEpoch  uint64
+	mbPolled bool
 }
 
 type barState struct {
@@ -527,6 +535,10 @@ type warp struct {
 	yield    bool // the running lane asked to be switched out
 	lastAddr [32]uint64
 	lastVal  [32]uint64
+
+	// polls are the lanes' failed mbarrier waits (mbarrier.go), nil
+	// until one fails.
+	polls *lanePolls
 }
 
 func (l *launch) newCTA(id Dim3) *cta {
@@ -737,6 +749,9 @@ func (c *cta) round() (progress, alive bool) {
 			progress = true
 		}
 	}
+	if c.async != nil || c.mbPolled {
+		progress = c.afterRound(progress, alive)
+	}
 	return progress, alive
 }
 
@@ -774,6 +789,7 @@ func (w *warp) exitLanes(m uint32) {
 	if w.live == 0 {
 		w.c.nlive--
 	}
+	w.c.mbEpoch++
 	w.tryRendezvous()
 	for id := range w.c.bars {
 		if w.c.bars[id].anyArriv {

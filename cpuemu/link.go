@@ -43,7 +43,10 @@ type program struct {
 	// builtins says the program calls vprintf or __assertfail, whose
 	// output comes in the order the lanes ran them: its launches run
 	// their blocks one at a time.
-	builtins  bool
+	builtins bool
+	// async says the program issues asynchronous copies: the checker
+	// then gives each thread a copy lane (race_async.go).
+	async     bool
 	stackBase int32
 	dataUse   *dataUseCache // for the checker (taint.go), made with the program
 }
@@ -503,6 +506,8 @@ func (m *Module) link(entry *fnIR) (*program, error) {
 				p.calls = append(p.calls, callSite{args: copies(i, c.args, gi, g.paramLocs), rets: copies(gi, g.retLocs, i, c.rets), callee: int32(gi)})
 			case opCallBuiltin:
 				p.builtins = true
+			case opCpAsync:
+				p.async = true
 			case opCallInd:
 				c := callOf[oi]
 				site := indirectSite{}

@@ -346,7 +346,16 @@ func (lw *lowerer) lowerOp(in *ptx.Instr, ms *modSet, o *op) error {
 		return lw.lowerLdSt(in, ms, o)
 	case "atom", "red":
 		return lw.lowerAtom(in, ms, o)
+	case "mbarrier":
+		return lw.lowerMbarrier(in, ms, o)
+	case "cp":
+		return lw.lowerCp(in, ms, o)
+	case "elect":
+		return lw.lowerElect(in, ms, o)
 	case "fence", "membar":
+		if in.Op == "fence" && (ms.has("proxy") || ms.has("mbarrier_init")) {
+			return lw.lowerFenceSpecial(in, ms, o)
+		}
 		o.code = opFence
 		o.sem = semAcqRel
 		if in.Op == "membar" {

@@ -472,3 +472,76 @@ func (o *op) modeNames() []string {
 	}
 	return out
 }
+
+// --- mbarrier operations: sub of opMbar (mbarrier.go) ---
+
+type mbarOp uint8
+
+const (
+	mbInit mbarOp = iota
+	mbInval
+	mbArrive     // mbarrier.arrive{.expect_tx}{.noComplete}
+	mbArriveDrop // mbarrier.arrive_drop{.expect_tx}{.noComplete}
+	mbExpectTx
+	mbCompleteTx
+	mbTestWait
+	mbTryWait
+	mbPendingCount
+	mbCpAsyncArrive // cp.async.mbarrier.arrive{.noinc}
+	mbarOpCount
+)
+
+var mbarModes = modeTable{"mbarrier operation", []string{
+	mbInit: "init", mbInval: "inval", mbArrive: "arrive", mbArriveDrop: "arrive_drop",
+	mbExpectTx: "expect_tx", mbCompleteTx: "complete_tx", mbTestWait: "test_wait", mbTryWait: "try_wait",
+	mbPendingCount: "pending_count", mbCpAsyncArrive: "cp.async.arrive",
+}, -1}
+
+func (m mbarOp) String() string { return mbarModes.name(uint8(m)) }
+
+func (o *op) setMbar(m mbarOp) { o.sub = uint8(m) }
+func (o *op) mbar() mbarOp     { return mbarOp(o.sub) }
+
+// --- asynchronous copies: sub of opCpAsync (async.go) ---
+
+type copyMode uint8
+
+const (
+	copyCA      copyMode = iota // cp.async.ca.shared.global: 4, 8 or 16 bytes
+	copyCG                      // cp.async.cg.shared.global: 16 bytes
+	copyBulkIn                  // cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes
+	copyBulkOut                 // cp.async.bulk.global.shared::cta.bulk_group
+	copyModeCount
+)
+
+var copyModes = modeTable{"copy", []string{
+	copyCA: "ca", copyCG: "cg", copyBulkIn: "bulk.shared.global", copyBulkOut: "bulk.global.shared",
+}, -1}
+
+func (m copyMode) String() string { return copyModes.name(uint8(m)) }
+
+func (o *op) setCopy(m copyMode) { o.sub = uint8(m) }
+func (o *op) copyMode() copyMode { return copyMode(o.sub) }
+
+// --- async-group control: sub of opAsyncCtl; off holds wait_group's N ---
+
+type asyncCtl uint8
+
+const (
+	ctlCommit asyncCtl = iota
+	ctlWait            // wait_group N (wait_all is commit then wait_group 0)
+	ctlBulkCommit
+	ctlBulkWait     // cp.async.bulk.wait_group N
+	ctlBulkWaitRead // cp.async.bulk.wait_group.read N
+	asyncCtlCount
+)
+
+var asyncCtlModes = modeTable{"async-group action", []string{
+	ctlCommit: "commit_group", ctlWait: "wait_group", ctlBulkCommit: "bulk.commit_group",
+	ctlBulkWait: "bulk.wait_group", ctlBulkWaitRead: "bulk.wait_group.read",
+}, -1}
+
+func (a asyncCtl) String() string { return asyncCtlModes.name(uint8(a)) }
+
+func (o *op) setAsyncCtl(a asyncCtl) { o.sub = uint8(a) }
+func (o *op) asyncCtl() asyncCtl     { return asyncCtl(o.sub) }

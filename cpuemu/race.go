@@ -246,7 +246,10 @@ func (c *checker) releasePages() {
 
 type checker struct {
 	l *launch
-	n uint32 // lane slots per block (warps*32)
+	n uint32 // lane slots per block: its threads', then its copy lanes' (race_async.go)
+	// real is the thread slots per block (warps*32): n, or half of it
+	// when the program has asynchronous copies.
+	real uint32
 	ctaCheck
 	global map[*allocation]*globalShadow
 	lastA  *allocation
@@ -294,7 +297,11 @@ func newChecker(l *launch) *checker {
 	for g := l.cfg.Grid.Count() - 1; g >= extFan; g >>= extBits {
 		top += extBits
 	}
-	return &checker{l: l, n: uint32(nw * 32), extTop: top, global: map[*allocation]*globalShadow{}, hazards: map[hazKey]*Hazard{}, dataUse: l.p.dataUses()}
+	real, n := uint32(nw*32), uint32(nw*32)
+	if l.p.async {
+		n *= 2 // a copy lane per thread
+	}
+	return &checker{l: l, n: n, real: real, extTop: top, global: map[*allocation]*globalShadow{}, hazards: map[hazKey]*Hazard{}, dataUse: l.p.dataUses()}
 }
 
 // newCTACheck makes the state of a block of a cooperative grid, which
@@ -873,8 +880,13 @@ func (c *checker) cellAt(sp space, a *allocation, off uint64) *cell {
 // access checks and records an access by lane of warp w at op index pc.
 // off is the offset in shared memory or in allocation a.
 func (c *checker) access(w *warp, lane int, o *op, sp space, a *allocation, off uint64, size int, write bool) {
-	t := uint32(w.id*32 + lane)
-	pc := w.c.l.curPC
+	c.accessAs(uint32(w.id*32+lane), o, sp, a, off, size, write)
+}
+
+// accessAs is access by lane slot t of the running block (a thread, or a
+// thread's copy lane, race_async.go).
+func (c *checker) accessAs(t uint32, o *op, sp space, a *allocation, off uint64, size int, write bool) {
+	pc := c.l.curPC
 	var flags uint8
 	if o.code == opAtom || o.code == opRed {
 		flags, write = accAtomic|accStrong|accWrite, true
@@ -1428,6 +1440,9 @@ func (c *checker) describe(a access) Access {
 	l := c.l
 	gt := a.tid - 1
 	cta, local := gt/c.n, gt%c.n
+	if local >= c.real {
+		local -= c.real // a copy lane: its thread (the site is the copy's)
+	}
 	g, b := l.cfg.Grid, l.cfg.Block
 	kind := "Read"
 	switch {

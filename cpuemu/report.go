@@ -161,6 +161,11 @@ var syncKinds = map[string]bool{
 	"barrier-count": true, "barrier-count-mismatch": true, "barrier-not-aligned": true,
 	"barrier-rearrive": true, "barrier-divergence": true, "legacy-warp-collective": true,
 	"barrier-exited-threads": true,
+	// mbarrier misuse and async copies (mbarrier.go, async.go)
+	"mbarrier-uninitialised": true, "mbarrier-invalidated": true, "mbarrier-reinit": true,
+	"mbarrier-over-arrival": true, "mbarrier-tx-count": true, "mbarrier-count-range": true,
+	"mbarrier-nocomplete": true, "mbarrier-stale-phase": true, "mbarrier-bad-state": true,
+	"mbarrier-not-shared": true, "cp-async-src-size": true, "cp-async-bulk-size": true,
 }
 
 // warningKinds are diagnostics at SeverityWarning: rules of CUDA that the

@@ -291,6 +291,21 @@ func (w *warp) complete(group, mask uint32) {
 				r[o.d[1]+int32(lane)] = b2u(p)
 			}
 		}
+	case opElect:
+		// "elect.sync elects one predicated active leader thread from
+		// among a set of threads specified by membermask. laneid of the
+		// elected thread is returned in the 32-bit destination operand d
+		// ... The predicate destination p is set to True for the leader
+		// thread, and False for all other threads" (PTX ISA 8.0). The
+		// leader is the lowest lane taking part, so the same lanes elect
+		// the same leader under every schedule.
+		leader := bits.TrailingZeros32(group)
+		for m := group; m != 0; m &= m - 1 {
+			lane := bits.TrailingZeros32(m)
+			o := &ops[w.pc[lane]]
+			r[o.d[0]+int32(lane)] = uint64(leader)
+			r[o.d[1]+int32(lane)] = b2u(lane == leader)
+		}
 	case opRedux:
 		var acc uint64
 		firstLane := true

@@ -1,0 +1,103 @@
+package cpuemu
+
+// The checker's view of asynchronous copies and mbarriers.
+//
+// "cp.async is treated as a weak memory operation performed in the generic
+// proxy" (PTX ISA, cp.async), and a copy is ordered only by the waits that
+// cover it: "Writes performed by cp.async operations are made visible to
+// the executing thread only after: The completion of cp.async.wait_all, or
+// the completion of cp.async.wait_group on the cp.async-group in which the
+// cp.async belongs to, or mbarrier.test_wait returns True on an mbarrier
+// object which is tracking the completion of the cp.async operation"; and
+// "cp.async.wait_group and cp.async.wait_all does not provide any ordering
+// and visibility guarantees for any other memory operation apart from
+// cp.async." The copy is thus not in its thread's program order: reading
+// the destination, or writing the source, after the issue but before the
+// wait races with it, even in the issuing thread.
+//
+// So each thread has a copy lane: a second clock slot of the block (the
+// block's lane slots double when the program has async copies), whose
+// accesses are the thread's copies. At issue the copy lane learns what
+// the thread knows (the copy comes after everything before it in program
+// order) and the copy's read of the source and write of the destination
+// are checked and recorded as that lane's, with a clock of their own; the
+// thread does not learn the copy lane's clock, so nothing the thread does
+// afterwards, nor anything it passes on through barriers, is ordered after
+// the copy. The copy lane's clock is learnt only by:
+//
+//   - the thread itself at a wait_group or wait_all covering the copy;
+//   - every thread whose test_wait or try_wait observes the completion of
+//     an mbarrier phase that tracked the copy: the arrive-on of
+//     cp.async.mbarrier.arrive, or the complete-tx of a bulk copy, releases
+//     the copy lane's clock to the phase, as an mbarrier.arrive releases
+//     its thread's.
+//
+// The check is schedule-independent: when the bytes actually land (async.go)
+// does not change what is ordered. A limit: copies of one thread are all
+// on its one copy lane, so two copies of a thread to the same bytes with no
+// wait between them (undefined behaviour in the ISA) are not reported.
+//
+// mbarrier phases: "When mbarrier.test_wait and mbarrier.try_wait operations
+// with .acquire qualifier returns True, they form the acquire pattern";
+// arrive forms the release pattern (.release is the default of both, .cta
+// the scope). Every arrival in a phase releases its thread's clock to the
+// phase, the completion makes that the phase's clock, and each wait that
+// returns True for the phase acquires it.
+
+// copyLane is the slot of thread t's copy lane.
+func (c *checker) copyLane(t uint32) uint32 { return t + c.real }
+
+// copyIssue checks and records copy e by lane of w as its thread's copy
+// lane's accesses: the source read and the destination write. ga and goff
+// are the global side's allocation and offset. It returns the copy's clock
+// and, for a bulk copy into shared memory, what its complete-tx releases.
+func (c *checker) copyIssue(w *warp, lane int, e *asyncEntry, ga *allocation, goff uint64) (uint32, *vclock) {
+	t := uint32(w.id*32 + lane)
+	a := c.copyLane(t)
+	ca := &c.lanes[a]
+	ca.base = c.snapshot(t)
+	o := &c.l.p.ops[e.op]
+	if e.kind == entBulkOut {
+		c.accessAs(a, o, spShared, nil, e.src, int(e.size), false)
+		c.accessAs(a, o, spGlobal, ga, goff, int(e.size), true)
+	} else {
+		if e.srcSize > 0 {
+			c.accessAs(a, o, spGlobal, ga, goff, int(e.srcSize), false)
+		}
+		c.accessAs(a, o, spShared, nil, e.dst, int(e.size), true)
+	}
+	k := ca.own
+	var rel *vclock
+	if e.kind == entBulkIn {
+		rel = c.snapshot(a)
+	}
+	ca.own++
+	return k, rel
+}
+
+// copiesRelease is what the arrive-on of a cp.async.mbarrier.arrive by
+// thread t releases: its copies issued so far ("All cp.async operations
+// requested prior, in program order, to cp.async.mbarrier.arrive").
+func (c *checker) copiesRelease(t uint32) *vclock {
+	a := c.copyLane(t)
+	if c.lanes[a].own <= 1 {
+		return nil // no copy issued
+	}
+	v := c.clone(c.lanes[a].base)
+	v.raise(a, c.lanes[a].own-1)
+	return v
+}
+
+// copiesAcquire makes thread t know its copies up to clock k: a wait_group
+// covering them completed.
+func (c *checker) copiesAcquire(t, k uint32) {
+	v := c.clone(c.zero)
+	v.raise(c.copyLane(t), k)
+	c.acquire(t, v)
+}
+
+// mbarRelease releases lane t's clock to the current phase of b.
+func (c *checker) mbarRelease(b *mbarObj, t uint32) {
+	b.rel = c.joinAny(b.rel, c.snapshot(t))
+	c.lanes[t].own++
+}
