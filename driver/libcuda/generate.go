@@ -60,6 +60,7 @@ type sym struct {
 	version int    // CUDA version that introduced it, 0 when unknown
 	ptds    bool   // a per-thread default stream variant
 	impl    string // the implementation's symbol when an alias or implemented
+	cuda12  bool   // from cuda12Names: introduced in CUDA 12.0
 }
 
 // Generated files.
@@ -176,7 +177,9 @@ func generateExports(cudaH, typedefsH, libcudaC []byte) ([]byte, error) {
 		}
 	}
 	for _, n := range cuda12Names {
-		add(n)
+		if _, known := syms[n]; !known {
+			add(n).cuda12 = true
+		}
 	}
 	// Aliases: a _ptds/_ptsz variant of an implemented symbol, and a
 	// header name renamed to an implemented symbol whose old declaration
@@ -216,7 +219,10 @@ func generateExports(cudaH, typedefsH, libcudaC []byte) ([]byte, error) {
 	}
 	byBase := map[string][]*sym{}
 	for _, s := range syms {
-		if !s.ptds {
+		switch {
+		case s.cuda12:
+			s.version = 12000
+		case !s.ptds:
 			byBase[s.base] = append(byBase[s.base], s)
 		}
 	}
@@ -229,7 +235,7 @@ func generateExports(cudaH, typedefsH, libcudaC []byte) ([]byte, error) {
 		}
 	}
 	for _, s := range syms {
-		if s.ptds {
+		if s.ptds && !s.cuda12 {
 			if plain, ok := syms[strings.TrimSuffix(strings.TrimSuffix(s.name, "_ptds"), "_ptsz")]; ok {
 				s.version = plain.version
 			}

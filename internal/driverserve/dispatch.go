@@ -2,9 +2,9 @@ package driverserve
 
 import (
 	"bytes"
-	"math"
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"sync/atomic"
 	"syscall"
@@ -594,16 +594,16 @@ func (s *Server) funcAttr(c *context, req *request) ([]uint64, []byte, error) {
 		dyn = 48<<10 - f.entry.SharedBytes
 	}
 	vals := map[uint64]int64{
-		0: maxThreads,                   // MAX_THREADS_PER_BLOCK
-		1: int64(f.entry.SharedBytes),   // SHARED_SIZE_BYTES
-		2: 0,                            // CONST_SIZE_BYTES
-		3: int64(f.entry.LocalBytes),    // LOCAL_SIZE_BYTES
-		4: 32,                           // NUM_REGS: the emulator has no register allocation
-		5: 70,                           // PTX_VERSION: the sm_70 target
-		6: 70,                           // BINARY_VERSION
-		7: 0,                            // CACHE_MODE_CA
-		8: int64(dyn),                   // MAX_DYNAMIC_SHARED_SIZE_BYTES
-		9: -1,                           // PREFERRED_SHARED_MEMORY_CARVEOUT
+		0: maxThreads,                 // MAX_THREADS_PER_BLOCK
+		1: int64(f.entry.SharedBytes), // SHARED_SIZE_BYTES
+		2: 0,                          // CONST_SIZE_BYTES
+		3: int64(f.entry.LocalBytes),  // LOCAL_SIZE_BYTES
+		4: 32,                         // NUM_REGS: the emulator has no register allocation
+		5: 70,                         // PTX_VERSION: the sm_70 target
+		6: 70,                         // BINARY_VERSION
+		7: 0,                          // CACHE_MODE_CA
+		8: int64(dyn),                 // MAX_DYNAMIC_SHARED_SIZE_BYTES
+		9: -1,                         // PREFERRED_SHARED_MEMORY_CARVEOUT
 	}
 	v, ok := vals[w[2]]
 	if !ok {
