@@ -47,6 +47,10 @@ commands:
             and the batch kernels; --plot FILE.png|.svg draws them
   demo      run every kernel on the device (the emulator unless --backend or
             GPUBUF_BACKEND says otherwise), check each against its Go reference
+  driver-lib  build gpubuf's libcuda.so.1 (the CUDA driver API served by the
+            emulator) and print its directory
+  exec      run a CUDA driver-API program on the emulator through that
+            library; --check runs its launches under the race checker
   info      print the backend and device gpu.Open gives, and the build tags
   kernels   list the kernels with their parameters and purpose; with FILE.ptx,
             the file's entries and whether each runs on the emulator, or why not
@@ -78,6 +82,9 @@ type command struct {
 var commands = []command{
 	{"bench", benchCmd},
 	{"demo", demo},
+	{"driver-lib", driverLibCmd},
+	{"driver-serve", driverServeCmd},
+	{"exec", execCmd},
 	{"info", info},
 	{"kernels", listKernels},
 	{"launch", func(args []string, stdout, stderr io.Writer) int { return launchCmd(false, args, stdout, stderr) }},
