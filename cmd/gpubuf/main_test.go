@@ -187,6 +187,7 @@ func TestEveryCommandHelp(t *testing.T) {
 	flagOf := map[string]string{ // a flag each command's usage names
 		"bench": "-plot", "demo": "-seeds", "info": "-json", "kernels": "-json", "launch": "-grid",
 		"race": "-seeds", "run": "-records", "sdf": "-rp", "view": "-tags gl",
+		"exec": "--check", "driver-lib": "-out", "driver-serve": "-fd",
 	}
 	if viewFlags := viewHelpFlag(); viewFlags != "" {
 		flagOf["view"] = viewFlags
