@@ -85,25 +85,35 @@ func contextFor(ordinal, mode int) (contextKind, error) {
 // once their kernel opts in
 // (CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN).
 //
-// A kernel starts out allowed 48 KiB of shared memory per block, static
+// Without opting in, a block has at most 48 KiB of shared memory, static
 // and dynamic together (CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK),
-// so its attribute reads 48 KiB less its static memory; a launch asking
-// for more dynamic memory than the attribute fails unless the attribute is
-// first raised (cuFuncSetAttribute), and the attribute plus the static
-// memory may not exceed the opt-in limit. raise is the value to raise
+// so a kernel's attribute starts at no more than 48 KiB less its static
+// memory; a launch asking for more dynamic memory than the attribute
+// fails unless the attribute is first raised (cuFuncSetAttribute), and
+// the attribute plus the static memory may not exceed the opt-in limit. raise is the value to raise
 // the attribute to first, 0 when it already allows dyn; problem says why
 // no launch can have dyn bytes, "" when one can.
 func sharedPlan(static, dyn, allowed, optin int) (raise int, problem string) {
-	switch {
-	case dyn < 0:
-		return 0, fmt.Sprintf("negative dynamic shared memory size %d", dyn)
-	case dyn > optin-static:
-		return 0, fmt.Sprintf("%d bytes of dynamic shared memory and the kernel's %d bytes of static shared memory make %d; the device allows a block at most %d in all, so this kernel at most %d dynamic",
-			dyn, static, int64(dyn)+int64(static), optin, max(0, optin-static))
-	case dyn > allowed:
+	if problem := sharedProblem(static, dyn, optin); problem != "" {
+		return 0, problem
+	}
+	if dyn > allowed {
 		return dyn, ""
 	}
 	return 0, ""
+}
+
+// sharedProblem is sharedPlan's problem alone: why no launch of the
+// kernel can have dyn bytes of dynamic shared memory, or "".
+func sharedProblem(static, dyn, optin int) string {
+	switch {
+	case dyn < 0:
+		return fmt.Sprintf("negative dynamic shared memory size %d", dyn)
+	case dyn > optin-static:
+		return fmt.Sprintf("%d bytes of dynamic shared memory and the kernel's %d bytes of static shared memory make %d; the device allows a block at most %d in all, so this kernel at most %d dynamic",
+			dyn, static, int64(dyn)+int64(static), optin, max(0, optin-static))
+	}
+	return ""
 }
 
 // lentHostMessage is what Close says when it refuses because of host

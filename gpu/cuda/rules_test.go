@@ -8,8 +8,9 @@ import (
 // The limits below are the CUDA documentation's, not this package's: a
 // block may have 48 KiB of shared memory, static and dynamic together,
 // without opting in (CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK), so
-// a kernel's CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES starts at
-// 48 KiB less its static memory; opted in, a block may have what the
+// a kernel's CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES is at most
+// 48 KiB less its static memory, the value the cases take for a kernel
+// that has not opted in; opted in, a block may have what the
 // Programming Guide's table of compute capabilities gives as the maximum
 // shared memory per thread block (CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN):
 // 96 KB on 7.0, 163 KB on 8.0, 227 KB on 9.0; and cuFuncSetAttribute

@@ -202,7 +202,7 @@ func (s *Stream) Launch(k gpu.Kernel, cfg gpu.LaunchConfig, args ...any) error {
 	if m.closed {
 		return m.closedErr(op)
 	}
-	if err := d.checkConfig(op, cfg); err != nil {
+	if err := d.checkConfig(op, cfg, kk.fn.static); err != nil {
 		return err
 	}
 	holders, err := gpu.CheckArgs(kk.name, kk.params, args)
@@ -281,8 +281,9 @@ func (k *Kernel) launchCooperative(op string, s *Stream, cfg gpu.LaunchConfig, p
 	return nil
 }
 
-// checkConfig checks a launch shape against the device's limits.
-func (d *Device) checkConfig(op string, cfg gpu.LaunchConfig) error {
+// checkConfig checks a launch shape against the device's limits, for a
+// kernel with static bytes of static shared memory.
+func (d *Device) checkConfig(op string, cfg gpu.LaunchConfig, static int) error {
 	for _, c := range []struct {
 		what string
 		dim  gpu.Dim3
@@ -300,11 +301,8 @@ func (d *Device) checkConfig(op string, cfg gpu.LaunchConfig) error {
 	if n := cfg.Block.Count(); n > int64(d.maxThreads) {
 		return usageErr(op, "block %v has %d threads; the device allows %d", cfg.Block, n, d.maxThreads)
 	}
-	if cfg.SharedBytes < 0 {
-		return usageErr(op, "negative dynamic shared memory size %d", cfg.SharedBytes)
-	}
-	if cfg.SharedBytes > d.maxSharedOptin {
-		return usageErr(op, "%d bytes of dynamic shared memory; the device allows a block at most %d", cfg.SharedBytes, d.maxSharedOptin)
+	if problem := sharedProblem(static, cfg.SharedBytes, d.maxSharedOptin); problem != "" {
+		return usageErr(op, "%s", problem)
 	}
 	return nil
 }
