@@ -243,14 +243,16 @@ func openIn(ordinal int, kind contextKind) (*Device, error) {
 // makeContext makes or retains the device's context, by its kind.
 func (d *Device) makeContext() error {
 	if d.kind == primaryContext {
-		// Its flags can be chosen only while nobody uses it; once active,
-		// it keeps those its first user gave it.
+		// Its flags are chosen only while nobody uses it; once active, it
+		// keeps those its first user gave it. A driver may refuse with
+		// CUDA_ERROR_PRIMARY_CONTEXT_ACTIVE when another thread activated
+		// it in between: then too its flags stand.
 		_, active, err := d.dev.PrimaryCtxState()
 		if err != nil {
 			return wrapErr("primary context state", err)
 		}
 		if active == 0 {
-			if err := d.dev.SetPrimaryCtxFlags(cu.SchedBlockingSync); err != nil {
+			if err := d.dev.SetPrimaryCtxFlags(cu.SchedBlockingSync); err != nil && !isResult(err, cu.PrimaryContextActive) {
 				return wrapErr("set the primary context's flags", err)
 			}
 		}
