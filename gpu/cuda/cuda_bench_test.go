@@ -3,10 +3,10 @@
 package cuda
 
 // The cost of a launch of an empty kernel, as this package makes it (the
-// calling goroutine's own thread, with the context made current only where
-// it is not: see Device) and as gorgonia.org/cu's Ctx makes it (every call
-// sent over a channel to the one goroutine that holds the context). Run on
-// a machine with a GPU:
+// calling goroutine's own thread, with the context pushed for the call and
+// popped after it: see Device) and as gorgonia.org/cu's Ctx makes it
+// (every call sent over a channel to the one goroutine that holds the
+// context). Run on a machine with a GPU:
 //
 //	go test -tags cuda -run '^$' -bench Launch ./gpu/cuda
 //
@@ -133,7 +133,12 @@ func BenchmarkLaunch(b *testing.B) {
 		reportPerLaunch(b)
 	})
 
-	// gorgonia.org/cu's Ctx: a channel round trip per call.
+	// gorgonia.org/cu's Ctx: a channel round trip per call. It needs a
+	// context of its own, which a GPU in exclusive-process mode refuses
+	// while the device holds the primary one.
+	if d.kind == primaryContext {
+		b.Skipf("the GPU is in %s: no second context for cu.Ctx", computeModeName(d.mode))
+	}
 	ctx, fn, st := newCuCtx(b)
 	defer func() {
 		ctx.DestroyStream(&st)
@@ -202,7 +207,7 @@ func newCuCtx(b *testing.B) (*cu.Ctx, cu.Function, cu.Stream) {
 	// it current there: pop it here, on the same thread, so that this
 	// goroutine's thread is left as it was.
 	runtime.LockOSThread()
-	ctx := cu.NewContext(dev, cu.SchedAuto|cu.MapHost)
+	ctx := cu.NewContext(dev, cu.SchedBlockingSync|cu.MapHost) // as Device makes its own
 	_, err = cu.PopCurrentCtx()
 	runtime.UnlockOSThread()
 	if err != nil {

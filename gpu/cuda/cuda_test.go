@@ -342,6 +342,13 @@ func TestForeignContextKept(t *testing.T) {
 	go func() {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
+		before, err := cu.CurrentContext()
+		if err != nil {
+			done <- err
+			return
+		}
+		// Leave the thread as it was, for the tests that use it next.
+		defer cu.SetCurrentContext(before)
 		if err := cu.SetCurrentContext(b.ctx); err != nil {
 			done <- err
 			return

@@ -7,7 +7,11 @@
 // CUDA headers (cuda.h) and the driver library (libcuda) to build. A binary
 // built with it cannot start on a machine without a GPU: gorgonia.org/cu's
 // init calls cuInit and exits the program when it fails. Without the tag
-// the package is empty. The driver cannot report a kernel's parameters:
+// the package holds only ErrHostMemoryInUse and the backend's rules that
+// need no driver (rules.go), so that their tests run everywhere. The
+// build takes one cuda.h, from CUDA 11.x or 12.x: see shim.go, and the
+// README on choosing it with CGO_CPPFLAGS. The driver cannot report a
+// kernel's parameters:
 // the backend reads them from the PTX with gpubuf's one front end
 // (internal/ptx), which is built and tested everywhere.
 //

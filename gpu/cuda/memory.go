@@ -5,6 +5,7 @@ package cuda
 import (
 	"fmt"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"unsafe"
 
@@ -170,9 +171,16 @@ type HostBuffer struct {
 	dptr       uint64
 	mapped     bool
 	registered bool
-	mem        []byte         // registered: the caller's memory
-	pin        runtime.Pinner // registered: keeps mem where it is
+	pin        runtime.Pinner // registered: keeps the caller's memory where it is
 	live       atomic.Bool
+
+	// mu orders Bytes against the buffer's retirement (by its Free or
+	// the device's Close): Bytes read-holds it, and retirement
+	// write-holds it while it marks the buffer gone, so that Bytes gives
+	// the memory only before that, and nil after.
+	mu   sync.RWMutex
+	mem  []byte      // registered: the caller's memory; under mu
+	lent atomic.Bool // Bytes has given out memory from AllocHost
 }
 
 var _ gpu.HostBuffer = (*HostBuffer)(nil)
@@ -288,14 +296,19 @@ func (d *Device) RegisterHost(b []byte, flags gpu.HostFlags) (gpu.HostBuffer, er
 	return h, nil
 }
 
-// Bytes is the memory; nil after Free.
+// Bytes is the memory; nil after Free. Memory from AllocHost is the
+// context's: once Bytes has given it out, the device's Close refuses
+// until the buffer is freed (see Device.Close).
 func (h *HostBuffer) Bytes() []byte {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
 	if !h.live.Load() {
 		return nil
 	}
 	if h.registered {
 		return h.mem
 	}
+	h.lent.Store(true)
 	return unsafe.Slice((*byte)(h.p), h.size)
 }
 
@@ -316,26 +329,36 @@ func (h *HostBuffer) Free() error {
 		return nil // the device's Close released it
 	}
 	defer d.leave()
-	if !h.live.Load() {
+	h.mu.Lock()
+	retired := h.retireLocked()
+	h.mu.Unlock()
+	if !retired {
 		return nil
 	}
 	untrack(d, d.hbufs, h)
-	if err := d.do(h.release); err != nil {
+	if err := d.do(h.releaseMem); err != nil {
 		return wrapErr(op, err)
 	}
 	return nil
 }
 
-// release frees or unregisters the memory, once; the context must be
-// current.
-func (h *HostBuffer) release() error {
+// retireLocked marks the buffer gone, once, and reports whether this was
+// the time; h.mu is held. The memory is released after, by releaseMem.
+func (h *HostBuffer) retireLocked() bool {
 	if !h.live.Swap(false) {
-		return nil
+		return false
 	}
+	h.mem = nil
+	return true
+}
+
+// releaseMem frees or unregisters the memory of a retired buffer; the
+// context must be current. Registered memory stays pinned for Go's
+// runtime until the driver has let it go.
+func (h *HostBuffer) releaseMem() error {
 	if h.registered {
 		err := memHostUnregister(h.p)
 		h.pin.Unpin()
-		h.mem = nil
 		return err
 	}
 	return memFreeHost(h.p)

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/gpubuf/gpubuf/gpu"
 	"github.com/gpubuf/gpubuf/internal/ptx"
@@ -49,12 +50,15 @@ type Module struct {
 
 // function is a kernel's handle, shared by the Kernel values of one entry.
 type function struct {
-	f  cu.Function
-	mu sync.Mutex
-	// dynShared is the dynamic shared memory the function has been
-	// allowed beyond the default 48 KiB
-	// (CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES), 0 if never set.
-	dynShared int
+	f cu.Function
+	// static is the kernel's static shared memory per block
+	// (CU_FUNC_ATTRIBUTE_SHARED_SIZE_BYTES).
+	static int
+	// allowed is the dynamic shared memory a launch of it may have now
+	// (CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES: at first at most
+	// 48 KiB less its static memory); it only grows, under mu.
+	allowed atomic.Int64
+	mu      sync.Mutex
 }
 
 var _ gpu.Module = (*Module)(nil)
@@ -104,7 +108,17 @@ func (d *Device) LoadModule(name string, src []byte) (gpu.Module, error) {
 				mod.Unload()
 				return wrapErr("look up entry "+n, err)
 			}
-			m.funcs[n] = &function{f: f}
+			fn := &function{f: f}
+			allowed, err := f.Attribute(funcAttrMaxDynamicShared)
+			if err == nil {
+				fn.static, err = f.Attribute(cu.SharedSizeBytes)
+			}
+			if err != nil {
+				mod.Unload()
+				return wrapErr("shared memory of entry "+n, err)
+			}
+			fn.allowed.Store(int64(allowed))
+			m.funcs[n] = fn
 		}
 		m.mod = mod
 		return nil
@@ -279,9 +293,16 @@ func (k *Kernel) Params() []gpu.Param { return append([]gpu.Param(nil), k.params
 // MaxPotentialBlockSize is the block size that gives the kernel the most
 // resident warps per SM when each block has dynSMem bytes of dynamic
 // shared memory, and the smallest grid that reaches that occupancy on the
-// whole device (cuOccupancyMaxPotentialBlockSize).
+// whole device (cuOccupancyMaxPotentialBlockSize). When dynSMem is more
+// than the kernel is allowed now (at most 48 KiB less its static shared
+// memory, until a launch or a query raised it), the kernel opts in to it
+// first, as a launch would, so that the calculator counts blocks with
+// that much.
 func (k *Kernel) MaxPotentialBlockSize(dynSMem int) (minGrid, block int, err error) {
 	err = k.occupancy("occupancy of "+k.name, dynSMem, func() error {
+		if err := k.allowDynShared(dynSMem); err != nil {
+			return err
+		}
 		var err error
 		minGrid, block, err = occupancyMaxPotentialBlockSize(k.fn.f, dynSMem)
 		return err
@@ -335,8 +356,9 @@ func (k *Kernel) occupancy(op string, dynSMem int, query func() error) error {
 }
 
 // cooperativeBlocks is MaxCooperativeBlocks' count; the context must be
-// current. A launch above 48 KiB of dynamic shared memory opts in first,
-// so that the occupancy calculator counts the memory it will have.
+// current. Shared memory past what the kernel is allowed now is opted in
+// to first (allowDynShared), so that the occupancy calculator counts the
+// memory a launch will have.
 func (k *Kernel) cooperativeBlocks(block gpu.Dim3, sharedBytes int) (int, error) {
 	d := k.mod.dev
 	if !d.coop {
@@ -352,33 +374,32 @@ func (k *Kernel) cooperativeBlocks(block gpu.Dim3, sharedBytes int) (int, error)
 	return per * d.info.SMCount, nil
 }
 
-// defaultDynShared is the dynamic shared memory a launch may have without
-// opting in.
-const defaultDynShared = 48 << 10
-
 // allowDynShared lets the function launch with n bytes of dynamic shared
-// memory: above 48 KiB the function must opt in
-// (CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES), once per size it has
-// not been allowed yet. The context must be current.
+// memory: past what it is allowed now, it must opt in
+// (cuFuncSetAttribute, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES),
+// and static and dynamic memory together may not pass the device's
+// opt-in limit (sharedPlan). The context must be current.
 func (k *Kernel) allowDynShared(n int) error {
-	if n <= defaultDynShared {
+	f := k.fn
+	if n >= 0 && int64(n) <= f.allowed.Load() {
 		return nil
 	}
-	f := k.fn
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if n <= f.dynShared {
+	optin := k.mod.dev.maxSharedOptin
+	raise, problem := sharedPlan(f.static, n, int(f.allowed.Load()), optin)
+	if problem != "" {
+		return usageErr("", "%s", problem)
+	}
+	if raise == 0 {
 		return nil
 	}
-	if err := funcSetMaxDynamicShared(f.f, n); err != nil {
+	if err := funcSetMaxDynamicShared(f.f, raise); err != nil {
 		e := wrapErr("", err)
-		static, serr := f.f.Attribute(cu.SharedSizeBytes)
-		if serr == nil {
-			e.Msg += fmt.Sprintf(" (%d bytes of dynamic shared memory asked for, the kernel has %d static; the device allows a block at most %d in all)",
-				n, static, k.mod.dev.maxSharedOptin)
-		}
+		e.Msg += fmt.Sprintf(" (letting the kernel have %d bytes of dynamic shared memory; it has %d static, and the device allows a block at most %d in all)",
+			raise, f.static, optin)
 		return e
 	}
-	f.dynShared = n
+	f.allowed.Store(int64(raise))
 	return nil
 }

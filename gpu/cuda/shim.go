@@ -7,9 +7,29 @@ package cuda
 // attributes, the occupancy calculator, cooperative launches) and the
 // driver's own names and texts for its error codes.
 
+// The build takes one cuda.h, on purpose. gorgonia.org/cu's #cgo lines put
+// -I/usr/local/cuda/include and a few other toolkit directories ahead of
+// the compiler's own (/usr/include, where Debian's nvidia-cuda-dev puts
+// it); the shim lists the same directories in the same order, so that cu
+// and the shim find the same cuda.h, not one each. CGO_CPPFLAGS comes
+// before every package's flags, so -I there picks the header for both:
+// test.sh points it at Debian's CUDA 11.8 header, and the README says how
+// to point it elsewhere. The header must be CUDA 11.x or 12.x: cu does not
+// compile against CUDA 13's, and the check below says so for the shim.
+
+// #cgo linux CFLAGS: -I/usr/local/cuda/include
+// #cgo linux CFLAGS: -I/usr/local/cuda-11.0/targets/x86_64-linux/include
+// #cgo linux CFLAGS: -I/usr/local/cuda-10.2/include/
+// #cgo linux CFLAGS: -I/usr/include
+// #cgo linux CFLAGS: -I/opt/cuda/include
 // #cgo LDFLAGS: -lcuda
 // #include <stdlib.h>
 // #include <cuda.h>
+// #if !defined(CUDA_VERSION)
+// #error "gpubuf: the cuda.h found defines no CUDA_VERSION; point CGO_CPPFLAGS=-I at the include directory of a CUDA 11.x or 12.x toolkit"
+// #elif CUDA_VERSION < 11000 || CUDA_VERSION >= 13000
+// #error "gpubuf's CUDA backend builds against cuda.h from CUDA 11.x or 12.x (CUDA_VERSION 11000 to 12999); point CGO_CPPFLAGS=-I at the include directory of such a toolkit"
+// #endif
 import "C"
 
 import (
@@ -59,10 +79,27 @@ const (
 	hostRegisterDeviceMap  = C.CU_MEMHOSTREGISTER_DEVICEMAP
 )
 
+// headerVersion is the CUDA_VERSION of the cuda.h the build took
+// (12040 for CUDA 12.4).
+const headerVersion = int(C.CUDA_VERSION)
+
 // Device attributes cu has no names for.
 const (
 	attrMaxSharedPerBlockOptin = cu.DeviceAttribute(C.CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN)
 	attrCooperativeLaunch      = cu.DeviceAttribute(C.CU_DEVICE_ATTRIBUTE_COOPERATIVE_LAUNCH)
+)
+
+// funcAttrMaxDynamicShared is the function attribute cu has no name for:
+// the dynamic shared memory a launch of the function may have
+// (CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES).
+const funcAttrMaxDynamicShared = cu.FunctionAttribute(C.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES)
+
+// rules.go's compute modes are cuda.h's: a negative or out-of-range
+// index below stops the build if they ever differ.
+var (
+	_ = [1]struct{}{}[computeModeDefault-int(C.CU_COMPUTEMODE_DEFAULT)]
+	_ = [1]struct{}{}[computeModeProhibited-int(C.CU_COMPUTEMODE_PROHIBITED)]
+	_ = [1]struct{}{}[computeModeExclusiveProcess-int(C.CU_COMPUTEMODE_EXCLUSIVE_PROCESS)]
 )
 
 // errCooperativeTooLarge is the driver's error for a cooperative grid

@@ -202,7 +202,7 @@ func (s *Stream) Launch(k gpu.Kernel, cfg gpu.LaunchConfig, args ...any) error {
 	if m.closed {
 		return m.closedErr(op)
 	}
-	if err := d.checkConfig(op, cfg); err != nil {
+	if err := d.checkConfig(op, cfg, kk.fn.static); err != nil {
 		return err
 	}
 	holders, err := gpu.CheckArgs(kk.name, kk.params, args)
@@ -281,8 +281,9 @@ func (k *Kernel) launchCooperative(op string, s *Stream, cfg gpu.LaunchConfig, p
 	return nil
 }
 
-// checkConfig checks a launch shape against the device's limits.
-func (d *Device) checkConfig(op string, cfg gpu.LaunchConfig) error {
+// checkConfig checks a launch shape against the device's limits, for a
+// kernel with static bytes of static shared memory.
+func (d *Device) checkConfig(op string, cfg gpu.LaunchConfig, static int) error {
 	for _, c := range []struct {
 		what string
 		dim  gpu.Dim3
@@ -300,11 +301,8 @@ func (d *Device) checkConfig(op string, cfg gpu.LaunchConfig) error {
 	if n := cfg.Block.Count(); n > int64(d.maxThreads) {
 		return usageErr(op, "block %v has %d threads; the device allows %d", cfg.Block, n, d.maxThreads)
 	}
-	if cfg.SharedBytes < 0 {
-		return usageErr(op, "negative dynamic shared memory size %d", cfg.SharedBytes)
-	}
-	if cfg.SharedBytes > d.maxSharedOptin {
-		return usageErr(op, "%d bytes of dynamic shared memory; the device allows a block at most %d", cfg.SharedBytes, d.maxSharedOptin)
+	if problem := sharedProblem(static, cfg.SharedBytes, d.maxSharedOptin); problem != "" {
+		return usageErr(op, "%s", problem)
 	}
 	return nil
 }
@@ -386,27 +384,47 @@ func (s *Stream) Close() error {
 	return nil
 }
 
-// Event is a CUDA event, with timing.
+// Event is a CUDA event. Waits for it block (CU_EVENT_BLOCKING_SYNC): see
+// Device's comment on threading.
 type Event struct {
-	dev  *Device
-	ev   cu.Event
-	live atomic.Bool
+	dev   *Device
+	ev    cu.Event
+	timed bool // its records carry their time (NewEvent, not NewEventNoTiming)
+	live  atomic.Bool
 }
 
 var _ gpu.Event = (*Event)(nil)
 
-// NewEvent makes an event (cuEventCreate, CU_EVENT_DEFAULT: it records
-// time, for Elapsed).
+// NewEvent makes an event that records time, for Elapsed (cuEventCreate,
+// CU_EVENT_BLOCKING_SYNC).
 func (d *Device) NewEvent() (gpu.Event, error) {
+	return d.newEvent(true)
+}
+
+// NewEventNoTiming makes an event whose records carry no time
+// (cuEventCreate, CU_EVENT_BLOCKING_SYNC | CU_EVENT_DISABLE_TIMING): a
+// record takes no timestamp, and Elapsed refuses it. It is
+// not part of gpu.Device: a caller that only orders and waits with its
+// events (host's ring) finds it with a type assertion, as on the
+// emulator.
+func (d *Device) NewEventNoTiming() (gpu.Event, error) {
+	return d.newEvent(false)
+}
+
+func (d *Device) newEvent(timed bool) (gpu.Event, error) {
 	const op = "new event"
 	if err := d.enter(op); err != nil {
 		return nil, err
 	}
 	defer d.leave()
-	e := &Event{dev: d}
+	e := &Event{dev: d, timed: timed}
+	flags := cu.BlockingSyncEvent
+	if !timed {
+		flags |= cu.DisableTiming
+	}
 	err := d.do(func() error {
 		var err error
-		e.ev, err = cu.MakeEvent(cu.DefaultEvent)
+		e.ev, err = cu.MakeEvent(flags)
 		return err
 	})
 	if err != nil {
@@ -488,6 +506,9 @@ func (e *Event) Elapsed(start gpu.Event) (time.Duration, error) {
 	st, err := e.dev.event(op, "the start event", start)
 	if err != nil {
 		return 0, err
+	}
+	if !e.timed || !st.timed {
+		return 0, usageErr(op, "an event made without timing (NewEventNoTiming) has no time")
 	}
 	var ms float64
 	if err := e.dev.do(func() error {
