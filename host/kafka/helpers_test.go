@@ -261,7 +261,6 @@ func outCount(ws ...*running) uint64 {
 	return n
 }
 
-
 // readCovering reads topic from the start until every input has a result,
 // or timeout.
 func readCovering(t *testing.T, c *kfake.Cluster, topic string, in map[[2]int64]*kgo.Record, committed bool, timeout time.Duration) []*kgo.Record {

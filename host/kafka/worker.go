@@ -374,6 +374,9 @@ func (w *Worker) drain() error {
 	return w.Err()
 }
 
+// Done is closed when Run has returned.
+func (w *Worker) Done() <-chan struct{} { return w.runDone }
+
 // Close stops the worker as Run's ctx would, waits for Run to drain, and
 // frees the pipelines and the client. It is idempotent.
 func (w *Worker) Close() error {
