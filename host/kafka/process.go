@@ -264,7 +264,7 @@ func (w *Worker) deliver(d *device, r *run, recs []*kgo.Record, dead bool) {
 			})
 		}
 		if !dead {
-			w.stats.out.Add(n)
+			w.txnOut.Add(n) // counted once the transaction commits
 		}
 		w.tr.finish(r.it, true)
 		r.done()
@@ -493,6 +493,7 @@ func (w *Worker) pollTransactions(ctx context.Context, exitWhenIdle time.Duratio
 			return
 		}
 		w.txnErr.Store(nil)
+		w.txnOut.Store(0)
 		var wg sync.WaitGroup
 		fs.EachPartition(func(p kgo.FetchTopicPartition) {
 			for _, r := range w.split(p, &wg) {
@@ -531,6 +532,7 @@ func (w *Worker) pollTransactions(ctx context.Context, exitWhenIdle time.Duratio
 		aborts = 0
 		w.stats.commitDone(time.Since(start), true)
 		w.stats.transactions.Add(1)
+		w.stats.out.Add(w.txnOut.Load())
 		w.noteCommitted()
 	}
 }

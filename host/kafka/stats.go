@@ -39,9 +39,8 @@ type Stats struct {
 	Delivery string        `json:"delivery"`
 	Elapsed  time.Duration `json:"-"`
 	// RecordsIn counts the records polled, RecordsOut the results
-	// acknowledged (AtLeastOnce, or handed to the Sink) or produced in a
-	// transaction (ExactlyOnce; counted again when it is redone after an
-	// abort), DeadLetters the records sent to the dead-letter topic.
+	// acknowledged (AtLeastOnce, or taken by the Sink) or committed in a
+	// transaction (ExactlyOnce), DeadLetters the records sent to the dead-letter topic.
 	RecordsIn   uint64  `json:"records_in"`
 	RecordsOut  uint64  `json:"records_out"`
 	DeadLetters uint64  `json:"dead_letters"`

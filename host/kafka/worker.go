@@ -72,6 +72,7 @@ type Worker struct {
 
 	// txnErr is a produce error of the open transaction (ExactlyOnce).
 	txnErr atomic.Pointer[error]
+	txnOut atomic.Uint64 // results produced in the open transaction
 
 	stats counters
 
