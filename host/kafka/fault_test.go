@@ -347,3 +347,28 @@ func TestSlowSink(t *testing.T) {
 	}
 	t.Logf("held at most %d records (bound %d) of %d; paused %v in %d pauses", st.MaxHeldRecords, bound, len(in), st.Paused, st.Pauses)
 }
+
+// TestBrokerLoss: a broker leaves the cluster mid-stream and the partition
+// leaders move to the others; every input still gets its result, in
+// per-key order, and nothing is committed whose result is missing.
+func TestBrokerLoss(t *testing.T) {
+	leakCheck(t)
+	c := newCluster(t, 6, "in", "out")
+	in1 := produceInput(t, c, "in", 300, 0)
+	o := testOptions(t, c, 1)
+	o.ClientOptions = append(o.ClientOptions, kgo.MetadataMinAge(50*time.Millisecond))
+	r := start(t, o, 0)
+	waitFor(t, "some results", 20*time.Second, func() bool { return outCount(r) >= 50 })
+	if err := c.RemoveNode(1); err != nil {
+		t.Fatal(err)
+	}
+	c.ShufflePartitionLeaders()
+	in2 := produceInput(t, c, "in", 300, 300)
+	all := merge(in1, in2)
+	out := readCovering(t, c, "out", all, false, 20*time.Second)
+	if err := r.finish(t); err != nil {
+		t.Fatal(err)
+	}
+	checkOutputs(t, all, out, false)
+	checkCommitted(t, groupCommitted(t, c, "g"), all, out)
+}
