@@ -1,9 +1,10 @@
-package bench
+package bench_test
 
 import (
 	"strings"
 	"testing"
 
+	"github.com/gpubuf/gpubuf/bench"
 	"github.com/gpubuf/gpubuf/host/kafka"
 )
 
@@ -12,7 +13,7 @@ import (
 func TestKafka(t *testing.T) {
 	dev := openEmu(t)
 	for _, d := range []kafka.Delivery{kafka.AtLeastOnce, kafka.ExactlyOnce} {
-		r, err := Kafka(dev, KafkaCase{Records: 3000, Partitions: 4, Delivery: d})
+		r, err := bench.Kafka(dev, bench.KafkaCase{Records: 3000, Partitions: 4, Delivery: d})
 		if err != nil {
 			t.Fatalf("%v: %v", d, err)
 		}
@@ -23,7 +24,7 @@ func TestKafka(t *testing.T) {
 			t.Errorf("%v: ratio %v, want %v", d, r.Ratio, want)
 		}
 	}
-	if _, err := Kafka(dev, KafkaCase{Records: MaxKafkaRecords + 1}); err == nil || !strings.Contains(err.Error(), "records") {
+	if _, err := bench.Kafka(dev, bench.KafkaCase{Records: bench.MaxKafkaRecords + 1}); err == nil || !strings.Contains(err.Error(), "records") {
 		t.Errorf("too many records: %v", err)
 	}
 }
