@@ -31,6 +31,7 @@ type Results struct {
 	// Transfer, when the section ran: measurements, or NA.
 	Transfer *TransferReport `json:"transfer,omitempty"`
 	Kernels  []KernelResult  `json:"kernels,omitempty"`
+	Kafka    []KafkaResult   `json:"kafka,omitempty"`
 }
 
 // The size of a plot: one panel of PanelWidth by PanelHeight per section,

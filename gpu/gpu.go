@@ -30,7 +30,9 @@ type Options struct {
 	// built with the tag, else emu. A backend that was asked for and cannot
 	// be had is an error that says why; nothing falls back silently.
 	Backend string
-	// Ordinal is the GPU to open (cuda), from 0.
+	// Ordinal is the GPU to open (cuda), from 0. The emulator opens a new,
+	// independent device for any ordinal, so that code that spreads work
+	// over devices 0..N-1 runs on N emulated devices.
 	Ordinal int
 	// Emu configures the emulator backend; other backends ignore it.
 	Emu EmuOptions

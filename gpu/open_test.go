@@ -53,3 +53,29 @@ func TestOpenChoosesABackend(t *testing.T) {
 	}
 	dev.Close()
 }
+
+// The emulator opens an independent device for each ordinal: memory
+// allocated on one does not count against another's limit; a negative
+// ordinal is refused.
+func TestOpenEmuOrdinals(t *testing.T) {
+	const limit = 1 << 20
+	var devs []gpu.Device
+	for i := range 2 {
+		d, err := gpu.Open(gpu.Options{Backend: gpu.BackendEmu, Ordinal: i, Emu: gpu.EmuOptions{MemoryLimit: limit}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d.Close()
+		devs = append(devs, d)
+	}
+	// Three quarters of the limit on each: together more than one device
+	// holds, so they must not share memory.
+	for i, d := range devs {
+		if _, err := d.Alloc(3 * limit / 4); err != nil {
+			t.Errorf("device %d: %v", i, err)
+		}
+	}
+	if _, err := gpu.Open(gpu.Options{Backend: gpu.BackendEmu, Ordinal: -1}); err == nil || !strings.Contains(err.Error(), "ordinal -1") {
+		t.Errorf("ordinal -1: %v; want an error naming it", err)
+	}
+}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/gpubuf/gpubuf/bench"
 	"github.com/gpubuf/gpubuf/gpu"
+	"github.com/gpubuf/gpubuf/host/kafka"
 )
 
 const benchSynopsis = `usage: gpubuf bench [flags]
@@ -37,6 +38,11 @@ GPUBUF_BACKEND says otherwise), section by section:
             emulator all three are the same memory copy: not applicable
   kernels   the batch kernels on --kernel-bytes of input: lane-instr/s on the
             emulator, GB/s of input on a GPU
+  kafka     (only when named) --kafka-records records of 256 bytes from a
+            12-partition topic of an in-process three-broker kfake cluster
+            through batch_checksum to an output topic, at least once and
+            exactly once: records/s end to end, and the ratio to the same
+            records through the ring alone, measured in the same run
 
 Sizes take binary suffixes: 4K = 4096, 1M, 1G. Each case runs for
 --duration, or exactly --batches repetitions.
@@ -48,6 +54,9 @@ flags:
 
 // Bench sections, in the order they run.
 var benchSections = []string{"ring", "transfer", "kernels"}
+
+// benchOptional are the sections that run only when --section names them.
+var benchOptional = []string{"kafka"}
 
 // Defaults: on the emulator on two cores the whole run takes some ten
 // seconds.
@@ -66,6 +75,7 @@ const (
 // benchOpts is a parsed bench command line.
 type benchOpts struct {
 	sections    map[string]bool
+	kafkaRecs   int
 	slotSizes   []int
 	depths      []int
 	streams     int
@@ -155,7 +165,7 @@ func parseBenchFlags(args []string, stderr io.Writer) (*benchOpts, int) {
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&o.backendName, "backend", "", backendFlagHelp)
-	section := fs.String("section", strings.Join(benchSections, ","), "sections to run, comma-separated: ring, transfer, kernels")
+	section := fs.String("section", strings.Join(benchSections, ","), "sections to run, comma-separated: ring, transfer, kernels, kafka")
 	slotSizes := fs.String("slot-sizes", benchDefaultSlotSizes, "ring: slot sizes, comma-separated `LIST` of byte counts")
 	depths := fs.String("depths", benchDefaultDepths, "ring: depths (batches on the device at once), comma-separated `LIST`")
 	fs.IntVar(&o.streams, "streams", 2, "ring: streams `N` (at most the depth)")
@@ -163,6 +173,7 @@ func parseBenchFlags(args []string, stderr io.Writer) (*benchOpts, int) {
 	kernelBytes := fs.String("kernel-bytes", "", "kernels: input `BYTES` per launch, a multiple of 4K (default 1M on the emulator, 64M on a GPU)")
 	duration := fs.Duration("duration", benchDefaultDuration, "time `D` per case (ring size and depth, transfer mode and size, kernel)")
 	batches := fs.Int("batches", 0, "run exactly `N` repetitions per case (ring batches, messages, launches) instead of --duration")
+	fs.IntVar(&o.kafkaRecs, "kafka-records", 100_000, "kafka: records per case")
 	fs.StringVar(&o.plotPath, "plot", "", "write a plot of the results to `FILE` (.png or .svg)")
 	fs.BoolVar(&o.json, "json", false, "print the results as a JSON object instead of tables")
 	bad := func(format string, a ...any) (*benchOpts, int) {
@@ -187,8 +198,8 @@ func parseBenchFlags(args []string, stderr io.Writer) (*benchOpts, int) {
 
 	for _, s := range strings.Split(*section, ",") {
 		s = strings.TrimSpace(s)
-		if !slices.Contains(benchSections, s) {
-			return bad("--section: unknown section %q (want ring, transfer or kernels)", s)
+		if !slices.Contains(benchSections, s) && !slices.Contains(benchOptional, s) {
+			return bad("--section: unknown section %q (want ring, transfer, kernels or kafka)", s)
 		}
 		o.sections[s] = true
 	}
@@ -214,6 +225,9 @@ func parseBenchFlags(args []string, stderr io.Writer) (*benchOpts, int) {
 			return bad("--kernel-bytes: %v", err)
 		}
 		o.kernelBytes = n
+	}
+	if o.kafkaRecs <= 0 || o.kafkaRecs > bench.MaxKafkaRecords {
+		return bad("--kafka-records %d: want 1..%d", o.kafkaRecs, bench.MaxKafkaRecords)
 	}
 	switch {
 	case set["batches"] && set["duration"]:
@@ -380,6 +394,21 @@ func runBench(dev gpu.Device, o *benchOpts, stdout io.Writer) (bench.Results, er
 			} else {
 				t.add(k.Kernel, formatSize(k.InputBytes), k.Launches, shortDuration(k.PerLaunch), sig3(k.GBps))
 			}
+		}
+		t.write(w)
+	}
+
+	if o.sections["kafka"] {
+		fmt.Fprintf(w, "\nkafka: batch_checksum on 256-byte records, kfake (3 brokers, loopback, in process), 12 partitions, one worker; ring alone: the same records and kernel through host.Pipeline\n\n")
+		t := newTable("delivery", "records", "time", "records/s", "ring alone", "ratio", "commits").alignRight(1, 2, 3, 4, 5, 6)
+		for _, d := range []kafka.Delivery{kafka.AtLeastOnce, kafka.ExactlyOnce} {
+			r, err := bench.Kafka(dev, bench.KafkaCase{Records: o.kafkaRecs, Delivery: d})
+			if err != nil {
+				t.write(w)
+				return res, err
+			}
+			res.Kafka = append(res.Kafka, r)
+			t.add(r.Delivery, r.Records, fmt.Sprintf("%.3f s", r.Seconds), humanRate(r.RecordsPerSec), humanRate(r.RingRecordsPerSec), fmt.Sprintf("%.2f", r.Ratio), r.Commits)
 		}
 		t.write(w)
 	}

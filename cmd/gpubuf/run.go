@@ -57,6 +57,13 @@ batch kernels --kernel names (or the entry of a --ptx file), and the ring's
 stats are printed. --verify checks every result against the kernels' Go
 references.
 
+With --kafka BROKERS --topic IN --out-topic OUT [--group G] it is a
+worker of a Kafka consumer group instead: the records are the topic's
+(a value of another size than --record-size goes to --dlq-topic), the
+results go to OUT, and it runs until SIGINT or SIGTERM (drain, commit,
+leave the group) or --exit-when-idle. --kafka embedded starts an
+in-process cluster with a generated input topic.
+
 exit status: 0 every batch ran (and matched, with --verify); 1 a batch
 failed or differs from its reference; 2 bad usage or input
 `
@@ -87,6 +94,7 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.progress, "progress", "auto", "progress bar on stderr: auto (when stderr is a terminal), always or never")
 	fs.StringVar(&o.backend, "backend", "", backendFlagHelp)
 	fs.BoolVar(&o.asJSON, "json", false, "print the stats as a JSON object")
+	kafkaFlags := addKafkaFlags(fs)
 	setUsage(fs, runUsage)
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
@@ -157,6 +165,9 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	stages, refs, err := o.stages()
 	if err != nil {
 		return fail("%v", err)
+	}
+	if kafkaFlags.brokers != "" {
+		return runKafka(o, kafkaFlags, fs, stages, refs, stdout, stderr)
 	}
 	src, err := openSource(o, stdin)
 	if err != nil {

@@ -71,8 +71,12 @@ func (driver) Open(opts gpu.Options) (gpu.Device, error) { return Open(opts) }
 const deviceName = "gpubuf PTX emulator"
 
 // Open opens a new emulated device configured by opts.Emu; the other
-// fields of opts are ignored. Every device has its own memory.
+// fields of opts are ignored but a negative Ordinal. Every device has its
+// own memory: opening ordinals 0..N-1 gives N independent devices.
 func Open(opts gpu.Options) (gpu.Device, error) {
+	if opts.Ordinal < 0 {
+		return nil, msgErr("open", "device ordinal %d: must not be negative", opts.Ordinal)
+	}
 	sched := cpuemu.Lockstep
 	if opts.Emu.Scheduler != "" {
 		s, err := cpuemu.ParseScheduler(opts.Emu.Scheduler)
