@@ -86,6 +86,7 @@ func (w *Worker) split(p kgo.FetchTopicPartition, txn *sync.WaitGroup) []*run {
 	}
 	for _, rec := range p.Records {
 		w.stats.in.Add(1)
+		w.stats.firstIn.CompareAndSwap(0, int64(time.Since(w.start))+1)
 		why := w.badValue(rec.Value)
 		if why == "" {
 			cur = append(cur, rec)
@@ -252,6 +253,7 @@ func (w *Worker) deliver(d *device, r *run, recs []*kgo.Record, dead bool) {
 			return
 		}
 		w.stats.out.Add(n)
+		w.stats.lastOut.Store(int64(time.Since(w.start)) + 1)
 		return
 	}
 	if w.o.Delivery == ExactlyOnce {
@@ -302,6 +304,7 @@ func (w *Worker) deliver(d *device, r *run, recs []*kgo.Record, dead bool) {
 			}
 			if !dead {
 				w.stats.out.Add(n)
+				w.stats.lastOut.Store(int64(time.Since(w.start)) + 1)
 			}
 		})
 	}
@@ -533,6 +536,7 @@ func (w *Worker) pollTransactions(ctx context.Context, exitWhenIdle time.Duratio
 		w.stats.commitDone(time.Since(start), true)
 		w.stats.transactions.Add(1)
 		w.stats.out.Add(w.txnOut.Load())
+		w.stats.lastOut.Store(int64(time.Since(w.start)) + 1)
 		w.noteCommitted()
 	}
 }

@@ -11,7 +11,11 @@ import (
 
 // counters are a Worker's running counts.
 type counters struct {
-	in, out, deadLetters   atomic.Uint64
+	in, out, deadLetters atomic.Uint64
+	// firstIn and lastOut are when (nanoseconds since the worker
+	// started, plus one; 0 for never) the first record was polled and
+	// the last result went out: the active window the rates cover.
+	firstIn, lastOut       atomic.Int64
 	batches, failedBatches atomic.Uint64
 	rebalances, abandoned  atomic.Uint64
 	pauses, fetchErrors    atomic.Uint64
@@ -41,11 +45,13 @@ type Stats struct {
 	// RecordsIn counts the records polled, RecordsOut the results
 	// acknowledged (AtLeastOnce, or taken by the Sink) or committed in a
 	// transaction (ExactlyOnce), DeadLetters the records sent to the dead-letter topic.
-	RecordsIn   uint64  `json:"records_in"`
-	RecordsOut  uint64  `json:"records_out"`
-	DeadLetters uint64  `json:"dead_letters"`
-	InPerSec    float64 `json:"records_in_per_s"`
-	OutPerSec   float64 `json:"records_out_per_s"`
+	RecordsIn   uint64 `json:"records_in"`
+	RecordsOut  uint64 `json:"records_out"`
+	DeadLetters uint64 `json:"dead_letters"`
+	// InPerSec and OutPerSec are per second of the active window, from
+	// the first record polled to the last result out.
+	InPerSec  float64 `json:"records_in_per_s"`
+	OutPerSec float64 `json:"records_out_per_s"`
 	// Batches counts the results of the devices, FailedBatches those that
 	// failed (a kernel fault, say).
 	Batches       uint64 `json:"batches"`
@@ -113,10 +119,7 @@ func (w *Worker) Stats() Stats {
 		MaxHeldRecords:   w.tr.heldMax(),
 		HeldRecordsBound: w.o.HeldRecordsBound(),
 	}
-	if secs := st.Elapsed.Seconds(); secs > 0 {
-		st.InPerSec = float64(st.RecordsIn) / secs
-		st.OutPerSec = float64(st.RecordsOut) / secs
-	}
+	st.InPerSec, st.OutPerSec = activeRates(st.RecordsIn, st.RecordsOut, c.firstIn.Load(), c.lastOut.Load(), int64(st.Elapsed)+1)
 	slices.SortFunc(st.Partitions, func(a, b PartitionLag) int {
 		if a.Topic != b.Topic {
 			if a.Topic < b.Topic {
@@ -152,4 +155,24 @@ func (w *Worker) Stats() Stats {
 		st.Devices = append(st.Devices, ds)
 	}
 	return st
+}
+
+// activeRates are the records in and results out per second of the active
+// window, from the first record polled (first) to the last result out
+// (last), or to now while results are still owed: a worker that waits
+// idle before it exits, or for its first record, does not count the wait.
+// Times are nanoseconds since the worker started, plus one; 0 is never.
+func activeRates(in, out uint64, first, last, now int64) (inPerSec, outPerSec float64) {
+	if first <= 0 {
+		return 0, 0
+	}
+	end := now
+	if last > first && out >= in {
+		end = last
+	}
+	secs := time.Duration(end - first).Seconds()
+	if secs <= 0 {
+		return 0, 0
+	}
+	return float64(in) / secs, float64(out) / secs
 }
