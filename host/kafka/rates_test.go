@@ -16,7 +16,7 @@ func TestActiveRates(t *testing.T) {
 		{0, 0, 0, 0, 3000 * ms, 0, 0},                                // nothing yet
 		{1000, 1000, 1 + 500*ms, 1 + 1000*ms, 3000 * ms, 2000, 2000}, // idle 2 s after: not counted
 		{1000, 500, 1 + 500*ms, 1 + 1000*ms, 1 + 1500*ms, 1000, 500}, // results owed: to now
-		{10, 10, 5, 5, 100 * ms, 10 / 0.1, 10 / 0.1},                 // one instant: to now
+		{10, 10, 1, 1, 1 + 100*ms, 100, 100},                         // one instant: to now
 	} {
 		in, out := activeRates(c.in, c.out, c.first, c.last, c.now)
 		if in != c.wantIn || out != c.wantOut {
