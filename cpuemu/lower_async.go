@@ -414,9 +414,11 @@ func (lw *lowerer) lowerCp(in *ptx.Instr, ms *modSet, o *op) error {
 		lw.emit(*o)
 		return nil
 	}
-	// cp.async.bulk, without tensor maps.
+	// cp.async.bulk, without tensor maps. The modifiers are a set, so the
+	// direction is told by the completion mechanism: both forms name
+	// .shared::cta (as the destination, or as the source of .bulk_group).
 	switch {
-	case ms.take("shared::cluster") || ms.take("shared::cta"):
+	case !ms.has("bulk_group") && (ms.take("shared::cluster") || ms.take("shared::cta")):
 		if !ms.take("global") || !ms.take("mbarrier::complete_tx::bytes") {
 			return lw.unsupported(in, "cp.async.bulk into shared memory needs .global and .mbarrier::complete_tx::bytes")
 		}

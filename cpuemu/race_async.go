@@ -49,30 +49,35 @@ func (c *checker) copyLane(t uint32) uint32 { return t + c.real }
 
 // copyIssue checks and records copy e by lane of w as its thread's copy
 // lane's accesses: the source read and the destination write. ga and goff
-// are the global side's allocation and offset. It returns the copy's clock
-// and, for a bulk copy into shared memory, what its complete-tx releases.
-func (c *checker) copyIssue(w *warp, lane int, e *asyncEntry, ga *allocation, goff uint64) (uint32, *vclock) {
+// are the global side's allocation and offset. It returns the clocks of
+// the copy's read and of its write and, for a bulk copy into shared
+// memory, what its complete-tx releases. The read comes first, with a
+// clock of its own, so that cp.async.bulk.wait_group.read, which waits
+// only for the reads of the source, can order them and not the write.
+func (c *checker) copyIssue(w *warp, lane int, e *asyncEntry, ga *allocation, goff uint64) (kr, kw uint32, rel *vclock) {
 	t := uint32(w.id*32 + lane)
 	a := c.copyLane(t)
 	ca := &c.lanes[a]
 	ca.base = c.snapshot(t)
 	o := &c.l.p.ops[e.op]
+	kr = ca.own
 	if e.kind == entBulkOut {
 		c.accessAs(a, o, spShared, nil, e.src, int(e.size), false)
+		ca.own++
 		c.accessAs(a, o, spGlobal, ga, goff, int(e.size), true)
 	} else {
 		if e.srcSize > 0 {
 			c.accessAs(a, o, spGlobal, ga, goff, int(e.srcSize), false)
 		}
+		ca.own++
 		c.accessAs(a, o, spShared, nil, e.dst, int(e.size), true)
 	}
-	k := ca.own
-	var rel *vclock
+	kw = ca.own
 	if e.kind == entBulkIn {
 		rel = c.snapshot(a)
 	}
 	ca.own++
-	return k, rel
+	return kr, kw, rel
 }
 
 // copiesRelease is what the arrive-on of a cp.async.mbarrier.arrive by
