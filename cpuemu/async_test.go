@@ -436,3 +436,74 @@ func TestBulkCopyOutHazards(t *testing.T) {
 		asyncHazard(t, res, err, "RAW", ptLine(t, src, "cp.async.bulk.global"), ptLine(t, src, "// EARLY"))
 	})
 }
+
+// fenceHandoffKernel: thread 0 writes buf[0], runs fence, then sets a flag
+// with a relaxed store; thread 32 (another warp) polls the flag with an
+// acquire load and reads buf[0] into out[0]. With fence.acq_rel the fence
+// and the relaxed store form a release pattern that the acquire load
+// synchronizes with (PTX ISA, Memory Consistency Model), so the read is
+// ordered after the write.
+func fenceHandoffKernel(fence string) string {
+	return mbarKernel(sm90Header, `
+	.shared .align 4 .u32 flag;
+	setp.eq.u32 %p1, %r0, 0;
+	@!%p1 bra INIT;
+	st.shared.u32 [flag], 0;
+INIT:
+	bar.sync 0;
+	@%p1 bra PRODUCER;
+	setp.ne.u32 %p2, %r0, 32;
+	@%p2 bra END;
+SPIN:
+	ld.acquire.cta.shared.u32 %r4, [flag];
+	setp.eq.u32 %p3, %r4, 0;
+	@%p3 bra SPIN;
+	ld.shared.u32 %r5, [buf]; // READ
+	st.global.u32 [%rd2], %r5;
+	bra.uni END;
+PRODUCER:
+	st.shared.u32 [buf], 42; // WRITE
+	`+fence+`
+	st.relaxed.cta.shared.u32 [flag], 1;
+END:
+`)
+}
+
+// TestAsyncFences: the sm_90 fences are accepted (and refused for sm_80:
+// "fence.proxy.async requires sm_90 or higher", ".op_restrict qualifier
+// requires sm_90 or higher"), and order only what the ISA says. A
+// bi-directional proxy fence orders a thread's accesses across proxies
+// but "Bi-directional proxy fences do not directly synchronize with other
+// fences in the sense that fences with .release or .acquire semantics
+// do", and "When .op_restrict is .mbarrier_init, the synchronizing effect
+// of the fence only applies to the prior mbarrier.init operations
+// executed by the same thread": neither makes the handoff of buf a
+// release pattern, so the read races with the write, which fence.acq_rel
+// orders.
+func TestAsyncFences(t *testing.T) {
+	for _, f := range []string{"fence.proxy.async", "fence.proxy.async.global", "fence.proxy.async.shared::cta",
+		"fence.proxy.async.shared::cluster", "fence.mbarrier_init.release.cluster"} {
+		m := ptLoad(t, "sm80", mbarKernel(ptHeader80, "\t"+f+";\n"))
+		d := cpuemu.NewDevice()
+		_, err := m.Launch(d, "k", cpuemu.LaunchConfig{Grid: ptD1(1), Block: ptD1(1)}, ptBuf(t, d, 4, nil), ptBuf(t, d, 4, nil))
+		if err == nil || !strings.Contains(err.Error(), "sm_90") {
+			t.Errorf("%s under sm_80: %v, want a refusal naming sm_90", f, err)
+		}
+	}
+	src := fenceHandoffKernel("fence.acq_rel.cta;")
+	asyncRun(t, src, 64, nil, 4, func(t *testing.T, s ptSched, out []uint32, res *cpuemu.Result, err error) {
+		asyncClean(t, res, err)
+		if out[0] != 42 {
+			t.Errorf("read %d, want 42", out[0])
+		}
+	})
+	for _, f := range []string{"fence.proxy.async;", "fence.proxy.async.shared::cta;",
+		"mbarrier.init.shared.b64 [bar], 1;\n\tfence.mbarrier_init.release.cluster;"} {
+		t.Run(strings.Fields(f)[0], func(t *testing.T) {
+			src := fenceHandoffKernel(f)
+			asyncRun(t, src, 64, nil, 4, func(t *testing.T, s ptSched, out []uint32, res *cpuemu.Result, err error) {
+				asyncHazard(t, res, err, "RAW", ptLine(t, src, "// WRITE"), ptLine(t, src, "// READ"))
+			})
+		})
+	}
+}
