@@ -507,3 +507,261 @@ func TestAsyncFences(t *testing.T) {
 		})
 	}
 }
+
+// TestMbarrierMisuse: each misuse the ISA leaves undefined is a
+// diagnostic of its own kind at the misusing instruction (marked // X),
+// and under the checker a sync error. The rules, from the ISA:
+//   - uninitialised: operations on memory no mbarrier.init made an object
+//     ("performing any mbarrier operation except mbarrier.init on
+//     uninitialized memory ... results in undefined behavior");
+//   - invalidated: after mbarrier.inval ("any mbarrier operation except
+//     mbarrier.init on an invalidated mbarrier object ... undefined");
+//   - reinit: mbarrier.init of a valid object ("mbarrier.inval ... must be
+//     performed before ... repurposing the memory", the object is valid);
+//   - over-arrival: an arrive count above the pending arrivals;
+//   - tx-count: "tx-count ... -(2^20-1) .. 2^20-1": complete_tx of 2^20 on
+//     a fresh object underflows;
+//   - count-range: "count ... in the range 1 through 2^20-1";
+//   - nocomplete: ".noComplete ... must not cause the mbarrier to complete
+//     its current phase, otherwise the behavior is undefined";
+//   - stale-phase: test_wait "only on the current incomplete phase ... or
+//     the immediately preceding phase";
+//   - bad-state: a state no arrive returned;
+//   - not-shared: "If the address ... does not fall within the address
+//     window of .shared::cta state space then the behavior is undefined";
+//   - cp-async-src-size: "Specifying src-size larger than cp-size results
+//     in undefined behavior";
+//   - cp-async-bulk-size: "size must be a multiple of 16. If the value is
+//     not a multiple of 16, then the behavior is undefined".
+func TestMbarrierMisuse(t *testing.T) {
+	cases := []struct{ kind, body string }{
+		{"mbarrier-uninitialised", `
+	mbarrier.arrive.shared.b64 %rd6, [bar]; // X`},
+		{"mbarrier-invalidated", `
+	mbarrier.init.shared.b64 [bar], 1;
+	mbarrier.inval.shared.b64 [bar];
+	mbarrier.arrive.shared.b64 %rd6, [bar]; // X`},
+		{"mbarrier-reinit", `
+	mbarrier.init.shared.b64 [bar], 1;
+	mbarrier.init.shared.b64 [bar], 2; // X`},
+		{"mbarrier-over-arrival", `
+	mbarrier.init.shared.b64 [bar], 1;
+	mbarrier.arrive.shared.b64 %rd6, [bar], 2; // X`},
+		{"mbarrier-tx-count", `
+	mbarrier.init.shared.b64 [bar], 1;
+	mbarrier.complete_tx.shared.b64 [bar], 1048576; // X`},
+		{"mbarrier-count-range", `
+	mbarrier.init.shared.b64 [bar], 0; // X`},
+		{"mbarrier-nocomplete", `
+	mbarrier.init.shared.b64 [bar], 1;
+	mbarrier.arrive.noComplete.shared.b64 %rd6, [bar], 1; // X`},
+		{"mbarrier-stale-phase", `
+	mbarrier.init.shared.b64 [bar], 1;
+	mbarrier.arrive.shared.b64 %rd6, [bar];
+	mbarrier.test_wait.shared.b64 %p1, [bar], %rd6;
+	mbarrier.arrive.shared.b64 %rd7, [bar];
+	mbarrier.test_wait.shared.b64 %p1, [bar], %rd7;
+	mbarrier.test_wait.shared.b64 %p1, [bar], %rd6; // X`},
+		{"mbarrier-bad-state", `
+	mbarrier.init.shared.b64 [bar], 1;
+	mov.b64 %rd6, 5;
+	mbarrier.test_wait.shared.b64 %p1, [bar], %rd6; // X`},
+		{"mbarrier-not-shared", `
+	mbarrier.arrive.b64 %rd6, [%rd1]; // X`},
+		{"cp-async-src-size", `
+	mov.u32 %r4, 8;
+	cp.async.ca.shared.global [buf], [%rd1], 4, %r4; // X
+	cp.async.wait_all;`},
+		{"cp-async-bulk-size", `
+	mbarrier.init.shared.b64 [bar], 1;
+	mov.u32 %r4, 20;
+	cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [buf], [%rd1], %r4, [bar]; // X`},
+	}
+	for _, c := range cases {
+		t.Run(c.kind, func(t *testing.T) {
+			src := mbarKernel(sm90Header, c.body)
+			line := ptLine(t, src, "// X")
+			m := ptLoad(t, c.kind, src)
+			for _, check := range []bool{false, true} {
+				d := cpuemu.NewDevice()
+				cfg := cpuemu.LaunchConfig{Grid: ptD1(1), Block: ptD1(1), Check: check}
+				res, err := m.Launch(d, "k", cfg, ptBuf(t, d, 256, nil), ptBuf(t, d, 256, nil))
+				if res == nil {
+					t.Fatalf("check %v: no result: %v", check, err)
+				}
+				var got []cpuemu.Diagnostic
+				for _, dg := range res.Diagnostics {
+					if dg.Kind == c.kind {
+						got = append(got, dg)
+					}
+				}
+				if len(got) != 1 || got[0].Site.PTXLine != line {
+					t.Errorf("check %v: diagnostics %v, want one %s at ptx line %d", check, res.Diagnostics, c.kind, line)
+				}
+				if !check {
+					continue
+				}
+				var ce *cpuemu.CheckError
+				found := false
+				for _, dg := range res.Report.Sync {
+					found = found || dg.Kind == c.kind && dg.Site.PTXLine == line
+				}
+				if !errors.As(err, &ce) || !found {
+					t.Errorf("under the checker: %v, sync errors %v; want a *CheckError with the %s", err, res.Report.Sync, c.kind)
+				}
+			}
+		})
+	}
+}
+
+// handoffKernel: warp 0 writes buf[lane] = in[lane] and arrives on bar
+// (expecting 32); warp 1 polls phase `parity` of bar as libcu++ does and
+// reads buf[lane] into out[lane]. "When mbarrier.test_wait and
+// mbarrier.try_wait operations with .acquire qualifier returns True, they
+// form the acquire pattern"; arrive is .release by default: the phase
+// orders every producer's write before every consumer's read. early puts
+// the consumer's read before its wait.
+func handoffKernel(parity int, early bool) string {
+	read := "ld.shared.u32 %r5, [%r6]; // READ"
+	before, after := "", read
+	if early {
+		before, after = read, ""
+	}
+	return mbarKernel(ptHeader80, fmt.Sprintf(`
+	setp.ne.u32 %%p1, %%r0, 0;
+	@%%p1 bra INIT;
+	mbarrier.init.shared.b64 [bar], 32;
+INIT:
+	bar.sync 0;
+	setp.ge.u32 %%p2, %%r0, 32;
+	@%%p2 bra CONSUMER;
+	ld.global.u32 %%r4, [%%rd4];
+	st.shared.u32 [%%r3], %%r4; // WRITE
+	mbarrier.arrive.shared.b64 %%rd6, [bar];
+	bra.uni END;
+CONSUMER:
+	sub.u32 %%r6, %%r3, 128;     // &buf[lane]
+	%s
+WAIT:
+	mbarrier.test_wait.parity.shared.b64 %%p3, [bar], %d;
+	@%%p3 bra DONE;
+	nanosleep.u32 20;
+	bra.uni WAIT;
+DONE:
+	%s
+	sub.u64 %%rd7, %%rd5, 128;   // &out[lane]
+	st.global.u32 [%%rd7], %%r5;
+END:
+`, before, parity, after))
+}
+
+// TestMbarrierHandoff: the cross-warp handoff is clean under every
+// schedule and hands in over; its twin whose consumer reads before its
+// wait races under every schedule: a hazard between the producer's store
+// and the consumer's load, RAW where the store ran first, WAR where the
+// load did (both happen among the schedules tried).
+func TestMbarrierHandoff(t *testing.T) {
+	in := iota32(32, 500)
+	asyncRun(t, handoffKernel(0, false), 64, in, 128, func(t *testing.T, s ptSched, out []uint32, res *cpuemu.Result, err error) {
+		asyncClean(t, res, err)
+		if !slicesEqual(out, in) {
+			t.Errorf("got %v, want %v", out, in)
+		}
+	})
+	src := handoffKernel(0, true)
+	asyncHazardEither(t, src, in, true)
+}
+
+// asyncHazardEither runs the handoff twin src and wants, under every
+// schedule, a hazard between the lines marked WRITE and READ: RAW when
+// the write came first, WAR otherwise; with both, each type under some
+// schedule.
+func asyncHazardEither(t *testing.T, src string, in []uint32, both bool) {
+	t.Helper()
+	w, r := ptLine(t, src, "// WRITE"), ptLine(t, src, "// READ")
+	types := map[string]bool{}
+	defer func() {
+		if both && (!types["RAW"] || !types["WAR"]) {
+			t.Errorf("hazard types over the schedules %v, want RAW and WAR", types)
+		}
+	}()
+	asyncRun(t, src, 64, in, 128, func(t *testing.T, s ptSched, out []uint32, res *cpuemu.Result, err error) {
+		var de *cpuemu.DeadlockError
+		if errors.As(err, &de) {
+			t.Fatalf("a deadlock, want a race: %v", err)
+		}
+		var ce *cpuemu.CheckError
+		if !errors.As(err, &ce) {
+			t.Fatalf("got %v, want a *CheckError", err)
+		}
+		for _, h := range res.Report.Hazards {
+			p, l := h.Prior.Site.PTXLine, h.Later.Site.PTXLine
+			if p == w && l == r && h.Type == "RAW" || p == r && l == w && h.Type == "WAR" {
+				types[h.Type] = true
+				return
+			}
+		}
+		t.Errorf("no hazard between lines %d and %d: %+v", w, r, res.Report.Hazards)
+	})
+}
+
+// TestMbarrierWrongParity: a consumer that waits on parity 1 while bar is
+// in phase 0 names "the immediately preceding phase, for which
+// waitComplete returns True": its wait returns at once, so its read races
+// with the producer's write (a hazard naming both), and it is no deadlock.
+// (Once the producer has completed phase 0, parity 1 names phase 1, which
+// no arrival completes: schedules where the producer ran first deadlock,
+// and the checker reports the race only when the read ran.) The consumer
+// therefore signals a second barrier before it waits, and the producer
+// waits on that one (parity 0, right) before it writes; the consumer
+// reads as soon as it has signalled, so the hazard is a WAR in the
+// schedules tried (a RAW where the write runs first).
+func TestMbarrierWrongParity(t *testing.T) {
+	src := handoffKernel(1, false)
+	src = strings.Replace(src, ".shared .align 8 .b64 bar;", ".shared .align 8 .b64 bar;\n.shared .align 8 .b64 ready;", 1)
+	src = strings.Replace(src, "mbarrier.init.shared.b64 [bar], 32;", "mbarrier.init.shared.b64 [bar], 32;\n\tmbarrier.init.shared.b64 [ready], 32;", 1)
+	src = strings.Replace(src, "\tld.global.u32 %r4, [%rd4];", `PWAIT:
+	mbarrier.test_wait.parity.shared.b64 %p4, [ready], 0;
+	@!%p4 bra PWAIT;
+	ld.global.u32 %r4, [%rd4];`, 1)
+	src = strings.Replace(src, "\tsub.u32 %r6, %r3, 128;     // &buf[lane]", "\tsub.u32 %r6, %r3, 128;     // &buf[lane]\n\tmbarrier.arrive.shared.b64 %rd8, [ready];", 1)
+	asyncHazardEither(t, src, iota32(32, 500), false)
+}
+
+// copySourceKernel: each thread copies in[t] into buf[t] with cp.async
+// and then writes in[t]; overwrite says whether the write comes before
+// the wait_all. "modifying the source memory location ... before the
+// asynchronous operation completes, exhibits undefined behavior".
+func copySourceKernel(early bool) string {
+	st := "st.global.u32 [%rd4], %r0; // WRITE"
+	before, after := "", st
+	if early {
+		before, after = st, ""
+	}
+	return mbarKernel(ptHeader80, `
+	cp.async.ca.shared.global [%r3], [%rd4], 4; // COPY
+	`+before+`
+	cp.async.wait_all;
+	`+after+`
+	ld.shared.u32 %r4, [%r3];
+	st.global.u32 [%rd5], %r4;
+`)
+}
+
+// TestCpAsyncSourceOverwrite: after the wait the write is ordered and
+// out = in; before it, the issuing thread's own write of the source is a
+// WAR hazard from the copy (its read of the source) to the store, under
+// every schedule.
+func TestCpAsyncSourceOverwrite(t *testing.T) {
+	in := iota32(32, 7)
+	asyncRun(t, copySourceKernel(false), 32, in, 128, func(t *testing.T, s ptSched, out []uint32, res *cpuemu.Result, err error) {
+		asyncClean(t, res, err)
+		if !slicesEqual(out, in) {
+			t.Errorf("got %v, want %v", out, in)
+		}
+	})
+	src := copySourceKernel(true)
+	asyncRun(t, src, 32, in, 128, func(t *testing.T, s ptSched, out []uint32, res *cpuemu.Result, err error) {
+		asyncHazard(t, res, err, "WAR", ptLine(t, src, "// COPY"), ptLine(t, src, "// WRITE"))
+	})
+}
