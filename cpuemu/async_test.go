@@ -765,3 +765,51 @@ func TestCpAsyncSourceOverwrite(t *testing.T) {
 		asyncHazard(t, res, err, "WAR", ptLine(t, src, "// COPY"), ptLine(t, src, "// WRITE"))
 	})
 }
+
+// TestCpAsyncSameBytes: two copies of one thread into the same bytes.
+// "There is no ordering between two cp.async operations that are not
+// synchronized with cp.async.wait_all or cp.async.wait_group or mbarrier
+// objects", and "two or more cp.async operations within a cp.async-group
+// copying data to the same location results in undefined behavior": with
+// no wait between them the copies race, a WAW hazard from the first to the
+// second, whether they share a group or not; a wait_group covering the
+// first orders them (buf then holds the second's in[1]). A bulk copy out
+// of buf issued before the wait for a cp.async into buf reads it early:
+// RAW from the cp.async to the bulk copy.
+func TestCpAsyncSameBytes(t *testing.T) {
+	kernel := func(between string) string {
+		return mbarKernel(sm90Header, `
+	cp.async.ca.shared.global [buf], [%rd1], 4; // FIRST
+	`+between+`
+	cp.async.ca.shared.global [buf], [%rd1+4], 4; // SECOND
+	cp.async.wait_all;
+	ld.shared.u32 %r4, [buf];
+	st.global.u32 [%rd2], %r4;
+`)
+	}
+	in := []uint32{11, 22}
+	for _, between := range []string{"", "cp.async.commit_group;"} {
+		src := kernel(between)
+		asyncRun(t, src, 1, in, 4, func(t *testing.T, s ptSched, out []uint32, res *cpuemu.Result, err error) {
+			asyncHazard(t, res, err, "WAW", ptLine(t, src, "// FIRST"), ptLine(t, src, "// SECOND"))
+		})
+	}
+	for _, between := range []string{"cp.async.wait_all;", "cp.async.commit_group;\n\tcp.async.wait_group 0;"} {
+		asyncRun(t, kernel(between), 1, in, 4, func(t *testing.T, s ptSched, out []uint32, res *cpuemu.Result, err error) {
+			asyncClean(t, res, err)
+			if out[0] != 22 {
+				t.Errorf("buf = %d, want the second copy's 22", out[0])
+			}
+		})
+	}
+	src := mbarKernel(sm90Header, `
+	cp.async.cg.shared.global [buf], [%rd1], 16; // FIRST
+	cp.async.bulk.global.shared::cta.bulk_group [%rd2], [buf], 16; // SECOND
+	cp.async.bulk.commit_group;
+	cp.async.wait_all;
+	cp.async.bulk.wait_group 0;
+`)
+	asyncRun(t, src, 1, in, 16, func(t *testing.T, s ptSched, out []uint32, res *cpuemu.Result, err error) {
+		asyncHazard(t, res, err, "RAW", ptLine(t, src, "// FIRST"), ptLine(t, src, "// SECOND"))
+	})
+}
