@@ -64,7 +64,8 @@ type asyncEntry struct {
 	size    uint32
 	srcSize uint32 // bytes read from src; the rest of dst is zero-filled
 	bar     *mbarObj
-	k       uint32  // the copy's clock in the checker (its thread's copy lane)
+	k       uint32  // the clock of the copy's write in the checker (its thread's copy lane)
+	kr      uint32  // the clock of its read of the source
 	rel     *vclock // what the arrive-on or complete-tx releases (checker)
 }
 
@@ -73,9 +74,10 @@ type laneAsync struct {
 	inflight int    // entries not landed
 	group    uint32 // cp.async commits so far
 	bulk     uint32 // cp.async.bulk commits so far
-	// The checker's clock of the copies dropped from q (landed, never
-	// waited for) and the newest group among them.
-	dropK, dropGroup, dropBulk uint32
+	// The checker's clocks (of the writes and of the reads) of the copies
+	// dropped from q (landed, never waited for) and the newest group
+	// among them.
+	dropK, dropKr, dropGroup, dropBulk uint32
 }
 
 type asyncState struct {
@@ -155,7 +157,7 @@ func (w *warp) cpAsync(o *op, ex uint32) {
 			e.kind, e.group = entBulkOut, la.bulk
 			if o.copyMode() == copyBulkIn {
 				e.kind = entBulkIn
-				off, ok := w.mbarAt(o, lane, r[o.a[3]+int32(lane)])
+				off, ok := w.mbarAtIn(o, spShared, lane, r[o.a[3]+int32(lane)])
 				if !ok {
 					continue
 				}
@@ -184,7 +186,7 @@ func (w *warp) cpAsync(o *op, ex uint32) {
 			w.sharedSpan(o, lane, dst, int(size))
 		}
 		if l.chk != nil {
-			e.k, e.rel = l.chk.copyIssue(w, lane, &e, ga, goff)
+			e.kr, e.k, e.rel = l.chk.copyIssue(w, lane, &e, ga, goff)
 		}
 		if la.inflight >= maxLaneCopies {
 			c.landOldest(la)
@@ -244,9 +246,15 @@ func (w *warp) asyncCtl(o *op, ex uint32) {
 				continue
 			}
 			g := n - uint32(o.off)
+			// The copies' writes are "made visible to the executing thread
+			// only"; .read completes only the reads of the source.
+			read := o.asyncCtl() == ctlBulkWaitRead
 			var k uint32
 			if !bulk && la.dropGroup < g || bulk && la.dropBulk < g {
 				k = la.dropK
+				if read {
+					k = la.dropKr
+				}
 			}
 			for i := range la.q {
 				e := &la.q[i]
@@ -256,18 +264,21 @@ func (w *warp) asyncCtl(o *op, ex uint32) {
 				if !e.landed {
 					c.land(la, i)
 				}
-				k = max(k, e.k)
+				if read {
+					k = max(k, e.kr)
+				} else {
+					k = max(k, e.k)
+				}
 			}
 			c.settle(la, t)
-			// The copies' writes are "made visible to the executing thread
-			// only" (and .read completes only the reads of the source).
-			if l := c.l; l.chk != nil && k != 0 && o.asyncCtl() != ctlBulkWaitRead {
+			if l := c.l; l.chk != nil && k != 0 {
 				l.chk.copiesAcquire(uint32(t), k)
 			}
-			// Entries of covered groups are done with.
+			// Entries of covered groups are done with (after .read, their
+			// writes are still to be waited for).
 			q := la.q[:0]
 			for _, e := range la.q {
-				if e.landed && e.kind != entArrive && e.kind != entBulkIn && (e.kind == entCopy) != bulk && e.group < g {
+				if !read && e.landed && e.kind != entArrive && e.kind != entBulkIn && (e.kind == entCopy) != bulk && e.group < g {
 					continue
 				}
 				q = append(q, e)
@@ -285,6 +296,7 @@ func (la *laneAsync) trim() {
 	for i, e := range la.q {
 		if e.landed && e.kind != entArrive && i < len(la.q)/2 {
 			la.dropK = max(la.dropK, e.k)
+			la.dropKr = max(la.dropKr, e.kr)
 			if e.kind == entCopy {
 				la.dropGroup = max(la.dropGroup, e.group)
 			} else {

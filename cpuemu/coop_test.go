@@ -402,3 +402,51 @@ func TestCooperativeStateLimit(t *testing.T) {
 		t.Errorf("64 recursive blocks: %v", err)
 	}
 }
+
+// TestGridSyncOrdersBlocks: a grid sync is a happens-before edge between
+// blocks (its release sequence of atomic adds on the arrival word, read
+// with an acquire, and the block barriers around it). Every block writes
+// tmp, grid-syncs, then reads an element another block wrote: clean under
+// every schedule of ptSchedules, right results; the twin without the grid
+// sync is an inter-block hazard between the write and the read (coop.cu
+// lines 21 and 23) under every schedule.
+func TestGridSyncOrdersBlocks(t *testing.T) {
+	m := coopModule(t)
+	const grid, block, n = 3, 64, 192
+	in := coopInput(n, 3)
+	for _, s := range ptSchedules() {
+		for _, kernel := range []string{"shift", "shift_nosync"} {
+			t.Run(s.String()+"/"+kernel, func(t *testing.T) {
+				d := cpuemu.NewDevice()
+				pin := ptBuf(t, d, 4*n, ptBytes(in...))
+				tmp, out := ptBuf(t, d, 4*n, nil), ptBuf(t, d, 4*n, nil)
+				cfg := s.cfg(ptD1(grid), ptD1(block))
+				cfg.Cooperative, cfg.Check = true, true
+				res, err := m.Launch(d, kernel, cfg, pin, tmp, out, int32(n))
+				if kernel == "shift" {
+					if err != nil {
+						t.Fatalf("%v", err)
+					}
+					ptNoDiag(t, res)
+					want := shiftRef(in, block)
+					for i, g := range ptWords(ptRead(t, d, out, 4*n)) {
+						if g != want[i] {
+							t.Fatalf("out[%d] = %d, want %d", i, g, want[i])
+						}
+					}
+					return
+				}
+				var ce *cpuemu.CheckError
+				if !errors.As(err, &ce) {
+					t.Fatalf("%v; want a *CheckError", err)
+				}
+				for _, h := range res.Report.Hazards {
+					if h.Scope == "inter-block" && h.Prior.CTA != h.Later.CTA && hasLocs(h, "coop.cu:21", "coop.cu:23") {
+						return
+					}
+				}
+				t.Errorf("no inter-block hazard between coop.cu:21 and coop.cu:23 in %+v", res.Report.Hazards)
+			})
+		}
+	}
+}

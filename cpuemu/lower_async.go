@@ -414,9 +414,11 @@ func (lw *lowerer) lowerCp(in *ptx.Instr, ms *modSet, o *op) error {
 		lw.emit(*o)
 		return nil
 	}
-	// cp.async.bulk, without tensor maps.
+	// cp.async.bulk, without tensor maps. The modifiers are a set, so the
+	// direction is told by the completion mechanism: both forms name
+	// .shared::cta (as the destination, or as the source of .bulk_group).
 	switch {
-	case ms.take("shared::cluster") || ms.take("shared::cta"):
+	case !ms.has("bulk_group") && (ms.take("shared::cluster") || ms.take("shared::cta")):
 		if !ms.take("global") || !ms.take("mbarrier::complete_tx::bytes") {
 			return lw.unsupported(in, "cp.async.bulk into shared memory needs .global and .mbarrier::complete_tx::bytes")
 		}
@@ -530,9 +532,16 @@ func (lw *lowerer) lowerElect(in *ptx.Instr, ms *modSet, o *op) error {
 // fence.proxy.async orders the generic proxy against the async proxy that
 // cp.async.bulk works in; the checker treats bulk copies as generic-proxy
 // accesses of their copy lane (race_async.go), so the fence orders nothing
-// more for it and is a no-op, as the cache hints are. fence.mbarrier_init
-// .release.cluster is a release of mbarrier.init for the cluster: with
-// clusters of one CTA it is fence.acq_rel.cluster.
+// more for it and is a no-op, as the cache hints are; nor is it a release
+// or acquire: "Bi-directional proxy fences do not directly synchronize
+// with other fences in the sense that fences with .release or .acquire
+// semantics do". fence.mbarrier_init.release.cluster is a release whose
+// "synchronizing effect ... only applies to the prior mbarrier.init
+// operations executed by the same thread": not a release of anything
+// else the thread wrote, so not fence.acq_rel. An mbarrier.init is no
+// memory access to the checker and takes effect for the whole block (a
+// cluster of one CTA) at once, so the fence has nothing left to order and
+// is a no-op too.
 func (lw *lowerer) lowerFenceSpecial(in *ptx.Instr, ms *modSet, o *op) error {
 	if err := lw.require(in, 90, 80, in.Name()); err != nil {
 		return err
@@ -544,7 +553,7 @@ func (lw *lowerer) lowerFenceSpecial(in *ptx.Instr, ms *modSet, o *op) error {
 		if !ms.take("release") || !ms.take("cluster") {
 			return lw.unsupported(in, "fence.mbarrier_init needs .release.cluster")
 		}
-		o.code, o.sem, o.scope = opFence, semAcqRel, scopeCluster
+		o.code = opNop
 		lw.emit(*o)
 		return nil
 	}

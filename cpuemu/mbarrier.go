@@ -102,13 +102,19 @@ func mbarState(phase, pending uint32, noComplete bool) uint64 {
 
 // mbarAt resolves lane's mbarrier address: its shared-memory offset, or
 // ok false after a fault-free diagnostic (an address outside shared
-// memory is undefined behaviour, not a fault, in the ISA).
+// memory is undefined behaviour, not a fault, in the ISA). The address is
+// in o's state space (generic or shared).
 func (w *warp) mbarAt(o *op, lane int, addr uint64) (uint32, bool) {
-	if o.space == spGeneric {
-		var sp space
+	return w.mbarAtIn(o, o.space, lane, addr)
+}
+
+// mbarAtIn is mbarAt for an address in space sp: a bulk copy's [mbar]
+// operand is a shared address whatever the copy's own spaces.
+func (w *warp) mbarAtIn(o *op, sp space, lane int, addr uint64) (uint32, bool) {
+	if sp == spGeneric {
 		sp, addr = decodeGeneric(addr)
 		if sp != spShared {
-			w.c.l.diag("mbarrier-not-shared", o, w, 1<<lane, "lane %d: %s on a .%s address; an mbarrier object lives in shared memory", lane, o.mbar(), sp)
+			w.c.l.diag("mbarrier-not-shared", o, w, 1<<lane, "lane %d: %s on a .%s address; an mbarrier object lives in shared memory", lane, mbarInstr(o), sp)
 			return 0, false
 		}
 	}
@@ -130,11 +136,22 @@ func (w *warp) mbarValid(o *op, lane int, off uint32) *mbarObj {
 	}
 	l := w.c.l
 	if b == nil {
-		l.diag("mbarrier-uninitialised", o, w, 1<<lane, "lane %d: %s on shared offset %#x, which no mbarrier.init has made an mbarrier object (undefined behaviour)", lane, o.mbar(), off)
+		l.diag("mbarrier-uninitialised", o, w, 1<<lane, "lane %d: %s on shared offset %#x, which no mbarrier.init has made an mbarrier object (undefined behaviour)", lane, mbarInstr(o), off)
 	} else {
-		l.diag("mbarrier-invalidated", o, w, 1<<lane, "lane %d: %s on the mbarrier at shared offset %#x after mbarrier.inval at %s (undefined behaviour)", lane, o.mbar(), off, l.m.site(&l.p.ops[b.initOp]))
+		l.diag("mbarrier-invalidated", o, w, 1<<lane, "lane %d: %s on the mbarrier at shared offset %#x after mbarrier.inval at %s (undefined behaviour)", lane, mbarInstr(o), off, l.m.site(&l.p.ops[b.initOp]))
 	}
 	return nil
+}
+
+// mbarInstr names the instruction o that uses an mbarrier, for messages.
+func mbarInstr(o *op) string {
+	switch {
+	case o.code == opCpAsync:
+		return "cp.async.bulk"
+	case o.mbar() == mbCpAsyncArrive:
+		return "cp.async.mbarrier.arrive"
+	}
+	return "mbarrier." + o.mbar().String()
 }
 
 // mbarrier executes an mbarrier operation (or cp.async.mbarrier.arrive)
