@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/schollz/progressbar/v3"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"golang.org/x/term"
@@ -155,6 +156,15 @@ func runKafka(o runOpts, k *kafkaOpts, fs *flag.FlagSet, stages []host.KernelSpe
 		}
 		defer cluster.Close()
 		brokers = cluster.ListenAddrs()
+		// Other workers (other terminals, other processes) can join the
+		// group while this one runs, and be killed to watch their
+		// partitions move back.
+		join := fmt.Sprintf("gpubuf run --kafka %s --topic %s --out-topic %s --group %s --record-size %d --kernel %s",
+			strings.Join(brokers, ","), k.topic, k.outTopic, k.group, o.recordSize, strings.Join(o.kernels, ","))
+		if o.ptx != "" {
+			join += " --ptx " + o.ptx
+		}
+		fmt.Fprintf(stderr, "gpubuf run: embedded cluster at %s; while it runs, more workers can join the group: %s\n", strings.Join(brokers, ","), join)
 		inputs, err = produceSynthetic(ctx, brokers, k.topic, o)
 		if err != nil {
 			fmt.Fprintf(stderr, "gpubuf run: --kafka embedded: producing the input: %v\n", err)
@@ -218,7 +228,20 @@ func runKafka(o runOpts, k *kafkaOpts, fs *flag.FlagSet, stages []host.KernelSpe
 			}
 		}
 	}()
-	runErr := w.Run(ctx, k.exitIdle)
+	runCtx, exitIdle := ctx, k.exitIdle
+	if embedded && exitIdle > 0 {
+		// The embedded worker owns the cluster: it waits until the whole
+		// group has committed the input to its end, not only its own
+		// partitions, so that workers that joined it (and were killed:
+		// their partitions come back after the session timeout) have
+		// their share done before the cluster goes.
+		var cancel context.CancelFunc
+		runCtx, cancel = context.WithCancel(ctx)
+		defer cancel()
+		go watchGroupDone(runCtx, cancel, brokers, k.group, k.topic, exitIdle)
+		exitIdle = 0
+	}
+	runErr := w.Run(runCtx, exitIdle)
 	closeErr := w.Close()
 	<-barDone
 	st := w.Stats()
@@ -455,4 +478,62 @@ func (s *kafkaSummary) write(w io.Writer) {
 		t.add("verified", fmt.Sprintf("%d results match the Go reference, %d differ, %d inputs have none", s.Verified, s.Mismatches, s.Missing))
 	}
 	t.write(w)
+}
+
+// watchGroupDone calls done once group has committed every partition of
+// topic up to its end offset, and kept it so for idle.
+func watchGroupDone(ctx context.Context, done func(), brokers []string, group, topic string, idle time.Duration) {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	if err != nil {
+		return // the worker's own client reports the brokers
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	var since time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if groupDone(ctx, adm, group, topic) {
+			if since.IsZero() {
+				since = time.Now()
+			}
+			if time.Since(since) >= idle {
+				done()
+				return
+			}
+		} else {
+			since = time.Time{}
+		}
+	}
+}
+
+// groupDone reports whether group's committed offsets reach the end of
+// every partition of topic.
+func groupDone(ctx context.Context, adm *kadm.Client, group, topic string) bool {
+	qctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	ends, err := adm.ListEndOffsets(qctx, topic)
+	if err != nil || ends.Error() != nil {
+		return false
+	}
+	committed, err := adm.FetchOffsets(qctx, group)
+	if err != nil || committed.Error() != nil {
+		return false
+	}
+	all := true
+	ends.Each(func(o kadm.ListedOffset) {
+		if o.Offset == 0 {
+			return // an empty partition: nothing to commit
+		}
+		c, ok := committed.Lookup(o.Topic, o.Partition)
+		if !ok || c.At < o.Offset {
+			all = false
+		}
+	})
+	return all
 }

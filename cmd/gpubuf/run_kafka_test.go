@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -91,5 +92,76 @@ func TestRunKafkaEmbedded(t *testing.T) {
 		if sum.Verified != 3000 || sum.Missing != 0 || sum.Devices != 2 || sum.Kafka.Delivery != want || sum.Kafka.In < 3000 || sum.Kafka.Commits == 0 {
 			t.Errorf("exactly-once %v: %+v", eos, sum)
 		}
+	}
+}
+
+// lockedBuffer is a bytes.Buffer one goroutine writes while another reads.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestRunKafkaEmbeddedJoined: the embedded worker prints the command that
+// joins its group; a second worker started with it takes part of the
+// partitions and leaves early, and the embedded worker exits only when the
+// whole group has committed the input to its end, so --verify finds every
+// result. A topic with fewer records than partitions (empty partitions)
+// also ends.
+func TestRunKafkaEmbeddedJoined(t *testing.T) {
+	var stdout bytes.Buffer
+	stderr := &lockedBuffer{}
+	args := []string{"--kafka", "embedded", "--records", "20000", "--record-size", "64", "--slot-size", "4K", "--partitions", "6",
+		"--verify", "--json", "--progress", "never", "--exit-when-idle", "500ms"}
+	code := make(chan int, 1)
+	go func() { code <- runCmd(args, nil, &stdout, stderr) }()
+	var join []string
+	for deadline := time.Now().Add(20 * time.Second); join == nil && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if _, after, ok := strings.Cut(stderr.String(), "more workers can join the group: gpubuf run "); ok {
+			line, _, _ := strings.Cut(after, "\n")
+			join = strings.Fields(line)
+		}
+	}
+	if join == nil {
+		t.Fatalf("no join command printed; stderr: %s", stderr.String())
+	}
+	var jout, jerr bytes.Buffer
+	if c := runCmd(append(join, "--progress", "never", "--exit-when-idle", "100ms"), nil, &jout, &jerr); c != exitOK {
+		t.Errorf("the joined worker: exit %d; stderr: %s", c, jerr.String())
+	}
+	select {
+	case c := <-code:
+		if c != exitOK {
+			t.Fatalf("embedded worker: exit %d; stderr: %s", c, stderr.String())
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("the embedded worker did not end")
+	}
+	var sum struct {
+		Verified int `json:"verified"`
+		Missing  int `json:"missing"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &sum); err != nil {
+		t.Fatalf("%v: %s", err, stdout.String())
+	}
+	if sum.Verified != 20000 || sum.Missing != 0 {
+		t.Errorf("verified %d, missing %d; want 20000 and 0", sum.Verified, sum.Missing)
+	}
+
+	stdout.Reset()
+	few := []string{"--kafka", "embedded", "--records", "4", "--partitions", "6", "--verify", "--json", "--progress", "never", "--exit-when-idle", "200ms"}
+	if c := runCmd(few, nil, &stdout, &bytes.Buffer{}); c != exitOK || !strings.Contains(stdout.String(), `"verified": 4`) {
+		t.Errorf("4 records over 6 partitions: exit %d, %s", c, stdout.String())
 	}
 }
