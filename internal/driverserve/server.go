@@ -37,6 +37,7 @@ const (
 	headerSize   = 16
 	maxParams    = MaxWords/2 - 1
 	maxNameBytes = 4096
+	maxJITLog    = 64<<10 - 1 // the library reads a load's log into 64 KiB with its NUL
 )
 
 // Ops.
@@ -73,6 +74,7 @@ const (
 	opLaunch
 	opOccupancy
 	opFinish
+	opCopyHtoDMerge
 )
 
 // CUresult codes (cuda.h's cudaError_enum).
@@ -246,10 +248,12 @@ func (s *Server) write(status uint32, words []uint64, data []byte) error {
 	return err
 }
 
-// callErr is a failed request: its CUresult and why.
+// callErr is a failed request: its CUresult and why, and bytes the
+// answer carries all the same (a module load's error log).
 type callErr struct {
 	code uint32
 	msg  string
+	data []byte
 }
 
 func (e *callErr) Error() string { return e.msg }
@@ -277,6 +281,10 @@ func (s *Server) handle(req *request) (status uint32, words []uint64, data []byt
 		if errors.As(err, &nr) {
 			return cuNotReady, []uint64{nr.ticket}, nil
 		}
+		var ce *callErr
+		if errors.As(err, &ce) {
+			return code, nil, ce.data
+		}
 		return code, nil, nil
 	}
 	return cuSuccess, words, data
@@ -293,7 +301,7 @@ func opName(op uint16) string {
 		"load module", "unload module", "get function", "get global", "function attribute", "set function attribute",
 		"alloc", "free", "memory info", "host alloc", "host free", "host register", "copy HtoD", "copy DtoH",
 		"copy DtoD", "memset", "create stream", "destroy stream", "stream wait event", "create event", "record event",
-		"elapsed time", "destroy event", "launch", "occupancy", "finish"}
+		"elapsed time", "destroy event", "launch", "occupancy", "finish", "merge HtoD"}
 	if int(op) < len(names) && op > 0 {
 		return names[op]
 	}

@@ -678,246 +678,240 @@ CUresult gpubuf_stub_cuModuleLoadFatBinary(void) __asm__("cuModuleLoadFatBinary"
 CUresult gpubuf_stub_cuModuleLoadFatBinary(void) { return gpubuf_unsupported(325, "cuModuleLoadFatBinary"); }
 CUresult gpubuf_stub_cuOccupancyAvailableDynamicSMemPerBlock(void) __asm__("cuOccupancyAvailableDynamicSMemPerBlock");
 CUresult gpubuf_stub_cuOccupancyAvailableDynamicSMemPerBlock(void) { return gpubuf_unsupported(326, "cuOccupancyAvailableDynamicSMemPerBlock"); }
-CUresult gpubuf_stub_cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags(void) __asm__("cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags");
-CUresult gpubuf_stub_cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags(void) { return gpubuf_unsupported(327, "cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags"); }
 CUresult gpubuf_stub_cuOccupancyMaxActiveClusters(void) __asm__("cuOccupancyMaxActiveClusters");
-CUresult gpubuf_stub_cuOccupancyMaxActiveClusters(void) { return gpubuf_unsupported(328, "cuOccupancyMaxActiveClusters"); }
-CUresult gpubuf_stub_cuOccupancyMaxPotentialBlockSize(void) __asm__("cuOccupancyMaxPotentialBlockSize");
-CUresult gpubuf_stub_cuOccupancyMaxPotentialBlockSize(void) { return gpubuf_unsupported(329, "cuOccupancyMaxPotentialBlockSize"); }
-CUresult gpubuf_stub_cuOccupancyMaxPotentialBlockSizeWithFlags(void) __asm__("cuOccupancyMaxPotentialBlockSizeWithFlags");
-CUresult gpubuf_stub_cuOccupancyMaxPotentialBlockSizeWithFlags(void) { return gpubuf_unsupported(330, "cuOccupancyMaxPotentialBlockSizeWithFlags"); }
+CUresult gpubuf_stub_cuOccupancyMaxActiveClusters(void) { return gpubuf_unsupported(327, "cuOccupancyMaxActiveClusters"); }
 CUresult gpubuf_stub_cuOccupancyMaxPotentialClusterSize(void) __asm__("cuOccupancyMaxPotentialClusterSize");
-CUresult gpubuf_stub_cuOccupancyMaxPotentialClusterSize(void) { return gpubuf_unsupported(331, "cuOccupancyMaxPotentialClusterSize"); }
+CUresult gpubuf_stub_cuOccupancyMaxPotentialClusterSize(void) { return gpubuf_unsupported(328, "cuOccupancyMaxPotentialClusterSize"); }
 CUresult gpubuf_stub_cuParamSetSize(void) __asm__("cuParamSetSize");
-CUresult gpubuf_stub_cuParamSetSize(void) { return gpubuf_unsupported(332, "cuParamSetSize"); }
+CUresult gpubuf_stub_cuParamSetSize(void) { return gpubuf_unsupported(329, "cuParamSetSize"); }
 CUresult gpubuf_stub_cuParamSetTexRef(void) __asm__("cuParamSetTexRef");
-CUresult gpubuf_stub_cuParamSetTexRef(void) { return gpubuf_unsupported(333, "cuParamSetTexRef"); }
+CUresult gpubuf_stub_cuParamSetTexRef(void) { return gpubuf_unsupported(330, "cuParamSetTexRef"); }
 CUresult gpubuf_stub_cuParamSetf(void) __asm__("cuParamSetf");
-CUresult gpubuf_stub_cuParamSetf(void) { return gpubuf_unsupported(334, "cuParamSetf"); }
+CUresult gpubuf_stub_cuParamSetf(void) { return gpubuf_unsupported(331, "cuParamSetf"); }
 CUresult gpubuf_stub_cuParamSeti(void) __asm__("cuParamSeti");
-CUresult gpubuf_stub_cuParamSeti(void) { return gpubuf_unsupported(335, "cuParamSeti"); }
+CUresult gpubuf_stub_cuParamSeti(void) { return gpubuf_unsupported(332, "cuParamSeti"); }
 CUresult gpubuf_stub_cuParamSetv(void) __asm__("cuParamSetv");
-CUresult gpubuf_stub_cuParamSetv(void) { return gpubuf_unsupported(336, "cuParamSetv"); }
+CUresult gpubuf_stub_cuParamSetv(void) { return gpubuf_unsupported(333, "cuParamSetv"); }
 CUresult gpubuf_stub_cuPointerGetAttribute(void) __asm__("cuPointerGetAttribute");
-CUresult gpubuf_stub_cuPointerGetAttribute(void) { return gpubuf_unsupported(337, "cuPointerGetAttribute"); }
+CUresult gpubuf_stub_cuPointerGetAttribute(void) { return gpubuf_unsupported(334, "cuPointerGetAttribute"); }
 CUresult gpubuf_stub_cuPointerGetAttributes(void) __asm__("cuPointerGetAttributes");
-CUresult gpubuf_stub_cuPointerGetAttributes(void) { return gpubuf_unsupported(338, "cuPointerGetAttributes"); }
+CUresult gpubuf_stub_cuPointerGetAttributes(void) { return gpubuf_unsupported(335, "cuPointerGetAttributes"); }
 CUresult gpubuf_stub_cuPointerSetAttribute(void) __asm__("cuPointerSetAttribute");
-CUresult gpubuf_stub_cuPointerSetAttribute(void) { return gpubuf_unsupported(339, "cuPointerSetAttribute"); }
+CUresult gpubuf_stub_cuPointerSetAttribute(void) { return gpubuf_unsupported(336, "cuPointerSetAttribute"); }
 CUresult gpubuf_stub_cuSignalExternalSemaphoresAsync(void) __asm__("cuSignalExternalSemaphoresAsync");
-CUresult gpubuf_stub_cuSignalExternalSemaphoresAsync(void) { return gpubuf_unsupported(340, "cuSignalExternalSemaphoresAsync"); }
+CUresult gpubuf_stub_cuSignalExternalSemaphoresAsync(void) { return gpubuf_unsupported(337, "cuSignalExternalSemaphoresAsync"); }
 CUresult gpubuf_stub_cuSignalExternalSemaphoresAsync_ptsz(void) __asm__("cuSignalExternalSemaphoresAsync_ptsz");
-CUresult gpubuf_stub_cuSignalExternalSemaphoresAsync_ptsz(void) { return gpubuf_unsupported(341, "cuSignalExternalSemaphoresAsync_ptsz"); }
+CUresult gpubuf_stub_cuSignalExternalSemaphoresAsync_ptsz(void) { return gpubuf_unsupported(338, "cuSignalExternalSemaphoresAsync_ptsz"); }
 CUresult gpubuf_stub_cuStreamAddCallback(void) __asm__("cuStreamAddCallback");
-CUresult gpubuf_stub_cuStreamAddCallback(void) { return gpubuf_unsupported(342, "cuStreamAddCallback"); }
+CUresult gpubuf_stub_cuStreamAddCallback(void) { return gpubuf_unsupported(339, "cuStreamAddCallback"); }
 CUresult gpubuf_stub_cuStreamAddCallback_ptsz(void) __asm__("cuStreamAddCallback_ptsz");
-CUresult gpubuf_stub_cuStreamAddCallback_ptsz(void) { return gpubuf_unsupported(343, "cuStreamAddCallback_ptsz"); }
+CUresult gpubuf_stub_cuStreamAddCallback_ptsz(void) { return gpubuf_unsupported(340, "cuStreamAddCallback_ptsz"); }
 CUresult gpubuf_stub_cuStreamAttachMemAsync(void) __asm__("cuStreamAttachMemAsync");
-CUresult gpubuf_stub_cuStreamAttachMemAsync(void) { return gpubuf_unsupported(344, "cuStreamAttachMemAsync"); }
+CUresult gpubuf_stub_cuStreamAttachMemAsync(void) { return gpubuf_unsupported(341, "cuStreamAttachMemAsync"); }
 CUresult gpubuf_stub_cuStreamAttachMemAsync_ptsz(void) __asm__("cuStreamAttachMemAsync_ptsz");
-CUresult gpubuf_stub_cuStreamAttachMemAsync_ptsz(void) { return gpubuf_unsupported(345, "cuStreamAttachMemAsync_ptsz"); }
+CUresult gpubuf_stub_cuStreamAttachMemAsync_ptsz(void) { return gpubuf_unsupported(342, "cuStreamAttachMemAsync_ptsz"); }
 CUresult gpubuf_stub_cuStreamBatchMemOp(void) __asm__("cuStreamBatchMemOp");
-CUresult gpubuf_stub_cuStreamBatchMemOp(void) { return gpubuf_unsupported(346, "cuStreamBatchMemOp"); }
+CUresult gpubuf_stub_cuStreamBatchMemOp(void) { return gpubuf_unsupported(343, "cuStreamBatchMemOp"); }
 CUresult gpubuf_stub_cuStreamBatchMemOp_ptsz(void) __asm__("cuStreamBatchMemOp_ptsz");
-CUresult gpubuf_stub_cuStreamBatchMemOp_ptsz(void) { return gpubuf_unsupported(347, "cuStreamBatchMemOp_ptsz"); }
+CUresult gpubuf_stub_cuStreamBatchMemOp_ptsz(void) { return gpubuf_unsupported(344, "cuStreamBatchMemOp_ptsz"); }
 CUresult gpubuf_stub_cuStreamBatchMemOp_v2(void) __asm__("cuStreamBatchMemOp_v2");
-CUresult gpubuf_stub_cuStreamBatchMemOp_v2(void) { return gpubuf_unsupported(348, "cuStreamBatchMemOp_v2"); }
+CUresult gpubuf_stub_cuStreamBatchMemOp_v2(void) { return gpubuf_unsupported(345, "cuStreamBatchMemOp_v2"); }
 CUresult gpubuf_stub_cuStreamBatchMemOp_v2_ptsz(void) __asm__("cuStreamBatchMemOp_v2_ptsz");
-CUresult gpubuf_stub_cuStreamBatchMemOp_v2_ptsz(void) { return gpubuf_unsupported(349, "cuStreamBatchMemOp_v2_ptsz"); }
+CUresult gpubuf_stub_cuStreamBatchMemOp_v2_ptsz(void) { return gpubuf_unsupported(346, "cuStreamBatchMemOp_v2_ptsz"); }
 CUresult gpubuf_stub_cuStreamBeginCapture(void) __asm__("cuStreamBeginCapture");
-CUresult gpubuf_stub_cuStreamBeginCapture(void) { return gpubuf_unsupported(350, "cuStreamBeginCapture"); }
+CUresult gpubuf_stub_cuStreamBeginCapture(void) { return gpubuf_unsupported(347, "cuStreamBeginCapture"); }
 CUresult gpubuf_stub_cuStreamBeginCaptureToGraph(void) __asm__("cuStreamBeginCaptureToGraph");
-CUresult gpubuf_stub_cuStreamBeginCaptureToGraph(void) { return gpubuf_unsupported(351, "cuStreamBeginCaptureToGraph"); }
+CUresult gpubuf_stub_cuStreamBeginCaptureToGraph(void) { return gpubuf_unsupported(348, "cuStreamBeginCaptureToGraph"); }
 CUresult gpubuf_stub_cuStreamBeginCapture_v2(void) __asm__("cuStreamBeginCapture_v2");
-CUresult gpubuf_stub_cuStreamBeginCapture_v2(void) { return gpubuf_unsupported(352, "cuStreamBeginCapture_v2"); }
+CUresult gpubuf_stub_cuStreamBeginCapture_v2(void) { return gpubuf_unsupported(349, "cuStreamBeginCapture_v2"); }
 CUresult gpubuf_stub_cuStreamBeginCapture_v2_ptsz(void) __asm__("cuStreamBeginCapture_v2_ptsz");
-CUresult gpubuf_stub_cuStreamBeginCapture_v2_ptsz(void) { return gpubuf_unsupported(353, "cuStreamBeginCapture_v2_ptsz"); }
+CUresult gpubuf_stub_cuStreamBeginCapture_v2_ptsz(void) { return gpubuf_unsupported(350, "cuStreamBeginCapture_v2_ptsz"); }
 CUresult gpubuf_stub_cuStreamCopyAttributes(void) __asm__("cuStreamCopyAttributes");
-CUresult gpubuf_stub_cuStreamCopyAttributes(void) { return gpubuf_unsupported(354, "cuStreamCopyAttributes"); }
+CUresult gpubuf_stub_cuStreamCopyAttributes(void) { return gpubuf_unsupported(351, "cuStreamCopyAttributes"); }
 CUresult gpubuf_stub_cuStreamCopyAttributes_ptsz(void) __asm__("cuStreamCopyAttributes_ptsz");
-CUresult gpubuf_stub_cuStreamCopyAttributes_ptsz(void) { return gpubuf_unsupported(355, "cuStreamCopyAttributes_ptsz"); }
+CUresult gpubuf_stub_cuStreamCopyAttributes_ptsz(void) { return gpubuf_unsupported(352, "cuStreamCopyAttributes_ptsz"); }
 CUresult gpubuf_stub_cuStreamCreateWithPriority(void) __asm__("cuStreamCreateWithPriority");
-CUresult gpubuf_stub_cuStreamCreateWithPriority(void) { return gpubuf_unsupported(356, "cuStreamCreateWithPriority"); }
+CUresult gpubuf_stub_cuStreamCreateWithPriority(void) { return gpubuf_unsupported(353, "cuStreamCreateWithPriority"); }
 CUresult gpubuf_alias_cuStreamDestroy() __asm__("cuStreamDestroy") __attribute__((alias("cuStreamDestroy_v2")));
 CUresult gpubuf_stub_cuStreamEndCapture(void) __asm__("cuStreamEndCapture");
-CUresult gpubuf_stub_cuStreamEndCapture(void) { return gpubuf_unsupported(357, "cuStreamEndCapture"); }
+CUresult gpubuf_stub_cuStreamEndCapture(void) { return gpubuf_unsupported(354, "cuStreamEndCapture"); }
 CUresult gpubuf_stub_cuStreamEndCapture_ptsz(void) __asm__("cuStreamEndCapture_ptsz");
-CUresult gpubuf_stub_cuStreamEndCapture_ptsz(void) { return gpubuf_unsupported(358, "cuStreamEndCapture_ptsz"); }
+CUresult gpubuf_stub_cuStreamEndCapture_ptsz(void) { return gpubuf_unsupported(355, "cuStreamEndCapture_ptsz"); }
 CUresult gpubuf_stub_cuStreamGetAttribute(void) __asm__("cuStreamGetAttribute");
-CUresult gpubuf_stub_cuStreamGetAttribute(void) { return gpubuf_unsupported(359, "cuStreamGetAttribute"); }
+CUresult gpubuf_stub_cuStreamGetAttribute(void) { return gpubuf_unsupported(356, "cuStreamGetAttribute"); }
 CUresult gpubuf_stub_cuStreamGetAttribute_ptsz(void) __asm__("cuStreamGetAttribute_ptsz");
-CUresult gpubuf_stub_cuStreamGetAttribute_ptsz(void) { return gpubuf_unsupported(360, "cuStreamGetAttribute_ptsz"); }
+CUresult gpubuf_stub_cuStreamGetAttribute_ptsz(void) { return gpubuf_unsupported(357, "cuStreamGetAttribute_ptsz"); }
 CUresult gpubuf_stub_cuStreamGetCaptureInfo(void) __asm__("cuStreamGetCaptureInfo");
-CUresult gpubuf_stub_cuStreamGetCaptureInfo(void) { return gpubuf_unsupported(361, "cuStreamGetCaptureInfo"); }
+CUresult gpubuf_stub_cuStreamGetCaptureInfo(void) { return gpubuf_unsupported(358, "cuStreamGetCaptureInfo"); }
 CUresult gpubuf_stub_cuStreamGetCaptureInfo_ptsz(void) __asm__("cuStreamGetCaptureInfo_ptsz");
-CUresult gpubuf_stub_cuStreamGetCaptureInfo_ptsz(void) { return gpubuf_unsupported(362, "cuStreamGetCaptureInfo_ptsz"); }
+CUresult gpubuf_stub_cuStreamGetCaptureInfo_ptsz(void) { return gpubuf_unsupported(359, "cuStreamGetCaptureInfo_ptsz"); }
 CUresult gpubuf_stub_cuStreamGetCaptureInfo_v2(void) __asm__("cuStreamGetCaptureInfo_v2");
-CUresult gpubuf_stub_cuStreamGetCaptureInfo_v2(void) { return gpubuf_unsupported(363, "cuStreamGetCaptureInfo_v2"); }
+CUresult gpubuf_stub_cuStreamGetCaptureInfo_v2(void) { return gpubuf_unsupported(360, "cuStreamGetCaptureInfo_v2"); }
 CUresult gpubuf_stub_cuStreamGetCaptureInfo_v2_ptsz(void) __asm__("cuStreamGetCaptureInfo_v2_ptsz");
-CUresult gpubuf_stub_cuStreamGetCaptureInfo_v2_ptsz(void) { return gpubuf_unsupported(364, "cuStreamGetCaptureInfo_v2_ptsz"); }
+CUresult gpubuf_stub_cuStreamGetCaptureInfo_v2_ptsz(void) { return gpubuf_unsupported(361, "cuStreamGetCaptureInfo_v2_ptsz"); }
 CUresult gpubuf_stub_cuStreamGetCtx(void) __asm__("cuStreamGetCtx");
-CUresult gpubuf_stub_cuStreamGetCtx(void) { return gpubuf_unsupported(365, "cuStreamGetCtx"); }
+CUresult gpubuf_stub_cuStreamGetCtx(void) { return gpubuf_unsupported(362, "cuStreamGetCtx"); }
 CUresult gpubuf_stub_cuStreamGetCtx_ptsz(void) __asm__("cuStreamGetCtx_ptsz");
-CUresult gpubuf_stub_cuStreamGetCtx_ptsz(void) { return gpubuf_unsupported(366, "cuStreamGetCtx_ptsz"); }
+CUresult gpubuf_stub_cuStreamGetCtx_ptsz(void) { return gpubuf_unsupported(363, "cuStreamGetCtx_ptsz"); }
 CUresult gpubuf_stub_cuStreamGetCtx_v2(void) __asm__("cuStreamGetCtx_v2");
-CUresult gpubuf_stub_cuStreamGetCtx_v2(void) { return gpubuf_unsupported(367, "cuStreamGetCtx_v2"); }
+CUresult gpubuf_stub_cuStreamGetCtx_v2(void) { return gpubuf_unsupported(364, "cuStreamGetCtx_v2"); }
 CUresult gpubuf_stub_cuStreamGetCtx_v2_ptsz(void) __asm__("cuStreamGetCtx_v2_ptsz");
-CUresult gpubuf_stub_cuStreamGetCtx_v2_ptsz(void) { return gpubuf_unsupported(368, "cuStreamGetCtx_v2_ptsz"); }
+CUresult gpubuf_stub_cuStreamGetCtx_v2_ptsz(void) { return gpubuf_unsupported(365, "cuStreamGetCtx_v2_ptsz"); }
 CUresult gpubuf_stub_cuStreamGetFlags(void) __asm__("cuStreamGetFlags");
-CUresult gpubuf_stub_cuStreamGetFlags(void) { return gpubuf_unsupported(369, "cuStreamGetFlags"); }
+CUresult gpubuf_stub_cuStreamGetFlags(void) { return gpubuf_unsupported(366, "cuStreamGetFlags"); }
 CUresult gpubuf_stub_cuStreamGetFlags_ptsz(void) __asm__("cuStreamGetFlags_ptsz");
-CUresult gpubuf_stub_cuStreamGetFlags_ptsz(void) { return gpubuf_unsupported(370, "cuStreamGetFlags_ptsz"); }
+CUresult gpubuf_stub_cuStreamGetFlags_ptsz(void) { return gpubuf_unsupported(367, "cuStreamGetFlags_ptsz"); }
 CUresult gpubuf_stub_cuStreamGetId(void) __asm__("cuStreamGetId");
-CUresult gpubuf_stub_cuStreamGetId(void) { return gpubuf_unsupported(371, "cuStreamGetId"); }
+CUresult gpubuf_stub_cuStreamGetId(void) { return gpubuf_unsupported(368, "cuStreamGetId"); }
 CUresult gpubuf_stub_cuStreamGetId_ptsz(void) __asm__("cuStreamGetId_ptsz");
-CUresult gpubuf_stub_cuStreamGetId_ptsz(void) { return gpubuf_unsupported(372, "cuStreamGetId_ptsz"); }
+CUresult gpubuf_stub_cuStreamGetId_ptsz(void) { return gpubuf_unsupported(369, "cuStreamGetId_ptsz"); }
 CUresult gpubuf_stub_cuStreamGetPriority(void) __asm__("cuStreamGetPriority");
-CUresult gpubuf_stub_cuStreamGetPriority(void) { return gpubuf_unsupported(373, "cuStreamGetPriority"); }
+CUresult gpubuf_stub_cuStreamGetPriority(void) { return gpubuf_unsupported(370, "cuStreamGetPriority"); }
 CUresult gpubuf_stub_cuStreamGetPriority_ptsz(void) __asm__("cuStreamGetPriority_ptsz");
-CUresult gpubuf_stub_cuStreamGetPriority_ptsz(void) { return gpubuf_unsupported(374, "cuStreamGetPriority_ptsz"); }
+CUresult gpubuf_stub_cuStreamGetPriority_ptsz(void) { return gpubuf_unsupported(371, "cuStreamGetPriority_ptsz"); }
 CUresult gpubuf_stub_cuStreamIsCapturing(void) __asm__("cuStreamIsCapturing");
-CUresult gpubuf_stub_cuStreamIsCapturing(void) { return gpubuf_unsupported(375, "cuStreamIsCapturing"); }
+CUresult gpubuf_stub_cuStreamIsCapturing(void) { return gpubuf_unsupported(372, "cuStreamIsCapturing"); }
 CUresult gpubuf_stub_cuStreamIsCapturing_ptsz(void) __asm__("cuStreamIsCapturing_ptsz");
-CUresult gpubuf_stub_cuStreamIsCapturing_ptsz(void) { return gpubuf_unsupported(376, "cuStreamIsCapturing_ptsz"); }
+CUresult gpubuf_stub_cuStreamIsCapturing_ptsz(void) { return gpubuf_unsupported(373, "cuStreamIsCapturing_ptsz"); }
 CUresult gpubuf_alias_cuStreamQuery_ptsz() __asm__("cuStreamQuery_ptsz") __attribute__((alias("cuStreamQuery")));
 CUresult gpubuf_stub_cuStreamSetAttribute(void) __asm__("cuStreamSetAttribute");
-CUresult gpubuf_stub_cuStreamSetAttribute(void) { return gpubuf_unsupported(377, "cuStreamSetAttribute"); }
+CUresult gpubuf_stub_cuStreamSetAttribute(void) { return gpubuf_unsupported(374, "cuStreamSetAttribute"); }
 CUresult gpubuf_stub_cuStreamSetAttribute_ptsz(void) __asm__("cuStreamSetAttribute_ptsz");
-CUresult gpubuf_stub_cuStreamSetAttribute_ptsz(void) { return gpubuf_unsupported(378, "cuStreamSetAttribute_ptsz"); }
+CUresult gpubuf_stub_cuStreamSetAttribute_ptsz(void) { return gpubuf_unsupported(375, "cuStreamSetAttribute_ptsz"); }
 CUresult gpubuf_alias_cuStreamSynchronize_ptsz() __asm__("cuStreamSynchronize_ptsz") __attribute__((alias("cuStreamSynchronize")));
 CUresult gpubuf_stub_cuStreamUpdateCaptureDependencies(void) __asm__("cuStreamUpdateCaptureDependencies");
-CUresult gpubuf_stub_cuStreamUpdateCaptureDependencies(void) { return gpubuf_unsupported(379, "cuStreamUpdateCaptureDependencies"); }
+CUresult gpubuf_stub_cuStreamUpdateCaptureDependencies(void) { return gpubuf_unsupported(376, "cuStreamUpdateCaptureDependencies"); }
 CUresult gpubuf_stub_cuStreamUpdateCaptureDependencies_ptsz(void) __asm__("cuStreamUpdateCaptureDependencies_ptsz");
-CUresult gpubuf_stub_cuStreamUpdateCaptureDependencies_ptsz(void) { return gpubuf_unsupported(380, "cuStreamUpdateCaptureDependencies_ptsz"); }
+CUresult gpubuf_stub_cuStreamUpdateCaptureDependencies_ptsz(void) { return gpubuf_unsupported(377, "cuStreamUpdateCaptureDependencies_ptsz"); }
 CUresult gpubuf_alias_cuStreamWaitEvent_ptsz() __asm__("cuStreamWaitEvent_ptsz") __attribute__((alias("cuStreamWaitEvent")));
 CUresult gpubuf_stub_cuStreamWaitValue32(void) __asm__("cuStreamWaitValue32");
-CUresult gpubuf_stub_cuStreamWaitValue32(void) { return gpubuf_unsupported(381, "cuStreamWaitValue32"); }
+CUresult gpubuf_stub_cuStreamWaitValue32(void) { return gpubuf_unsupported(378, "cuStreamWaitValue32"); }
 CUresult gpubuf_stub_cuStreamWaitValue32_ptsz(void) __asm__("cuStreamWaitValue32_ptsz");
-CUresult gpubuf_stub_cuStreamWaitValue32_ptsz(void) { return gpubuf_unsupported(382, "cuStreamWaitValue32_ptsz"); }
+CUresult gpubuf_stub_cuStreamWaitValue32_ptsz(void) { return gpubuf_unsupported(379, "cuStreamWaitValue32_ptsz"); }
 CUresult gpubuf_stub_cuStreamWaitValue32_v2(void) __asm__("cuStreamWaitValue32_v2");
-CUresult gpubuf_stub_cuStreamWaitValue32_v2(void) { return gpubuf_unsupported(383, "cuStreamWaitValue32_v2"); }
+CUresult gpubuf_stub_cuStreamWaitValue32_v2(void) { return gpubuf_unsupported(380, "cuStreamWaitValue32_v2"); }
 CUresult gpubuf_stub_cuStreamWaitValue32_v2_ptsz(void) __asm__("cuStreamWaitValue32_v2_ptsz");
-CUresult gpubuf_stub_cuStreamWaitValue32_v2_ptsz(void) { return gpubuf_unsupported(384, "cuStreamWaitValue32_v2_ptsz"); }
+CUresult gpubuf_stub_cuStreamWaitValue32_v2_ptsz(void) { return gpubuf_unsupported(381, "cuStreamWaitValue32_v2_ptsz"); }
 CUresult gpubuf_stub_cuStreamWaitValue64(void) __asm__("cuStreamWaitValue64");
-CUresult gpubuf_stub_cuStreamWaitValue64(void) { return gpubuf_unsupported(385, "cuStreamWaitValue64"); }
+CUresult gpubuf_stub_cuStreamWaitValue64(void) { return gpubuf_unsupported(382, "cuStreamWaitValue64"); }
 CUresult gpubuf_stub_cuStreamWaitValue64_ptsz(void) __asm__("cuStreamWaitValue64_ptsz");
-CUresult gpubuf_stub_cuStreamWaitValue64_ptsz(void) { return gpubuf_unsupported(386, "cuStreamWaitValue64_ptsz"); }
+CUresult gpubuf_stub_cuStreamWaitValue64_ptsz(void) { return gpubuf_unsupported(383, "cuStreamWaitValue64_ptsz"); }
 CUresult gpubuf_stub_cuStreamWaitValue64_v2(void) __asm__("cuStreamWaitValue64_v2");
-CUresult gpubuf_stub_cuStreamWaitValue64_v2(void) { return gpubuf_unsupported(387, "cuStreamWaitValue64_v2"); }
+CUresult gpubuf_stub_cuStreamWaitValue64_v2(void) { return gpubuf_unsupported(384, "cuStreamWaitValue64_v2"); }
 CUresult gpubuf_stub_cuStreamWaitValue64_v2_ptsz(void) __asm__("cuStreamWaitValue64_v2_ptsz");
-CUresult gpubuf_stub_cuStreamWaitValue64_v2_ptsz(void) { return gpubuf_unsupported(388, "cuStreamWaitValue64_v2_ptsz"); }
+CUresult gpubuf_stub_cuStreamWaitValue64_v2_ptsz(void) { return gpubuf_unsupported(385, "cuStreamWaitValue64_v2_ptsz"); }
 CUresult gpubuf_stub_cuStreamWriteValue32(void) __asm__("cuStreamWriteValue32");
-CUresult gpubuf_stub_cuStreamWriteValue32(void) { return gpubuf_unsupported(389, "cuStreamWriteValue32"); }
+CUresult gpubuf_stub_cuStreamWriteValue32(void) { return gpubuf_unsupported(386, "cuStreamWriteValue32"); }
 CUresult gpubuf_stub_cuStreamWriteValue32_ptsz(void) __asm__("cuStreamWriteValue32_ptsz");
-CUresult gpubuf_stub_cuStreamWriteValue32_ptsz(void) { return gpubuf_unsupported(390, "cuStreamWriteValue32_ptsz"); }
+CUresult gpubuf_stub_cuStreamWriteValue32_ptsz(void) { return gpubuf_unsupported(387, "cuStreamWriteValue32_ptsz"); }
 CUresult gpubuf_stub_cuStreamWriteValue32_v2(void) __asm__("cuStreamWriteValue32_v2");
-CUresult gpubuf_stub_cuStreamWriteValue32_v2(void) { return gpubuf_unsupported(391, "cuStreamWriteValue32_v2"); }
+CUresult gpubuf_stub_cuStreamWriteValue32_v2(void) { return gpubuf_unsupported(388, "cuStreamWriteValue32_v2"); }
 CUresult gpubuf_stub_cuStreamWriteValue32_v2_ptsz(void) __asm__("cuStreamWriteValue32_v2_ptsz");
-CUresult gpubuf_stub_cuStreamWriteValue32_v2_ptsz(void) { return gpubuf_unsupported(392, "cuStreamWriteValue32_v2_ptsz"); }
+CUresult gpubuf_stub_cuStreamWriteValue32_v2_ptsz(void) { return gpubuf_unsupported(389, "cuStreamWriteValue32_v2_ptsz"); }
 CUresult gpubuf_stub_cuStreamWriteValue64(void) __asm__("cuStreamWriteValue64");
-CUresult gpubuf_stub_cuStreamWriteValue64(void) { return gpubuf_unsupported(393, "cuStreamWriteValue64"); }
+CUresult gpubuf_stub_cuStreamWriteValue64(void) { return gpubuf_unsupported(390, "cuStreamWriteValue64"); }
 CUresult gpubuf_stub_cuStreamWriteValue64_ptsz(void) __asm__("cuStreamWriteValue64_ptsz");
-CUresult gpubuf_stub_cuStreamWriteValue64_ptsz(void) { return gpubuf_unsupported(394, "cuStreamWriteValue64_ptsz"); }
+CUresult gpubuf_stub_cuStreamWriteValue64_ptsz(void) { return gpubuf_unsupported(391, "cuStreamWriteValue64_ptsz"); }
 CUresult gpubuf_stub_cuStreamWriteValue64_v2(void) __asm__("cuStreamWriteValue64_v2");
-CUresult gpubuf_stub_cuStreamWriteValue64_v2(void) { return gpubuf_unsupported(395, "cuStreamWriteValue64_v2"); }
+CUresult gpubuf_stub_cuStreamWriteValue64_v2(void) { return gpubuf_unsupported(392, "cuStreamWriteValue64_v2"); }
 CUresult gpubuf_stub_cuStreamWriteValue64_v2_ptsz(void) __asm__("cuStreamWriteValue64_v2_ptsz");
-CUresult gpubuf_stub_cuStreamWriteValue64_v2_ptsz(void) { return gpubuf_unsupported(396, "cuStreamWriteValue64_v2_ptsz"); }
+CUresult gpubuf_stub_cuStreamWriteValue64_v2_ptsz(void) { return gpubuf_unsupported(393, "cuStreamWriteValue64_v2_ptsz"); }
 CUresult gpubuf_stub_cuSurfObjectCreate(void) __asm__("cuSurfObjectCreate");
-CUresult gpubuf_stub_cuSurfObjectCreate(void) { return gpubuf_unsupported(397, "cuSurfObjectCreate"); }
+CUresult gpubuf_stub_cuSurfObjectCreate(void) { return gpubuf_unsupported(394, "cuSurfObjectCreate"); }
 CUresult gpubuf_stub_cuSurfObjectDestroy(void) __asm__("cuSurfObjectDestroy");
-CUresult gpubuf_stub_cuSurfObjectDestroy(void) { return gpubuf_unsupported(398, "cuSurfObjectDestroy"); }
+CUresult gpubuf_stub_cuSurfObjectDestroy(void) { return gpubuf_unsupported(395, "cuSurfObjectDestroy"); }
 CUresult gpubuf_stub_cuSurfObjectGetResourceDesc(void) __asm__("cuSurfObjectGetResourceDesc");
-CUresult gpubuf_stub_cuSurfObjectGetResourceDesc(void) { return gpubuf_unsupported(399, "cuSurfObjectGetResourceDesc"); }
+CUresult gpubuf_stub_cuSurfObjectGetResourceDesc(void) { return gpubuf_unsupported(396, "cuSurfObjectGetResourceDesc"); }
 CUresult gpubuf_stub_cuSurfRefGetArray(void) __asm__("cuSurfRefGetArray");
-CUresult gpubuf_stub_cuSurfRefGetArray(void) { return gpubuf_unsupported(400, "cuSurfRefGetArray"); }
+CUresult gpubuf_stub_cuSurfRefGetArray(void) { return gpubuf_unsupported(397, "cuSurfRefGetArray"); }
 CUresult gpubuf_stub_cuSurfRefSetArray(void) __asm__("cuSurfRefSetArray");
-CUresult gpubuf_stub_cuSurfRefSetArray(void) { return gpubuf_unsupported(401, "cuSurfRefSetArray"); }
+CUresult gpubuf_stub_cuSurfRefSetArray(void) { return gpubuf_unsupported(398, "cuSurfRefSetArray"); }
 CUresult gpubuf_stub_cuTensorMapEncodeTiled(void) __asm__("cuTensorMapEncodeTiled");
-CUresult gpubuf_stub_cuTensorMapEncodeTiled(void) { return gpubuf_unsupported(402, "cuTensorMapEncodeTiled"); }
+CUresult gpubuf_stub_cuTensorMapEncodeTiled(void) { return gpubuf_unsupported(399, "cuTensorMapEncodeTiled"); }
 CUresult gpubuf_stub_cuTexObjectCreate(void) __asm__("cuTexObjectCreate");
-CUresult gpubuf_stub_cuTexObjectCreate(void) { return gpubuf_unsupported(403, "cuTexObjectCreate"); }
+CUresult gpubuf_stub_cuTexObjectCreate(void) { return gpubuf_unsupported(400, "cuTexObjectCreate"); }
 CUresult gpubuf_stub_cuTexObjectDestroy(void) __asm__("cuTexObjectDestroy");
-CUresult gpubuf_stub_cuTexObjectDestroy(void) { return gpubuf_unsupported(404, "cuTexObjectDestroy"); }
+CUresult gpubuf_stub_cuTexObjectDestroy(void) { return gpubuf_unsupported(401, "cuTexObjectDestroy"); }
 CUresult gpubuf_stub_cuTexObjectGetResourceDesc(void) __asm__("cuTexObjectGetResourceDesc");
-CUresult gpubuf_stub_cuTexObjectGetResourceDesc(void) { return gpubuf_unsupported(405, "cuTexObjectGetResourceDesc"); }
+CUresult gpubuf_stub_cuTexObjectGetResourceDesc(void) { return gpubuf_unsupported(402, "cuTexObjectGetResourceDesc"); }
 CUresult gpubuf_stub_cuTexObjectGetResourceViewDesc(void) __asm__("cuTexObjectGetResourceViewDesc");
-CUresult gpubuf_stub_cuTexObjectGetResourceViewDesc(void) { return gpubuf_unsupported(406, "cuTexObjectGetResourceViewDesc"); }
+CUresult gpubuf_stub_cuTexObjectGetResourceViewDesc(void) { return gpubuf_unsupported(403, "cuTexObjectGetResourceViewDesc"); }
 CUresult gpubuf_stub_cuTexObjectGetTextureDesc(void) __asm__("cuTexObjectGetTextureDesc");
-CUresult gpubuf_stub_cuTexObjectGetTextureDesc(void) { return gpubuf_unsupported(407, "cuTexObjectGetTextureDesc"); }
+CUresult gpubuf_stub_cuTexObjectGetTextureDesc(void) { return gpubuf_unsupported(404, "cuTexObjectGetTextureDesc"); }
 CUresult gpubuf_stub_cuTexRefCreate(void) __asm__("cuTexRefCreate");
-CUresult gpubuf_stub_cuTexRefCreate(void) { return gpubuf_unsupported(408, "cuTexRefCreate"); }
+CUresult gpubuf_stub_cuTexRefCreate(void) { return gpubuf_unsupported(405, "cuTexRefCreate"); }
 CUresult gpubuf_stub_cuTexRefDestroy(void) __asm__("cuTexRefDestroy");
-CUresult gpubuf_stub_cuTexRefDestroy(void) { return gpubuf_unsupported(409, "cuTexRefDestroy"); }
+CUresult gpubuf_stub_cuTexRefDestroy(void) { return gpubuf_unsupported(406, "cuTexRefDestroy"); }
 CUresult gpubuf_stub_cuTexRefGetAddress(void) __asm__("cuTexRefGetAddress");
-CUresult gpubuf_stub_cuTexRefGetAddress(void) { return gpubuf_unsupported(410, "cuTexRefGetAddress"); }
+CUresult gpubuf_stub_cuTexRefGetAddress(void) { return gpubuf_unsupported(407, "cuTexRefGetAddress"); }
 CUresult gpubuf_stub_cuTexRefGetAddressMode(void) __asm__("cuTexRefGetAddressMode");
-CUresult gpubuf_stub_cuTexRefGetAddressMode(void) { return gpubuf_unsupported(411, "cuTexRefGetAddressMode"); }
+CUresult gpubuf_stub_cuTexRefGetAddressMode(void) { return gpubuf_unsupported(408, "cuTexRefGetAddressMode"); }
 CUresult gpubuf_stub_cuTexRefGetAddress_v2(void) __asm__("cuTexRefGetAddress_v2");
-CUresult gpubuf_stub_cuTexRefGetAddress_v2(void) { return gpubuf_unsupported(412, "cuTexRefGetAddress_v2"); }
+CUresult gpubuf_stub_cuTexRefGetAddress_v2(void) { return gpubuf_unsupported(409, "cuTexRefGetAddress_v2"); }
 CUresult gpubuf_stub_cuTexRefGetArray(void) __asm__("cuTexRefGetArray");
-CUresult gpubuf_stub_cuTexRefGetArray(void) { return gpubuf_unsupported(413, "cuTexRefGetArray"); }
+CUresult gpubuf_stub_cuTexRefGetArray(void) { return gpubuf_unsupported(410, "cuTexRefGetArray"); }
 CUresult gpubuf_stub_cuTexRefGetBorderColor(void) __asm__("cuTexRefGetBorderColor");
-CUresult gpubuf_stub_cuTexRefGetBorderColor(void) { return gpubuf_unsupported(414, "cuTexRefGetBorderColor"); }
+CUresult gpubuf_stub_cuTexRefGetBorderColor(void) { return gpubuf_unsupported(411, "cuTexRefGetBorderColor"); }
 CUresult gpubuf_stub_cuTexRefGetFilterMode(void) __asm__("cuTexRefGetFilterMode");
-CUresult gpubuf_stub_cuTexRefGetFilterMode(void) { return gpubuf_unsupported(415, "cuTexRefGetFilterMode"); }
+CUresult gpubuf_stub_cuTexRefGetFilterMode(void) { return gpubuf_unsupported(412, "cuTexRefGetFilterMode"); }
 CUresult gpubuf_stub_cuTexRefGetFlags(void) __asm__("cuTexRefGetFlags");
-CUresult gpubuf_stub_cuTexRefGetFlags(void) { return gpubuf_unsupported(416, "cuTexRefGetFlags"); }
+CUresult gpubuf_stub_cuTexRefGetFlags(void) { return gpubuf_unsupported(413, "cuTexRefGetFlags"); }
 CUresult gpubuf_stub_cuTexRefGetFormat(void) __asm__("cuTexRefGetFormat");
-CUresult gpubuf_stub_cuTexRefGetFormat(void) { return gpubuf_unsupported(417, "cuTexRefGetFormat"); }
+CUresult gpubuf_stub_cuTexRefGetFormat(void) { return gpubuf_unsupported(414, "cuTexRefGetFormat"); }
 CUresult gpubuf_stub_cuTexRefGetMaxAnisotropy(void) __asm__("cuTexRefGetMaxAnisotropy");
-CUresult gpubuf_stub_cuTexRefGetMaxAnisotropy(void) { return gpubuf_unsupported(418, "cuTexRefGetMaxAnisotropy"); }
+CUresult gpubuf_stub_cuTexRefGetMaxAnisotropy(void) { return gpubuf_unsupported(415, "cuTexRefGetMaxAnisotropy"); }
 CUresult gpubuf_stub_cuTexRefGetMipmapFilterMode(void) __asm__("cuTexRefGetMipmapFilterMode");
-CUresult gpubuf_stub_cuTexRefGetMipmapFilterMode(void) { return gpubuf_unsupported(419, "cuTexRefGetMipmapFilterMode"); }
+CUresult gpubuf_stub_cuTexRefGetMipmapFilterMode(void) { return gpubuf_unsupported(416, "cuTexRefGetMipmapFilterMode"); }
 CUresult gpubuf_stub_cuTexRefGetMipmapLevelBias(void) __asm__("cuTexRefGetMipmapLevelBias");
-CUresult gpubuf_stub_cuTexRefGetMipmapLevelBias(void) { return gpubuf_unsupported(420, "cuTexRefGetMipmapLevelBias"); }
+CUresult gpubuf_stub_cuTexRefGetMipmapLevelBias(void) { return gpubuf_unsupported(417, "cuTexRefGetMipmapLevelBias"); }
 CUresult gpubuf_stub_cuTexRefGetMipmapLevelClamp(void) __asm__("cuTexRefGetMipmapLevelClamp");
-CUresult gpubuf_stub_cuTexRefGetMipmapLevelClamp(void) { return gpubuf_unsupported(421, "cuTexRefGetMipmapLevelClamp"); }
+CUresult gpubuf_stub_cuTexRefGetMipmapLevelClamp(void) { return gpubuf_unsupported(418, "cuTexRefGetMipmapLevelClamp"); }
 CUresult gpubuf_stub_cuTexRefGetMipmappedArray(void) __asm__("cuTexRefGetMipmappedArray");
-CUresult gpubuf_stub_cuTexRefGetMipmappedArray(void) { return gpubuf_unsupported(422, "cuTexRefGetMipmappedArray"); }
+CUresult gpubuf_stub_cuTexRefGetMipmappedArray(void) { return gpubuf_unsupported(419, "cuTexRefGetMipmappedArray"); }
 CUresult gpubuf_stub_cuTexRefSetAddress(void) __asm__("cuTexRefSetAddress");
-CUresult gpubuf_stub_cuTexRefSetAddress(void) { return gpubuf_unsupported(423, "cuTexRefSetAddress"); }
+CUresult gpubuf_stub_cuTexRefSetAddress(void) { return gpubuf_unsupported(420, "cuTexRefSetAddress"); }
 CUresult gpubuf_stub_cuTexRefSetAddress2D(void) __asm__("cuTexRefSetAddress2D");
-CUresult gpubuf_stub_cuTexRefSetAddress2D(void) { return gpubuf_unsupported(424, "cuTexRefSetAddress2D"); }
+CUresult gpubuf_stub_cuTexRefSetAddress2D(void) { return gpubuf_unsupported(421, "cuTexRefSetAddress2D"); }
 CUresult gpubuf_stub_cuTexRefSetAddress2D_v3(void) __asm__("cuTexRefSetAddress2D_v3");
-CUresult gpubuf_stub_cuTexRefSetAddress2D_v3(void) { return gpubuf_unsupported(425, "cuTexRefSetAddress2D_v3"); }
+CUresult gpubuf_stub_cuTexRefSetAddress2D_v3(void) { return gpubuf_unsupported(422, "cuTexRefSetAddress2D_v3"); }
 CUresult gpubuf_stub_cuTexRefSetAddressMode(void) __asm__("cuTexRefSetAddressMode");
-CUresult gpubuf_stub_cuTexRefSetAddressMode(void) { return gpubuf_unsupported(426, "cuTexRefSetAddressMode"); }
+CUresult gpubuf_stub_cuTexRefSetAddressMode(void) { return gpubuf_unsupported(423, "cuTexRefSetAddressMode"); }
 CUresult gpubuf_stub_cuTexRefSetAddress_v2(void) __asm__("cuTexRefSetAddress_v2");
-CUresult gpubuf_stub_cuTexRefSetAddress_v2(void) { return gpubuf_unsupported(427, "cuTexRefSetAddress_v2"); }
+CUresult gpubuf_stub_cuTexRefSetAddress_v2(void) { return gpubuf_unsupported(424, "cuTexRefSetAddress_v2"); }
 CUresult gpubuf_stub_cuTexRefSetArray(void) __asm__("cuTexRefSetArray");
-CUresult gpubuf_stub_cuTexRefSetArray(void) { return gpubuf_unsupported(428, "cuTexRefSetArray"); }
+CUresult gpubuf_stub_cuTexRefSetArray(void) { return gpubuf_unsupported(425, "cuTexRefSetArray"); }
 CUresult gpubuf_stub_cuTexRefSetBorderColor(void) __asm__("cuTexRefSetBorderColor");
-CUresult gpubuf_stub_cuTexRefSetBorderColor(void) { return gpubuf_unsupported(429, "cuTexRefSetBorderColor"); }
+CUresult gpubuf_stub_cuTexRefSetBorderColor(void) { return gpubuf_unsupported(426, "cuTexRefSetBorderColor"); }
 CUresult gpubuf_stub_cuTexRefSetFilterMode(void) __asm__("cuTexRefSetFilterMode");
-CUresult gpubuf_stub_cuTexRefSetFilterMode(void) { return gpubuf_unsupported(430, "cuTexRefSetFilterMode"); }
+CUresult gpubuf_stub_cuTexRefSetFilterMode(void) { return gpubuf_unsupported(427, "cuTexRefSetFilterMode"); }
 CUresult gpubuf_stub_cuTexRefSetFlags(void) __asm__("cuTexRefSetFlags");
-CUresult gpubuf_stub_cuTexRefSetFlags(void) { return gpubuf_unsupported(431, "cuTexRefSetFlags"); }
+CUresult gpubuf_stub_cuTexRefSetFlags(void) { return gpubuf_unsupported(428, "cuTexRefSetFlags"); }
 CUresult gpubuf_stub_cuTexRefSetFormat(void) __asm__("cuTexRefSetFormat");
-CUresult gpubuf_stub_cuTexRefSetFormat(void) { return gpubuf_unsupported(432, "cuTexRefSetFormat"); }
+CUresult gpubuf_stub_cuTexRefSetFormat(void) { return gpubuf_unsupported(429, "cuTexRefSetFormat"); }
 CUresult gpubuf_stub_cuTexRefSetMaxAnisotropy(void) __asm__("cuTexRefSetMaxAnisotropy");
-CUresult gpubuf_stub_cuTexRefSetMaxAnisotropy(void) { return gpubuf_unsupported(433, "cuTexRefSetMaxAnisotropy"); }
+CUresult gpubuf_stub_cuTexRefSetMaxAnisotropy(void) { return gpubuf_unsupported(430, "cuTexRefSetMaxAnisotropy"); }
 CUresult gpubuf_stub_cuTexRefSetMipmapFilterMode(void) __asm__("cuTexRefSetMipmapFilterMode");
-CUresult gpubuf_stub_cuTexRefSetMipmapFilterMode(void) { return gpubuf_unsupported(434, "cuTexRefSetMipmapFilterMode"); }
+CUresult gpubuf_stub_cuTexRefSetMipmapFilterMode(void) { return gpubuf_unsupported(431, "cuTexRefSetMipmapFilterMode"); }
 CUresult gpubuf_stub_cuTexRefSetMipmapLevelBias(void) __asm__("cuTexRefSetMipmapLevelBias");
-CUresult gpubuf_stub_cuTexRefSetMipmapLevelBias(void) { return gpubuf_unsupported(435, "cuTexRefSetMipmapLevelBias"); }
+CUresult gpubuf_stub_cuTexRefSetMipmapLevelBias(void) { return gpubuf_unsupported(432, "cuTexRefSetMipmapLevelBias"); }
 CUresult gpubuf_stub_cuTexRefSetMipmapLevelClamp(void) __asm__("cuTexRefSetMipmapLevelClamp");
-CUresult gpubuf_stub_cuTexRefSetMipmapLevelClamp(void) { return gpubuf_unsupported(436, "cuTexRefSetMipmapLevelClamp"); }
+CUresult gpubuf_stub_cuTexRefSetMipmapLevelClamp(void) { return gpubuf_unsupported(433, "cuTexRefSetMipmapLevelClamp"); }
 CUresult gpubuf_stub_cuTexRefSetMipmappedArray(void) __asm__("cuTexRefSetMipmappedArray");
-CUresult gpubuf_stub_cuTexRefSetMipmappedArray(void) { return gpubuf_unsupported(437, "cuTexRefSetMipmappedArray"); }
+CUresult gpubuf_stub_cuTexRefSetMipmappedArray(void) { return gpubuf_unsupported(434, "cuTexRefSetMipmappedArray"); }
 CUresult gpubuf_stub_cuThreadExchangeStreamCaptureMode(void) __asm__("cuThreadExchangeStreamCaptureMode");
-CUresult gpubuf_stub_cuThreadExchangeStreamCaptureMode(void) { return gpubuf_unsupported(438, "cuThreadExchangeStreamCaptureMode"); }
+CUresult gpubuf_stub_cuThreadExchangeStreamCaptureMode(void) { return gpubuf_unsupported(435, "cuThreadExchangeStreamCaptureMode"); }
 CUresult gpubuf_stub_cuUserObjectCreate(void) __asm__("cuUserObjectCreate");
-CUresult gpubuf_stub_cuUserObjectCreate(void) { return gpubuf_unsupported(439, "cuUserObjectCreate"); }
+CUresult gpubuf_stub_cuUserObjectCreate(void) { return gpubuf_unsupported(436, "cuUserObjectCreate"); }
 CUresult gpubuf_stub_cuUserObjectRelease(void) __asm__("cuUserObjectRelease");
-CUresult gpubuf_stub_cuUserObjectRelease(void) { return gpubuf_unsupported(440, "cuUserObjectRelease"); }
+CUresult gpubuf_stub_cuUserObjectRelease(void) { return gpubuf_unsupported(437, "cuUserObjectRelease"); }
 CUresult gpubuf_stub_cuUserObjectRetain(void) __asm__("cuUserObjectRetain");
-CUresult gpubuf_stub_cuUserObjectRetain(void) { return gpubuf_unsupported(441, "cuUserObjectRetain"); }
+CUresult gpubuf_stub_cuUserObjectRetain(void) { return gpubuf_unsupported(438, "cuUserObjectRetain"); }
 CUresult gpubuf_stub_cuWaitExternalSemaphoresAsync(void) __asm__("cuWaitExternalSemaphoresAsync");
-CUresult gpubuf_stub_cuWaitExternalSemaphoresAsync(void) { return gpubuf_unsupported(442, "cuWaitExternalSemaphoresAsync"); }
+CUresult gpubuf_stub_cuWaitExternalSemaphoresAsync(void) { return gpubuf_unsupported(439, "cuWaitExternalSemaphoresAsync"); }
 CUresult gpubuf_stub_cuWaitExternalSemaphoresAsync_ptsz(void) __asm__("cuWaitExternalSemaphoresAsync_ptsz");
-CUresult gpubuf_stub_cuWaitExternalSemaphoresAsync_ptsz(void) { return gpubuf_unsupported(443, "cuWaitExternalSemaphoresAsync_ptsz"); }
+CUresult gpubuf_stub_cuWaitExternalSemaphoresAsync_ptsz(void) { return gpubuf_unsupported(440, "cuWaitExternalSemaphoresAsync_ptsz"); }
 
-#define GPUBUF_STUBS 444
+#define GPUBUF_STUBS 441
 
 // The table cuGetProcAddress answers from: base name, the CUDA version
 // that introduced the symbol, whether it is the per-thread-stream variant.
@@ -1331,10 +1325,10 @@ static const struct gpubuf_proc gpubuf_procs[] = {
 	{"cuModuleUnload", 2000, 0, (void *)cuModuleUnload},
 	{"cuOccupancyAvailableDynamicSMemPerBlock", 10020, 0, (void *)gpubuf_stub_cuOccupancyAvailableDynamicSMemPerBlock},
 	{"cuOccupancyMaxActiveBlocksPerMultiprocessor", 6050, 0, (void *)cuOccupancyMaxActiveBlocksPerMultiprocessor},
-	{"cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags", 7000, 0, (void *)gpubuf_stub_cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags},
+	{"cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags", 7000, 0, (void *)cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags},
 	{"cuOccupancyMaxActiveClusters", 11070, 0, (void *)gpubuf_stub_cuOccupancyMaxActiveClusters},
-	{"cuOccupancyMaxPotentialBlockSize", 6050, 0, (void *)gpubuf_stub_cuOccupancyMaxPotentialBlockSize},
-	{"cuOccupancyMaxPotentialBlockSizeWithFlags", 7000, 0, (void *)gpubuf_stub_cuOccupancyMaxPotentialBlockSizeWithFlags},
+	{"cuOccupancyMaxPotentialBlockSize", 6050, 0, (void *)cuOccupancyMaxPotentialBlockSize},
+	{"cuOccupancyMaxPotentialBlockSizeWithFlags", 7000, 0, (void *)cuOccupancyMaxPotentialBlockSizeWithFlags},
 	{"cuOccupancyMaxPotentialClusterSize", 11070, 0, (void *)gpubuf_stub_cuOccupancyMaxPotentialClusterSize},
 	{"cuParamSetSize", 2000, 0, (void *)gpubuf_stub_cuParamSetSize},
 	{"cuParamSetTexRef", 2000, 0, (void *)gpubuf_stub_cuParamSetTexRef},
