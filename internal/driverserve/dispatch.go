@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gpubuf/gpubuf/cpuemu"
+	"github.com/gpubuf/gpubuf/cpuemu/sarif"
 	"github.com/gpubuf/gpubuf/gpu"
 	"github.com/gpubuf/gpubuf/gpu/emu"
 )
@@ -80,6 +81,11 @@ func (s *Server) dispatch(req *request) ([]uint64, []byte, error) {
 	case opCtxCreate:
 		return s.ctxCreate()
 	case opFinish:
+		// The library's atexit hook: the program is ending, and gpubuf
+		// exec reads the SARIF log once it has.
+		if err := s.writeSARIF(); err != nil {
+			return nil, nil, fail(cuUnknown, "%v", err)
+		}
 		return []uint64{uint64(s.errs.Load())}, nil, nil
 	}
 	if err := need(req, 1); err != nil {
@@ -858,7 +864,7 @@ func (s *Server) launch(c *context, req *request) error {
 		return err
 	}
 	err = emu.LaunchRaw(st.s, f.k, cfg, params, func(res *cpuemu.Result, err error) error {
-		s.report(res)
+		s.report(f.entry.Name, res, err)
 		var ce *cpuemu.CheckError
 		if errors.As(err, &ce) {
 			// The checker reports; like compute-sanitizer, it does not
@@ -890,13 +896,50 @@ func (s *Server) launch(c *context, req *request) error {
 }
 
 // report writes a checked launch's findings to the report writer in
-// compute-sanitizer's form and counts its errors.
-func (s *Server) report(res *cpuemu.Result) {
-	if res == nil || res.Report == nil || res.Report.CleanAt(cpuemu.SeverityWarning) {
+// compute-sanitizer's form, counts its errors, and adds them to the SARIF
+// log. A checked launch that gave no report (it failed before running)
+// goes into the SARIF log as a failure, so that the log never reads as
+// clean for it.
+func (s *Server) report(kernel string, res *cpuemu.Result, err error) {
+	if !s.cfg.Emu.Check {
 		return
 	}
-	s.errs.Add(int64(res.Report.Findings(cpuemu.SeverityError)))
+	var rep *cpuemu.Report
+	if res != nil {
+		rep = res.Report
+	}
+	var ce *cpuemu.CheckError
+	if rep == nil && errors.As(err, &ce) {
+		rep = ce.Report
+	}
 	s.repMu.Lock()
 	defer s.repMu.Unlock()
-	res.Report.WriteText(s.cfg.Report)
+	if s.sarif != nil {
+		if rep != nil {
+			s.sarif.Add(sarif.Launch{Report: rep, Schedule: s.schedule()})
+		} else {
+			if err == nil {
+				err = errors.New("no checker report")
+			}
+			s.sarif.AddFailure(kernel, err)
+		}
+	}
+	if rep == nil || rep.CleanAt(cpuemu.SeverityWarning) {
+		return
+	}
+	s.errs.Add(int64(rep.Findings(cpuemu.SeverityError)))
+	rep.WriteText(s.cfg.Report)
+}
+
+// schedule names the scheduler the launches ran under, for the SARIF log.
+func (s *Server) schedule() string {
+	name := s.cfg.Emu.Scheduler
+	if name == "" {
+		name = "lockstep"
+	}
+	sched, err := cpuemu.ParseScheduler(name)
+	if err != nil {
+		return name
+	}
+	return cpuemu.Schedule{Scheduler: sched, Seed: s.cfg.Emu.Seed}.String()
 }

@@ -8,6 +8,7 @@
 package driverserve
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -22,6 +23,7 @@ import (
 	"time"
 
 	"github.com/gpubuf/gpubuf/cpuemu"
+	"github.com/gpubuf/gpubuf/cpuemu/sarif"
 	"github.com/gpubuf/gpubuf/gpu"
 )
 
@@ -111,10 +113,19 @@ type Config struct {
 	// Report receives the checker's findings (GPUBUF_CHECK), in
 	// compute-sanitizer's text form.
 	Report io.Writer
+	// SARIF, when not "", is the file the checked launches' findings are
+	// written to as one SARIF 2.1.0 log (GPUBUF_DRIVER_SARIF, which
+	// gpubuf exec --sarif sets): rewritten whole when the library
+	// finishes (its atexit hook) and when the server ends, with locations
+	// relative to the server's working directory.
+	SARIF string
 }
 
-// ConfigFromEnv reads GPUBUF_CHECK, GPUBUF_SCHEDULER, GPUBUF_SEED and
-// GPUBUF_LOG.
+// SARIFEnv names the file the server writes its SARIF log to.
+const SARIFEnv = "GPUBUF_DRIVER_SARIF"
+
+// ConfigFromEnv reads GPUBUF_CHECK, GPUBUF_SCHEDULER, GPUBUF_SEED,
+// GPUBUF_LOG and GPUBUF_DRIVER_SARIF.
 func ConfigFromEnv() (Config, error) {
 	c := Config{Report: os.Stderr}
 	c.Emu.Stdout = os.Stdout
@@ -130,6 +141,7 @@ func ConfigFromEnv() (Config, error) {
 	if os.Getenv("GPUBUF_LOG") != "" {
 		c.Log = os.Stderr
 	}
+	c.SARIF = os.Getenv(SARIFEnv)
 	return c, nil
 }
 
@@ -143,11 +155,19 @@ type Server struct {
 	tickets map[uint64]chan error
 	errs    atomic.Int64 // checker errors, for GPUBUF_CHECK_EXIT
 	repMu   sync.Mutex
+	sarif   *sarif.Log // Config.SARIF's findings; under repMu
 }
 
 // Serve serves conn until the library closes it.
 func Serve(conn *net.UnixConn, cfg Config) error {
 	s := &Server{cfg: cfg, conn: conn, nextID: 0x1000, ctxs: map[uint64]*context{}, tickets: map[uint64]chan error{}}
+	if cfg.SARIF != "" {
+		root, err := os.Getwd()
+		if err != nil {
+			return fmt.Errorf("driver-serve: %s: %v", SARIFEnv, err)
+		}
+		s.sarif = sarif.NewLog(sarif.Options{SrcRoot: root})
+	}
 	defer s.shutdown()
 	for {
 		req, err := s.read()
@@ -174,6 +194,26 @@ func (s *Server) shutdown() {
 	if s.stage != nil {
 		syscall.Munmap(s.stage)
 	}
+	if err := s.writeSARIF(); err != nil {
+		fmt.Fprintf(os.Stderr, "gpubuf driver-serve: %v\n", err)
+	}
+}
+
+// writeSARIF writes Config.SARIF's log, whole, when there is one.
+func (s *Server) writeSARIF() error {
+	if s.sarif == nil {
+		return nil
+	}
+	s.repMu.Lock()
+	defer s.repMu.Unlock()
+	var buf bytes.Buffer
+	if err := s.sarif.Write(&buf); err != nil {
+		return fmt.Errorf("%s=%s: %v", SARIFEnv, s.cfg.SARIF, err)
+	}
+	if err := os.WriteFile(s.cfg.SARIF, buf.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("%s: %v", SARIFEnv, err)
+	}
+	return nil
 }
 
 func (s *Server) id() uint64 { s.nextID++; return s.nextID }
