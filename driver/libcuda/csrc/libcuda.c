@@ -38,6 +38,10 @@ extern char **environ;
 #define GB_RECV_TIMEOUT_MS 300000 /* no server call takes longer: waits come back NOT_READY */
 #define GB_MAX_CTX_DEPTH 64
 
+/* The one symbol beyond cuda.h's: it tells gpubuf info (and anyone with
+ * nm -D) that the libcuda.so.1 a process loaded is this one. */
+__attribute__((visibility("default"))) const char gpubuf_libcuda[] = "gpubuf emulated libcuda.so.1, driver protocol 1";
+
 /* ---- connection ---- */
 
 static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER; /* one call on the socket at a time */
