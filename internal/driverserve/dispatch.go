@@ -66,6 +66,9 @@ func (c *context) close() {
 }
 
 func (s *Server) dispatch(req *request) ([]uint64, []byte, error) {
+	if req.op < opHello || req.op > opCopyHtoDMerge || req.op == opDeviceInfo {
+		return nil, nil, fail(cuNotSupported, "unknown op %d: this gpubuf speaks driver protocol %d with ops %d to %d", req.op, Version, opHello, opCopyHtoDMerge)
+	}
 	switch req.op {
 	case opHello:
 		return s.hello(req)
@@ -134,6 +137,9 @@ func (s *Server) dispatch(req *request) ([]uint64, []byte, error) {
 		m, ok := c.mods[w[1]]
 		if !ok {
 			return nil, nil, fail(cuInvalidHandle, "no module %#x in this context", w[1])
+		}
+		if len(req.data) > maxNameBytes {
+			return nil, nil, fail(cuInvalidValue, "a global's name of %d bytes: at most %d", len(req.data), maxNameBytes)
 		}
 		b, err := m.m.Global(string(req.data))
 		if err != nil {
@@ -582,6 +588,9 @@ func (s *Server) moduleFunction(c *context, req *request) ([]uint64, []byte, err
 	m, ok := c.mods[req.words[1]]
 	if !ok {
 		return nil, nil, fail(cuInvalidHandle, "no module %#x in this context", req.words[1])
+	}
+	if len(req.data) > maxNameBytes {
+		return nil, nil, fail(cuInvalidValue, "a function's name of %d bytes: at most %d", len(req.data), maxNameBytes)
 	}
 	name := string(req.data)
 	id, ok := m.funcs[name]

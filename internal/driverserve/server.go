@@ -155,19 +155,32 @@ type Server struct {
 	tickets map[uint64]chan error
 	errs    atomic.Int64 // checker errors, for GPUBUF_CHECK_EXIT
 	repMu   sync.Mutex
-	sarif   *sarif.Log // Config.SARIF's findings; under repMu
+	sarif   *sarif.Log   // Config.SARIF's findings; under repMu
+	panics  atomic.Int64 // requests whose handling panicked (a bug: tests want 0)
 }
 
 // Serve serves conn until the library closes it.
 func Serve(conn *net.UnixConn, cfg Config) error {
+	s, err := newServer(conn, cfg)
+	if err != nil {
+		return err
+	}
+	return s.serve()
+}
+
+func newServer(conn *net.UnixConn, cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, conn: conn, nextID: 0x1000, ctxs: map[uint64]*context{}, tickets: map[uint64]chan error{}}
 	if cfg.SARIF != "" {
 		root, err := os.Getwd()
 		if err != nil {
-			return fmt.Errorf("driver-serve: %s: %v", SARIFEnv, err)
+			return nil, fmt.Errorf("driver-serve: %s: %v", SARIFEnv, err)
 		}
 		s.sarif = sarif.NewLog(sarif.Options{SrcRoot: root})
 	}
+	return s, nil
+}
+
+func (s *Server) serve() error {
 	defer s.shutdown()
 	for {
 		req, err := s.read()
@@ -249,7 +262,7 @@ func (s *Server) read() (*request, error) {
 	}
 	if n < headerSize {
 		if _, err := io.ReadFull(s.conn, h[n:]); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("driver-serve: truncated request header (%d of %d bytes): %w", n, headerSize, noEOF(err))
 		}
 	}
 	le := binary.LittleEndian
@@ -262,8 +275,8 @@ func (s *Server) read() (*request, error) {
 		return nil, fmt.Errorf("driver-serve: request of %d words and %d bytes is over the limits (%d, %d)", nw, nb, MaxWords, MaxPayload)
 	}
 	buf := make([]byte, int(nw)*8+int(nb))
-	if _, err := io.ReadFull(s.conn, buf); err != nil {
-		return nil, err
+	if k, err := io.ReadFull(s.conn, buf); err != nil {
+		return nil, fmt.Errorf("driver-serve: truncated request: %s announced %d words and %d bytes, %d bytes came: %w", opName(req.op), nw, nb, k, noEOF(err))
 	}
 	req.words = make([]uint64, nw)
 	for i := range req.words {
@@ -271,6 +284,15 @@ func (s *Server) read() (*request, error) {
 	}
 	req.data = buf[8*nw:]
 	return req, nil
+}
+
+// noEOF makes a stream that ended inside a message an unexpected end, so
+// that Serve does not take it for the library's orderly close.
+func noEOF(err error) error {
+	if errors.Is(err, io.EOF) {
+		return io.ErrUnexpectedEOF
+	}
+	return err
 }
 
 func (s *Server) write(status uint32, words []uint64, data []byte) error {
@@ -307,6 +329,7 @@ func fail(code uint32, format string, a ...any) error {
 func (s *Server) handle(req *request) (status uint32, words []uint64, data []byte) {
 	defer func() {
 		if r := recover(); r != nil {
+			s.panics.Add(1)
 			status, words, data = cuUnknown, nil, nil
 			fmt.Fprintf(os.Stderr, "gpubuf driver-serve: internal error serving op %d: %v\n", req.op, r)
 		}
