@@ -15,6 +15,12 @@ import (
 // there is no C compiler or cuda.h.
 func buildDriverExample(t *testing.T, name string) (gpubuf, prog string) {
 	t.Helper()
+	return buildDriverProgram(t, filepath.Join("..", "..", "examples", "driver", name+".c"))
+}
+
+// buildDriverProgram is buildDriverExample for the C program src.
+func buildDriverProgram(t *testing.T, src string) (gpubuf, prog string) {
+	t.Helper()
 	if _, err := exec.LookPath("cc"); err != nil {
 		t.Skip("no C compiler")
 	}
@@ -29,9 +35,8 @@ func buildDriverExample(t *testing.T, name string) (gpubuf, prog string) {
 	if out, err := exec.Command(gpubuf, "driver-lib", "--out", dir).CombinedOutput(); err != nil {
 		t.Fatalf("driver-lib: %v\n%s", err, out)
 	}
-	prog = filepath.Join(dir, name)
+	prog = filepath.Join(dir, strings.TrimSuffix(filepath.Base(src), ".c"))
 	// Link against the library just built: its soname is libcuda.so.1.
-	src := filepath.Join("..", "..", "examples", "driver", name+".c")
 	if out, err := exec.Command("cc", "-o", prog, src, "-L"+dir, "-l:libcuda.so.1").CombinedOutput(); err != nil {
 		t.Fatalf("cc: %v\n%s", err, out)
 	}
@@ -164,5 +169,16 @@ func TestExecSARIFNoDriver(t *testing.T) {
 	validSARIF(t, b)
 	if !bytes.Contains(b, []byte(`"executionSuccessful": false`)) || !bytes.Contains(b, []byte("never started the CUDA driver")) {
 		t.Errorf("log of a program without launches:\n%s", b)
+	}
+}
+
+// TestExecLibCheck runs testdata/driver/libcheck.c, whose checks of
+// registered memory, occupancy and the JIT log have their expected
+// values worked out in its comments.
+func TestExecLibCheck(t *testing.T) {
+	gpubuf, prog := buildDriverProgram(t, filepath.Join("testdata", "driver", "libcheck.c"))
+	out, err := exec.Command(gpubuf, "exec", prog).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "libcheck: PASSED\n") {
+		t.Fatalf("gpubuf exec libcheck: %v\n%s", err, out)
 	}
 }
