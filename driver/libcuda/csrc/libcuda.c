@@ -396,10 +396,69 @@ static CUcontext current(void) { return tls_depth > 0 ? tls_stack[tls_depth - 1]
   CUcontext c = current();                       \
   if (!c) return CUDA_ERROR_INVALID_CONTEXT
 
+/* The flags each live context was made with, for cuCtxGetFlags. */
+struct gb_ctx {
+  CUcontext c;
+  unsigned int flags;
+  struct gb_ctx *next;
+};
+static struct gb_ctx *g_ctxs;
+static pthread_mutex_t g_ctxs_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* ctx_flags_ok says whether flags are cuCtxCreate's: within
+ * CU_CTX_FLAGS_MASK, with one scheduling policy (AUTO, SPIN, YIELD or
+ * BLOCKING_SYNC). The emulator's waits block whatever the policy. */
+static int ctx_flags_ok(unsigned int flags) {
+  unsigned int sched = flags & CU_CTX_SCHED_MASK;
+  return (flags & ~(unsigned)CU_CTX_FLAGS_MASK) == 0 &&
+         (sched == CU_CTX_SCHED_AUTO || sched == CU_CTX_SCHED_SPIN || sched == CU_CTX_SCHED_YIELD ||
+          sched == CU_CTX_SCHED_BLOCKING_SYNC);
+}
+
 static CUresult ctx_create(CUcontext *pc, unsigned int flags) {
+  if (!ctx_flags_ok(flags)) return CUDA_ERROR_INVALID_VALUE;
+  struct gb_ctx *k = calloc(1, sizeof *k);
+  if (!k) return CUDA_ERROR_OUT_OF_MEMORY;
   uint64_t w[1] = {flags}, out[1];
   CUresult r = rpc(GB_CTX_CREATE, w, 1, out, 1);
-  if (r == CUDA_SUCCESS) *pc = (CUcontext)(uintptr_t)out[0];
+  if (r != CUDA_SUCCESS) {
+    free(k);
+    return r;
+  }
+  *pc = (CUcontext)(uintptr_t)out[0];
+  k->c = *pc;
+  k->flags = flags;
+  pthread_mutex_lock(&g_ctxs_mu);
+  k->next = g_ctxs;
+  g_ctxs = k;
+  pthread_mutex_unlock(&g_ctxs_mu);
+  return r;
+}
+
+static void forget_ctx(CUcontext c) {
+  pthread_mutex_lock(&g_ctxs_mu);
+  for (struct gb_ctx **pp = &g_ctxs; *pp; pp = &(*pp)->next)
+    if ((*pp)->c == c) {
+      struct gb_ctx *k = *pp;
+      *pp = k->next;
+      free(k);
+      break;
+    }
+  pthread_mutex_unlock(&g_ctxs_mu);
+}
+
+CUresult CUDAAPI cuCtxGetFlags(unsigned int *flags) {
+  CUR(c);
+  if (!flags) return CUDA_ERROR_INVALID_VALUE;
+  CUresult r = CUDA_ERROR_CONTEXT_IS_DESTROYED;
+  pthread_mutex_lock(&g_ctxs_mu);
+  for (struct gb_ctx *k = g_ctxs; k; k = k->next)
+    if (k->c == c) {
+      *flags = k->flags;
+      r = CUDA_SUCCESS;
+      break;
+    }
+  pthread_mutex_unlock(&g_ctxs_mu);
   return r;
 }
 
@@ -422,6 +481,7 @@ CUresult CUDAAPI cuCtxDestroy(CUcontext c) {
   CUresult r = rpc(GB_CTX_DESTROY, w, 1, NULL, 0);
   if (r != CUDA_SUCCESS) return r;
   forget_host(c);
+  forget_ctx(c);
   /* The driver pops the context from the destroying thread only. */
   if (current() == c) tls_depth--;
   return CUDA_SUCCESS;
@@ -514,6 +574,7 @@ CUresult CUDAAPI cuDevicePrimaryCtxRelease(CUdevice d) {
     uint64_t w[1] = {cid(g_primary)};
     r = rpc(GB_CTX_DESTROY, w, 1, NULL, 0);
     forget_host(g_primary);
+    forget_ctx(g_primary);
     g_primary = NULL;
   }
   pthread_mutex_unlock(&g_primary_mu);
@@ -523,8 +584,16 @@ CUresult CUDAAPI cuDevicePrimaryCtxRelease(CUdevice d) {
 CUresult CUDAAPI cuDevicePrimaryCtxSetFlags(CUdevice d, unsigned int flags) {
   READY();
   if (check_dev(d)) return CUDA_ERROR_INVALID_DEVICE;
+  if (!ctx_flags_ok(flags)) return CUDA_ERROR_INVALID_VALUE;
   pthread_mutex_lock(&g_primary_mu);
   g_primary_flags = flags;
+  /* Since CUDA 11 the flags of an active primary context change too. */
+  if (g_primary_refs > 0) {
+    pthread_mutex_lock(&g_ctxs_mu);
+    for (struct gb_ctx *k = g_ctxs; k; k = k->next)
+      if (k->c == g_primary) k->flags = flags;
+    pthread_mutex_unlock(&g_ctxs_mu);
+  }
   pthread_mutex_unlock(&g_primary_mu);
   return CUDA_SUCCESS;
 }

@@ -61,7 +61,14 @@ int main(void) {
   CUstream s;
   CHECK(cuInit(0));
   CHECK(cuDeviceGet(&dev, 0));
-  CHECK(cuCtxCreate(&ctx, 0, dev));
+  /* A context keeps the flags it was made with; scheduling 3 is none of
+   * cuda.h's (AUTO 0, SPIN 1, YIELD 2, BLOCKING_SYNC 4). */
+  CUcontext none;
+  EXPECT(cuCtxCreate(&none, 3, dev) == CUDA_ERROR_INVALID_VALUE, "cuCtxCreate with scheduling flags 3 accepted");
+  CHECK(cuCtxCreate(&ctx, CU_CTX_SCHED_BLOCKING_SYNC, dev));
+  unsigned int flags = 0;
+  CHECK(cuCtxGetFlags(&flags));
+  EXPECT(flags == CU_CTX_SCHED_BLOCKING_SYNC, "cuCtxGetFlags: %#x, want CU_CTX_SCHED_BLOCKING_SYNC (4)", flags);
   CHECK(cuModuleLoadData(&mod, ptx));
   CHECK(cuModuleGetFunction(&inc, mod, "inc"));
   CHECK(cuStreamCreate(&s, CU_STREAM_NON_BLOCKING));
