@@ -76,6 +76,7 @@ if "$bin/gpubuf-cuda" info >"$bin/info" 2>&1; then
   # One test binary at a time (-p 1): a GPU in exclusive-process compute
   # mode, as on many cloud nodes, takes one process's context at a time.
   cudago test -tags cuda -p 1 -count=1 ./gpu/... ./host/
+  cudago test -tags cuda -count=1 -run 'TestInfoDriverLibrary' ./cmd/gpubuf/
   "$bin/gpubuf-cuda" demo --backend cuda
   "$bin/gpubuf-cuda" run --backend cuda --verify --records 1000000 --record-size 256
   cudago test -tags cuda -run XXX -bench RingH2DvsMemcpyCUDA -benchtime 3x ./host/
@@ -85,6 +86,7 @@ else
   export GPUBUF="$bin/gpubuf"
   LD_LIBRARY_PATH="$lib" "$bin/gpubuf-cuda" info
   LD_LIBRARY_PATH="$lib" cudago test -tags cuda -count=1 -p 1 ./gpu/... ./host/
+  LD_LIBRARY_PATH="$lib" cudago test -tags cuda -count=1 -run 'TestInfoDriverLibrary' ./cmd/gpubuf/
   LD_LIBRARY_PATH="$lib" "$bin/gpubuf-cuda" demo --backend cuda
   echo "== driver-API examples under gpubuf exec"
   for k in vectoradd handoff; do
@@ -92,4 +94,12 @@ else
   done
   "$bin/gpubuf" exec "$bin/vectoradd" examples/driver/vectoradd.ptx
   "$bin/gpubuf" exec "$bin/handoff" examples/driver/handoff.ptx
+  # The racy handoff under the checker: its report, exit status 1, and a
+  # SARIF log (cmd/gpubuf's TestExecCheckHandoff and TestExecSARIFHandoff
+  # check what they hold).
+  if "$bin/gpubuf" exec --check --sarif "$bin/handoff.sarif" "$bin/handoff" examples/driver/handoff.ptx; then
+    echo "gpubuf exec --check: the racy handoff exited 0" >&2
+    exit 1
+  fi
+  grep -q '"ruleId": "race/RAW/inter-warp"' "$bin/handoff.sarif"
 fi

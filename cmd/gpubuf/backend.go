@@ -2,10 +2,12 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
 
+	"github.com/gpubuf/gpubuf/driver/libcuda"
 	"github.com/gpubuf/gpubuf/gpu"
 	_ "github.com/gpubuf/gpubuf/gpu/emu" // the emulator backend, in every build
 )
@@ -28,6 +30,7 @@ type infoJSON struct {
 	SMs               int      `json:"sms"`
 	WarpSize          int      `json:"warp_size"`
 	Driver            string   `json:"driver"`
+	DriverLibrary     string   `json:"driver_library,omitempty"`
 	BuildTags         []string `json:"build_tags"`
 	Backends          []string `json:"backends"`
 }
@@ -35,10 +38,34 @@ type infoJSON struct {
 const infoUsage = `usage: gpubuf info [--backend NAME] [--json]
 
 Prints the backend and device gpu.Open gives (its name, compute capability,
-memory, SMs, warp size, driver) and the build tags this binary has.
+memory, SMs, warp size, driver) and the build tags this binary has. On the
+cuda backend the driver line also says which libcuda.so the process loaded:
+NVIDIA's, with its version, or gpubuf's emulated one (gpubuf exec), with
+its path.
 
 exit status: 0 the device opened; 1 it did not; 2 bad usage
 `
+
+// driverLibrary describes the CUDA driver library the process loaded, for
+// the cuda backend; "" for another backend. It never fails info: what it
+// cannot tell it says.
+func driverLibrary(backend string) string {
+	if backend != gpu.BackendCUDA {
+		return ""
+	}
+	path, err := libcuda.Loaded()
+	if err == nil && path == "" {
+		err = errors.New("no libcuda.so is mapped into this process")
+	}
+	if err != nil {
+		return fmt.Sprintf("library unknown (%v)", err)
+	}
+	d, err := libcuda.Describe(path)
+	if err != nil {
+		return fmt.Sprintf("library %s (%v)", path, err)
+	}
+	return d
+}
 
 // info prints what device gpu.Open gives and what the binary was built with.
 // It exits 0 only when the device opened: the test script asks a
@@ -61,12 +88,13 @@ func info(args []string, stdout, stderr io.Writer) int {
 	}
 	defer dev.Close()
 	in := dev.Info()
+	lib := driverLibrary(in.Backend)
 	tags := buildTags()
 	if *asJSON {
 		j := infoJSON{
 			Backend: in.Backend, Device: in.Name,
 			ComputeCapability: fmt.Sprintf("%d.%d", in.ComputeCapability[0], in.ComputeCapability[1]),
-			MemoryBytes:       in.TotalMemory, SMs: in.SMCount, WarpSize: in.WarpSize, Driver: in.Driver,
+			MemoryBytes:       in.TotalMemory, SMs: in.SMCount, WarpSize: in.WarpSize, Driver: in.Driver, DriverLibrary: lib,
 			BuildTags: tags, Backends: gpu.Backends(),
 		}
 		if j.BuildTags == nil {
@@ -90,7 +118,11 @@ func info(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "memory              %.1f GiB\n", float64(in.TotalMemory)/(1<<30))
 	fmt.Fprintf(stdout, "SMs                 %d\n", in.SMCount)
 	fmt.Fprintf(stdout, "warp size           %d\n", in.WarpSize)
-	fmt.Fprintf(stdout, "driver              %s\n", in.Driver)
+	if lib != "" {
+		fmt.Fprintf(stdout, "driver              %s: %s\n", in.Driver, lib)
+	} else {
+		fmt.Fprintf(stdout, "driver              %s\n", in.Driver)
+	}
 	fmt.Fprintf(stdout, "build tags          %s\n", t)
 	fmt.Fprintf(stdout, "backends built in   %s\n", strings.Join(gpu.Backends(), ", "))
 	return exitOK

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -9,7 +10,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"time"
 
+	"github.com/gpubuf/gpubuf/cpuemu/sarif"
 	"github.com/gpubuf/gpubuf/driver/libcuda"
 	"github.com/gpubuf/gpubuf/internal/driverserve"
 )
@@ -57,7 +60,7 @@ func driverServeCmd(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-const execUsage = `usage: gpubuf exec [--check] [--scheduler S] [--seed N] PROGRAM [ARGS]
+const execUsage = `usage: gpubuf exec [--check] [--sarif FILE] [--scheduler S] [--seed N] PROGRAM [ARGS]
 
 Runs an unmodified CUDA driver-API program on the emulator: with
 LD_LIBRARY_PATH leading to gpubuf's libcuda.so.1 (beside this binary, or
@@ -67,6 +70,10 @@ from the emulator. The program's exit status is passed through.
 --check runs every launch under the race and sync checker, prints its
 findings on stderr as compute-sanitizer does, and makes the exit status 1
 when there were errors (GPUBUF_CHECK=1, GPUBUF_CHECK_EXIT=1).
+--sarif FILE also runs every launch under the checker, and writes the
+findings of all of them to FILE as one SARIF 2.1.0 log once the program
+and its driver server have ended (paths relative to the current
+directory); it changes the exit status only with --check.
 Set GPUBUF_LOG=1 for the emulator's full message on each failed call.
 `
 
@@ -75,6 +82,7 @@ func execCmd(args []string, stdout, stderr io.Writer) int {
 	check := fs.Bool("check", false, "run every launch under the race and sync checker; exit 1 when it finds errors")
 	sched := fs.String("scheduler", "", "the emulator's scheduler: lockstep, roundrobin, random or adversarial")
 	seed := fs.Uint64("seed", 0, "the random scheduler's seed")
+	sarifOut := fs.String("sarif", "", "run every launch under the checker and write the findings to `FILE` as SARIF 2.1.0 (paths relative to the current directory)")
 	setUsage(fs, execUsage)
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
@@ -101,8 +109,38 @@ func execCmd(args []string, stdout, stderr io.Writer) int {
 		ld += ":" + old
 	}
 	env = append(env, "LD_LIBRARY_PATH="+ld, "GPUBUF="+self)
+	if *check || *sarifOut != "" {
+		env = append(env, "GPUBUF_CHECK=1")
+	}
 	if *check {
-		env = append(env, "GPUBUF_CHECK=1", "GPUBUF_CHECK_EXIT=1")
+		env = append(env, "GPUBUF_CHECK_EXIT=1")
+	}
+	var serverDone *os.File // read end of a pipe the program and its driver server hold
+	sarifPath := ""
+	if *sarifOut != "" {
+		if sarifPath, err = filepath.Abs(*sarifOut); err == nil {
+			// Empty until a server writes it: exec tells then whether one did.
+			err = os.WriteFile(sarifPath, nil, 0o644)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "gpubuf exec: --sarif %s: cannot write: %v\n", *sarifOut, err)
+			return exitFail
+		}
+		env = append(env, driverserve.SARIFEnv+"="+sarifPath)
+		r, w, err := os.Pipe()
+		if err != nil {
+			fmt.Fprintf(stderr, "gpubuf exec: %v\n", err)
+			return exitFail
+		}
+		defer r.Close()
+		// The program inherits w as descriptor 4 (3 is closed: the
+		// library gives the server its socket there), and the server
+		// the library starts inherits it from the program: the pipe
+		// reads end-of-file once both have ended, the server's SARIF
+		// log written.
+		cmd.ExtraFiles = []*os.File{nil, w}
+		serverDone = r
+		defer w.Close()
 	}
 	if *sched != "" {
 		env = append(env, "GPUBUF_SCHEDULER="+*sched)
@@ -111,15 +149,57 @@ func execCmd(args []string, stdout, stderr io.Writer) int {
 		env = append(env, "GPUBUF_SEED="+strconv.FormatUint(*seed, 10))
 	}
 	cmd.Env = env
-	if err := cmd.Run(); err != nil {
-		var ee *exec.ExitError
-		if errors.As(err, &ee) && ee.ExitCode() >= 0 {
-			return ee.ExitCode()
+	err = cmd.Start()
+	if err == nil {
+		if serverDone != nil {
+			cmd.ExtraFiles[1].Close()
 		}
-		fmt.Fprintf(stderr, "gpubuf exec: %v\n", err)
-		return exitFail
+		err = cmd.Wait()
 	}
-	return exitOK
+	code := exitOK
+	if err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() < 0 {
+			fmt.Fprintf(stderr, "gpubuf exec: %v\n", err)
+			return exitFail
+		}
+		code = ee.ExitCode()
+	}
+	if serverDone != nil {
+		if err := finishSARIF(serverDone, sarifPath, *sarifOut, stderr); err != nil {
+			fmt.Fprintf(stderr, "gpubuf exec: --sarif %s: %v\n", *sarifOut, err)
+			if code == exitOK {
+				code = exitFail
+			}
+		}
+	}
+	return code
+}
+
+// sarifWait bounds how long exec waits, after the program has exited, for
+// its driver server to end (and anything else of the program's that kept
+// the pipe open).
+const sarifWait = 30 * time.Second
+
+// finishSARIF waits until done reads end-of-file (every holder of the
+// pipe's write end has exited: the program, its driver server) and then
+// checks that a server wrote the SARIF log at path; when none did, it
+// writes a log that says so, one that does not read as clean.
+func finishSARIF(done *os.File, path, name string, stderr io.Writer) error {
+	done.SetReadDeadline(time.Now().Add(sarifWait))
+	if _, err := io.Copy(io.Discard, done); err != nil {
+		fmt.Fprintf(stderr, "gpubuf exec: --sarif %s: something the program started still runs %v after it exited; the log is as its driver server last wrote it\n", name, sarifWait)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if fi.Size() > 0 {
+		return nil
+	}
+	l := sarif.NewLog(sarif.Options{})
+	l.Fail("no launch was reported: the program never started the CUDA driver (cuInit), or its driver server ended before writing the log")
+	return writeFile(path, func(w *bufio.Writer) error { return l.Write(w) })
 }
 
 // driverLibDir is the directory of the libcuda.so.1 gpubuf exec uses: the

@@ -149,6 +149,11 @@ func (l *Log) AddFailure(kernel string, err error) {
 	l.failures = append(l.failures, fmt.Sprintf("kernel %s: %v", kernel, err))
 }
 
+// Fail records that the analysis as a whole did not succeed, for a reason
+// that belongs to no one launch (a program whose launches were never
+// reported): the log then says so, rather than reading as clean.
+func (l *Log) Fail(msg string) { l.failures = append(l.failures, msg) }
+
 // Len is the number of results.
 func (l *Log) Len() int { return len(l.findings) }
 

@@ -34,7 +34,7 @@ func deviceAttr(a uint64) (int64, bool) {
 	case 20: // COMPUTE_MODE: default, any number of contexts
 		return 0, true
 	case 39: // MAX_THREADS_PER_MULTIPROCESSOR
-		return 2048, true
+		return cpuemu.MaxWarpsPerSM * 32, true
 	case 40: // ASYNC_ENGINE_COUNT
 		return 1, true
 	case 41: // UNIFIED_ADDRESSING: host pointers are not device pointers here
@@ -43,12 +43,14 @@ func deviceAttr(a uint64) (int64, bool) {
 		return 7, true
 	case 76: // COMPUTE_CAPABILITY_MINOR
 		return 0, true
-	case 81, 97: // MAX_SHARED_MEMORY_PER_MULTIPROCESSOR, _PER_BLOCK_OPTIN
+	case 81: // MAX_SHARED_MEMORY_PER_MULTIPROCESSOR
+		return cpuemu.SharedBytesPerSM, true
+	case 97: // MAX_SHARED_MEMORY_PER_BLOCK_OPTIN
 		return cpuemu.MaxSharedBytes, true
 	case 95: // COOPERATIVE_LAUNCH
 		return 1, true
 	case 106: // MAX_BLOCKS_PER_MULTIPROCESSOR
-		return 32, true
+		return cpuemu.MaxBlocksPerSM, true
 	}
 	// CU_DEVICE_ATTRIBUTE_MAX is 124 in CUDA 11.8: below it, an attribute
 	// the emulator has no counterpart for.

@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/gpubuf/gpubuf/cpuemu"
+	"github.com/gpubuf/gpubuf/cpuemu/sarif"
 	"github.com/gpubuf/gpubuf/gpu"
 	"github.com/gpubuf/gpubuf/gpu/emu"
 )
@@ -64,6 +66,9 @@ func (c *context) close() {
 }
 
 func (s *Server) dispatch(req *request) ([]uint64, []byte, error) {
+	if req.op < opHello || req.op > opCopyHtoDMerge || req.op == opDeviceInfo {
+		return nil, nil, fail(cuNotSupported, "unknown op %d: this gpubuf speaks driver protocol %d with ops %d to %d", req.op, Version, opHello, opCopyHtoDMerge)
+	}
 	switch req.op {
 	case opHello:
 		return s.hello(req)
@@ -79,6 +84,11 @@ func (s *Server) dispatch(req *request) ([]uint64, []byte, error) {
 	case opCtxCreate:
 		return s.ctxCreate()
 	case opFinish:
+		// The library's atexit hook: the program is ending, and gpubuf
+		// exec reads the SARIF log once it has.
+		if err := s.writeSARIF(); err != nil {
+			return nil, nil, fail(cuUnknown, "%v", err)
+		}
 		return []uint64{uint64(s.errs.Load())}, nil, nil
 	}
 	if err := need(req, 1); err != nil {
@@ -127,6 +137,9 @@ func (s *Server) dispatch(req *request) ([]uint64, []byte, error) {
 		m, ok := c.mods[w[1]]
 		if !ok {
 			return nil, nil, fail(cuInvalidHandle, "no module %#x in this context", w[1])
+		}
+		if len(req.data) > maxNameBytes {
+			return nil, nil, fail(cuInvalidValue, "a global's name of %d bytes: at most %d", len(req.data), maxNameBytes)
 		}
 		b, err := m.m.Global(string(req.data))
 		if err != nil {
@@ -191,7 +204,7 @@ func (s *Server) dispatch(req *request) ([]uint64, []byte, error) {
 			syscall.Munmap(h.mapping)
 		}
 		return nil, nil, err
-	case opCopyHtoD, opCopyDtoH, opCopyDtoD, opMemset:
+	case opCopyHtoD, opCopyDtoH, opCopyDtoD, opMemset, opCopyHtoDMerge:
 		return nil, nil, s.copy(c, req)
 	case opStreamCreate:
 		if err := need(req, 2); err != nil {
@@ -301,8 +314,14 @@ func (s *Server) dispatch(req *request) ([]uint64, []byte, error) {
 		if !ok {
 			return nil, nil, fail(cuInvalidHandle, "no function %#x in this context", w[1])
 		}
-		if w[2] == 0 || w[2] > 1024 || w[3] > cpuemu.MaxSharedBytes {
-			return nil, nil, fail(cuInvalidValue, "block of %d threads with %d bytes of dynamic shared memory", w[2], w[3])
+		if w[2] == 0 || w[2] > 1024 {
+			return nil, nil, fail(cuInvalidValue, "occupancy of a block of %d threads: want 1 to 1024", w[2])
+		}
+		if w[3] > cpuemu.MaxSharedBytes {
+			// Not one block fits an SM: no error, as the occupancy
+			// calculator answers; cuOccupancyMaxPotentialBlockSize asks
+			// with what the program's callback gives.
+			return []uint64{0}, nil, nil
 		}
 		n, err := f.k.MaxCooperativeBlocks(gpu.D1(uint32(w[2])), int(w[3]))
 		if err != nil {
@@ -518,10 +537,48 @@ func (s *Server) moduleLoad(c *context, ptx []byte) ([]uint64, []byte, error) {
 	id := s.id()
 	m, err := c.dev.LoadModule(fmt.Sprintf("module %#x", id), ptx)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, jitErr(err.Error())
+	}
+	// The driver's JIT compiles every entry at load, so a broken one fails
+	// the load, not the cuModuleGetFunction after it: link each entry now
+	// (the emulator lowers them at load and links on first use; asking an
+	// entry's cooperative blocks links it).
+	var log []string
+	for _, name := range m.Kernels() {
+		k, err := m.Kernel(name)
+		if err == nil {
+			_, err = k.MaxCooperativeBlocks(gpu.D1(1), 0)
+		}
+		if err != nil {
+			// The emulator's own message, without the device API's
+			// wrapping; it names the entry when lowering failed.
+			var ge *gpu.Error
+			if errors.As(err, &ge) && ge.Err != nil {
+				err = ge.Err
+			}
+			msg := err.Error()
+			if !strings.HasPrefix(msg, "entry "+name+":") {
+				msg = "entry " + name + ": " + msg
+			}
+			log = append(log, msg)
+		}
+	}
+	if len(log) > 0 {
+		m.Close()
+		return nil, nil, jitErr(strings.Join(log, "\n"))
 	}
 	c.mods[id] = &module{m: m, funcs: map[string]uint64{}}
 	return []uint64{id}, nil, nil
+}
+
+// jitErr is a module the emulator cannot load: CUDA_ERROR_INVALID_PTX, as
+// the driver's JIT answers, with the emulator's messages as the answer's
+// bytes, which the library writes to CU_JIT_ERROR_LOG_BUFFER.
+func jitErr(log string) error {
+	if len(log) > maxJITLog {
+		log = log[:maxJITLog-len(" …")] + " …"
+	}
+	return &callErr{code: cuInvalidPTX, msg: "the PTX does not load: " + log, data: []byte(log)}
 }
 
 func (s *Server) moduleFunction(c *context, req *request) ([]uint64, []byte, error) {
@@ -531,6 +588,9 @@ func (s *Server) moduleFunction(c *context, req *request) ([]uint64, []byte, err
 	m, ok := c.mods[req.words[1]]
 	if !ok {
 		return nil, nil, fail(cuInvalidHandle, "no module %#x in this context", req.words[1])
+	}
+	if len(req.data) > maxNameBytes {
+		return nil, nil, fail(cuInvalidValue, "a function's name of %d bytes: at most %d", len(req.data), maxNameBytes)
 	}
 	name := string(req.data)
 	id, ok := m.funcs[name]
@@ -642,7 +702,7 @@ func (s *Server) hostAlloc(c *context, req *request) ([]uint64, []byte, error) {
 // the driver's are.
 func (s *Server) copy(c *context, req *request) error {
 	w := req.words
-	if err := need(req, 5); err != nil {
+	if err := need(req, 4); err != nil {
 		return err
 	}
 	st, err := c.stream(w[1])
@@ -676,7 +736,39 @@ func (s *Server) copy(c *context, req *request) error {
 			return err
 		}
 		op, run = "copy DtoH", func() error { return mem.Read(dst, src) }
+	case opCopyHtoDMerge: // dst, n; staging: n new bytes, then the n they replace
+		dst, n := cpuemu.DevicePtr(w[2]), w[3]
+		if n > StagingSize/2 {
+			return fail(cuInvalidValue, "merge of %d bytes: the staging area holds %d and their base", n, StagingSize/2)
+		}
+		// Only the bytes the program changed are written: a kernel's
+		// writes to the others, not yet copied out, stay.
+		b, err := s.hostBytes(c, 0, 0, 2*n)
+		if err != nil {
+			return err
+		}
+		src, base := append([]byte(nil), b[:n]...), b[n:]
+		op, run = "merge HtoD", func() error {
+			for i := 0; i < len(src); {
+				if src[i] == base[i] {
+					i++
+					continue
+				}
+				j := i + 1
+				for j < len(src) && src[j] != base[j] {
+					j++
+				}
+				if err := mem.Write(dst+cpuemu.DevicePtr(i), src[i:j]); err != nil {
+					return err
+				}
+				i = j
+			}
+			return nil
+		}
 	case opCopyDtoD: // dst, src, n
+		if err := need(req, 5); err != nil {
+			return err
+		}
 		dst, src, n := cpuemu.DevicePtr(w[2]), cpuemu.DevicePtr(w[3]), w[4]
 		if n > MaxPayload*64 {
 			return fail(cuInvalidValue, "copy of %d bytes", n)
@@ -781,7 +873,7 @@ func (s *Server) launch(c *context, req *request) error {
 		return err
 	}
 	err = emu.LaunchRaw(st.s, f.k, cfg, params, func(res *cpuemu.Result, err error) error {
-		s.report(res)
+		s.report(f.entry.Name, res, err)
 		var ce *cpuemu.CheckError
 		if errors.As(err, &ce) {
 			// The checker reports; like compute-sanitizer, it does not
@@ -813,13 +905,50 @@ func (s *Server) launch(c *context, req *request) error {
 }
 
 // report writes a checked launch's findings to the report writer in
-// compute-sanitizer's form and counts its errors.
-func (s *Server) report(res *cpuemu.Result) {
-	if res == nil || res.Report == nil || res.Report.CleanAt(cpuemu.SeverityWarning) {
+// compute-sanitizer's form, counts its errors, and adds them to the SARIF
+// log. A checked launch that gave no report (it failed before running)
+// goes into the SARIF log as a failure, so that the log never reads as
+// clean for it.
+func (s *Server) report(kernel string, res *cpuemu.Result, err error) {
+	if !s.cfg.Emu.Check {
 		return
 	}
-	s.errs.Add(int64(res.Report.Findings(cpuemu.SeverityError)))
+	var rep *cpuemu.Report
+	if res != nil {
+		rep = res.Report
+	}
+	var ce *cpuemu.CheckError
+	if rep == nil && errors.As(err, &ce) {
+		rep = ce.Report
+	}
 	s.repMu.Lock()
 	defer s.repMu.Unlock()
-	res.Report.WriteText(s.cfg.Report)
+	if s.sarif != nil {
+		if rep != nil {
+			s.sarif.Add(sarif.Launch{Report: rep, Schedule: s.schedule()})
+		} else {
+			if err == nil {
+				err = errors.New("no checker report")
+			}
+			s.sarif.AddFailure(kernel, err)
+		}
+	}
+	if rep == nil || rep.CleanAt(cpuemu.SeverityWarning) {
+		return
+	}
+	s.errs.Add(int64(rep.Findings(cpuemu.SeverityError)))
+	rep.WriteText(s.cfg.Report)
+}
+
+// schedule names the scheduler the launches ran under, for the SARIF log.
+func (s *Server) schedule() string {
+	name := s.cfg.Emu.Scheduler
+	if name == "" {
+		name = "lockstep"
+	}
+	sched, err := cpuemu.ParseScheduler(name)
+	if err != nil {
+		return name
+	}
+	return cpuemu.Schedule{Scheduler: sched, Seed: s.cfg.Emu.Seed}.String()
 }

@@ -8,6 +8,7 @@
 package driverserve
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -22,6 +23,7 @@ import (
 	"time"
 
 	"github.com/gpubuf/gpubuf/cpuemu"
+	"github.com/gpubuf/gpubuf/cpuemu/sarif"
 	"github.com/gpubuf/gpubuf/gpu"
 )
 
@@ -37,6 +39,7 @@ const (
 	headerSize   = 16
 	maxParams    = MaxWords/2 - 1
 	maxNameBytes = 4096
+	maxJITLog    = 64<<10 - 1 // the library reads a load's log into 64 KiB with its NUL
 )
 
 // Ops.
@@ -73,6 +76,7 @@ const (
 	opLaunch
 	opOccupancy
 	opFinish
+	opCopyHtoDMerge
 )
 
 // CUresult codes (cuda.h's cudaError_enum).
@@ -109,10 +113,19 @@ type Config struct {
 	// Report receives the checker's findings (GPUBUF_CHECK), in
 	// compute-sanitizer's text form.
 	Report io.Writer
+	// SARIF, when not "", is the file the checked launches' findings are
+	// written to as one SARIF 2.1.0 log (GPUBUF_DRIVER_SARIF, which
+	// gpubuf exec --sarif sets): rewritten whole when the library
+	// finishes (its atexit hook) and when the server ends, with locations
+	// relative to the server's working directory.
+	SARIF string
 }
 
-// ConfigFromEnv reads GPUBUF_CHECK, GPUBUF_SCHEDULER, GPUBUF_SEED and
-// GPUBUF_LOG.
+// SARIFEnv names the file the server writes its SARIF log to.
+const SARIFEnv = "GPUBUF_DRIVER_SARIF"
+
+// ConfigFromEnv reads GPUBUF_CHECK, GPUBUF_SCHEDULER, GPUBUF_SEED,
+// GPUBUF_LOG and GPUBUF_DRIVER_SARIF.
 func ConfigFromEnv() (Config, error) {
 	c := Config{Report: os.Stderr}
 	c.Emu.Stdout = os.Stdout
@@ -128,6 +141,7 @@ func ConfigFromEnv() (Config, error) {
 	if os.Getenv("GPUBUF_LOG") != "" {
 		c.Log = os.Stderr
 	}
+	c.SARIF = os.Getenv(SARIFEnv)
 	return c, nil
 }
 
@@ -141,11 +155,32 @@ type Server struct {
 	tickets map[uint64]chan error
 	errs    atomic.Int64 // checker errors, for GPUBUF_CHECK_EXIT
 	repMu   sync.Mutex
+	sarif   *sarif.Log   // Config.SARIF's findings; under repMu
+	panics  atomic.Int64 // requests whose handling panicked (a bug: tests want 0)
 }
 
 // Serve serves conn until the library closes it.
 func Serve(conn *net.UnixConn, cfg Config) error {
+	s, err := newServer(conn, cfg)
+	if err != nil {
+		return err
+	}
+	return s.serve()
+}
+
+func newServer(conn *net.UnixConn, cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, conn: conn, nextID: 0x1000, ctxs: map[uint64]*context{}, tickets: map[uint64]chan error{}}
+	if cfg.SARIF != "" {
+		root, err := os.Getwd()
+		if err != nil {
+			return nil, fmt.Errorf("driver-serve: %s: %v", SARIFEnv, err)
+		}
+		s.sarif = sarif.NewLog(sarif.Options{SrcRoot: root})
+	}
+	return s, nil
+}
+
+func (s *Server) serve() error {
 	defer s.shutdown()
 	for {
 		req, err := s.read()
@@ -172,6 +207,26 @@ func (s *Server) shutdown() {
 	if s.stage != nil {
 		syscall.Munmap(s.stage)
 	}
+	if err := s.writeSARIF(); err != nil {
+		fmt.Fprintf(os.Stderr, "gpubuf driver-serve: %v\n", err)
+	}
+}
+
+// writeSARIF writes Config.SARIF's log, whole, when there is one.
+func (s *Server) writeSARIF() error {
+	if s.sarif == nil {
+		return nil
+	}
+	s.repMu.Lock()
+	defer s.repMu.Unlock()
+	var buf bytes.Buffer
+	if err := s.sarif.Write(&buf); err != nil {
+		return fmt.Errorf("%s=%s: %v", SARIFEnv, s.cfg.SARIF, err)
+	}
+	if err := os.WriteFile(s.cfg.SARIF, buf.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("%s: %v", SARIFEnv, err)
+	}
+	return nil
 }
 
 func (s *Server) id() uint64 { s.nextID++; return s.nextID }
@@ -207,7 +262,7 @@ func (s *Server) read() (*request, error) {
 	}
 	if n < headerSize {
 		if _, err := io.ReadFull(s.conn, h[n:]); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("driver-serve: truncated request header (%d of %d bytes): %w", n, headerSize, noEOF(err))
 		}
 	}
 	le := binary.LittleEndian
@@ -220,8 +275,8 @@ func (s *Server) read() (*request, error) {
 		return nil, fmt.Errorf("driver-serve: request of %d words and %d bytes is over the limits (%d, %d)", nw, nb, MaxWords, MaxPayload)
 	}
 	buf := make([]byte, int(nw)*8+int(nb))
-	if _, err := io.ReadFull(s.conn, buf); err != nil {
-		return nil, err
+	if k, err := io.ReadFull(s.conn, buf); err != nil {
+		return nil, fmt.Errorf("driver-serve: truncated request: %s announced %d words and %d bytes, %d bytes came: %w", opName(req.op), nw, nb, k, noEOF(err))
 	}
 	req.words = make([]uint64, nw)
 	for i := range req.words {
@@ -229,6 +284,15 @@ func (s *Server) read() (*request, error) {
 	}
 	req.data = buf[8*nw:]
 	return req, nil
+}
+
+// noEOF makes a stream that ended inside a message an unexpected end, so
+// that Serve does not take it for the library's orderly close.
+func noEOF(err error) error {
+	if errors.Is(err, io.EOF) {
+		return io.ErrUnexpectedEOF
+	}
+	return err
 }
 
 func (s *Server) write(status uint32, words []uint64, data []byte) error {
@@ -246,10 +310,12 @@ func (s *Server) write(status uint32, words []uint64, data []byte) error {
 	return err
 }
 
-// callErr is a failed request: its CUresult and why.
+// callErr is a failed request: its CUresult and why, and bytes the
+// answer carries all the same (a module load's error log).
 type callErr struct {
 	code uint32
 	msg  string
+	data []byte
 }
 
 func (e *callErr) Error() string { return e.msg }
@@ -263,6 +329,7 @@ func fail(code uint32, format string, a ...any) error {
 func (s *Server) handle(req *request) (status uint32, words []uint64, data []byte) {
 	defer func() {
 		if r := recover(); r != nil {
+			s.panics.Add(1)
 			status, words, data = cuUnknown, nil, nil
 			fmt.Fprintf(os.Stderr, "gpubuf driver-serve: internal error serving op %d: %v\n", req.op, r)
 		}
@@ -276,6 +343,10 @@ func (s *Server) handle(req *request) (status uint32, words []uint64, data []byt
 		var nr *notReady
 		if errors.As(err, &nr) {
 			return cuNotReady, []uint64{nr.ticket}, nil
+		}
+		var ce *callErr
+		if errors.As(err, &ce) {
+			return code, nil, ce.data
 		}
 		return code, nil, nil
 	}
@@ -293,7 +364,7 @@ func opName(op uint16) string {
 		"load module", "unload module", "get function", "get global", "function attribute", "set function attribute",
 		"alloc", "free", "memory info", "host alloc", "host free", "host register", "copy HtoD", "copy DtoH",
 		"copy DtoD", "memset", "create stream", "destroy stream", "stream wait event", "create event", "record event",
-		"elapsed time", "destroy event", "launch", "occupancy", "finish"}
+		"elapsed time", "destroy event", "launch", "occupancy", "finish", "merge HtoD"}
 	if int(op) < len(names) && op > 0 {
 		return names[op]
 	}

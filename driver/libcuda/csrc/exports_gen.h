@@ -51,873 +51,865 @@ CUresult gpubuf_stub_cuCtxGetCacheConfig(void) __asm__("cuCtxGetCacheConfig");
 CUresult gpubuf_stub_cuCtxGetCacheConfig(void) { return gpubuf_unsupported(21, "cuCtxGetCacheConfig"); }
 CUresult gpubuf_stub_cuCtxGetExecAffinity(void) __asm__("cuCtxGetExecAffinity");
 CUresult gpubuf_stub_cuCtxGetExecAffinity(void) { return gpubuf_unsupported(22, "cuCtxGetExecAffinity"); }
-CUresult gpubuf_stub_cuCtxGetFlags(void) __asm__("cuCtxGetFlags");
-CUresult gpubuf_stub_cuCtxGetFlags(void) { return gpubuf_unsupported(23, "cuCtxGetFlags"); }
 CUresult gpubuf_stub_cuCtxGetId(void) __asm__("cuCtxGetId");
-CUresult gpubuf_stub_cuCtxGetId(void) { return gpubuf_unsupported(24, "cuCtxGetId"); }
+CUresult gpubuf_stub_cuCtxGetId(void) { return gpubuf_unsupported(23, "cuCtxGetId"); }
 CUresult gpubuf_stub_cuCtxGetLimit(void) __asm__("cuCtxGetLimit");
-CUresult gpubuf_stub_cuCtxGetLimit(void) { return gpubuf_unsupported(25, "cuCtxGetLimit"); }
+CUresult gpubuf_stub_cuCtxGetLimit(void) { return gpubuf_unsupported(24, "cuCtxGetLimit"); }
 CUresult gpubuf_stub_cuCtxGetSharedMemConfig(void) __asm__("cuCtxGetSharedMemConfig");
-CUresult gpubuf_stub_cuCtxGetSharedMemConfig(void) { return gpubuf_unsupported(26, "cuCtxGetSharedMemConfig"); }
+CUresult gpubuf_stub_cuCtxGetSharedMemConfig(void) { return gpubuf_unsupported(25, "cuCtxGetSharedMemConfig"); }
 CUresult gpubuf_stub_cuCtxGetStreamPriorityRange(void) __asm__("cuCtxGetStreamPriorityRange");
-CUresult gpubuf_stub_cuCtxGetStreamPriorityRange(void) { return gpubuf_unsupported(27, "cuCtxGetStreamPriorityRange"); }
+CUresult gpubuf_stub_cuCtxGetStreamPriorityRange(void) { return gpubuf_unsupported(26, "cuCtxGetStreamPriorityRange"); }
 CUresult gpubuf_alias_cuCtxPopCurrent() __asm__("cuCtxPopCurrent") __attribute__((alias("cuCtxPopCurrent_v2")));
 CUresult gpubuf_alias_cuCtxPushCurrent() __asm__("cuCtxPushCurrent") __attribute__((alias("cuCtxPushCurrent_v2")));
 CUresult gpubuf_stub_cuCtxResetPersistingL2Cache(void) __asm__("cuCtxResetPersistingL2Cache");
-CUresult gpubuf_stub_cuCtxResetPersistingL2Cache(void) { return gpubuf_unsupported(28, "cuCtxResetPersistingL2Cache"); }
+CUresult gpubuf_stub_cuCtxResetPersistingL2Cache(void) { return gpubuf_unsupported(27, "cuCtxResetPersistingL2Cache"); }
 CUresult gpubuf_stub_cuCtxSetCacheConfig(void) __asm__("cuCtxSetCacheConfig");
-CUresult gpubuf_stub_cuCtxSetCacheConfig(void) { return gpubuf_unsupported(29, "cuCtxSetCacheConfig"); }
+CUresult gpubuf_stub_cuCtxSetCacheConfig(void) { return gpubuf_unsupported(28, "cuCtxSetCacheConfig"); }
 CUresult gpubuf_stub_cuCtxSetFlags(void) __asm__("cuCtxSetFlags");
-CUresult gpubuf_stub_cuCtxSetFlags(void) { return gpubuf_unsupported(30, "cuCtxSetFlags"); }
+CUresult gpubuf_stub_cuCtxSetFlags(void) { return gpubuf_unsupported(29, "cuCtxSetFlags"); }
 CUresult gpubuf_stub_cuCtxSetLimit(void) __asm__("cuCtxSetLimit");
-CUresult gpubuf_stub_cuCtxSetLimit(void) { return gpubuf_unsupported(31, "cuCtxSetLimit"); }
+CUresult gpubuf_stub_cuCtxSetLimit(void) { return gpubuf_unsupported(30, "cuCtxSetLimit"); }
 CUresult gpubuf_stub_cuCtxSetSharedMemConfig(void) __asm__("cuCtxSetSharedMemConfig");
-CUresult gpubuf_stub_cuCtxSetSharedMemConfig(void) { return gpubuf_unsupported(32, "cuCtxSetSharedMemConfig"); }
+CUresult gpubuf_stub_cuCtxSetSharedMemConfig(void) { return gpubuf_unsupported(31, "cuCtxSetSharedMemConfig"); }
 CUresult gpubuf_stub_cuDestroyExternalMemory(void) __asm__("cuDestroyExternalMemory");
-CUresult gpubuf_stub_cuDestroyExternalMemory(void) { return gpubuf_unsupported(33, "cuDestroyExternalMemory"); }
+CUresult gpubuf_stub_cuDestroyExternalMemory(void) { return gpubuf_unsupported(32, "cuDestroyExternalMemory"); }
 CUresult gpubuf_stub_cuDestroyExternalSemaphore(void) __asm__("cuDestroyExternalSemaphore");
-CUresult gpubuf_stub_cuDestroyExternalSemaphore(void) { return gpubuf_unsupported(34, "cuDestroyExternalSemaphore"); }
+CUresult gpubuf_stub_cuDestroyExternalSemaphore(void) { return gpubuf_unsupported(33, "cuDestroyExternalSemaphore"); }
 CUresult gpubuf_stub_cuDeviceCanAccessPeer(void) __asm__("cuDeviceCanAccessPeer");
-CUresult gpubuf_stub_cuDeviceCanAccessPeer(void) { return gpubuf_unsupported(35, "cuDeviceCanAccessPeer"); }
+CUresult gpubuf_stub_cuDeviceCanAccessPeer(void) { return gpubuf_unsupported(34, "cuDeviceCanAccessPeer"); }
 CUresult gpubuf_stub_cuDeviceGetByPCIBusId(void) __asm__("cuDeviceGetByPCIBusId");
-CUresult gpubuf_stub_cuDeviceGetByPCIBusId(void) { return gpubuf_unsupported(36, "cuDeviceGetByPCIBusId"); }
+CUresult gpubuf_stub_cuDeviceGetByPCIBusId(void) { return gpubuf_unsupported(35, "cuDeviceGetByPCIBusId"); }
 CUresult gpubuf_stub_cuDeviceGetDefaultMemPool(void) __asm__("cuDeviceGetDefaultMemPool");
-CUresult gpubuf_stub_cuDeviceGetDefaultMemPool(void) { return gpubuf_unsupported(37, "cuDeviceGetDefaultMemPool"); }
+CUresult gpubuf_stub_cuDeviceGetDefaultMemPool(void) { return gpubuf_unsupported(36, "cuDeviceGetDefaultMemPool"); }
 CUresult gpubuf_stub_cuDeviceGetExecAffinitySupport(void) __asm__("cuDeviceGetExecAffinitySupport");
-CUresult gpubuf_stub_cuDeviceGetExecAffinitySupport(void) { return gpubuf_unsupported(38, "cuDeviceGetExecAffinitySupport"); }
+CUresult gpubuf_stub_cuDeviceGetExecAffinitySupport(void) { return gpubuf_unsupported(37, "cuDeviceGetExecAffinitySupport"); }
 CUresult gpubuf_stub_cuDeviceGetGraphMemAttribute(void) __asm__("cuDeviceGetGraphMemAttribute");
-CUresult gpubuf_stub_cuDeviceGetGraphMemAttribute(void) { return gpubuf_unsupported(39, "cuDeviceGetGraphMemAttribute"); }
+CUresult gpubuf_stub_cuDeviceGetGraphMemAttribute(void) { return gpubuf_unsupported(38, "cuDeviceGetGraphMemAttribute"); }
 CUresult gpubuf_stub_cuDeviceGetLuid(void) __asm__("cuDeviceGetLuid");
-CUresult gpubuf_stub_cuDeviceGetLuid(void) { return gpubuf_unsupported(40, "cuDeviceGetLuid"); }
+CUresult gpubuf_stub_cuDeviceGetLuid(void) { return gpubuf_unsupported(39, "cuDeviceGetLuid"); }
 CUresult gpubuf_stub_cuDeviceGetMemPool(void) __asm__("cuDeviceGetMemPool");
-CUresult gpubuf_stub_cuDeviceGetMemPool(void) { return gpubuf_unsupported(41, "cuDeviceGetMemPool"); }
+CUresult gpubuf_stub_cuDeviceGetMemPool(void) { return gpubuf_unsupported(40, "cuDeviceGetMemPool"); }
 CUresult gpubuf_stub_cuDeviceGetNvSciSyncAttributes(void) __asm__("cuDeviceGetNvSciSyncAttributes");
-CUresult gpubuf_stub_cuDeviceGetNvSciSyncAttributes(void) { return gpubuf_unsupported(42, "cuDeviceGetNvSciSyncAttributes"); }
+CUresult gpubuf_stub_cuDeviceGetNvSciSyncAttributes(void) { return gpubuf_unsupported(41, "cuDeviceGetNvSciSyncAttributes"); }
 CUresult gpubuf_stub_cuDeviceGetP2PAttribute(void) __asm__("cuDeviceGetP2PAttribute");
-CUresult gpubuf_stub_cuDeviceGetP2PAttribute(void) { return gpubuf_unsupported(43, "cuDeviceGetP2PAttribute"); }
+CUresult gpubuf_stub_cuDeviceGetP2PAttribute(void) { return gpubuf_unsupported(42, "cuDeviceGetP2PAttribute"); }
 CUresult gpubuf_stub_cuDeviceGetPCIBusId(void) __asm__("cuDeviceGetPCIBusId");
-CUresult gpubuf_stub_cuDeviceGetPCIBusId(void) { return gpubuf_unsupported(44, "cuDeviceGetPCIBusId"); }
+CUresult gpubuf_stub_cuDeviceGetPCIBusId(void) { return gpubuf_unsupported(43, "cuDeviceGetPCIBusId"); }
 CUresult gpubuf_stub_cuDeviceGetProperties(void) __asm__("cuDeviceGetProperties");
-CUresult gpubuf_stub_cuDeviceGetProperties(void) { return gpubuf_unsupported(45, "cuDeviceGetProperties"); }
+CUresult gpubuf_stub_cuDeviceGetProperties(void) { return gpubuf_unsupported(44, "cuDeviceGetProperties"); }
 CUresult gpubuf_stub_cuDeviceGetTexture1DLinearMaxWidth(void) __asm__("cuDeviceGetTexture1DLinearMaxWidth");
-CUresult gpubuf_stub_cuDeviceGetTexture1DLinearMaxWidth(void) { return gpubuf_unsupported(46, "cuDeviceGetTexture1DLinearMaxWidth"); }
+CUresult gpubuf_stub_cuDeviceGetTexture1DLinearMaxWidth(void) { return gpubuf_unsupported(45, "cuDeviceGetTexture1DLinearMaxWidth"); }
 CUresult gpubuf_stub_cuDeviceGraphMemTrim(void) __asm__("cuDeviceGraphMemTrim");
-CUresult gpubuf_stub_cuDeviceGraphMemTrim(void) { return gpubuf_unsupported(47, "cuDeviceGraphMemTrim"); }
+CUresult gpubuf_stub_cuDeviceGraphMemTrim(void) { return gpubuf_unsupported(46, "cuDeviceGraphMemTrim"); }
 CUresult gpubuf_alias_cuDevicePrimaryCtxRelease() __asm__("cuDevicePrimaryCtxRelease") __attribute__((alias("cuDevicePrimaryCtxRelease_v2")));
 CUresult gpubuf_stub_cuDevicePrimaryCtxReset(void) __asm__("cuDevicePrimaryCtxReset");
-CUresult gpubuf_stub_cuDevicePrimaryCtxReset(void) { return gpubuf_unsupported(48, "cuDevicePrimaryCtxReset"); }
+CUresult gpubuf_stub_cuDevicePrimaryCtxReset(void) { return gpubuf_unsupported(47, "cuDevicePrimaryCtxReset"); }
 CUresult gpubuf_stub_cuDevicePrimaryCtxReset_v2(void) __asm__("cuDevicePrimaryCtxReset_v2");
-CUresult gpubuf_stub_cuDevicePrimaryCtxReset_v2(void) { return gpubuf_unsupported(49, "cuDevicePrimaryCtxReset_v2"); }
+CUresult gpubuf_stub_cuDevicePrimaryCtxReset_v2(void) { return gpubuf_unsupported(48, "cuDevicePrimaryCtxReset_v2"); }
 CUresult gpubuf_alias_cuDevicePrimaryCtxSetFlags() __asm__("cuDevicePrimaryCtxSetFlags") __attribute__((alias("cuDevicePrimaryCtxSetFlags_v2")));
 CUresult gpubuf_stub_cuDeviceSetGraphMemAttribute(void) __asm__("cuDeviceSetGraphMemAttribute");
-CUresult gpubuf_stub_cuDeviceSetGraphMemAttribute(void) { return gpubuf_unsupported(50, "cuDeviceSetGraphMemAttribute"); }
+CUresult gpubuf_stub_cuDeviceSetGraphMemAttribute(void) { return gpubuf_unsupported(49, "cuDeviceSetGraphMemAttribute"); }
 CUresult gpubuf_stub_cuDeviceSetMemPool(void) __asm__("cuDeviceSetMemPool");
-CUresult gpubuf_stub_cuDeviceSetMemPool(void) { return gpubuf_unsupported(51, "cuDeviceSetMemPool"); }
+CUresult gpubuf_stub_cuDeviceSetMemPool(void) { return gpubuf_unsupported(50, "cuDeviceSetMemPool"); }
 CUresult gpubuf_stub_cuDeviceTotalMem(void) __asm__("cuDeviceTotalMem");
-CUresult gpubuf_stub_cuDeviceTotalMem(void) { return gpubuf_unsupported(52, "cuDeviceTotalMem"); }
+CUresult gpubuf_stub_cuDeviceTotalMem(void) { return gpubuf_unsupported(51, "cuDeviceTotalMem"); }
 CUresult gpubuf_alias_cuEventDestroy() __asm__("cuEventDestroy") __attribute__((alias("cuEventDestroy_v2")));
 CUresult gpubuf_stub_cuEventElapsedTime_v2(void) __asm__("cuEventElapsedTime_v2");
-CUresult gpubuf_stub_cuEventElapsedTime_v2(void) { return gpubuf_unsupported(53, "cuEventElapsedTime_v2"); }
+CUresult gpubuf_stub_cuEventElapsedTime_v2(void) { return gpubuf_unsupported(52, "cuEventElapsedTime_v2"); }
 CUresult gpubuf_stub_cuEventRecordWithFlags(void) __asm__("cuEventRecordWithFlags");
-CUresult gpubuf_stub_cuEventRecordWithFlags(void) { return gpubuf_unsupported(54, "cuEventRecordWithFlags"); }
+CUresult gpubuf_stub_cuEventRecordWithFlags(void) { return gpubuf_unsupported(53, "cuEventRecordWithFlags"); }
 CUresult gpubuf_stub_cuEventRecordWithFlags_ptsz(void) __asm__("cuEventRecordWithFlags_ptsz");
-CUresult gpubuf_stub_cuEventRecordWithFlags_ptsz(void) { return gpubuf_unsupported(55, "cuEventRecordWithFlags_ptsz"); }
+CUresult gpubuf_stub_cuEventRecordWithFlags_ptsz(void) { return gpubuf_unsupported(54, "cuEventRecordWithFlags_ptsz"); }
 CUresult gpubuf_alias_cuEventRecord_ptsz() __asm__("cuEventRecord_ptsz") __attribute__((alias("cuEventRecord")));
 CUresult gpubuf_stub_cuExternalMemoryGetMappedBuffer(void) __asm__("cuExternalMemoryGetMappedBuffer");
-CUresult gpubuf_stub_cuExternalMemoryGetMappedBuffer(void) { return gpubuf_unsupported(56, "cuExternalMemoryGetMappedBuffer"); }
+CUresult gpubuf_stub_cuExternalMemoryGetMappedBuffer(void) { return gpubuf_unsupported(55, "cuExternalMemoryGetMappedBuffer"); }
 CUresult gpubuf_stub_cuExternalMemoryGetMappedMipmappedArray(void) __asm__("cuExternalMemoryGetMappedMipmappedArray");
-CUresult gpubuf_stub_cuExternalMemoryGetMappedMipmappedArray(void) { return gpubuf_unsupported(57, "cuExternalMemoryGetMappedMipmappedArray"); }
+CUresult gpubuf_stub_cuExternalMemoryGetMappedMipmappedArray(void) { return gpubuf_unsupported(56, "cuExternalMemoryGetMappedMipmappedArray"); }
 CUresult gpubuf_stub_cuFlushGPUDirectRDMAWrites(void) __asm__("cuFlushGPUDirectRDMAWrites");
-CUresult gpubuf_stub_cuFlushGPUDirectRDMAWrites(void) { return gpubuf_unsupported(58, "cuFlushGPUDirectRDMAWrites"); }
+CUresult gpubuf_stub_cuFlushGPUDirectRDMAWrites(void) { return gpubuf_unsupported(57, "cuFlushGPUDirectRDMAWrites"); }
 CUresult gpubuf_stub_cuFuncGetModule(void) __asm__("cuFuncGetModule");
-CUresult gpubuf_stub_cuFuncGetModule(void) { return gpubuf_unsupported(59, "cuFuncGetModule"); }
+CUresult gpubuf_stub_cuFuncGetModule(void) { return gpubuf_unsupported(58, "cuFuncGetModule"); }
 CUresult gpubuf_stub_cuFuncSetBlockShape(void) __asm__("cuFuncSetBlockShape");
-CUresult gpubuf_stub_cuFuncSetBlockShape(void) { return gpubuf_unsupported(60, "cuFuncSetBlockShape"); }
+CUresult gpubuf_stub_cuFuncSetBlockShape(void) { return gpubuf_unsupported(59, "cuFuncSetBlockShape"); }
 CUresult gpubuf_stub_cuFuncSetCacheConfig(void) __asm__("cuFuncSetCacheConfig");
-CUresult gpubuf_stub_cuFuncSetCacheConfig(void) { return gpubuf_unsupported(61, "cuFuncSetCacheConfig"); }
+CUresult gpubuf_stub_cuFuncSetCacheConfig(void) { return gpubuf_unsupported(60, "cuFuncSetCacheConfig"); }
 CUresult gpubuf_stub_cuFuncSetSharedMemConfig(void) __asm__("cuFuncSetSharedMemConfig");
-CUresult gpubuf_stub_cuFuncSetSharedMemConfig(void) { return gpubuf_unsupported(62, "cuFuncSetSharedMemConfig"); }
+CUresult gpubuf_stub_cuFuncSetSharedMemConfig(void) { return gpubuf_unsupported(61, "cuFuncSetSharedMemConfig"); }
 CUresult gpubuf_stub_cuFuncSetSharedSize(void) __asm__("cuFuncSetSharedSize");
-CUresult gpubuf_stub_cuFuncSetSharedSize(void) { return gpubuf_unsupported(63, "cuFuncSetSharedSize"); }
+CUresult gpubuf_stub_cuFuncSetSharedSize(void) { return gpubuf_unsupported(62, "cuFuncSetSharedSize"); }
 CUresult gpubuf_stub_cuGetExportTable(void) __asm__("cuGetExportTable");
-CUresult gpubuf_stub_cuGetExportTable(void) { return gpubuf_unsupported(64, "cuGetExportTable"); }
+CUresult gpubuf_stub_cuGetExportTable(void) { return gpubuf_unsupported(63, "cuGetExportTable"); }
 CUresult gpubuf_stub_cuGraphAddBatchMemOpNode(void) __asm__("cuGraphAddBatchMemOpNode");
-CUresult gpubuf_stub_cuGraphAddBatchMemOpNode(void) { return gpubuf_unsupported(65, "cuGraphAddBatchMemOpNode"); }
+CUresult gpubuf_stub_cuGraphAddBatchMemOpNode(void) { return gpubuf_unsupported(64, "cuGraphAddBatchMemOpNode"); }
 CUresult gpubuf_stub_cuGraphAddChildGraphNode(void) __asm__("cuGraphAddChildGraphNode");
-CUresult gpubuf_stub_cuGraphAddChildGraphNode(void) { return gpubuf_unsupported(66, "cuGraphAddChildGraphNode"); }
+CUresult gpubuf_stub_cuGraphAddChildGraphNode(void) { return gpubuf_unsupported(65, "cuGraphAddChildGraphNode"); }
 CUresult gpubuf_stub_cuGraphAddDependencies(void) __asm__("cuGraphAddDependencies");
-CUresult gpubuf_stub_cuGraphAddDependencies(void) { return gpubuf_unsupported(67, "cuGraphAddDependencies"); }
+CUresult gpubuf_stub_cuGraphAddDependencies(void) { return gpubuf_unsupported(66, "cuGraphAddDependencies"); }
 CUresult gpubuf_stub_cuGraphAddEmptyNode(void) __asm__("cuGraphAddEmptyNode");
-CUresult gpubuf_stub_cuGraphAddEmptyNode(void) { return gpubuf_unsupported(68, "cuGraphAddEmptyNode"); }
+CUresult gpubuf_stub_cuGraphAddEmptyNode(void) { return gpubuf_unsupported(67, "cuGraphAddEmptyNode"); }
 CUresult gpubuf_stub_cuGraphAddEventRecordNode(void) __asm__("cuGraphAddEventRecordNode");
-CUresult gpubuf_stub_cuGraphAddEventRecordNode(void) { return gpubuf_unsupported(69, "cuGraphAddEventRecordNode"); }
+CUresult gpubuf_stub_cuGraphAddEventRecordNode(void) { return gpubuf_unsupported(68, "cuGraphAddEventRecordNode"); }
 CUresult gpubuf_stub_cuGraphAddEventWaitNode(void) __asm__("cuGraphAddEventWaitNode");
-CUresult gpubuf_stub_cuGraphAddEventWaitNode(void) { return gpubuf_unsupported(70, "cuGraphAddEventWaitNode"); }
+CUresult gpubuf_stub_cuGraphAddEventWaitNode(void) { return gpubuf_unsupported(69, "cuGraphAddEventWaitNode"); }
 CUresult gpubuf_stub_cuGraphAddExternalSemaphoresSignalNode(void) __asm__("cuGraphAddExternalSemaphoresSignalNode");
-CUresult gpubuf_stub_cuGraphAddExternalSemaphoresSignalNode(void) { return gpubuf_unsupported(71, "cuGraphAddExternalSemaphoresSignalNode"); }
+CUresult gpubuf_stub_cuGraphAddExternalSemaphoresSignalNode(void) { return gpubuf_unsupported(70, "cuGraphAddExternalSemaphoresSignalNode"); }
 CUresult gpubuf_stub_cuGraphAddExternalSemaphoresWaitNode(void) __asm__("cuGraphAddExternalSemaphoresWaitNode");
-CUresult gpubuf_stub_cuGraphAddExternalSemaphoresWaitNode(void) { return gpubuf_unsupported(72, "cuGraphAddExternalSemaphoresWaitNode"); }
+CUresult gpubuf_stub_cuGraphAddExternalSemaphoresWaitNode(void) { return gpubuf_unsupported(71, "cuGraphAddExternalSemaphoresWaitNode"); }
 CUresult gpubuf_stub_cuGraphAddHostNode(void) __asm__("cuGraphAddHostNode");
-CUresult gpubuf_stub_cuGraphAddHostNode(void) { return gpubuf_unsupported(73, "cuGraphAddHostNode"); }
+CUresult gpubuf_stub_cuGraphAddHostNode(void) { return gpubuf_unsupported(72, "cuGraphAddHostNode"); }
 CUresult gpubuf_stub_cuGraphAddKernelNode(void) __asm__("cuGraphAddKernelNode");
-CUresult gpubuf_stub_cuGraphAddKernelNode(void) { return gpubuf_unsupported(74, "cuGraphAddKernelNode"); }
+CUresult gpubuf_stub_cuGraphAddKernelNode(void) { return gpubuf_unsupported(73, "cuGraphAddKernelNode"); }
 CUresult gpubuf_stub_cuGraphAddMemAllocNode(void) __asm__("cuGraphAddMemAllocNode");
-CUresult gpubuf_stub_cuGraphAddMemAllocNode(void) { return gpubuf_unsupported(75, "cuGraphAddMemAllocNode"); }
+CUresult gpubuf_stub_cuGraphAddMemAllocNode(void) { return gpubuf_unsupported(74, "cuGraphAddMemAllocNode"); }
 CUresult gpubuf_stub_cuGraphAddMemFreeNode(void) __asm__("cuGraphAddMemFreeNode");
-CUresult gpubuf_stub_cuGraphAddMemFreeNode(void) { return gpubuf_unsupported(76, "cuGraphAddMemFreeNode"); }
+CUresult gpubuf_stub_cuGraphAddMemFreeNode(void) { return gpubuf_unsupported(75, "cuGraphAddMemFreeNode"); }
 CUresult gpubuf_stub_cuGraphAddMemcpyNode(void) __asm__("cuGraphAddMemcpyNode");
-CUresult gpubuf_stub_cuGraphAddMemcpyNode(void) { return gpubuf_unsupported(77, "cuGraphAddMemcpyNode"); }
+CUresult gpubuf_stub_cuGraphAddMemcpyNode(void) { return gpubuf_unsupported(76, "cuGraphAddMemcpyNode"); }
 CUresult gpubuf_stub_cuGraphAddMemsetNode(void) __asm__("cuGraphAddMemsetNode");
-CUresult gpubuf_stub_cuGraphAddMemsetNode(void) { return gpubuf_unsupported(78, "cuGraphAddMemsetNode"); }
+CUresult gpubuf_stub_cuGraphAddMemsetNode(void) { return gpubuf_unsupported(77, "cuGraphAddMemsetNode"); }
 CUresult gpubuf_stub_cuGraphAddNode_v2(void) __asm__("cuGraphAddNode_v2");
-CUresult gpubuf_stub_cuGraphAddNode_v2(void) { return gpubuf_unsupported(79, "cuGraphAddNode_v2"); }
+CUresult gpubuf_stub_cuGraphAddNode_v2(void) { return gpubuf_unsupported(78, "cuGraphAddNode_v2"); }
 CUresult gpubuf_stub_cuGraphBatchMemOpNodeGetParams(void) __asm__("cuGraphBatchMemOpNodeGetParams");
-CUresult gpubuf_stub_cuGraphBatchMemOpNodeGetParams(void) { return gpubuf_unsupported(80, "cuGraphBatchMemOpNodeGetParams"); }
+CUresult gpubuf_stub_cuGraphBatchMemOpNodeGetParams(void) { return gpubuf_unsupported(79, "cuGraphBatchMemOpNodeGetParams"); }
 CUresult gpubuf_stub_cuGraphBatchMemOpNodeSetParams(void) __asm__("cuGraphBatchMemOpNodeSetParams");
-CUresult gpubuf_stub_cuGraphBatchMemOpNodeSetParams(void) { return gpubuf_unsupported(81, "cuGraphBatchMemOpNodeSetParams"); }
+CUresult gpubuf_stub_cuGraphBatchMemOpNodeSetParams(void) { return gpubuf_unsupported(80, "cuGraphBatchMemOpNodeSetParams"); }
 CUresult gpubuf_stub_cuGraphChildGraphNodeGetGraph(void) __asm__("cuGraphChildGraphNodeGetGraph");
-CUresult gpubuf_stub_cuGraphChildGraphNodeGetGraph(void) { return gpubuf_unsupported(82, "cuGraphChildGraphNodeGetGraph"); }
+CUresult gpubuf_stub_cuGraphChildGraphNodeGetGraph(void) { return gpubuf_unsupported(81, "cuGraphChildGraphNodeGetGraph"); }
 CUresult gpubuf_stub_cuGraphClone(void) __asm__("cuGraphClone");
-CUresult gpubuf_stub_cuGraphClone(void) { return gpubuf_unsupported(83, "cuGraphClone"); }
+CUresult gpubuf_stub_cuGraphClone(void) { return gpubuf_unsupported(82, "cuGraphClone"); }
 CUresult gpubuf_stub_cuGraphCreate(void) __asm__("cuGraphCreate");
-CUresult gpubuf_stub_cuGraphCreate(void) { return gpubuf_unsupported(84, "cuGraphCreate"); }
+CUresult gpubuf_stub_cuGraphCreate(void) { return gpubuf_unsupported(83, "cuGraphCreate"); }
 CUresult gpubuf_stub_cuGraphDebugDotPrint(void) __asm__("cuGraphDebugDotPrint");
-CUresult gpubuf_stub_cuGraphDebugDotPrint(void) { return gpubuf_unsupported(85, "cuGraphDebugDotPrint"); }
+CUresult gpubuf_stub_cuGraphDebugDotPrint(void) { return gpubuf_unsupported(84, "cuGraphDebugDotPrint"); }
 CUresult gpubuf_stub_cuGraphDestroy(void) __asm__("cuGraphDestroy");
-CUresult gpubuf_stub_cuGraphDestroy(void) { return gpubuf_unsupported(86, "cuGraphDestroy"); }
+CUresult gpubuf_stub_cuGraphDestroy(void) { return gpubuf_unsupported(85, "cuGraphDestroy"); }
 CUresult gpubuf_stub_cuGraphDestroyNode(void) __asm__("cuGraphDestroyNode");
-CUresult gpubuf_stub_cuGraphDestroyNode(void) { return gpubuf_unsupported(87, "cuGraphDestroyNode"); }
+CUresult gpubuf_stub_cuGraphDestroyNode(void) { return gpubuf_unsupported(86, "cuGraphDestroyNode"); }
 CUresult gpubuf_stub_cuGraphEventRecordNodeGetEvent(void) __asm__("cuGraphEventRecordNodeGetEvent");
-CUresult gpubuf_stub_cuGraphEventRecordNodeGetEvent(void) { return gpubuf_unsupported(88, "cuGraphEventRecordNodeGetEvent"); }
+CUresult gpubuf_stub_cuGraphEventRecordNodeGetEvent(void) { return gpubuf_unsupported(87, "cuGraphEventRecordNodeGetEvent"); }
 CUresult gpubuf_stub_cuGraphEventRecordNodeSetEvent(void) __asm__("cuGraphEventRecordNodeSetEvent");
-CUresult gpubuf_stub_cuGraphEventRecordNodeSetEvent(void) { return gpubuf_unsupported(89, "cuGraphEventRecordNodeSetEvent"); }
+CUresult gpubuf_stub_cuGraphEventRecordNodeSetEvent(void) { return gpubuf_unsupported(88, "cuGraphEventRecordNodeSetEvent"); }
 CUresult gpubuf_stub_cuGraphEventWaitNodeGetEvent(void) __asm__("cuGraphEventWaitNodeGetEvent");
-CUresult gpubuf_stub_cuGraphEventWaitNodeGetEvent(void) { return gpubuf_unsupported(90, "cuGraphEventWaitNodeGetEvent"); }
+CUresult gpubuf_stub_cuGraphEventWaitNodeGetEvent(void) { return gpubuf_unsupported(89, "cuGraphEventWaitNodeGetEvent"); }
 CUresult gpubuf_stub_cuGraphEventWaitNodeSetEvent(void) __asm__("cuGraphEventWaitNodeSetEvent");
-CUresult gpubuf_stub_cuGraphEventWaitNodeSetEvent(void) { return gpubuf_unsupported(91, "cuGraphEventWaitNodeSetEvent"); }
+CUresult gpubuf_stub_cuGraphEventWaitNodeSetEvent(void) { return gpubuf_unsupported(90, "cuGraphEventWaitNodeSetEvent"); }
 CUresult gpubuf_stub_cuGraphExecBatchMemOpNodeSetParams(void) __asm__("cuGraphExecBatchMemOpNodeSetParams");
-CUresult gpubuf_stub_cuGraphExecBatchMemOpNodeSetParams(void) { return gpubuf_unsupported(92, "cuGraphExecBatchMemOpNodeSetParams"); }
+CUresult gpubuf_stub_cuGraphExecBatchMemOpNodeSetParams(void) { return gpubuf_unsupported(91, "cuGraphExecBatchMemOpNodeSetParams"); }
 CUresult gpubuf_stub_cuGraphExecChildGraphNodeSetParams(void) __asm__("cuGraphExecChildGraphNodeSetParams");
-CUresult gpubuf_stub_cuGraphExecChildGraphNodeSetParams(void) { return gpubuf_unsupported(93, "cuGraphExecChildGraphNodeSetParams"); }
+CUresult gpubuf_stub_cuGraphExecChildGraphNodeSetParams(void) { return gpubuf_unsupported(92, "cuGraphExecChildGraphNodeSetParams"); }
 CUresult gpubuf_stub_cuGraphExecDestroy(void) __asm__("cuGraphExecDestroy");
-CUresult gpubuf_stub_cuGraphExecDestroy(void) { return gpubuf_unsupported(94, "cuGraphExecDestroy"); }
+CUresult gpubuf_stub_cuGraphExecDestroy(void) { return gpubuf_unsupported(93, "cuGraphExecDestroy"); }
 CUresult gpubuf_stub_cuGraphExecEventRecordNodeSetEvent(void) __asm__("cuGraphExecEventRecordNodeSetEvent");
-CUresult gpubuf_stub_cuGraphExecEventRecordNodeSetEvent(void) { return gpubuf_unsupported(95, "cuGraphExecEventRecordNodeSetEvent"); }
+CUresult gpubuf_stub_cuGraphExecEventRecordNodeSetEvent(void) { return gpubuf_unsupported(94, "cuGraphExecEventRecordNodeSetEvent"); }
 CUresult gpubuf_stub_cuGraphExecEventWaitNodeSetEvent(void) __asm__("cuGraphExecEventWaitNodeSetEvent");
-CUresult gpubuf_stub_cuGraphExecEventWaitNodeSetEvent(void) { return gpubuf_unsupported(96, "cuGraphExecEventWaitNodeSetEvent"); }
+CUresult gpubuf_stub_cuGraphExecEventWaitNodeSetEvent(void) { return gpubuf_unsupported(95, "cuGraphExecEventWaitNodeSetEvent"); }
 CUresult gpubuf_stub_cuGraphExecExternalSemaphoresSignalNodeSetParams(void) __asm__("cuGraphExecExternalSemaphoresSignalNodeSetParams");
-CUresult gpubuf_stub_cuGraphExecExternalSemaphoresSignalNodeSetParams(void) { return gpubuf_unsupported(97, "cuGraphExecExternalSemaphoresSignalNodeSetParams"); }
+CUresult gpubuf_stub_cuGraphExecExternalSemaphoresSignalNodeSetParams(void) { return gpubuf_unsupported(96, "cuGraphExecExternalSemaphoresSignalNodeSetParams"); }
 CUresult gpubuf_stub_cuGraphExecExternalSemaphoresWaitNodeSetParams(void) __asm__("cuGraphExecExternalSemaphoresWaitNodeSetParams");
-CUresult gpubuf_stub_cuGraphExecExternalSemaphoresWaitNodeSetParams(void) { return gpubuf_unsupported(98, "cuGraphExecExternalSemaphoresWaitNodeSetParams"); }
+CUresult gpubuf_stub_cuGraphExecExternalSemaphoresWaitNodeSetParams(void) { return gpubuf_unsupported(97, "cuGraphExecExternalSemaphoresWaitNodeSetParams"); }
 CUresult gpubuf_stub_cuGraphExecGetFlags(void) __asm__("cuGraphExecGetFlags");
-CUresult gpubuf_stub_cuGraphExecGetFlags(void) { return gpubuf_unsupported(99, "cuGraphExecGetFlags"); }
+CUresult gpubuf_stub_cuGraphExecGetFlags(void) { return gpubuf_unsupported(98, "cuGraphExecGetFlags"); }
 CUresult gpubuf_stub_cuGraphExecHostNodeSetParams(void) __asm__("cuGraphExecHostNodeSetParams");
-CUresult gpubuf_stub_cuGraphExecHostNodeSetParams(void) { return gpubuf_unsupported(100, "cuGraphExecHostNodeSetParams"); }
+CUresult gpubuf_stub_cuGraphExecHostNodeSetParams(void) { return gpubuf_unsupported(99, "cuGraphExecHostNodeSetParams"); }
 CUresult gpubuf_stub_cuGraphExecKernelNodeSetParams(void) __asm__("cuGraphExecKernelNodeSetParams");
-CUresult gpubuf_stub_cuGraphExecKernelNodeSetParams(void) { return gpubuf_unsupported(101, "cuGraphExecKernelNodeSetParams"); }
+CUresult gpubuf_stub_cuGraphExecKernelNodeSetParams(void) { return gpubuf_unsupported(100, "cuGraphExecKernelNodeSetParams"); }
 CUresult gpubuf_stub_cuGraphExecMemcpyNodeSetParams(void) __asm__("cuGraphExecMemcpyNodeSetParams");
-CUresult gpubuf_stub_cuGraphExecMemcpyNodeSetParams(void) { return gpubuf_unsupported(102, "cuGraphExecMemcpyNodeSetParams"); }
+CUresult gpubuf_stub_cuGraphExecMemcpyNodeSetParams(void) { return gpubuf_unsupported(101, "cuGraphExecMemcpyNodeSetParams"); }
 CUresult gpubuf_stub_cuGraphExecMemsetNodeSetParams(void) __asm__("cuGraphExecMemsetNodeSetParams");
-CUresult gpubuf_stub_cuGraphExecMemsetNodeSetParams(void) { return gpubuf_unsupported(103, "cuGraphExecMemsetNodeSetParams"); }
+CUresult gpubuf_stub_cuGraphExecMemsetNodeSetParams(void) { return gpubuf_unsupported(102, "cuGraphExecMemsetNodeSetParams"); }
 CUresult gpubuf_stub_cuGraphExecUpdate(void) __asm__("cuGraphExecUpdate");
-CUresult gpubuf_stub_cuGraphExecUpdate(void) { return gpubuf_unsupported(104, "cuGraphExecUpdate"); }
+CUresult gpubuf_stub_cuGraphExecUpdate(void) { return gpubuf_unsupported(103, "cuGraphExecUpdate"); }
 CUresult gpubuf_stub_cuGraphExternalSemaphoresSignalNodeGetParams(void) __asm__("cuGraphExternalSemaphoresSignalNodeGetParams");
-CUresult gpubuf_stub_cuGraphExternalSemaphoresSignalNodeGetParams(void) { return gpubuf_unsupported(105, "cuGraphExternalSemaphoresSignalNodeGetParams"); }
+CUresult gpubuf_stub_cuGraphExternalSemaphoresSignalNodeGetParams(void) { return gpubuf_unsupported(104, "cuGraphExternalSemaphoresSignalNodeGetParams"); }
 CUresult gpubuf_stub_cuGraphExternalSemaphoresSignalNodeSetParams(void) __asm__("cuGraphExternalSemaphoresSignalNodeSetParams");
-CUresult gpubuf_stub_cuGraphExternalSemaphoresSignalNodeSetParams(void) { return gpubuf_unsupported(106, "cuGraphExternalSemaphoresSignalNodeSetParams"); }
+CUresult gpubuf_stub_cuGraphExternalSemaphoresSignalNodeSetParams(void) { return gpubuf_unsupported(105, "cuGraphExternalSemaphoresSignalNodeSetParams"); }
 CUresult gpubuf_stub_cuGraphExternalSemaphoresWaitNodeGetParams(void) __asm__("cuGraphExternalSemaphoresWaitNodeGetParams");
-CUresult gpubuf_stub_cuGraphExternalSemaphoresWaitNodeGetParams(void) { return gpubuf_unsupported(107, "cuGraphExternalSemaphoresWaitNodeGetParams"); }
+CUresult gpubuf_stub_cuGraphExternalSemaphoresWaitNodeGetParams(void) { return gpubuf_unsupported(106, "cuGraphExternalSemaphoresWaitNodeGetParams"); }
 CUresult gpubuf_stub_cuGraphExternalSemaphoresWaitNodeSetParams(void) __asm__("cuGraphExternalSemaphoresWaitNodeSetParams");
-CUresult gpubuf_stub_cuGraphExternalSemaphoresWaitNodeSetParams(void) { return gpubuf_unsupported(108, "cuGraphExternalSemaphoresWaitNodeSetParams"); }
+CUresult gpubuf_stub_cuGraphExternalSemaphoresWaitNodeSetParams(void) { return gpubuf_unsupported(107, "cuGraphExternalSemaphoresWaitNodeSetParams"); }
 CUresult gpubuf_stub_cuGraphGetEdges(void) __asm__("cuGraphGetEdges");
-CUresult gpubuf_stub_cuGraphGetEdges(void) { return gpubuf_unsupported(109, "cuGraphGetEdges"); }
+CUresult gpubuf_stub_cuGraphGetEdges(void) { return gpubuf_unsupported(108, "cuGraphGetEdges"); }
 CUresult gpubuf_stub_cuGraphGetNodes(void) __asm__("cuGraphGetNodes");
-CUresult gpubuf_stub_cuGraphGetNodes(void) { return gpubuf_unsupported(110, "cuGraphGetNodes"); }
+CUresult gpubuf_stub_cuGraphGetNodes(void) { return gpubuf_unsupported(109, "cuGraphGetNodes"); }
 CUresult gpubuf_stub_cuGraphGetRootNodes(void) __asm__("cuGraphGetRootNodes");
-CUresult gpubuf_stub_cuGraphGetRootNodes(void) { return gpubuf_unsupported(111, "cuGraphGetRootNodes"); }
+CUresult gpubuf_stub_cuGraphGetRootNodes(void) { return gpubuf_unsupported(110, "cuGraphGetRootNodes"); }
 CUresult gpubuf_stub_cuGraphHostNodeGetParams(void) __asm__("cuGraphHostNodeGetParams");
-CUresult gpubuf_stub_cuGraphHostNodeGetParams(void) { return gpubuf_unsupported(112, "cuGraphHostNodeGetParams"); }
+CUresult gpubuf_stub_cuGraphHostNodeGetParams(void) { return gpubuf_unsupported(111, "cuGraphHostNodeGetParams"); }
 CUresult gpubuf_stub_cuGraphHostNodeSetParams(void) __asm__("cuGraphHostNodeSetParams");
-CUresult gpubuf_stub_cuGraphHostNodeSetParams(void) { return gpubuf_unsupported(113, "cuGraphHostNodeSetParams"); }
+CUresult gpubuf_stub_cuGraphHostNodeSetParams(void) { return gpubuf_unsupported(112, "cuGraphHostNodeSetParams"); }
 CUresult gpubuf_stub_cuGraphInstantiate(void) __asm__("cuGraphInstantiate");
-CUresult gpubuf_stub_cuGraphInstantiate(void) { return gpubuf_unsupported(114, "cuGraphInstantiate"); }
+CUresult gpubuf_stub_cuGraphInstantiate(void) { return gpubuf_unsupported(113, "cuGraphInstantiate"); }
 CUresult gpubuf_stub_cuGraphInstantiateWithFlags(void) __asm__("cuGraphInstantiateWithFlags");
-CUresult gpubuf_stub_cuGraphInstantiateWithFlags(void) { return gpubuf_unsupported(115, "cuGraphInstantiateWithFlags"); }
+CUresult gpubuf_stub_cuGraphInstantiateWithFlags(void) { return gpubuf_unsupported(114, "cuGraphInstantiateWithFlags"); }
 CUresult gpubuf_stub_cuGraphInstantiateWithParams(void) __asm__("cuGraphInstantiateWithParams");
-CUresult gpubuf_stub_cuGraphInstantiateWithParams(void) { return gpubuf_unsupported(116, "cuGraphInstantiateWithParams"); }
+CUresult gpubuf_stub_cuGraphInstantiateWithParams(void) { return gpubuf_unsupported(115, "cuGraphInstantiateWithParams"); }
 CUresult gpubuf_stub_cuGraphInstantiateWithParams_ptsz(void) __asm__("cuGraphInstantiateWithParams_ptsz");
-CUresult gpubuf_stub_cuGraphInstantiateWithParams_ptsz(void) { return gpubuf_unsupported(117, "cuGraphInstantiateWithParams_ptsz"); }
+CUresult gpubuf_stub_cuGraphInstantiateWithParams_ptsz(void) { return gpubuf_unsupported(116, "cuGraphInstantiateWithParams_ptsz"); }
 CUresult gpubuf_stub_cuGraphInstantiate_v2(void) __asm__("cuGraphInstantiate_v2");
-CUresult gpubuf_stub_cuGraphInstantiate_v2(void) { return gpubuf_unsupported(118, "cuGraphInstantiate_v2"); }
+CUresult gpubuf_stub_cuGraphInstantiate_v2(void) { return gpubuf_unsupported(117, "cuGraphInstantiate_v2"); }
 CUresult gpubuf_stub_cuGraphKernelNodeCopyAttributes(void) __asm__("cuGraphKernelNodeCopyAttributes");
-CUresult gpubuf_stub_cuGraphKernelNodeCopyAttributes(void) { return gpubuf_unsupported(119, "cuGraphKernelNodeCopyAttributes"); }
+CUresult gpubuf_stub_cuGraphKernelNodeCopyAttributes(void) { return gpubuf_unsupported(118, "cuGraphKernelNodeCopyAttributes"); }
 CUresult gpubuf_stub_cuGraphKernelNodeGetAttribute(void) __asm__("cuGraphKernelNodeGetAttribute");
-CUresult gpubuf_stub_cuGraphKernelNodeGetAttribute(void) { return gpubuf_unsupported(120, "cuGraphKernelNodeGetAttribute"); }
+CUresult gpubuf_stub_cuGraphKernelNodeGetAttribute(void) { return gpubuf_unsupported(119, "cuGraphKernelNodeGetAttribute"); }
 CUresult gpubuf_stub_cuGraphKernelNodeGetParams(void) __asm__("cuGraphKernelNodeGetParams");
-CUresult gpubuf_stub_cuGraphKernelNodeGetParams(void) { return gpubuf_unsupported(121, "cuGraphKernelNodeGetParams"); }
+CUresult gpubuf_stub_cuGraphKernelNodeGetParams(void) { return gpubuf_unsupported(120, "cuGraphKernelNodeGetParams"); }
 CUresult gpubuf_stub_cuGraphKernelNodeSetAttribute(void) __asm__("cuGraphKernelNodeSetAttribute");
-CUresult gpubuf_stub_cuGraphKernelNodeSetAttribute(void) { return gpubuf_unsupported(122, "cuGraphKernelNodeSetAttribute"); }
+CUresult gpubuf_stub_cuGraphKernelNodeSetAttribute(void) { return gpubuf_unsupported(121, "cuGraphKernelNodeSetAttribute"); }
 CUresult gpubuf_stub_cuGraphKernelNodeSetParams(void) __asm__("cuGraphKernelNodeSetParams");
-CUresult gpubuf_stub_cuGraphKernelNodeSetParams(void) { return gpubuf_unsupported(123, "cuGraphKernelNodeSetParams"); }
+CUresult gpubuf_stub_cuGraphKernelNodeSetParams(void) { return gpubuf_unsupported(122, "cuGraphKernelNodeSetParams"); }
 CUresult gpubuf_stub_cuGraphLaunch(void) __asm__("cuGraphLaunch");
-CUresult gpubuf_stub_cuGraphLaunch(void) { return gpubuf_unsupported(124, "cuGraphLaunch"); }
+CUresult gpubuf_stub_cuGraphLaunch(void) { return gpubuf_unsupported(123, "cuGraphLaunch"); }
 CUresult gpubuf_stub_cuGraphLaunch_ptsz(void) __asm__("cuGraphLaunch_ptsz");
-CUresult gpubuf_stub_cuGraphLaunch_ptsz(void) { return gpubuf_unsupported(125, "cuGraphLaunch_ptsz"); }
+CUresult gpubuf_stub_cuGraphLaunch_ptsz(void) { return gpubuf_unsupported(124, "cuGraphLaunch_ptsz"); }
 CUresult gpubuf_stub_cuGraphMemAllocNodeGetParams(void) __asm__("cuGraphMemAllocNodeGetParams");
-CUresult gpubuf_stub_cuGraphMemAllocNodeGetParams(void) { return gpubuf_unsupported(126, "cuGraphMemAllocNodeGetParams"); }
+CUresult gpubuf_stub_cuGraphMemAllocNodeGetParams(void) { return gpubuf_unsupported(125, "cuGraphMemAllocNodeGetParams"); }
 CUresult gpubuf_stub_cuGraphMemFreeNodeGetParams(void) __asm__("cuGraphMemFreeNodeGetParams");
-CUresult gpubuf_stub_cuGraphMemFreeNodeGetParams(void) { return gpubuf_unsupported(127, "cuGraphMemFreeNodeGetParams"); }
+CUresult gpubuf_stub_cuGraphMemFreeNodeGetParams(void) { return gpubuf_unsupported(126, "cuGraphMemFreeNodeGetParams"); }
 CUresult gpubuf_stub_cuGraphMemcpyNodeGetParams(void) __asm__("cuGraphMemcpyNodeGetParams");
-CUresult gpubuf_stub_cuGraphMemcpyNodeGetParams(void) { return gpubuf_unsupported(128, "cuGraphMemcpyNodeGetParams"); }
+CUresult gpubuf_stub_cuGraphMemcpyNodeGetParams(void) { return gpubuf_unsupported(127, "cuGraphMemcpyNodeGetParams"); }
 CUresult gpubuf_stub_cuGraphMemcpyNodeSetParams(void) __asm__("cuGraphMemcpyNodeSetParams");
-CUresult gpubuf_stub_cuGraphMemcpyNodeSetParams(void) { return gpubuf_unsupported(129, "cuGraphMemcpyNodeSetParams"); }
+CUresult gpubuf_stub_cuGraphMemcpyNodeSetParams(void) { return gpubuf_unsupported(128, "cuGraphMemcpyNodeSetParams"); }
 CUresult gpubuf_stub_cuGraphMemsetNodeGetParams(void) __asm__("cuGraphMemsetNodeGetParams");
-CUresult gpubuf_stub_cuGraphMemsetNodeGetParams(void) { return gpubuf_unsupported(130, "cuGraphMemsetNodeGetParams"); }
+CUresult gpubuf_stub_cuGraphMemsetNodeGetParams(void) { return gpubuf_unsupported(129, "cuGraphMemsetNodeGetParams"); }
 CUresult gpubuf_stub_cuGraphMemsetNodeSetParams(void) __asm__("cuGraphMemsetNodeSetParams");
-CUresult gpubuf_stub_cuGraphMemsetNodeSetParams(void) { return gpubuf_unsupported(131, "cuGraphMemsetNodeSetParams"); }
+CUresult gpubuf_stub_cuGraphMemsetNodeSetParams(void) { return gpubuf_unsupported(130, "cuGraphMemsetNodeSetParams"); }
 CUresult gpubuf_stub_cuGraphNodeFindInClone(void) __asm__("cuGraphNodeFindInClone");
-CUresult gpubuf_stub_cuGraphNodeFindInClone(void) { return gpubuf_unsupported(132, "cuGraphNodeFindInClone"); }
+CUresult gpubuf_stub_cuGraphNodeFindInClone(void) { return gpubuf_unsupported(131, "cuGraphNodeFindInClone"); }
 CUresult gpubuf_stub_cuGraphNodeGetDependencies(void) __asm__("cuGraphNodeGetDependencies");
-CUresult gpubuf_stub_cuGraphNodeGetDependencies(void) { return gpubuf_unsupported(133, "cuGraphNodeGetDependencies"); }
+CUresult gpubuf_stub_cuGraphNodeGetDependencies(void) { return gpubuf_unsupported(132, "cuGraphNodeGetDependencies"); }
 CUresult gpubuf_stub_cuGraphNodeGetDependentNodes(void) __asm__("cuGraphNodeGetDependentNodes");
-CUresult gpubuf_stub_cuGraphNodeGetDependentNodes(void) { return gpubuf_unsupported(134, "cuGraphNodeGetDependentNodes"); }
+CUresult gpubuf_stub_cuGraphNodeGetDependentNodes(void) { return gpubuf_unsupported(133, "cuGraphNodeGetDependentNodes"); }
 CUresult gpubuf_stub_cuGraphNodeGetEnabled(void) __asm__("cuGraphNodeGetEnabled");
-CUresult gpubuf_stub_cuGraphNodeGetEnabled(void) { return gpubuf_unsupported(135, "cuGraphNodeGetEnabled"); }
+CUresult gpubuf_stub_cuGraphNodeGetEnabled(void) { return gpubuf_unsupported(134, "cuGraphNodeGetEnabled"); }
 CUresult gpubuf_stub_cuGraphNodeGetType(void) __asm__("cuGraphNodeGetType");
-CUresult gpubuf_stub_cuGraphNodeGetType(void) { return gpubuf_unsupported(136, "cuGraphNodeGetType"); }
+CUresult gpubuf_stub_cuGraphNodeGetType(void) { return gpubuf_unsupported(135, "cuGraphNodeGetType"); }
 CUresult gpubuf_stub_cuGraphNodeSetEnabled(void) __asm__("cuGraphNodeSetEnabled");
-CUresult gpubuf_stub_cuGraphNodeSetEnabled(void) { return gpubuf_unsupported(137, "cuGraphNodeSetEnabled"); }
+CUresult gpubuf_stub_cuGraphNodeSetEnabled(void) { return gpubuf_unsupported(136, "cuGraphNodeSetEnabled"); }
 CUresult gpubuf_stub_cuGraphReleaseUserObject(void) __asm__("cuGraphReleaseUserObject");
-CUresult gpubuf_stub_cuGraphReleaseUserObject(void) { return gpubuf_unsupported(138, "cuGraphReleaseUserObject"); }
+CUresult gpubuf_stub_cuGraphReleaseUserObject(void) { return gpubuf_unsupported(137, "cuGraphReleaseUserObject"); }
 CUresult gpubuf_stub_cuGraphRemoveDependencies(void) __asm__("cuGraphRemoveDependencies");
-CUresult gpubuf_stub_cuGraphRemoveDependencies(void) { return gpubuf_unsupported(139, "cuGraphRemoveDependencies"); }
+CUresult gpubuf_stub_cuGraphRemoveDependencies(void) { return gpubuf_unsupported(138, "cuGraphRemoveDependencies"); }
 CUresult gpubuf_stub_cuGraphRetainUserObject(void) __asm__("cuGraphRetainUserObject");
-CUresult gpubuf_stub_cuGraphRetainUserObject(void) { return gpubuf_unsupported(140, "cuGraphRetainUserObject"); }
+CUresult gpubuf_stub_cuGraphRetainUserObject(void) { return gpubuf_unsupported(139, "cuGraphRetainUserObject"); }
 CUresult gpubuf_stub_cuGraphUpload(void) __asm__("cuGraphUpload");
-CUresult gpubuf_stub_cuGraphUpload(void) { return gpubuf_unsupported(141, "cuGraphUpload"); }
+CUresult gpubuf_stub_cuGraphUpload(void) { return gpubuf_unsupported(140, "cuGraphUpload"); }
 CUresult gpubuf_stub_cuGraphUpload_ptsz(void) __asm__("cuGraphUpload_ptsz");
-CUresult gpubuf_stub_cuGraphUpload_ptsz(void) { return gpubuf_unsupported(142, "cuGraphUpload_ptsz"); }
+CUresult gpubuf_stub_cuGraphUpload_ptsz(void) { return gpubuf_unsupported(141, "cuGraphUpload_ptsz"); }
 CUresult gpubuf_stub_cuGraphicsMapResources(void) __asm__("cuGraphicsMapResources");
-CUresult gpubuf_stub_cuGraphicsMapResources(void) { return gpubuf_unsupported(143, "cuGraphicsMapResources"); }
+CUresult gpubuf_stub_cuGraphicsMapResources(void) { return gpubuf_unsupported(142, "cuGraphicsMapResources"); }
 CUresult gpubuf_stub_cuGraphicsMapResources_ptsz(void) __asm__("cuGraphicsMapResources_ptsz");
-CUresult gpubuf_stub_cuGraphicsMapResources_ptsz(void) { return gpubuf_unsupported(144, "cuGraphicsMapResources_ptsz"); }
+CUresult gpubuf_stub_cuGraphicsMapResources_ptsz(void) { return gpubuf_unsupported(143, "cuGraphicsMapResources_ptsz"); }
 CUresult gpubuf_stub_cuGraphicsResourceGetMappedMipmappedArray(void) __asm__("cuGraphicsResourceGetMappedMipmappedArray");
-CUresult gpubuf_stub_cuGraphicsResourceGetMappedMipmappedArray(void) { return gpubuf_unsupported(145, "cuGraphicsResourceGetMappedMipmappedArray"); }
+CUresult gpubuf_stub_cuGraphicsResourceGetMappedMipmappedArray(void) { return gpubuf_unsupported(144, "cuGraphicsResourceGetMappedMipmappedArray"); }
 CUresult gpubuf_stub_cuGraphicsResourceGetMappedPointer(void) __asm__("cuGraphicsResourceGetMappedPointer");
-CUresult gpubuf_stub_cuGraphicsResourceGetMappedPointer(void) { return gpubuf_unsupported(146, "cuGraphicsResourceGetMappedPointer"); }
+CUresult gpubuf_stub_cuGraphicsResourceGetMappedPointer(void) { return gpubuf_unsupported(145, "cuGraphicsResourceGetMappedPointer"); }
 CUresult gpubuf_stub_cuGraphicsResourceGetMappedPointer_v2(void) __asm__("cuGraphicsResourceGetMappedPointer_v2");
-CUresult gpubuf_stub_cuGraphicsResourceGetMappedPointer_v2(void) { return gpubuf_unsupported(147, "cuGraphicsResourceGetMappedPointer_v2"); }
+CUresult gpubuf_stub_cuGraphicsResourceGetMappedPointer_v2(void) { return gpubuf_unsupported(146, "cuGraphicsResourceGetMappedPointer_v2"); }
 CUresult gpubuf_stub_cuGraphicsResourceSetMapFlags(void) __asm__("cuGraphicsResourceSetMapFlags");
-CUresult gpubuf_stub_cuGraphicsResourceSetMapFlags(void) { return gpubuf_unsupported(148, "cuGraphicsResourceSetMapFlags"); }
+CUresult gpubuf_stub_cuGraphicsResourceSetMapFlags(void) { return gpubuf_unsupported(147, "cuGraphicsResourceSetMapFlags"); }
 CUresult gpubuf_stub_cuGraphicsResourceSetMapFlags_v2(void) __asm__("cuGraphicsResourceSetMapFlags_v2");
-CUresult gpubuf_stub_cuGraphicsResourceSetMapFlags_v2(void) { return gpubuf_unsupported(149, "cuGraphicsResourceSetMapFlags_v2"); }
+CUresult gpubuf_stub_cuGraphicsResourceSetMapFlags_v2(void) { return gpubuf_unsupported(148, "cuGraphicsResourceSetMapFlags_v2"); }
 CUresult gpubuf_stub_cuGraphicsSubResourceGetMappedArray(void) __asm__("cuGraphicsSubResourceGetMappedArray");
-CUresult gpubuf_stub_cuGraphicsSubResourceGetMappedArray(void) { return gpubuf_unsupported(150, "cuGraphicsSubResourceGetMappedArray"); }
+CUresult gpubuf_stub_cuGraphicsSubResourceGetMappedArray(void) { return gpubuf_unsupported(149, "cuGraphicsSubResourceGetMappedArray"); }
 CUresult gpubuf_stub_cuGraphicsUnmapResources(void) __asm__("cuGraphicsUnmapResources");
-CUresult gpubuf_stub_cuGraphicsUnmapResources(void) { return gpubuf_unsupported(151, "cuGraphicsUnmapResources"); }
+CUresult gpubuf_stub_cuGraphicsUnmapResources(void) { return gpubuf_unsupported(150, "cuGraphicsUnmapResources"); }
 CUresult gpubuf_stub_cuGraphicsUnmapResources_ptsz(void) __asm__("cuGraphicsUnmapResources_ptsz");
-CUresult gpubuf_stub_cuGraphicsUnmapResources_ptsz(void) { return gpubuf_unsupported(152, "cuGraphicsUnmapResources_ptsz"); }
+CUresult gpubuf_stub_cuGraphicsUnmapResources_ptsz(void) { return gpubuf_unsupported(151, "cuGraphicsUnmapResources_ptsz"); }
 CUresult gpubuf_stub_cuGraphicsUnregisterResource(void) __asm__("cuGraphicsUnregisterResource");
-CUresult gpubuf_stub_cuGraphicsUnregisterResource(void) { return gpubuf_unsupported(153, "cuGraphicsUnregisterResource"); }
+CUresult gpubuf_stub_cuGraphicsUnregisterResource(void) { return gpubuf_unsupported(152, "cuGraphicsUnregisterResource"); }
 CUresult gpubuf_stub_cuImportExternalMemory(void) __asm__("cuImportExternalMemory");
-CUresult gpubuf_stub_cuImportExternalMemory(void) { return gpubuf_unsupported(154, "cuImportExternalMemory"); }
+CUresult gpubuf_stub_cuImportExternalMemory(void) { return gpubuf_unsupported(153, "cuImportExternalMemory"); }
 CUresult gpubuf_stub_cuImportExternalSemaphore(void) __asm__("cuImportExternalSemaphore");
-CUresult gpubuf_stub_cuImportExternalSemaphore(void) { return gpubuf_unsupported(155, "cuImportExternalSemaphore"); }
+CUresult gpubuf_stub_cuImportExternalSemaphore(void) { return gpubuf_unsupported(154, "cuImportExternalSemaphore"); }
 CUresult gpubuf_stub_cuIpcCloseMemHandle(void) __asm__("cuIpcCloseMemHandle");
-CUresult gpubuf_stub_cuIpcCloseMemHandle(void) { return gpubuf_unsupported(156, "cuIpcCloseMemHandle"); }
+CUresult gpubuf_stub_cuIpcCloseMemHandle(void) { return gpubuf_unsupported(155, "cuIpcCloseMemHandle"); }
 CUresult gpubuf_stub_cuIpcGetEventHandle(void) __asm__("cuIpcGetEventHandle");
-CUresult gpubuf_stub_cuIpcGetEventHandle(void) { return gpubuf_unsupported(157, "cuIpcGetEventHandle"); }
+CUresult gpubuf_stub_cuIpcGetEventHandle(void) { return gpubuf_unsupported(156, "cuIpcGetEventHandle"); }
 CUresult gpubuf_stub_cuIpcGetMemHandle(void) __asm__("cuIpcGetMemHandle");
-CUresult gpubuf_stub_cuIpcGetMemHandle(void) { return gpubuf_unsupported(158, "cuIpcGetMemHandle"); }
+CUresult gpubuf_stub_cuIpcGetMemHandle(void) { return gpubuf_unsupported(157, "cuIpcGetMemHandle"); }
 CUresult gpubuf_stub_cuIpcOpenEventHandle(void) __asm__("cuIpcOpenEventHandle");
-CUresult gpubuf_stub_cuIpcOpenEventHandle(void) { return gpubuf_unsupported(159, "cuIpcOpenEventHandle"); }
+CUresult gpubuf_stub_cuIpcOpenEventHandle(void) { return gpubuf_unsupported(158, "cuIpcOpenEventHandle"); }
 CUresult gpubuf_stub_cuIpcOpenMemHandle(void) __asm__("cuIpcOpenMemHandle");
-CUresult gpubuf_stub_cuIpcOpenMemHandle(void) { return gpubuf_unsupported(160, "cuIpcOpenMemHandle"); }
+CUresult gpubuf_stub_cuIpcOpenMemHandle(void) { return gpubuf_unsupported(159, "cuIpcOpenMemHandle"); }
 CUresult gpubuf_stub_cuIpcOpenMemHandle_v2(void) __asm__("cuIpcOpenMemHandle_v2");
-CUresult gpubuf_stub_cuIpcOpenMemHandle_v2(void) { return gpubuf_unsupported(161, "cuIpcOpenMemHandle_v2"); }
+CUresult gpubuf_stub_cuIpcOpenMemHandle_v2(void) { return gpubuf_unsupported(160, "cuIpcOpenMemHandle_v2"); }
 CUresult gpubuf_stub_cuKernelGetAttribute(void) __asm__("cuKernelGetAttribute");
-CUresult gpubuf_stub_cuKernelGetAttribute(void) { return gpubuf_unsupported(162, "cuKernelGetAttribute"); }
+CUresult gpubuf_stub_cuKernelGetAttribute(void) { return gpubuf_unsupported(161, "cuKernelGetAttribute"); }
 CUresult gpubuf_stub_cuKernelGetFunction(void) __asm__("cuKernelGetFunction");
-CUresult gpubuf_stub_cuKernelGetFunction(void) { return gpubuf_unsupported(163, "cuKernelGetFunction"); }
+CUresult gpubuf_stub_cuKernelGetFunction(void) { return gpubuf_unsupported(162, "cuKernelGetFunction"); }
 CUresult gpubuf_stub_cuKernelSetAttribute(void) __asm__("cuKernelSetAttribute");
-CUresult gpubuf_stub_cuKernelSetAttribute(void) { return gpubuf_unsupported(164, "cuKernelSetAttribute"); }
+CUresult gpubuf_stub_cuKernelSetAttribute(void) { return gpubuf_unsupported(163, "cuKernelSetAttribute"); }
 CUresult gpubuf_stub_cuLaunch(void) __asm__("cuLaunch");
-CUresult gpubuf_stub_cuLaunch(void) { return gpubuf_unsupported(165, "cuLaunch"); }
+CUresult gpubuf_stub_cuLaunch(void) { return gpubuf_unsupported(164, "cuLaunch"); }
 CUresult gpubuf_stub_cuLaunchCooperativeKernelMultiDevice(void) __asm__("cuLaunchCooperativeKernelMultiDevice");
-CUresult gpubuf_stub_cuLaunchCooperativeKernelMultiDevice(void) { return gpubuf_unsupported(166, "cuLaunchCooperativeKernelMultiDevice"); }
+CUresult gpubuf_stub_cuLaunchCooperativeKernelMultiDevice(void) { return gpubuf_unsupported(165, "cuLaunchCooperativeKernelMultiDevice"); }
 CUresult gpubuf_alias_cuLaunchCooperativeKernel_ptsz() __asm__("cuLaunchCooperativeKernel_ptsz") __attribute__((alias("cuLaunchCooperativeKernel")));
 CUresult gpubuf_stub_cuLaunchGrid(void) __asm__("cuLaunchGrid");
-CUresult gpubuf_stub_cuLaunchGrid(void) { return gpubuf_unsupported(167, "cuLaunchGrid"); }
+CUresult gpubuf_stub_cuLaunchGrid(void) { return gpubuf_unsupported(166, "cuLaunchGrid"); }
 CUresult gpubuf_stub_cuLaunchGridAsync(void) __asm__("cuLaunchGridAsync");
-CUresult gpubuf_stub_cuLaunchGridAsync(void) { return gpubuf_unsupported(168, "cuLaunchGridAsync"); }
+CUresult gpubuf_stub_cuLaunchGridAsync(void) { return gpubuf_unsupported(167, "cuLaunchGridAsync"); }
 CUresult gpubuf_stub_cuLaunchHostFunc(void) __asm__("cuLaunchHostFunc");
-CUresult gpubuf_stub_cuLaunchHostFunc(void) { return gpubuf_unsupported(169, "cuLaunchHostFunc"); }
+CUresult gpubuf_stub_cuLaunchHostFunc(void) { return gpubuf_unsupported(168, "cuLaunchHostFunc"); }
 CUresult gpubuf_stub_cuLaunchHostFunc_ptsz(void) __asm__("cuLaunchHostFunc_ptsz");
-CUresult gpubuf_stub_cuLaunchHostFunc_ptsz(void) { return gpubuf_unsupported(170, "cuLaunchHostFunc_ptsz"); }
+CUresult gpubuf_stub_cuLaunchHostFunc_ptsz(void) { return gpubuf_unsupported(169, "cuLaunchHostFunc_ptsz"); }
 CUresult gpubuf_stub_cuLaunchKernelEx(void) __asm__("cuLaunchKernelEx");
-CUresult gpubuf_stub_cuLaunchKernelEx(void) { return gpubuf_unsupported(171, "cuLaunchKernelEx"); }
+CUresult gpubuf_stub_cuLaunchKernelEx(void) { return gpubuf_unsupported(170, "cuLaunchKernelEx"); }
 CUresult gpubuf_stub_cuLaunchKernelEx_ptsz(void) __asm__("cuLaunchKernelEx_ptsz");
-CUresult gpubuf_stub_cuLaunchKernelEx_ptsz(void) { return gpubuf_unsupported(172, "cuLaunchKernelEx_ptsz"); }
+CUresult gpubuf_stub_cuLaunchKernelEx_ptsz(void) { return gpubuf_unsupported(171, "cuLaunchKernelEx_ptsz"); }
 CUresult gpubuf_alias_cuLaunchKernel_ptsz() __asm__("cuLaunchKernel_ptsz") __attribute__((alias("cuLaunchKernel")));
 CUresult gpubuf_stub_cuLibraryGetGlobal(void) __asm__("cuLibraryGetGlobal");
-CUresult gpubuf_stub_cuLibraryGetGlobal(void) { return gpubuf_unsupported(173, "cuLibraryGetGlobal"); }
+CUresult gpubuf_stub_cuLibraryGetGlobal(void) { return gpubuf_unsupported(172, "cuLibraryGetGlobal"); }
 CUresult gpubuf_stub_cuLibraryGetKernel(void) __asm__("cuLibraryGetKernel");
-CUresult gpubuf_stub_cuLibraryGetKernel(void) { return gpubuf_unsupported(174, "cuLibraryGetKernel"); }
+CUresult gpubuf_stub_cuLibraryGetKernel(void) { return gpubuf_unsupported(173, "cuLibraryGetKernel"); }
 CUresult gpubuf_stub_cuLibraryGetModule(void) __asm__("cuLibraryGetModule");
-CUresult gpubuf_stub_cuLibraryGetModule(void) { return gpubuf_unsupported(175, "cuLibraryGetModule"); }
+CUresult gpubuf_stub_cuLibraryGetModule(void) { return gpubuf_unsupported(174, "cuLibraryGetModule"); }
 CUresult gpubuf_stub_cuLibraryLoadData(void) __asm__("cuLibraryLoadData");
-CUresult gpubuf_stub_cuLibraryLoadData(void) { return gpubuf_unsupported(176, "cuLibraryLoadData"); }
+CUresult gpubuf_stub_cuLibraryLoadData(void) { return gpubuf_unsupported(175, "cuLibraryLoadData"); }
 CUresult gpubuf_stub_cuLibraryLoadFromFile(void) __asm__("cuLibraryLoadFromFile");
-CUresult gpubuf_stub_cuLibraryLoadFromFile(void) { return gpubuf_unsupported(177, "cuLibraryLoadFromFile"); }
+CUresult gpubuf_stub_cuLibraryLoadFromFile(void) { return gpubuf_unsupported(176, "cuLibraryLoadFromFile"); }
 CUresult gpubuf_stub_cuLibraryUnload(void) __asm__("cuLibraryUnload");
-CUresult gpubuf_stub_cuLibraryUnload(void) { return gpubuf_unsupported(178, "cuLibraryUnload"); }
+CUresult gpubuf_stub_cuLibraryUnload(void) { return gpubuf_unsupported(177, "cuLibraryUnload"); }
 CUresult gpubuf_stub_cuLinkAddData(void) __asm__("cuLinkAddData");
-CUresult gpubuf_stub_cuLinkAddData(void) { return gpubuf_unsupported(179, "cuLinkAddData"); }
+CUresult gpubuf_stub_cuLinkAddData(void) { return gpubuf_unsupported(178, "cuLinkAddData"); }
 CUresult gpubuf_stub_cuLinkAddData_v2(void) __asm__("cuLinkAddData_v2");
-CUresult gpubuf_stub_cuLinkAddData_v2(void) { return gpubuf_unsupported(180, "cuLinkAddData_v2"); }
+CUresult gpubuf_stub_cuLinkAddData_v2(void) { return gpubuf_unsupported(179, "cuLinkAddData_v2"); }
 CUresult gpubuf_stub_cuLinkAddFile(void) __asm__("cuLinkAddFile");
-CUresult gpubuf_stub_cuLinkAddFile(void) { return gpubuf_unsupported(181, "cuLinkAddFile"); }
+CUresult gpubuf_stub_cuLinkAddFile(void) { return gpubuf_unsupported(180, "cuLinkAddFile"); }
 CUresult gpubuf_stub_cuLinkAddFile_v2(void) __asm__("cuLinkAddFile_v2");
-CUresult gpubuf_stub_cuLinkAddFile_v2(void) { return gpubuf_unsupported(182, "cuLinkAddFile_v2"); }
+CUresult gpubuf_stub_cuLinkAddFile_v2(void) { return gpubuf_unsupported(181, "cuLinkAddFile_v2"); }
 CUresult gpubuf_stub_cuLinkComplete(void) __asm__("cuLinkComplete");
-CUresult gpubuf_stub_cuLinkComplete(void) { return gpubuf_unsupported(183, "cuLinkComplete"); }
+CUresult gpubuf_stub_cuLinkComplete(void) { return gpubuf_unsupported(182, "cuLinkComplete"); }
 CUresult gpubuf_stub_cuLinkCreate(void) __asm__("cuLinkCreate");
-CUresult gpubuf_stub_cuLinkCreate(void) { return gpubuf_unsupported(184, "cuLinkCreate"); }
+CUresult gpubuf_stub_cuLinkCreate(void) { return gpubuf_unsupported(183, "cuLinkCreate"); }
 CUresult gpubuf_stub_cuLinkCreate_v2(void) __asm__("cuLinkCreate_v2");
-CUresult gpubuf_stub_cuLinkCreate_v2(void) { return gpubuf_unsupported(185, "cuLinkCreate_v2"); }
+CUresult gpubuf_stub_cuLinkCreate_v2(void) { return gpubuf_unsupported(184, "cuLinkCreate_v2"); }
 CUresult gpubuf_stub_cuLinkDestroy(void) __asm__("cuLinkDestroy");
-CUresult gpubuf_stub_cuLinkDestroy(void) { return gpubuf_unsupported(186, "cuLinkDestroy"); }
+CUresult gpubuf_stub_cuLinkDestroy(void) { return gpubuf_unsupported(185, "cuLinkDestroy"); }
 CUresult gpubuf_stub_cuMemAddressFree(void) __asm__("cuMemAddressFree");
-CUresult gpubuf_stub_cuMemAddressFree(void) { return gpubuf_unsupported(187, "cuMemAddressFree"); }
+CUresult gpubuf_stub_cuMemAddressFree(void) { return gpubuf_unsupported(186, "cuMemAddressFree"); }
 CUresult gpubuf_stub_cuMemAddressReserve(void) __asm__("cuMemAddressReserve");
-CUresult gpubuf_stub_cuMemAddressReserve(void) { return gpubuf_unsupported(188, "cuMemAddressReserve"); }
+CUresult gpubuf_stub_cuMemAddressReserve(void) { return gpubuf_unsupported(187, "cuMemAddressReserve"); }
 CUresult gpubuf_stub_cuMemAdvise(void) __asm__("cuMemAdvise");
-CUresult gpubuf_stub_cuMemAdvise(void) { return gpubuf_unsupported(189, "cuMemAdvise"); }
+CUresult gpubuf_stub_cuMemAdvise(void) { return gpubuf_unsupported(188, "cuMemAdvise"); }
 CUresult gpubuf_stub_cuMemAdvise_v2(void) __asm__("cuMemAdvise_v2");
-CUresult gpubuf_stub_cuMemAdvise_v2(void) { return gpubuf_unsupported(190, "cuMemAdvise_v2"); }
+CUresult gpubuf_stub_cuMemAdvise_v2(void) { return gpubuf_unsupported(189, "cuMemAdvise_v2"); }
 CUresult gpubuf_stub_cuMemAlloc(void) __asm__("cuMemAlloc");
-CUresult gpubuf_stub_cuMemAlloc(void) { return gpubuf_unsupported(191, "cuMemAlloc"); }
+CUresult gpubuf_stub_cuMemAlloc(void) { return gpubuf_unsupported(190, "cuMemAlloc"); }
 CUresult gpubuf_stub_cuMemAllocAsync(void) __asm__("cuMemAllocAsync");
-CUresult gpubuf_stub_cuMemAllocAsync(void) { return gpubuf_unsupported(192, "cuMemAllocAsync"); }
+CUresult gpubuf_stub_cuMemAllocAsync(void) { return gpubuf_unsupported(191, "cuMemAllocAsync"); }
 CUresult gpubuf_stub_cuMemAllocAsync_ptsz(void) __asm__("cuMemAllocAsync_ptsz");
-CUresult gpubuf_stub_cuMemAllocAsync_ptsz(void) { return gpubuf_unsupported(193, "cuMemAllocAsync_ptsz"); }
+CUresult gpubuf_stub_cuMemAllocAsync_ptsz(void) { return gpubuf_unsupported(192, "cuMemAllocAsync_ptsz"); }
 CUresult gpubuf_stub_cuMemAllocFromPoolAsync(void) __asm__("cuMemAllocFromPoolAsync");
-CUresult gpubuf_stub_cuMemAllocFromPoolAsync(void) { return gpubuf_unsupported(194, "cuMemAllocFromPoolAsync"); }
+CUresult gpubuf_stub_cuMemAllocFromPoolAsync(void) { return gpubuf_unsupported(193, "cuMemAllocFromPoolAsync"); }
 CUresult gpubuf_stub_cuMemAllocFromPoolAsync_ptsz(void) __asm__("cuMemAllocFromPoolAsync_ptsz");
-CUresult gpubuf_stub_cuMemAllocFromPoolAsync_ptsz(void) { return gpubuf_unsupported(195, "cuMemAllocFromPoolAsync_ptsz"); }
+CUresult gpubuf_stub_cuMemAllocFromPoolAsync_ptsz(void) { return gpubuf_unsupported(194, "cuMemAllocFromPoolAsync_ptsz"); }
 CUresult gpubuf_stub_cuMemAllocHost(void) __asm__("cuMemAllocHost");
-CUresult gpubuf_stub_cuMemAllocHost(void) { return gpubuf_unsupported(196, "cuMemAllocHost"); }
+CUresult gpubuf_stub_cuMemAllocHost(void) { return gpubuf_unsupported(195, "cuMemAllocHost"); }
 CUresult gpubuf_stub_cuMemAllocManaged(void) __asm__("cuMemAllocManaged");
-CUresult gpubuf_stub_cuMemAllocManaged(void) { return gpubuf_unsupported(197, "cuMemAllocManaged"); }
+CUresult gpubuf_stub_cuMemAllocManaged(void) { return gpubuf_unsupported(196, "cuMemAllocManaged"); }
 CUresult gpubuf_stub_cuMemAllocPitch(void) __asm__("cuMemAllocPitch");
-CUresult gpubuf_stub_cuMemAllocPitch(void) { return gpubuf_unsupported(198, "cuMemAllocPitch"); }
+CUresult gpubuf_stub_cuMemAllocPitch(void) { return gpubuf_unsupported(197, "cuMemAllocPitch"); }
 CUresult gpubuf_stub_cuMemAllocPitch_v2(void) __asm__("cuMemAllocPitch_v2");
-CUresult gpubuf_stub_cuMemAllocPitch_v2(void) { return gpubuf_unsupported(199, "cuMemAllocPitch_v2"); }
+CUresult gpubuf_stub_cuMemAllocPitch_v2(void) { return gpubuf_unsupported(198, "cuMemAllocPitch_v2"); }
 CUresult gpubuf_stub_cuMemCreate(void) __asm__("cuMemCreate");
-CUresult gpubuf_stub_cuMemCreate(void) { return gpubuf_unsupported(200, "cuMemCreate"); }
+CUresult gpubuf_stub_cuMemCreate(void) { return gpubuf_unsupported(199, "cuMemCreate"); }
 CUresult gpubuf_stub_cuMemExportToShareableHandle(void) __asm__("cuMemExportToShareableHandle");
-CUresult gpubuf_stub_cuMemExportToShareableHandle(void) { return gpubuf_unsupported(201, "cuMemExportToShareableHandle"); }
+CUresult gpubuf_stub_cuMemExportToShareableHandle(void) { return gpubuf_unsupported(200, "cuMemExportToShareableHandle"); }
 CUresult gpubuf_stub_cuMemFree(void) __asm__("cuMemFree");
-CUresult gpubuf_stub_cuMemFree(void) { return gpubuf_unsupported(202, "cuMemFree"); }
+CUresult gpubuf_stub_cuMemFree(void) { return gpubuf_unsupported(201, "cuMemFree"); }
 CUresult gpubuf_stub_cuMemFreeAsync(void) __asm__("cuMemFreeAsync");
-CUresult gpubuf_stub_cuMemFreeAsync(void) { return gpubuf_unsupported(203, "cuMemFreeAsync"); }
+CUresult gpubuf_stub_cuMemFreeAsync(void) { return gpubuf_unsupported(202, "cuMemFreeAsync"); }
 CUresult gpubuf_stub_cuMemFreeAsync_ptsz(void) __asm__("cuMemFreeAsync_ptsz");
-CUresult gpubuf_stub_cuMemFreeAsync_ptsz(void) { return gpubuf_unsupported(204, "cuMemFreeAsync_ptsz"); }
+CUresult gpubuf_stub_cuMemFreeAsync_ptsz(void) { return gpubuf_unsupported(203, "cuMemFreeAsync_ptsz"); }
 CUresult gpubuf_stub_cuMemGetAccess(void) __asm__("cuMemGetAccess");
-CUresult gpubuf_stub_cuMemGetAccess(void) { return gpubuf_unsupported(205, "cuMemGetAccess"); }
+CUresult gpubuf_stub_cuMemGetAccess(void) { return gpubuf_unsupported(204, "cuMemGetAccess"); }
 CUresult gpubuf_stub_cuMemGetAddressRange(void) __asm__("cuMemGetAddressRange");
-CUresult gpubuf_stub_cuMemGetAddressRange(void) { return gpubuf_unsupported(206, "cuMemGetAddressRange"); }
+CUresult gpubuf_stub_cuMemGetAddressRange(void) { return gpubuf_unsupported(205, "cuMemGetAddressRange"); }
 CUresult gpubuf_stub_cuMemGetAddressRange_v2(void) __asm__("cuMemGetAddressRange_v2");
-CUresult gpubuf_stub_cuMemGetAddressRange_v2(void) { return gpubuf_unsupported(207, "cuMemGetAddressRange_v2"); }
+CUresult gpubuf_stub_cuMemGetAddressRange_v2(void) { return gpubuf_unsupported(206, "cuMemGetAddressRange_v2"); }
 CUresult gpubuf_stub_cuMemGetAllocationGranularity(void) __asm__("cuMemGetAllocationGranularity");
-CUresult gpubuf_stub_cuMemGetAllocationGranularity(void) { return gpubuf_unsupported(208, "cuMemGetAllocationGranularity"); }
+CUresult gpubuf_stub_cuMemGetAllocationGranularity(void) { return gpubuf_unsupported(207, "cuMemGetAllocationGranularity"); }
 CUresult gpubuf_stub_cuMemGetAllocationPropertiesFromHandle(void) __asm__("cuMemGetAllocationPropertiesFromHandle");
-CUresult gpubuf_stub_cuMemGetAllocationPropertiesFromHandle(void) { return gpubuf_unsupported(209, "cuMemGetAllocationPropertiesFromHandle"); }
+CUresult gpubuf_stub_cuMemGetAllocationPropertiesFromHandle(void) { return gpubuf_unsupported(208, "cuMemGetAllocationPropertiesFromHandle"); }
 CUresult gpubuf_stub_cuMemGetHandleForAddressRange(void) __asm__("cuMemGetHandleForAddressRange");
-CUresult gpubuf_stub_cuMemGetHandleForAddressRange(void) { return gpubuf_unsupported(210, "cuMemGetHandleForAddressRange"); }
+CUresult gpubuf_stub_cuMemGetHandleForAddressRange(void) { return gpubuf_unsupported(209, "cuMemGetHandleForAddressRange"); }
 CUresult gpubuf_stub_cuMemGetInfo(void) __asm__("cuMemGetInfo");
-CUresult gpubuf_stub_cuMemGetInfo(void) { return gpubuf_unsupported(211, "cuMemGetInfo"); }
+CUresult gpubuf_stub_cuMemGetInfo(void) { return gpubuf_unsupported(210, "cuMemGetInfo"); }
 CUresult gpubuf_stub_cuMemHostGetDevicePointer(void) __asm__("cuMemHostGetDevicePointer");
-CUresult gpubuf_stub_cuMemHostGetDevicePointer(void) { return gpubuf_unsupported(212, "cuMemHostGetDevicePointer"); }
+CUresult gpubuf_stub_cuMemHostGetDevicePointer(void) { return gpubuf_unsupported(211, "cuMemHostGetDevicePointer"); }
 CUresult gpubuf_stub_cuMemHostGetFlags(void) __asm__("cuMemHostGetFlags");
-CUresult gpubuf_stub_cuMemHostGetFlags(void) { return gpubuf_unsupported(213, "cuMemHostGetFlags"); }
+CUresult gpubuf_stub_cuMemHostGetFlags(void) { return gpubuf_unsupported(212, "cuMemHostGetFlags"); }
 CUresult gpubuf_alias_cuMemHostRegister() __asm__("cuMemHostRegister") __attribute__((alias("cuMemHostRegister_v2")));
 CUresult gpubuf_stub_cuMemImportFromShareableHandle(void) __asm__("cuMemImportFromShareableHandle");
-CUresult gpubuf_stub_cuMemImportFromShareableHandle(void) { return gpubuf_unsupported(214, "cuMemImportFromShareableHandle"); }
+CUresult gpubuf_stub_cuMemImportFromShareableHandle(void) { return gpubuf_unsupported(213, "cuMemImportFromShareableHandle"); }
 CUresult gpubuf_stub_cuMemMap(void) __asm__("cuMemMap");
-CUresult gpubuf_stub_cuMemMap(void) { return gpubuf_unsupported(215, "cuMemMap"); }
+CUresult gpubuf_stub_cuMemMap(void) { return gpubuf_unsupported(214, "cuMemMap"); }
 CUresult gpubuf_stub_cuMemMapArrayAsync(void) __asm__("cuMemMapArrayAsync");
-CUresult gpubuf_stub_cuMemMapArrayAsync(void) { return gpubuf_unsupported(216, "cuMemMapArrayAsync"); }
+CUresult gpubuf_stub_cuMemMapArrayAsync(void) { return gpubuf_unsupported(215, "cuMemMapArrayAsync"); }
 CUresult gpubuf_stub_cuMemMapArrayAsync_ptsz(void) __asm__("cuMemMapArrayAsync_ptsz");
-CUresult gpubuf_stub_cuMemMapArrayAsync_ptsz(void) { return gpubuf_unsupported(217, "cuMemMapArrayAsync_ptsz"); }
+CUresult gpubuf_stub_cuMemMapArrayAsync_ptsz(void) { return gpubuf_unsupported(216, "cuMemMapArrayAsync_ptsz"); }
 CUresult gpubuf_stub_cuMemPoolCreate(void) __asm__("cuMemPoolCreate");
-CUresult gpubuf_stub_cuMemPoolCreate(void) { return gpubuf_unsupported(218, "cuMemPoolCreate"); }
+CUresult gpubuf_stub_cuMemPoolCreate(void) { return gpubuf_unsupported(217, "cuMemPoolCreate"); }
 CUresult gpubuf_stub_cuMemPoolDestroy(void) __asm__("cuMemPoolDestroy");
-CUresult gpubuf_stub_cuMemPoolDestroy(void) { return gpubuf_unsupported(219, "cuMemPoolDestroy"); }
+CUresult gpubuf_stub_cuMemPoolDestroy(void) { return gpubuf_unsupported(218, "cuMemPoolDestroy"); }
 CUresult gpubuf_stub_cuMemPoolExportPointer(void) __asm__("cuMemPoolExportPointer");
-CUresult gpubuf_stub_cuMemPoolExportPointer(void) { return gpubuf_unsupported(220, "cuMemPoolExportPointer"); }
+CUresult gpubuf_stub_cuMemPoolExportPointer(void) { return gpubuf_unsupported(219, "cuMemPoolExportPointer"); }
 CUresult gpubuf_stub_cuMemPoolExportToShareableHandle(void) __asm__("cuMemPoolExportToShareableHandle");
-CUresult gpubuf_stub_cuMemPoolExportToShareableHandle(void) { return gpubuf_unsupported(221, "cuMemPoolExportToShareableHandle"); }
+CUresult gpubuf_stub_cuMemPoolExportToShareableHandle(void) { return gpubuf_unsupported(220, "cuMemPoolExportToShareableHandle"); }
 CUresult gpubuf_stub_cuMemPoolGetAccess(void) __asm__("cuMemPoolGetAccess");
-CUresult gpubuf_stub_cuMemPoolGetAccess(void) { return gpubuf_unsupported(222, "cuMemPoolGetAccess"); }
+CUresult gpubuf_stub_cuMemPoolGetAccess(void) { return gpubuf_unsupported(221, "cuMemPoolGetAccess"); }
 CUresult gpubuf_stub_cuMemPoolGetAttribute(void) __asm__("cuMemPoolGetAttribute");
-CUresult gpubuf_stub_cuMemPoolGetAttribute(void) { return gpubuf_unsupported(223, "cuMemPoolGetAttribute"); }
+CUresult gpubuf_stub_cuMemPoolGetAttribute(void) { return gpubuf_unsupported(222, "cuMemPoolGetAttribute"); }
 CUresult gpubuf_stub_cuMemPoolImportFromShareableHandle(void) __asm__("cuMemPoolImportFromShareableHandle");
-CUresult gpubuf_stub_cuMemPoolImportFromShareableHandle(void) { return gpubuf_unsupported(224, "cuMemPoolImportFromShareableHandle"); }
+CUresult gpubuf_stub_cuMemPoolImportFromShareableHandle(void) { return gpubuf_unsupported(223, "cuMemPoolImportFromShareableHandle"); }
 CUresult gpubuf_stub_cuMemPoolImportPointer(void) __asm__("cuMemPoolImportPointer");
-CUresult gpubuf_stub_cuMemPoolImportPointer(void) { return gpubuf_unsupported(225, "cuMemPoolImportPointer"); }
+CUresult gpubuf_stub_cuMemPoolImportPointer(void) { return gpubuf_unsupported(224, "cuMemPoolImportPointer"); }
 CUresult gpubuf_stub_cuMemPoolSetAccess(void) __asm__("cuMemPoolSetAccess");
-CUresult gpubuf_stub_cuMemPoolSetAccess(void) { return gpubuf_unsupported(226, "cuMemPoolSetAccess"); }
+CUresult gpubuf_stub_cuMemPoolSetAccess(void) { return gpubuf_unsupported(225, "cuMemPoolSetAccess"); }
 CUresult gpubuf_stub_cuMemPoolSetAttribute(void) __asm__("cuMemPoolSetAttribute");
-CUresult gpubuf_stub_cuMemPoolSetAttribute(void) { return gpubuf_unsupported(227, "cuMemPoolSetAttribute"); }
+CUresult gpubuf_stub_cuMemPoolSetAttribute(void) { return gpubuf_unsupported(226, "cuMemPoolSetAttribute"); }
 CUresult gpubuf_stub_cuMemPoolTrimTo(void) __asm__("cuMemPoolTrimTo");
-CUresult gpubuf_stub_cuMemPoolTrimTo(void) { return gpubuf_unsupported(228, "cuMemPoolTrimTo"); }
+CUresult gpubuf_stub_cuMemPoolTrimTo(void) { return gpubuf_unsupported(227, "cuMemPoolTrimTo"); }
 CUresult gpubuf_stub_cuMemPrefetchAsync(void) __asm__("cuMemPrefetchAsync");
-CUresult gpubuf_stub_cuMemPrefetchAsync(void) { return gpubuf_unsupported(229, "cuMemPrefetchAsync"); }
+CUresult gpubuf_stub_cuMemPrefetchAsync(void) { return gpubuf_unsupported(228, "cuMemPrefetchAsync"); }
 CUresult gpubuf_stub_cuMemPrefetchAsync_ptsz(void) __asm__("cuMemPrefetchAsync_ptsz");
-CUresult gpubuf_stub_cuMemPrefetchAsync_ptsz(void) { return gpubuf_unsupported(230, "cuMemPrefetchAsync_ptsz"); }
+CUresult gpubuf_stub_cuMemPrefetchAsync_ptsz(void) { return gpubuf_unsupported(229, "cuMemPrefetchAsync_ptsz"); }
 CUresult gpubuf_stub_cuMemPrefetchAsync_v2(void) __asm__("cuMemPrefetchAsync_v2");
-CUresult gpubuf_stub_cuMemPrefetchAsync_v2(void) { return gpubuf_unsupported(231, "cuMemPrefetchAsync_v2"); }
+CUresult gpubuf_stub_cuMemPrefetchAsync_v2(void) { return gpubuf_unsupported(230, "cuMemPrefetchAsync_v2"); }
 CUresult gpubuf_stub_cuMemPrefetchAsync_v2_ptsz(void) __asm__("cuMemPrefetchAsync_v2_ptsz");
-CUresult gpubuf_stub_cuMemPrefetchAsync_v2_ptsz(void) { return gpubuf_unsupported(232, "cuMemPrefetchAsync_v2_ptsz"); }
+CUresult gpubuf_stub_cuMemPrefetchAsync_v2_ptsz(void) { return gpubuf_unsupported(231, "cuMemPrefetchAsync_v2_ptsz"); }
 CUresult gpubuf_stub_cuMemRangeGetAttribute(void) __asm__("cuMemRangeGetAttribute");
-CUresult gpubuf_stub_cuMemRangeGetAttribute(void) { return gpubuf_unsupported(233, "cuMemRangeGetAttribute"); }
+CUresult gpubuf_stub_cuMemRangeGetAttribute(void) { return gpubuf_unsupported(232, "cuMemRangeGetAttribute"); }
 CUresult gpubuf_stub_cuMemRangeGetAttributes(void) __asm__("cuMemRangeGetAttributes");
-CUresult gpubuf_stub_cuMemRangeGetAttributes(void) { return gpubuf_unsupported(234, "cuMemRangeGetAttributes"); }
+CUresult gpubuf_stub_cuMemRangeGetAttributes(void) { return gpubuf_unsupported(233, "cuMemRangeGetAttributes"); }
 CUresult gpubuf_stub_cuMemRelease(void) __asm__("cuMemRelease");
-CUresult gpubuf_stub_cuMemRelease(void) { return gpubuf_unsupported(235, "cuMemRelease"); }
+CUresult gpubuf_stub_cuMemRelease(void) { return gpubuf_unsupported(234, "cuMemRelease"); }
 CUresult gpubuf_stub_cuMemRetainAllocationHandle(void) __asm__("cuMemRetainAllocationHandle");
-CUresult gpubuf_stub_cuMemRetainAllocationHandle(void) { return gpubuf_unsupported(236, "cuMemRetainAllocationHandle"); }
+CUresult gpubuf_stub_cuMemRetainAllocationHandle(void) { return gpubuf_unsupported(235, "cuMemRetainAllocationHandle"); }
 CUresult gpubuf_stub_cuMemSetAccess(void) __asm__("cuMemSetAccess");
-CUresult gpubuf_stub_cuMemSetAccess(void) { return gpubuf_unsupported(237, "cuMemSetAccess"); }
+CUresult gpubuf_stub_cuMemSetAccess(void) { return gpubuf_unsupported(236, "cuMemSetAccess"); }
 CUresult gpubuf_stub_cuMemUnmap(void) __asm__("cuMemUnmap");
-CUresult gpubuf_stub_cuMemUnmap(void) { return gpubuf_unsupported(238, "cuMemUnmap"); }
+CUresult gpubuf_stub_cuMemUnmap(void) { return gpubuf_unsupported(237, "cuMemUnmap"); }
 CUresult gpubuf_stub_cuMemcpy(void) __asm__("cuMemcpy");
-CUresult gpubuf_stub_cuMemcpy(void) { return gpubuf_unsupported(239, "cuMemcpy"); }
+CUresult gpubuf_stub_cuMemcpy(void) { return gpubuf_unsupported(238, "cuMemcpy"); }
 CUresult gpubuf_stub_cuMemcpy2D(void) __asm__("cuMemcpy2D");
-CUresult gpubuf_stub_cuMemcpy2D(void) { return gpubuf_unsupported(240, "cuMemcpy2D"); }
+CUresult gpubuf_stub_cuMemcpy2D(void) { return gpubuf_unsupported(239, "cuMemcpy2D"); }
 CUresult gpubuf_stub_cuMemcpy2DAsync(void) __asm__("cuMemcpy2DAsync");
-CUresult gpubuf_stub_cuMemcpy2DAsync(void) { return gpubuf_unsupported(241, "cuMemcpy2DAsync"); }
+CUresult gpubuf_stub_cuMemcpy2DAsync(void) { return gpubuf_unsupported(240, "cuMemcpy2DAsync"); }
 CUresult gpubuf_stub_cuMemcpy2DAsync_v2(void) __asm__("cuMemcpy2DAsync_v2");
-CUresult gpubuf_stub_cuMemcpy2DAsync_v2(void) { return gpubuf_unsupported(242, "cuMemcpy2DAsync_v2"); }
+CUresult gpubuf_stub_cuMemcpy2DAsync_v2(void) { return gpubuf_unsupported(241, "cuMemcpy2DAsync_v2"); }
 CUresult gpubuf_stub_cuMemcpy2DAsync_v2_ptsz(void) __asm__("cuMemcpy2DAsync_v2_ptsz");
-CUresult gpubuf_stub_cuMemcpy2DAsync_v2_ptsz(void) { return gpubuf_unsupported(243, "cuMemcpy2DAsync_v2_ptsz"); }
+CUresult gpubuf_stub_cuMemcpy2DAsync_v2_ptsz(void) { return gpubuf_unsupported(242, "cuMemcpy2DAsync_v2_ptsz"); }
 CUresult gpubuf_stub_cuMemcpy2DUnaligned(void) __asm__("cuMemcpy2DUnaligned");
-CUresult gpubuf_stub_cuMemcpy2DUnaligned(void) { return gpubuf_unsupported(244, "cuMemcpy2DUnaligned"); }
+CUresult gpubuf_stub_cuMemcpy2DUnaligned(void) { return gpubuf_unsupported(243, "cuMemcpy2DUnaligned"); }
 CUresult gpubuf_stub_cuMemcpy2DUnaligned_v2(void) __asm__("cuMemcpy2DUnaligned_v2");
-CUresult gpubuf_stub_cuMemcpy2DUnaligned_v2(void) { return gpubuf_unsupported(245, "cuMemcpy2DUnaligned_v2"); }
+CUresult gpubuf_stub_cuMemcpy2DUnaligned_v2(void) { return gpubuf_unsupported(244, "cuMemcpy2DUnaligned_v2"); }
 CUresult gpubuf_stub_cuMemcpy2DUnaligned_v2_ptds(void) __asm__("cuMemcpy2DUnaligned_v2_ptds");
-CUresult gpubuf_stub_cuMemcpy2DUnaligned_v2_ptds(void) { return gpubuf_unsupported(246, "cuMemcpy2DUnaligned_v2_ptds"); }
+CUresult gpubuf_stub_cuMemcpy2DUnaligned_v2_ptds(void) { return gpubuf_unsupported(245, "cuMemcpy2DUnaligned_v2_ptds"); }
 CUresult gpubuf_stub_cuMemcpy2D_v2(void) __asm__("cuMemcpy2D_v2");
-CUresult gpubuf_stub_cuMemcpy2D_v2(void) { return gpubuf_unsupported(247, "cuMemcpy2D_v2"); }
+CUresult gpubuf_stub_cuMemcpy2D_v2(void) { return gpubuf_unsupported(246, "cuMemcpy2D_v2"); }
 CUresult gpubuf_stub_cuMemcpy2D_v2_ptds(void) __asm__("cuMemcpy2D_v2_ptds");
-CUresult gpubuf_stub_cuMemcpy2D_v2_ptds(void) { return gpubuf_unsupported(248, "cuMemcpy2D_v2_ptds"); }
+CUresult gpubuf_stub_cuMemcpy2D_v2_ptds(void) { return gpubuf_unsupported(247, "cuMemcpy2D_v2_ptds"); }
 CUresult gpubuf_stub_cuMemcpy3D(void) __asm__("cuMemcpy3D");
-CUresult gpubuf_stub_cuMemcpy3D(void) { return gpubuf_unsupported(249, "cuMemcpy3D"); }
+CUresult gpubuf_stub_cuMemcpy3D(void) { return gpubuf_unsupported(248, "cuMemcpy3D"); }
 CUresult gpubuf_stub_cuMemcpy3DAsync(void) __asm__("cuMemcpy3DAsync");
-CUresult gpubuf_stub_cuMemcpy3DAsync(void) { return gpubuf_unsupported(250, "cuMemcpy3DAsync"); }
+CUresult gpubuf_stub_cuMemcpy3DAsync(void) { return gpubuf_unsupported(249, "cuMemcpy3DAsync"); }
 CUresult gpubuf_stub_cuMemcpy3DAsync_v2(void) __asm__("cuMemcpy3DAsync_v2");
-CUresult gpubuf_stub_cuMemcpy3DAsync_v2(void) { return gpubuf_unsupported(251, "cuMemcpy3DAsync_v2"); }
+CUresult gpubuf_stub_cuMemcpy3DAsync_v2(void) { return gpubuf_unsupported(250, "cuMemcpy3DAsync_v2"); }
 CUresult gpubuf_stub_cuMemcpy3DAsync_v2_ptsz(void) __asm__("cuMemcpy3DAsync_v2_ptsz");
-CUresult gpubuf_stub_cuMemcpy3DAsync_v2_ptsz(void) { return gpubuf_unsupported(252, "cuMemcpy3DAsync_v2_ptsz"); }
+CUresult gpubuf_stub_cuMemcpy3DAsync_v2_ptsz(void) { return gpubuf_unsupported(251, "cuMemcpy3DAsync_v2_ptsz"); }
 CUresult gpubuf_stub_cuMemcpy3DPeer(void) __asm__("cuMemcpy3DPeer");
-CUresult gpubuf_stub_cuMemcpy3DPeer(void) { return gpubuf_unsupported(253, "cuMemcpy3DPeer"); }
+CUresult gpubuf_stub_cuMemcpy3DPeer(void) { return gpubuf_unsupported(252, "cuMemcpy3DPeer"); }
 CUresult gpubuf_stub_cuMemcpy3DPeerAsync(void) __asm__("cuMemcpy3DPeerAsync");
-CUresult gpubuf_stub_cuMemcpy3DPeerAsync(void) { return gpubuf_unsupported(254, "cuMemcpy3DPeerAsync"); }
+CUresult gpubuf_stub_cuMemcpy3DPeerAsync(void) { return gpubuf_unsupported(253, "cuMemcpy3DPeerAsync"); }
 CUresult gpubuf_stub_cuMemcpy3DPeerAsync_ptsz(void) __asm__("cuMemcpy3DPeerAsync_ptsz");
-CUresult gpubuf_stub_cuMemcpy3DPeerAsync_ptsz(void) { return gpubuf_unsupported(255, "cuMemcpy3DPeerAsync_ptsz"); }
+CUresult gpubuf_stub_cuMemcpy3DPeerAsync_ptsz(void) { return gpubuf_unsupported(254, "cuMemcpy3DPeerAsync_ptsz"); }
 CUresult gpubuf_stub_cuMemcpy3DPeer_ptds(void) __asm__("cuMemcpy3DPeer_ptds");
-CUresult gpubuf_stub_cuMemcpy3DPeer_ptds(void) { return gpubuf_unsupported(256, "cuMemcpy3DPeer_ptds"); }
+CUresult gpubuf_stub_cuMemcpy3DPeer_ptds(void) { return gpubuf_unsupported(255, "cuMemcpy3DPeer_ptds"); }
 CUresult gpubuf_stub_cuMemcpy3D_v2(void) __asm__("cuMemcpy3D_v2");
-CUresult gpubuf_stub_cuMemcpy3D_v2(void) { return gpubuf_unsupported(257, "cuMemcpy3D_v2"); }
+CUresult gpubuf_stub_cuMemcpy3D_v2(void) { return gpubuf_unsupported(256, "cuMemcpy3D_v2"); }
 CUresult gpubuf_stub_cuMemcpy3D_v2_ptds(void) __asm__("cuMemcpy3D_v2_ptds");
-CUresult gpubuf_stub_cuMemcpy3D_v2_ptds(void) { return gpubuf_unsupported(258, "cuMemcpy3D_v2_ptds"); }
+CUresult gpubuf_stub_cuMemcpy3D_v2_ptds(void) { return gpubuf_unsupported(257, "cuMemcpy3D_v2_ptds"); }
 CUresult gpubuf_stub_cuMemcpyAsync(void) __asm__("cuMemcpyAsync");
-CUresult gpubuf_stub_cuMemcpyAsync(void) { return gpubuf_unsupported(259, "cuMemcpyAsync"); }
+CUresult gpubuf_stub_cuMemcpyAsync(void) { return gpubuf_unsupported(258, "cuMemcpyAsync"); }
 CUresult gpubuf_stub_cuMemcpyAsync_ptsz(void) __asm__("cuMemcpyAsync_ptsz");
-CUresult gpubuf_stub_cuMemcpyAsync_ptsz(void) { return gpubuf_unsupported(260, "cuMemcpyAsync_ptsz"); }
+CUresult gpubuf_stub_cuMemcpyAsync_ptsz(void) { return gpubuf_unsupported(259, "cuMemcpyAsync_ptsz"); }
 CUresult gpubuf_stub_cuMemcpyAtoA(void) __asm__("cuMemcpyAtoA");
-CUresult gpubuf_stub_cuMemcpyAtoA(void) { return gpubuf_unsupported(261, "cuMemcpyAtoA"); }
+CUresult gpubuf_stub_cuMemcpyAtoA(void) { return gpubuf_unsupported(260, "cuMemcpyAtoA"); }
 CUresult gpubuf_stub_cuMemcpyAtoA_v2(void) __asm__("cuMemcpyAtoA_v2");
-CUresult gpubuf_stub_cuMemcpyAtoA_v2(void) { return gpubuf_unsupported(262, "cuMemcpyAtoA_v2"); }
+CUresult gpubuf_stub_cuMemcpyAtoA_v2(void) { return gpubuf_unsupported(261, "cuMemcpyAtoA_v2"); }
 CUresult gpubuf_stub_cuMemcpyAtoA_v2_ptds(void) __asm__("cuMemcpyAtoA_v2_ptds");
-CUresult gpubuf_stub_cuMemcpyAtoA_v2_ptds(void) { return gpubuf_unsupported(263, "cuMemcpyAtoA_v2_ptds"); }
+CUresult gpubuf_stub_cuMemcpyAtoA_v2_ptds(void) { return gpubuf_unsupported(262, "cuMemcpyAtoA_v2_ptds"); }
 CUresult gpubuf_stub_cuMemcpyAtoD(void) __asm__("cuMemcpyAtoD");
-CUresult gpubuf_stub_cuMemcpyAtoD(void) { return gpubuf_unsupported(264, "cuMemcpyAtoD"); }
+CUresult gpubuf_stub_cuMemcpyAtoD(void) { return gpubuf_unsupported(263, "cuMemcpyAtoD"); }
 CUresult gpubuf_stub_cuMemcpyAtoD_v2(void) __asm__("cuMemcpyAtoD_v2");
-CUresult gpubuf_stub_cuMemcpyAtoD_v2(void) { return gpubuf_unsupported(265, "cuMemcpyAtoD_v2"); }
+CUresult gpubuf_stub_cuMemcpyAtoD_v2(void) { return gpubuf_unsupported(264, "cuMemcpyAtoD_v2"); }
 CUresult gpubuf_stub_cuMemcpyAtoD_v2_ptds(void) __asm__("cuMemcpyAtoD_v2_ptds");
-CUresult gpubuf_stub_cuMemcpyAtoD_v2_ptds(void) { return gpubuf_unsupported(266, "cuMemcpyAtoD_v2_ptds"); }
+CUresult gpubuf_stub_cuMemcpyAtoD_v2_ptds(void) { return gpubuf_unsupported(265, "cuMemcpyAtoD_v2_ptds"); }
 CUresult gpubuf_stub_cuMemcpyAtoH(void) __asm__("cuMemcpyAtoH");
-CUresult gpubuf_stub_cuMemcpyAtoH(void) { return gpubuf_unsupported(267, "cuMemcpyAtoH"); }
+CUresult gpubuf_stub_cuMemcpyAtoH(void) { return gpubuf_unsupported(266, "cuMemcpyAtoH"); }
 CUresult gpubuf_stub_cuMemcpyAtoHAsync(void) __asm__("cuMemcpyAtoHAsync");
-CUresult gpubuf_stub_cuMemcpyAtoHAsync(void) { return gpubuf_unsupported(268, "cuMemcpyAtoHAsync"); }
+CUresult gpubuf_stub_cuMemcpyAtoHAsync(void) { return gpubuf_unsupported(267, "cuMemcpyAtoHAsync"); }
 CUresult gpubuf_stub_cuMemcpyAtoHAsync_v2(void) __asm__("cuMemcpyAtoHAsync_v2");
-CUresult gpubuf_stub_cuMemcpyAtoHAsync_v2(void) { return gpubuf_unsupported(269, "cuMemcpyAtoHAsync_v2"); }
+CUresult gpubuf_stub_cuMemcpyAtoHAsync_v2(void) { return gpubuf_unsupported(268, "cuMemcpyAtoHAsync_v2"); }
 CUresult gpubuf_stub_cuMemcpyAtoHAsync_v2_ptsz(void) __asm__("cuMemcpyAtoHAsync_v2_ptsz");
-CUresult gpubuf_stub_cuMemcpyAtoHAsync_v2_ptsz(void) { return gpubuf_unsupported(270, "cuMemcpyAtoHAsync_v2_ptsz"); }
+CUresult gpubuf_stub_cuMemcpyAtoHAsync_v2_ptsz(void) { return gpubuf_unsupported(269, "cuMemcpyAtoHAsync_v2_ptsz"); }
 CUresult gpubuf_stub_cuMemcpyAtoH_v2(void) __asm__("cuMemcpyAtoH_v2");
-CUresult gpubuf_stub_cuMemcpyAtoH_v2(void) { return gpubuf_unsupported(271, "cuMemcpyAtoH_v2"); }
+CUresult gpubuf_stub_cuMemcpyAtoH_v2(void) { return gpubuf_unsupported(270, "cuMemcpyAtoH_v2"); }
 CUresult gpubuf_stub_cuMemcpyAtoH_v2_ptds(void) __asm__("cuMemcpyAtoH_v2_ptds");
-CUresult gpubuf_stub_cuMemcpyAtoH_v2_ptds(void) { return gpubuf_unsupported(272, "cuMemcpyAtoH_v2_ptds"); }
+CUresult gpubuf_stub_cuMemcpyAtoH_v2_ptds(void) { return gpubuf_unsupported(271, "cuMemcpyAtoH_v2_ptds"); }
 CUresult gpubuf_stub_cuMemcpyDtoA(void) __asm__("cuMemcpyDtoA");
-CUresult gpubuf_stub_cuMemcpyDtoA(void) { return gpubuf_unsupported(273, "cuMemcpyDtoA"); }
+CUresult gpubuf_stub_cuMemcpyDtoA(void) { return gpubuf_unsupported(272, "cuMemcpyDtoA"); }
 CUresult gpubuf_stub_cuMemcpyDtoA_v2(void) __asm__("cuMemcpyDtoA_v2");
-CUresult gpubuf_stub_cuMemcpyDtoA_v2(void) { return gpubuf_unsupported(274, "cuMemcpyDtoA_v2"); }
+CUresult gpubuf_stub_cuMemcpyDtoA_v2(void) { return gpubuf_unsupported(273, "cuMemcpyDtoA_v2"); }
 CUresult gpubuf_stub_cuMemcpyDtoA_v2_ptds(void) __asm__("cuMemcpyDtoA_v2_ptds");
-CUresult gpubuf_stub_cuMemcpyDtoA_v2_ptds(void) { return gpubuf_unsupported(275, "cuMemcpyDtoA_v2_ptds"); }
+CUresult gpubuf_stub_cuMemcpyDtoA_v2_ptds(void) { return gpubuf_unsupported(274, "cuMemcpyDtoA_v2_ptds"); }
 CUresult gpubuf_stub_cuMemcpyDtoD(void) __asm__("cuMemcpyDtoD");
-CUresult gpubuf_stub_cuMemcpyDtoD(void) { return gpubuf_unsupported(276, "cuMemcpyDtoD"); }
+CUresult gpubuf_stub_cuMemcpyDtoD(void) { return gpubuf_unsupported(275, "cuMemcpyDtoD"); }
 CUresult gpubuf_stub_cuMemcpyDtoDAsync(void) __asm__("cuMemcpyDtoDAsync");
-CUresult gpubuf_stub_cuMemcpyDtoDAsync(void) { return gpubuf_unsupported(277, "cuMemcpyDtoDAsync"); }
+CUresult gpubuf_stub_cuMemcpyDtoDAsync(void) { return gpubuf_unsupported(276, "cuMemcpyDtoDAsync"); }
 CUresult gpubuf_alias_cuMemcpyDtoDAsync_v2_ptsz() __asm__("cuMemcpyDtoDAsync_v2_ptsz") __attribute__((alias("cuMemcpyDtoDAsync_v2")));
 CUresult gpubuf_alias_cuMemcpyDtoD_v2_ptds() __asm__("cuMemcpyDtoD_v2_ptds") __attribute__((alias("cuMemcpyDtoD_v2")));
 CUresult gpubuf_stub_cuMemcpyDtoH(void) __asm__("cuMemcpyDtoH");
-CUresult gpubuf_stub_cuMemcpyDtoH(void) { return gpubuf_unsupported(278, "cuMemcpyDtoH"); }
+CUresult gpubuf_stub_cuMemcpyDtoH(void) { return gpubuf_unsupported(277, "cuMemcpyDtoH"); }
 CUresult gpubuf_stub_cuMemcpyDtoHAsync(void) __asm__("cuMemcpyDtoHAsync");
-CUresult gpubuf_stub_cuMemcpyDtoHAsync(void) { return gpubuf_unsupported(279, "cuMemcpyDtoHAsync"); }
+CUresult gpubuf_stub_cuMemcpyDtoHAsync(void) { return gpubuf_unsupported(278, "cuMemcpyDtoHAsync"); }
 CUresult gpubuf_alias_cuMemcpyDtoHAsync_v2_ptsz() __asm__("cuMemcpyDtoHAsync_v2_ptsz") __attribute__((alias("cuMemcpyDtoHAsync_v2")));
 CUresult gpubuf_alias_cuMemcpyDtoH_v2_ptds() __asm__("cuMemcpyDtoH_v2_ptds") __attribute__((alias("cuMemcpyDtoH_v2")));
 CUresult gpubuf_stub_cuMemcpyHtoA(void) __asm__("cuMemcpyHtoA");
-CUresult gpubuf_stub_cuMemcpyHtoA(void) { return gpubuf_unsupported(280, "cuMemcpyHtoA"); }
+CUresult gpubuf_stub_cuMemcpyHtoA(void) { return gpubuf_unsupported(279, "cuMemcpyHtoA"); }
 CUresult gpubuf_stub_cuMemcpyHtoAAsync(void) __asm__("cuMemcpyHtoAAsync");
-CUresult gpubuf_stub_cuMemcpyHtoAAsync(void) { return gpubuf_unsupported(281, "cuMemcpyHtoAAsync"); }
+CUresult gpubuf_stub_cuMemcpyHtoAAsync(void) { return gpubuf_unsupported(280, "cuMemcpyHtoAAsync"); }
 CUresult gpubuf_stub_cuMemcpyHtoAAsync_v2(void) __asm__("cuMemcpyHtoAAsync_v2");
-CUresult gpubuf_stub_cuMemcpyHtoAAsync_v2(void) { return gpubuf_unsupported(282, "cuMemcpyHtoAAsync_v2"); }
+CUresult gpubuf_stub_cuMemcpyHtoAAsync_v2(void) { return gpubuf_unsupported(281, "cuMemcpyHtoAAsync_v2"); }
 CUresult gpubuf_stub_cuMemcpyHtoAAsync_v2_ptsz(void) __asm__("cuMemcpyHtoAAsync_v2_ptsz");
-CUresult gpubuf_stub_cuMemcpyHtoAAsync_v2_ptsz(void) { return gpubuf_unsupported(283, "cuMemcpyHtoAAsync_v2_ptsz"); }
+CUresult gpubuf_stub_cuMemcpyHtoAAsync_v2_ptsz(void) { return gpubuf_unsupported(282, "cuMemcpyHtoAAsync_v2_ptsz"); }
 CUresult gpubuf_stub_cuMemcpyHtoA_v2(void) __asm__("cuMemcpyHtoA_v2");
-CUresult gpubuf_stub_cuMemcpyHtoA_v2(void) { return gpubuf_unsupported(284, "cuMemcpyHtoA_v2"); }
+CUresult gpubuf_stub_cuMemcpyHtoA_v2(void) { return gpubuf_unsupported(283, "cuMemcpyHtoA_v2"); }
 CUresult gpubuf_stub_cuMemcpyHtoA_v2_ptds(void) __asm__("cuMemcpyHtoA_v2_ptds");
-CUresult gpubuf_stub_cuMemcpyHtoA_v2_ptds(void) { return gpubuf_unsupported(285, "cuMemcpyHtoA_v2_ptds"); }
+CUresult gpubuf_stub_cuMemcpyHtoA_v2_ptds(void) { return gpubuf_unsupported(284, "cuMemcpyHtoA_v2_ptds"); }
 CUresult gpubuf_stub_cuMemcpyHtoD(void) __asm__("cuMemcpyHtoD");
-CUresult gpubuf_stub_cuMemcpyHtoD(void) { return gpubuf_unsupported(286, "cuMemcpyHtoD"); }
+CUresult gpubuf_stub_cuMemcpyHtoD(void) { return gpubuf_unsupported(285, "cuMemcpyHtoD"); }
 CUresult gpubuf_stub_cuMemcpyHtoDAsync(void) __asm__("cuMemcpyHtoDAsync");
-CUresult gpubuf_stub_cuMemcpyHtoDAsync(void) { return gpubuf_unsupported(287, "cuMemcpyHtoDAsync"); }
+CUresult gpubuf_stub_cuMemcpyHtoDAsync(void) { return gpubuf_unsupported(286, "cuMemcpyHtoDAsync"); }
 CUresult gpubuf_alias_cuMemcpyHtoDAsync_v2_ptsz() __asm__("cuMemcpyHtoDAsync_v2_ptsz") __attribute__((alias("cuMemcpyHtoDAsync_v2")));
 CUresult gpubuf_alias_cuMemcpyHtoD_v2_ptds() __asm__("cuMemcpyHtoD_v2_ptds") __attribute__((alias("cuMemcpyHtoD_v2")));
 CUresult gpubuf_stub_cuMemcpyPeer(void) __asm__("cuMemcpyPeer");
-CUresult gpubuf_stub_cuMemcpyPeer(void) { return gpubuf_unsupported(288, "cuMemcpyPeer"); }
+CUresult gpubuf_stub_cuMemcpyPeer(void) { return gpubuf_unsupported(287, "cuMemcpyPeer"); }
 CUresult gpubuf_stub_cuMemcpyPeerAsync(void) __asm__("cuMemcpyPeerAsync");
-CUresult gpubuf_stub_cuMemcpyPeerAsync(void) { return gpubuf_unsupported(289, "cuMemcpyPeerAsync"); }
+CUresult gpubuf_stub_cuMemcpyPeerAsync(void) { return gpubuf_unsupported(288, "cuMemcpyPeerAsync"); }
 CUresult gpubuf_stub_cuMemcpyPeerAsync_ptsz(void) __asm__("cuMemcpyPeerAsync_ptsz");
-CUresult gpubuf_stub_cuMemcpyPeerAsync_ptsz(void) { return gpubuf_unsupported(290, "cuMemcpyPeerAsync_ptsz"); }
+CUresult gpubuf_stub_cuMemcpyPeerAsync_ptsz(void) { return gpubuf_unsupported(289, "cuMemcpyPeerAsync_ptsz"); }
 CUresult gpubuf_stub_cuMemcpyPeer_ptds(void) __asm__("cuMemcpyPeer_ptds");
-CUresult gpubuf_stub_cuMemcpyPeer_ptds(void) { return gpubuf_unsupported(291, "cuMemcpyPeer_ptds"); }
+CUresult gpubuf_stub_cuMemcpyPeer_ptds(void) { return gpubuf_unsupported(290, "cuMemcpyPeer_ptds"); }
 CUresult gpubuf_stub_cuMemcpy_ptds(void) __asm__("cuMemcpy_ptds");
-CUresult gpubuf_stub_cuMemcpy_ptds(void) { return gpubuf_unsupported(292, "cuMemcpy_ptds"); }
+CUresult gpubuf_stub_cuMemcpy_ptds(void) { return gpubuf_unsupported(291, "cuMemcpy_ptds"); }
 CUresult gpubuf_stub_cuMemsetD16(void) __asm__("cuMemsetD16");
-CUresult gpubuf_stub_cuMemsetD16(void) { return gpubuf_unsupported(293, "cuMemsetD16"); }
+CUresult gpubuf_stub_cuMemsetD16(void) { return gpubuf_unsupported(292, "cuMemsetD16"); }
 CUresult gpubuf_stub_cuMemsetD16Async(void) __asm__("cuMemsetD16Async");
-CUresult gpubuf_stub_cuMemsetD16Async(void) { return gpubuf_unsupported(294, "cuMemsetD16Async"); }
+CUresult gpubuf_stub_cuMemsetD16Async(void) { return gpubuf_unsupported(293, "cuMemsetD16Async"); }
 CUresult gpubuf_stub_cuMemsetD16Async_ptsz(void) __asm__("cuMemsetD16Async_ptsz");
-CUresult gpubuf_stub_cuMemsetD16Async_ptsz(void) { return gpubuf_unsupported(295, "cuMemsetD16Async_ptsz"); }
+CUresult gpubuf_stub_cuMemsetD16Async_ptsz(void) { return gpubuf_unsupported(294, "cuMemsetD16Async_ptsz"); }
 CUresult gpubuf_stub_cuMemsetD16_v2(void) __asm__("cuMemsetD16_v2");
-CUresult gpubuf_stub_cuMemsetD16_v2(void) { return gpubuf_unsupported(296, "cuMemsetD16_v2"); }
+CUresult gpubuf_stub_cuMemsetD16_v2(void) { return gpubuf_unsupported(295, "cuMemsetD16_v2"); }
 CUresult gpubuf_stub_cuMemsetD16_v2_ptds(void) __asm__("cuMemsetD16_v2_ptds");
-CUresult gpubuf_stub_cuMemsetD16_v2_ptds(void) { return gpubuf_unsupported(297, "cuMemsetD16_v2_ptds"); }
+CUresult gpubuf_stub_cuMemsetD16_v2_ptds(void) { return gpubuf_unsupported(296, "cuMemsetD16_v2_ptds"); }
 CUresult gpubuf_stub_cuMemsetD2D16(void) __asm__("cuMemsetD2D16");
-CUresult gpubuf_stub_cuMemsetD2D16(void) { return gpubuf_unsupported(298, "cuMemsetD2D16"); }
+CUresult gpubuf_stub_cuMemsetD2D16(void) { return gpubuf_unsupported(297, "cuMemsetD2D16"); }
 CUresult gpubuf_stub_cuMemsetD2D16Async(void) __asm__("cuMemsetD2D16Async");
-CUresult gpubuf_stub_cuMemsetD2D16Async(void) { return gpubuf_unsupported(299, "cuMemsetD2D16Async"); }
+CUresult gpubuf_stub_cuMemsetD2D16Async(void) { return gpubuf_unsupported(298, "cuMemsetD2D16Async"); }
 CUresult gpubuf_stub_cuMemsetD2D16Async_ptsz(void) __asm__("cuMemsetD2D16Async_ptsz");
-CUresult gpubuf_stub_cuMemsetD2D16Async_ptsz(void) { return gpubuf_unsupported(300, "cuMemsetD2D16Async_ptsz"); }
+CUresult gpubuf_stub_cuMemsetD2D16Async_ptsz(void) { return gpubuf_unsupported(299, "cuMemsetD2D16Async_ptsz"); }
 CUresult gpubuf_stub_cuMemsetD2D16_v2(void) __asm__("cuMemsetD2D16_v2");
-CUresult gpubuf_stub_cuMemsetD2D16_v2(void) { return gpubuf_unsupported(301, "cuMemsetD2D16_v2"); }
+CUresult gpubuf_stub_cuMemsetD2D16_v2(void) { return gpubuf_unsupported(300, "cuMemsetD2D16_v2"); }
 CUresult gpubuf_stub_cuMemsetD2D16_v2_ptds(void) __asm__("cuMemsetD2D16_v2_ptds");
-CUresult gpubuf_stub_cuMemsetD2D16_v2_ptds(void) { return gpubuf_unsupported(302, "cuMemsetD2D16_v2_ptds"); }
+CUresult gpubuf_stub_cuMemsetD2D16_v2_ptds(void) { return gpubuf_unsupported(301, "cuMemsetD2D16_v2_ptds"); }
 CUresult gpubuf_stub_cuMemsetD2D32(void) __asm__("cuMemsetD2D32");
-CUresult gpubuf_stub_cuMemsetD2D32(void) { return gpubuf_unsupported(303, "cuMemsetD2D32"); }
+CUresult gpubuf_stub_cuMemsetD2D32(void) { return gpubuf_unsupported(302, "cuMemsetD2D32"); }
 CUresult gpubuf_stub_cuMemsetD2D32Async(void) __asm__("cuMemsetD2D32Async");
-CUresult gpubuf_stub_cuMemsetD2D32Async(void) { return gpubuf_unsupported(304, "cuMemsetD2D32Async"); }
+CUresult gpubuf_stub_cuMemsetD2D32Async(void) { return gpubuf_unsupported(303, "cuMemsetD2D32Async"); }
 CUresult gpubuf_stub_cuMemsetD2D32Async_ptsz(void) __asm__("cuMemsetD2D32Async_ptsz");
-CUresult gpubuf_stub_cuMemsetD2D32Async_ptsz(void) { return gpubuf_unsupported(305, "cuMemsetD2D32Async_ptsz"); }
+CUresult gpubuf_stub_cuMemsetD2D32Async_ptsz(void) { return gpubuf_unsupported(304, "cuMemsetD2D32Async_ptsz"); }
 CUresult gpubuf_stub_cuMemsetD2D32_v2(void) __asm__("cuMemsetD2D32_v2");
-CUresult gpubuf_stub_cuMemsetD2D32_v2(void) { return gpubuf_unsupported(306, "cuMemsetD2D32_v2"); }
+CUresult gpubuf_stub_cuMemsetD2D32_v2(void) { return gpubuf_unsupported(305, "cuMemsetD2D32_v2"); }
 CUresult gpubuf_stub_cuMemsetD2D32_v2_ptds(void) __asm__("cuMemsetD2D32_v2_ptds");
-CUresult gpubuf_stub_cuMemsetD2D32_v2_ptds(void) { return gpubuf_unsupported(307, "cuMemsetD2D32_v2_ptds"); }
+CUresult gpubuf_stub_cuMemsetD2D32_v2_ptds(void) { return gpubuf_unsupported(306, "cuMemsetD2D32_v2_ptds"); }
 CUresult gpubuf_stub_cuMemsetD2D8(void) __asm__("cuMemsetD2D8");
-CUresult gpubuf_stub_cuMemsetD2D8(void) { return gpubuf_unsupported(308, "cuMemsetD2D8"); }
+CUresult gpubuf_stub_cuMemsetD2D8(void) { return gpubuf_unsupported(307, "cuMemsetD2D8"); }
 CUresult gpubuf_stub_cuMemsetD2D8Async(void) __asm__("cuMemsetD2D8Async");
-CUresult gpubuf_stub_cuMemsetD2D8Async(void) { return gpubuf_unsupported(309, "cuMemsetD2D8Async"); }
+CUresult gpubuf_stub_cuMemsetD2D8Async(void) { return gpubuf_unsupported(308, "cuMemsetD2D8Async"); }
 CUresult gpubuf_stub_cuMemsetD2D8Async_ptsz(void) __asm__("cuMemsetD2D8Async_ptsz");
-CUresult gpubuf_stub_cuMemsetD2D8Async_ptsz(void) { return gpubuf_unsupported(310, "cuMemsetD2D8Async_ptsz"); }
+CUresult gpubuf_stub_cuMemsetD2D8Async_ptsz(void) { return gpubuf_unsupported(309, "cuMemsetD2D8Async_ptsz"); }
 CUresult gpubuf_stub_cuMemsetD2D8_v2(void) __asm__("cuMemsetD2D8_v2");
-CUresult gpubuf_stub_cuMemsetD2D8_v2(void) { return gpubuf_unsupported(311, "cuMemsetD2D8_v2"); }
+CUresult gpubuf_stub_cuMemsetD2D8_v2(void) { return gpubuf_unsupported(310, "cuMemsetD2D8_v2"); }
 CUresult gpubuf_stub_cuMemsetD2D8_v2_ptds(void) __asm__("cuMemsetD2D8_v2_ptds");
-CUresult gpubuf_stub_cuMemsetD2D8_v2_ptds(void) { return gpubuf_unsupported(312, "cuMemsetD2D8_v2_ptds"); }
+CUresult gpubuf_stub_cuMemsetD2D8_v2_ptds(void) { return gpubuf_unsupported(311, "cuMemsetD2D8_v2_ptds"); }
 CUresult gpubuf_stub_cuMemsetD32(void) __asm__("cuMemsetD32");
-CUresult gpubuf_stub_cuMemsetD32(void) { return gpubuf_unsupported(313, "cuMemsetD32"); }
+CUresult gpubuf_stub_cuMemsetD32(void) { return gpubuf_unsupported(312, "cuMemsetD32"); }
 CUresult gpubuf_alias_cuMemsetD32Async_ptsz() __asm__("cuMemsetD32Async_ptsz") __attribute__((alias("cuMemsetD32Async")));
 CUresult gpubuf_alias_cuMemsetD32_v2_ptds() __asm__("cuMemsetD32_v2_ptds") __attribute__((alias("cuMemsetD32_v2")));
 CUresult gpubuf_stub_cuMemsetD8(void) __asm__("cuMemsetD8");
-CUresult gpubuf_stub_cuMemsetD8(void) { return gpubuf_unsupported(314, "cuMemsetD8"); }
+CUresult gpubuf_stub_cuMemsetD8(void) { return gpubuf_unsupported(313, "cuMemsetD8"); }
 CUresult gpubuf_alias_cuMemsetD8Async_ptsz() __asm__("cuMemsetD8Async_ptsz") __attribute__((alias("cuMemsetD8Async")));
 CUresult gpubuf_alias_cuMemsetD8_v2_ptds() __asm__("cuMemsetD8_v2_ptds") __attribute__((alias("cuMemsetD8_v2")));
 CUresult gpubuf_stub_cuMipmappedArrayCreate(void) __asm__("cuMipmappedArrayCreate");
-CUresult gpubuf_stub_cuMipmappedArrayCreate(void) { return gpubuf_unsupported(315, "cuMipmappedArrayCreate"); }
+CUresult gpubuf_stub_cuMipmappedArrayCreate(void) { return gpubuf_unsupported(314, "cuMipmappedArrayCreate"); }
 CUresult gpubuf_stub_cuMipmappedArrayDestroy(void) __asm__("cuMipmappedArrayDestroy");
-CUresult gpubuf_stub_cuMipmappedArrayDestroy(void) { return gpubuf_unsupported(316, "cuMipmappedArrayDestroy"); }
+CUresult gpubuf_stub_cuMipmappedArrayDestroy(void) { return gpubuf_unsupported(315, "cuMipmappedArrayDestroy"); }
 CUresult gpubuf_stub_cuMipmappedArrayGetLevel(void) __asm__("cuMipmappedArrayGetLevel");
-CUresult gpubuf_stub_cuMipmappedArrayGetLevel(void) { return gpubuf_unsupported(317, "cuMipmappedArrayGetLevel"); }
+CUresult gpubuf_stub_cuMipmappedArrayGetLevel(void) { return gpubuf_unsupported(316, "cuMipmappedArrayGetLevel"); }
 CUresult gpubuf_stub_cuMipmappedArrayGetMemoryRequirements(void) __asm__("cuMipmappedArrayGetMemoryRequirements");
-CUresult gpubuf_stub_cuMipmappedArrayGetMemoryRequirements(void) { return gpubuf_unsupported(318, "cuMipmappedArrayGetMemoryRequirements"); }
+CUresult gpubuf_stub_cuMipmappedArrayGetMemoryRequirements(void) { return gpubuf_unsupported(317, "cuMipmappedArrayGetMemoryRequirements"); }
 CUresult gpubuf_stub_cuMipmappedArrayGetSparseProperties(void) __asm__("cuMipmappedArrayGetSparseProperties");
-CUresult gpubuf_stub_cuMipmappedArrayGetSparseProperties(void) { return gpubuf_unsupported(319, "cuMipmappedArrayGetSparseProperties"); }
+CUresult gpubuf_stub_cuMipmappedArrayGetSparseProperties(void) { return gpubuf_unsupported(318, "cuMipmappedArrayGetSparseProperties"); }
 CUresult gpubuf_stub_cuModuleGetGlobal(void) __asm__("cuModuleGetGlobal");
-CUresult gpubuf_stub_cuModuleGetGlobal(void) { return gpubuf_unsupported(320, "cuModuleGetGlobal"); }
+CUresult gpubuf_stub_cuModuleGetGlobal(void) { return gpubuf_unsupported(319, "cuModuleGetGlobal"); }
 CUresult gpubuf_stub_cuModuleGetLoadingMode(void) __asm__("cuModuleGetLoadingMode");
-CUresult gpubuf_stub_cuModuleGetLoadingMode(void) { return gpubuf_unsupported(321, "cuModuleGetLoadingMode"); }
+CUresult gpubuf_stub_cuModuleGetLoadingMode(void) { return gpubuf_unsupported(320, "cuModuleGetLoadingMode"); }
 CUresult gpubuf_stub_cuModuleGetSurfRef(void) __asm__("cuModuleGetSurfRef");
-CUresult gpubuf_stub_cuModuleGetSurfRef(void) { return gpubuf_unsupported(322, "cuModuleGetSurfRef"); }
+CUresult gpubuf_stub_cuModuleGetSurfRef(void) { return gpubuf_unsupported(321, "cuModuleGetSurfRef"); }
 CUresult gpubuf_stub_cuModuleGetTexRef(void) __asm__("cuModuleGetTexRef");
-CUresult gpubuf_stub_cuModuleGetTexRef(void) { return gpubuf_unsupported(323, "cuModuleGetTexRef"); }
+CUresult gpubuf_stub_cuModuleGetTexRef(void) { return gpubuf_unsupported(322, "cuModuleGetTexRef"); }
 CUresult gpubuf_stub_cuModuleLoad(void) __asm__("cuModuleLoad");
-CUresult gpubuf_stub_cuModuleLoad(void) { return gpubuf_unsupported(324, "cuModuleLoad"); }
+CUresult gpubuf_stub_cuModuleLoad(void) { return gpubuf_unsupported(323, "cuModuleLoad"); }
 CUresult gpubuf_stub_cuModuleLoadFatBinary(void) __asm__("cuModuleLoadFatBinary");
-CUresult gpubuf_stub_cuModuleLoadFatBinary(void) { return gpubuf_unsupported(325, "cuModuleLoadFatBinary"); }
+CUresult gpubuf_stub_cuModuleLoadFatBinary(void) { return gpubuf_unsupported(324, "cuModuleLoadFatBinary"); }
 CUresult gpubuf_stub_cuOccupancyAvailableDynamicSMemPerBlock(void) __asm__("cuOccupancyAvailableDynamicSMemPerBlock");
-CUresult gpubuf_stub_cuOccupancyAvailableDynamicSMemPerBlock(void) { return gpubuf_unsupported(326, "cuOccupancyAvailableDynamicSMemPerBlock"); }
-CUresult gpubuf_stub_cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags(void) __asm__("cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags");
-CUresult gpubuf_stub_cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags(void) { return gpubuf_unsupported(327, "cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags"); }
+CUresult gpubuf_stub_cuOccupancyAvailableDynamicSMemPerBlock(void) { return gpubuf_unsupported(325, "cuOccupancyAvailableDynamicSMemPerBlock"); }
 CUresult gpubuf_stub_cuOccupancyMaxActiveClusters(void) __asm__("cuOccupancyMaxActiveClusters");
-CUresult gpubuf_stub_cuOccupancyMaxActiveClusters(void) { return gpubuf_unsupported(328, "cuOccupancyMaxActiveClusters"); }
-CUresult gpubuf_stub_cuOccupancyMaxPotentialBlockSize(void) __asm__("cuOccupancyMaxPotentialBlockSize");
-CUresult gpubuf_stub_cuOccupancyMaxPotentialBlockSize(void) { return gpubuf_unsupported(329, "cuOccupancyMaxPotentialBlockSize"); }
-CUresult gpubuf_stub_cuOccupancyMaxPotentialBlockSizeWithFlags(void) __asm__("cuOccupancyMaxPotentialBlockSizeWithFlags");
-CUresult gpubuf_stub_cuOccupancyMaxPotentialBlockSizeWithFlags(void) { return gpubuf_unsupported(330, "cuOccupancyMaxPotentialBlockSizeWithFlags"); }
+CUresult gpubuf_stub_cuOccupancyMaxActiveClusters(void) { return gpubuf_unsupported(326, "cuOccupancyMaxActiveClusters"); }
 CUresult gpubuf_stub_cuOccupancyMaxPotentialClusterSize(void) __asm__("cuOccupancyMaxPotentialClusterSize");
-CUresult gpubuf_stub_cuOccupancyMaxPotentialClusterSize(void) { return gpubuf_unsupported(331, "cuOccupancyMaxPotentialClusterSize"); }
+CUresult gpubuf_stub_cuOccupancyMaxPotentialClusterSize(void) { return gpubuf_unsupported(327, "cuOccupancyMaxPotentialClusterSize"); }
 CUresult gpubuf_stub_cuParamSetSize(void) __asm__("cuParamSetSize");
-CUresult gpubuf_stub_cuParamSetSize(void) { return gpubuf_unsupported(332, "cuParamSetSize"); }
+CUresult gpubuf_stub_cuParamSetSize(void) { return gpubuf_unsupported(328, "cuParamSetSize"); }
 CUresult gpubuf_stub_cuParamSetTexRef(void) __asm__("cuParamSetTexRef");
-CUresult gpubuf_stub_cuParamSetTexRef(void) { return gpubuf_unsupported(333, "cuParamSetTexRef"); }
+CUresult gpubuf_stub_cuParamSetTexRef(void) { return gpubuf_unsupported(329, "cuParamSetTexRef"); }
 CUresult gpubuf_stub_cuParamSetf(void) __asm__("cuParamSetf");
-CUresult gpubuf_stub_cuParamSetf(void) { return gpubuf_unsupported(334, "cuParamSetf"); }
+CUresult gpubuf_stub_cuParamSetf(void) { return gpubuf_unsupported(330, "cuParamSetf"); }
 CUresult gpubuf_stub_cuParamSeti(void) __asm__("cuParamSeti");
-CUresult gpubuf_stub_cuParamSeti(void) { return gpubuf_unsupported(335, "cuParamSeti"); }
+CUresult gpubuf_stub_cuParamSeti(void) { return gpubuf_unsupported(331, "cuParamSeti"); }
 CUresult gpubuf_stub_cuParamSetv(void) __asm__("cuParamSetv");
-CUresult gpubuf_stub_cuParamSetv(void) { return gpubuf_unsupported(336, "cuParamSetv"); }
+CUresult gpubuf_stub_cuParamSetv(void) { return gpubuf_unsupported(332, "cuParamSetv"); }
 CUresult gpubuf_stub_cuPointerGetAttribute(void) __asm__("cuPointerGetAttribute");
-CUresult gpubuf_stub_cuPointerGetAttribute(void) { return gpubuf_unsupported(337, "cuPointerGetAttribute"); }
+CUresult gpubuf_stub_cuPointerGetAttribute(void) { return gpubuf_unsupported(333, "cuPointerGetAttribute"); }
 CUresult gpubuf_stub_cuPointerGetAttributes(void) __asm__("cuPointerGetAttributes");
-CUresult gpubuf_stub_cuPointerGetAttributes(void) { return gpubuf_unsupported(338, "cuPointerGetAttributes"); }
+CUresult gpubuf_stub_cuPointerGetAttributes(void) { return gpubuf_unsupported(334, "cuPointerGetAttributes"); }
 CUresult gpubuf_stub_cuPointerSetAttribute(void) __asm__("cuPointerSetAttribute");
-CUresult gpubuf_stub_cuPointerSetAttribute(void) { return gpubuf_unsupported(339, "cuPointerSetAttribute"); }
+CUresult gpubuf_stub_cuPointerSetAttribute(void) { return gpubuf_unsupported(335, "cuPointerSetAttribute"); }
 CUresult gpubuf_stub_cuSignalExternalSemaphoresAsync(void) __asm__("cuSignalExternalSemaphoresAsync");
-CUresult gpubuf_stub_cuSignalExternalSemaphoresAsync(void) { return gpubuf_unsupported(340, "cuSignalExternalSemaphoresAsync"); }
+CUresult gpubuf_stub_cuSignalExternalSemaphoresAsync(void) { return gpubuf_unsupported(336, "cuSignalExternalSemaphoresAsync"); }
 CUresult gpubuf_stub_cuSignalExternalSemaphoresAsync_ptsz(void) __asm__("cuSignalExternalSemaphoresAsync_ptsz");
-CUresult gpubuf_stub_cuSignalExternalSemaphoresAsync_ptsz(void) { return gpubuf_unsupported(341, "cuSignalExternalSemaphoresAsync_ptsz"); }
+CUresult gpubuf_stub_cuSignalExternalSemaphoresAsync_ptsz(void) { return gpubuf_unsupported(337, "cuSignalExternalSemaphoresAsync_ptsz"); }
 CUresult gpubuf_stub_cuStreamAddCallback(void) __asm__("cuStreamAddCallback");
-CUresult gpubuf_stub_cuStreamAddCallback(void) { return gpubuf_unsupported(342, "cuStreamAddCallback"); }
+CUresult gpubuf_stub_cuStreamAddCallback(void) { return gpubuf_unsupported(338, "cuStreamAddCallback"); }
 CUresult gpubuf_stub_cuStreamAddCallback_ptsz(void) __asm__("cuStreamAddCallback_ptsz");
-CUresult gpubuf_stub_cuStreamAddCallback_ptsz(void) { return gpubuf_unsupported(343, "cuStreamAddCallback_ptsz"); }
+CUresult gpubuf_stub_cuStreamAddCallback_ptsz(void) { return gpubuf_unsupported(339, "cuStreamAddCallback_ptsz"); }
 CUresult gpubuf_stub_cuStreamAttachMemAsync(void) __asm__("cuStreamAttachMemAsync");
-CUresult gpubuf_stub_cuStreamAttachMemAsync(void) { return gpubuf_unsupported(344, "cuStreamAttachMemAsync"); }
+CUresult gpubuf_stub_cuStreamAttachMemAsync(void) { return gpubuf_unsupported(340, "cuStreamAttachMemAsync"); }
 CUresult gpubuf_stub_cuStreamAttachMemAsync_ptsz(void) __asm__("cuStreamAttachMemAsync_ptsz");
-CUresult gpubuf_stub_cuStreamAttachMemAsync_ptsz(void) { return gpubuf_unsupported(345, "cuStreamAttachMemAsync_ptsz"); }
+CUresult gpubuf_stub_cuStreamAttachMemAsync_ptsz(void) { return gpubuf_unsupported(341, "cuStreamAttachMemAsync_ptsz"); }
 CUresult gpubuf_stub_cuStreamBatchMemOp(void) __asm__("cuStreamBatchMemOp");
-CUresult gpubuf_stub_cuStreamBatchMemOp(void) { return gpubuf_unsupported(346, "cuStreamBatchMemOp"); }
+CUresult gpubuf_stub_cuStreamBatchMemOp(void) { return gpubuf_unsupported(342, "cuStreamBatchMemOp"); }
 CUresult gpubuf_stub_cuStreamBatchMemOp_ptsz(void) __asm__("cuStreamBatchMemOp_ptsz");
-CUresult gpubuf_stub_cuStreamBatchMemOp_ptsz(void) { return gpubuf_unsupported(347, "cuStreamBatchMemOp_ptsz"); }
+CUresult gpubuf_stub_cuStreamBatchMemOp_ptsz(void) { return gpubuf_unsupported(343, "cuStreamBatchMemOp_ptsz"); }
 CUresult gpubuf_stub_cuStreamBatchMemOp_v2(void) __asm__("cuStreamBatchMemOp_v2");
-CUresult gpubuf_stub_cuStreamBatchMemOp_v2(void) { return gpubuf_unsupported(348, "cuStreamBatchMemOp_v2"); }
+CUresult gpubuf_stub_cuStreamBatchMemOp_v2(void) { return gpubuf_unsupported(344, "cuStreamBatchMemOp_v2"); }
 CUresult gpubuf_stub_cuStreamBatchMemOp_v2_ptsz(void) __asm__("cuStreamBatchMemOp_v2_ptsz");
-CUresult gpubuf_stub_cuStreamBatchMemOp_v2_ptsz(void) { return gpubuf_unsupported(349, "cuStreamBatchMemOp_v2_ptsz"); }
+CUresult gpubuf_stub_cuStreamBatchMemOp_v2_ptsz(void) { return gpubuf_unsupported(345, "cuStreamBatchMemOp_v2_ptsz"); }
 CUresult gpubuf_stub_cuStreamBeginCapture(void) __asm__("cuStreamBeginCapture");
-CUresult gpubuf_stub_cuStreamBeginCapture(void) { return gpubuf_unsupported(350, "cuStreamBeginCapture"); }
+CUresult gpubuf_stub_cuStreamBeginCapture(void) { return gpubuf_unsupported(346, "cuStreamBeginCapture"); }
 CUresult gpubuf_stub_cuStreamBeginCaptureToGraph(void) __asm__("cuStreamBeginCaptureToGraph");
-CUresult gpubuf_stub_cuStreamBeginCaptureToGraph(void) { return gpubuf_unsupported(351, "cuStreamBeginCaptureToGraph"); }
+CUresult gpubuf_stub_cuStreamBeginCaptureToGraph(void) { return gpubuf_unsupported(347, "cuStreamBeginCaptureToGraph"); }
 CUresult gpubuf_stub_cuStreamBeginCapture_v2(void) __asm__("cuStreamBeginCapture_v2");
-CUresult gpubuf_stub_cuStreamBeginCapture_v2(void) { return gpubuf_unsupported(352, "cuStreamBeginCapture_v2"); }
+CUresult gpubuf_stub_cuStreamBeginCapture_v2(void) { return gpubuf_unsupported(348, "cuStreamBeginCapture_v2"); }
 CUresult gpubuf_stub_cuStreamBeginCapture_v2_ptsz(void) __asm__("cuStreamBeginCapture_v2_ptsz");
-CUresult gpubuf_stub_cuStreamBeginCapture_v2_ptsz(void) { return gpubuf_unsupported(353, "cuStreamBeginCapture_v2_ptsz"); }
+CUresult gpubuf_stub_cuStreamBeginCapture_v2_ptsz(void) { return gpubuf_unsupported(349, "cuStreamBeginCapture_v2_ptsz"); }
 CUresult gpubuf_stub_cuStreamCopyAttributes(void) __asm__("cuStreamCopyAttributes");
-CUresult gpubuf_stub_cuStreamCopyAttributes(void) { return gpubuf_unsupported(354, "cuStreamCopyAttributes"); }
+CUresult gpubuf_stub_cuStreamCopyAttributes(void) { return gpubuf_unsupported(350, "cuStreamCopyAttributes"); }
 CUresult gpubuf_stub_cuStreamCopyAttributes_ptsz(void) __asm__("cuStreamCopyAttributes_ptsz");
-CUresult gpubuf_stub_cuStreamCopyAttributes_ptsz(void) { return gpubuf_unsupported(355, "cuStreamCopyAttributes_ptsz"); }
+CUresult gpubuf_stub_cuStreamCopyAttributes_ptsz(void) { return gpubuf_unsupported(351, "cuStreamCopyAttributes_ptsz"); }
 CUresult gpubuf_stub_cuStreamCreateWithPriority(void) __asm__("cuStreamCreateWithPriority");
-CUresult gpubuf_stub_cuStreamCreateWithPriority(void) { return gpubuf_unsupported(356, "cuStreamCreateWithPriority"); }
+CUresult gpubuf_stub_cuStreamCreateWithPriority(void) { return gpubuf_unsupported(352, "cuStreamCreateWithPriority"); }
 CUresult gpubuf_alias_cuStreamDestroy() __asm__("cuStreamDestroy") __attribute__((alias("cuStreamDestroy_v2")));
 CUresult gpubuf_stub_cuStreamEndCapture(void) __asm__("cuStreamEndCapture");
-CUresult gpubuf_stub_cuStreamEndCapture(void) { return gpubuf_unsupported(357, "cuStreamEndCapture"); }
+CUresult gpubuf_stub_cuStreamEndCapture(void) { return gpubuf_unsupported(353, "cuStreamEndCapture"); }
 CUresult gpubuf_stub_cuStreamEndCapture_ptsz(void) __asm__("cuStreamEndCapture_ptsz");
-CUresult gpubuf_stub_cuStreamEndCapture_ptsz(void) { return gpubuf_unsupported(358, "cuStreamEndCapture_ptsz"); }
+CUresult gpubuf_stub_cuStreamEndCapture_ptsz(void) { return gpubuf_unsupported(354, "cuStreamEndCapture_ptsz"); }
 CUresult gpubuf_stub_cuStreamGetAttribute(void) __asm__("cuStreamGetAttribute");
-CUresult gpubuf_stub_cuStreamGetAttribute(void) { return gpubuf_unsupported(359, "cuStreamGetAttribute"); }
+CUresult gpubuf_stub_cuStreamGetAttribute(void) { return gpubuf_unsupported(355, "cuStreamGetAttribute"); }
 CUresult gpubuf_stub_cuStreamGetAttribute_ptsz(void) __asm__("cuStreamGetAttribute_ptsz");
-CUresult gpubuf_stub_cuStreamGetAttribute_ptsz(void) { return gpubuf_unsupported(360, "cuStreamGetAttribute_ptsz"); }
+CUresult gpubuf_stub_cuStreamGetAttribute_ptsz(void) { return gpubuf_unsupported(356, "cuStreamGetAttribute_ptsz"); }
 CUresult gpubuf_stub_cuStreamGetCaptureInfo(void) __asm__("cuStreamGetCaptureInfo");
-CUresult gpubuf_stub_cuStreamGetCaptureInfo(void) { return gpubuf_unsupported(361, "cuStreamGetCaptureInfo"); }
+CUresult gpubuf_stub_cuStreamGetCaptureInfo(void) { return gpubuf_unsupported(357, "cuStreamGetCaptureInfo"); }
 CUresult gpubuf_stub_cuStreamGetCaptureInfo_ptsz(void) __asm__("cuStreamGetCaptureInfo_ptsz");
-CUresult gpubuf_stub_cuStreamGetCaptureInfo_ptsz(void) { return gpubuf_unsupported(362, "cuStreamGetCaptureInfo_ptsz"); }
+CUresult gpubuf_stub_cuStreamGetCaptureInfo_ptsz(void) { return gpubuf_unsupported(358, "cuStreamGetCaptureInfo_ptsz"); }
 CUresult gpubuf_stub_cuStreamGetCaptureInfo_v2(void) __asm__("cuStreamGetCaptureInfo_v2");
-CUresult gpubuf_stub_cuStreamGetCaptureInfo_v2(void) { return gpubuf_unsupported(363, "cuStreamGetCaptureInfo_v2"); }
+CUresult gpubuf_stub_cuStreamGetCaptureInfo_v2(void) { return gpubuf_unsupported(359, "cuStreamGetCaptureInfo_v2"); }
 CUresult gpubuf_stub_cuStreamGetCaptureInfo_v2_ptsz(void) __asm__("cuStreamGetCaptureInfo_v2_ptsz");
-CUresult gpubuf_stub_cuStreamGetCaptureInfo_v2_ptsz(void) { return gpubuf_unsupported(364, "cuStreamGetCaptureInfo_v2_ptsz"); }
+CUresult gpubuf_stub_cuStreamGetCaptureInfo_v2_ptsz(void) { return gpubuf_unsupported(360, "cuStreamGetCaptureInfo_v2_ptsz"); }
 CUresult gpubuf_stub_cuStreamGetCtx(void) __asm__("cuStreamGetCtx");
-CUresult gpubuf_stub_cuStreamGetCtx(void) { return gpubuf_unsupported(365, "cuStreamGetCtx"); }
+CUresult gpubuf_stub_cuStreamGetCtx(void) { return gpubuf_unsupported(361, "cuStreamGetCtx"); }
 CUresult gpubuf_stub_cuStreamGetCtx_ptsz(void) __asm__("cuStreamGetCtx_ptsz");
-CUresult gpubuf_stub_cuStreamGetCtx_ptsz(void) { return gpubuf_unsupported(366, "cuStreamGetCtx_ptsz"); }
+CUresult gpubuf_stub_cuStreamGetCtx_ptsz(void) { return gpubuf_unsupported(362, "cuStreamGetCtx_ptsz"); }
 CUresult gpubuf_stub_cuStreamGetCtx_v2(void) __asm__("cuStreamGetCtx_v2");
-CUresult gpubuf_stub_cuStreamGetCtx_v2(void) { return gpubuf_unsupported(367, "cuStreamGetCtx_v2"); }
+CUresult gpubuf_stub_cuStreamGetCtx_v2(void) { return gpubuf_unsupported(363, "cuStreamGetCtx_v2"); }
 CUresult gpubuf_stub_cuStreamGetCtx_v2_ptsz(void) __asm__("cuStreamGetCtx_v2_ptsz");
-CUresult gpubuf_stub_cuStreamGetCtx_v2_ptsz(void) { return gpubuf_unsupported(368, "cuStreamGetCtx_v2_ptsz"); }
+CUresult gpubuf_stub_cuStreamGetCtx_v2_ptsz(void) { return gpubuf_unsupported(364, "cuStreamGetCtx_v2_ptsz"); }
 CUresult gpubuf_stub_cuStreamGetFlags(void) __asm__("cuStreamGetFlags");
-CUresult gpubuf_stub_cuStreamGetFlags(void) { return gpubuf_unsupported(369, "cuStreamGetFlags"); }
+CUresult gpubuf_stub_cuStreamGetFlags(void) { return gpubuf_unsupported(365, "cuStreamGetFlags"); }
 CUresult gpubuf_stub_cuStreamGetFlags_ptsz(void) __asm__("cuStreamGetFlags_ptsz");
-CUresult gpubuf_stub_cuStreamGetFlags_ptsz(void) { return gpubuf_unsupported(370, "cuStreamGetFlags_ptsz"); }
+CUresult gpubuf_stub_cuStreamGetFlags_ptsz(void) { return gpubuf_unsupported(366, "cuStreamGetFlags_ptsz"); }
 CUresult gpubuf_stub_cuStreamGetId(void) __asm__("cuStreamGetId");
-CUresult gpubuf_stub_cuStreamGetId(void) { return gpubuf_unsupported(371, "cuStreamGetId"); }
+CUresult gpubuf_stub_cuStreamGetId(void) { return gpubuf_unsupported(367, "cuStreamGetId"); }
 CUresult gpubuf_stub_cuStreamGetId_ptsz(void) __asm__("cuStreamGetId_ptsz");
-CUresult gpubuf_stub_cuStreamGetId_ptsz(void) { return gpubuf_unsupported(372, "cuStreamGetId_ptsz"); }
+CUresult gpubuf_stub_cuStreamGetId_ptsz(void) { return gpubuf_unsupported(368, "cuStreamGetId_ptsz"); }
 CUresult gpubuf_stub_cuStreamGetPriority(void) __asm__("cuStreamGetPriority");
-CUresult gpubuf_stub_cuStreamGetPriority(void) { return gpubuf_unsupported(373, "cuStreamGetPriority"); }
+CUresult gpubuf_stub_cuStreamGetPriority(void) { return gpubuf_unsupported(369, "cuStreamGetPriority"); }
 CUresult gpubuf_stub_cuStreamGetPriority_ptsz(void) __asm__("cuStreamGetPriority_ptsz");
-CUresult gpubuf_stub_cuStreamGetPriority_ptsz(void) { return gpubuf_unsupported(374, "cuStreamGetPriority_ptsz"); }
+CUresult gpubuf_stub_cuStreamGetPriority_ptsz(void) { return gpubuf_unsupported(370, "cuStreamGetPriority_ptsz"); }
 CUresult gpubuf_stub_cuStreamIsCapturing(void) __asm__("cuStreamIsCapturing");
-CUresult gpubuf_stub_cuStreamIsCapturing(void) { return gpubuf_unsupported(375, "cuStreamIsCapturing"); }
+CUresult gpubuf_stub_cuStreamIsCapturing(void) { return gpubuf_unsupported(371, "cuStreamIsCapturing"); }
 CUresult gpubuf_stub_cuStreamIsCapturing_ptsz(void) __asm__("cuStreamIsCapturing_ptsz");
-CUresult gpubuf_stub_cuStreamIsCapturing_ptsz(void) { return gpubuf_unsupported(376, "cuStreamIsCapturing_ptsz"); }
+CUresult gpubuf_stub_cuStreamIsCapturing_ptsz(void) { return gpubuf_unsupported(372, "cuStreamIsCapturing_ptsz"); }
 CUresult gpubuf_alias_cuStreamQuery_ptsz() __asm__("cuStreamQuery_ptsz") __attribute__((alias("cuStreamQuery")));
 CUresult gpubuf_stub_cuStreamSetAttribute(void) __asm__("cuStreamSetAttribute");
-CUresult gpubuf_stub_cuStreamSetAttribute(void) { return gpubuf_unsupported(377, "cuStreamSetAttribute"); }
+CUresult gpubuf_stub_cuStreamSetAttribute(void) { return gpubuf_unsupported(373, "cuStreamSetAttribute"); }
 CUresult gpubuf_stub_cuStreamSetAttribute_ptsz(void) __asm__("cuStreamSetAttribute_ptsz");
-CUresult gpubuf_stub_cuStreamSetAttribute_ptsz(void) { return gpubuf_unsupported(378, "cuStreamSetAttribute_ptsz"); }
+CUresult gpubuf_stub_cuStreamSetAttribute_ptsz(void) { return gpubuf_unsupported(374, "cuStreamSetAttribute_ptsz"); }
 CUresult gpubuf_alias_cuStreamSynchronize_ptsz() __asm__("cuStreamSynchronize_ptsz") __attribute__((alias("cuStreamSynchronize")));
 CUresult gpubuf_stub_cuStreamUpdateCaptureDependencies(void) __asm__("cuStreamUpdateCaptureDependencies");
-CUresult gpubuf_stub_cuStreamUpdateCaptureDependencies(void) { return gpubuf_unsupported(379, "cuStreamUpdateCaptureDependencies"); }
+CUresult gpubuf_stub_cuStreamUpdateCaptureDependencies(void) { return gpubuf_unsupported(375, "cuStreamUpdateCaptureDependencies"); }
 CUresult gpubuf_stub_cuStreamUpdateCaptureDependencies_ptsz(void) __asm__("cuStreamUpdateCaptureDependencies_ptsz");
-CUresult gpubuf_stub_cuStreamUpdateCaptureDependencies_ptsz(void) { return gpubuf_unsupported(380, "cuStreamUpdateCaptureDependencies_ptsz"); }
+CUresult gpubuf_stub_cuStreamUpdateCaptureDependencies_ptsz(void) { return gpubuf_unsupported(376, "cuStreamUpdateCaptureDependencies_ptsz"); }
 CUresult gpubuf_alias_cuStreamWaitEvent_ptsz() __asm__("cuStreamWaitEvent_ptsz") __attribute__((alias("cuStreamWaitEvent")));
 CUresult gpubuf_stub_cuStreamWaitValue32(void) __asm__("cuStreamWaitValue32");
-CUresult gpubuf_stub_cuStreamWaitValue32(void) { return gpubuf_unsupported(381, "cuStreamWaitValue32"); }
+CUresult gpubuf_stub_cuStreamWaitValue32(void) { return gpubuf_unsupported(377, "cuStreamWaitValue32"); }
 CUresult gpubuf_stub_cuStreamWaitValue32_ptsz(void) __asm__("cuStreamWaitValue32_ptsz");
-CUresult gpubuf_stub_cuStreamWaitValue32_ptsz(void) { return gpubuf_unsupported(382, "cuStreamWaitValue32_ptsz"); }
+CUresult gpubuf_stub_cuStreamWaitValue32_ptsz(void) { return gpubuf_unsupported(378, "cuStreamWaitValue32_ptsz"); }
 CUresult gpubuf_stub_cuStreamWaitValue32_v2(void) __asm__("cuStreamWaitValue32_v2");
-CUresult gpubuf_stub_cuStreamWaitValue32_v2(void) { return gpubuf_unsupported(383, "cuStreamWaitValue32_v2"); }
+CUresult gpubuf_stub_cuStreamWaitValue32_v2(void) { return gpubuf_unsupported(379, "cuStreamWaitValue32_v2"); }
 CUresult gpubuf_stub_cuStreamWaitValue32_v2_ptsz(void) __asm__("cuStreamWaitValue32_v2_ptsz");
-CUresult gpubuf_stub_cuStreamWaitValue32_v2_ptsz(void) { return gpubuf_unsupported(384, "cuStreamWaitValue32_v2_ptsz"); }
+CUresult gpubuf_stub_cuStreamWaitValue32_v2_ptsz(void) { return gpubuf_unsupported(380, "cuStreamWaitValue32_v2_ptsz"); }
 CUresult gpubuf_stub_cuStreamWaitValue64(void) __asm__("cuStreamWaitValue64");
-CUresult gpubuf_stub_cuStreamWaitValue64(void) { return gpubuf_unsupported(385, "cuStreamWaitValue64"); }
+CUresult gpubuf_stub_cuStreamWaitValue64(void) { return gpubuf_unsupported(381, "cuStreamWaitValue64"); }
 CUresult gpubuf_stub_cuStreamWaitValue64_ptsz(void) __asm__("cuStreamWaitValue64_ptsz");
-CUresult gpubuf_stub_cuStreamWaitValue64_ptsz(void) { return gpubuf_unsupported(386, "cuStreamWaitValue64_ptsz"); }
+CUresult gpubuf_stub_cuStreamWaitValue64_ptsz(void) { return gpubuf_unsupported(382, "cuStreamWaitValue64_ptsz"); }
 CUresult gpubuf_stub_cuStreamWaitValue64_v2(void) __asm__("cuStreamWaitValue64_v2");
-CUresult gpubuf_stub_cuStreamWaitValue64_v2(void) { return gpubuf_unsupported(387, "cuStreamWaitValue64_v2"); }
+CUresult gpubuf_stub_cuStreamWaitValue64_v2(void) { return gpubuf_unsupported(383, "cuStreamWaitValue64_v2"); }
 CUresult gpubuf_stub_cuStreamWaitValue64_v2_ptsz(void) __asm__("cuStreamWaitValue64_v2_ptsz");
-CUresult gpubuf_stub_cuStreamWaitValue64_v2_ptsz(void) { return gpubuf_unsupported(388, "cuStreamWaitValue64_v2_ptsz"); }
+CUresult gpubuf_stub_cuStreamWaitValue64_v2_ptsz(void) { return gpubuf_unsupported(384, "cuStreamWaitValue64_v2_ptsz"); }
 CUresult gpubuf_stub_cuStreamWriteValue32(void) __asm__("cuStreamWriteValue32");
-CUresult gpubuf_stub_cuStreamWriteValue32(void) { return gpubuf_unsupported(389, "cuStreamWriteValue32"); }
+CUresult gpubuf_stub_cuStreamWriteValue32(void) { return gpubuf_unsupported(385, "cuStreamWriteValue32"); }
 CUresult gpubuf_stub_cuStreamWriteValue32_ptsz(void) __asm__("cuStreamWriteValue32_ptsz");
-CUresult gpubuf_stub_cuStreamWriteValue32_ptsz(void) { return gpubuf_unsupported(390, "cuStreamWriteValue32_ptsz"); }
+CUresult gpubuf_stub_cuStreamWriteValue32_ptsz(void) { return gpubuf_unsupported(386, "cuStreamWriteValue32_ptsz"); }
 CUresult gpubuf_stub_cuStreamWriteValue32_v2(void) __asm__("cuStreamWriteValue32_v2");
-CUresult gpubuf_stub_cuStreamWriteValue32_v2(void) { return gpubuf_unsupported(391, "cuStreamWriteValue32_v2"); }
+CUresult gpubuf_stub_cuStreamWriteValue32_v2(void) { return gpubuf_unsupported(387, "cuStreamWriteValue32_v2"); }
 CUresult gpubuf_stub_cuStreamWriteValue32_v2_ptsz(void) __asm__("cuStreamWriteValue32_v2_ptsz");
-CUresult gpubuf_stub_cuStreamWriteValue32_v2_ptsz(void) { return gpubuf_unsupported(392, "cuStreamWriteValue32_v2_ptsz"); }
+CUresult gpubuf_stub_cuStreamWriteValue32_v2_ptsz(void) { return gpubuf_unsupported(388, "cuStreamWriteValue32_v2_ptsz"); }
 CUresult gpubuf_stub_cuStreamWriteValue64(void) __asm__("cuStreamWriteValue64");
-CUresult gpubuf_stub_cuStreamWriteValue64(void) { return gpubuf_unsupported(393, "cuStreamWriteValue64"); }
+CUresult gpubuf_stub_cuStreamWriteValue64(void) { return gpubuf_unsupported(389, "cuStreamWriteValue64"); }
 CUresult gpubuf_stub_cuStreamWriteValue64_ptsz(void) __asm__("cuStreamWriteValue64_ptsz");
-CUresult gpubuf_stub_cuStreamWriteValue64_ptsz(void) { return gpubuf_unsupported(394, "cuStreamWriteValue64_ptsz"); }
+CUresult gpubuf_stub_cuStreamWriteValue64_ptsz(void) { return gpubuf_unsupported(390, "cuStreamWriteValue64_ptsz"); }
 CUresult gpubuf_stub_cuStreamWriteValue64_v2(void) __asm__("cuStreamWriteValue64_v2");
-CUresult gpubuf_stub_cuStreamWriteValue64_v2(void) { return gpubuf_unsupported(395, "cuStreamWriteValue64_v2"); }
+CUresult gpubuf_stub_cuStreamWriteValue64_v2(void) { return gpubuf_unsupported(391, "cuStreamWriteValue64_v2"); }
 CUresult gpubuf_stub_cuStreamWriteValue64_v2_ptsz(void) __asm__("cuStreamWriteValue64_v2_ptsz");
-CUresult gpubuf_stub_cuStreamWriteValue64_v2_ptsz(void) { return gpubuf_unsupported(396, "cuStreamWriteValue64_v2_ptsz"); }
+CUresult gpubuf_stub_cuStreamWriteValue64_v2_ptsz(void) { return gpubuf_unsupported(392, "cuStreamWriteValue64_v2_ptsz"); }
 CUresult gpubuf_stub_cuSurfObjectCreate(void) __asm__("cuSurfObjectCreate");
-CUresult gpubuf_stub_cuSurfObjectCreate(void) { return gpubuf_unsupported(397, "cuSurfObjectCreate"); }
+CUresult gpubuf_stub_cuSurfObjectCreate(void) { return gpubuf_unsupported(393, "cuSurfObjectCreate"); }
 CUresult gpubuf_stub_cuSurfObjectDestroy(void) __asm__("cuSurfObjectDestroy");
-CUresult gpubuf_stub_cuSurfObjectDestroy(void) { return gpubuf_unsupported(398, "cuSurfObjectDestroy"); }
+CUresult gpubuf_stub_cuSurfObjectDestroy(void) { return gpubuf_unsupported(394, "cuSurfObjectDestroy"); }
 CUresult gpubuf_stub_cuSurfObjectGetResourceDesc(void) __asm__("cuSurfObjectGetResourceDesc");
-CUresult gpubuf_stub_cuSurfObjectGetResourceDesc(void) { return gpubuf_unsupported(399, "cuSurfObjectGetResourceDesc"); }
+CUresult gpubuf_stub_cuSurfObjectGetResourceDesc(void) { return gpubuf_unsupported(395, "cuSurfObjectGetResourceDesc"); }
 CUresult gpubuf_stub_cuSurfRefGetArray(void) __asm__("cuSurfRefGetArray");
-CUresult gpubuf_stub_cuSurfRefGetArray(void) { return gpubuf_unsupported(400, "cuSurfRefGetArray"); }
+CUresult gpubuf_stub_cuSurfRefGetArray(void) { return gpubuf_unsupported(396, "cuSurfRefGetArray"); }
 CUresult gpubuf_stub_cuSurfRefSetArray(void) __asm__("cuSurfRefSetArray");
-CUresult gpubuf_stub_cuSurfRefSetArray(void) { return gpubuf_unsupported(401, "cuSurfRefSetArray"); }
+CUresult gpubuf_stub_cuSurfRefSetArray(void) { return gpubuf_unsupported(397, "cuSurfRefSetArray"); }
 CUresult gpubuf_stub_cuTensorMapEncodeTiled(void) __asm__("cuTensorMapEncodeTiled");
-CUresult gpubuf_stub_cuTensorMapEncodeTiled(void) { return gpubuf_unsupported(402, "cuTensorMapEncodeTiled"); }
+CUresult gpubuf_stub_cuTensorMapEncodeTiled(void) { return gpubuf_unsupported(398, "cuTensorMapEncodeTiled"); }
 CUresult gpubuf_stub_cuTexObjectCreate(void) __asm__("cuTexObjectCreate");
-CUresult gpubuf_stub_cuTexObjectCreate(void) { return gpubuf_unsupported(403, "cuTexObjectCreate"); }
+CUresult gpubuf_stub_cuTexObjectCreate(void) { return gpubuf_unsupported(399, "cuTexObjectCreate"); }
 CUresult gpubuf_stub_cuTexObjectDestroy(void) __asm__("cuTexObjectDestroy");
-CUresult gpubuf_stub_cuTexObjectDestroy(void) { return gpubuf_unsupported(404, "cuTexObjectDestroy"); }
+CUresult gpubuf_stub_cuTexObjectDestroy(void) { return gpubuf_unsupported(400, "cuTexObjectDestroy"); }
 CUresult gpubuf_stub_cuTexObjectGetResourceDesc(void) __asm__("cuTexObjectGetResourceDesc");
-CUresult gpubuf_stub_cuTexObjectGetResourceDesc(void) { return gpubuf_unsupported(405, "cuTexObjectGetResourceDesc"); }
+CUresult gpubuf_stub_cuTexObjectGetResourceDesc(void) { return gpubuf_unsupported(401, "cuTexObjectGetResourceDesc"); }
 CUresult gpubuf_stub_cuTexObjectGetResourceViewDesc(void) __asm__("cuTexObjectGetResourceViewDesc");
-CUresult gpubuf_stub_cuTexObjectGetResourceViewDesc(void) { return gpubuf_unsupported(406, "cuTexObjectGetResourceViewDesc"); }
+CUresult gpubuf_stub_cuTexObjectGetResourceViewDesc(void) { return gpubuf_unsupported(402, "cuTexObjectGetResourceViewDesc"); }
 CUresult gpubuf_stub_cuTexObjectGetTextureDesc(void) __asm__("cuTexObjectGetTextureDesc");
-CUresult gpubuf_stub_cuTexObjectGetTextureDesc(void) { return gpubuf_unsupported(407, "cuTexObjectGetTextureDesc"); }
+CUresult gpubuf_stub_cuTexObjectGetTextureDesc(void) { return gpubuf_unsupported(403, "cuTexObjectGetTextureDesc"); }
 CUresult gpubuf_stub_cuTexRefCreate(void) __asm__("cuTexRefCreate");
-CUresult gpubuf_stub_cuTexRefCreate(void) { return gpubuf_unsupported(408, "cuTexRefCreate"); }
+CUresult gpubuf_stub_cuTexRefCreate(void) { return gpubuf_unsupported(404, "cuTexRefCreate"); }
 CUresult gpubuf_stub_cuTexRefDestroy(void) __asm__("cuTexRefDestroy");
-CUresult gpubuf_stub_cuTexRefDestroy(void) { return gpubuf_unsupported(409, "cuTexRefDestroy"); }
+CUresult gpubuf_stub_cuTexRefDestroy(void) { return gpubuf_unsupported(405, "cuTexRefDestroy"); }
 CUresult gpubuf_stub_cuTexRefGetAddress(void) __asm__("cuTexRefGetAddress");
-CUresult gpubuf_stub_cuTexRefGetAddress(void) { return gpubuf_unsupported(410, "cuTexRefGetAddress"); }
+CUresult gpubuf_stub_cuTexRefGetAddress(void) { return gpubuf_unsupported(406, "cuTexRefGetAddress"); }
 CUresult gpubuf_stub_cuTexRefGetAddressMode(void) __asm__("cuTexRefGetAddressMode");
-CUresult gpubuf_stub_cuTexRefGetAddressMode(void) { return gpubuf_unsupported(411, "cuTexRefGetAddressMode"); }
+CUresult gpubuf_stub_cuTexRefGetAddressMode(void) { return gpubuf_unsupported(407, "cuTexRefGetAddressMode"); }
 CUresult gpubuf_stub_cuTexRefGetAddress_v2(void) __asm__("cuTexRefGetAddress_v2");
-CUresult gpubuf_stub_cuTexRefGetAddress_v2(void) { return gpubuf_unsupported(412, "cuTexRefGetAddress_v2"); }
+CUresult gpubuf_stub_cuTexRefGetAddress_v2(void) { return gpubuf_unsupported(408, "cuTexRefGetAddress_v2"); }
 CUresult gpubuf_stub_cuTexRefGetArray(void) __asm__("cuTexRefGetArray");
-CUresult gpubuf_stub_cuTexRefGetArray(void) { return gpubuf_unsupported(413, "cuTexRefGetArray"); }
+CUresult gpubuf_stub_cuTexRefGetArray(void) { return gpubuf_unsupported(409, "cuTexRefGetArray"); }
 CUresult gpubuf_stub_cuTexRefGetBorderColor(void) __asm__("cuTexRefGetBorderColor");
-CUresult gpubuf_stub_cuTexRefGetBorderColor(void) { return gpubuf_unsupported(414, "cuTexRefGetBorderColor"); }
+CUresult gpubuf_stub_cuTexRefGetBorderColor(void) { return gpubuf_unsupported(410, "cuTexRefGetBorderColor"); }
 CUresult gpubuf_stub_cuTexRefGetFilterMode(void) __asm__("cuTexRefGetFilterMode");
-CUresult gpubuf_stub_cuTexRefGetFilterMode(void) { return gpubuf_unsupported(415, "cuTexRefGetFilterMode"); }
+CUresult gpubuf_stub_cuTexRefGetFilterMode(void) { return gpubuf_unsupported(411, "cuTexRefGetFilterMode"); }
 CUresult gpubuf_stub_cuTexRefGetFlags(void) __asm__("cuTexRefGetFlags");
-CUresult gpubuf_stub_cuTexRefGetFlags(void) { return gpubuf_unsupported(416, "cuTexRefGetFlags"); }
+CUresult gpubuf_stub_cuTexRefGetFlags(void) { return gpubuf_unsupported(412, "cuTexRefGetFlags"); }
 CUresult gpubuf_stub_cuTexRefGetFormat(void) __asm__("cuTexRefGetFormat");
-CUresult gpubuf_stub_cuTexRefGetFormat(void) { return gpubuf_unsupported(417, "cuTexRefGetFormat"); }
+CUresult gpubuf_stub_cuTexRefGetFormat(void) { return gpubuf_unsupported(413, "cuTexRefGetFormat"); }
 CUresult gpubuf_stub_cuTexRefGetMaxAnisotropy(void) __asm__("cuTexRefGetMaxAnisotropy");
-CUresult gpubuf_stub_cuTexRefGetMaxAnisotropy(void) { return gpubuf_unsupported(418, "cuTexRefGetMaxAnisotropy"); }
+CUresult gpubuf_stub_cuTexRefGetMaxAnisotropy(void) { return gpubuf_unsupported(414, "cuTexRefGetMaxAnisotropy"); }
 CUresult gpubuf_stub_cuTexRefGetMipmapFilterMode(void) __asm__("cuTexRefGetMipmapFilterMode");
-CUresult gpubuf_stub_cuTexRefGetMipmapFilterMode(void) { return gpubuf_unsupported(419, "cuTexRefGetMipmapFilterMode"); }
+CUresult gpubuf_stub_cuTexRefGetMipmapFilterMode(void) { return gpubuf_unsupported(415, "cuTexRefGetMipmapFilterMode"); }
 CUresult gpubuf_stub_cuTexRefGetMipmapLevelBias(void) __asm__("cuTexRefGetMipmapLevelBias");
-CUresult gpubuf_stub_cuTexRefGetMipmapLevelBias(void) { return gpubuf_unsupported(420, "cuTexRefGetMipmapLevelBias"); }
+CUresult gpubuf_stub_cuTexRefGetMipmapLevelBias(void) { return gpubuf_unsupported(416, "cuTexRefGetMipmapLevelBias"); }
 CUresult gpubuf_stub_cuTexRefGetMipmapLevelClamp(void) __asm__("cuTexRefGetMipmapLevelClamp");
-CUresult gpubuf_stub_cuTexRefGetMipmapLevelClamp(void) { return gpubuf_unsupported(421, "cuTexRefGetMipmapLevelClamp"); }
+CUresult gpubuf_stub_cuTexRefGetMipmapLevelClamp(void) { return gpubuf_unsupported(417, "cuTexRefGetMipmapLevelClamp"); }
 CUresult gpubuf_stub_cuTexRefGetMipmappedArray(void) __asm__("cuTexRefGetMipmappedArray");
-CUresult gpubuf_stub_cuTexRefGetMipmappedArray(void) { return gpubuf_unsupported(422, "cuTexRefGetMipmappedArray"); }
+CUresult gpubuf_stub_cuTexRefGetMipmappedArray(void) { return gpubuf_unsupported(418, "cuTexRefGetMipmappedArray"); }
 CUresult gpubuf_stub_cuTexRefSetAddress(void) __asm__("cuTexRefSetAddress");
-CUresult gpubuf_stub_cuTexRefSetAddress(void) { return gpubuf_unsupported(423, "cuTexRefSetAddress"); }
+CUresult gpubuf_stub_cuTexRefSetAddress(void) { return gpubuf_unsupported(419, "cuTexRefSetAddress"); }
 CUresult gpubuf_stub_cuTexRefSetAddress2D(void) __asm__("cuTexRefSetAddress2D");
-CUresult gpubuf_stub_cuTexRefSetAddress2D(void) { return gpubuf_unsupported(424, "cuTexRefSetAddress2D"); }
+CUresult gpubuf_stub_cuTexRefSetAddress2D(void) { return gpubuf_unsupported(420, "cuTexRefSetAddress2D"); }
 CUresult gpubuf_stub_cuTexRefSetAddress2D_v3(void) __asm__("cuTexRefSetAddress2D_v3");
-CUresult gpubuf_stub_cuTexRefSetAddress2D_v3(void) { return gpubuf_unsupported(425, "cuTexRefSetAddress2D_v3"); }
+CUresult gpubuf_stub_cuTexRefSetAddress2D_v3(void) { return gpubuf_unsupported(421, "cuTexRefSetAddress2D_v3"); }
 CUresult gpubuf_stub_cuTexRefSetAddressMode(void) __asm__("cuTexRefSetAddressMode");
-CUresult gpubuf_stub_cuTexRefSetAddressMode(void) { return gpubuf_unsupported(426, "cuTexRefSetAddressMode"); }
+CUresult gpubuf_stub_cuTexRefSetAddressMode(void) { return gpubuf_unsupported(422, "cuTexRefSetAddressMode"); }
 CUresult gpubuf_stub_cuTexRefSetAddress_v2(void) __asm__("cuTexRefSetAddress_v2");
-CUresult gpubuf_stub_cuTexRefSetAddress_v2(void) { return gpubuf_unsupported(427, "cuTexRefSetAddress_v2"); }
+CUresult gpubuf_stub_cuTexRefSetAddress_v2(void) { return gpubuf_unsupported(423, "cuTexRefSetAddress_v2"); }
 CUresult gpubuf_stub_cuTexRefSetArray(void) __asm__("cuTexRefSetArray");
-CUresult gpubuf_stub_cuTexRefSetArray(void) { return gpubuf_unsupported(428, "cuTexRefSetArray"); }
+CUresult gpubuf_stub_cuTexRefSetArray(void) { return gpubuf_unsupported(424, "cuTexRefSetArray"); }
 CUresult gpubuf_stub_cuTexRefSetBorderColor(void) __asm__("cuTexRefSetBorderColor");
-CUresult gpubuf_stub_cuTexRefSetBorderColor(void) { return gpubuf_unsupported(429, "cuTexRefSetBorderColor"); }
+CUresult gpubuf_stub_cuTexRefSetBorderColor(void) { return gpubuf_unsupported(425, "cuTexRefSetBorderColor"); }
 CUresult gpubuf_stub_cuTexRefSetFilterMode(void) __asm__("cuTexRefSetFilterMode");
-CUresult gpubuf_stub_cuTexRefSetFilterMode(void) { return gpubuf_unsupported(430, "cuTexRefSetFilterMode"); }
+CUresult gpubuf_stub_cuTexRefSetFilterMode(void) { return gpubuf_unsupported(426, "cuTexRefSetFilterMode"); }
 CUresult gpubuf_stub_cuTexRefSetFlags(void) __asm__("cuTexRefSetFlags");
-CUresult gpubuf_stub_cuTexRefSetFlags(void) { return gpubuf_unsupported(431, "cuTexRefSetFlags"); }
+CUresult gpubuf_stub_cuTexRefSetFlags(void) { return gpubuf_unsupported(427, "cuTexRefSetFlags"); }
 CUresult gpubuf_stub_cuTexRefSetFormat(void) __asm__("cuTexRefSetFormat");
-CUresult gpubuf_stub_cuTexRefSetFormat(void) { return gpubuf_unsupported(432, "cuTexRefSetFormat"); }
+CUresult gpubuf_stub_cuTexRefSetFormat(void) { return gpubuf_unsupported(428, "cuTexRefSetFormat"); }
 CUresult gpubuf_stub_cuTexRefSetMaxAnisotropy(void) __asm__("cuTexRefSetMaxAnisotropy");
-CUresult gpubuf_stub_cuTexRefSetMaxAnisotropy(void) { return gpubuf_unsupported(433, "cuTexRefSetMaxAnisotropy"); }
+CUresult gpubuf_stub_cuTexRefSetMaxAnisotropy(void) { return gpubuf_unsupported(429, "cuTexRefSetMaxAnisotropy"); }
 CUresult gpubuf_stub_cuTexRefSetMipmapFilterMode(void) __asm__("cuTexRefSetMipmapFilterMode");
-CUresult gpubuf_stub_cuTexRefSetMipmapFilterMode(void) { return gpubuf_unsupported(434, "cuTexRefSetMipmapFilterMode"); }
+CUresult gpubuf_stub_cuTexRefSetMipmapFilterMode(void) { return gpubuf_unsupported(430, "cuTexRefSetMipmapFilterMode"); }
 CUresult gpubuf_stub_cuTexRefSetMipmapLevelBias(void) __asm__("cuTexRefSetMipmapLevelBias");
-CUresult gpubuf_stub_cuTexRefSetMipmapLevelBias(void) { return gpubuf_unsupported(435, "cuTexRefSetMipmapLevelBias"); }
+CUresult gpubuf_stub_cuTexRefSetMipmapLevelBias(void) { return gpubuf_unsupported(431, "cuTexRefSetMipmapLevelBias"); }
 CUresult gpubuf_stub_cuTexRefSetMipmapLevelClamp(void) __asm__("cuTexRefSetMipmapLevelClamp");
-CUresult gpubuf_stub_cuTexRefSetMipmapLevelClamp(void) { return gpubuf_unsupported(436, "cuTexRefSetMipmapLevelClamp"); }
+CUresult gpubuf_stub_cuTexRefSetMipmapLevelClamp(void) { return gpubuf_unsupported(432, "cuTexRefSetMipmapLevelClamp"); }
 CUresult gpubuf_stub_cuTexRefSetMipmappedArray(void) __asm__("cuTexRefSetMipmappedArray");
-CUresult gpubuf_stub_cuTexRefSetMipmappedArray(void) { return gpubuf_unsupported(437, "cuTexRefSetMipmappedArray"); }
+CUresult gpubuf_stub_cuTexRefSetMipmappedArray(void) { return gpubuf_unsupported(433, "cuTexRefSetMipmappedArray"); }
 CUresult gpubuf_stub_cuThreadExchangeStreamCaptureMode(void) __asm__("cuThreadExchangeStreamCaptureMode");
-CUresult gpubuf_stub_cuThreadExchangeStreamCaptureMode(void) { return gpubuf_unsupported(438, "cuThreadExchangeStreamCaptureMode"); }
+CUresult gpubuf_stub_cuThreadExchangeStreamCaptureMode(void) { return gpubuf_unsupported(434, "cuThreadExchangeStreamCaptureMode"); }
 CUresult gpubuf_stub_cuUserObjectCreate(void) __asm__("cuUserObjectCreate");
-CUresult gpubuf_stub_cuUserObjectCreate(void) { return gpubuf_unsupported(439, "cuUserObjectCreate"); }
+CUresult gpubuf_stub_cuUserObjectCreate(void) { return gpubuf_unsupported(435, "cuUserObjectCreate"); }
 CUresult gpubuf_stub_cuUserObjectRelease(void) __asm__("cuUserObjectRelease");
-CUresult gpubuf_stub_cuUserObjectRelease(void) { return gpubuf_unsupported(440, "cuUserObjectRelease"); }
+CUresult gpubuf_stub_cuUserObjectRelease(void) { return gpubuf_unsupported(436, "cuUserObjectRelease"); }
 CUresult gpubuf_stub_cuUserObjectRetain(void) __asm__("cuUserObjectRetain");
-CUresult gpubuf_stub_cuUserObjectRetain(void) { return gpubuf_unsupported(441, "cuUserObjectRetain"); }
+CUresult gpubuf_stub_cuUserObjectRetain(void) { return gpubuf_unsupported(437, "cuUserObjectRetain"); }
 CUresult gpubuf_stub_cuWaitExternalSemaphoresAsync(void) __asm__("cuWaitExternalSemaphoresAsync");
-CUresult gpubuf_stub_cuWaitExternalSemaphoresAsync(void) { return gpubuf_unsupported(442, "cuWaitExternalSemaphoresAsync"); }
+CUresult gpubuf_stub_cuWaitExternalSemaphoresAsync(void) { return gpubuf_unsupported(438, "cuWaitExternalSemaphoresAsync"); }
 CUresult gpubuf_stub_cuWaitExternalSemaphoresAsync_ptsz(void) __asm__("cuWaitExternalSemaphoresAsync_ptsz");
-CUresult gpubuf_stub_cuWaitExternalSemaphoresAsync_ptsz(void) { return gpubuf_unsupported(443, "cuWaitExternalSemaphoresAsync_ptsz"); }
+CUresult gpubuf_stub_cuWaitExternalSemaphoresAsync_ptsz(void) { return gpubuf_unsupported(439, "cuWaitExternalSemaphoresAsync_ptsz"); }
 
-#define GPUBUF_STUBS 444
+#define GPUBUF_STUBS 440
 
 // The table cuGetProcAddress answers from: base name, the CUDA version
 // that introduced the symbol, whether it is the per-thread-stream variant.
@@ -951,7 +943,7 @@ static const struct gpubuf_proc gpubuf_procs[] = {
 	{"cuCtxGetCurrent", 4000, 0, (void *)cuCtxGetCurrent},
 	{"cuCtxGetDevice", 2000, 0, (void *)cuCtxGetDevice},
 	{"cuCtxGetExecAffinity", 11040, 0, (void *)gpubuf_stub_cuCtxGetExecAffinity},
-	{"cuCtxGetFlags", 7000, 0, (void *)gpubuf_stub_cuCtxGetFlags},
+	{"cuCtxGetFlags", 7000, 0, (void *)cuCtxGetFlags},
 	{"cuCtxGetId", 12000, 0, (void *)gpubuf_stub_cuCtxGetId},
 	{"cuCtxGetLimit", 3010, 0, (void *)gpubuf_stub_cuCtxGetLimit},
 	{"cuCtxGetSharedMemConfig", 4020, 0, (void *)gpubuf_stub_cuCtxGetSharedMemConfig},
@@ -1331,10 +1323,10 @@ static const struct gpubuf_proc gpubuf_procs[] = {
 	{"cuModuleUnload", 2000, 0, (void *)cuModuleUnload},
 	{"cuOccupancyAvailableDynamicSMemPerBlock", 10020, 0, (void *)gpubuf_stub_cuOccupancyAvailableDynamicSMemPerBlock},
 	{"cuOccupancyMaxActiveBlocksPerMultiprocessor", 6050, 0, (void *)cuOccupancyMaxActiveBlocksPerMultiprocessor},
-	{"cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags", 7000, 0, (void *)gpubuf_stub_cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags},
+	{"cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags", 7000, 0, (void *)cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags},
 	{"cuOccupancyMaxActiveClusters", 11070, 0, (void *)gpubuf_stub_cuOccupancyMaxActiveClusters},
-	{"cuOccupancyMaxPotentialBlockSize", 6050, 0, (void *)gpubuf_stub_cuOccupancyMaxPotentialBlockSize},
-	{"cuOccupancyMaxPotentialBlockSizeWithFlags", 7000, 0, (void *)gpubuf_stub_cuOccupancyMaxPotentialBlockSizeWithFlags},
+	{"cuOccupancyMaxPotentialBlockSize", 6050, 0, (void *)cuOccupancyMaxPotentialBlockSize},
+	{"cuOccupancyMaxPotentialBlockSizeWithFlags", 7000, 0, (void *)cuOccupancyMaxPotentialBlockSizeWithFlags},
 	{"cuOccupancyMaxPotentialClusterSize", 11070, 0, (void *)gpubuf_stub_cuOccupancyMaxPotentialClusterSize},
 	{"cuParamSetSize", 2000, 0, (void *)gpubuf_stub_cuParamSetSize},
 	{"cuParamSetTexRef", 2000, 0, (void *)gpubuf_stub_cuParamSetTexRef},

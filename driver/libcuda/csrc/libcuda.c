@@ -38,6 +38,10 @@ extern char **environ;
 #define GB_RECV_TIMEOUT_MS 300000 /* no server call takes longer: waits come back NOT_READY */
 #define GB_MAX_CTX_DEPTH 64
 
+/* The one symbol beyond cuda.h's: it tells gpubuf info (and anyone with
+ * nm -D) that the libcuda.so.1 a process loaded is this one. */
+__attribute__((visibility("default"))) const char gpubuf_libcuda[] = "gpubuf emulated libcuda.so.1, driver protocol 1";
+
 /* ---- connection ---- */
 
 static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER; /* one call on the socket at a time */
@@ -392,10 +396,69 @@ static CUcontext current(void) { return tls_depth > 0 ? tls_stack[tls_depth - 1]
   CUcontext c = current();                       \
   if (!c) return CUDA_ERROR_INVALID_CONTEXT
 
+/* The flags each live context was made with, for cuCtxGetFlags. */
+struct gb_ctx {
+  CUcontext c;
+  unsigned int flags;
+  struct gb_ctx *next;
+};
+static struct gb_ctx *g_ctxs;
+static pthread_mutex_t g_ctxs_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* ctx_flags_ok says whether flags are cuCtxCreate's: within
+ * CU_CTX_FLAGS_MASK, with one scheduling policy (AUTO, SPIN, YIELD or
+ * BLOCKING_SYNC). The emulator's waits block whatever the policy. */
+static int ctx_flags_ok(unsigned int flags) {
+  unsigned int sched = flags & CU_CTX_SCHED_MASK;
+  return (flags & ~(unsigned)CU_CTX_FLAGS_MASK) == 0 &&
+         (sched == CU_CTX_SCHED_AUTO || sched == CU_CTX_SCHED_SPIN || sched == CU_CTX_SCHED_YIELD ||
+          sched == CU_CTX_SCHED_BLOCKING_SYNC);
+}
+
 static CUresult ctx_create(CUcontext *pc, unsigned int flags) {
+  if (!ctx_flags_ok(flags)) return CUDA_ERROR_INVALID_VALUE;
+  struct gb_ctx *k = calloc(1, sizeof *k);
+  if (!k) return CUDA_ERROR_OUT_OF_MEMORY;
   uint64_t w[1] = {flags}, out[1];
   CUresult r = rpc(GB_CTX_CREATE, w, 1, out, 1);
-  if (r == CUDA_SUCCESS) *pc = (CUcontext)(uintptr_t)out[0];
+  if (r != CUDA_SUCCESS) {
+    free(k);
+    return r;
+  }
+  *pc = (CUcontext)(uintptr_t)out[0];
+  k->c = *pc;
+  k->flags = flags;
+  pthread_mutex_lock(&g_ctxs_mu);
+  k->next = g_ctxs;
+  g_ctxs = k;
+  pthread_mutex_unlock(&g_ctxs_mu);
+  return r;
+}
+
+static void forget_ctx(CUcontext c) {
+  pthread_mutex_lock(&g_ctxs_mu);
+  for (struct gb_ctx **pp = &g_ctxs; *pp; pp = &(*pp)->next)
+    if ((*pp)->c == c) {
+      struct gb_ctx *k = *pp;
+      *pp = k->next;
+      free(k);
+      break;
+    }
+  pthread_mutex_unlock(&g_ctxs_mu);
+}
+
+CUresult CUDAAPI cuCtxGetFlags(unsigned int *flags) {
+  CUR(c);
+  if (!flags) return CUDA_ERROR_INVALID_VALUE;
+  CUresult r = CUDA_ERROR_CONTEXT_IS_DESTROYED;
+  pthread_mutex_lock(&g_ctxs_mu);
+  for (struct gb_ctx *k = g_ctxs; k; k = k->next)
+    if (k->c == c) {
+      *flags = k->flags;
+      r = CUDA_SUCCESS;
+      break;
+    }
+  pthread_mutex_unlock(&g_ctxs_mu);
   return r;
 }
 
@@ -418,6 +481,7 @@ CUresult CUDAAPI cuCtxDestroy(CUcontext c) {
   CUresult r = rpc(GB_CTX_DESTROY, w, 1, NULL, 0);
   if (r != CUDA_SUCCESS) return r;
   forget_host(c);
+  forget_ctx(c);
   /* The driver pops the context from the destroying thread only. */
   if (current() == c) tls_depth--;
   return CUDA_SUCCESS;
@@ -475,12 +539,12 @@ static CUresult wait_on(CUcontext c, uint64_t kind, uint64_t handle, uint64_t mo
   }
 }
 
-static CUresult copy_out_registered(CUcontext c);
+static CUresult reg_sync(CUcontext c, CUstream s, int all);
 
 CUresult CUDAAPI cuCtxSynchronize(void) {
   CUR(c);
   CUresult r = wait_on(c, GB_WAIT_CTX, 0, GB_WAIT_BLOCK);
-  if (r == CUDA_SUCCESS) r = copy_out_registered(c);
+  if (r == CUDA_SUCCESS) r = reg_sync(c, NULL, 1);
   return r;
 }
 
@@ -510,6 +574,7 @@ CUresult CUDAAPI cuDevicePrimaryCtxRelease(CUdevice d) {
     uint64_t w[1] = {cid(g_primary)};
     r = rpc(GB_CTX_DESTROY, w, 1, NULL, 0);
     forget_host(g_primary);
+    forget_ctx(g_primary);
     g_primary = NULL;
   }
   pthread_mutex_unlock(&g_primary_mu);
@@ -519,8 +584,16 @@ CUresult CUDAAPI cuDevicePrimaryCtxRelease(CUdevice d) {
 CUresult CUDAAPI cuDevicePrimaryCtxSetFlags(CUdevice d, unsigned int flags) {
   READY();
   if (check_dev(d)) return CUDA_ERROR_INVALID_DEVICE;
+  if (!ctx_flags_ok(flags)) return CUDA_ERROR_INVALID_VALUE;
   pthread_mutex_lock(&g_primary_mu);
   g_primary_flags = flags;
+  /* Since CUDA 11 the flags of an active primary context change too. */
+  if (g_primary_refs > 0) {
+    pthread_mutex_lock(&g_ctxs_mu);
+    for (struct gb_ctx *k = g_ctxs; k; k = k->next)
+      if (k->c == g_primary) k->flags = flags;
+    pthread_mutex_unlock(&g_ctxs_mu);
+  }
   pthread_mutex_unlock(&g_primary_mu);
   return CUDA_SUCCESS;
 }
@@ -553,23 +626,72 @@ struct gb_func {
 static struct gb_func *g_funcs;
 static pthread_mutex_t g_funcs_mu = PTHREAD_MUTEX_INITIALIZER;
 
-static CUresult load_module(CUmodule *m, const void *image) {
+#define GB_MAX_JIT_LOG 65536 /* the most of the server's load log the library reads */
+
+/* load_module loads PTX. The server checks every entry at load, as the
+ * driver's JIT compiles them all: a module with one it cannot run is
+ * CUDA_ERROR_INVALID_PTX, and the server's messages are the error log,
+ * into log (GB_MAX_JIT_LOG bytes, NUL-terminated). */
+static CUresult load_module(CUmodule *m, const void *image, char *log) {
   CUR(c);
   if (!m || !image) return CUDA_ERROR_INVALID_VALUE;
   size_t n = strnlen(image, GB_MAX_PAYLOAD);
   if (n == GB_MAX_PAYLOAD) return CUDA_ERROR_INVALID_IMAGE;
   uint64_t w[1] = {cid(c)}, out[1];
-  CUresult r = rpc_fd(GB_MODULE_LOAD, w, 1, image, (uint32_t)n, -1, out, 1, NULL, 0, NULL);
+  uint32_t got = 0;
+  CUresult r = rpc_fd(GB_MODULE_LOAD, w, 1, image, (uint32_t)n, -1, out, 1, log, GB_MAX_JIT_LOG - 1, &got);
+  log[r == CUDA_SUCCESS ? 0 : got] = 0;
   if (r == CUDA_SUCCESS) *m = (CUmodule)(uintptr_t)out[0];
   return r;
 }
 
-CUresult CUDAAPI cuModuleLoadData(CUmodule *m, const void *image) { return load_module(m, image); }
-
-CUresult CUDAAPI cuModuleLoadDataEx(CUmodule *m, const void *image, unsigned int nopt, CUjit_option *opts, void **vals) {
-  (void)nopt, (void)opts, (void)vals; /* JIT options tune a compiler the emulator does not have */
-  return load_module(m, image);
+/* jit_log copies log into a JIT log option pair's buffer as the driver
+ * documents (cuda.h, CUjit_option): at most size bytes with the NUL
+ * terminator, and the size option's value becomes the bytes of message
+ * written, the terminator not counted, so that buf[0:n] is the message. */
+static void jit_log(const char *log, char *buf, unsigned int nopt, CUjit_option *opts, void **vals, CUjit_option size_opt) {
+  for (unsigned int i = 0; i < nopt; i++) {
+    if (opts[i] != size_opt) continue;
+    size_t size = (size_t)(uintptr_t)vals[i], k = 0;
+    if (buf && size > 0) {
+      k = strnlen(log, size - 1);
+      memcpy(buf, log, k);
+      buf[k] = 0;
+    }
+    vals[i] = (void *)(uintptr_t)k;
+  }
 }
+
+/* cuModuleLoadDataEx takes the JIT options: the error and info logs are
+ * filled (the info log is empty: the emulator compiles nothing), wall
+ * time is 0 ms, and CU_JIT_THREADS_PER_BLOCK is left as asked; the
+ * options that tune a compiler (registers, optimisation level, target)
+ * mean nothing to the emulator and are accepted. An option cuda.h does not
+ * define is CUDA_ERROR_INVALID_VALUE. */
+CUresult CUDAAPI cuModuleLoadDataEx(CUmodule *m, const void *image, unsigned int nopt, CUjit_option *opts, void **vals) {
+  if (nopt > 0 && (!opts || !vals)) return CUDA_ERROR_INVALID_VALUE;
+  char *errbuf = NULL, *infobuf = NULL;
+  for (unsigned int i = 0; i < nopt; i++) {
+    if ((unsigned)opts[i] >= (unsigned)CU_JIT_NUM_OPTIONS) return CUDA_ERROR_INVALID_VALUE;
+    if (opts[i] == CU_JIT_ERROR_LOG_BUFFER) errbuf = vals[i];
+    if (opts[i] == CU_JIT_INFO_LOG_BUFFER) infobuf = vals[i];
+  }
+  char *log = malloc(GB_MAX_JIT_LOG);
+  if (!log) return CUDA_ERROR_OUT_OF_MEMORY;
+  log[0] = 0;
+  CUresult r = load_module(m, image, log);
+  jit_log(log, errbuf, nopt, opts, vals, CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES);
+  jit_log("", infobuf, nopt, opts, vals, CU_JIT_INFO_LOG_BUFFER_SIZE_BYTES);
+  for (unsigned int i = 0; i < nopt; i++)
+    if (opts[i] == CU_JIT_WALL_TIME) {
+      float ms = 0;
+      memcpy(&vals[i], &ms, sizeof ms); /* the value slot holds the float itself */
+    }
+  free(log);
+  return r;
+}
+
+CUresult CUDAAPI cuModuleLoadData(CUmodule *m, const void *image) { return cuModuleLoadDataEx(m, image, 0, NULL, NULL); }
 
 CUresult CUDAAPI cuModuleUnload(CUmodule m) {
   CUR(c);
@@ -646,6 +768,8 @@ CUresult CUDAAPI cuFuncSetAttribute(CUfunction f, CUfunction_attribute a, int v)
 
 /* ---- host memory: shared mappings the server maps too ---- */
 
+#define GB_MAX_PEND 8
+
 struct gb_host {
   char *base;
   size_t size;
@@ -653,7 +777,17 @@ struct gb_host {
   uint64_t devptr;
   CUcontext ctx;
   int registered; /* cuMemHostRegister: the program's memory, copied */
-  int dirty;      /* registered: a launch ran since it was copied in */
+  /* Registered memory R has a shadow S in the server, which kernels use
+   * through the mapped device pointer. last is what R and S both held when
+   * they last agreed: a byte where R differs from it is the program's
+   * write, one where S differs a kernel's. Launches push the program's
+   * writes into S (in stream order, merged byte by byte, so that a
+   * kernel's writes not yet copied out stay), and synchronisation copies
+   * the kernels' writes out into R the same way. */
+  unsigned char *last;
+  CUstream pend[GB_MAX_PEND]; /* streams with launches since their last synchronisation */
+  int npend;
+  int pend_lost; /* more streams than pend holds: only a context synchronisation clears them */
   struct gb_host *next;
 };
 static struct gb_host *g_hosts;
@@ -682,6 +816,7 @@ static void forget_host(CUcontext c) {
     if (h->ctx == c) {
       *pp = h->next;
       if (!h->registered) munmap(h->base, h->size);
+      free(h->last);
       free(h);
     } else {
       pp = &h->next;
@@ -733,6 +868,8 @@ CUresult CUDAAPI cuMemHostAlloc(void **pp, size_t n, unsigned int flags) {
 
 CUresult CUDAAPI cuMemAllocHost(void **pp, size_t n) { return cuMemHostAlloc(pp, n, 0); }
 
+static CUresult reg_copy_out(struct gb_host *h, CUcontext c, CUstream s);
+
 static CUresult host_release(void *p, int registered) {
   READY();
   struct gb_host *h = NULL;
@@ -745,9 +882,19 @@ static CUresult host_release(void *p, int registered) {
     }
   pthread_mutex_unlock(&g_hosts_mu);
   if (!h) return registered ? CUDA_ERROR_HOST_MEMORY_NOT_REGISTERED : CUDA_ERROR_INVALID_VALUE;
+  CUresult r = CUDA_SUCCESS;
+  if (registered && (h->npend > 0 || h->pend_lost)) {
+    /* The kernels' last writes reach the program's memory before it is
+     * the program's alone again. */
+    pthread_mutex_lock(&g_hosts_mu);
+    r = reg_copy_out(h, h->ctx, NULL);
+    pthread_mutex_unlock(&g_hosts_mu);
+  }
   uint64_t w[2] = {cid(h->ctx), h->id};
-  CUresult r = rpc(GB_HOST_FREE, w, 2, NULL, 0);
+  CUresult fr = rpc(GB_HOST_FREE, w, 2, NULL, 0);
+  if (r == CUDA_SUCCESS) r = fr;
   if (!registered) munmap(h->base, h->size);
+  free(h->last);
   free(h);
   return r;
 }
@@ -765,6 +912,9 @@ CUresult CUDAAPI cuMemHostGetDevicePointer(CUdeviceptr *dp, void *p, unsigned in
   return CUDA_SUCCESS;
 }
 
+static CUresult stage_htod(CUcontext c, CUdeviceptr dst, const void *src, size_t n, CUstream s);
+static CUresult sync_null(CUcontext c, CUresult r);
+
 CUresult CUDAAPI cuMemHostRegister(void *p, size_t n, unsigned int flags) {
   CUR(c);
   if (!p || n == 0) return CUDA_ERROR_INVALID_VALUE;
@@ -772,9 +922,23 @@ CUresult CUDAAPI cuMemHostRegister(void *p, size_t n, unsigned int flags) {
   if (find_host(p, n, &off, 1) || find_host(p, n, &off, 0)) return CUDA_ERROR_HOST_MEMORY_ALREADY_REGISTERED;
   struct gb_host *h = calloc(1, sizeof *h);
   if (!h) return CUDA_ERROR_OUT_OF_MEMORY;
+  if (n > g_total_mem || !(h->last = malloc(n))) {
+    free(h);
+    return CUDA_ERROR_OUT_OF_MEMORY;
+  }
   uint64_t w[3] = {cid(c), n, flags}, out[2];
   CUresult r = rpc(GB_HOST_REGISTER, w, 3, out, 2);
+  if (r == CUDA_SUCCESS) {
+    /* The shadow starts as the memory is now. */
+    memcpy(h->last, p, n);
+    r = sync_null(c, stage_htod(c, out[1], p, n, NULL));
+    if (r != CUDA_SUCCESS) {
+      uint64_t fw[2] = {cid(c), out[0]};
+      rpc(GB_HOST_FREE, fw, 2, NULL, 0);
+    }
+  }
   if (r != CUDA_SUCCESS) {
+    free(h->last);
     free(h);
     return r;
   }
@@ -784,7 +948,6 @@ CUresult CUDAAPI cuMemHostRegister(void *p, size_t n, unsigned int flags) {
   h->devptr = out[1];
   h->ctx = c;
   h->registered = 1;
-  h->dirty = 1; /* copy it in at the first launch */
   pthread_mutex_lock(&g_hosts_mu);
   h->next = g_hosts;
   g_hosts = h;
@@ -825,20 +988,10 @@ CUresult CUDAAPI cuMemGetInfo(size_t *fr, size_t *total) {
 
 static uint64_t sid(CUstream s) { return (uint64_t)(uintptr_t)s; }
 
-/* htod copies n bytes from host memory src to dst on stream s. From
- * cuMemHostAlloc memory the server copies straight out of the shared
- * mapping when the stream gets there; from any other memory the bytes go
- * through the staging area, and the server keeps a copy of them before
- * this returns, as the driver stages pageable memory. */
-static CUresult htod(CUcontext c, CUdeviceptr dst, const void *src, size_t n, CUstream s) {
-  if (n == 0) return CUDA_SUCCESS;
-  if (!src) return CUDA_ERROR_INVALID_VALUE;
-  size_t off;
-  struct gb_host *h = find_host(src, n, &off, 0);
-  if (h) {
-    uint64_t w[6] = {cid(c), sid(s), dst, h->id, off, n};
-    return rpc(GB_COPY_HTOD, w, 6, NULL, 0);
-  }
+/* stage_htod copies n bytes of the program's memory src to dst on stream
+ * s through the staging area; the server keeps a copy of each chunk
+ * before it answers, as the driver stages pageable memory. */
+static CUresult stage_htod(CUcontext c, CUdeviceptr dst, const void *src, size_t n, CUstream s) {
   CUresult r = CUDA_SUCCESS;
   pthread_mutex_lock(&g_stage_mu);
   for (size_t done = 0; done < n && r == CUDA_SUCCESS;) {
@@ -850,6 +1003,42 @@ static CUresult htod(CUcontext c, CUdeviceptr dst, const void *src, size_t n, CU
   }
   pthread_mutex_unlock(&g_stage_mu);
   return r;
+}
+
+static CUresult reg_push(struct gb_host *h, CUcontext c, CUstream s);
+
+/* htod copies n bytes from host memory src to dst on stream s. From
+ * cuMemHostAlloc memory the server copies straight out of the shared
+ * mapping when the stream gets there. From registered memory the
+ * program's writes are pushed into its shadow and the copy is made from
+ * the shadow in stream order, so that it also sees what kernels queued
+ * before it wrote there through the mapped pointer. Any other memory is
+ * staged. */
+static CUresult htod(CUcontext c, CUdeviceptr dst, const void *src, size_t n, CUstream s) {
+  if (n == 0) return CUDA_SUCCESS;
+  if (!src) return CUDA_ERROR_INVALID_VALUE;
+  size_t off;
+  struct gb_host *h = find_host(src, n, &off, 0);
+  if (h) {
+    uint64_t w[6] = {cid(c), sid(s), dst, h->id, off, n};
+    return rpc(GB_COPY_HTOD, w, 6, NULL, 0);
+  }
+  pthread_mutex_lock(&g_hosts_mu);
+  for (h = g_hosts; h; h = h->next)
+    if (h->registered && h->ctx == c && (const char *)src >= h->base && (const char *)src < h->base + h->size &&
+        n <= h->size - (size_t)((const char *)src - h->base))
+      break;
+  if (h) {
+    CUresult r = reg_push(h, c, s);
+    if (r == CUDA_SUCCESS) {
+      uint64_t w[5] = {cid(c), sid(s), dst, h->devptr + (uint64_t)((const char *)src - h->base), n};
+      r = rpc(GB_COPY_DTOD, w, 5, NULL, 0);
+    }
+    pthread_mutex_unlock(&g_hosts_mu);
+    return r;
+  }
+  pthread_mutex_unlock(&g_hosts_mu);
+  return stage_htod(c, dst, src, n, s);
 }
 
 /* dtoh copies n bytes from src to host memory dst on stream s: into
@@ -881,9 +1070,13 @@ static CUresult dtoh(CUcontext c, void *dst, CUdeviceptr src, size_t n, CUstream
 
 /* sync_null waits for the legacy default stream, after a synchronous
  * copy or memset queued there. */
+static CUresult reg_sync(CUcontext c, CUstream s, int all);
+
 static CUresult sync_null(CUcontext c, CUresult r) {
   if (r != CUDA_SUCCESS) return r;
-  return wait_on(c, GB_WAIT_STREAM, 0, GB_WAIT_BLOCK);
+  r = wait_on(c, GB_WAIT_STREAM, 0, GB_WAIT_BLOCK);
+  if (r == CUDA_SUCCESS) r = reg_sync(c, NULL, 0);
+  return r;
 }
 
 CUresult CUDAAPI cuMemcpyHtoD(CUdeviceptr dst, const void *src, size_t n) {
@@ -943,43 +1136,106 @@ CUresult CUDAAPI cuMemsetD32Async(CUdeviceptr p, unsigned int v, size_t n, CUstr
   return memset_(c, p, v, 4, n, s);
 }
 
-/* ---- registered memory: copied in at launches, out at synchronisation ---- */
+/* ---- registered memory: pushed in at launches, copied out at synchronisation ---- */
 
-static CUresult copy_in_registered(CUcontext c, CUstream s) {
+/* norm_stream is the stream the server runs s's work on: the legacy and
+ * per-thread default streams are the context's default stream. */
+static CUstream norm_stream(CUstream s) { return sid(s) <= 2 ? NULL : s; }
+
+/* reg_push merges the program's writes to registered memory h (the bytes
+ * where it differs from h->last) into its shadow, in s's order: one
+ * GB_COPY_HTOD_MERGE per changed chunk, with the chunk and its last
+ * known bytes in the staging area. The caller holds g_hosts_mu. */
+static CUresult reg_push(struct gb_host *h, CUcontext c, CUstream s) {
+  const size_t chunk = GB_STAGING_SIZE / 2;
   CUresult r = CUDA_SUCCESS;
+  for (size_t o = 0; o < h->size && r == CUDA_SUCCESS; o += chunk) {
+    size_t k = h->size - o < chunk ? h->size - o : chunk;
+    if (memcmp(h->base + o, h->last + o, k) == 0) continue;
+    pthread_mutex_lock(&g_stage_mu);
+    memcpy(g_stage, h->base + o, k);
+    memcpy(g_stage + k, h->last + o, k);
+    uint64_t w[4] = {cid(c), sid(s), h->devptr + o, k};
+    r = rpc(GB_COPY_HTOD_MERGE, w, 4, NULL, 0);
+    if (r == CUDA_SUCCESS) memcpy(h->last + o, g_stage, k);
+    pthread_mutex_unlock(&g_stage_mu);
+  }
+  return r;
+}
+
+/* reg_copy_out copies the kernels' writes to h's shadow (the bytes where
+ * the shadow differs from h->last) out into the program's memory, read in
+ * s's order after what is queued there. Where the program wrote the same
+ * byte since, its write stays: it came later than the kernel's, or raced
+ * with it. The caller holds g_hosts_mu. */
+static CUresult reg_copy_out(struct gb_host *h, CUcontext c, CUstream s) {
+  CUresult r = CUDA_SUCCESS;
+  pthread_mutex_lock(&g_stage_mu);
+  for (size_t o = 0; o < h->size && r == CUDA_SUCCESS;) {
+    size_t k = h->size - o < GB_STAGING_SIZE ? h->size - o : GB_STAGING_SIZE;
+    uint64_t w[6] = {cid(c), sid(s), 0, 0, h->devptr + o, k};
+    r = rpc(GB_COPY_DTOH, w, 6, NULL, 0);
+    if (r == CUDA_SUCCESS) r = wait_on(c, GB_WAIT_STREAM, sid(s), GB_WAIT_BLOCK);
+    if (r == CUDA_SUCCESS) {
+      unsigned char *R = (unsigned char *)h->base + o, *L = h->last + o;
+      for (size_t i = 0; i < k; i++)
+        if (g_stage[i] != L[i]) {
+          if (R[i] == L[i]) R[i] = g_stage[i];
+          L[i] = g_stage[i];
+        }
+    }
+    o += k;
+  }
+  pthread_mutex_unlock(&g_stage_mu);
+  return r;
+}
+
+/* reg_before_launch pushes the program's writes to the context's
+ * registered memory before a launch on s, and notes s as a stream whose
+ * kernels may write it. */
+static CUresult reg_before_launch(CUcontext c, CUstream s) {
+  CUresult r = CUDA_SUCCESS;
+  s = norm_stream(s);
   pthread_mutex_lock(&g_hosts_mu);
   for (struct gb_host *h = g_hosts; h && r == CUDA_SUCCESS; h = h->next) {
     if (!h->registered || h->ctx != c) continue;
-    pthread_mutex_unlock(&g_hosts_mu);
-    r = htod(c, h->devptr, h->base, h->size, s);
-    pthread_mutex_lock(&g_hosts_mu);
-    h->dirty = 1;
+    r = reg_push(h, c, s);
+    int i;
+    for (i = 0; i < h->npend && h->pend[i] != s; i++) {
+    }
+    if (i == h->npend) {
+      if (h->npend < GB_MAX_PEND) h->pend[h->npend++] = s;
+      else h->pend_lost = 1;
+    }
   }
   pthread_mutex_unlock(&g_hosts_mu);
   return r;
 }
 
-static CUresult copy_out_registered(CUcontext c) {
+/* reg_sync copies out the context's registered memory that kernels may
+ * have written, after a synchronisation: of stream s (all == 0, or an
+ * event's, all == -1, which says no stream is done) or of the whole
+ * context (all == 1). A stream that is done leaves the pending list; the
+ * others stay, so their kernels' later writes are copied out at their
+ * own synchronisation. */
+static CUresult reg_sync(CUcontext c, CUstream s, int all) {
   CUresult r = CUDA_SUCCESS;
+  s = norm_stream(s);
   pthread_mutex_lock(&g_hosts_mu);
   for (struct gb_host *h = g_hosts; h && r == CUDA_SUCCESS; h = h->next) {
-    if (!h->registered || h->ctx != c || !h->dirty) continue;
-    h->dirty = 0;
-    pthread_mutex_unlock(&g_hosts_mu);
-    r = dtoh(c, h->base, h->devptr, h->size, NULL);
-    pthread_mutex_lock(&g_hosts_mu);
+    if (!h->registered || h->ctx != c || (h->npend == 0 && !h->pend_lost)) continue;
+    r = reg_copy_out(h, c, all == 0 ? s : NULL);
+    if (r != CUDA_SUCCESS) break;
+    if (all == 1) {
+      h->npend = 0;
+      h->pend_lost = 0;
+    } else if (all == 0) {
+      for (int i = 0; i < h->npend; i++)
+        if (h->pend[i] == s) h->pend[i--] = h->pend[--h->npend];
+    }
   }
   pthread_mutex_unlock(&g_hosts_mu);
   return r;
-}
-
-static int any_registered(CUcontext c) {
-  int any = 0;
-  pthread_mutex_lock(&g_hosts_mu);
-  for (struct gb_host *h = g_hosts; h; h = h->next)
-    if (h->registered && h->ctx == c) any = 1;
-  pthread_mutex_unlock(&g_hosts_mu);
-  return any;
 }
 
 /* ---- streams and events ---- */
@@ -1002,7 +1258,7 @@ CUresult CUDAAPI cuStreamDestroy(CUstream s) {
 CUresult CUDAAPI cuStreamSynchronize(CUstream s) {
   CUR(c);
   CUresult r = wait_on(c, GB_WAIT_STREAM, sid(s), GB_WAIT_BLOCK);
-  if (r == CUDA_SUCCESS && any_registered(c)) r = copy_out_registered(c);
+  if (r == CUDA_SUCCESS) r = reg_sync(c, s, 0);
   return r;
 }
 
@@ -1036,7 +1292,7 @@ CUresult CUDAAPI cuEventRecord(CUevent e, CUstream s) {
 CUresult CUDAAPI cuEventSynchronize(CUevent e) {
   CUR(c);
   CUresult r = wait_on(c, GB_WAIT_EVENT, (uint64_t)(uintptr_t)e, GB_WAIT_BLOCK);
-  if (r == CUDA_SUCCESS && any_registered(c)) r = copy_out_registered(c);
+  if (r == CUDA_SUCCESS) r = reg_sync(c, NULL, -1);
   return r;
 }
 
@@ -1099,10 +1355,8 @@ static CUresult launch(CUfunction f, unsigned gx, unsigned gy, unsigned gz, unsi
     }
     pos += g->size[i];
   }
-  if (any_registered(c)) {
-    CUresult r = copy_in_registered(c, s);
-    if (r != CUDA_SUCCESS) return r;
-  }
+  CUresult r = reg_before_launch(c, s);
+  if (r != CUDA_SUCCESS) return r;
   uint64_t w[11] = {cid(c), g->id, gx, gy, gz, bx, by, bz, shared, sid(s), coop};
   return rpc_fd(GB_LAUNCH, w, 11, packed, (uint32_t)pos, -1, NULL, 0, NULL, 0, NULL);
 }
@@ -1127,6 +1381,67 @@ CUresult CUDAAPI cuOccupancyMaxActiveBlocksPerMultiprocessor(int *n, CUfunction 
   CUresult r = rpc(GB_OCCUPANCY, w, 4, out, 1);
   if (r == CUDA_SUCCESS) *n = (int)out[0];
   return r;
+}
+
+/* The flags of the occupancy calculator: CU_OCCUPANCY_DEFAULT, or
+ * CU_OCCUPANCY_DISABLE_CACHING_OVERRIDE, which concerns the L1 cache
+ * split a GPU may choose and changes nothing here. */
+static int occupancy_flags_ok(unsigned int flags) {
+  return (flags & ~(unsigned)CU_OCCUPANCY_DISABLE_CACHING_OVERRIDE) == 0;
+}
+
+CUresult CUDAAPI cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags(int *n, CUfunction f, int block, size_t dyn,
+                                                                     unsigned int flags) {
+  if (!occupancy_flags_ok(flags)) return CUDA_ERROR_INVALID_VALUE;
+  return cuOccupancyMaxActiveBlocksPerMultiprocessor(n, f, block, dyn);
+}
+
+/* cuOccupancyMaxPotentialBlockSizeWithFlags searches the block sizes as
+ * the CUDA occupancy calculator does: from the limit (blockSizeLimit, or
+ * the function's and device's most threads per block when 0) down in
+ * steps of a warp, asking cuOccupancyMaxActiveBlocksPerMultiprocessor for
+ * each (the dynamic shared memory from the program's callback, called
+ * here in its own process, when it gives one), and keeps the size with
+ * the most resident threads per SM, the larger on a tie; it stops early
+ * once an SM is full. *minGrid is that size's blocks per SM times the SMs. */
+CUresult CUDAAPI cuOccupancyMaxPotentialBlockSizeWithFlags(int *minGrid, int *blockSize, CUfunction f,
+                                                           CUoccupancyB2DSize b2d, size_t dyn, int limit,
+                                                           unsigned int flags) {
+  READY();
+  FUNC(g, f);
+  if (!minGrid || !blockSize || limit < 0 || !occupancy_flags_ok(flags)) return CUDA_ERROR_INVALID_VALUE;
+  int warp, sms, smThreads, devMax, funcMax;
+  CUresult r;
+  if ((r = cuDeviceGetAttribute(&warp, CU_DEVICE_ATTRIBUTE_WARP_SIZE, 0)) != CUDA_SUCCESS ||
+      (r = cuDeviceGetAttribute(&sms, CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, 0)) != CUDA_SUCCESS ||
+      (r = cuDeviceGetAttribute(&smThreads, CU_DEVICE_ATTRIBUTE_MAX_THREADS_PER_MULTIPROCESSOR, 0)) != CUDA_SUCCESS ||
+      (r = cuDeviceGetAttribute(&devMax, CU_DEVICE_ATTRIBUTE_MAX_THREADS_PER_BLOCK, 0)) != CUDA_SUCCESS ||
+      (r = cuFuncGetAttribute(&funcMax, CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK, f)) != CUDA_SUCCESS)
+    return r;
+  if (warp <= 0) return CUDA_ERROR_UNKNOWN;
+  int max = devMax < funcMax ? devMax : funcMax;
+  if (limit == 0 || limit > max) limit = max;
+  int best = 0, bestBlocks = 0, bestThreads = 0;
+  for (int aligned = (limit + warp - 1) / warp * warp; aligned > 0; aligned -= warp) {
+    int size = aligned > limit ? limit : aligned;
+    size_t smem = b2d ? b2d(size) : dyn;
+    int blocks = 0;
+    if ((r = cuOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, f, size, smem)) != CUDA_SUCCESS) return r;
+    if (blocks * size > bestThreads) {
+      best = size;
+      bestBlocks = blocks;
+      bestThreads = blocks * size;
+    }
+    if (bestThreads == smThreads) break;
+  }
+  *minGrid = bestBlocks * sms;
+  *blockSize = best;
+  return CUDA_SUCCESS;
+}
+
+CUresult CUDAAPI cuOccupancyMaxPotentialBlockSize(int *minGrid, int *blockSize, CUfunction f, CUoccupancyB2DSize b2d,
+                                                  size_t dyn, int limit) {
+  return cuOccupancyMaxPotentialBlockSizeWithFlags(minGrid, blockSize, f, b2d, dyn, limit, CU_OCCUPANCY_DEFAULT);
 }
 
 struct gpubuf_proc {

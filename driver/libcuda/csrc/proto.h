@@ -61,6 +61,7 @@ enum gb_op {
   GB_LAUNCH,
   GB_OCCUPANCY,
   GB_FINISH,
+  GB_COPY_HTOD_MERGE,
   GB_OP_END
 };
 
