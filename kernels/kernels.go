@@ -23,7 +23,15 @@ type Kernel struct {
 	Launch  string  // constraints on the launch shape, beyond the package's
 	Expect  Expect  // the bug a racy twin carries; ExpectOK for a correct kernel
 	TwinOf  string  // for a racy twin, the correct kernel it is a copy of
+	// Hangs, for a racy twin, says how it can also deadlock, depending on
+	// the schedule (on a GPU, on timing): such a kernel, like one that
+	// deadlocks by design, is never launched on a GPU.
+	Hangs string
 }
+
+// MayHang reports whether a launch of k can wait forever: it deadlocks by
+// design, or it is a racy twin that deadlocks under some schedules.
+func (k Kernel) MayHang() bool { return k.Expect == ExpectDeadlock || k.Hangs != "" }
 
 // Param is one kernel parameter.
 type Param struct {
@@ -228,8 +236,10 @@ var catalogue = []Kernel{
 	{
 		Name: "async_pipeline_full_parity", File: "async_pipeline.ptx", Source: "async_pipeline.cu",
 		Params:  asyncPipelineParams,
-		Purpose: "async_pipeline whose consumers wait on \"full\" with the wrong parity: the wait asks for the phase already completed and returns at once, so the stage is read before its copy lands (read after write, not a deadlock)",
+		Purpose: "async_pipeline whose consumers wait on \"full\" with the wrong parity: a wait that comes before the copy lands asks for the phase before, complete, and returns at once, so the stage is read too early (read after write)",
+		Launch:  "one round (tiles per block <= stages) keeps most consumers ahead of the copies",
 		Expect:  ExpectRace, TwinOf: "async_pipeline",
+		Hangs:   "a consumer that reaches its wrong-parity wait after the copy has landed waits for the next phase, which needs its own release: a deadlock",
 	},
 	{
 		Name: "async_pipeline_parity", File: "async_pipeline.ptx", Source: "async_pipeline.cu",
