@@ -239,7 +239,7 @@ var catalogue = []Kernel{
 		Purpose: "async_pipeline whose consumers wait on \"full\" with the wrong parity: a wait that comes before the copy lands asks for the phase before, complete, and returns at once, so the stage is read too early (read after write)",
 		Launch:  "one round (tiles per block <= stages) keeps most consumers ahead of the copies",
 		Expect:  ExpectRace, TwinOf: "async_pipeline",
-		Hangs:   "a consumer that reaches its wrong-parity wait after the copy has landed waits for the next phase, which needs its own release; and consumers that never wait release stages ahead of the producer, whose empty waits then alias a later phase",
+		Hangs: "a consumer that reaches its wrong-parity wait after the copy has landed waits for the next phase, which needs its own release; and consumers that never wait release stages ahead of the producer, whose empty waits then alias a later phase",
 	},
 	{
 		Name: "async_pipeline_parity", File: "async_pipeline.ptx", Source: "async_pipeline.cu",
