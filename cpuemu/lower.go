@@ -935,17 +935,7 @@ func registerLimit(kernel, fn string, n, max int) *LimitError {
 
 // smOf reads the sm_NN of a .target list ("sm_90a" counts as 90), 0 when
 // there is none.
-func smOf(targets []string) int {
-	for _, t := range targets {
-		if n, ok := strings.CutPrefix(t, "sm_"); ok {
-			n = strings.TrimRight(n, "abf")
-			if v, err := strconv.Atoi(n); err == nil {
-				return v
-			}
-		}
-	}
-	return 0
-}
+func smOf(targets []string) int { return ptx.TargetSM(targets) }
 
 // versionOf reads .version M.N as 10*M + N, 0 when absent or odd.
 func versionOf(v string) int {

@@ -703,9 +703,10 @@ func TestRacesKernelTwins(t *testing.T) {
 			})
 		}
 	})
-	// Every racy twin of the catalogue is covered here.
+	// Every racy twin of the catalogue is covered here, or, for the
+	// asynchronous pipeline's, in async_kernels_test.go.
 	for _, k := range kernels.All() {
-		if k.Expect == kernels.ExpectRace && !seen[k.Name] {
+		if k.Expect == kernels.ExpectRace && !seen[k.Name] && !strings.HasPrefix(k.Name, "async_pipeline_") {
 			t.Errorf("racy twin %s has no case in TestRacesKernelTwins", k.Name)
 		}
 	}

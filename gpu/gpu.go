@@ -165,6 +165,10 @@ type Info struct {
 	Driver string
 }
 
+// SM is the compute capability as a PTX target number, 10*major+minor:
+// the device runs PTX whose .target is sm_N for every N up to SM.
+func (i Info) SM() int { return 10*i.ComputeCapability[0] + i.ComputeCapability[1] }
+
 func (i Info) String() string {
 	return fmt.Sprintf("%s (%s backend, compute capability %d.%d, %d SMs, warp %d, %.1f GiB)",
 		i.Name, i.Backend, i.ComputeCapability[0], i.ComputeCapability[1], i.SMCount, i.WarpSize, float64(i.TotalMemory)/(1<<30))

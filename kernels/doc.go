@@ -9,6 +9,10 @@
 //     warp_ring (a ring run by a fused schedule, to check the SDF bound
 //     b_min = r_p + r_c - gcd(r_p, r_c)) and warp_specialized (whole warps
 //     as producer and consumers, signalling through named barriers);
+//   - Ampere producer/consumer pipelines, built for sm_80: async_pipeline
+//     (cp.async into S shared stages, full/empty mbarriers per stage, a
+//     logical clock for the stage bound S_min = 1 + ceil(L/T)) and
+//     warp_specialized_barrier (warp_specialized on cuda::barrier);
 //   - batch kernels that the staging ring runs on each batch of records:
 //     batch_reduce, batch_scan, batch_histogram, batch_checksum;
 //   - particles_step, the physics step of the viewer's particle simulation:

@@ -5,6 +5,9 @@ import (
 	"io/fs"
 	"slices"
 	"sort"
+	"sync"
+
+	"github.com/gpubuf/gpubuf/internal/ptx"
 )
 
 //go:embed *.ptx
@@ -20,7 +23,15 @@ type Kernel struct {
 	Launch  string  // constraints on the launch shape, beyond the package's
 	Expect  Expect  // the bug a racy twin carries; ExpectOK for a correct kernel
 	TwinOf  string  // for a racy twin, the correct kernel it is a copy of
+	// Hangs, for a racy twin, says how it can also deadlock, depending on
+	// the schedule (on a GPU, on timing): such a kernel, like one that
+	// deadlocks by design, is never launched on a GPU.
+	Hangs string
 }
+
+// MayHang reports whether a launch of k can wait forever: it deadlocks by
+// design, or it is a racy twin that deadlocks under some schedules.
+func (k Kernel) MayHang() bool { return k.Expect == ExpectDeadlock || k.Hangs != "" }
 
 // Param is one kernel parameter.
 type Param struct {
@@ -55,6 +66,28 @@ func (k Kernel) PTX() []byte {
 		return nil
 	}
 	return b
+}
+
+var fileSM sync.Map // PTX file name -> its target's SM number
+
+// SM is the target of k's PTX as a number (70 for sm_70): a device runs k
+// when its compute capability, as gpu.Info.SM gives it, is at least SM.
+// The kernels that use cp.async and mbarrier are built for sm_80; the
+// others for sm_70. It is 0 when k.File is not embedded.
+func (k Kernel) SM() int {
+	if v, ok := fileSM.Load(k.File); ok {
+		return v.(int)
+	}
+	src := k.PTX()
+	if src == nil {
+		return 0
+	}
+	m, err := ptx.Parse(src)
+	if err != nil {
+		return 0 // TestCatalogueMatchesPTX fails on it
+	}
+	fileSM.Store(k.File, m.SM())
+	return m.SM()
 }
 
 // All returns the catalogue, sorted by name.
@@ -101,6 +134,17 @@ var pingpongParams = []Param{
 	ptr("in", "nitems*16 input words: item i is in[16i .. 16i+16)"),
 	ptr("out", "nitems*16 output words: see Pingpong"),
 	u32("nitems", "number of 16-word items"),
+}
+
+var asyncPipelineParams = []Param{
+	ptr("in", "ntiles*tile_words input words, 16-byte aligned: tile t is in[t*tile_words ..]"),
+	ptr("sums", "ntiles*3 words: {sum mod 2^32, min, max} of each tile, unsigned (batch_reduce's, with a tile for a record)"),
+	ptr("timeline", "ntiles*2 words: {ready, start} of each tile on the pipeline's logical clock, see AsyncPipelineTimeline"),
+	u32("ntiles", "number of tiles"),
+	u32("tile_words", "words per tile, a multiple of 4 in 4..1024 (else the kernel writes nothing)"),
+	u32("stages", "shared-memory stages S, 1..8 (else the kernel writes nothing)"),
+	u32("latency", "logical ticks L from a copy's issue to its landing"),
+	u32("work", "logical ticks T a consumer spends on a tile"),
 }
 
 var catalogue = []Kernel{
@@ -157,6 +201,51 @@ var catalogue = []Kernel{
 		},
 		Purpose: "warp 0 copies tiles into shared stages, warps 1.. transform them; full/empty per stage through named barriers (bar.sync / bar.arrive, ids 1-8)",
 		Launch:  "blockDim.x >= 64 (one producer warp, at least one consumer warp); otherwise the kernel writes nothing",
+	},
+	{
+		Name: "warp_specialized_barrier", File: "warp_specialized_barrier.ptx", Source: "warp_specialized_barrier.cu",
+		Params: []Param{
+			ptr("in", "ntiles*256 input words: tile t is in[256t ..], 8 rows of 32 words"),
+			ptr("out", "ntiles*256 output words: see WarpSpecialized"),
+			ptr("row_sums", "ntiles*8 words: the sum of each output row"),
+			u32("ntiles", "number of 256-word tiles"),
+			u32("stages", "shared-memory stages in the producer/consumer ring, 1..4 (else the kernel writes nothing)"),
+		},
+		Purpose: "warp_specialized with full/empty per stage as cuda::barrier<thread_scope_block> (mbarrier on sm_80: arrive, arrive_and_wait) instead of named barriers; the same output",
+		Launch:  "blockDim.x >= 64 (one producer warp, at least one consumer warp); otherwise the kernel writes nothing",
+	},
+	{
+		Name: "async_pipeline", File: "async_pipeline.ptx", Source: "async_pipeline.cu",
+		Params:  asyncPipelineParams,
+		Purpose: "warp 0 streams tiles into S shared stages with cp.async, warps 1.. reduce them; full/empty per stage are mbarriers (CUTLASS's PipelineAsync written out), with a logical clock for the stage bound S >= 1 + ceil(L/T)",
+		Launch:  "blockDim.x >= 64 (one producer warp, at least one consumer warp); otherwise the kernel writes nothing. The timeline depends on gridDim.x (each block's clock starts at 0), the sums do not",
+	},
+	{
+		Name: "async_pipeline_nowait", File: "async_pipeline.ptx", Source: "async_pipeline.cu",
+		Params:  asyncPipelineParams,
+		Purpose: "async_pipeline whose consumers read the stage before the \"full\" wait: read after write against the producer's cp.async",
+		Expect:  ExpectRace, TwinOf: "async_pipeline",
+	},
+	{
+		Name: "async_pipeline_early_empty", File: "async_pipeline.ptx", Source: "async_pipeline.cu",
+		Params:  asyncPipelineParams,
+		Purpose: "async_pipeline whose consumers arrive on \"empty\" before they read the stage: write after read, the producer's next cp.async overwrites it",
+		Launch:  "the bug needs more tiles per block than stages: a stage must be refilled",
+		Expect:  ExpectRace, TwinOf: "async_pipeline",
+	},
+	{
+		Name: "async_pipeline_full_parity", File: "async_pipeline.ptx", Source: "async_pipeline.cu",
+		Params:  asyncPipelineParams,
+		Purpose: "async_pipeline whose consumers wait on \"full\" with the wrong parity: a wait that comes before the copy lands asks for the phase before, complete, and returns at once, so the stage is read too early (read after write)",
+		Launch:  "one round (tiles per block <= stages) keeps most consumers ahead of the copies",
+		Expect:  ExpectRace, TwinOf: "async_pipeline",
+		Hangs: "a consumer that reaches its wrong-parity wait after the copy has landed waits for the next phase, which needs its own release; and consumers that never wait release stages ahead of the producer, whose empty waits then alias a later phase",
+	},
+	{
+		Name: "async_pipeline_parity", File: "async_pipeline.ptx", Source: "async_pipeline.cu",
+		Params:  asyncPipelineParams,
+		Purpose: "async_pipeline whose producer starts in phase 0 (CUTLASS's start-state bug): its first \"empty\" wait is for a phase only consumers of a tile never sent can complete, a deadlock on empty[0] phase 0",
+		Expect:  ExpectDeadlock, TwinOf: "async_pipeline",
 	},
 	{
 		Name: "batch_reduce", File: "batch.ptx", Source: "batch.cu",

@@ -1,9 +1,12 @@
 package kernels
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"os/exec"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -63,7 +66,9 @@ func firstDiffLine(a, b string) int {
 }
 
 // TestPTXAssembles runs ptxas on every committed module for Volta, Ampere
-// and Hopper: the PTX targets sm_70 and must be accepted by later GPUs too.
+// and Hopper, from the module's own target on: PTX built for sm_70 must be
+// accepted by later GPUs too, and sm_80 PTX (cp.async, mbarrier) by
+// Hopper.
 func TestPTXAssembles(t *testing.T) {
 	requireNVCC(t)
 	if _, err := exec.LookPath("ptxas"); err != nil {
@@ -74,7 +79,14 @@ func TestPTXAssembles(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		sm := Kernel{File: name}.SM()
+		if sm == 0 {
+			t.Errorf("%s has no sm_ target", name)
+		}
 		for _, arch := range []string{"sm_70", "sm_80", "sm_90"} {
+			if n, _ := strconv.Atoi(strings.TrimPrefix(arch, "sm_")); n < sm {
+				continue
+			}
 			t.Run(name+"/"+arch, func(t *testing.T) {
 				t.Parallel()
 				if err := ptxbuild.Ptxas(ptx, arch); err != nil {
@@ -82,5 +94,37 @@ func TestPTXAssembles(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestKernelSM ties each kernel's SM to its PTX's .target and to its
+// source's arch directive, and checks that the kernels using Ampere's
+// instructions are built for sm_80 and the rest for sm_70.
+func TestKernelSM(t *testing.T) {
+	ampere := regexp.MustCompile(`\b(cp\.async|mbarrier)\.`)
+	for _, k := range All() {
+		src, err := os.ReadFile(k.Source)
+		if err != nil {
+			t.Fatal(err)
+		}
+		arch, err := ptxbuild.Arch(src)
+		if err != nil {
+			t.Errorf("%s: %v", k.Source, err)
+			continue
+		}
+		want := 70
+		if ampere.Match(k.PTX()) {
+			want = 80
+		}
+		if k.SM() != want || "sm_"+strconv.Itoa(want) != arch {
+			t.Errorf("%s: SM() = %d, arch directive %s; its PTX uses Ampere's instructions: %v, so want %d",
+				k.Name, k.SM(), arch, want == 80, want)
+		}
+		if !bytes.Contains(k.PTX(), []byte(".target sm_"+strconv.Itoa(k.SM())+"\n")) {
+			t.Errorf("%s: no .target sm_%d line in %s", k.Name, k.SM(), k.File)
+		}
+	}
+	if sm := (Kernel{File: "missing.ptx"}).SM(); sm != 0 {
+		t.Errorf("SM of a kernel outside the catalogue = %d, want 0", sm)
 	}
 }

@@ -299,3 +299,79 @@ func reflectWall(p, v float32) (float32, float32) {
 	}
 	return p, v
 }
+
+// Limits of async_pipeline's parameters.
+const (
+	PipelineMaxStages    = 8
+	PipelineMaxTileWords = 1024
+)
+
+// AsyncPipelineTimeline returns async_pipeline's timeline for ntiles tiles
+// on grid blocks: {ready, start} of each tile on the pipeline's logical
+// clock. Tile t is the i-th of its block, i = t / grid, and each block's
+// clock starts at 0, so the times depend on i alone. With S stages, copy
+// latency L and per-tile work T (uint32 arithmetic, as the kernel's):
+//
+//	issue(i) = max(issue(i-1), done(i-S))   (0 for an index below 0)
+//	ready(i) = issue(i) + L
+//	start(i) = max(done(i-1), ready(i))
+//	done(i)  = start(i) + T
+//
+// done(i) is when the consumers release the tile's stage: the producer
+// refills it for tile i+S no earlier.
+func AsyncPipelineTimeline(ntiles, grid, stages int, latency, work uint32) []uint32 {
+	perBlock := (ntiles + grid - 1) / grid
+	ready, start := pipelineClock(perBlock, stages, latency, work)
+	out := make([]uint32, 2*ntiles)
+	for t := range ntiles {
+		out[2*t], out[2*t+1] = ready[t/grid], start[t/grid]
+	}
+	return out
+}
+
+// pipelineClock runs AsyncPipelineTimeline's recurrence for one block's n
+// tiles.
+func pipelineClock(n, stages int, latency, work uint32) (ready, start []uint32) {
+	ready, start = make([]uint32, n), make([]uint32, n)
+	done := make([]uint32, n)
+	var issue, prevDone uint32
+	for i := range n {
+		if i >= stages {
+			issue = max(issue, done[i-stages])
+		}
+		ready[i] = issue + latency
+		start[i] = max(prevDone, ready[i])
+		done[i] = start[i] + work
+		prevDone = done[i]
+	}
+	return ready, start
+}
+
+// PipelineWaits counts the tiles after the first at which async_pipeline's
+// consumer waits, from a block's {ready, start} pairs (timeline words of
+// tiles 0, grid, 2*grid, ...): tile i waits when it starts later than the
+// previous tile was done, start(i) > start(i-1) + work. The first tile
+// always waits for its copy (latency > 0): that is the pipeline filling.
+func PipelineWaits(timeline []uint32, work uint32) (waits, first int) {
+	first = -1
+	for i := 1; 2*i+1 < len(timeline); i++ {
+		if timeline[2*i+1] > timeline[2*i-1]+work {
+			waits++
+			if first < 0 {
+				first = i
+			}
+		}
+	}
+	return waits, first
+}
+
+// PipelineSMin is the least stage count at which async_pipeline's consumer
+// never waits after the first tile, for copy latency L and per-tile work
+// T >= 1: 1 + ceil(L/T). In steady state the consumer finishes a tile
+// every T ticks; tile i+S's copy is issued when tile i's stage is released
+// and lands L later, while the consumer wants it (S-1)*T after that
+// release, so it never waits iff L <= (S-1)*T (RATIONALE: "The stage bound
+// of an asynchronous pipeline").
+func PipelineSMin(latency, work uint32) int {
+	return 1 + int((uint64(latency)+uint64(work)-1)/uint64(work))
+}

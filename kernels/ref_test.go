@@ -233,3 +233,88 @@ func TestWarpRingBuffers(t *testing.T) {
 		t.Errorf("overshoot: out = %v, want %v", out, want)
 	}
 }
+
+func TestAsyncPipelineTimelineByHand(t *testing.T) {
+	for _, tc := range []struct {
+		name                 string
+		ntiles, grid, stages int
+		latency, work        uint32
+		want                 []uint32
+		waits, first         int
+	}{
+		// One stage, L 3, T 2: every copy waits for the previous tile.
+		//   i0: issue 0, ready 3, start 3, done 5
+		//   i1: issue max(0, done0 5) = 5, ready 8, start max(5, 8) = 8, done 10
+		//   i2: issue max(5, done1 10) = 10, ready 13, start 13, done 15
+		{"S1", 3, 1, 1, 3, 2, []uint32{3, 3, 8, 8, 13, 13}, 2, 1},
+		// Three stages = 1 + ceil(3/2): no wait after the first tile.
+		//   i0..i2: issue 0, ready 3; starts 3, 5, 7; dones 5, 7, 9
+		//   i3: issue max(0, done0 5) = 5, ready 8, start max(9, 8) = 9, done 11
+		//   i4: issue max(5, done1 7) = 7, ready 10, start max(11, 10) = 11
+		{"S3", 5, 1, 3, 3, 2, []uint32{3, 3, 3, 5, 3, 7, 8, 9, 10, 11}, 0, -1},
+		// Two stages, one too few: tiles 2 and 4 wait.
+		//   i0: 3, 3 (done 5); i1: 3, 5 (done 7)
+		//   i2: issue 5, ready 8, start max(7, 8) = 8 (wait), done 10
+		//   i3: issue max(5, 7) = 7, ready 10, start max(10, 10) = 10, done 12
+		//   i4: issue max(7, done2 10) = 10, ready 13, start max(12, 13) = 13 (wait)
+		{"S2", 5, 1, 2, 3, 2, []uint32{3, 3, 3, 5, 8, 8, 10, 10, 13, 13}, 2, 2},
+		// Two blocks: tiles 0 and 1 are each block's first, tile 2 block
+		// 0's second (S1's i0, i0, i1).
+		{"grid2", 3, 2, 1, 3, 2, []uint32{3, 3, 3, 3, 8, 8}, -1, -1},
+		// Latency 0: every tile is ready at its issue.
+		//   i0: 0, 0 (done 4); i1: issue max(0, done0 4) = 4, ready 4, start 4
+		{"L0", 2, 1, 1, 0, 4, []uint32{0, 0, 4, 4}, 0, -1},
+	} {
+		got := AsyncPipelineTimeline(tc.ntiles, tc.grid, tc.stages, tc.latency, tc.work)
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%s: timeline %v, want %v", tc.name, got, tc.want)
+		}
+		if tc.grid != 1 {
+			continue
+		}
+		if w, f := PipelineWaits(got, tc.work); w != tc.waits || f != tc.first {
+			t.Errorf("%s: PipelineWaits = %d, first %d; want %d, first %d", tc.name, w, f, tc.waits, tc.first)
+		}
+	}
+}
+
+func TestPipelineSMinByHand(t *testing.T) {
+	for _, tc := range []struct {
+		latency, work uint32
+		want          int
+	}{
+		{0, 1, 1},   // a copy that lands at once needs no second stage
+		{1, 1, 2},   // 1 + ceil(1/1)
+		{3, 2, 3},   // 1 + ceil(1.5)
+		{4, 2, 3},   // 1 + 2
+		{5, 2, 4},   // 1 + ceil(2.5)
+		{7, 1, 8},   // 1 + 7
+		{1, 100, 2}, // any latency at all needs a second stage
+		{0xffffffff, 0xffffffff, 2},
+	} {
+		if got := PipelineSMin(tc.latency, tc.work); got != tc.want {
+			t.Errorf("PipelineSMin(%d, %d) = %d, want %d", tc.latency, tc.work, got, tc.want)
+		}
+	}
+}
+
+// TestPipelineSMinIsTheBound checks the bound against the recurrence for
+// every small L and T: at PipelineSMin stages no tile after the first
+// waits, and with one stage fewer some tile does.
+func TestPipelineSMinIsTheBound(t *testing.T) {
+	for l := uint32(0); l <= 20; l++ {
+		for w := uint32(1); w <= 6; w++ {
+			s := PipelineSMin(l, w)
+			n := 4*s + 4
+			if waits, first := PipelineWaits(AsyncPipelineTimeline(n, 1, s, l, w), w); waits != 0 {
+				t.Errorf("L %d, T %d: %d stages wait %d times, first at tile %d", l, w, s, waits, first)
+			}
+			if s == 1 {
+				continue
+			}
+			if waits, _ := PipelineWaits(AsyncPipelineTimeline(n, 1, s-1, l, w), w); waits == 0 {
+				t.Errorf("L %d, T %d: %d stages never wait", l, w, s-1)
+			}
+		}
+	}
+}

@@ -16,7 +16,7 @@ func TestInfoEmulator(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("info: exit %d\n%s", code, errs)
 	}
-	for _, want := range []string{"backend             emu", "compute capability  7.0", "warp size           32", "build tags          none"} {
+	for _, want := range []string{"backend             emu", "compute capability  9.0", "warp size           32", "build tags          none"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("info lacks %q:\n%s", want, out)
 		}

@@ -228,6 +228,8 @@ func demo(args []string, stdout, stderr io.Writer) int {
 		switch {
 		case !ok:
 			failed++
+		case k.Expect == kernels.ExpectRace && strings.HasPrefix(rep.Detail, "deadlocked"):
+			result = "race reproduced: deadlock"
 		case k.Expect == kernels.ExpectRace:
 			result = "race reproduced: wrong result"
 		case k.Expect == kernels.ExpectDeadlock:

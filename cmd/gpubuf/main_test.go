@@ -37,8 +37,14 @@ func TestDemoChecksEveryKernel(t *testing.T) {
 		switch k.Expect {
 		case kernels.ExpectRace:
 			// The twin's bug is a handoff slot read without a sync:
-			// the checker names a hazard on a line of the twin's source.
-			want, checker = "race reproduced", "intra-warp kernels/"+k.Source+":"
+			// the checker names a hazard on a line of the twin's source,
+			// between lanes of a warp, or for the async pipeline's
+			// warp-specialised twins, between its warps.
+			scope := "intra-warp"
+			if k.TwinOf == "async_pipeline" {
+				scope = "inter-warp"
+			}
+			want, checker = "race reproduced", scope+" kernels/"+k.Source+":"
 		case kernels.ExpectDeadlock:
 			want, checker = "deadlock, as expected", "deadlock"
 		}

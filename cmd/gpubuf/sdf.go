@@ -21,12 +21,21 @@ const sdfWarps = 2
 const sdfFill = uint32(0xdeadbeef)
 
 const sdfUsage = `usage: gpubuf sdf --rp N --rc N [--total N]
+       gpubuf sdf --latency L --work T [--tiles N]
 
 Prints b_min = r_p + r_c - gcd(r_p, r_c), the least ring capacity at which
 the fused producer/consumer schedule with those rates never stalls, and
 proves it on the emulator: the warp_ring kernel at capacity b_min never
-stalls, and at b_min - 1 it stalls. Exits 0 when proved, 1 when not, 2 on
-bad input.
+stalls, and at b_min - 1 it stalls.
+
+With --latency and --work, prints instead S_min = 1 + ceil(L/T), the least
+number of stages at which an asynchronous pipeline whose copies take L
+ticks and whose consumer takes T ticks per tile never makes the consumer
+wait after the first tile, and proves it on the emulator: async_pipeline
+run with every stage count from 1 to S_min, its logical clock checked
+against the Go reference, waits with S_min - 1 stages and not with S_min.
+
+Exits 0 when proved, 1 when not, 2 on bad input.
 
 flags:
 `
@@ -37,6 +46,9 @@ func sdfCmd(args []string, stdout, stderr io.Writer) int {
 	rp := fs.Int("rp", 0, fmt.Sprintf("producer rate r_p: items per producer firing, 1..%d (required)", kernels.RingMaxRate))
 	rc := fs.Int("rc", 0, fmt.Sprintf("consumer rate r_c: items per consumer firing, 1..%d (required)", kernels.RingMaxRate))
 	total := fs.Int("total", 0, fmt.Sprintf("items each warp consumes, 1..%d (default: enough for the proof, at least 4 periods lcm(r_p, r_c))", sdfMaxTotal))
+	latency := fs.Int("latency", 0, fmt.Sprintf("pipeline: ticks L from a copy's issue to its landing, 0..%d", sdfMaxLatency))
+	work := fs.Int("work", 0, fmt.Sprintf("pipeline: ticks T a consumer spends on a tile, 1..%d", sdfMaxWork))
+	tiles := fs.Int("tiles", 0, fmt.Sprintf("pipeline: tiles per run, 1..%d (default: 4*S_min + 4)", sdfMaxTiles))
 	// Parse errors are one line of ours; -h prints the usage.
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
@@ -55,6 +67,15 @@ func sdfCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if set["latency"] || set["work"] || set["tiles"] {
+		for _, ring := range []string{"rp", "rc", "total"} {
+			if set[ring] {
+				fmt.Fprintf(stderr, "gpubuf sdf: --%s is the ring's, --latency, --work and --tiles the pipeline's: give one bound's flags\n", ring)
+				return exitUsage
+			}
+		}
+		return sdfPipeline(set, *latency, *work, *tiles, stdout, stderr)
+	}
 	for _, r := range []struct {
 		name string
 		v    int

@@ -64,7 +64,8 @@ type function struct {
 var _ gpu.Module = (*Module)(nil)
 
 // LoadModule JIT-compiles PTX for the device (cuModuleLoadDataEx, with
-// the target taken from the context). When the compiler rejects it, the
+// the target taken from the context). PTX whose .target is newer than the
+// device (sm_80 on a 7.5) is refused before the driver sees it. When the compiler rejects it, the
 // error carries the compiler's log. Each entry's parameters are read from
 // the PTX text by the one front end (internal/ptx), since the driver
 // cannot report them; nothing is lowered for the emulator.
@@ -77,6 +78,13 @@ func (d *Device) LoadModule(name string, src []byte) (gpu.Module, error) {
 	ast, err := ptx.Parse(src)
 	if err != nil {
 		return nil, &gpu.Error{Backend: backend, Op: op, Msg: "reading the PTX", Err: err}
+	}
+	// The driver JIT-compiles PTX forward only: sm_80 PTX on a Turing
+	// fails with a bare CUDA_ERROR_NO_BINARY_FOR_GPU. Say which target
+	// and which device instead.
+	if sm, have := ast.SM(), d.info.SM(); sm > have {
+		return nil, usageErr(op, "the PTX targets sm_%d (compute capability %d.%d or newer); %s is %d.%d",
+			sm, sm/10, sm%10, d.info.Name, d.info.ComputeCapability[0], d.info.ComputeCapability[1])
 	}
 	m := &Module{dev: d, name: name, entries: map[string]ptx.Entry{}, funcs: map[string]*function{}, syms: map[string]*DeviceBuffer{}}
 	for _, e := range ast.Entries() {

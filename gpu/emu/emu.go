@@ -67,6 +67,13 @@ type driver struct{}
 
 func (driver) Open(opts gpu.Options) (gpu.Device, error) { return Open(opts) }
 
+// ComputeCapability is what the emulated device reports: 9.0, Hopper,
+// whose size it has (cpuemu.DeviceSMs) and whose PTX it runs: the sm_80
+// and sm_90 forms (cp.async, mbarrier, cp.async.bulk, elect.sync) load,
+// each checked against its module's own .target, so the sm_80 kernels
+// are never skipped on the emulator as they are on a Volta.
+var ComputeCapability = [2]int{9, 0}
+
 // deviceName is the device name Info reports.
 const deviceName = "gpubuf PTX emulator"
 
@@ -123,7 +130,7 @@ func Open(opts gpu.Options) (gpu.Device, error) {
 		info: gpu.Info{
 			Name:              deviceName,
 			Backend:           gpu.BackendEmu,
-			ComputeCapability: [2]int{7, 0}, // the PTX target the kernels are built for
+			ComputeCapability: ComputeCapability,
 			TotalMemory:       limit,
 			SMCount:           cpuemu.DeviceSMs, // what %nsmid reads and cooperative grids are sized by
 			WarpSize:          32,

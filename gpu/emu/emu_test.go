@@ -134,7 +134,7 @@ func wantClosed(t *testing.T, what string, err error) {
 
 func TestEmuOpen(t *testing.T) {
 	want := gpu.Info{
-		Name: "gpubuf PTX emulator", Backend: "emu", ComputeCapability: [2]int{7, 0},
+		Name: "gpubuf PTX emulator", Backend: "emu", ComputeCapability: [2]int{9, 0},
 		TotalMemory: 4 << 30, SMCount: cpuemu.DeviceSMs, WarpSize: 32, Driver: "cpuemu (lockstep)",
 	}
 	d := open(t, gpu.EmuOptions{})

@@ -39,6 +39,7 @@ func Run(t *testing.T, open func(t *testing.T) gpu.Device) {
 	t.Run("Kernels", s.testKernels)
 	t.Run("ZeroCopy", s.testZeroCopy)
 	t.Run("Module", s.testModule)
+	t.Run("NewerTarget", s.testNewerTarget)
 	t.Run("Symbols", s.testSymbols)
 	t.Run("Cooperative", s.testCooperative)
 	t.Run("ArgErrors", s.testArgErrors)

@@ -2,8 +2,10 @@ package gputest
 
 import (
 	"bytes"
+	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/gpubuf/gpubuf/gpu"
@@ -127,6 +129,9 @@ func (s *suite) testKernels(t *testing.T) {
 		}
 		t.Run(k.Name, func(t *testing.T) {
 			rep := kcheck.RunOnDevice(dev, k.Name, 1)
+			if rep.Skipped && rep.OK && k.SM() > dev.Info().SM() {
+				t.Skip(rep.Detail) // built for a newer GPU: the report says which
+			}
 			switch {
 			case rep.Err != nil:
 				t.Errorf("%v", rep.Err)
@@ -307,4 +312,31 @@ func (s *suite) testArgErrors(t *testing.T) {
 	must(t, st.Launch(k, handoffConfig, din, dout, uint32(n)), "a good launch after the rejected ones")
 	must(t, st.Synchronize(), "Synchronize")
 	wantBytes(t, dout, want, "out of the good launch")
+}
+
+// PTX built for a newer GPU than the device is refused at LoadModule with
+// an error that names the target and the device's compute capability, as
+// the driver's own JIT (which compiles forward only) would refuse it less
+// clearly. The emulator runs every target it can parse, so it has nothing
+// to refuse.
+func (s *suite) testNewerTarget(t *testing.T) {
+	dev := s.device(t)
+	in := dev.Info()
+	if in.Backend == gpu.BackendEmu {
+		t.Skip("the emulator loads PTX of every target it parses, checking each instruction against its module's .target")
+	}
+	sm := in.SM() + 10
+	src := strings.Replace(widePTX, ".target sm_70", fmt.Sprintf(".target sm_%d", sm), 1)
+	m, err := dev.LoadModule("newer.ptx", []byte(src))
+	if err == nil {
+		m.Close()
+		t.Fatalf("LoadModule of sm_%d PTX on compute capability %d.%d: no error", sm, in.ComputeCapability[0], in.ComputeCapability[1])
+	}
+	wantErr(t, in.Backend, err, "LoadModule of sm_%d PTX", sm)
+	if want := fmt.Sprintf("sm_%d", sm); !strings.Contains(err.Error(), want) {
+		t.Errorf("error %q does not name the target %s", err, want)
+	}
+	if want := fmt.Sprintf("%d.%d", in.ComputeCapability[0], in.ComputeCapability[1]); !strings.Contains(err.Error(), want) {
+		t.Errorf("error %q does not name the device's compute capability %s", err, want)
+	}
 }

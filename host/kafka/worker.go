@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/gpubuf/gpubuf/host"
@@ -235,7 +236,9 @@ func (w *Worker) connect() error {
 	// came from.
 	if o.DLQTopic != "" {
 		if t, ok := td[o.DLQTopic]; !ok || t.Err != nil {
-			if _, err := w.adm.CreateTopic(ctx, 1, -1, nil, o.DLQTopic); err != nil {
+			// Another worker of the group may make it at the same time:
+			// that it exists is what matters.
+			if _, err := w.adm.CreateTopic(ctx, 1, -1, nil, o.DLQTopic); err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
 				return &TopicError{Topic: o.DLQTopic, Role: "dead-letter", Err: fmt.Errorf("%w, and creating it failed: %v", ErrMissingTopic, err)}
 			}
 		}

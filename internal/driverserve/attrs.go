@@ -1,11 +1,14 @@
 package driverserve
 
-import "github.com/gpubuf/gpubuf/cpuemu"
+import (
+	"github.com/gpubuf/gpubuf/cpuemu"
+	"github.com/gpubuf/gpubuf/gpu/emu"
+)
 
 // deviceAttr is the emulated device's CUdevice_attribute a (cuda.h's
 // numbers), as the library's cuDeviceGetAttribute gives it: the limits
-// cpuemu enforces where it has one (SMs, shared memory per block), and an
-// sm_70 GPU's otherwise. Attributes the emulator has no counterpart for
+// cpuemu enforces where it has one (SMs, shared memory per block), the
+// compute capability gpu/emu reports, and an sm_70 GPU's otherwise. Attributes the emulator has no counterpart for
 // (clocks, PCI ids) are 0, as the driver gives for what a device lacks.
 func deviceAttr(a uint64) (int64, bool) {
 	switch a {
@@ -40,9 +43,9 @@ func deviceAttr(a uint64) (int64, bool) {
 	case 41: // UNIFIED_ADDRESSING: host pointers are not device pointers here
 		return 0, true
 	case 75: // COMPUTE_CAPABILITY_MAJOR
-		return 7, true
+		return int64(emu.ComputeCapability[0]), true
 	case 76: // COMPUTE_CAPABILITY_MINOR
-		return 0, true
+		return int64(emu.ComputeCapability[1]), true
 	case 81: // MAX_SHARED_MEMORY_PER_MULTIPROCESSOR
 		return cpuemu.SharedBytesPerSM, true
 	case 97: // MAX_SHARED_MEMORY_PER_BLOCK_OPTIN

@@ -352,7 +352,7 @@ func (s *Server) hello(req *request) ([]uint64, []byte, error) {
 	if limit == 0 {
 		limit = cpuemu.DefaultMemoryLimit
 	}
-	return []uint64{Version, uint64(limit), 7, 0}, []byte(DeviceName), nil
+	return []uint64{Version, uint64(limit), uint64(emu.ComputeCapability[0]), uint64(emu.ComputeCapability[1])}, []byte(DeviceName), nil
 }
 
 func (s *Server) ctxCreate() ([]uint64, []byte, error) {

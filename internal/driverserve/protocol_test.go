@@ -191,7 +191,7 @@ func TestServe(t *testing.T) {
 		keep   func(a answer)
 	}{
 		{"warp size", msg(2, []uint64{10}, nil), wantSuccess, []uint64{32}, nil},
-		{"compute capability major", msg(2, []uint64{75}, nil), wantSuccess, []uint64{7}, nil},
+		{"compute capability major", msg(2, []uint64{75}, nil), wantSuccess, []uint64{9}, nil}, // the emulator runs sm_90 PTX: gpu/emu.ComputeCapability
 		{"attribute 0", msg(2, []uint64{0}, nil), wantInvalidValue, nil, nil},
 		{"attribute past the last", msg(2, []uint64{1000}, nil), wantInvalidValue, nil, nil},
 		{"attribute without its word", msg(2, nil, nil), wantInvalidValue, nil, nil},

@@ -136,7 +136,7 @@ func Case(kernel string, size Size) (*KernelCase, error) {
 			}
 			return compare(kernels.Words(o[0]), wantOut)
 		}
-	case "warp_specialized":
+	case "warp_specialized", "warp_specialized_barrier":
 		tiles := 24 * n
 		src := randWords(rng, tiles*kernels.TileWords)
 		in(kernels.WordBytes(src))
@@ -150,6 +150,42 @@ func Case(kernel string, size Size) (*KernelCase, error) {
 				return false, "out: " + d
 			}
 			return compare(kernels.Words(o[1]), wantSums)
+		}
+	case "async_pipeline", "async_pipeline_nowait", "async_pipeline_early_empty", "async_pipeline_full_parity", "async_pipeline_parity":
+		// 100-word tiles: not a multiple of a warp's 32, so the consumers'
+		// last trip is partial; three consumer warps; more tiles per
+		// block than stages, so every stage is refilled many times.
+		const tileWords, stages, latency, work = 100, 3, 5, 2
+		tiles := 40 * n
+		if kernel == "async_pipeline_full_parity" {
+			// One round: each stage is filled once, so every wrong-parity
+			// wait asks about the phase before phase 0 and returns at once
+			// (a race). In a later round a consumer that comes to its
+			// wait after the copy landed would wait for the next phase,
+			// which needs its own release: a deadlock.
+			tiles = stages * int(c.Launch.Grid.X)
+		}
+		src := randWords(rng, tiles*tileWords)
+		in(kernels.WordBytes(src))
+		out(make([]byte, 4*3*tiles))
+		out(make([]byte, 4*2*tiles))
+		u32(tiles)
+		u32(tileWords)
+		u32(stages)
+		u32(latency)
+		u32(work)
+		grid := int(c.Launch.Grid.X)
+		c.verify = func(o [][]byte) (bool, string) {
+			if k.Expect == kernels.ExpectDeadlock {
+				return false, "finished, but it should deadlock"
+			}
+			if ok, d := compare(kernels.Words(o[0]), kernels.BatchReduce(src, tiles, tileWords)); !ok {
+				return false, "sums: " + d
+			}
+			if ok, d := compare(kernels.Words(o[1]), kernels.AsyncPipelineTimeline(tiles, grid, stages, latency, work)); !ok {
+				return false, "timeline: " + d
+			}
+			return true, "matches the Go reference"
 		}
 	case "batch_reduce", "batch_scan":
 		nrec, recWords := 64*n, 100

@@ -24,9 +24,13 @@ import (
 //   - a racy twin (ExpectRace) is run for information: OK is true whatever
 //     its output (a real GPU may or may not show the race), and Detail
 //     says whether the output differed from the reference;
-//   - divergent_syncwarp (ExpectDeadlock) would hang a GPU, so on any
-//     backend but "emu" it is not launched: Skipped and OK are true and
-//     Detail says why. On the emulator it is OK when it deadlocks.
+//   - a kernel that deadlocks by design (ExpectDeadlock) would hang a
+//     GPU, so on any backend but "emu" it is not launched: Skipped and OK
+//     are true and Detail says why. On the emulator it is OK when it
+//     deadlocks;
+//   - a kernel built for a newer GPU than the device (kernels.Kernel.SM
+//     above gpu.Info.SM: the sm_80 kernels on a Volta or Turing) is not
+//     loaded: Skipped and OK are true and Detail names both.
 //
 // Any error from the device (setting up, launching, the launch itself,
 // copying back, cleaning up) is in Report.Err, and OK is then false.
@@ -39,9 +43,19 @@ func RunOnDevice(dev gpu.Device, kernel string, size Size) Report {
 	}
 	rep.Threads = kc.Threads()
 	k := kc.Kernel
-	if k.Expect == kernels.ExpectDeadlock && rep.Backend != gpu.BackendEmu {
+	if in := dev.Info(); k.SM() > in.SM() {
 		rep.OK, rep.Skipped = true, true
-		rep.Detail = fmt.Sprintf("skipped: %s deadlocks by design and would hang the %s device; it runs on the emu backend only", kernel, rep.Backend)
+		rep.Detail = fmt.Sprintf("skipped: %s is built for sm_%d (compute capability %d.%d or newer); the device is %d.%d",
+			kernel, k.SM(), k.SM()/10, k.SM()%10, in.ComputeCapability[0], in.ComputeCapability[1])
+		return rep
+	}
+	if k.MayHang() && rep.Backend != gpu.BackendEmu {
+		why := "deadlocks by design"
+		if k.Expect != kernels.ExpectDeadlock {
+			why = "can deadlock (" + k.Hangs + ")"
+		}
+		rep.OK, rep.Skipped = true, true
+		rep.Detail = fmt.Sprintf("skipped: %s %s and would hang the %s device; it runs on the emu backend only", kernel, why, rep.Backend)
 		return rep
 	}
 	err = runCase(dev, kc, &rep)
@@ -49,6 +63,11 @@ func RunOnDevice(dev gpu.Device, kernel string, size Size) Report {
 	switch {
 	case k.Expect == kernels.ExpectDeadlock && errors.As(err, &dl):
 		rep.OK, rep.Detail = true, "deadlock, as expected"
+	case k.Hangs != "" && errors.As(err, &dl):
+		rep.OK, rep.Detail = true, "race showed as a deadlock: "+firstLine(dl.Error())
+		if rep.Race != nil && len(rep.Race.Hazards) > 0 {
+			rep.Detail += "; race reported: " + rep.Race.Hazards[0].Error()
+		}
 	case err != nil:
 		rep.Err = err
 	case k.Expect == kernels.ExpectOK:

@@ -17,6 +17,7 @@ package kcheck
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/gpubuf/gpubuf/cpuemu"
@@ -39,10 +40,11 @@ type Report struct {
 	// queueing the launch to the end of the stream's Synchronize.
 	Elapsed time.Duration
 	// OK: the output equals the reference (correct kernels), or the
-	// expected failure showed (racy twins: a wrong output; divergent: a
-	// deadlock). With the checker on, a correct kernel must also have a
-	// clean report, and a racy twin is OK when the checker reports a
-	// hazard, whatever its output.
+	// expected failure showed (racy twins: a wrong output, or for a twin
+	// that Hangs, a deadlock; divergent: a deadlock). With the checker on,
+	// a correct kernel must also have a clean report, and a racy twin is
+	// OK when the checker reports a hazard, whatever its output, also when
+	// the launch then deadlocked.
 	//
 	// RunOnDevice reports racy twins as information, not as a check: OK
 	// is true whatever the output, and Detail says whether the race
@@ -187,6 +189,18 @@ func (c *Checker) check(kernel string, s Schedule, race bool) Report {
 	switch {
 	case k.Expect == kernels.ExpectDeadlock && errors.As(err, &dl):
 		rep.OK, rep.Detail = true, "deadlock, as expected"
+	case k.Hangs != "" && errors.As(err, &dl):
+		// A twin that may hang: under the checker its hazard is what
+		// counts; without it, the deadlock is how the bug showed.
+		rep.OK, rep.Detail = true, "deadlocked, as it can: "+firstLine(dl.Error())
+		if race {
+			rep.OK = rep.Race != nil && len(rep.Race.Hazards) > 0
+			if rep.OK {
+				rep.Detail = "race reported: " + rep.Race.Hazards[0].Error() + "; then " + rep.Detail
+			} else {
+				rep.Detail = "no hazard reported; " + rep.Detail
+			}
+		}
 	case err != nil:
 		rep.Err = err
 	case race && rep.Race == nil:
@@ -249,6 +263,13 @@ func (c *Checker) FindFailure(kernel string, seeds int) (Report, bool) {
 		}
 	}
 	return last, false
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
 }
 
 func emuDim(d gpu.Dim3) cpuemu.Dim3 { return cpuemu.Dim3{X: d.X, Y: d.Y, Z: d.Z} }

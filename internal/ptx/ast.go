@@ -1,6 +1,10 @@
 package ptx
 
-import "math"
+import (
+	"math"
+	"strconv"
+	"strings"
+)
 
 // The syntax tree is the parsed text of a PTX module, close to the source.
 
@@ -278,4 +282,23 @@ func floatOf(bits int64, f32 bool) float64 {
 		return float64(math.Float32frombits(uint32(bits)))
 	}
 	return math.Float64frombits(uint64(bits))
+}
+
+// SM is the module's target as a number: 80 for .target sm_80 (a suffix
+// such as sm_90a's is dropped), 0 when no target names an SM. A GPU of
+// compute capability major.minor runs it when 10*major+minor is at least
+// SM (the driver JIT-compiles PTX forward, never back).
+func (m *Module) SM() int { return TargetSM(m.Target) }
+
+// TargetSM is SM for a .target list.
+func TargetSM(targets []string) int {
+	for _, t := range targets {
+		if n, ok := strings.CutPrefix(t, "sm_"); ok {
+			n = strings.TrimRight(n, "abf")
+			if v, err := strconv.Atoi(n); err == nil {
+				return v
+			}
+		}
+	}
+	return 0
 }

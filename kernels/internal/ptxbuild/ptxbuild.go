@@ -26,6 +26,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -37,7 +38,8 @@ const StagingDir = "/tmp/gpubuf-ptx-staging"
 // releases emit different (equally valid) PTX.
 const WantVersion = "V11.8.89"
 
-// Flags are nvcc's arguments before the source name.
+// Flags are nvcc's arguments before the source name, for a source
+// without an arch directive (see Arch).
 //
 // --allow-unsupported-compiler: nvcc 11.8 refuses gcc newer than 11 even
 // with -ptx, where the host compiler only preprocesses. With the flag,
@@ -80,9 +82,46 @@ func CheckNVCC() error {
 	return nil
 }
 
-// CommandLine is the nvcc command run in StagingDir for source name.
-func CommandLine(name string) []string {
+// DefaultArch is the target of a source without an arch directive: Volta,
+// the oldest GPU with independent thread scheduling.
+const DefaultArch = "sm_70"
+
+// archRE is a source's arch directive, a line of its own such as
+//
+//	// ptxbuild: arch=sm_80
+//
+// for kernels that use instructions Volta lacks (cp.async, mbarrier).
+var archRE = regexp.MustCompile(`(?m)^// ptxbuild: arch=(sm_[0-9]+)\s*$`)
+
+// Arch is the target a source compiles for: its arch directive's, or
+// DefaultArch. Two directives are an error, as is one nvcc 11.8 cannot
+// target (below sm_70 or above sm_90).
+func Arch(src []byte) (string, error) {
+	ms := archRE.FindAllSubmatch(src, -1)
+	switch len(ms) {
+	case 0:
+		return DefaultArch, nil
+	case 1:
+	default:
+		return "", fmt.Errorf("%d arch directives; want at most one", len(ms))
+	}
+	arch := string(ms[0][1])
+	n, _ := strconv.Atoi(strings.TrimPrefix(arch, "sm_"))
+	if n < 70 || n > 90 {
+		return "", fmt.Errorf("arch directive %s: want sm_70 to sm_90", arch)
+	}
+	return arch, nil
+}
+
+// CommandLine is the nvcc command run in StagingDir for source name,
+// compiled for arch (see Arch).
+func CommandLine(name, arch string) []string {
 	args := append([]string{"nvcc"}, Flags...)
+	for i, a := range args {
+		if strings.HasPrefix(a, "-arch=") {
+			args[i] = "-arch=" + arch
+		}
+	}
 	if ccbin := os.Getenv("NVCC_CCBIN"); ccbin != "" {
 		args = append(args, "-ccbin", ccbin)
 	}
@@ -139,7 +178,15 @@ func Compile(srcDir, relDir string) (map[string][]byte, error) {
 	}
 	result := make(map[string][]byte, len(sources))
 	for _, name := range sources {
-		cmdline := CommandLine(name)
+		src, err := os.ReadFile(filepath.Join(srcDir, name))
+		if err != nil {
+			return nil, err
+		}
+		arch, err := Arch(src)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		cmdline := CommandLine(name, arch)
 		cmd := exec.Command(cmdline[0], cmdline[1:]...)
 		cmd.Dir = StagingDir
 		if out, err := cmd.CombinedOutput(); err != nil {

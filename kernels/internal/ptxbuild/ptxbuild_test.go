@@ -1,6 +1,9 @@
 package ptxbuild
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestRewrite(t *testing.T) {
 	in := "\tret;\n}\n" +
@@ -33,7 +36,7 @@ func TestRewrite(t *testing.T) {
 
 func TestCommandLine(t *testing.T) {
 	t.Setenv("NVCC_CCBIN", "")
-	got := CommandLine("batch.cu")
+	got := CommandLine("batch.cu", DefaultArch)
 	want := []string{"nvcc", "-ptx", "-lineinfo", "-O3", "-arch=sm_70", "--allow-unsupported-compiler", "batch.cu", "-o", "batch.ptx"}
 	if len(got) != len(want) {
 		t.Fatalf("CommandLine = %q, want %q", got, want)
@@ -42,5 +45,32 @@ func TestCommandLine(t *testing.T) {
 		if got[i] != want[i] {
 			t.Fatalf("CommandLine = %q, want %q", got, want)
 		}
+	}
+}
+
+func TestArch(t *testing.T) {
+	for _, tc := range []struct {
+		src, want, err string
+	}{
+		{"__global__ void k() {}\n", "sm_70", ""},
+		{"// ptxbuild: arch=sm_80\n#include <cuda/barrier>\n", "sm_80", ""},
+		{"#include <x>\n// ptxbuild: arch=sm_90   \n", "sm_90", ""},
+		// Only a line of its own counts: not a mention inside a comment.
+		{"// compile with // ptxbuild: arch=sm_80\n", "sm_70", ""},
+		{"// ptxbuild: arch=sm_80\n// ptxbuild: arch=sm_90\n", "", "2 arch directives"},
+		{"// ptxbuild: arch=sm_60\n", "", "want sm_70 to sm_90"},
+		{"// ptxbuild: arch=sm_100\n", "", "want sm_70 to sm_90"},
+	} {
+		got, err := Arch([]byte(tc.src))
+		switch {
+		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+			t.Errorf("Arch(%q) = %q, %v; want an error containing %q", tc.src, got, err, tc.err)
+		case tc.err == "" && (err != nil || got != tc.want):
+			t.Errorf("Arch(%q) = %q, %v; want %q", tc.src, got, err, tc.want)
+		}
+	}
+	got := CommandLine("async_pipeline.cu", "sm_80")
+	if want := "-arch=sm_80"; got[4] != want {
+		t.Errorf("CommandLine(async_pipeline.cu, sm_80) = %q: argument 4 is not %s", got, want)
 	}
 }
