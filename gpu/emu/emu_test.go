@@ -889,3 +889,17 @@ func TestEmuEntryThatCannotRun(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestEmuKernelsSorted: Kernels lists a module's entries sorted by name,
+// as gpu.Module documents, whatever their order in the PTX.
+func TestEmuKernelsSorted(t *testing.T) {
+	d := open(t, gpu.EmuOptions{})
+	src := ".version 7.0\n.target sm_70\n.address_size 64\n.visible .entry zeta() { ret; }\n.visible .entry alpha() { ret; }\n.visible .entry mid() { ret; }\n"
+	m, err := d.LoadModule("order.ptx", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(m.Kernels(), " "); got != "alpha mid zeta" {
+		t.Errorf("Kernels() = %s, want alpha mid zeta", got)
+	}
+}

@@ -1,6 +1,7 @@
 package emu
 
 import (
+	"slices"
 	"strings"
 	"sync"
 
@@ -28,6 +29,7 @@ func (m *module) Kernels() []string {
 	for i, e := range es {
 		names[i] = e.Name
 	}
+	slices.Sort(names) // as gpu.Module documents, as the CUDA backend does
 	return names
 }
 
