@@ -463,7 +463,12 @@ func (s *kafkaSummary) write(w io.Writer) {
 	t.add("dead letters", st.DeadLetters)
 	t.add("batches", fmt.Sprintf("%d (%d failed)", st.Batches, st.FailedBatches))
 	t.add("elapsed", fmt.Sprintf("%.3f s", s.ElapsedSec))
-	t.add("lag", fmt.Sprintf("%d over %d partitions", st.Lag, len(st.Partitions)))
+	if len(st.Partitions) == 0 {
+		// The worker gave its partitions back as it left the group.
+		t.add("lag", "- (no partitions assigned at exit)")
+	} else {
+		t.add("lag", fmt.Sprintf("%d over %d partitions", st.Lag, len(st.Partitions)))
+	}
 	for _, d := range st.Devices {
 		t.add(fmt.Sprintf("device %d in flight", d.Device), fmt.Sprintf("now %d, max %d", d.InFlight, d.MaxInFlight))
 	}
