@@ -166,6 +166,9 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail("%v", err)
 	}
+	if kafkaFlags.metrics != "" && kafkaFlags.brokers == "" {
+		return fail("--metrics %s: it serves a Kafka worker's metrics; give --kafka", kafkaFlags.metrics)
+	}
 	if kafkaFlags.brokers != "" {
 		return runKafka(o, kafkaFlags, fs, stages, refs, stdout, stderr)
 	}

@@ -8,6 +8,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"strconv"
@@ -15,6 +17,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/schollz/progressbar/v3"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -39,6 +43,7 @@ type kafkaOpts struct {
 	partitions  int
 	connect     time.Duration
 	instance    string
+	metrics     string // --metrics ADDR: serve Prometheus metrics there
 }
 
 // Bounds of the Kafka flags.
@@ -59,6 +64,7 @@ func addKafkaFlags(fs *flag.FlagSet) *kafkaOpts {
 	fs.StringVar(&k.devices, "devices", "0", "--kafka: the devices to run on, one ring each: ordinals like 0,1 (the emulator opens an independent device for each), or all (every GPU; one emulated device on the emulator)")
 	fs.DurationVar(&k.exitIdle, "exit-when-idle", 0, "--kafka: exit once the assigned partitions have had no lag for this long (default: run until SIGINT or SIGTERM; embedded: 2s)")
 	fs.IntVar(&k.partitions, "partitions", 12, "--kafka embedded: partitions of the generated input topic")
+	fs.StringVar(&k.metrics, "metrics", "", "--kafka: serve the worker's metrics in Prometheus's text format at http://`ADDR`/metrics (host:port; :0 picks a port, printed at start)")
 	fs.DurationVar(&k.connect, "connect-timeout", 10*time.Second, "--kafka: how long to wait for the brokers at start")
 	fs.StringVar(&k.instance, "instance-id", "", "--kafka: static group membership under this id (a restart within the session timeout keeps the partitions)")
 	return k
@@ -209,6 +215,15 @@ func runKafka(o runOpts, k *kafkaOpts, fs *flag.FlagSet, stages []host.KernelSpe
 		return fail("%s %s: %v", flagName, te.Topic, te.Err)
 	case err != nil:
 		return fail("%v", err)
+	}
+
+	if k.metrics != "" {
+		stopMetrics, err := serveMetrics(k.metrics, w, stderr)
+		if err != nil {
+			w.Close()
+			return fail("--metrics %s: %v", k.metrics, err)
+		}
+		defer stopMetrics()
 	}
 
 	bar := newKafkaProgress(o, int64(len(inputs)), embedded, stderr)
@@ -541,4 +556,21 @@ func groupDone(ctx context.Context, adm *kadm.Client, group, topic string) bool 
 		}
 	})
 	return all
+}
+
+// serveMetrics serves w's metrics at http://addr/metrics until stop is
+// called, and says where on stderr.
+func serveMetrics(addr string, w *kafka.Worker, stderr io.Writer) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(w.Collector())
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	fmt.Fprintf(stderr, "gpubuf run: metrics at http://%s/metrics\n", ln.Addr())
+	return func() { srv.Close() }, nil
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"io"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -163,5 +165,44 @@ func TestRunKafkaEmbeddedJoined(t *testing.T) {
 	few := []string{"--kafka", "embedded", "--records", "4", "--partitions", "6", "--verify", "--json", "--progress", "never", "--exit-when-idle", "200ms"}
 	if c := runCmd(few, nil, &stdout, &bytes.Buffer{}); c != exitOK || !strings.Contains(stdout.String(), `"verified": 4`) {
 		t.Errorf("4 records over 6 partitions: exit %d, %s", c, stdout.String())
+	}
+}
+
+// TestRunKafkaMetrics: --metrics serves the worker's Stats in
+// Prometheus's text format while it runs; without --kafka, or on an
+// address that cannot be listened on, it is bad usage.
+func TestRunKafkaMetrics(t *testing.T) {
+	stderr := &lockedBuffer{}
+	args := []string{"--kafka", "embedded", "--records", "2000", "--progress", "never", "--exit-when-idle", "1s", "--metrics", "127.0.0.1:0"}
+	code := make(chan int, 1)
+	go func() { code <- runCmd(args, nil, &bytes.Buffer{}, stderr) }()
+	var url string
+	for deadline := time.Now().Add(20 * time.Second); url == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if _, after, ok := strings.Cut(stderr.String(), "metrics at "); ok {
+			url, _, _ = strings.Cut(after, "\n")
+		}
+	}
+	if url == "" {
+		t.Fatalf("no metrics address printed; stderr: %s", stderr.String())
+	}
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{"# TYPE gpubuf_kafka_records_in_total counter", "gpubuf_kafka_held_records_bound ", "# TYPE gpubuf_kafka_device_batches_in_flight gauge"} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("metrics lack %q:\n%s", want, body)
+		}
+	}
+	if c := <-code; c != exitOK {
+		t.Errorf("exit %d; stderr: %s", c, stderr.String())
+	}
+	for _, bad := range [][]string{{"--metrics", ":0"}, {"--kafka", "embedded", "--records", "10", "--metrics", "256.0.0.1:1"}} {
+		var errb bytes.Buffer
+		if c := runCmd(bad, nil, &bytes.Buffer{}, &errb); c != exitUsage || !strings.Contains(errb.String(), "--metrics") {
+			t.Errorf("%v: exit %d, %s", bad, c, errb.String())
+		}
 	}
 }
