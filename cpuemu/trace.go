@@ -17,7 +17,9 @@ type TraceEvent struct {
 	PC    int    `json:"pc"` // index of the lowered instruction
 	Op    string `json:"op"` // e.g. "st", "bar.warp.sync"
 	Space string `json:"space,omitempty"`
-	Addr  uint64 `json:"addr,omitempty"` // memory instructions: the address, in Space
+	// Addr is a memory instruction's address, in Space; an asynchronous
+	// copy's destination.
+	Addr uint64 `json:"addr,omitempty"`
 	// HasAddr tells a memory instruction at address 0 from the others.
 	HasAddr bool   `json:"has_addr,omitempty"`
 	PTXLine int    `json:"ptx_line"`
@@ -231,6 +233,13 @@ func (t *tracer) record(w *warp, pc int32, o *op, ex uint32) {
 				sp, addr = decodeGeneric(addr)
 			}
 			e.Space, e.Addr, e.HasAddr = sp.String(), addr, true
+		case opCpAsync:
+			// The destination, which the copy writes when it lands.
+			sp := spShared
+			if o.copyMode() == copyBulkOut {
+				sp = spGlobal
+			}
+			e.Space, e.Addr, e.HasAddr = sp.String(), w.r[o.a[0]+int32(lane)], true
 		}
 		t.events = append(t.events, e)
 	}

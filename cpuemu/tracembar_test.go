@@ -89,11 +89,16 @@ func TestTraceMbarrierCopies(t *testing.T) {
 	if !slices.Equal(res.TraceSyncs, want) {
 		t.Errorf("syncs\n got %+v\nwant %+v", res.TraceSyncs, want)
 	}
-	// The instructions are named as the ISA spells them.
+	// The instructions are named as the ISA spells them, and a copy's
+	// event has its destination: buf, 16-byte aligned after the 8 bytes of
+	// bar, at shared offset 16, lane L's 16 bytes at 16 + 16L.
 	var ops []string
 	for _, e := range res.Trace {
 		if e.Lane == 0 && e.Step >= 10 && e.Step <= 15 {
 			ops = append(ops, e.Op)
+		}
+		if e.Op == "cp.async" && (e.Space != "shared" || !e.HasAddr || e.Addr != 16+16*uint64(e.Lane)) {
+			t.Errorf("lane %d's cp.async: space %q, address %#x (%v); want shared %#x", e.Lane, e.Space, e.Addr, e.HasAddr, 16+16*e.Lane)
 		}
 	}
 	wantOps := []string{"cp.async", "cp.async.mbarrier.arrive", "cp.async.commit_group", "cp.async.wait_group", "mbarrier.arrive", "mbarrier.test_wait"}
