@@ -275,7 +275,7 @@ func DrawTimeline(dst *image.RGBA, area image.Rectangle, tl *Timeline) {
 		fill(d, image.Rect(bx-6, y1-2, bx+2, y1), ColorBorder)
 		what := "write shared"
 		if tl.CopyIssues > 0 {
-			what = "cp.async to shared"
+			what = "cp.async"
 		}
 		if ro.Name == "consumers" {
 			what = "read shared"
