@@ -1,10 +1,11 @@
 // Package panel draws the viewer's live panels into an *image.RGBA on the
 // CPU: the staging ring (slot states, done completions, and throughput,
 // producer-blocked and consumer-starved bars from host.Stats) and the warp
-// timeline (lanes × time from an emulator trace of one kernel, with its
-// shared-memory writes and reads, __syncwarp points, and the accesses the
-// race checker names, highlighted, with a key of the hazards and their
-// CUDA lines).
+// timeline (lanes × time from an emulator trace of one kernel's first
+// warps, with its shared-memory writes and reads, __syncwarp points,
+// cp.async copies in flight, mbarrier arrive-ons and phases, and the
+// accesses the race checker names, highlighted, with a key of the hazards
+// and their CUDA lines).
 //
 // It has no GL dependency: the GL window uploads the image Compose returns
 // as a texture and draws the particles on top, in ParticleArea. The
