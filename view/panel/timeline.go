@@ -187,8 +187,9 @@ func loadModule(k kernels.Kernel) (*cpuemu.Module, error) {
 
 // NewTimeline runs kernel (an entry of package kernels, such as
 // "lane_handoff" or "lane_handoff_nosync") on the emulator with tracing and
-// the race checker on, with the default TimelineOptions: one warp, 64
-// words, the adversarial schedule.
+// the race checker on, with the default TimelineOptions: one warp and 64
+// words for the lane_handoff family, one block of up to 4 warps and 4
+// tiles for the pipelines, the adversarial schedule.
 func NewTimeline(kernel string) (*Timeline, error) {
 	return NewTimelineWith(kernel, TimelineOptions{})
 }
