@@ -233,8 +233,8 @@ func TestKernels(t *testing.T) {
 		}
 		return n
 	}
-	if !slices.Equal(names(rs), bench.BatchKernels()) {
-		t.Fatalf("kernels %v, want %v", names(rs), bench.BatchKernels())
+	if !slices.Equal(names(rs), bench.DefaultKernels()) {
+		t.Fatalf("kernels %v, want %v", names(rs), bench.DefaultKernels())
 	}
 	for _, r := range rs {
 		secs := r.Elapsed.Seconds()
@@ -255,7 +255,7 @@ func TestKernels(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(names(rs), bench.BatchKernels()) {
+	if !slices.Equal(names(rs), bench.DefaultKernels()) {
 		t.Fatalf("kernels %v", names(rs))
 	}
 	for _, r := range rs {
@@ -271,7 +271,7 @@ func TestKernels(t *testing.T) {
 	}{
 		{bench.KernelCase{Bytes: 1000}, "multiple of 4096"},
 		{bench.KernelCase{Bytes: 0}, "multiple of 4096"},
-		{bench.KernelCase{Names: []string{"lane_handoff"}, Bytes: 4096}, `"lane_handoff" is not a batch kernel`},
+		{bench.KernelCase{Names: []string{"lane_handoff"}, Bytes: 4096}, `"lane_handoff" is not a kernel bench measures`},
 		{bench.KernelCase{Bytes: 4096, Budget: bench.Budget{N: -2}}, "negative"},
 	} {
 		if _, err := bench.Kernels(dev, c.c); err == nil || !strings.Contains(err.Error(), c.frag) {

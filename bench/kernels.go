@@ -16,15 +16,39 @@ import (
 // batch_histogram and batch_checksum.
 const KernelRecordBytes = 4096
 
-// BatchKernels lists the kernels Kernels measures by default: the batch
-// kernels a staging ring runs on each batch.
+// BatchKernels lists the batch kernels a staging ring runs on each batch.
 func BatchKernels() []string {
 	return []string{"batch_reduce", "batch_scan", "batch_histogram", "batch_checksum"}
 }
 
+// PipelineKernels lists the warp-specialised producer/consumer kernels on
+// mbarriers: async_pipeline (cp.async into PipelineStages stages of
+// PipelineTileWords-word tiles) and warp_specialized_barrier (256-word
+// tiles in WarpSpecializedStages stages), each in blocks of
+// PipelineBlock threads.
+func PipelineKernels() []string {
+	return []string{"async_pipeline", "warp_specialized_barrier"}
+}
+
+// The pipeline kernels' launch: one producer warp and three consumer
+// warps a block, async_pipeline's tiles one record each.
+const (
+	PipelineBlock         = 128
+	PipelineTileWords     = KernelRecordBytes / 4
+	PipelineStages        = 4
+	WarpSpecializedStages = 3
+	pipelineLatency       = 5 // async_pipeline's logical clock: any values do
+	pipelineWork          = 2
+)
+
+// DefaultKernels lists the kernels Kernels measures by default: the batch
+// kernels, then the pipeline kernels.
+func DefaultKernels() []string { return append(BatchKernels(), PipelineKernels()...) }
+
 // KernelCase is a kernel measurement.
 type KernelCase struct {
-	// Names are the kernels to measure, from BatchKernels; nil means all.
+	// Names are the kernels to measure, from DefaultKernels; nil means
+	// all.
 	Names []string
 	// Bytes is the input of one launch: a positive multiple of
 	// KernelRecordBytes.
@@ -71,16 +95,19 @@ func (r KernelResult) Rate() float64 {
 }
 
 // kernelRun is one kernel's launch with its inputs and the check of its
-// output after n launches.
+// output after n launches. Its parameters are the input buffer, the
+// output buffers and then the .u32 scalars, in that order, as every
+// kernel Kernels measures declares them.
 type kernelRun struct {
-	name   string
-	in     []byte
-	outLen int // bytes
-	nrec   uint32
-	rec    uint32 // words (reduce, scan) or bytes (histogram, checksum)
-	// perThread: one thread per record (checksum); else per warp.
-	perThread bool
-	verify    func(out []byte, launches int) error
+	name    string
+	in      []byte
+	outLens []int    // bytes of each output buffer
+	scalars []uint32 // after the buffers
+	// shape is the launch on a device with info's processors; cfg the
+	// one the measurement chose with it.
+	shape  func(info gpu.Info) gpu.LaunchConfig
+	cfg    gpu.LaunchConfig
+	verify func(outs [][]byte, launches int) error
 }
 
 func newKernelRun(name string, size int) (*kernelRun, error) {
@@ -89,34 +116,48 @@ func newKernelRun(name string, size int) (*kernelRun, error) {
 	}
 	nrec := size / KernelRecordBytes
 	words := patternWords(size/4, uint64(size)+uint64(len(name)))
-	r := &kernelRun{name: name, in: kernels.WordBytes(words), nrec: uint32(nrec)}
-	want := func(ref []uint32) func([]byte, int) error {
-		return func(out []byte, _ int) error {
-			if !slices.Equal(kernels.Words(out), ref) {
-				return fmt.Errorf("%s's output differs from the Go reference", name)
+	r := &kernelRun{name: name, in: kernels.WordBytes(words)}
+	want := func(refs ...[]uint32) func([][]byte, int) error {
+		return func(outs [][]byte, _ int) error {
+			for i, ref := range refs {
+				if !slices.Equal(kernels.Words(outs[i]), ref) {
+					return fmt.Errorf("%s's output %d differs from the Go reference", name, i)
+				}
 			}
 			return nil
 		}
 	}
-	switch name {
-	case "batch_reduce", "batch_scan":
-		r.rec = KernelRecordBytes / 4
-		if name == "batch_reduce" {
-			r.outLen = 4 * 3 * nrec
-			r.verify = want(kernels.BatchReduce(words, nrec, int(r.rec)))
-		} else {
-			r.outLen = size
-			r.verify = want(kernels.BatchScan(words, nrec, int(r.rec)))
+	// The batch kernels: (in, out, nrec, rec), a warp per record but for
+	// batch_checksum's thread per record, and batch_histogram's warp per
+	// 32 bytes (grid-stride).
+	batch := func(rec, outLen, units int, perThread bool) {
+		r.outLens, r.scalars = []int{outLen}, []uint32{uint32(nrec), uint32(rec)}
+		r.shape = func(info gpu.Info) gpu.LaunchConfig { return launchShape(info, units, perThread) }
+	}
+	// The pipeline kernels: blocks of a producer warp and three consumer
+	// warps, as many as there are tiles, up to 8 per processor.
+	pipeline := func(tiles int) {
+		r.shape = func(info gpu.Info) gpu.LaunchConfig {
+			grid := max(1, min(tiles, 8*max(1, info.SMCount)))
+			return gpu.LaunchConfig{Grid: gpu.D1(uint32(grid)), Block: gpu.D1(PipelineBlock)}
 		}
+	}
+	switch name {
+	case "batch_reduce":
+		batch(KernelRecordBytes/4, 4*3*nrec, nrec, false)
+		r.verify = want(kernels.BatchReduce(words, nrec, KernelRecordBytes/4))
+	case "batch_scan":
+		batch(KernelRecordBytes/4, size, nrec, false)
+		r.verify = want(kernels.BatchScan(words, nrec, KernelRecordBytes/4))
 	case "batch_checksum":
-		r.rec, r.perThread, r.outLen = KernelRecordBytes, true, 4*nrec
+		batch(KernelRecordBytes, 4*nrec, nrec, true)
 		r.verify = want(kernels.BatchChecksum(r.in, nrec, KernelRecordBytes))
 	case "batch_histogram":
 		// The histogram accumulates over the launches.
-		r.rec, r.outLen = KernelRecordBytes, 4*256
+		batch(KernelRecordBytes, 4*256, (len(r.in)+31)/32, false)
 		h := kernels.BatchHistogram(r.in, nrec, KernelRecordBytes)
-		r.verify = func(out []byte, launches int) error {
-			got := kernels.Words(out)
+		r.verify = func(outs [][]byte, launches int) error {
+			got := kernels.Words(outs[0])
 			for b, n := range h {
 				if got[b] != n*uint32(launches) {
 					return fmt.Errorf("%s: bin %d counts %d after %d launches, the Go reference %d per launch", name, b, got[b], launches, n)
@@ -124,18 +165,39 @@ func newKernelRun(name string, size int) (*kernelRun, error) {
 			}
 			return nil
 		}
+	case "async_pipeline":
+		// (in, sums, timeline, ntiles, tile_words, stages, latency, work):
+		// a record a tile.
+		tiles := nrec
+		pipeline(tiles)
+		r.outLens = []int{4 * 3 * tiles, 4 * 2 * tiles}
+		r.scalars = []uint32{uint32(tiles), PipelineTileWords, PipelineStages, pipelineLatency, pipelineWork}
+		sums := kernels.BatchReduce(words, tiles, PipelineTileWords)
+		r.verify = func(outs [][]byte, launches int) error {
+			// The timeline depends on the grid, which the device chose.
+			return want(sums, kernels.AsyncPipelineTimeline(tiles, int(r.cfg.Grid.X), PipelineStages, pipelineLatency, pipelineWork))(outs, launches)
+		}
+	case "warp_specialized_barrier":
+		// (in, out, row_sums, ntiles, stages): 256-word tiles.
+		tiles := size / 4 / kernels.TileWords
+		pipeline(tiles)
+		out, sums := kernels.WarpSpecialized(words)
+		r.outLens = []int{size, 4 * tiles * kernels.TileRows}
+		r.scalars = []uint32{uint32(tiles), WarpSpecializedStages}
+		r.verify = want(out, sums)
 	default:
-		return nil, fmt.Errorf("bench: %q is not a batch kernel (want one of %v)", name, BatchKernels())
+		return nil, fmt.Errorf("bench: %q is not a kernel bench measures (want one of %v)", name, DefaultKernels())
 	}
 	return r, nil
 }
 
-// units is how many warps (or threads) the launch wants.
-func (r *kernelRun) units() int {
-	if r.name == "batch_histogram" {
-		return (len(r.in) + 31) / 32 // a warp per 32 bytes, grid-stride
+// args are the launch's arguments: in, the outputs, the scalars.
+func (r *kernelRun) args(in any, outs []any) []any {
+	a := append([]any{in}, outs...)
+	for _, v := range r.scalars {
+		a = append(a, v)
 	}
-	return int(r.nrec)
+	return a
 }
 
 // Kernels measures each kernel c names on c.Bytes of input per launch, one
@@ -147,7 +209,7 @@ func (r *kernelRun) units() int {
 func Kernels(dev gpu.Device, c KernelCase) ([]KernelResult, error) {
 	names := c.Names
 	if names == nil {
-		names = BatchKernels()
+		names = DefaultKernels()
 	}
 	b, err := c.Budget.check()
 	if err != nil {
@@ -188,29 +250,36 @@ func (r *kernelRun) emulate(b Budget) (res KernelResult, err error) {
 		return res, err
 	}
 	defer func() { err = errors.Join(err, dev.Free(in)) }()
-	out, err := dev.Alloc(r.outLen)
-	if err != nil {
-		return res, err
+	outs := make([]any, len(r.outLens))
+	for i, n := range r.outLens {
+		out, aerr := dev.Alloc(n)
+		if aerr != nil {
+			return res, aerr
+		}
+		defer func() { err = errors.Join(err, dev.Free(out)) }()
+		outs[i] = out
 	}
-	defer func() { err = errors.Join(err, dev.Free(out)) }()
 	if err := dev.Write(in, r.in); err != nil {
 		return res, err
 	}
-	shape := launchShape(gpu.Info{SMCount: 1}, r.units(), r.perThread)
+	r.cfg = r.shape(gpu.Info{SMCount: 1})
 	cfg := cpuemu.LaunchConfig{
-		Grid:  cpuemu.Dim3{X: shape.Grid.X, Y: 1, Z: 1},
-		Block: cpuemu.Dim3{X: shape.Block.X, Y: 1, Z: 1},
+		Grid:  cpuemu.Dim3{X: r.cfg.Grid.X, Y: 1, Z: 1},
+		Block: cpuemu.Dim3{X: r.cfg.Block.X, Y: 1, Z: 1},
 	}
+	args := r.args(in, outs)
 	// A warm-up launch, not timed; the histogram then starts from zero.
-	if _, err := m.Launch(dev, r.name, cfg, in, out, r.nrec, r.rec); err != nil {
+	if _, err := m.Launch(dev, r.name, cfg, args...); err != nil {
 		return res, err
 	}
-	if err := dev.Memset(out, 0, r.outLen); err != nil {
-		return res, err
+	for i, out := range outs {
+		if err := dev.Memset(out.(cpuemu.DevicePtr), 0, r.outLens[i]); err != nil {
+			return res, err
+		}
 	}
 	start := time.Now()
 	for res.Launches = 0; b.more(res.Launches, start); res.Launches++ {
-		lr, err := m.Launch(dev, r.name, cfg, in, out, r.nrec, r.rec)
+		lr, err := m.Launch(dev, r.name, cfg, args...)
 		if err != nil {
 			return res, err
 		}
@@ -221,9 +290,12 @@ func (r *kernelRun) emulate(b Budget) (res KernelResult, err error) {
 		}
 	}
 	res.Elapsed = time.Since(start)
-	got := make([]byte, r.outLen)
-	if err := dev.Read(got, out); err != nil {
-		return res, err
+	got := make([][]byte, len(outs))
+	for i, out := range outs {
+		got[i] = make([]byte, r.outLens[i])
+		if err := dev.Read(got[i], out.(cpuemu.DevicePtr)); err != nil {
+			return res, err
+		}
 	}
 	if err := r.verify(got, res.Launches); err != nil {
 		return res, err
@@ -251,11 +323,18 @@ func (r *kernelRun) onDevice(dev gpu.Device, b Budget) (res KernelResult, err er
 		return res, err
 	}
 	cleanup = append(cleanup, in.Free)
-	out, err := dev.Alloc(r.outLen)
-	if err != nil {
-		return res, err
+	outs := make([]gpu.DeviceBuffer, len(r.outLens))
+	for i, n := range r.outLens {
+		if outs[i], err = dev.Alloc(n); err != nil {
+			return res, err
+		}
+		cleanup = append(cleanup, outs[i].Free)
 	}
-	cleanup = append(cleanup, out.Free)
+	outArgs := make([]any, len(outs))
+	for i, o := range outs {
+		outArgs[i] = o
+	}
+	args := r.args(in, outArgs)
 	if err := in.CopyFromHost(0, r.in); err != nil {
 		return res, err
 	}
@@ -271,12 +350,13 @@ func (r *kernelRun) onDevice(dev gpu.Device, b Budget) (res KernelResult, err er
 		}
 		cleanup = append(cleanup, ev[i].Close)
 	}
-	cfg := launchShape(dev.Info(), r.units(), r.perThread)
+	r.cfg = r.shape(dev.Info())
+	cfg := r.cfg
 	launch := func() (time.Duration, error) {
 		if err := stream.Record(ev[0]); err != nil {
 			return 0, err
 		}
-		if err := stream.Launch(k, cfg, in, out, r.nrec, r.rec); err != nil {
+		if err := stream.Launch(k, cfg, args...); err != nil {
 			return 0, err
 		}
 		if err := stream.Record(ev[1]); err != nil {
@@ -291,8 +371,10 @@ func (r *kernelRun) onDevice(dev gpu.Device, b Budget) (res KernelResult, err er
 	if _, err := launch(); err != nil {
 		return res, err
 	}
-	if err := out.Memset(0, r.outLen, 0); err != nil {
-		return res, err
+	for i, out := range outs {
+		if err := out.Memset(0, r.outLens[i], 0); err != nil {
+			return res, err
+		}
 	}
 	start := time.Now()
 	for res.Launches = 0; b.more(res.Launches, start); res.Launches++ {
@@ -302,9 +384,12 @@ func (r *kernelRun) onDevice(dev gpu.Device, b Budget) (res KernelResult, err er
 		}
 		res.Elapsed += d
 	}
-	got := make([]byte, r.outLen)
-	if err := out.CopyToHost(got, 0); err != nil {
-		return res, err
+	got := make([][]byte, len(outs))
+	for i, out := range outs {
+		got[i] = make([]byte, r.outLens[i])
+		if err := out.CopyToHost(got[i], 0); err != nil {
+			return res, err
+		}
 	}
 	if err := r.verify(got, res.Launches); err != nil {
 		return res, err

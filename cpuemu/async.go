@@ -64,12 +64,14 @@ type asyncEntry struct {
 	size    uint32
 	srcSize uint32 // bytes read from src; the rest of dst is zero-filled
 	bar     *mbarObj
+	issued  int64   // the step of the issuing instruction (for the trace)
 	k       uint32  // the clock of the copy's write in the checker (its thread's copy lane)
 	kr      uint32  // the clock of its read of the source
 	rel     *vclock // what the arrive-on or complete-tx releases (checker)
 }
 
 type laneAsync struct {
+	thread   int // the thread's slot in the block: warp*32 + lane
 	q        []asyncEntry
 	inflight int    // entries not landed
 	group    uint32 // cp.async commits so far
@@ -88,6 +90,9 @@ type asyncState struct {
 func (c *cta) asyncOf() *asyncState {
 	if c.async == nil {
 		c.async = &asyncState{lanes: make([]laneAsync, len(c.warps)*32)}
+		for t := range c.async.lanes {
+			c.async.lanes[t].thread = t
+		}
 	}
 	return c.async
 }
@@ -131,7 +136,7 @@ func (w *warp) cpAsync(o *op, ex uint32) {
 		la := &as.lanes[t]
 		dst, src := r[o.a[0]+int32(lane)], r[o.a[1]+int32(lane)]
 		size := uint32(r[o.a[2]+int32(lane)])
-		e := asyncEntry{kind: entCopy, op: l.curPC, group: la.group, dst: dst, src: src, size: size, srcSize: size}
+		e := asyncEntry{kind: entCopy, op: l.curPC, group: la.group, dst: dst, src: src, size: size, srcSize: size, issued: l.wcount}
 		align := uint64(size)
 		switch o.copyMode() {
 		case copyCA, copyCG:
@@ -194,6 +199,9 @@ func (w *warp) cpAsync(o *op, ex uint32) {
 		if len(la.q) >= maxLaneQueue {
 			la.trim()
 		}
+		if l.tr != nil {
+			l.tr.copyIssue(w, lane)
+		}
 		la.q = append(la.q, e)
 		la.inflight++
 		as.inflight++
@@ -207,7 +215,7 @@ func (w *warp) cpAsync(o *op, ex uint32) {
 func (c *cta) asyncArrive(o *op, w *warp, lane int, b *mbarObj) {
 	as := c.asyncOf()
 	la := &as.lanes[w.id*32+lane]
-	e := asyncEntry{kind: entArrive, op: c.l.curPC, bar: b}
+	e := asyncEntry{kind: entArrive, op: c.l.curPC, bar: b, issued: c.l.wcount}
 	if c.l.chk != nil {
 		e.rel = c.l.chk.copiesRelease(uint32(w.id*32 + lane))
 	}
@@ -328,6 +336,9 @@ func (c *cta) land(la *laneAsync, i int) {
 	c.async.inflight--
 	c.mbEpoch++
 	l := c.l
+	if l.tr != nil && e.kind != entArrive {
+		l.tr.copyLand(c, la.thread, e.issued)
+	}
 	switch e.kind {
 	case entCopy, entBulkIn:
 		dst := c.shared[e.dst : e.dst+uint64(e.size)]
@@ -353,6 +364,9 @@ func (c *cta) land(la *laneAsync, i int) {
 		copyTo(a.data[off:off+uint64(e.size)], c.shared[e.src:e.src+uint64(e.size)], l.par != nil)
 	case entArrive:
 		if e.bar.valid {
+			if l.tr != nil {
+				l.tr.mbarArriveAsync(c, la.thread, e.bar, e.issued)
+			}
 			if l.chk != nil {
 				e.bar.rel = l.chk.joinAny(e.bar.rel, e.rel)
 			}

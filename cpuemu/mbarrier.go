@@ -224,6 +224,9 @@ func (w *warp) mbarrier(o *op, ex uint32) (yield bool) {
 				}
 			}
 			before, phase := b.pending, b.phase
+			if l.tr != nil {
+				l.tr.mbarArrive(w, lane, b)
+			}
 			if l.chk != nil && o.sem != semRelaxed {
 				l.chk.mbarRelease(b, t)
 			}
@@ -368,6 +371,9 @@ func (c *cta) mbarMaybeComplete(b *mbarObj) bool {
 	if b.pending != 0 || b.tx != 0 {
 		c.mbarSync(b)
 		return false
+	}
+	if c.l.tr != nil {
+		c.l.tr.mbarPhase(c, b)
 	}
 	b.phase++
 	b.pending = b.expected

@@ -193,6 +193,40 @@ func TestViewScreenshotWithoutARace(t *testing.T) {
 	}
 }
 
+// TestViewScreenshotOfThePipeline: the warp panel of async_pipeline shows
+// its producer and consumer warps through the GL texture path: copies in
+// flight, arrive-ons and their phases, each where the panel package puts
+// it, and no race.
+func TestViewScreenshotOfThePipeline(t *testing.T) {
+	_, img := shoot(t, "async_pipeline")
+	w, h := img.Bounds().Dx(), img.Bounds().Dy()
+	area := panel.TimelineArea(w, h)
+	if n := count(img, img.Bounds(), panel.ColorRace); n != 0 {
+		t.Errorf("%d race-highlight pixels for async_pipeline, which has no race", n)
+	}
+	tl, err := panel.NewTimeline("async_pipeline")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tl.Warps != 4 || len(tl.Phases) == 0 || len(tl.Copies) == 0 {
+		t.Fatalf("timeline: %d warps, %d phases, %d copies", tl.Warps, len(tl.Phases), len(tl.Copies))
+	}
+	for i, ph := range tl.Phases {
+		x, y0, y1 := panel.PhaseX(area, tl, i)
+		if n := count(img, image.Rect(x, y0, x+1, y1), panel.ColorArrive); n < (y1-y0)/2 {
+			t.Errorf("phase %#x:%d: %d ColorArrive pixels on its line at x %d, y %d-%d", ph.Barrier, ph.Phase, n, x, y0, y1)
+		}
+	}
+	for _, c := range []struct {
+		c    color.RGBA
+		what string
+	}{{panel.ColorCopy, "copies"}, {panel.ColorArrive, "arrive-ons"}, {panel.ColorRead, "reads"}} {
+		if n := count(img, area, c.c); n < 200 {
+			t.Errorf("%d pixels of %s in the warp panel", n, c.what)
+		}
+	}
+}
+
 // particleColor is what the point shader writes: vec4(1.0, 0.78, 0.25, 1).
 var particleColor = color.RGBA{255, 199, 64, 255}
 

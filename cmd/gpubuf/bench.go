@@ -36,8 +36,10 @@ GPUBUF_BACKEND says otherwise), section by section:
             then read by batch_reduce: µs per message and GB/s, and the
             crossover x* from which the staged copy beats zero-copy. On the
             emulator all three are the same memory copy: not applicable
-  kernels   the batch kernels on --kernel-bytes of input: lane-instr/s on the
-            emulator, GB/s of input on a GPU
+  kernels   the batch kernels, and the producer/consumer pipelines on
+            mbarriers (async_pipeline, warp_specialized_barrier), on
+            --kernel-bytes of input: lane-instr/s on the emulator, GB/s of
+            input on a GPU
   kafka     (only when named) --kafka-records records of 256 bytes from a
             12-partition topic of an in-process three-broker kfake cluster
             through batch_checksum to an output topic, at least once and

@@ -102,7 +102,7 @@ func TestBenchEmulator(t *testing.T) {
 			t.Errorf("kernel row %q: want 4K input, 2 launches", r)
 		}
 	}
-	if !slices.Equal(names, bench.BatchKernels()) || !strings.Contains(out, "lane-instr/s") {
+	if !slices.Equal(names, bench.DefaultKernels()) || !strings.Contains(out, "lane-instr/s") {
 		t.Errorf("kernel rows %v:\n%s", names, out)
 	}
 	f, err := os.Open(plot)
@@ -128,7 +128,7 @@ func TestBenchJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &res); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	if res.Backend != gpu.BackendEmu || len(res.Ring) != 4 || res.Transfer != nil || len(res.Kernels) != len(bench.BatchKernels()) {
+	if res.Backend != gpu.BackendEmu || len(res.Ring) != 4 || res.Transfer != nil || len(res.Kernels) != len(bench.DefaultKernels()) {
 		t.Fatalf("backend %q, %d ring results, transfer %v, %d kernel results", res.Backend, len(res.Ring), res.Transfer, len(res.Kernels))
 	}
 	for _, r := range res.Ring {
@@ -198,7 +198,7 @@ func TestBenchTransferOnGPUPath(t *testing.T) {
 	if !strings.Contains(out.String(), want) || strings.Contains(out.String(), bench.NotOnEmulator) {
 		t.Errorf("crossover %+v, but the output lacks %q:\n%s", c, want, out.String())
 	}
-	if krows := tableRows(out.String(), "kernel "); len(krows) != len(bench.BatchKernels()) || !strings.Contains(out.String(), "GB/s") || strings.Contains(out.String(), "lane-instr") {
+	if krows := tableRows(out.String(), "kernel "); len(krows) != len(bench.DefaultKernels()) || !strings.Contains(out.String(), "GB/s") || strings.Contains(out.String(), "lane-instr") {
 		t.Errorf("kernels on a GPU are in GB/s:\n%s", out.String())
 	}
 }

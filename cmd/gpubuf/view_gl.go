@@ -19,7 +19,7 @@ func viewCmd(args []string, stdout, stderr io.Writer) int {
 	backend := fs.String("backend", "", backendFlagHelp)
 	frames := fs.Int("frames", 0, "stop after this many frames (0: until the window is closed)")
 	shot := fs.String("screenshot", "", "write the last frame to this PNG file (with --frames)")
-	kernel := fs.String("kernel", "lane_handoff_nosync", "the kernel of the warp panel (lane_handoff, lane_handoff_nosync, pingpong, ...)")
+	kernel := fs.String("kernel", "lane_handoff_nosync", "the kernel of the warp panel (lane_handoff, lane_handoff_nosync, pingpong, async_pipeline, ...)")
 	particles := fs.Int("particles", 4096, "particles in the simulation")
 	seed := fs.Uint64("seed", 1, "seed of the simulation's initial state")
 	width := fs.Int("width", 1280, "window width in pixels")

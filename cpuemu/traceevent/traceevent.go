@@ -15,6 +15,10 @@
 //     a slice on its block's "barriers" track, and an arrow (a flow: "s"
 //     on the arrival, "f" with "bp":"e" on the release) runs from each
 //     lane's arrival to the release that let it go;
+//   - so is every completed phase of an mbarrier, with an arrow from each
+//     arrive-on of the phase: from the lane's mbarrier.arrive, or for the
+//     arrive-on a cp.async.mbarrier.arrive triggers when the lane's copies
+//     land, from that instruction (the lane runs nothing at the landing);
 //   - each hazard of the checker's report is an instant ("i", thread
 //     scope) on the lane of its later access, at the step of its first
 //     occurrence, with both sites in its args, and an arrow from the prior
@@ -161,7 +165,7 @@ func Write(out io.Writer, t Trace) error {
 	})
 	hasBar := map[cpuemu.Dim3]bool{}
 	for _, s := range t.Syncs {
-		if s.Release {
+		if s.Release && s.Kind != cpuemu.TraceCopy {
 			hasBar[s.CTA] = true
 		}
 	}
@@ -221,6 +225,7 @@ func Write(out io.Writer, t Trace) error {
 // barrier with the records of every warp that took part (consecutive, at
 // one step).
 type release struct {
+	kind    cpuemu.TraceSyncKind
 	barrier int
 	warps   []cpuemu.TraceSync
 	ts, dur float64
@@ -239,18 +244,18 @@ func (w *writer) syncs(t Trace, pid map[cpuemu.Dim3]int, tid map[laneKey]int, ba
 	starts := map[int]int{}
 	perStep := map[blockStep]int{}
 	for i, s := range t.Syncs {
-		if !s.Release {
+		if !s.Release || s.Kind == cpuemu.TraceCopy {
 			continue
 		}
-		if n := len(rels); n > 0 && s.Barrier >= 0 && i > 0 && t.Syncs[i-1].Release {
+		if n := len(rels); n > 0 && s.Kind == cpuemu.TraceBarrier && s.Barrier >= 0 && i > 0 && t.Syncs[i-1].Release {
 			r := &rels[n-1]
-			if f := r.warps[0]; r.barrier == s.Barrier && f.Step == s.Step && f.CTA == s.CTA {
+			if f := r.warps[0]; r.kind == s.Kind && r.barrier == s.Barrier && f.Step == s.Step && f.CTA == s.CTA {
 				r.warps = append(r.warps, s)
 				continue
 			}
 		}
 		starts[i] = len(rels)
-		rels = append(rels, release{barrier: s.Barrier, warps: []cpuemu.TraceSync{s}})
+		rels = append(rels, release{kind: s.Kind, barrier: s.Barrier, warps: []cpuemu.TraceSync{s}})
 		perStep[blockStep{s.CTA, s.Step}]++
 	}
 	// The releases of one block at one step share the step's second
@@ -269,7 +274,52 @@ func (w *writer) syncs(t Trace, pid map[cpuemu.Dim3]int, tid map[laneKey]int, ba
 		barrier int
 	}
 	pending := map[pendKey]int64{} // the step each waiting lane arrived at
+	// An mbarrier phase's arrive-ons, by block, barrier and phase.
+	type phaseKey struct {
+		cta     cpuemu.Dim3
+		barrier int
+		phase   uint32
+	}
+	type arrival struct {
+		lk   laneKey
+		step int64 // the arrive-on's instruction
+		from bool  // triggered by cp.async.mbarrier.arrive
+	}
+	arrivals := map[phaseKey][]arrival{}
 	for i, s := range t.Syncs {
+		if s.Kind == cpuemu.TraceCopy {
+			continue
+		}
+		if s.Kind == cpuemu.TraceMbarrier {
+			pk := phaseKey{s.CTA, s.Barrier, s.Phase}
+			if !s.Release {
+				step := s.Step
+				if s.From > 0 {
+					step = s.From
+				}
+				for m := s.Lanes; m != 0; m &= m - 1 {
+					arrivals[pk] = append(arrivals[pk], arrival{laneKey{s.CTA, s.Warp, bits.TrailingZeros32(m)}, step, s.From > 0})
+				}
+				continue
+			}
+			r := rels[starts[i]]
+			p, bt := pid[s.CTA], barTid[s.CTA]
+			name := fmt.Sprintf("mbarrier %#x phase %d complete", s.Barrier, s.Phase)
+			flowName := fmt.Sprintf("mbarrier %#x", s.Barrier)
+			w.emit(event{Name: name, Cat: "sync", Ph: "X", Ts: r.ts, Dur: dur(r.dur), Pid: p, Tid: bt,
+				Args: map[string]any{"mbarrier": fmt.Sprintf("%#x", s.Barrier), "phase": s.Phase, "arrive_ons": len(arrivals[pk])}})
+			for _, a := range arrivals[pk] {
+				fn := flowName
+				if a.from {
+					fn += " (cp.async.mbarrier.arrive)"
+				}
+				if ltid, ok := tid[a.lk]; ok {
+					w.flow(fn, "sync", p, ltid, float64(a.step)+flowStartAt, p, bt, r.ts+r.dur/2)
+				}
+			}
+			delete(arrivals, pk)
+			continue
+		}
 		if !s.Release {
 			for m := s.Lanes; m != 0; m &= m - 1 {
 				pending[pendKey{laneKey{s.CTA, s.Warp, bits.TrailingZeros32(m)}, s.Barrier}] = s.Step

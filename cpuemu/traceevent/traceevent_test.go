@@ -410,3 +410,90 @@ func TestParseRejects(t *testing.T) {
 		}
 	}
 }
+
+// mbcpPTX: two lanes each copy 16 bytes into shared memory with cp.async,
+// make phase 0 of the mbarrier bar (shared offset 0) wait for the copies
+// (cp.async.mbarrier.arrive), wait for them, then arrive on bar and wait
+// for the phase.
+const mbcpPTX = `.version 8.0
+.target sm_80
+.address_size 64
+
+.visible .entry mbcp(.param .u64 src)
+{
+	.reg .pred 	%p<3>;
+	.reg .b32 	%r<4>;
+	.reg .b64 	%rd<5>;
+	.shared .align 8 .b64 bar;
+	.shared .align 16 .b8 buf[32];
+
+	ld.param.u64 	%rd1, [src];
+	mov.u32 	%r1, %tid.x;
+	setp.eq.u32 	%p1, %r1, 0;
+	@%p1 mbarrier.init.shared.b64 	[bar], 2;
+	mul.wide.u32 	%rd2, %r1, 16;
+	add.u64 	%rd3, %rd1, %rd2;
+	mov.u32 	%r2, buf;
+	shl.b32 	%r3, %r1, 4;
+	add.u32 	%r2, %r2, %r3;
+	cp.async.ca.shared.global 	[%r2], [%rd3], 16;
+	cp.async.mbarrier.arrive.shared.b64 	[bar];
+	cp.async.commit_group;
+	cp.async.wait_group 	0;
+	mbarrier.arrive.shared.b64 	%rd4, [bar];
+	mbarrier.test_wait.parity.shared.b64 	%p2, [bar], 0;
+	ret;
+}
+`
+
+// TestWriteMbarrier: a completed mbarrier phase is a release slice on the
+// barriers track with an arrow from each arrive-on: the lanes'
+// mbarrier.arrive, and the arrive-ons their cp.async.mbarrier.arrive
+// triggered, from that instruction. Copies draw nothing of their own.
+func TestWriteMbarrier(t *testing.T) {
+	m, err := cpuemu.Load("mbcp.ptx", []byte(mbcpPTX))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev := cpuemu.NewDevice()
+	src, err := dev.Alloc(32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := cpuemu.LaunchConfig{Grid: cpuemu.Dim3{X: 1, Y: 1, Z: 1}, Block: cpuemu.Dim3{X: 2, Y: 1, Z: 1}, Check: true, Trace: true}
+	res, err := m.Launch(dev, "mbcp", cfg, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := traceevent.Write(&b, traceevent.FromResult(res)); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := parse(t, b.Bytes())
+	var syncs []string
+	for _, l := range got {
+		if strings.HasPrefix(l, "X sync") || strings.HasPrefix(l, "flow") || strings.HasPrefix(l, "M thread_name") {
+			syncs = append(syncs, l)
+		}
+	}
+	// Steps by hand (lockstep, a step per instruction from 1): 10
+	// cp.async, 11 cp.async.mbarrier.arrive, 13 wait_group 0 (the copies
+	// land, the arrive-ons they held back follow), 14 mbarrier.arrive by
+	// both lanes, the second arrival completing phase 0 (the pending count
+	// 2 + 2 increments - 2 arrive-ons at the landing - 2 = 0). tid 1 is the
+	// barriers track, lane L tid 2+L.
+	want := []string{
+		`M thread_name pid=1 tid=1 {"name":"barriers"}`,
+		`M thread_name pid=1 tid=2 {"name":"warp 0 lane 0"}`,
+		`M thread_name pid=1 tid=3 {"name":"warp 0 lane 1"}`,
+		"X sync mbarrier 0x0 phase 0 complete ts=14.5 dur=0.5 pid=1 tid=1",
+		"flow sync mbarrier 0x0 (cp.async.mbarrier.arrive) 1/2@11.25 -> 1/1@14.75",
+		"flow sync mbarrier 0x0 (cp.async.mbarrier.arrive) 1/3@11.25 -> 1/1@14.75",
+		"flow sync mbarrier 0x0 1/2@14.25 -> 1/1@14.75",
+		"flow sync mbarrier 0x0 1/3@14.25 -> 1/1@14.75",
+	}
+	slices.Sort(want)
+	if !slices.Equal(syncs, want) {
+		t.Errorf("mbarrier events\n got:\n  %s\nwant:\n  %s", strings.Join(syncs, "\n  "), strings.Join(want, "\n  "))
+	}
+}

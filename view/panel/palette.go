@@ -1,10 +1,11 @@
 // Package panel draws the viewer's live panels into an *image.RGBA on the
 // CPU: the staging ring (slot states, done completions, and throughput,
 // producer-blocked and consumer-starved bars from host.Stats) and the warp
-// timeline (lanes × time from an emulator trace of one kernel, with its
-// shared-memory writes and reads, __syncwarp points, and the accesses the
-// race checker names, highlighted, with a key of the hazards and their
-// CUDA lines).
+// timeline (lanes × time from an emulator trace of one kernel's first
+// warps, with its shared-memory writes and reads, __syncwarp points,
+// cp.async copies in flight, mbarrier arrive-ons and phases, and the
+// accesses the race checker names, highlighted, with a key of the hazards
+// and their CUDA lines).
 //
 // It has no GL dependency: the GL window uploads the image Compose returns
 // as a texture and draws the particles on top, in ParticleArea. The
@@ -59,6 +60,9 @@ var (
 	ColorRead    = color.RGBA{0x22, 0xd3, 0xee, 0xff} // a shared-memory read (ld.shared)
 	ColorSync    = color.RGBA{0xf4, 0xf4, 0xf4, 0xff} // __syncwarp (bar.warp.sync)
 	ColorRace    = color.RGBA{0xff, 0x1f, 0x5a, 0xff} // an access the race checker names
+	ColorArrive  = color.RGBA{0xc0, 0x84, 0xfc, 0xff} // an mbarrier arrive-on, and its phase's completion
+	ColorCopy    = color.RGBA{0xa3, 0xe6, 0x35, 0xff} // a cp.async issued, in flight, landing
+	ColorWait    = color.RGBA{0x5b, 0x54, 0x80, 0xff} // an mbarrier wait (test_wait or try_wait polling)
 )
 
 // StateColor is the colour of a slot in state s (ColorFree for a state it

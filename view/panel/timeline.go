@@ -16,19 +16,23 @@ import (
 type MarkKind int
 
 const (
-	MarkOther MarkKind = iota // any other instruction: the lane was running
-	MarkWrite                 // a shared-memory write: st, atom or red .shared
-	MarkRead                  // a shared-memory read: ld.shared
-	MarkSync                  // a lane's arrival at __syncwarp (bar.warp.sync)
+	MarkOther  MarkKind = iota // any other instruction: the lane was running
+	MarkWrite                  // a shared-memory write: st, atom or red .shared
+	MarkRead                   // a shared-memory read: ld.shared
+	MarkSync                   // a lane's arrival at __syncwarp (bar.warp.sync)
+	MarkArrive                 // an mbarrier arrive-on: mbarrier.arrive, arrive_drop, cp.async.mbarrier.arrive
+	MarkCopy                   // an asynchronous copy's issue: cp.async, cp.async.bulk
+	MarkWait                   // an mbarrier wait that polls: mbarrier.test_wait, try_wait
 )
 
 func (k MarkKind) String() string {
-	return [...]string{"other", "write", "read", "sync"}[k]
+	return [...]string{"other", "write", "read", "sync", "arrive", "copy", "wait"}[k]
 }
 
-// Mark is one instruction one lane of the traced warp executed.
+// Mark is one instruction one lane of a traced warp executed.
 type Mark struct {
 	Step    int64 // the emulator's issue step (cpuemu.TraceEvent.Step)
+	Warp    int   // of block 0
 	Lane    int
 	Kind    MarkKind
 	Op      string // e.g. "st.shared"
@@ -41,13 +45,43 @@ type Mark struct {
 	Race bool
 }
 
-// Rendezvous is one __syncwarp the warp met at: the lanes that arrived
+// Row is the mark's row in the timeline: Warp*32 + Lane.
+func (m Mark) Row() int { return m.Warp*32 + m.Lane }
+
+// Rendezvous is one __syncwarp a warp met at: the lanes that arrived
 // (the k-th bar.warp.sync of each), and the step the last one arrived at,
 // when the warp goes on.
 type Rendezvous struct {
 	Step  int64
+	Warp  int
 	Lanes uint32 // a bit per lane
 	Loc   string
+}
+
+// Phase is one completed phase of an mbarrier (from the trace's
+// cpuemu.TraceMbarrier records): where it completed, and the arrive-ons
+// of the shown warps that it counted.
+type Phase struct {
+	Barrier  int    // the mbarrier's shared-memory offset
+	Phase    uint32 // the phase's number since mbarrier.init
+	Step     int64  // the step it completed at
+	Arrivals []Arrival
+}
+
+// Arrival is one lane's arrive-on in a phase, at Step: its
+// mbarrier.arrive's, or, when From is set, the step its copies had all
+// landed at, which triggered the arrive-on of its cp.async.mbarrier.arrive
+// issued at From.
+type Arrival struct {
+	Row        int
+	Step, From int64
+}
+
+// Copy is one lane's asynchronous copy: issued at Issue, its bytes moved
+// at Land (the emulator chooses when, up to the wait that needs them).
+type Copy struct {
+	Row         int
+	Issue, Land int64
 }
 
 // HazardView is one of the checker's hazards, with the marks of its first
@@ -64,16 +98,17 @@ type HazardView struct {
 	PriorMark, LaterMark int
 }
 
-// Role is a run of lanes that touch shared memory one way only: the
-// producers (every shared access a write) or the consumers (every one a
-// read).
+// Role is a run of rows that touch shared memory one way only: the
+// producers (every shared access a write, or any asynchronous copy) or the
+// consumers (every one a read, and no copy). With one warp a row is a
+// lane; with several, roles are given to whole warps.
 type Role struct {
 	Name   string // "producers" or "consumers"
-	Lo, Hi int    // lanes Lo..Hi
+	Lo, Hi int    // rows Lo..Hi
 }
 
-// Timeline is the trace of one warp of a kernel run on the emulator with
-// the race checker on, ready to draw.
+// Timeline is the trace of the first warps of block 0 of a kernel run on
+// the emulator with the race checker on, ready to draw.
 type Timeline struct {
 	Kernel   string
 	Source   string // the CUDA file, e.g. "handoff.cu"
@@ -81,11 +116,15 @@ type Timeline struct {
 	Grid     int // blocks launched
 	Block    int // threads per block
 	N        int // the n parameter passed (0 when the kernel has none)
-	Lanes    int // rows: 32
-	// Start and End are the first and last step of the traced warp.
+	Tiles    int // the ntiles parameter passed (0 when the kernel has none)
+	Warps    int // the warps shown: 0..Warps-1 of block 0
+	Lanes    int // rows: 32 per warp
+	// Start and End are the first and last step of the traced warps.
 	Start, End int64
-	Marks      []Mark // block 0, warp 0: every lane-instruction, in trace order
+	Marks      []Mark // block 0, the shown warps: every lane-instruction, in trace order
 	Syncs      []Rendezvous
+	Phases     []Phase // completed mbarrier phases with an arrive-on of a shown warp
+	Copies     []Copy  // the shown warps' asynchronous copies that landed
 	Roles      []Role
 	Hazards    []HazardView
 	// Key holds Hazards' Key lines; Notes the checker's other findings
@@ -94,8 +133,9 @@ type Timeline struct {
 	Key, Notes []string
 	Report     *cpuemu.Report
 	Truncated  bool
-	// Writes, Reads and SyncArrivals count the marks of each kind.
-	Writes, Reads, SyncArrivals int
+	// Writes, Reads, SyncArrivals, MbarArrivals and CopyIssues count the
+	// marks of each kind.
+	Writes, Reads, SyncArrivals, MbarArrivals, CopyIssues int
 }
 
 // TimelineOptions shape NewTimelineWith's launch. Zero fields take the
@@ -108,12 +148,23 @@ type TimelineOptions struct {
 	// TraceLimit.
 	N     int
 	Block int // default 32: one warp
+	// Tiles is the tile count passed to a kernel with a u32 parameter
+	// named ntiles (the warp-specialised and asynchronous pipelines),
+	// which is then launched as one block of kcheck's size; default 4
+	// (async_pipeline's 3 stages, and one refilled).
+	Tiles int
+	// Warps is how many warps of block 0 the timeline shows, 1..MaxWarps;
+	// default every warp of the block, at most 4.
+	Warps int
 	// Schedule is the emulator's scheduler; nil means adversarial, under
 	// which one lane runs alone until it blocks, so a missing sync shows
 	// as reads before the writes they need.
 	Schedule   *cpuemu.Schedule
 	TraceLimit int // default 1<<17 events
 }
+
+// MaxWarps bounds TimelineOptions.Warps: 8 warps are 256 rows.
+const MaxWarps = 8
 
 var (
 	modMu   sync.Mutex
@@ -136,8 +187,9 @@ func loadModule(k kernels.Kernel) (*cpuemu.Module, error) {
 
 // NewTimeline runs kernel (an entry of package kernels, such as
 // "lane_handoff" or "lane_handoff_nosync") on the emulator with tracing and
-// the race checker on, with the default TimelineOptions: one warp, 64
-// words, the adversarial schedule.
+// the race checker on, with the default TimelineOptions: one warp and 64
+// words for the lane_handoff family, one block of up to 4 warps and 4
+// tiles for the pipelines, the adversarial schedule.
 func NewTimeline(kernel string) (*Timeline, error) {
 	return NewTimelineWith(kernel, TimelineOptions{})
 }
@@ -154,6 +206,15 @@ func NewTimelineWith(kernel string, o TimelineOptions) (*Timeline, error) {
 	}
 	if o.TraceLimit <= 0 {
 		o.TraceLimit = 1 << 17
+	}
+	if o.Tiles <= 0 {
+		o.Tiles = 4
+	}
+	if o.Warps < 0 || o.Warps > MaxWarps {
+		return nil, fmt.Errorf("panel: %d warps: want 1..%d", o.Warps, MaxWarps)
+	}
+	if o.Block > 1024 || o.N > 1<<20 || o.Tiles > 1<<10 {
+		return nil, fmt.Errorf("panel: block %d, n %d, tiles %d: want at most 1024 threads, 2^20 words and 1024 tiles", o.Block, o.N, o.Tiles)
 	}
 	sched := cpuemu.Schedule{Scheduler: cpuemu.Adversarial}
 	if o.Schedule != nil {
@@ -172,7 +233,7 @@ func NewTimelineWith(kernel string, o TimelineOptions) (*Timeline, error) {
 		return nil, fmt.Errorf("panel: %w", err)
 	}
 	dev := cpuemu.NewDevice()
-	tl := &Timeline{Kernel: kernel, Source: k.Source, Schedule: sched, Lanes: 32}
+	tl := &Timeline{Kernel: kernel, Source: k.Source, Schedule: sched}
 	grid, block := kc.Launch.Grid.X, kc.Launch.Block.X
 	args := make([]any, len(kc.Args))
 	for i, a := range kc.Args {
@@ -181,6 +242,11 @@ func NewTimelineWith(kernel string, o TimelineOptions) (*Timeline, error) {
 			args[i] = uint32(o.N)
 			tl.N = o.N
 			grid, block = 1, uint32(o.Block)
+		case a.Scalar && a.Name == "ntiles":
+			// kcheck sized the buffers for more tiles than this.
+			args[i] = uint32(min(o.Tiles, int(a.Value)))
+			tl.Tiles = min(o.Tiles, int(a.Value))
+			grid = 1
 		case a.Scalar:
 			args[i] = a.Value
 		default:
@@ -195,6 +261,16 @@ func NewTimelineWith(kernel string, o TimelineOptions) (*Timeline, error) {
 		}
 	}
 	tl.Grid, tl.Block = int(grid), int(block)
+	warps := (tl.Block + 31) / 32
+	switch {
+	case o.Warps == 0:
+		tl.Warps = min(warps, 4)
+	case o.Warps > warps:
+		return nil, fmt.Errorf("panel: %s: %d warps shown, but its block of %d threads has %d", kernel, o.Warps, tl.Block, warps)
+	default:
+		tl.Warps = o.Warps
+	}
+	tl.Lanes = 32 * tl.Warps
 	cfg := cpuemu.LaunchConfig{
 		Grid:        cpuemu.Dim3{X: grid, Y: max(kc.Launch.Grid.Y, 1), Z: max(kc.Launch.Grid.Z, 1)},
 		Block:       cpuemu.Dim3{X: block, Y: max(kc.Launch.Block.Y, 1), Z: max(kc.Launch.Block.Z, 1)},
@@ -211,12 +287,12 @@ func NewTimelineWith(kernel string, o TimelineOptions) (*Timeline, error) {
 	}
 	tl.Report = res.Report
 	tl.Truncated = res.TraceTruncated
-	tl.build(res.Trace)
+	tl.build(res.Trace, res.TraceSyncs)
 	return tl, nil
 }
 
 // build fills the timeline in from the trace and the report.
-func (tl *Timeline) build(trace []cpuemu.TraceEvent) {
+func (tl *Timeline) build(trace []cpuemu.TraceEvent, syncs []cpuemu.TraceSync) {
 	rep := tl.Report
 	racy := map[int]bool{} // PTX lines a hazard names
 	for _, h := range rep.Hazards {
@@ -224,14 +300,22 @@ func (tl *Timeline) build(trace []cpuemu.TraceEvent) {
 		racy[h.Later.Site.PTXLine] = true
 	}
 	for _, e := range trace {
-		if e.CTA != (cpuemu.Dim3{}) || e.Warp != 0 {
+		if !tl.shown(e.CTA, e.Warp) {
 			continue
 		}
-		m := Mark{Step: e.Step, Lane: e.Lane, Op: e.Op, Addr: e.Addr, HasAddr: e.HasAddr, PTXLine: e.PTXLine, Loc: e.Loc}
+		m := Mark{Step: e.Step, Warp: e.Warp, Lane: e.Lane, Op: e.Op, Addr: e.Addr, HasAddr: e.HasAddr, PTXLine: e.PTXLine, Loc: e.Loc}
 		switch {
 		case e.Op == "bar.warp.sync":
 			m.Kind = MarkSync
 			tl.SyncArrivals++
+		case e.Op == "mbarrier.arrive" || e.Op == "mbarrier.arrive_drop" || e.Op == "cp.async.mbarrier.arrive":
+			m.Kind = MarkArrive
+			tl.MbarArrivals++
+		case e.Op == "cp.async" || e.Op == "cp.async.bulk":
+			m.Kind = MarkCopy
+			tl.CopyIssues++
+		case e.Op == "mbarrier.test_wait" || e.Op == "mbarrier.try_wait":
+			m.Kind = MarkWait
 		case e.Space == "shared" && strings.HasPrefix(e.Op, "ld"):
 			m.Kind = MarkRead
 			tl.Reads++
@@ -249,6 +333,7 @@ func (tl *Timeline) build(trace []cpuemu.TraceEvent) {
 		}
 	}
 	tl.rendezvous()
+	tl.async(syncs)
 	tl.roles()
 	for _, h := range rep.Hazards {
 		hv := HazardView{Hazard: h, Key: hazardKey(h)}
@@ -272,56 +357,112 @@ func (tl *Timeline) build(trace []cpuemu.TraceEvent) {
 	}
 }
 
-// rendezvous groups the k-th __syncwarp arrival of every lane: the warp
-// goes on at the last arrival.
+// shown says whether the timeline shows warp of block cta.
+func (tl *Timeline) shown(cta cpuemu.Dim3, warp int) bool {
+	return cta == (cpuemu.Dim3{}) && warp >= 0 && warp < tl.Warps
+}
+
+// rendezvous groups the k-th __syncwarp arrival of every lane of a warp:
+// the warp goes on at the last arrival.
 func (tl *Timeline) rendezvous() {
-	nth := map[int]int{} // lane -> syncs so far
+	nth := map[int]int{}      // row -> syncs so far
+	index := map[[2]int]int{} // (warp, k) -> its index in tl.Syncs
 	for _, m := range tl.Marks {
 		if m.Kind != MarkSync {
 			continue
 		}
-		k := nth[m.Lane]
-		nth[m.Lane]++
-		if k == len(tl.Syncs) {
-			tl.Syncs = append(tl.Syncs, Rendezvous{Step: m.Step, Loc: m.Loc})
+		k := nth[m.Row()]
+		nth[m.Row()]++
+		i, ok := index[[2]int{m.Warp, k}]
+		if !ok {
+			i = len(tl.Syncs)
+			index[[2]int{m.Warp, k}] = i
+			tl.Syncs = append(tl.Syncs, Rendezvous{Step: m.Step, Warp: m.Warp, Loc: m.Loc})
 		}
-		r := &tl.Syncs[k]
+		r := &tl.Syncs[i]
 		r.Lanes |= 1 << m.Lane
 		r.Step = max(r.Step, m.Step)
 	}
 }
 
-// roles finds the runs of lanes that only write, or only read, shared
-// memory.
+// async collects the shown warps' mbarrier phases and copies from the
+// trace's records: each phase with its arrive-ons, each copy's issue with
+// its landing (a copy the trace lost the landing of is not drawn).
+func (tl *Timeline) async(syncs []cpuemu.TraceSync) {
+	type phaseKey struct {
+		barrier int
+		phase   uint32
+	}
+	open := map[phaseKey][]Arrival{}
+	for _, s := range syncs {
+		if s.CTA != (cpuemu.Dim3{}) {
+			continue
+		}
+		switch {
+		case s.Kind == cpuemu.TraceMbarrier && s.Release:
+			k := phaseKey{s.Barrier, s.Phase}
+			if as := open[k]; len(as) > 0 {
+				tl.Phases = append(tl.Phases, Phase{Barrier: s.Barrier, Phase: s.Phase, Step: s.Step, Arrivals: as})
+			}
+			delete(open, k)
+		case s.Kind == cpuemu.TraceMbarrier && tl.shown(s.CTA, s.Warp):
+			k := phaseKey{s.Barrier, s.Phase}
+			for m := s.Lanes; m != 0; m &= m - 1 {
+				open[k] = append(open[k], Arrival{Row: s.Warp*32 + bits.TrailingZeros32(m), Step: s.Step, From: s.From})
+			}
+		case s.Kind == cpuemu.TraceCopy && s.Release && tl.shown(s.CTA, s.Warp):
+			for m := s.Lanes; m != 0; m &= m - 1 {
+				tl.Copies = append(tl.Copies, Copy{Row: s.Warp*32 + bits.TrailingZeros32(m), Issue: s.From, Land: s.Step})
+			}
+		}
+	}
+}
+
+// roles finds the runs of rows that only write, or only read, shared
+// memory: lanes of one warp, or whole warps when several are shown (the
+// warps of a warp-specialised kernel have one role each, though a lane of
+// each may keep a little shared state of the other kind).
 func (tl *Timeline) roles() {
-	var w, r [32]bool
+	rows := tl.Lanes
+	w, r, c := make([]bool, rows), make([]bool, rows), make([]bool, rows)
 	for _, m := range tl.Marks {
 		switch m.Kind {
 		case MarkWrite:
-			w[m.Lane] = true
+			w[m.Row()] = true
 		case MarkRead:
-			r[m.Lane] = true
+			r[m.Row()] = true
+		case MarkCopy:
+			c[m.Row()] = true
 		}
 	}
-	role := func(l int) string {
+	unit := 1
+	if tl.Warps > 1 {
+		unit = 32
+	}
+	role := func(u int) string {
+		var wu, ru, cu bool
+		for row := u * unit; row < (u+1)*unit; row++ {
+			wu, ru, cu = wu || w[row], ru || r[row], cu || c[row]
+		}
 		switch {
-		case w[l] && !r[l]:
+		case cu || wu && !ru:
 			return "producers"
-		case r[l] && !w[l]:
+		case ru && (!wu || unit > 1):
 			return "consumers"
 		}
 		return ""
 	}
-	for l := 0; l < 32; {
-		name := role(l)
-		hi := l
-		for hi+1 < 32 && role(hi+1) == name {
+	units := rows / unit
+	for u := 0; u < units; {
+		name := role(u)
+		hi := u
+		for hi+1 < units && role(hi+1) == name {
 			hi++
 		}
 		if name != "" {
-			tl.Roles = append(tl.Roles, Role{Name: name, Lo: l, Hi: hi})
+			tl.Roles = append(tl.Roles, Role{Name: name, Lo: u * unit, Hi: (hi+1)*unit - 1})
 		}
-		l = hi + 1
+		u = hi + 1
 	}
 }
 
@@ -329,7 +470,7 @@ func (tl *Timeline) roles() {
 // site, by its later lane, that a conflicting access of its prior site,
 // by its prior lane, went before; and that prior access (the last one).
 func (tl *Timeline) occurrence(h cpuemu.Hazard) (prior, later int) {
-	if h.Prior.CTA != (cpuemu.Dim3{}) || h.Later.CTA != (cpuemu.Dim3{}) || h.Prior.Warp != 0 || h.Later.Warp != 0 {
+	if !tl.shown(h.Prior.CTA, h.Prior.Warp) || !tl.shown(h.Later.CTA, h.Later.Warp) {
 		return -1, -1
 	}
 	size := uint64(max(h.Size, 1))
@@ -337,9 +478,9 @@ func (tl *Timeline) occurrence(h cpuemu.Hazard) (prior, later int) {
 	last := -1
 	for i, m := range tl.Marks {
 		switch {
-		case m.Lane == h.Prior.Lane && m.PTXLine == h.Prior.Site.PTXLine && overlaps(m):
+		case m.Warp == h.Prior.Warp && m.Lane == h.Prior.Lane && m.PTXLine == h.Prior.Site.PTXLine && overlaps(m):
 			last = i
-		case m.Lane == h.Later.Lane && m.PTXLine == h.Later.Site.PTXLine && overlaps(m) && last >= 0:
+		case m.Warp == h.Later.Warp && m.Lane == h.Later.Lane && m.PTXLine == h.Later.Site.PTXLine && overlaps(m) && last >= 0:
 			return last, i
 		}
 	}

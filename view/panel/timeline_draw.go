@@ -39,14 +39,34 @@ func keyLines(tl *Timeline) int {
 	return max(1+len(tl.Key)+len(tl.Notes), keyReserve)
 }
 
+// asyncLegend says whether the timeline has mbarrier or copy marks, whose
+// colours take a second legend line.
+func asyncLegend(tl *Timeline) bool {
+	return tl.MbarArrivals > 0 || tl.CopyIssues > 0 || len(tl.Phases) > 0
+}
+
+// legendH is the height of the colour legend.
+func legendH(tl *Timeline) int {
+	if asyncLegend(tl) {
+		return 2 * tlLegendH
+	}
+	return tlLegendH
+}
+
 const keyReserve = 4
 
 func layoutTimeline(area image.Rectangle, tl *Timeline) tlLayout {
 	var l tlLayout
-	keyH := tlLegendH + tlLineH*keyLines(tl) + tlPad
+	keyH := legendH(tl) + tlLineH*keyLines(tl) + tlPad
 	top := area.Min.Y + tlTitleH + tlSyncH
 	rows := max(tl.Lanes, 1)
-	l.rowH = min(max((area.Max.Y-top-tlAxisH-keyH)/rows, 3), 14)
+	// One warp keeps rows of 3 pixels at least; several warps fit the
+	// plot, down to a pixel a row.
+	minRow := 3
+	if rows > 32 {
+		minRow = 1
+	}
+	l.rowH = min(max((area.Max.Y-top-tlAxisH-keyH)/rows, minRow), 14)
 	x0 := area.Min.X + tlPad + tlRoleW + tlLaneW
 	x1 := max(area.Max.X-tlPad-6, x0+1)
 	l.plot = image.Rect(x0, top, x1, top+rows*l.rowH)
@@ -62,18 +82,21 @@ func (l tlLayout) x(s int64) int {
 	return l.plot.Min.X + int(float64(s-l.start)*l.stepW)
 }
 
+// rowMid is the y of the middle of row.
+func (l tlLayout) rowMid(row int) int { return l.plot.Min.Y + row*l.rowH + l.rowH/2 }
+
 // markRect is where mark m is painted (before any race outline).
 func (l tlLayout) markRect(m Mark) image.Rectangle {
 	x := l.x(m.Step)
 	w := int(math.Ceil(l.stepW))
-	y := l.plot.Min.Y + m.Lane*l.rowH
+	y := l.plot.Min.Y + m.Row()*l.rowH
 	var inset int
 	switch m.Kind {
-	case MarkOther:
+	case MarkOther, MarkWait:
 		w, inset = max(w, 2), l.rowH/3
-	case MarkWrite, MarkRead:
+	case MarkWrite, MarkRead, MarkCopy:
 		w, inset = max(w, 6), 1
-	case MarkSync:
+	case MarkSync, MarkArrive:
 		w = max(min(w, 3), 2)
 	}
 	if l.rowH-2*inset < 1 {
@@ -87,8 +110,8 @@ func (l tlLayout) markRect(m Mark) image.Rectangle {
 }
 
 // MarkRect is where DrawTimeline paints tl.Marks[i] in area: its centre
-// pixel has the colour of its kind (ColorWrite, ColorRead, ColorSync or
-// ColorActive), unless a later mark covers it.
+// pixel has the colour of its kind (MarkColor), unless a later mark covers
+// it.
 func MarkRect(area image.Rectangle, tl *Timeline, i int) image.Rectangle {
 	if tl == nil || i < 0 || i >= len(tl.Marks) {
 		return image.Rectangle{}
@@ -122,8 +145,49 @@ func MarkColor(k MarkKind) color.RGBA {
 		return ColorRead
 	case MarkSync:
 		return ColorSync
+	case MarkArrive:
+		return ColorArrive
+	case MarkCopy:
+		return ColorCopy
+	case MarkWait:
+		return ColorWait
 	}
 	return ColorActive
+}
+
+// PhaseX is the x of the dashed line DrawTimeline paints in area where
+// tl.Phases[i] completes, and the rows it spans: those of its arrive-ons.
+func PhaseX(area image.Rectangle, tl *Timeline, i int) (x, y0, y1 int) {
+	if tl == nil || i < 0 || i >= len(tl.Phases) {
+		return 0, 0, 0
+	}
+	l := layoutTimeline(area, tl)
+	ph := tl.Phases[i]
+	lo, hi := ph.Arrivals[0].Row, ph.Arrivals[0].Row
+	for _, a := range ph.Arrivals {
+		lo, hi = min(lo, a.Row), max(hi, a.Row)
+	}
+	return l.stepMid(ph.Step), l.plot.Min.Y + lo*l.rowH, l.plot.Min.Y + (hi+1)*l.rowH
+}
+
+// CopySpan is the line DrawTimeline paints in area for tl.Copies[i], from
+// its issue to its landing along its row, landing tick included.
+func CopySpan(area image.Rectangle, tl *Timeline, i int) image.Rectangle {
+	if tl == nil || i < 0 || i >= len(tl.Copies) {
+		return image.Rectangle{}
+	}
+	return layoutTimeline(area, tl).copySpan(tl.Copies[i])
+}
+
+func (l tlLayout) copySpan(c Copy) image.Rectangle {
+	y := l.rowMid(c.Row)
+	x0, x1 := l.stepMid(c.Issue), min(l.stepMid(c.Land)+1, l.plot.Max.X)
+	return image.Rect(x0, y, max(x1, x0+1), y+1)
+}
+
+// stepMid is the x of the middle of step s, inside the plot.
+func (l tlLayout) stepMid(s int64) int {
+	return min(l.x(s)+max(int(l.stepW), 2)/2, l.plot.Max.X-1)
 }
 
 // DrawTimeline draws the warp panel into area of dst: lanes on Y (lane 0
@@ -150,15 +214,26 @@ func DrawTimeline(dst *image.RGBA, area image.Rectangle, tl *Timeline) {
 	x = text(d, ff.title, ColorText, x, ty, "Warp timeline: "+tl.Kernel)
 	text(d, ff.label, ColorMuted, x+10, ty, fmt.Sprintf("(%s, emulator trace, race checker on)", tl.Source))
 	subtitle := fmt.Sprintf("block 0 warp 0 of %d×%d threads", tl.Grid, tl.Block)
+	if tl.Warps > 1 {
+		subtitle = fmt.Sprintf("block 0 warps 0-%d of %d×%d threads", tl.Warps-1, tl.Grid, tl.Block)
+	}
 	if tl.N > 0 {
 		subtitle += fmt.Sprintf(" · n = %d words", tl.N)
 	}
+	if tl.Tiles > 0 {
+		subtitle += fmt.Sprintf(" · %d tiles", tl.Tiles)
+	}
 	subtitle += fmt.Sprintf(" · %s schedule", tl.Schedule)
-	if tl.Schedule.Scheduler == cpuemu.Adversarial {
+	if tl.Schedule.Scheduler == cpuemu.Adversarial && !asyncLegend(tl) {
 		subtitle += " (one lane runs alone until it blocks)"
 	}
-	subtitle += fmt.Sprintf(" · %d lane-instructions: %d shared writes, %d shared reads, %d __syncwarp arrivals",
-		len(tl.Marks), tl.Writes, tl.Reads, tl.SyncArrivals)
+	subtitle += fmt.Sprintf(" · %d lane-instructions: %d shared writes, %d shared reads", len(tl.Marks), tl.Writes, tl.Reads)
+	if asyncLegend(tl) {
+		subtitle += fmt.Sprintf(", %d cp.async, %d mbarrier arrive-ons, %d phases", tl.CopyIssues, tl.MbarArrivals, len(tl.Phases))
+	}
+	if tl.SyncArrivals > 0 || !asyncLegend(tl) {
+		subtitle += fmt.Sprintf(", %d __syncwarp arrivals", tl.SyncArrivals)
+	}
 	text(d, ff.label, ColorMuted, area.Min.X+tlPad, ty+20, subtitle)
 
 	// Lane rows, numbers and roles.
@@ -172,8 +247,23 @@ func DrawTimeline(dst *image.RGBA, area image.Rectangle, tl *Timeline) {
 		if l.rowH < 10 {
 			step = 4
 		}
-		if lane%step == 0 || lane == tl.Lanes-1 {
+		if tl.Warps <= 1 && (lane%step == 0 || lane == tl.Lanes-1) {
 			textRight(d, ff.small, ColorMuted, p.Min.X-6, r.Min.Y+l.rowH/2+4, fmt.Sprint(lane))
+		}
+	}
+	if tl.Warps > 1 {
+		// A line between warps, and each warp's number and lanes.
+		for wi := 0; wi < tl.Warps; wi++ {
+			y0 := p.Min.Y + wi*32*l.rowH
+			if wi > 0 {
+				fill(d, image.Rect(p.Min.X-tlLaneW+2, y0, p.Max.X, y0+1), ColorBorder)
+			}
+			my := y0 + 16*l.rowH
+			textRight(d, ff.small, ColorMuted, p.Min.X-6, my, fmt.Sprintf("w%d", wi))
+			if 32*l.rowH >= 40 {
+				textRight(d, ff.small, ColorMuted, p.Min.X-6, y0+10, "0")
+				textRight(d, ff.small, ColorMuted, p.Min.X-6, y0+32*l.rowH-2, "31")
+			}
 		}
 	}
 	textRight(d, ff.small, ColorMuted, p.Min.X-6, p.Min.Y-4, "lane")
@@ -184,27 +274,68 @@ func DrawTimeline(dst *image.RGBA, area image.Rectangle, tl *Timeline) {
 		fill(d, image.Rect(bx-6, y0, bx+2, y0+2), ColorBorder)
 		fill(d, image.Rect(bx-6, y1-2, bx+2, y1), ColorBorder)
 		what := "write shared"
+		if tl.CopyIssues > 0 {
+			what = "cp.async"
+		}
 		if ro.Name == "consumers" {
 			what = "read shared"
 		}
 		my := (y0 + y1) / 2
 		textRight(d, ff.label, ColorText, bx-8, my-6, ro.Name)
-		textRight(d, ff.small, ColorMuted, bx-8, my+8, fmt.Sprintf("lanes %d-%d", ro.Lo, ro.Hi))
+		span := fmt.Sprintf("lanes %d-%d", ro.Lo, ro.Hi)
+		if tl.Warps > 1 {
+			span = fmt.Sprintf("warp %d", ro.Lo/32)
+			if ro.Hi/32 > ro.Lo/32 {
+				span = fmt.Sprintf("warps %d-%d", ro.Lo/32, ro.Hi/32)
+			}
+		}
+		textRight(d, ff.small, ColorMuted, bx-8, my+8, span)
 		if y1-y0 > 44 {
 			textRight(d, ff.small, ColorMuted, bx-8, my+21, what)
 		}
 	}
 
-	// Other instructions, under everything else.
+	// Other instructions and mbarrier polls, under everything else.
 	for _, m := range tl.Marks {
-		if m.Kind == MarkOther {
-			fill(d, l.markRect(m), ColorActive)
+		if m.Kind == MarkOther || m.Kind == MarkWait {
+			fill(d, l.markRect(m), MarkColor(m.Kind))
+		}
+	}
+	// Each completed mbarrier phase, drawn as __syncwarp is: a line from
+	// each arrive-on along its row to the step the phase completes, and
+	// there a dashed line across the rows that arrived, labelled with the
+	// barrier's shared offset and the phase. A cp.async.mbarrier.arrive's
+	// arrive-on comes when the lane's copies have landed: its line starts
+	// there, where the copy's line ends.
+	for i, ph := range tl.Phases {
+		x, _, _ := PhaseX(area, tl, i)
+		for _, a := range ph.Arrivals {
+			y := l.rowMid(a.Row)
+			fill(d, image.Rect(l.stepMid(a.Step), y, x+1, y+1), ColorArrive)
+		}
+	}
+	// Each copy in flight: a line along its row from its issue to where
+	// it lands, and a tick there.
+	for _, c := range tl.Copies {
+		r := l.copySpan(c)
+		fill(d, r, ColorCopy)
+		fill(d, image.Rect(r.Max.X-2, l.plot.Min.Y+c.Row*l.rowH, r.Max.X, l.plot.Min.Y+(c.Row+1)*l.rowH), ColorCopy)
+	}
+	lastPhaseLabel := math.MinInt
+	for i, ph := range tl.Phases {
+		x, y0, y1 := PhaseX(area, tl, i)
+		vdash(d, x, y0, y1, 3, 2, ColorArrive)
+		label := fmt.Sprintf("%#x:%d", ph.Barrier, ph.Phase)
+		if w := textWidth(ff.small, label); x-w/2 > lastPhaseLabel+6 {
+			textCentre(d, ff.small, ColorArrive, x, y0-3, label)
+			lastPhaseLabel = x + w/2
 		}
 	}
 	// Where the warp leaves each __syncwarp, with its CUDA line above.
 	lastLabel := math.MinInt
 	for _, r := range tl.Syncs {
 		lo, hi := laneSpan(r.Lanes)
+		lo, hi = lo+32*r.Warp, hi+32*r.Warp
 		sx := l.x(r.Step) + max(int(l.stepW), 2)/2
 		vdash(d, sx, p.Min.Y+lo*l.rowH, p.Min.Y+(hi+1)*l.rowH, 3, 2, ColorSync)
 		label := "sync " + lineOf(r.Loc)
@@ -220,7 +351,7 @@ func DrawTimeline(dst *image.RGBA, area image.Rectangle, tl *Timeline) {
 		}
 	}
 	for _, m := range tl.Marks {
-		if m.Kind != MarkOther {
+		if m.Kind != MarkOther && m.Kind != MarkWait {
 			fill(d, l.markRect(m), MarkColor(m.Kind))
 		}
 	}
@@ -268,6 +399,21 @@ func DrawTimeline(dst *image.RGBA, area image.Rectangle, tl *Timeline) {
 		fill(d, image.Rect(x, y+1, x+16, y+17), ColorRace)
 		fill(d, image.Rect(x+2, y+3, x+14, y+15), ColorWrite)
 		text(d, ff.label, ColorText, x+21, y+14, "access in a race (arrow: first occurrence)")
+	}
+	if asyncLegend(tl) {
+		y += tlLegendH
+		x = area.Min.X + tlPad
+		sw(ColorCopy, "cp.async issued")
+		fill(d, image.Rect(x, y+9, x+24, y+10), ColorCopy)
+		fill(d, image.Rect(x+22, y+3, x+24, y+15), ColorCopy)
+		x = text(d, ff.label, ColorText, x+29, y+14, "in flight until it lands") + 18
+		fill(d, image.Rect(x+4, y+1, x+7, y+17), ColorArrive)
+		x = text(d, ff.label, ColorText, x+13, y+14, "mbarrier arrive-on") + 18
+		fill(d, image.Rect(x, y+9, x+20, y+10), ColorArrive)
+		vdash(d, x+20, y+1, y+17, 3, 2, ColorArrive)
+		x = text(d, ff.label, ColorText, x+27, y+14, "its phase completes (offset:phase)") + 18
+		fill(d, image.Rect(x, y+7, x+12, y+11), ColorWait)
+		text(d, ff.label, ColorText, x+17, y+14, "mbarrier wait (polls)")
 	}
 
 	// Key: the checker's findings.
