@@ -218,18 +218,19 @@ func ringResultName(r kernels.RingResult) string {
 	return fmt.Sprintf("result %d", uint32(r))
 }
 
-// ringRunner launches warp_ring on a device.
-type ringRunner struct {
+// kernelRunner launches one catalogued kernel on a device, on a stream
+// of its own: what sdf's proofs run.
+type kernelRunner struct {
 	dev    gpu.Device
 	mod    gpu.Module
 	kern   gpu.Kernel
 	stream gpu.Stream
 }
 
-func newRingRunner(dev gpu.Device) (*ringRunner, error) {
-	k, ok := kernels.Lookup("warp_ring")
+func newKernelRunner(dev gpu.Device, name string) (*kernelRunner, error) {
+	k, ok := kernels.Lookup(name)
 	if !ok {
-		return nil, errors.New("warp_ring is not in the kernel catalogue")
+		return nil, fmt.Errorf("%s is not in the kernel catalogue", name)
 	}
 	m, err := dev.LoadModule(k.File, k.PTX())
 	if err != nil {
@@ -245,12 +246,23 @@ func newRingRunner(dev gpu.Device) (*ringRunner, error) {
 		m.Close()
 		return nil, err
 	}
-	return &ringRunner{dev: dev, mod: m, kern: kern, stream: s}, nil
+	return &kernelRunner{dev: dev, mod: m, kern: kern, stream: s}, nil
 }
 
-func (r *ringRunner) close() {
+func (r *kernelRunner) close() {
 	r.stream.Close()
 	r.mod.Close()
+}
+
+// ringRunner launches warp_ring.
+type ringRunner struct{ *kernelRunner }
+
+func newRingRunner(dev gpu.Device) (*ringRunner, error) {
+	r, err := newKernelRunner(dev, "warp_ring")
+	if err != nil {
+		return nil, err
+	}
+	return &ringRunner{r}, nil
 }
 
 // run launches warp_ring with sdfWarps warps, checks every warp's status

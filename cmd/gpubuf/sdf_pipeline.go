@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -125,39 +124,15 @@ func sdfPipeline(set map[string]bool, latency, work, tiles int, stdout, stderr i
 	return exitOK
 }
 
-// pipelineRunner launches async_pipeline on a device.
-type pipelineRunner struct {
-	dev    gpu.Device
-	mod    gpu.Module
-	kern   gpu.Kernel
-	stream gpu.Stream
-}
+// pipelineRunner launches async_pipeline.
+type pipelineRunner struct{ *kernelRunner }
 
 func newPipelineRunner(dev gpu.Device) (*pipelineRunner, error) {
-	k, ok := kernels.Lookup("async_pipeline")
-	if !ok {
-		return nil, errors.New("async_pipeline is not in the kernel catalogue")
-	}
-	m, err := dev.LoadModule(k.File, k.PTX())
+	r, err := newKernelRunner(dev, "async_pipeline")
 	if err != nil {
 		return nil, err
 	}
-	kern, err := m.Kernel(k.Name)
-	if err != nil {
-		m.Close()
-		return nil, err
-	}
-	s, err := dev.NewStream()
-	if err != nil {
-		m.Close()
-		return nil, err
-	}
-	return &pipelineRunner{dev: dev, mod: m, kern: kern, stream: s}, nil
-}
-
-func (r *pipelineRunner) close() {
-	r.stream.Close()
-	r.mod.Close()
+	return &pipelineRunner{r}, nil
 }
 
 // run launches async_pipeline on one block with the given stages, checks
