@@ -45,8 +45,8 @@ func (w *worker) submit(j *job) (done bool) {
 	if w.broken == nil {
 		finished = w.enqueue(j)
 	}
-	done = j.f.stage == nil && w.broken == nil && !w.busy && len(w.queue) == 0 &&
-		!j.synced && j.err == nil && finished
+	// finished implies no stage and no error; it is false when broken.
+	done = finished && !w.busy && len(w.queue) == 0
 	if !done {
 		w.queue = append(w.queue, j)
 		w.cond.Signal()

@@ -75,24 +75,6 @@ func poisonOptions(t *testing.T, c *kfake.Cluster) Options {
 	return o
 }
 
-// produceValues writes records of the given values, key-0 .. round robin.
-func produceRecords(t *testing.T, c *kfake.Cluster, recs []*kgo.Record) map[[2]int64]*kgo.Record {
-	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.DefaultProduceTopic("in"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	if err := cl.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
-		t.Fatal(err)
-	}
-	out := map[[2]int64]*kgo.Record{}
-	for _, r := range recs {
-		out[[2]int64{int64(r.Partition), r.Offset}] = r
-	}
-	return out
-}
-
 // TestKernelFault: a batch whose kernel faults follows the ring's policy.
 // Continue: its records go to the dead-letter topic with the reason, the
 // rest have their results, and every offset is committed. Stop: the worker
@@ -110,7 +92,7 @@ func TestKernelFault(t *testing.T) {
 				}
 				recs = append(recs, &kgo.Record{Key: keyOf(i % testKeys), Value: v})
 			}
-			in := produceRecords(t, c, recs)
+			in := produceRecords(t, c, "in", recs)
 			bad := recs[100]
 			o := poisonOptions(t, c)
 			o.Pipeline.OnError = policy
@@ -190,7 +172,7 @@ func TestBadValue(t *testing.T) {
 			for i, n := range sizes {
 				recs = append(recs, &kgo.Record{Key: keyOf(i), Value: make([]byte, n)})
 			}
-			produceRecords(t, c, recs)
+			produceRecords(t, c, "in", recs)
 			o := testOptions(t, c, 1)
 			o.Framing = framing
 			r := start(t, o, 300*time.Millisecond)

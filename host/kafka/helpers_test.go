@@ -64,16 +64,23 @@ func keyOf(k int) []byte { return []byte("key-" + strconv.Itoa(k)) }
 // returns them by partition and offset.
 func produceInput(t *testing.T, c *kfake.Cluster, topic string, n, from int) map[[2]int64]*kgo.Record {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.DefaultProduceTopic(topic))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
 	recs := make([]*kgo.Record, n)
 	for i := range n {
 		j := from + i
 		recs[i] = &kgo.Record{Key: keyOf(j % testKeys), Value: inputValue(j%testKeys, j/testKeys)}
 	}
+	return produceRecords(t, c, topic, recs)
+}
+
+// produceRecords writes recs to topic and returns them by partition and
+// offset.
+func produceRecords(t *testing.T, c *kfake.Cluster, topic string, recs []*kgo.Record) map[[2]int64]*kgo.Record {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.DefaultProduceTopic(topic))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
 	if err := cl.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
 		t.Fatal(err)
 	}
@@ -84,8 +91,9 @@ func produceInput(t *testing.T, c *kfake.Cluster, topic string, n, from int) map
 	return out
 }
 
-// readAll reads topic from the start until want records came or timeout.
-func readAll(t *testing.T, c *kfake.Cluster, topic string, want int, committed bool, timeout time.Duration) []*kgo.Record {
+// newReader is a client that reads topic from the start, only committed
+// records when committed.
+func newReader(t *testing.T, c *kfake.Cluster, topic string, committed bool) *kgo.Client {
 	t.Helper()
 	opts := []kgo.Opt{kgo.SeedBrokers(c.ListenAddrs()...), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart())}
 	if committed {
@@ -95,6 +103,13 @@ func readAll(t *testing.T, c *kfake.Cluster, topic string, want int, committed b
 	if err != nil {
 		t.Fatal(err)
 	}
+	return cl
+}
+
+// readAll reads topic from the start until want records came or timeout.
+func readAll(t *testing.T, c *kfake.Cluster, topic string, want int, committed bool, timeout time.Duration) []*kgo.Record {
+	t.Helper()
+	cl := newReader(t, c, topic, committed)
 	defer cl.Close()
 	var out []*kgo.Record
 	deadline := time.Now().Add(timeout)
@@ -265,14 +280,7 @@ func outCount(ws ...*running) uint64 {
 // or timeout.
 func readCovering(t *testing.T, c *kfake.Cluster, topic string, in map[[2]int64]*kgo.Record, committed bool, timeout time.Duration) []*kgo.Record {
 	t.Helper()
-	opts := []kgo.Opt{kgo.SeedBrokers(c.ListenAddrs()...), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart())}
-	if committed {
-		opts = append(opts, kgo.FetchIsolationLevel(kgo.ReadCommitted()))
-	}
-	cl, err := kgo.NewClient(opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cl := newReader(t, c, topic, committed)
 	defer cl.Close()
 	var out []*kgo.Record
 	seen := map[[2]int64]bool{}

@@ -278,26 +278,25 @@ CUresult CUDAAPI cuDriverGetVersion(int *v) {
 
 /* ---- errors ---- */
 
+/* find_error is e's entry in gpubuf_errors, or NULL. */
+static const struct gpubuf_error *find_error(CUresult e) {
+  for (size_t i = 0; i < sizeof gpubuf_errors / sizeof gpubuf_errors[0]; i++)
+    if (gpubuf_errors[i].code == (int)e) return &gpubuf_errors[i];
+  return NULL;
+}
+
 CUresult CUDAAPI cuGetErrorName(CUresult e, const char **s) {
   if (!s) return CUDA_ERROR_INVALID_VALUE;
-  for (size_t i = 0; i < sizeof gpubuf_errors / sizeof gpubuf_errors[0]; i++)
-    if (gpubuf_errors[i].code == (int)e) {
-      *s = gpubuf_errors[i].name;
-      return CUDA_SUCCESS;
-    }
-  *s = NULL;
-  return CUDA_ERROR_INVALID_VALUE;
+  const struct gpubuf_error *er = find_error(e);
+  *s = er ? er->name : NULL;
+  return er ? CUDA_SUCCESS : CUDA_ERROR_INVALID_VALUE;
 }
 
 CUresult CUDAAPI cuGetErrorString(CUresult e, const char **s) {
   if (!s) return CUDA_ERROR_INVALID_VALUE;
-  for (size_t i = 0; i < sizeof gpubuf_errors / sizeof gpubuf_errors[0]; i++)
-    if (gpubuf_errors[i].code == (int)e) {
-      *s = gpubuf_errors[i].text;
-      return CUDA_SUCCESS;
-    }
-  *s = NULL;
-  return CUDA_ERROR_INVALID_VALUE;
+  const struct gpubuf_error *er = find_error(e);
+  *s = er ? er->text : NULL;
+  return er ? CUDA_SUCCESS : CUDA_ERROR_INVALID_VALUE;
 }
 
 /* gpubuf_unsupported is every stub's body: it logs the function's name
