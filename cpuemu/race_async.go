@@ -149,10 +149,13 @@ func (c *checker) copySelf(a uint32, sp space, ga *allocation, off uint64, size 
 			bs := &c.split[-ce.rs-1]
 			eb := e
 			eb.mask = 0xF
+			// One prior counts once per word, as in checkSplit.
+			c.seen, c.checking = c.seen[:0], true
 			for m := e.mask; m != 0; m &= m - 1 {
 				b := bits.TrailingZeros8(m)
 				c.copySelfUnit(&bs[b], eb, a, known, sp, off&^3+uint64(b), size)
 			}
+			c.checking = false
 		} else {
 			c.copySelfUnit(&ce.shadow, e, a, known, sp, off, size)
 		}

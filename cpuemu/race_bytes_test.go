@@ -197,3 +197,26 @@ func TestCheckerByteExact(t *testing.T) {
 		})
 	}
 }
+
+// TestCpAsyncSameBytesSplitWord: TestCpAsyncSameBytes's two unwaited
+// copies of one thread into the word buf[0], one WAW occurrence, whether
+// the word is whole or split into byte shadows (the thread's own byte
+// store before the copies splits it, and orders before both). One prior
+// access counts once per word, however many of its bytes the later one
+// shares, as the shadow of a whole word counts it.
+func TestCpAsyncSameBytesSplitWord(t *testing.T) {
+	for _, first := range []string{"// word left whole", "st.shared.u8 [buf+1], %r0; // splits the word"} {
+		src := mbarKernel(sm90Header, `
+	`+first+`
+	cp.async.ca.shared.global [buf], [%rd1], 4; // FIRST
+	cp.async.ca.shared.global [buf], [%rd1+4], 4; // SECOND
+	cp.async.wait_all;
+`)
+		asyncRun(t, src, 1, []uint32{11, 22}, 4, func(t *testing.T, s ptSched, out []uint32, res *cpuemu.Result, err error) {
+			h := asyncHazard(t, res, err, "WAW", ptLine(t, src, "// FIRST"), ptLine(t, src, "// SECOND"))
+			if len(res.Report.Hazards) != 1 || h.Count != 1 {
+				t.Errorf("%s: %d hazards, the WAW counted %d times; want 1, once", first, len(res.Report.Hazards), h.Count)
+			}
+		})
+	}
+}

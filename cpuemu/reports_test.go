@@ -166,6 +166,16 @@ func runReportCmd(t *testing.T, m **cpuemu.Module, cmd string) (string, error) {
 	return "", fmt.Errorf("unknown command %s", fields[0])
 }
 
+// racesPTX loads testdata/races/races.ptx, the catalogue of races.cu.
+func racesPTX(t *testing.T) *cpuemu.Module {
+	t.Helper()
+	src, err := os.ReadFile("testdata/races/races.ptx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ptLoad(t, "races.ptx", string(src))
+}
+
 // reportLaunch launches kv's kernel with the checker on and returns its
 // report.
 func reportLaunch(m *cpuemu.Module, kv map[string]string) (*cpuemu.Report, error) {

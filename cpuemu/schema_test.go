@@ -22,8 +22,6 @@ func reportSchema(t *testing.T, fragment string) *schematest.Schema {
 	return s
 }
 
-func validate(s *schematest.Schema, doc []byte) error { return s.Validate(doc) }
-
 // TestReportGoldensConform: every report the golden files of
 // testdata/reports hold (each a real checked launch's JSON) conforms to
 // the schema's report, and to the schema as a whole.
@@ -39,7 +37,7 @@ func TestReportGoldensConform(t *testing.T) {
 			}
 			n++
 			for _, s := range []*schematest.Schema{whole, report} {
-				if err := validate(s, []byte(c.want)); err != nil {
+				if err := s.Validate([]byte(c.want)); err != nil {
 					t.Errorf("%s:%d: %s: %v", f, c.line, c.cmd, err)
 				}
 			}
@@ -64,7 +62,7 @@ func TestReportSchemaConform(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := validate(s, good); err != nil {
+	if err := s.Validate(good); err != nil {
 		t.Fatalf("a report does not conform: %v\n%s", err, good)
 	}
 	for _, c := range []struct{ what, from, to string }{
@@ -85,7 +83,7 @@ func TestReportSchemaConform(t *testing.T) {
 			t.Errorf("%s: %q is not in the document", c.what, c.from)
 			continue
 		}
-		if err := validate(s, []byte(bad)); err == nil {
+		if err := s.Validate([]byte(bad)); err == nil {
 			t.Errorf("%s: the schema accepts it", c.what)
 		}
 	}

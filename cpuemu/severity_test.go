@@ -3,7 +3,6 @@ package cpuemu_test
 import (
 	"encoding/json"
 	"errors"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -154,14 +153,7 @@ func TestCleanAtLevels(t *testing.T) {
 // error carries "severity" ("error": all of races.cu's bugs are data races
 // and sync errors), and the report names its schema.
 func TestReportJSONSeverity(t *testing.T) {
-	src, err := os.ReadFile("testdata/races/races.ptx")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := cpuemu.Load("races.ptx", src)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := racesPTX(t)
 	hazards, syncs := 0, 0
 	for _, k := range []map[string]string{
 		{"kernel": "syncwarp_mask_bug", "grid": "1", "block": "64", "args": "iota:64,zeros:64"},

@@ -298,14 +298,7 @@ func TestLoadSuppressions(t *testing.T) {
 // (races.cu:55 -> 58). Suppressing __syncwarp's sync error leaves the
 // race; suppressing the race's lines too makes the report clean.
 func TestSuppressRealReport(t *testing.T) {
-	src, err := os.ReadFile("testdata/races/races.ptx")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := cpuemu.Load("races.ptx", src)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := racesPTX(t)
 	rep, err := reportLaunch(m, map[string]string{"kernel": "syncwarp_mask_bug", "grid": "1", "block": "64", "args": "iota:64,zeros:64"})
 	if err != nil {
 		t.Fatal(err)
@@ -387,14 +380,7 @@ func TestSuppressionDocExamples(t *testing.T) {
 	if len(s.Rules) != 5 {
 		t.Fatalf("%d example rules, want 5", len(s.Rules))
 	}
-	src, err := os.ReadFile("testdata/races/races.ptx")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := cpuemu.Load("races.ptx", src)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := racesPTX(t)
 	rep, err := reportLaunch(m, map[string]string{"kernel": "syncwarp_mask_bug", "grid": "1", "block": "64", "args": "iota:64,zeros:64"})
 	if err != nil {
 		t.Fatal(err)
