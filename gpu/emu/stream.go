@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gpubuf/gpubuf/cpuemu"
 	"github.com/gpubuf/gpubuf/gpu"
 )
 
@@ -393,21 +394,33 @@ func (s *stream) LaunchWith(k gpu.Kernel, cfg gpu.LaunchConfig, opts LaunchOptio
 		free()
 		return closedErr(op, "module "+m.Name()+" is closed")
 	}
+	var after func(*cpuemu.Result, error) error
+	if opts.Result != nil {
+		after = func(res *cpuemu.Result, err error) error { opts.Result(res); return err }
+	}
 	return s.enqueue(op, task{
-		run: func(error) error {
-			s.d.exec.Lock()
-			defer s.d.exec.Unlock()
-			res, err := m.cm.Launch(s.d.mem, name, ccfg, values...)
-			if opts.Result != nil {
-				opts.Result(res)
-			}
-			if err != nil {
-				return opErr(op, err)
-			}
-			return nil
-		},
+		run:  s.launchRun(op, m, name, ccfg, values, after),
 		free: func() { free(); m.launchDone() },
 	})
+}
+
+// launchRun is a queued launch's work: it runs kernel name of m on the
+// device, holding device.exec for writing for the whole run, and turns a
+// launch error into the stream's. after, when not nil, is given the result
+// and that error, and returns the error the launch ends with.
+func (s *stream) launchRun(op string, m *module, name string, ccfg cpuemu.LaunchConfig, values []any, after func(*cpuemu.Result, error) error) func(error) error {
+	return func(error) error {
+		s.d.exec.Lock()
+		defer s.d.exec.Unlock()
+		res, err := m.cm.Launch(s.d.mem, name, ccfg, values...)
+		if err != nil {
+			err = opErr(op, err)
+		}
+		if after != nil {
+			return after(res, err)
+		}
+		return err
+	}
 }
 
 // event is an event; each Record makes a new record, or reuses the last
