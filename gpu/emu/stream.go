@@ -243,25 +243,37 @@ func (s *stream) hostBuf(op string, h gpu.HostBuffer) (*hostBuffer, error) {
 	return hb, hb.use(op)
 }
 
-func (s *stream) CopyHtoD(dst gpu.DeviceBuffer, dstOff int, src gpu.HostBuffer, srcOff, n int) error {
-	const op = "copy HtoD"
+// holdHtoD checks a copy of n bytes from src at srcOff to dst at dstOff
+// and holds both buffers; on an error it holds neither.
+func (s *stream) holdHtoD(op string, dst gpu.DeviceBuffer, dstOff int, src gpu.HostBuffer, srcOff, n int) (*deviceBuffer, *hostBuffer, error) {
 	db, err := s.devBuf(op, dst)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	hb, err := s.hostBuf(op, src)
 	if err != nil {
 		db.drop()
-		return err
+		return nil, nil, err
 	}
 	err = checkRange(op, "device buffer", dstOff, n, db.size)
 	if err == nil {
 		err = checkRange(op, "host buffer", srcOff, n, len(hb.bytes))
 	}
-	ran := false
-	if err == nil {
-		ran, err = s.runNow(op, false, true, func(error) error { return db.write(op, dstOff, hb.bytes[srcOff:srcOff+n]) })
+	if err != nil {
+		db.drop()
+		hb.refs.release()
+		return nil, nil, err
 	}
+	return db, hb, nil
+}
+
+func (s *stream) CopyHtoD(dst gpu.DeviceBuffer, dstOff int, src gpu.HostBuffer, srcOff, n int) error {
+	const op = "copy HtoD"
+	db, hb, err := s.holdHtoD(op, dst, dstOff, src, srcOff, n)
+	if err != nil {
+		return err
+	}
+	ran, err := s.runNow(op, false, true, func(error) error { return db.write(op, dstOff, hb.bytes[srcOff:srcOff+n]) })
 	if err != nil || ran {
 		db.drop()
 		hb.refs.release()
@@ -628,29 +640,17 @@ func (s *stream) CopyHtoDRecord(dst gpu.DeviceBuffer, dstOff int, src gpu.HostBu
 	if err != nil {
 		return false, err
 	}
-	db, err := s.devBuf(op, dst)
+	db, hb, err := s.holdHtoD(op, dst, dstOff, src, srcOff, n)
 	if err != nil {
 		return false, err
-	}
-	hb, err := s.hostBuf(op, src)
-	if err != nil {
-		db.drop()
-		return false, err
-	}
-	err = checkRange(op, "device buffer", dstOff, n, db.size)
-	if err == nil {
-		err = checkRange(op, "host buffer", srcOff, n, len(hb.bytes))
 	}
 	s.mu.Lock()
-	if err == nil && s.closing {
-		err = closedErr(op, "stream is closed")
-	}
-	if err != nil || s.running || len(s.queue) > 0 || !s.d.exec.TryRLock() {
+	if closing := s.closing; closing || s.running || len(s.queue) > 0 || !s.d.exec.TryRLock() {
 		s.mu.Unlock()
 		db.drop()
 		hb.refs.release()
-		if err != nil {
-			return false, err
+		if closing {
+			return false, closedErr(op, "stream is closed")
 		}
 		// Busy, or a kernel runs: queued as the two calls queue them.
 		if err := s.CopyHtoD(dst, dstOff, src, srcOff, n); err != nil {
