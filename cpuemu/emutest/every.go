@@ -78,7 +78,7 @@ func failureText(t testing.TB, s Schedule, rep *cpuemu.Report) string {
 	run.failed = true
 	all := run.m.r.Report
 	h0, s0, m0, o0, n0, fatal0 := len(all.Hazards), len(all.Sync), len(all.Memory), len(all.Other), len(all.Notes), all.Fatal
-	run.m.add(s, rep)
+	keys := run.m.add(s, rep)
 	fresh := &cpuemu.Report{Kernel: rep.Kernel, Hazards: all.Hazards[h0:], Sync: all.Sync[s0:], Memory: all.Memory[m0:],
 		Other: all.Other[o0:], Notes: all.Notes[n0:]}
 	if fatal0 == nil && all.Fatal != nil {
@@ -87,25 +87,13 @@ func failureText(t testing.TB, s Schedule, rep *cpuemu.Report) string {
 	// Which sibling printed the findings this run repeats.
 	var before []string
 	seen := map[string]bool{}
-	note := func(k findingKey) {
+	for _, k := range keys {
 		if by, ok := run.shown[k]; !ok {
 			run.shown[k] = t.Name()
 		} else if by != t.Name() && !seen[by] {
 			seen[by] = true
 			before = append(before, by)
 		}
-	}
-	for i := range rep.Hazards {
-		note(hazardKey(&rep.Hazards[i]))
-	}
-	for rank, ds := range [][]cpuemu.Diagnostic{1: rep.Sync, 2: rep.Memory, 3: rep.Other, 4: rep.Notes} {
-		for _, d := range ds {
-			note(findingKey{rank: rank, a: accessKey{d.Kind, d.Site}})
-		}
-	}
-	if rep.Fatal != nil {
-		kind, site := fatalKind(rep.Fatal)
-		note(findingKey{rank: 5, a: accessKey{kind, site}})
 	}
 	if len(before) == 0 {
 		return reportText(rep)

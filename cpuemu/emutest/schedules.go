@@ -435,12 +435,16 @@ func (m *merger) hit(s Schedule, k findingKey, what string, sev cpuemu.Severity,
 	return !seen
 }
 
-// add merges one run's report.
-func (m *merger) add(s Schedule, rep *cpuemu.Report) {
+// add merges one run's report and returns the keys of its findings, in
+// the report's order.
+func (m *merger) add(s Schedule, rep *cpuemu.Report) []findingKey {
 	m.r.Schedules = append(m.r.Schedules, s)
+	var keys []findingKey
 	for i := range rep.Hazards {
 		h := &rep.Hazards[i]
-		if m.hit(s, hazardKey(h), h.Summary(), h.Severity, h.Count, h.Type) {
+		k := hazardKey(h)
+		keys = append(keys, k)
+		if m.hit(s, k, h.Summary(), h.Severity, h.Count, h.Type) {
 			m.r.Report.Hazards = append(m.r.Report.Hazards, *h)
 		}
 	}
@@ -450,6 +454,7 @@ func (m *merger) add(s Schedule, rep *cpuemu.Report) {
 	}{1: {rep.Sync, &m.r.Report.Sync}, 2: {rep.Memory, &m.r.Report.Memory}, 3: {rep.Other, &m.r.Report.Other}, 4: {rep.Notes, &m.r.Report.Notes}} {
 		for _, d := range sec.ds {
 			k := findingKey{rank: rank, a: accessKey{d.Kind, d.Site}}
+			keys = append(keys, k)
 			if m.hit(s, k, d.Summary(), d.Severity, d.Count, "") {
 				*sec.into = append(*sec.into, d)
 			}
@@ -458,10 +463,12 @@ func (m *merger) add(s Schedule, rep *cpuemu.Report) {
 	if rep.Fatal != nil {
 		kind, site := fatalKind(rep.Fatal)
 		k := findingKey{rank: 5, a: accessKey{kind, site}}
+		keys = append(keys, k)
 		if m.hit(s, k, "fatal "+kind+": "+firstLine(rep.Fatal.Error()), cpuemu.SeverityError, 1, "") && m.r.Report.Fatal == nil {
 			m.r.Report.Fatal = rep.Fatal
 		}
 	}
+	return keys
 }
 
 // finish lays the findings out in the order of the report's sections, as

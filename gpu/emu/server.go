@@ -109,16 +109,5 @@ func LaunchRaw(s gpu.Stream, k gpu.Kernel, cfg gpu.LaunchConfig, params [][]byte
 	if !m.refs.acquire() {
 		return closedErr(op, "module "+m.Name()+" is closed")
 	}
-	return st.enqueue(op, task{
-		run: func(error) error {
-			st.d.exec.Lock()
-			defer st.d.exec.Unlock()
-			res, err := m.cm.Launch(st.d.mem, name, ccfg, values...)
-			if err != nil {
-				err = opErr(op, err)
-			}
-			return done(res, err)
-		},
-		free: m.launchDone,
-	})
+	return st.enqueue(op, task{run: st.launchRun(op, m, name, ccfg, values, done), free: m.launchDone})
 }

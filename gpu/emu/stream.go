@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gpubuf/gpubuf/cpuemu"
 	"github.com/gpubuf/gpubuf/gpu"
 )
 
@@ -242,25 +243,37 @@ func (s *stream) hostBuf(op string, h gpu.HostBuffer) (*hostBuffer, error) {
 	return hb, hb.use(op)
 }
 
-func (s *stream) CopyHtoD(dst gpu.DeviceBuffer, dstOff int, src gpu.HostBuffer, srcOff, n int) error {
-	const op = "copy HtoD"
+// holdHtoD checks a copy of n bytes from src at srcOff to dst at dstOff
+// and holds both buffers; on an error it holds neither.
+func (s *stream) holdHtoD(op string, dst gpu.DeviceBuffer, dstOff int, src gpu.HostBuffer, srcOff, n int) (*deviceBuffer, *hostBuffer, error) {
 	db, err := s.devBuf(op, dst)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	hb, err := s.hostBuf(op, src)
 	if err != nil {
 		db.drop()
-		return err
+		return nil, nil, err
 	}
 	err = checkRange(op, "device buffer", dstOff, n, db.size)
 	if err == nil {
 		err = checkRange(op, "host buffer", srcOff, n, len(hb.bytes))
 	}
-	ran := false
-	if err == nil {
-		ran, err = s.runNow(op, false, true, func(error) error { return db.write(op, dstOff, hb.bytes[srcOff:srcOff+n]) })
+	if err != nil {
+		db.drop()
+		hb.refs.release()
+		return nil, nil, err
 	}
+	return db, hb, nil
+}
+
+func (s *stream) CopyHtoD(dst gpu.DeviceBuffer, dstOff int, src gpu.HostBuffer, srcOff, n int) error {
+	const op = "copy HtoD"
+	db, hb, err := s.holdHtoD(op, dst, dstOff, src, srcOff, n)
+	if err != nil {
+		return err
+	}
+	ran, err := s.runNow(op, false, true, func(error) error { return db.write(op, dstOff, hb.bytes[srcOff:srcOff+n]) })
 	if err != nil || ran {
 		db.drop()
 		hb.refs.release()
@@ -393,21 +406,33 @@ func (s *stream) LaunchWith(k gpu.Kernel, cfg gpu.LaunchConfig, opts LaunchOptio
 		free()
 		return closedErr(op, "module "+m.Name()+" is closed")
 	}
+	var after func(*cpuemu.Result, error) error
+	if opts.Result != nil {
+		after = func(res *cpuemu.Result, err error) error { opts.Result(res); return err }
+	}
 	return s.enqueue(op, task{
-		run: func(error) error {
-			s.d.exec.Lock()
-			defer s.d.exec.Unlock()
-			res, err := m.cm.Launch(s.d.mem, name, ccfg, values...)
-			if opts.Result != nil {
-				opts.Result(res)
-			}
-			if err != nil {
-				return opErr(op, err)
-			}
-			return nil
-		},
+		run:  s.launchRun(op, m, name, ccfg, values, after),
 		free: func() { free(); m.launchDone() },
 	})
+}
+
+// launchRun is a queued launch's work: it runs kernel name of m on the
+// device, holding device.exec for writing for the whole run, and turns a
+// launch error into the stream's. after, when not nil, is given the result
+// and that error, and returns the error the launch ends with.
+func (s *stream) launchRun(op string, m *module, name string, ccfg cpuemu.LaunchConfig, values []any, after func(*cpuemu.Result, error) error) func(error) error {
+	return func(error) error {
+		s.d.exec.Lock()
+		defer s.d.exec.Unlock()
+		res, err := m.cm.Launch(s.d.mem, name, ccfg, values...)
+		if err != nil {
+			err = opErr(op, err)
+		}
+		if after != nil {
+			return after(res, err)
+		}
+		return err
+	}
 }
 
 // event is an event; each Record makes a new record, or reuses the last
@@ -615,29 +640,17 @@ func (s *stream) CopyHtoDRecord(dst gpu.DeviceBuffer, dstOff int, src gpu.HostBu
 	if err != nil {
 		return false, err
 	}
-	db, err := s.devBuf(op, dst)
+	db, hb, err := s.holdHtoD(op, dst, dstOff, src, srcOff, n)
 	if err != nil {
 		return false, err
-	}
-	hb, err := s.hostBuf(op, src)
-	if err != nil {
-		db.drop()
-		return false, err
-	}
-	err = checkRange(op, "device buffer", dstOff, n, db.size)
-	if err == nil {
-		err = checkRange(op, "host buffer", srcOff, n, len(hb.bytes))
 	}
 	s.mu.Lock()
-	if err == nil && s.closing {
-		err = closedErr(op, "stream is closed")
-	}
-	if err != nil || s.running || len(s.queue) > 0 || !s.d.exec.TryRLock() {
+	if closing := s.closing; closing || s.running || len(s.queue) > 0 || !s.d.exec.TryRLock() {
 		s.mu.Unlock()
 		db.drop()
 		hb.refs.release()
-		if err != nil {
-			return false, err
+		if closing {
+			return false, closedErr(op, "stream is closed")
 		}
 		// Busy, or a kernel runs: queued as the two calls queue them.
 		if err := s.CopyHtoD(dst, dstOff, src, srcOff, n); err != nil {
