@@ -529,19 +529,7 @@ func writeTrace(path string, res *cpuemu.Result) error {
 	if t.Events == nil {
 		t.Events = []cpuemu.TraceEvent{}
 	}
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	w := bufio.NewWriter(f)
-	err = encodeTrace(w, t)
-	if err == nil {
-		err = w.Flush()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	return writeFile(path, func(w *bufio.Writer) error { return encodeTrace(w, t) })
 }
 
 // encodeTrace writes t as json.Encoder would, one event at a time, so that
