@@ -386,8 +386,8 @@ func (o *launchOpts) checkOutputArgs() error {
 }
 
 // createOutputs checks that every --out file, the --trace file and race's
-// --sarif file can be written, creating each that does not exist; removeCreated removes those
-// again.
+// --sarif file can be written, creating each that does not exist;
+// removeCreated removes those again.
 func (o *launchOpts) createOutputs() error {
 	for i := range o.outs {
 		out := &o.outs[i]
@@ -397,16 +397,27 @@ func (o *launchOpts) createOutputs() error {
 		}
 		out.created = out.created || created
 	}
-	if o.trace != "" {
-		created, err := touch(o.trace)
-		if err != nil {
-			return fmt.Errorf("--trace %s: cannot write: %v", o.trace, err)
-		}
-		if created {
-			o.outs = append(o.outs, outSpec{Arg: -1, Path: o.trace, created: true})
-		}
+	if err := o.touchFile("--trace", o.trace); err != nil {
+		return err
 	}
-	return o.touchSARIF()
+	return o.touchFile("--sarif", o.sarif)
+}
+
+// touchFile checks that the file of flag (none when path is empty) can be
+// written, creating it if need be, as --out does; a file it created goes
+// when the command gives up before the launch.
+func (o *launchOpts) touchFile(flag, path string) error {
+	if path == "" {
+		return nil
+	}
+	created, err := touch(path)
+	if err != nil {
+		return fmt.Errorf("%s %s: cannot write: %v", flag, path, err)
+	}
+	if created {
+		o.outs = append(o.outs, outSpec{Arg: -1, Path: path, created: true})
+	}
+	return nil
 }
 
 // touch opens path for writing without truncating it, creating it if it
