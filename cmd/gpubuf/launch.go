@@ -786,6 +786,9 @@ func (o *launchOpts) removeCreated() {
 	}
 }
 
+// writeJSON prints v on stdout as indented JSON, the form of every
+// command's --json, and gives the exit status: exitFail, said on stderr,
+// when v does not encode.
 func writeJSON(stdout, stderr io.Writer, cmd string, v any) int {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -274,8 +273,9 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	st := p.Stats()
 	sum.fill(st, dev.Info(), o)
 	if o.asJSON {
-		b, _ := json.MarshalIndent(sum, "", "  ")
-		fmt.Fprintf(stdout, "%s\n", b)
+		if code := writeJSON(stdout, stderr, "run", sum); code != exitOK {
+			return code
+		}
 	} else {
 		sum.write(stdout)
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -282,8 +281,9 @@ func runKafka(o runOpts, k *kafkaOpts, fs *flag.FlagSet, stages []host.KernelSpe
 		}
 	}
 	if o.asJSON {
-		b, _ := json.MarshalIndent(sum, "", "  ")
-		fmt.Fprintf(stdout, "%s\n", b)
+		if code := writeJSON(stdout, stderr, "run", sum); code != exitOK {
+			return code
+		}
 	} else {
 		sum.write(stdout)
 	}
