@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -100,13 +99,7 @@ func info(args []string, stdout, stderr io.Writer) int {
 		if j.BuildTags == nil {
 			j.BuildTags = []string{}
 		}
-		b, err := json.MarshalIndent(j, "", "  ")
-		if err != nil {
-			fmt.Fprintf(stderr, "gpubuf info: %v\n", err)
-			return exitFail
-		}
-		fmt.Fprintf(stdout, "%s\n", b)
-		return exitOK
+		return writeJSON(stdout, stderr, "info", j)
 	}
 	t := "none"
 	if len(tags) > 0 {

@@ -5,7 +5,6 @@ package main
 // kernels' throughput; tables on stdout, a plot with --plot.
 
 import (
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -149,12 +148,7 @@ func benchCmd(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if o.json {
-		b, err := json.MarshalIndent(res, "", "  ")
-		if err != nil {
-			fmt.Fprintf(stderr, "gpubuf bench: %v\n", err)
-			return exitFail
-		}
-		fmt.Fprintf(stdout, "%s\n", b)
+		return writeJSON(stdout, stderr, "bench", res)
 	}
 	return exitOK
 }

@@ -39,23 +39,6 @@ func (o *launchOpts) checkFormats() error {
 	return nil
 }
 
-// touchSARIF checks that the --sarif file can be written, creating it if
-// need be, as --out does; a file it created goes when the command gives
-// up before the launch.
-func (o *launchOpts) touchSARIF() error {
-	if o.sarif == "" {
-		return nil
-	}
-	created, err := touch(o.sarif)
-	if err != nil {
-		return fmt.Errorf("--sarif %s: cannot write: %v", o.sarif, err)
-	}
-	if created {
-		o.outs = append(o.outs, outSpec{Arg: -1, Path: o.sarif, created: true})
-	}
-	return nil
-}
-
 // writeTraceFile writes --trace in --trace-format. A perfetto trace of a
 // checked launch shows its hazards, from the result's report or the
 // launch error's.

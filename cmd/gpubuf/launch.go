@@ -386,8 +386,8 @@ func (o *launchOpts) checkOutputArgs() error {
 }
 
 // createOutputs checks that every --out file, the --trace file and race's
-// --sarif file can be written, creating each that does not exist; removeCreated removes those
-// again.
+// --sarif file can be written, creating each that does not exist;
+// removeCreated removes those again.
 func (o *launchOpts) createOutputs() error {
 	for i := range o.outs {
 		out := &o.outs[i]
@@ -397,16 +397,27 @@ func (o *launchOpts) createOutputs() error {
 		}
 		out.created = out.created || created
 	}
-	if o.trace != "" {
-		created, err := touch(o.trace)
-		if err != nil {
-			return fmt.Errorf("--trace %s: cannot write: %v", o.trace, err)
-		}
-		if created {
-			o.outs = append(o.outs, outSpec{Arg: -1, Path: o.trace, created: true})
-		}
+	if err := o.touchFile("--trace", o.trace); err != nil {
+		return err
 	}
-	return o.touchSARIF()
+	return o.touchFile("--sarif", o.sarif)
+}
+
+// touchFile checks that the file of flag (none when path is empty) can be
+// written, creating it if need be, as --out does; a file it created goes
+// when the command gives up before the launch.
+func (o *launchOpts) touchFile(flag, path string) error {
+	if path == "" {
+		return nil
+	}
+	created, err := touch(path)
+	if err != nil {
+		return fmt.Errorf("%s %s: cannot write: %v", flag, path, err)
+	}
+	if created {
+		o.outs = append(o.outs, outSpec{Arg: -1, Path: path, created: true})
+	}
+	return nil
 }
 
 // touch opens path for writing without truncating it, creating it if it
@@ -529,19 +540,7 @@ func writeTrace(path string, res *cpuemu.Result) error {
 	if t.Events == nil {
 		t.Events = []cpuemu.TraceEvent{}
 	}
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	w := bufio.NewWriter(f)
-	err = encodeTrace(w, t)
-	if err == nil {
-		err = w.Flush()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	return writeFile(path, func(w *bufio.Writer) error { return encodeTrace(w, t) })
 }
 
 // encodeTrace writes t as json.Encoder would, one event at a time, so that
@@ -787,6 +786,9 @@ func (o *launchOpts) removeCreated() {
 	}
 }
 
+// writeJSON prints v on stdout as indented JSON, the form of every
+// command's --json, and gives the exit status: exitFail, said on stderr,
+// when v does not encode.
 func writeJSON(stdout, stderr io.Writer, cmd string, v any) int {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {

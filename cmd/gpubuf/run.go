@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -206,7 +205,7 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail("%v", err)
 	}
-	bar := newProgress(o, src.total, stderr)
+	bar := newProgress(o, src.total, "records", stderr)
 
 	// The producer: fill slots straight from the source. With --verify it
 	// keeps each batch's input until its result has been checked.
@@ -274,8 +273,9 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	st := p.Stats()
 	sum.fill(st, dev.Info(), o)
 	if o.asJSON {
-		b, _ := json.MarshalIndent(sum, "", "  ")
-		fmt.Fprintf(stdout, "%s\n", b)
+		if code := writeJSON(stdout, stderr, "run", sum); code != exitOK {
+			return code
+		}
 	} else {
 		sum.write(stdout)
 	}
@@ -579,21 +579,23 @@ func synthRecord(rec []byte, seed, i uint64) {
 }
 
 // progress is a bar of records on stderr, shown when stderr is a terminal
-// (or always, on request).
+// (or always, on request): the records run, or with --kafka the results
+// out (progress.update).
 type progress struct{ bar *progressbar.ProgressBar }
 
-func newProgress(o runOpts, total int64, stderr io.Writer) progress {
+// newProgress makes the bar of total records (-1: unknown), described as
+// what.
+func newProgress(o runOpts, total int64, what string, stderr io.Writer) progress {
 	show := o.progress == "always"
 	if o.progress == "auto" {
-		f, ok := stderr.(*os.File)
-		show = ok && term.IsTerminal(int(f.Fd()))
+		show = isTerminal(stderr)
 	}
 	if !show {
 		return progress{}
 	}
 	return progress{progressbar.NewOptions64(total,
 		progressbar.OptionSetWriter(stderr),
-		progressbar.OptionSetDescription("records"),
+		progressbar.OptionSetDescription(what),
 		progressbar.OptionShowCount(),
 		progressbar.OptionShowIts(),
 		progressbar.OptionSetItsString("rec"),
@@ -606,6 +608,12 @@ func (p progress) add(n int) {
 	if p.bar != nil {
 		p.bar.Add(n)
 	}
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 func (p progress) finish() {

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -19,11 +18,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/schollz/progressbar/v3"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"golang.org/x/term"
 
 	"github.com/gpubuf/gpubuf/gpu"
 	"github.com/gpubuf/gpubuf/host"
@@ -226,7 +223,11 @@ func runKafka(o runOpts, k *kafkaOpts, fs *flag.FlagSet, stages []host.KernelSpe
 		defer stopMetrics()
 	}
 
-	bar := newKafkaProgress(o, int64(len(inputs)), embedded, stderr)
+	total := int64(-1) // an outside topic's records are not known
+	if embedded {
+		total = int64(len(inputs))
+	}
+	bar := newProgress(o, total, "results", stderr)
 	barDone := make(chan struct{})
 	go func() {
 		defer close(barDone)
@@ -280,8 +281,9 @@ func runKafka(o runOpts, k *kafkaOpts, fs *flag.FlagSet, stages []host.KernelSpe
 		}
 	}
 	if o.asJSON {
-		b, _ := json.MarshalIndent(sum, "", "  ")
-		fmt.Fprintf(stdout, "%s\n", b)
+		if code := writeJSON(stdout, stderr, "run", sum); code != exitOK {
+			return code
+		}
 	} else {
 		sum.write(stdout)
 	}
@@ -423,49 +425,13 @@ func verifyOutputs(brokers []string, topic string, inputs map[[2]int64][]byte, r
 	return verified, mismatches, len(inputs) - len(seen), nil
 }
 
-// isTerminal reports whether w is a terminal.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
-}
-
-// kafkaProgress is a bar of the results out, with the lag, on stderr.
-type kafkaProgress struct{ bar *progressbar.ProgressBar }
-
-func newKafkaProgress(o runOpts, total int64, known bool, stderr io.Writer) kafkaProgress {
-	show := o.progress == "always"
-	if o.progress == "auto" {
-		show = isTerminal(stderr)
-	}
-	if !show {
-		return kafkaProgress{}
-	}
-	if !known {
-		total = -1
-	}
-	return kafkaProgress{progressbar.NewOptions64(total,
-		progressbar.OptionSetWriter(stderr),
-		progressbar.OptionSetDescription("results"),
-		progressbar.OptionShowCount(),
-		progressbar.OptionShowIts(),
-		progressbar.OptionSetItsString("rec"),
-		progressbar.OptionThrottle(100*time.Millisecond),
-		progressbar.OptionOnCompletion(func() { fmt.Fprintln(stderr) }),
-	)}
-}
-
-func (p kafkaProgress) update(st kafka.Stats) {
+// update shows the results out so far, with the lag.
+func (p progress) update(st kafka.Stats) {
 	if p.bar == nil {
 		return
 	}
 	p.bar.Describe(fmt.Sprintf("results (lag %d)", st.Lag))
 	p.bar.Set64(int64(st.RecordsOut))
-}
-
-func (p kafkaProgress) finish() {
-	if p.bar != nil {
-		p.bar.Finish()
-	}
 }
 
 func (s *kafkaSummary) write(w io.Writer) {
