@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/gpubuf/gpubuf/cpuemu"
+
 	"github.com/gpubuf/gpubuf/cpuemu/sarif"
 	"github.com/gpubuf/gpubuf/driver/libcuda"
 	"github.com/gpubuf/gpubuf/internal/driverserve"
@@ -90,6 +92,13 @@ func execCmd(args []string, stdout, stderr io.Writer) int {
 	if fs.NArg() == 0 {
 		fmt.Fprint(stderr, execUsage)
 		return exitUsage
+	}
+	// A bad scheduler is the command line's error, said before the
+	// program starts, not the driver server's once it does.
+	if *sched != "" {
+		if _, err := cpuemu.ParseScheduler(*sched); err != nil {
+			return usageFail(stderr, "exec", "--scheduler: %v", err)
+		}
 	}
 	self, err := os.Executable()
 	if err != nil {

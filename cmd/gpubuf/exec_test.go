@@ -182,3 +182,13 @@ func TestExecLibCheck(t *testing.T) {
 		t.Fatalf("gpubuf exec libcheck: %v\n%s", err, out)
 	}
 }
+
+// TestExecBadScheduler: a scheduler the emulator does not have is bad
+// usage, said before the program starts (the program, /bin/false here,
+// would otherwise run and exit 1).
+func TestExecBadScheduler(t *testing.T) {
+	code, out, errs := runCLI("exec", "--scheduler", "bogus", "/bin/false")
+	if code != exitUsage || out != "" || !strings.Contains(errs, `--scheduler: unknown scheduler "bogus"`) {
+		t.Errorf("exit %d, stdout %q, stderr %q; want 2 and the scheduler named", code, out, errs)
+	}
+}
