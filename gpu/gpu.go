@@ -382,3 +382,14 @@ func (e *Error) Error() string {
 }
 
 func (e *Error) Unwrap() error { return e.Err }
+
+// NewEventNoTiming makes an event that only orders work, never timed:
+// the device's own untimed event where it has one (a CUDA event with
+// CU_EVENT_DISABLE_TIMING, an emulated event that skips the clock), else
+// an ordinary one. Elapsed may refuse such an event.
+func NewEventNoTiming(d Device) (Event, error) {
+	if nt, ok := d.(interface{ NewEventNoTiming() (Event, error) }); ok {
+		return nt.NewEventNoTiming()
+	}
+	return d.NewEvent()
+}

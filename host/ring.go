@@ -415,11 +415,11 @@ func (r *Ring) allocate() error {
 		// Without a stage the copy is the batch's last work: one event
 		// says when it is done, and one record per batch is all it costs.
 		if o.Stage != nil {
-			if f.copied, err = r.newEvent(); err != nil {
+			if f.copied, err = gpu.NewEventNoTiming(r.dev); err != nil {
 				return fmt.Errorf("event: %w", err)
 			}
 		}
-		if f.done, err = r.newEvent(); err != nil {
+		if f.done, err = gpu.NewEventNoTiming(r.dev); err != nil {
 			return fmt.Errorf("event: %w", err)
 		}
 		if o.Stage != nil {
@@ -429,16 +429,6 @@ func (r *Ring) allocate() error {
 		}
 	}
 	return nil
-}
-
-// newEvent makes an event for a frame: one without timing where the device
-// makes those (the emulator's NewEventNoTiming, whose records read no
-// clock), since the ring only orders and waits with its events.
-func (r *Ring) newEvent() (gpu.Event, error) {
-	if d, ok := r.dev.(interface{ NewEventNoTiming() (gpu.Event, error) }); ok {
-		return d.NewEventNoTiming()
-	}
-	return r.dev.NewEvent()
 }
 
 // release frees the streams, frames and the slots not lent out. It runs

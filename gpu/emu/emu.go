@@ -231,8 +231,8 @@ func (d *device) NewEvent() (gpu.Event, error) {
 
 // NewEventNoTiming makes an event whose records carry no time, as CUDA's
 // CU_EVENT_DISABLE_TIMING makes one: Elapsed refuses it, and recording it
-// reads no clock. It is not part of gpu.Device: a caller that only orders
-// and waits with its events (host's ring) finds it with a type assertion.
+// reads no clock. It is not part of gpu.Device: gpu.NewEventNoTiming finds
+// it for a caller that only orders and waits with its events (host's ring).
 func (d *device) NewEventNoTiming() (gpu.Event, error) {
 	if d.isClosed() {
 		return nil, closedErr("new event", "device is closed")

@@ -903,3 +903,33 @@ func TestEmuKernelsSorted(t *testing.T) {
 		t.Errorf("Kernels() = %s, want alpha mid zeta", got)
 	}
 }
+
+// TestNewEventNoTimingFindsTheDevices: gpu.NewEventNoTiming gives the
+// emulator's untimed event, which orders work but whose Elapsed refuses
+// (as CUDA's CU_EVENT_DISABLE_TIMING), while NewEvent's is timed.
+func TestNewEventNoTimingFindsTheDevices(t *testing.T) {
+	d := open(t, gpu.EmuOptions{})
+	s := newStream(t, d)
+	untimed, err := gpu.NewEventNoTiming(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	timed, err := d.NewEvent()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range []gpu.Event{timed, untimed} {
+		if err := s.Record(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := untimed.Synchronize(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := untimed.Elapsed(timed); err == nil || !strings.Contains(err.Error(), "without timing") {
+		t.Errorf("Elapsed of an untimed event: %v, want a refusal", err)
+	}
+	if _, err := timed.Elapsed(timed); err != nil {
+		t.Errorf("Elapsed of a timed event: %v", err)
+	}
+}

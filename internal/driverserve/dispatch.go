@@ -248,7 +248,7 @@ func (s *Server) dispatch(req *request) ([]uint64, []byte, error) {
 		}
 		var ev gpu.Event
 		if w[1]&2 != 0 { // CU_EVENT_DISABLE_TIMING
-			ev, err = newEventNoTiming(c.dev)
+			ev, err = gpu.NewEventNoTiming(c.dev)
 		} else {
 			ev, err = c.dev.NewEvent()
 		}
@@ -332,13 +332,6 @@ func (s *Server) dispatch(req *request) ([]uint64, []byte, error) {
 	return nil, nil, fail(cuNotSupported, "unknown op %d", req.op)
 }
 
-func newEventNoTiming(d gpu.Device) (gpu.Event, error) {
-	if nt, ok := d.(interface{ NewEventNoTiming() (gpu.Event, error) }); ok {
-		return nt.NewEventNoTiming()
-	}
-	return d.NewEvent()
-}
-
 func (s *Server) hello(req *request) ([]uint64, []byte, error) {
 	if req.fd < 0 || len(req.words) < 2 || req.words[1] != StagingSize {
 		return nil, nil, fail(cuNotInitialized, "hello without the %d-byte staging area", StagingSize)
@@ -406,7 +399,7 @@ func (c *context) stream(id uint64) (*stream, error) {
 // the work queued before it on the default stream.
 func (c *context) order(st *stream) error {
 	link := func(from, to *stream) error {
-		ev, err := newEventNoTiming(c.dev)
+		ev, err := gpu.NewEventNoTiming(c.dev)
 		if err != nil {
 			return err
 		}
@@ -516,7 +509,7 @@ func (c *context) streamList() []*stream {
 }
 
 func streamQuery(c *context, st *stream) (bool, error) {
-	ev, err := newEventNoTiming(c.dev)
+	ev, err := gpu.NewEventNoTiming(c.dev)
 	if err != nil {
 		return false, err
 	}
