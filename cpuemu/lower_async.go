@@ -307,7 +307,6 @@ func (lw *lowerer) lowerCp(in *ptx.Instr, ms *modSet, o *op) error {
 			}
 			c := *o
 			c.setAsyncCtl(ctlCommit)
-			c.guard = o.guard
 			lw.emit(c)
 			o.setAsyncCtl(ctlWait)
 			lw.emit(*o)
