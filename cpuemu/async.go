@@ -245,10 +245,13 @@ func (w *warp) asyncCtl(o *op, ex uint32) {
 			// "wait till only N or fewer of the most recent cp.async-groups
 			// are pending and all the prior cp.async-groups committed by
 			// the executing threads are complete": groups below n - N.
+			// A wait covers the copies of its own kind of group: cp.async's,
+			// or the bulk copies into global memory (a bulk copy into
+			// shared memory completes on its mbarrier instead).
 			bulk := o.asyncCtl() != ctlWait
-			n := la.group
+			n, kind := la.group, entCopy
 			if bulk {
-				n = la.bulk
+				n, kind = la.bulk, entBulkOut
 			}
 			if uint64(n) < uint64(o.off) {
 				continue
@@ -266,7 +269,7 @@ func (w *warp) asyncCtl(o *op, ex uint32) {
 			}
 			for i := range la.q {
 				e := &la.q[i]
-				if (e.kind == entCopy) == bulk || e.kind == entArrive || e.kind == entBulkIn || e.group >= g {
+				if e.kind != kind || e.group >= g {
 					continue
 				}
 				if !e.landed {
@@ -286,7 +289,7 @@ func (w *warp) asyncCtl(o *op, ex uint32) {
 			// writes are still to be waited for).
 			q := la.q[:0]
 			for _, e := range la.q {
-				if !read && e.landed && e.kind != entArrive && e.kind != entBulkIn && (e.kind == entCopy) != bulk && e.group < g {
+				if !read && e.landed && e.kind == kind && e.group < g {
 					continue
 				}
 				q = append(q, e)
