@@ -400,17 +400,8 @@ func (c *cta) afterRound(progress, alive bool) bool {
 	l := c.l
 	if c.asyncPending() {
 		all := !alive || l.cfg.Scheduler == Lockstep || l.cfg.Scheduler == RoundRobin
-		if all || l.cfg.Scheduler == Random {
-			for t := range c.async.lanes {
-				la := &c.async.lanes[t]
-				for i := range la.q {
-					if !la.q[i].landed && la.q[i].kind != entArrive && (all || l.rng.IntN(2) == 0) {
-						c.land(la, i)
-						progress = true
-					}
-				}
-				c.settle(la, t)
-			}
+		if (all || l.cfg.Scheduler == Random) && c.landInFlight(!all) {
+			progress = true
 		}
 	}
 	if !alive || !c.mbPolled {
@@ -420,20 +411,29 @@ func (c *cta) afterRound(progress, alive bool) bool {
 		if c.asyncPending() {
 			// Every thread waits on something only the copies in flight
 			// can bring: they land now.
-			for t := range c.async.lanes {
-				la := &c.async.lanes[t]
-				for i := range la.q {
-					if !la.q[i].landed && la.q[i].kind != entArrive {
-						c.land(la, i)
-					}
-				}
-				c.settle(la, t)
-			}
+			c.landInFlight(false)
 			return true
 		}
 		l.fail(c.mbarDeadlock())
 	}
 	return progress
+}
+
+// landInFlight lands the block's copies in flight, each with probability
+// 1/2 when coin, and fires the arrive-ons that waited for them. It
+// reports whether a copy landed.
+func (c *cta) landInFlight(coin bool) (landed bool) {
+	for t := range c.async.lanes {
+		la := &c.async.lanes[t]
+		for i := range la.q {
+			if !la.q[i].landed && la.q[i].kind != entArrive && (!coin || c.l.rng.IntN(2) == 0) {
+				c.land(la, i)
+				landed = true
+			}
+		}
+		c.settle(la, t)
+	}
+	return landed
 }
 
 // copyFrom and copyTo move a copy's bytes; global memory is touched a
