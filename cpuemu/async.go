@@ -225,7 +225,7 @@ func (c *cta) asyncArrive(o *op, w *warp, lane int, b *mbarObj) {
 	la.q = append(la.q, e)
 	la.inflight++
 	as.inflight++
-	c.settle(la, w.id*32+lane)
+	c.settle(la)
 }
 
 // asyncCtl performs commit_group and wait_group for the lanes ex.
@@ -281,7 +281,7 @@ func (w *warp) asyncCtl(o *op, ex uint32) {
 					k = max(k, e.k)
 				}
 			}
-			c.settle(la, t)
+			c.settle(la)
 			if l := c.l; l.chk != nil && k != 0 {
 				l.chk.copiesAcquire(uint32(t), k)
 			}
@@ -380,7 +380,7 @@ func (c *cta) land(la *laneAsync, i int) {
 
 // settle fires the arrive-ons of a lane's queue whose earlier cp.async
 // copies have all landed.
-func (c *cta) settle(la *laneAsync, t int) {
+func (c *cta) settle(la *laneAsync) {
 	copying := false
 	for i := range la.q {
 		e := &la.q[i]
@@ -431,7 +431,7 @@ func (c *cta) landInFlight(coin bool) (landed bool) {
 				landed = true
 			}
 		}
-		c.settle(la, t)
+		c.settle(la)
 	}
 	return landed
 }
