@@ -3,6 +3,7 @@ package cpuemu_test
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -176,7 +177,7 @@ func TestMbarrierISAExample(t *testing.T) {
 	want := []uint32{0, 27, 0, 1, 26}
 	asyncRun(t, src, 1, nil, 20, func(t *testing.T, s ptSched, out []uint32, res *cpuemu.Result, err error) {
 		asyncClean(t, res, err)
-		if !slicesEqual(out, want) {
+		if !slices.Equal(out, want) {
 			t.Errorf("got %v, want %v", out, want)
 		}
 	})
@@ -323,7 +324,7 @@ func TestBulkCopyIn(t *testing.T) {
 	in := iota32(16, 0x100)
 	asyncRun(t, bulkInKernel(64, false), 1, in, 68, func(t *testing.T, s ptSched, out []uint32, res *cpuemu.Result, err error) {
 		asyncClean(t, res, err)
-		if !slicesEqual(out[:16], in) {
+		if !slices.Equal(out[:16], in) {
 			t.Errorf("buf after the wait = %v, want %v", out[:16], in)
 		}
 		if s.s == cpuemu.Adversarial && out[16] != 0 {
@@ -415,7 +416,7 @@ func TestBulkCopyOut(t *testing.T) {
 	want := append(iota32(16, 1), 1, 2, 3, 4)
 	asyncRun(t, bulkOutKernel("", ""), 1, nil, 80, func(t *testing.T, s ptSched, out []uint32, res *cpuemu.Result, err error) {
 		asyncClean(t, res, err)
-		if !slicesEqual(out, want) {
+		if !slices.Equal(out, want) {
 			t.Errorf("got %v, want %v", out, want)
 		}
 	})
@@ -664,7 +665,7 @@ func TestMbarrierHandoff(t *testing.T) {
 	in := iota32(32, 500)
 	asyncRun(t, handoffKernel(0, false), 64, in, 128, func(t *testing.T, s ptSched, out []uint32, res *cpuemu.Result, err error) {
 		asyncClean(t, res, err)
-		if !slicesEqual(out, in) {
+		if !slices.Equal(out, in) {
 			t.Errorf("got %v, want %v", out, in)
 		}
 	})
@@ -756,7 +757,7 @@ func TestCpAsyncSourceOverwrite(t *testing.T) {
 	in := iota32(32, 7)
 	asyncRun(t, copySourceKernel(false), 32, in, 128, func(t *testing.T, s ptSched, out []uint32, res *cpuemu.Result, err error) {
 		asyncClean(t, res, err)
-		if !slicesEqual(out, in) {
+		if !slices.Equal(out, in) {
 			t.Errorf("got %v, want %v", out, in)
 		}
 	})
