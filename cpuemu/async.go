@@ -331,7 +331,8 @@ func (c *cta) landOldest(la *laneAsync) {
 	}
 }
 
-// land performs entry i of a lane's queue: its bytes move now.
+// land performs entry i of a lane's queue: its bytes move now. What it
+// reports names the thread that issued the entry.
 func (c *cta) land(la *laneAsync, i int) {
 	e := &la.q[i]
 	e.landed = true
@@ -358,7 +359,7 @@ func (c *cta) land(la *laneAsync, i int) {
 			if l.chk != nil {
 				e.bar.rel = l.chk.joinAny(e.bar.rel, e.rel)
 			}
-			c.mbarTx(&l.p.ops[e.op], nil, 0, e.bar, -int64(e.size))
+			c.mbarTx(&l.p.ops[e.op], c.warps[la.thread/32], la.thread%32, e.bar, -int64(e.size))
 			c.mbarMaybeComplete(e.bar)
 		}
 	case entBulkOut:
@@ -373,7 +374,7 @@ func (c *cta) land(la *laneAsync, i int) {
 			if l.chk != nil {
 				e.bar.rel = l.chk.joinAny(e.bar.rel, e.rel)
 			}
-			c.mbarArriveOn(&l.p.ops[e.op], nil, 0, e.bar, 1)
+			c.mbarArriveOn(&l.p.ops[e.op], c.warps[la.thread/32], la.thread%32, e.bar, 1)
 		}
 	}
 }

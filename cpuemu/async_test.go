@@ -814,3 +814,35 @@ func TestCpAsyncSameBytes(t *testing.T) {
 		asyncHazard(t, res, err, "RAW", ptLine(t, src, "// FIRST"), ptLine(t, src, "// SECOND"))
 	})
 }
+
+// TestAsyncArriveDiagnosticThread: a diagnostic of an arrive-on that a
+// cp.async.mbarrier.arrive triggers names the thread that issued it, as
+// one of a plain arrive does. Thread 33 of block 1 (warp 1, lane 1) alone
+// completes phase 0 of bar (init 1, one arrive), then, with no wait having
+// observed that phase, issues cp.async.mbarrier.arrive.noinc; with no
+// copies in flight its arrive-on happens at once, in phase 1 before any
+// wait observed phase 0: "at least one test_wait or try_wait operation
+// must be performed which returns True for waitComplete before an
+// arrive-on operation in the subsequent phase", mbarrier-over-arrival.
+func TestAsyncArriveDiagnosticThread(t *testing.T) {
+	src := mbarKernel(ptHeader80, `
+	mov.u32 %r4, %ctaid.x;
+	setp.ne.u32 %p1, %r0, 33;
+	setp.ne.or.u32 %p1, %r4, 1, %p1;
+	@%p1 bra END;
+	mbarrier.init.shared.b64 [bar], 1;
+	mbarrier.arrive.shared.b64 %rd6, [bar];
+	cp.async.mbarrier.arrive.noinc.shared.b64 [bar]; // X
+END:
+`)
+	m := ptLoad(t, "arrivethread", src)
+	d := cpuemu.NewDevice()
+	res, _ := m.Launch(d, "k", cpuemu.LaunchConfig{Grid: ptD1(2), Block: ptD1(64)}, ptBuf(t, d, 256, nil), ptBuf(t, d, 256, nil))
+	if res == nil {
+		t.Fatal("no result")
+	}
+	dg := ptDiag(t, res, "mbarrier-over-arrival")
+	if dg.Site.PTXLine != ptLine(t, src, "// X") || dg.CTA != (cpuemu.Dim3{X: 1, Y: 0, Z: 0}) || dg.Warp != 1 || dg.Lanes != 1<<1 || !strings.HasPrefix(dg.Msg, "lane 1: ") {
+		t.Errorf("diagnostic %+v; want the cp.async.mbarrier.arrive's, of block (1,0,0), warp 1, lane 1", dg)
+	}
+}
