@@ -225,7 +225,7 @@ func (c *cta) asyncArrive(o *op, w *warp, lane int, b *mbarObj) {
 	la.q = append(la.q, e)
 	la.inflight++
 	as.inflight++
-	c.settle(la, w.id*32+lane)
+	c.settle(la)
 }
 
 // asyncCtl performs commit_group and wait_group for the lanes ex.
@@ -245,10 +245,13 @@ func (w *warp) asyncCtl(o *op, ex uint32) {
 			// "wait till only N or fewer of the most recent cp.async-groups
 			// are pending and all the prior cp.async-groups committed by
 			// the executing threads are complete": groups below n - N.
+			// A wait covers the copies of its own kind of group: cp.async's,
+			// or the bulk copies into global memory (a bulk copy into
+			// shared memory completes on its mbarrier instead).
 			bulk := o.asyncCtl() != ctlWait
-			n := la.group
+			n, kind := la.group, entCopy
 			if bulk {
-				n = la.bulk
+				n, kind = la.bulk, entBulkOut
 			}
 			if uint64(n) < uint64(o.off) {
 				continue
@@ -266,7 +269,7 @@ func (w *warp) asyncCtl(o *op, ex uint32) {
 			}
 			for i := range la.q {
 				e := &la.q[i]
-				if (e.kind == entCopy) == bulk || e.kind == entArrive || e.kind == entBulkIn || e.group >= g {
+				if e.kind != kind || e.group >= g {
 					continue
 				}
 				if !e.landed {
@@ -278,7 +281,7 @@ func (w *warp) asyncCtl(o *op, ex uint32) {
 					k = max(k, e.k)
 				}
 			}
-			c.settle(la, t)
+			c.settle(la)
 			if l := c.l; l.chk != nil && k != 0 {
 				l.chk.copiesAcquire(uint32(t), k)
 			}
@@ -286,7 +289,7 @@ func (w *warp) asyncCtl(o *op, ex uint32) {
 			// writes are still to be waited for).
 			q := la.q[:0]
 			for _, e := range la.q {
-				if !read && e.landed && e.kind != entArrive && e.kind != entBulkIn && (e.kind == entCopy) != bulk && e.group < g {
+				if !read && e.landed && e.kind == kind && e.group < g {
 					continue
 				}
 				q = append(q, e)
@@ -328,7 +331,8 @@ func (c *cta) landOldest(la *laneAsync) {
 	}
 }
 
-// land performs entry i of a lane's queue: its bytes move now.
+// land performs entry i of a lane's queue: its bytes move now. What it
+// reports names the thread that issued the entry.
 func (c *cta) land(la *laneAsync, i int) {
 	e := &la.q[i]
 	e.landed = true
@@ -355,7 +359,7 @@ func (c *cta) land(la *laneAsync, i int) {
 			if l.chk != nil {
 				e.bar.rel = l.chk.joinAny(e.bar.rel, e.rel)
 			}
-			c.mbarTx(&l.p.ops[e.op], nil, 0, e.bar, -int64(e.size))
+			c.mbarTx(&l.p.ops[e.op], c.warps[la.thread/32], la.thread%32, e.bar, -int64(e.size))
 			c.mbarMaybeComplete(e.bar)
 		}
 	case entBulkOut:
@@ -370,14 +374,14 @@ func (c *cta) land(la *laneAsync, i int) {
 			if l.chk != nil {
 				e.bar.rel = l.chk.joinAny(e.bar.rel, e.rel)
 			}
-			c.mbarArriveOn(&l.p.ops[e.op], nil, 0, e.bar, 1)
+			c.mbarArriveOn(&l.p.ops[e.op], c.warps[la.thread/32], la.thread%32, e.bar, 1)
 		}
 	}
 }
 
 // settle fires the arrive-ons of a lane's queue whose earlier cp.async
 // copies have all landed.
-func (c *cta) settle(la *laneAsync, t int) {
+func (c *cta) settle(la *laneAsync) {
 	copying := false
 	for i := range la.q {
 		e := &la.q[i]
@@ -397,17 +401,8 @@ func (c *cta) afterRound(progress, alive bool) bool {
 	l := c.l
 	if c.asyncPending() {
 		all := !alive || l.cfg.Scheduler == Lockstep || l.cfg.Scheduler == RoundRobin
-		if all || l.cfg.Scheduler == Random {
-			for t := range c.async.lanes {
-				la := &c.async.lanes[t]
-				for i := range la.q {
-					if !la.q[i].landed && la.q[i].kind != entArrive && (all || l.rng.IntN(2) == 0) {
-						c.land(la, i)
-						progress = true
-					}
-				}
-				c.settle(la, t)
-			}
+		if (all || l.cfg.Scheduler == Random) && c.landInFlight(!all) {
+			progress = true
 		}
 	}
 	if !alive || !c.mbPolled {
@@ -417,20 +412,29 @@ func (c *cta) afterRound(progress, alive bool) bool {
 		if c.asyncPending() {
 			// Every thread waits on something only the copies in flight
 			// can bring: they land now.
-			for t := range c.async.lanes {
-				la := &c.async.lanes[t]
-				for i := range la.q {
-					if !la.q[i].landed && la.q[i].kind != entArrive {
-						c.land(la, i)
-					}
-				}
-				c.settle(la, t)
-			}
+			c.landInFlight(false)
 			return true
 		}
 		l.fail(c.mbarDeadlock())
 	}
 	return progress
+}
+
+// landInFlight lands the block's copies in flight, each with probability
+// 1/2 when coin, and fires the arrive-ons that waited for them. It
+// reports whether a copy landed.
+func (c *cta) landInFlight(coin bool) (landed bool) {
+	for t := range c.async.lanes {
+		la := &c.async.lanes[t]
+		for i := range la.q {
+			if !la.q[i].landed && la.q[i].kind != entArrive && (!coin || c.l.rng.IntN(2) == 0) {
+				c.land(la, i)
+				landed = true
+			}
+		}
+		c.settle(la)
+	}
+	return landed
 }
 
 // copyFrom and copyTo move a copy's bytes; global memory is touched a

@@ -3,6 +3,7 @@ package cpuemu_test
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -176,7 +177,7 @@ func TestMbarrierISAExample(t *testing.T) {
 	want := []uint32{0, 27, 0, 1, 26}
 	asyncRun(t, src, 1, nil, 20, func(t *testing.T, s ptSched, out []uint32, res *cpuemu.Result, err error) {
 		asyncClean(t, res, err)
-		if !slicesEqual(out, want) {
+		if !slices.Equal(out, want) {
 			t.Errorf("got %v, want %v", out, want)
 		}
 	})
@@ -323,7 +324,7 @@ func TestBulkCopyIn(t *testing.T) {
 	in := iota32(16, 0x100)
 	asyncRun(t, bulkInKernel(64, false), 1, in, 68, func(t *testing.T, s ptSched, out []uint32, res *cpuemu.Result, err error) {
 		asyncClean(t, res, err)
-		if !slicesEqual(out[:16], in) {
+		if !slices.Equal(out[:16], in) {
 			t.Errorf("buf after the wait = %v, want %v", out[:16], in)
 		}
 		if s.s == cpuemu.Adversarial && out[16] != 0 {
@@ -415,7 +416,7 @@ func TestBulkCopyOut(t *testing.T) {
 	want := append(iota32(16, 1), 1, 2, 3, 4)
 	asyncRun(t, bulkOutKernel("", ""), 1, nil, 80, func(t *testing.T, s ptSched, out []uint32, res *cpuemu.Result, err error) {
 		asyncClean(t, res, err)
-		if !slicesEqual(out, want) {
+		if !slices.Equal(out, want) {
 			t.Errorf("got %v, want %v", out, want)
 		}
 	})
@@ -664,7 +665,7 @@ func TestMbarrierHandoff(t *testing.T) {
 	in := iota32(32, 500)
 	asyncRun(t, handoffKernel(0, false), 64, in, 128, func(t *testing.T, s ptSched, out []uint32, res *cpuemu.Result, err error) {
 		asyncClean(t, res, err)
-		if !slicesEqual(out, in) {
+		if !slices.Equal(out, in) {
 			t.Errorf("got %v, want %v", out, in)
 		}
 	})
@@ -756,7 +757,7 @@ func TestCpAsyncSourceOverwrite(t *testing.T) {
 	in := iota32(32, 7)
 	asyncRun(t, copySourceKernel(false), 32, in, 128, func(t *testing.T, s ptSched, out []uint32, res *cpuemu.Result, err error) {
 		asyncClean(t, res, err)
-		if !slicesEqual(out, in) {
+		if !slices.Equal(out, in) {
 			t.Errorf("got %v, want %v", out, in)
 		}
 	})
@@ -812,4 +813,36 @@ func TestCpAsyncSameBytes(t *testing.T) {
 	asyncRun(t, src, 1, in, 16, func(t *testing.T, s ptSched, out []uint32, res *cpuemu.Result, err error) {
 		asyncHazard(t, res, err, "RAW", ptLine(t, src, "// FIRST"), ptLine(t, src, "// SECOND"))
 	})
+}
+
+// TestAsyncArriveDiagnosticThread: a diagnostic of an arrive-on that a
+// cp.async.mbarrier.arrive triggers names the thread that issued it, as
+// one of a plain arrive does. Thread 33 of block 1 (warp 1, lane 1) alone
+// completes phase 0 of bar (init 1, one arrive), then, with no wait having
+// observed that phase, issues cp.async.mbarrier.arrive.noinc; with no
+// copies in flight its arrive-on happens at once, in phase 1 before any
+// wait observed phase 0: "at least one test_wait or try_wait operation
+// must be performed which returns True for waitComplete before an
+// arrive-on operation in the subsequent phase", mbarrier-over-arrival.
+func TestAsyncArriveDiagnosticThread(t *testing.T) {
+	src := mbarKernel(ptHeader80, `
+	mov.u32 %r4, %ctaid.x;
+	setp.ne.u32 %p1, %r0, 33;
+	setp.ne.or.u32 %p1, %r4, 1, %p1;
+	@%p1 bra END;
+	mbarrier.init.shared.b64 [bar], 1;
+	mbarrier.arrive.shared.b64 %rd6, [bar];
+	cp.async.mbarrier.arrive.noinc.shared.b64 [bar]; // X
+END:
+`)
+	m := ptLoad(t, "arrivethread", src)
+	d := cpuemu.NewDevice()
+	res, _ := m.Launch(d, "k", cpuemu.LaunchConfig{Grid: ptD1(2), Block: ptD1(64)}, ptBuf(t, d, 256, nil), ptBuf(t, d, 256, nil))
+	if res == nil {
+		t.Fatal("no result")
+	}
+	dg := ptDiag(t, res, "mbarrier-over-arrival")
+	if dg.Site.PTXLine != ptLine(t, src, "// X") || dg.CTA != (cpuemu.Dim3{X: 1, Y: 0, Z: 0}) || dg.Warp != 1 || dg.Lanes != 1<<1 || !strings.HasPrefix(dg.Msg, "lane 1: ") {
+		t.Errorf("diagnostic %+v; want the cp.async.mbarrier.arrive's, of block (1,0,0), warp 1, lane 1", dg)
+	}
 }

@@ -84,29 +84,13 @@ func (lw *lowerer) mbarAddr(in *ptx.Instr, o *op, a ptx.Operand) error {
 func (lw *lowerer) lowerMbarrier(in *ptx.Instr, ms *modSet, o *op) error {
 	o.code = opMbar
 	o.typ = tB64
-	var m mbarOp
-	switch ms.takeOne("init", "inval", "arrive", "arrive_drop", "expect_tx", "complete_tx", "test_wait", "try_wait", "pending_count") {
-	case 0:
-		m = mbInit
-	case 1:
-		m = mbInval
-	case 2:
-		m = mbArrive
-	case 3:
-		m = mbArriveDrop
-	case 4:
-		m = mbExpectTx
-	case 5:
-		m = mbCompleteTx
-	case 6:
-		m = mbTestWait
-	case 7:
-		m = mbTryWait
-	case 8:
-		m = mbPendingCount
-	default:
+	// mbarrier's own operations are the modes before cp.async's arrive,
+	// named as PTX names them.
+	k := ms.takeOne(mbarModes.names[:mbCpAsyncArrive]...)
+	if k < 0 {
 		return lw.unsupported(in, "mbarrier operation")
 	}
+	m := mbarOp(k)
 	o.setMbar(m)
 	if err := lw.require(in, 80, 70, "mbarrier"); err != nil {
 		return err
@@ -323,7 +307,6 @@ func (lw *lowerer) lowerCp(in *ptx.Instr, ms *modSet, o *op) error {
 			}
 			c := *o
 			c.setAsyncCtl(ctlCommit)
-			c.guard = o.guard
 			lw.emit(c)
 			o.setAsyncCtl(ctlWait)
 			lw.emit(*o)

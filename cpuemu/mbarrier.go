@@ -237,7 +237,6 @@ func (w *warp) mbarrier(o *op, ex uint32) (yield bool) {
 			r[o.d[0]+int32(lane)] = mbarState(phase, before, o.flags&fNoComplete != 0)
 		case mbExpectTx:
 			c.mbarTx(o, w, lane, b, int64(uint32(r[o.a[2]+int32(lane)])))
-			c.mbEpoch++
 		case mbCompleteTx:
 			c.mbarTx(o, w, lane, b, -int64(uint32(r[o.a[2]+int32(lane)])))
 			c.mbarMaybeComplete(b)

@@ -3,6 +3,7 @@ package cpuemu_test
 import (
 	"errors"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -71,25 +72,13 @@ func TestMbarrierPhases(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", s, err)
 		}
-		if got := ptWords(ptRead(t, d, out, 40)); !slicesEqual(got, want) {
+		if got := ptWords(ptRead(t, d, out, 40)); !slices.Equal(got, want) {
 			t.Errorf("%s: got %v, want %v", s, got, want)
 		}
 		if !res.Report.Clean() {
 			t.Errorf("%s: %v", s, res.Report)
 		}
 	}
-}
-
-func slicesEqual(a, b []uint32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // mbarKernel is a block kernel k(in, out) around body: %r0 = tid.x,
@@ -196,7 +185,7 @@ STORE:
 		}
 		got := ptWords(ptRead(t, d, pout, 128))
 		want := append([]uint32{104}, in[1:]...)
-		if !slicesEqual(got, want) {
+		if !slices.Equal(got, want) {
 			t.Errorf("%s: got %v, want %v", s, got, want)
 		}
 		if !res.Report.Clean() {
@@ -289,7 +278,7 @@ func TestNvccAsync(t *testing.T) {
 				if err != nil {
 					t.Fatalf("%s: %v", s, err)
 				}
-				if got := ptWords(ptRead(t, d, pout, 4*len(want))); !slicesEqual(got, want) {
+				if got := ptWords(ptRead(t, d, pout, 4*len(want))); !slices.Equal(got, want) {
 					t.Errorf("%s: got %v, want %v", s, got[:8], want[:8])
 				}
 				if !res.Report.Clean() {

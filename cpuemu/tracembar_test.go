@@ -9,48 +9,16 @@ import (
 	"github.com/gpubuf/gpubuf/cpuemu"
 )
 
-// mbcpPTX: two lanes each copy 16 bytes into shared memory with cp.async,
-// make phase 0 of an mbarrier wait for the copies
-// (cp.async.mbarrier.arrive), wait for them (commit_group, wait_group 0),
-// then arrive on the mbarrier and wait for the phase. bar is the first
-// shared variable: offset 0.
-const mbcpPTX = `.version 8.0
-.target sm_80
-.address_size 64
-
-.visible .entry mbcp(.param .u64 src)
-{
-	.reg .pred 	%p<3>;
-	.reg .b32 	%r<4>;
-	.reg .b64 	%rd<5>;
-	.shared .align 8 .b64 bar;
-	.shared .align 16 .b8 buf[32];
-
-	ld.param.u64 	%rd1, [src];
-	mov.u32 	%r1, %tid.x;
-	setp.eq.u32 	%p1, %r1, 0;
-	@%p1 mbarrier.init.shared.b64 	[bar], 2;
-	mul.wide.u32 	%rd2, %r1, 16;
-	add.u64 	%rd3, %rd1, %rd2;
-	mov.u32 	%r2, buf;
-	shl.b32 	%r3, %r1, 4;
-	add.u32 	%r2, %r2, %r3;
-	cp.async.ca.shared.global 	[%r2], [%rd3], 16;
-	cp.async.mbarrier.arrive.shared.b64 	[bar];
-	cp.async.commit_group;
-	cp.async.wait_group 	0;
-	mbarrier.arrive.shared.b64 	%rd4, [bar];
-	mbarrier.test_wait.parity.shared.b64 	%p2, [bar], 0;
-	ret;
-}
-`
-
 // TestTraceMbarrierCopies: the trace records each copy's issue and
 // landing, each arrive-on (the asynchronous ones with the step of their
 // cp.async.mbarrier.arrive) and the phase completion, at the steps they
-// happen.
+// happen, in testdata/trace/mbcp.ptx: two lanes each copy 16 bytes into
+// shared memory with cp.async, make phase 0 of an mbarrier wait for the
+// copies (cp.async.mbarrier.arrive), wait for them (commit_group,
+// wait_group 0), then arrive on the mbarrier and wait for the phase. bar
+// is the first shared variable: offset 0.
 func TestTraceMbarrierCopies(t *testing.T) {
-	m := ptLoad(t, "mbcp", mbcpPTX)
+	m := ptLoad(t, "mbcp", ptFile(t, "testdata/trace/mbcp.ptx"))
 	dev := cpuemu.NewDevice()
 	src, err := dev.Alloc(32)
 	if err != nil {

@@ -1,49 +1,30 @@
 package cpuemu_test
 
 import (
+	"os"
 	"slices"
 	"testing"
 
 	"github.com/gpubuf/gpubuf/cpuemu"
 )
 
-// syncPTX: two lanes store to one shared word, part at an if, meet at
-// bar.warp.sync from its two arms, then at bar.sync; entry conv has a
-// whole warp meet at one bar.warp.sync, converged.
-const syncPTX = `.version 7.8
-.target sm_70
-.address_size 64
-
-.visible .entry tiny()
-{
-	.reg .pred 	%p<2>;
-	.reg .b32 	%r<2>;
-	.shared .align 4 .b32 word;
-
-	mov.u32 	%r0, %tid.x;
-	st.shared.u32 	[word], %r0;
-	setp.eq.u32 	%p1, %r0, 0;
-	@%p1 bra 	ZERO;
-	bar.warp.sync 	3;
-	bra.uni 	DONE;
-ZERO:
-	bar.warp.sync 	3;
-DONE:
-	bar.sync 	0;
-	ret;
+// ptFile is the text of a file of the tests.
+func ptFile(t testing.TB, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
-
-.visible .entry conv()
-{
-	bar.warp.sync 	-1;
-	ret;
-}
-`
 
 // TestTraceSyncs: a traced launch records each lane's arrival at a
-// barrier or bar.warp.sync and the release, at the steps they happen.
+// barrier or bar.warp.sync and the release, at the steps they happen, in
+// testdata/trace/tiny.ptx (see its README): two lanes store to one shared
+// word, part at an if, meet at bar.warp.sync from its two arms, then at
+// bar.sync; entry conv has a whole warp meet at one bar.warp.sync.
 func TestTraceSyncs(t *testing.T) {
-	m := ptLoad(t, "sync", syncPTX)
+	m := ptLoad(t, "tiny", ptFile(t, "testdata/trace/tiny.ptx"))
 	cfg := cpuemu.LaunchConfig{Grid: ptD1(1), Block: ptD1(2), Trace: true}
 	res, err := m.Launch(cpuemu.NewDevice(), "tiny", cfg)
 	if err != nil {

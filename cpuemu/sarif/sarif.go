@@ -25,6 +25,7 @@
 package sarif
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -216,7 +217,7 @@ func (l *Log) addFatal(ln Launch, err error) {
 	case errors.As(err, &f):
 		id, site = "fatal/fault", &f.Site
 		if f.Size > 0 {
-			id = cmpOr(faultRules[f.Kind], "memory/fault")
+			id = cmp.Or(faultRules[f.Kind], "memory/fault")
 		}
 	case errors.As(err, &a):
 		id, site = "fatal/assert", &a.Site
@@ -240,13 +241,6 @@ func (l *Log) addFatal(ln Launch, err error) {
 	}
 	msg := strings.ReplaceAll(err.Error(), "\n", "; ")
 	l.add(ln, ruleFor(id), "error", strings.TrimSuffix(msg, ".")+".", loc, nil, nil, 1)
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // add records a finding, or counts another occurrence of one already

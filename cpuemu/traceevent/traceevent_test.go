@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -20,49 +21,26 @@ import (
 // the slice that encloses it; an "i" instant has a scope s of "g", "p"
 // or "t".
 
-// tinyPTX: two lanes store to one shared word in one lockstep issue (an
+// The kernels are those of ../testdata/trace, which cpuemu's own trace
+// tests run too (their README says what each does). tiny.ptx: in entry
+// tiny, two lanes store to one shared word in one lockstep issue (an
 // intra-warp WAW), part at an if, meet at bar.warp.sync from its two arms,
 // then at bar.sync.
-const tinyPTX = `.version 7.8
-.target sm_70
-.address_size 64
 
-.visible .entry tiny()
-{
-	.reg .pred 	%p<2>;
-	.reg .b32 	%r<2>;
-	.shared .align 4 .b32 word;
-
-	mov.u32 	%r0, %tid.x;
-	st.shared.u32 	[word], %r0;
-	setp.eq.u32 	%p1, %r0, 0;
-	@%p1 bra 	ZERO;
-	bar.warp.sync 	3;
-	bra.uni 	DONE;
-ZERO:
-	bar.warp.sync 	3;
-DONE:
-	bar.sync 	0;
-	ret;
+// ptxFile is the text of a kernel file of ../testdata/trace.
+func ptxFile(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile("../testdata/trace/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
-
-.visible .entry halves()
-{
-	.reg .pred 	%p<2>;
-	.reg .b32 	%r<2>;
-
-	mov.u32 	%r0, %tid.x;
-	setp.lt.u32 	%p1, %r0, 16;
-	selp.b32 	%r1, 0x0000ffff, 0xffff0000, %p1;
-	bar.warp.sync 	%r1;
-	ret;
-}
-`
 
 // trace runs kernel under the checker, traced, and writes its trace.
 func trace(t *testing.T, kernel string, block uint32, limit int) ([]byte, *cpuemu.Result) {
 	t.Helper()
-	m, err := cpuemu.Load("tiny.ptx", []byte(tinyPTX))
+	m, err := cpuemu.Load("tiny.ptx", ptxFile(t, "tiny.ptx"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -235,7 +213,7 @@ func checkEvents(t errorf, events []ev) {
 	}
 }
 
-// TestWriteTiny: the exact trace of tinyPTX's tiny under lockstep.
+// TestWriteTiny: the exact trace of tiny.ptx's tiny under lockstep.
 func TestWriteTiny(t *testing.T) {
 	b, res := trace(t, "tiny", 2, 0)
 	if len(res.Report.Hazards) != 1 {
@@ -306,7 +284,7 @@ func TestWriteHazardArgs(t *testing.T) {
 	}
 	prior, _ := args["prior"].(map[string]any)
 	later, _ := args["later"].(map[string]any)
-	// Line 12 of tinyPTX is the st.shared; lane 0 writes first.
+	// Line 12 of tiny.ptx is the st.shared; lane 0 writes first.
 	for _, c := range []struct {
 		what      string
 		got, want any
@@ -411,47 +389,17 @@ func TestParseRejects(t *testing.T) {
 	}
 }
 
-// mbcpPTX: two lanes each copy 16 bytes into shared memory with cp.async,
-// make phase 0 of the mbarrier bar (shared offset 0) wait for the copies
-// (cp.async.mbarrier.arrive), wait for them, then arrive on bar and wait
-// for the phase.
-const mbcpPTX = `.version 8.0
-.target sm_80
-.address_size 64
-
-.visible .entry mbcp(.param .u64 src)
-{
-	.reg .pred 	%p<3>;
-	.reg .b32 	%r<4>;
-	.reg .b64 	%rd<5>;
-	.shared .align 8 .b64 bar;
-	.shared .align 16 .b8 buf[32];
-
-	ld.param.u64 	%rd1, [src];
-	mov.u32 	%r1, %tid.x;
-	setp.eq.u32 	%p1, %r1, 0;
-	@%p1 mbarrier.init.shared.b64 	[bar], 2;
-	mul.wide.u32 	%rd2, %r1, 16;
-	add.u64 	%rd3, %rd1, %rd2;
-	mov.u32 	%r2, buf;
-	shl.b32 	%r3, %r1, 4;
-	add.u32 	%r2, %r2, %r3;
-	cp.async.ca.shared.global 	[%r2], [%rd3], 16;
-	cp.async.mbarrier.arrive.shared.b64 	[bar];
-	cp.async.commit_group;
-	cp.async.wait_group 	0;
-	mbarrier.arrive.shared.b64 	%rd4, [bar];
-	mbarrier.test_wait.parity.shared.b64 	%p2, [bar], 0;
-	ret;
-}
-`
+// mbcp.ptx: two lanes each copy 16 bytes into shared memory with
+// cp.async, make phase 0 of the mbarrier bar (shared offset 0) wait for
+// the copies (cp.async.mbarrier.arrive), wait for them, then arrive on bar
+// and wait for the phase.
 
 // TestWriteMbarrier: a completed mbarrier phase is a release slice on the
 // barriers track with an arrow from each arrive-on: the lanes'
 // mbarrier.arrive, and the arrive-ons their cp.async.mbarrier.arrive
 // triggered, from that instruction. Copies draw nothing of their own.
 func TestWriteMbarrier(t *testing.T) {
-	m, err := cpuemu.Load("mbcp.ptx", []byte(mbcpPTX))
+	m, err := cpuemu.Load("mbcp.ptx", ptxFile(t, "mbcp.ptx"))
 	if err != nil {
 		t.Fatal(err)
 	}
