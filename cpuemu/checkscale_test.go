@@ -49,26 +49,10 @@ func newScaleFixture(t testing.TB, n int) *scaleFixture {
 		in[i] = uint32(i)*0x9E3779B1 + 7
 		f.sum += in[i]
 	}
-	f.in = scaleAlloc(t, f.d, in)
-	f.partial = scaleAlloc(t, f.d, make([]uint32, maxScaleGrid))
-	f.out = scaleAlloc(t, f.d, make([]uint32, 1))
+	f.in = racesAlloc(t, f.d, in)
+	f.partial = racesAlloc(t, f.d, make([]uint32, maxScaleGrid))
+	f.out = racesAlloc(t, f.d, make([]uint32, 1))
 	return f
-}
-
-func scaleAlloc(t testing.TB, d *Device, words []uint32) DevicePtr {
-	t.Helper()
-	b := make([]byte, 4*len(words))
-	for i, w := range words {
-		binary.LittleEndian.PutUint32(b[4*i:], w)
-	}
-	p, err := d.Alloc(len(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := d.Write(p, b); err != nil {
-		t.Fatal(err)
-	}
-	return p
 }
 
 func scaleWord(t testing.TB, d *Device, p DevicePtr) uint32 {
@@ -290,7 +274,7 @@ func TestCheckerChainAcrossGrid(t *testing.T) {
 			wLine, rLine := scaleLine(t, src, "DATA-W"), scaleLine(t, src, "DATA-R")
 			for _, cfg := range []LaunchConfig{{Scheduler: Lockstep}, {Scheduler: RoundRobin}, {Scheduler: Random, Seed: 2}, {Scheduler: Adversarial}} {
 				d := NewDevice()
-				buf := scaleAlloc(t, d, make([]uint32, 4))
+				buf := racesAlloc(t, d, make([]uint32, 4))
 				cfg.Grid, cfg.Block, cfg.Check = Dim3{X: 64, Y: 1, Z: 1}, Dim3{X: 64, Y: 1, Z: 1}, true
 				res, err := m.Launch(d, "chain", cfg, buf)
 				if !c.race {
@@ -393,7 +377,7 @@ func TestCheckerFlagCooperative(t *testing.T) {
 			for _, cfg := range []LaunchConfig{{Scheduler: Lockstep}, {Scheduler: Random, Seed: 4}, {Scheduler: Adversarial}} {
 				name := fmt.Sprintf("fence %v cooperative %v %s", fenced, coop, cfg.Scheduler)
 				d := NewDevice()
-				buf := scaleAlloc(t, d, make([]uint32, 4))
+				buf := racesAlloc(t, d, make([]uint32, 4))
 				cfg.Grid, cfg.Block, cfg.Check, cfg.Cooperative = Dim3{X: 64, Y: 1, Z: 1}, Dim3{X: 64, Y: 1, Z: 1}, true, coop
 				res, err := m.Launch(d, "flag", cfg, buf)
 				if fenced {
@@ -491,7 +475,7 @@ func TestCheckerShadowBytes(t *testing.T) {
 		d := NewDevice()
 		const words = 16 * pageCells
 		threads := words * 4 / c.size
-		buf := scaleAlloc(t, d, make([]uint32, words))
+		buf := racesAlloc(t, d, make([]uint32, words))
 		var st shadowStats
 		cfg := LaunchConfig{Grid: Dim3{X: uint32(threads / 256), Y: 1, Z: 1}, Block: Dim3{X: 256, Y: 1, Z: 1}, Check: true, shadowStats: &st}
 		if res, err := m.Launch(d, "own", cfg, buf); err != nil {

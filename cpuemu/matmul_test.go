@@ -29,7 +29,7 @@ func newMatmulFixture(t testing.TB, n uint32) *matmulFixture {
 		av[i], bv[i] = float32(i*7%4), float32(i*5%3)
 		a[i], b[i] = math.Float32bits(av[i]), math.Float32bits(bv[i])
 	}
-	mf.a, mf.b, mf.c = scaleAlloc(t, f.d, a), scaleAlloc(t, f.d, b), scaleAlloc(t, f.d, make([]uint32, n*n))
+	mf.a, mf.b, mf.c = racesAlloc(t, f.d, a), racesAlloc(t, f.d, b), racesAlloc(t, f.d, make([]uint32, n*n))
 	mf.want = make([]float32, n*n)
 	for r := range n {
 		for c := range n {

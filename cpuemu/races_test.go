@@ -148,7 +148,7 @@ func racesModule(t *testing.T) (*Module, map[string]map[string][]int, *racesSrc)
 
 // --- launching ---
 
-func racesAlloc(t *testing.T, d *Device, words []uint32) DevicePtr {
+func racesAlloc(t testing.TB, d *Device, words []uint32) DevicePtr {
 	t.Helper()
 	b := make([]byte, 4*max(len(words), 1))
 	for i, w := range words {
