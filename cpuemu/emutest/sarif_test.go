@@ -41,23 +41,6 @@ func readSARIF(t *testing.T, path string) map[string]any {
 	return doc
 }
 
-func at(v any, path ...any) any {
-	for _, p := range path {
-		switch k := p.(type) {
-		case string:
-			m, _ := v.(map[string]any)
-			v = m[k]
-		case int:
-			a, _ := v.([]any)
-			if k >= len(a) {
-				return nil
-			}
-			v = a[k]
-		}
-	}
-	return v
-}
-
 // TestSARIFEnv: with GPUBUF_SARIF set, the checked launches of a test
 // binary accumulate in one log: testdata/waw.ptx's WAW (its store is at
 // line 16, and the PTX has no CUDA lines) under two schedules is one
@@ -79,25 +62,25 @@ func TestSARIFEnv(t *testing.T) {
 	Launch(t, m, cpuemu.NewDevice(), "clean", Config(1, 32))
 
 	doc := readSARIF(t, path)
-	results, _ := at(doc, "runs", 0, "results").([]any)
+	results, _ := schematest.At(doc, "runs", 0, "results").([]any)
 	if len(results) != 1 {
 		t.Fatalf("%d results, want 1", len(results))
 	}
 	r := results[0]
-	got := []any{at(r, "ruleId"), at(r, "occurrenceCount"), at(r, "properties", "launches"),
-		at(r, "locations", 0, "physicalLocation", "artifactLocation", "uri"),
-		at(r, "locations", 0, "physicalLocation", "artifactLocation", "uriBaseId"),
-		at(r, "locations", 0, "physicalLocation", "region", "startLine")}
+	got := []any{schematest.At(r, "ruleId"), schematest.At(r, "occurrenceCount"), schematest.At(r, "properties", "launches"),
+		schematest.At(r, "locations", 0, "physicalLocation", "artifactLocation", "uri"),
+		schematest.At(r, "locations", 0, "physicalLocation", "artifactLocation", "uriBaseId"),
+		schematest.At(r, "locations", 0, "physicalLocation", "region", "startLine")}
 	// One occurrence (lane 1's store after lane 0's) in each launch.
 	want := []any{"race/WAW/intra-warp", 2.0, 2.0, "cpuemu/emutest/testdata/waw.ptx", "SRCROOT", 16.0}
 	if !slices.Equal(got, want) {
 		t.Errorf("result %v, want %v", got, want)
 	}
-	scheds, _ := at(r, "properties", "schedules").([]any)
+	scheds, _ := schematest.At(r, "properties", "schedules").([]any)
 	if !slices.Equal(scheds, []any{"lockstep", "adversarial"}) {
 		t.Errorf("schedules %v", scheds)
 	}
-	if at(doc, "runs", 0, "automationDetails") != nil {
+	if schematest.At(doc, "runs", 0, "automationDetails") != nil {
 		t.Error("a single file's run has a category")
 	}
 }
@@ -114,13 +97,13 @@ func TestSARIFEnvDir(t *testing.T) {
 	m := LoadFile(t, "testdata/waw.ptx")
 	Launch(t, m, cpuemu.NewDevice(), "clean", Config(1, 32))
 	doc := readSARIF(t, filepath.Join(dir, "github.com_gpubuf_gpubuf_cpuemu_emutest.sarif"))
-	if n := len(at(doc, "runs", 0, "results").([]any)); n != 0 {
+	if n := len(schematest.At(doc, "runs", 0, "results").([]any)); n != 0 {
 		t.Errorf("%d results from a clean launch", n)
 	}
-	if got := at(doc, "runs", 0, "automationDetails", "id"); got != "gpubuf-emutest/github.com/gpubuf/gpubuf/cpuemu/emutest/" {
+	if got := schematest.At(doc, "runs", 0, "automationDetails", "id"); got != "gpubuf-emutest/github.com/gpubuf/gpubuf/cpuemu/emutest/" {
 		t.Errorf("category %v", got)
 	}
-	if got := at(doc, "runs", 0, "invocations", 0, "executionSuccessful"); got != true {
+	if got := schematest.At(doc, "runs", 0, "invocations", 0, "executionSuccessful"); got != true {
 		t.Errorf("executionSuccessful %v", got)
 	}
 }

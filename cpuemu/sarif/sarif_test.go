@@ -47,24 +47,6 @@ func write(t *testing.T, l *sarif.Log) ([]byte, map[string]any) {
 	return b.Bytes(), doc
 }
 
-// get walks doc along keys and indices.
-func get(v any, path ...any) any {
-	for _, p := range path {
-		switch k := p.(type) {
-		case string:
-			m, _ := v.(map[string]any)
-			v = m[k]
-		case int:
-			a, _ := v.([]any)
-			if k >= len(a) {
-				return nil
-			}
-			v = a[k]
-		}
-	}
-	return v
-}
-
 func d3(x uint32) cpuemu.Dim3 { return cpuemu.Dim3{X: x} }
 
 // report is a hand-made report with one finding of each kind.
@@ -96,10 +78,10 @@ func TestLogFields(t *testing.T) {
 	l.Add(sarif.Launch{Report: report(), PTX: "build/k.ptx", Schedule: "lockstep"})
 	_, doc := write(t, l)
 
-	if get(doc, "version") != "2.1.0" {
-		t.Errorf("version %v", get(doc, "version"))
+	if schematest.At(doc, "version") != "2.1.0" {
+		t.Errorf("version %v", schematest.At(doc, "version"))
 	}
-	run := get(doc, "runs", 0)
+	run := schematest.At(doc, "runs", 0)
 	for _, c := range []struct {
 		path []any
 		want any
@@ -110,7 +92,7 @@ func TestLogFields(t *testing.T) {
 		{[]any{"originalUriBaseIds", "SRCROOT", "uri"}, "file:///repo/"},
 		{[]any{"invocations", 0, "executionSuccessful"}, true},
 	} {
-		if got := get(run, c.path...); got != c.want {
+		if got := schematest.At(run, c.path...); got != c.want {
 			t.Errorf("run %v = %v, want %v", c.path, got, c.want)
 		}
 	}
@@ -135,14 +117,14 @@ func TestLogFields(t *testing.T) {
 		{"note/printf-buffer-full", "note", "build/k.ptx", "SRCROOT", 80, 1},
 		{"memory/out-of-bounds", "error", "src/k.cu", "SRCROOT", 30, 1},
 	}
-	results, _ := get(run, "results").([]any)
+	results, _ := schematest.At(run, "results").([]any)
 	if len(results) != len(wants) {
 		t.Fatalf("%d results, want %d", len(results), len(wants))
 	}
-	rules, _ := get(run, "tool", "driver", "rules").([]any)
+	rules, _ := schematest.At(run, "tool", "driver", "rules").([]any)
 	for i, w := range wants {
 		r := results[i]
-		al := get(r, "locations", 0, "physicalLocation", "artifactLocation")
+		al := schematest.At(r, "locations", 0, "physicalLocation", "artifactLocation")
 		var base any
 		if w.base != "" {
 			base = w.base
@@ -151,42 +133,42 @@ func TestLogFields(t *testing.T) {
 		if w.line > 0 {
 			line = w.line
 		}
-		got := []any{get(r, "ruleId"), get(r, "level"), get(al, "uri"), get(al, "uriBaseId"),
-			get(r, "locations", 0, "physicalLocation", "region", "startLine"), get(r, "occurrenceCount")}
+		got := []any{schematest.At(r, "ruleId"), schematest.At(r, "level"), schematest.At(al, "uri"), schematest.At(al, "uriBaseId"),
+			schematest.At(r, "locations", 0, "physicalLocation", "region", "startLine"), schematest.At(r, "occurrenceCount")}
 		exp := []any{w.rule, w.level, w.uri, base, line, w.count}
 		if !slices.Equal(got, exp) {
 			t.Errorf("result %d: %v, want %v", i, got, exp)
 		}
 		// ruleIndex points at the rule, which carries its help.
-		idx, _ := get(r, "ruleIndex").(float64)
-		if int(idx) >= len(rules) || get(rules[int(idx)], "id") != w.rule {
-			t.Errorf("result %d: ruleIndex %v does not name %s", i, get(r, "ruleIndex"), w.rule)
+		idx, _ := schematest.At(r, "ruleIndex").(float64)
+		if int(idx) >= len(rules) || schematest.At(rules[int(idx)], "id") != w.rule {
+			t.Errorf("result %d: ruleIndex %v does not name %s", i, schematest.At(r, "ruleIndex"), w.rule)
 		}
-		if get(r, "locations", 0, "logicalLocations", 0, "fullyQualifiedName") != "k" {
+		if schematest.At(r, "locations", 0, "logicalLocations", 0, "fullyQualifiedName") != "k" {
 			t.Errorf("result %d: no kernel as its logical location", i)
 		}
 	}
 	for _, r := range rules {
 		for _, f := range []string{"name", "shortDescription", "fullDescription", "help"} {
-			if get(r, f) == nil {
-				t.Errorf("rule %v without %s", get(r, "id"), f)
+			if schematest.At(r, f) == nil {
+				t.Errorf("rule %v without %s", schematest.At(r, "id"), f)
 			}
 		}
 	}
 	// The race's prior access is the related location with id 1, which
 	// the message links to.
 	race := results[0]
-	if got := get(race, "relatedLocations", 0, "id"); got != 1.0 {
+	if got := schematest.At(race, "relatedLocations", 0, "id"); got != 1.0 {
 		t.Errorf("related location id %v, want 1", got)
 	}
-	if got := get(race, "relatedLocations", 0, "physicalLocation", "region", "startLine"); got != 12.0 {
+	if got := schematest.At(race, "relatedLocations", 0, "physicalLocation", "region", "startLine"); got != 12.0 {
 		t.Errorf("related location line %v, want 12", got)
 	}
-	msg, _ := get(race, "message", "text").(string)
+	msg, _ := schematest.At(race, "message", "text").(string)
 	if !strings.Contains(msg, "at [src/k.cu:12 (st.shared)](1)") || !strings.Contains(msg, "128 occurrences") {
 		t.Errorf("race message %q lacks the link to the prior access or the count", msg)
 	}
-	if msg, _ := get(results[1], "message", "text").(string); !strings.Contains(msg, "not a data race under the PTX memory model") {
+	if msg, _ := schematest.At(results[1], "message", "text").(string); !strings.Contains(msg, "not a data race under the PTX memory model") {
 		t.Errorf("warning message %q does not say why it is one", msg)
 	}
 }
@@ -202,23 +184,23 @@ func TestLogMerges(t *testing.T) {
 		l.Add(sarif.Launch{Report: r, PTX: "k.ptx", Schedule: s})
 	}
 	_, doc := write(t, l)
-	results, _ := get(doc, "runs", 0, "results").([]any)
+	results, _ := schematest.At(doc, "runs", 0, "results").([]any)
 	if len(results) != 1 {
 		t.Fatalf("%d results, want 1", len(results))
 	}
 	r := results[0]
-	if got := get(r, "occurrenceCount"); got != 3*128.0 {
+	if got := schematest.At(r, "occurrenceCount"); got != 3*128.0 {
 		t.Errorf("occurrenceCount %v, want %d", got, 3*128)
 	}
-	if got := get(r, "properties", "launches"); got != 3.0 {
+	if got := schematest.At(r, "properties", "launches"); got != 3.0 {
 		t.Errorf("launches %v, want 3", got)
 	}
-	scheds, _ := get(r, "properties", "schedules").([]any)
+	scheds, _ := schematest.At(r, "properties", "schedules").([]any)
 	if !slices.Equal(scheds, []any{"lockstep", "adversarial"}) {
 		t.Errorf("schedules %v, want [lockstep adversarial]", scheds)
 	}
 	// Without a root, no originalUriBaseIds.
-	if get(doc, "runs", 0, "originalUriBaseIds") != nil {
+	if schematest.At(doc, "runs", 0, "originalUriBaseIds") != nil {
 		t.Error("originalUriBaseIds without a SrcRoot")
 	}
 }
@@ -229,11 +211,11 @@ func TestLogFailure(t *testing.T) {
 	l := sarif.NewLog(sarif.Options{})
 	l.AddFailure("k", os.ErrNotExist)
 	_, doc := write(t, l)
-	inv := get(doc, "runs", 0, "invocations", 0)
-	if get(inv, "executionSuccessful") != false {
-		t.Errorf("executionSuccessful %v, want false", get(inv, "executionSuccessful"))
+	inv := schematest.At(doc, "runs", 0, "invocations", 0)
+	if schematest.At(inv, "executionSuccessful") != false {
+		t.Errorf("executionSuccessful %v, want false", schematest.At(inv, "executionSuccessful"))
 	}
-	if msg, _ := get(inv, "toolExecutionNotifications", 0, "message", "text").(string); !strings.Contains(msg, "kernel k") {
+	if msg, _ := schematest.At(inv, "toolExecutionNotifications", 0, "message", "text").(string); !strings.Contains(msg, "kernel k") {
 		t.Errorf("notification %q", msg)
 	}
 }
@@ -268,9 +250,9 @@ func TestLogLaunch(t *testing.T) {
 	l := sarif.NewLog(sarif.Options{})
 	l.Add(sarif.Launch{Report: res.Report, PTX: "tiny.ptx"})
 	_, doc := write(t, l)
-	r := get(doc, "runs", 0, "results", 0)
-	got := []any{get(r, "ruleId"), get(r, "level"), get(r, "locations", 0, "physicalLocation", "artifactLocation", "uri"),
-		get(r, "locations", 0, "physicalLocation", "region", "startLine"), get(r, "relatedLocations", 0, "physicalLocation", "region", "startLine")}
+	r := schematest.At(doc, "runs", 0, "results", 0)
+	got := []any{schematest.At(r, "ruleId"), schematest.At(r, "level"), schematest.At(r, "locations", 0, "physicalLocation", "artifactLocation", "uri"),
+		schematest.At(r, "locations", 0, "physicalLocation", "region", "startLine"), schematest.At(r, "relatedLocations", 0, "physicalLocation", "region", "startLine")}
 	want := []any{"race/WAW/intra-warp", "error", "tiny.ptx", 11.0, 11.0}
 	if !slices.Equal(got, want) {
 		t.Errorf("result %v, want %v", got, want)

@@ -82,3 +82,23 @@ func (s *Schema) Validate(doc []byte) error {
 	}
 	return nil
 }
+
+// At walks a decoded JSON document (maps and slices from encoding/json)
+// along object keys (strings) and array indices (ints): nil where the
+// path leads nowhere.
+func At(v any, path ...any) any {
+	for _, p := range path {
+		switch k := p.(type) {
+		case string:
+			m, _ := v.(map[string]any)
+			v = m[k]
+		case int:
+			a, _ := v.([]any)
+			if k < 0 || k >= len(a) {
+				return nil
+			}
+			v = a[k]
+		}
+	}
+	return v
+}
